@@ -1,0 +1,120 @@
+# gwspec: the one build entry point.
+#   make            build every binary into bin/
+#   make conform    build, then run the suite against the embedded reference gateway
+#   make check      all tests: CUnit for every layer, then the harness end to end
+#   make asan       the unit tests and the suite under ASan+UBSan
+# Layers: lib/ (wc_), reference-server/ (gw_), mock-providers/ (mp_), harness/ (hn_).
+# Sources are found by wildcard, so adding a file to a layer is enough to build it.
+
+CC       ?= cc
+PKGS     := libwebsockets jansson libfyaml sqlite3
+DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config
+BUILD    ?= build
+BIN      ?= bin
+SAN      ?=
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-unused-parameter
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -Ilib
+LDFLAGS  += $(SAN)
+
+# --- dependencies: install them when missing (root), otherwise say what to install ---------
+DEPS_STAMP := $(BUILD)/.deps-ok
+$(DEPS_STAMP):
+	@mkdir -p $(BUILD)
+	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "gwspec: installing $(DEBS)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null \
+	      || { echo "gwspec: apt-get install failed" >&2; exit 1; }; \
+	  else \
+	    echo "gwspec: missing libraries; run as root: apt-get update && apt-get install -y $(DEBS)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	@touch $@
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CU_LIBS    = $(shell pkg-config --libs cunit 2>/dev/null)
+
+# --- sources -----------------------------------------------------------------------------
+LIB_SRCS := $(wildcard lib/*.c)
+GW_SRCS  := $(filter-out reference-server/main.c,$(wildcard reference-server/*.c))
+MP_SRCS  := $(filter-out mock-providers/main.c,$(wildcard mock-providers/*.c) $(wildcard mock-providers/personas/*.c))
+HN_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB_OBJS := $(call obj,$(LIB_SRCS))
+GW_OBJS  := $(call obj,$(GW_SRCS))
+MP_OBJS  := $(call obj,$(MP_SRCS))
+HN_OBJS  := $(call obj,$(HN_SRCS))
+
+BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider)
+UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
+               $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
+
+.PHONY: all conform check unit e2e asan mutants stress bench-suite lint clean list-cases
+all: $(BINS)
+
+$(BUILD)/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BIN)/gwspec-gateway: $(call obj,reference-server/main.c) $(GW_OBJS) $(MP_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(BIN)/gwspec: $(call obj,harness/main.c) $(HN_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# One CUnit runner per layer: <layer>/tests/main.c plus every <layer>/tests/test_*.c.
+$(BUILD)/test-lib: $(call obj,$(wildcard lib/tests/*.c)) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
+$(BUILD)/test-reference-server: $(call obj,$(wildcard reference-server/tests/*.c)) $(GW_OBJS) $(MP_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
+$(BUILD)/test-mock-providers: $(call obj,$(wildcard mock-providers/tests/*.c)) $(MP_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
+$(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
+
+# --- the jobs ----------------------------------------------------------------------------
+GWSPEC_ARGS ?=
+conform: all
+	$(BIN)/gwspec run $(GWSPEC_ARGS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
+
+e2e: all
+	@bash tests/e2e.sh
+
+check: unit e2e
+
+asan:
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check \
+	  GWSPEC_GATEWAY=build-asan/bin/gwspec-gateway
+
+mutants: all
+	@bash tests/mutants.sh
+
+stress: all
+	@bash tests/stress.sh
+
+bench-suite: all
+	@bash tests/bench-suite.sh
+
+list-cases: all
+	$(BIN)/gwspec list
+
+lint: all
+	$(BIN)/gwspec lint
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,459 @@
+/*
+ * wc_yaml.c: libfyaml document -> jansson tree with a position side table (see wc_yaml.h).
+ *
+ * The side table is an open-addressing hash from (node pointer, key string or NULL) to a
+ * 1-based line and column. jansson allocates every value separately except the null/true/false
+ * singletons, which are never entered under their own pointer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libfyaml.h>
+
+#include "wc_mem.h"
+#include "wc_yaml.h"
+
+struct pos_entry {
+    const void *ptr; /* node pointer, NULL = empty slot */
+    char *key;       /* NULL for a value position, else the key name (owned) */
+    int line;
+    int col;
+};
+
+struct wc_yaml_doc {
+    char *name;
+    json_t *root;
+    struct pos_entry *tab;
+    size_t cap;
+    size_t used;
+};
+
+static size_t pos_hash(const void *ptr, const char *key)
+{
+    size_t h = (size_t)ptr * 0x9e3779b97f4a7c15ULL;
+    if (key) {
+        for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+            h = (h ^ *p) * 0x100000001b3ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static bool same_key(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void pos_put(struct wc_yaml_doc *doc, const void *ptr, const char *key, int line, int col);
+
+static void pos_grow(struct wc_yaml_doc *doc)
+{
+    struct pos_entry *old = doc->tab;
+    size_t oldcap = doc->cap;
+
+    doc->cap = oldcap ? oldcap * 2 : 256;
+    doc->tab = wc_xcalloc(doc->cap, sizeof(*doc->tab));
+    doc->used = 0;
+    for (size_t i = 0; i < oldcap; i++) {
+        if (old[i].ptr) {
+            pos_put(doc, old[i].ptr, old[i].key, old[i].line, old[i].col);
+            free(old[i].key);
+        }
+    }
+    free(old);
+}
+
+static void pos_put(struct wc_yaml_doc *doc, const void *ptr, const char *key, int line, int col)
+{
+    if ((doc->used + 1) * 2 > doc->cap)
+        pos_grow(doc);
+    size_t i = pos_hash(ptr, key) & (doc->cap - 1);
+    while (doc->tab[i].ptr) {
+        if (doc->tab[i].ptr == ptr && same_key(doc->tab[i].key, key))
+            return;
+        i = (i + 1) & (doc->cap - 1);
+    }
+    doc->tab[i].ptr = ptr;
+    doc->tab[i].key = key ? wc_xstrdup(key) : NULL;
+    doc->tab[i].line = line;
+    doc->tab[i].col = col;
+    doc->used++;
+}
+
+static const struct pos_entry *pos_get(const struct wc_yaml_doc *doc, const void *ptr,
+                                       const char *key)
+{
+    if (!doc->cap || !ptr)
+        return NULL;
+    size_t i = pos_hash(ptr, key) & (doc->cap - 1);
+    while (doc->tab[i].ptr) {
+        if (doc->tab[i].ptr == ptr && same_key(doc->tab[i].key, key))
+            return &doc->tab[i];
+        i = (i + 1) & (doc->cap - 1);
+    }
+    return NULL;
+}
+
+static bool node_mark(struct fy_node *n, int *line, int *col)
+{
+    struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
+    const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+
+    if (!m)
+        return false;
+    *line = m->line + 1;
+    *col = m->column + 1;
+    return true;
+}
+
+/* The first scalar node at or inside n: containers have no token of their own. */
+static struct fy_node *first_scalar(struct fy_node *n)
+{
+    while (n && fy_node_get_type(n) != FYNT_SCALAR) {
+        void *it = NULL;
+        if (fy_node_get_type(n) == FYNT_MAPPING) {
+            struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+            n = p ? fy_node_pair_key(p) : NULL;
+        } else {
+            n = fy_node_sequence_iterate(n, &it);
+        }
+    }
+    return n;
+}
+
+static bool is_singleton(const json_t *v)
+{
+    return json_is_null(v) || json_is_boolean(v);
+}
+
+/* YAML 1.2 core schema for plain scalars; NULL with *err set for out-of-range numbers. */
+static json_t *plain_scalar(const char *s, size_t len, const char **err)
+{
+    char buf[64];
+    char *end;
+
+    if (len == 0 || (len == 1 && s[0] == '~') || (len == 4 && (!memcmp(s, "null", 4) ||
+        !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4))))
+        return json_null();
+    if ((len == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4))))
+        return json_true();
+    if ((len == 5 && (!memcmp(s, "false", 5) || !memcmp(s, "False", 5) || !memcmp(s, "FALSE", 5))))
+        return json_false();
+    if (len >= sizeof(buf))
+        return json_stringn(s, len);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+
+    size_t i = (buf[0] == '-' || buf[0] == '+') ? 1 : 0, digits = 0, dots = 0, exps = 0;
+    bool numeric = i < len;
+    for (size_t j = i; j < len && numeric; j++) {
+        char c = buf[j];
+        if (c >= '0' && c <= '9')
+            digits++;
+        else if (c == '.' && !dots && !exps)
+            dots++;
+        else if ((c == 'e' || c == 'E') && digits && !exps) {
+            exps++;
+            if (j + 1 < len && (buf[j + 1] == '-' || buf[j + 1] == '+'))
+                j++;
+            if (j + 1 >= len)
+                numeric = false;
+        } else
+            numeric = false;
+    }
+    if (!numeric || !digits)
+        return json_stringn(s, len);
+    errno = 0;
+    if (!dots && !exps) {
+        long long v = strtoll(buf, &end, 10);
+        if (errno == ERANGE) {
+            *err = "integer out of range";
+            return NULL;
+        }
+        return json_integer(v);
+    }
+    double d = strtod(buf, &end);
+    if (errno == ERANGE) {
+        *err = "number out of range";
+        return NULL;
+    }
+    return json_real(d);
+}
+
+struct conv {
+    struct wc_yaml_doc *doc;
+    char *err;
+};
+
+static void conv_fail(struct conv *cv, struct fy_node *n, const char *msg)
+{
+    int line = 0, col = 0;
+
+    if (cv->err)
+        return;
+    if (node_mark(first_scalar(n), &line, &col))
+        cv->err = wc_xasprintf("%s:%d:%d: %s", cv->doc->name, line, col, msg);
+    else
+        cv->err = wc_xasprintf("%s: %s", cv->doc->name, msg);
+}
+
+static json_t *convert(struct conv *cv, struct fy_node *n, int depth);
+
+static json_t *convert_mapping(struct conv *cv, struct fy_node *n, int depth)
+{
+    json_t *obj = json_object();
+    struct fy_node_pair *pair;
+    void *iter = NULL;
+
+    while ((pair = fy_node_mapping_iterate(n, &iter))) {
+        struct fy_node *k = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
+        int kl = 0, kc = 0;
+        size_t klen;
+        const char *ks;
+
+        if (!k || fy_node_get_type(k) != FYNT_SCALAR) {
+            conv_fail(cv, k ? k : n, "mapping keys must be scalars");
+            break;
+        }
+        ks = fy_node_get_scalar(k, &klen);
+        char *key = wc_xstrndup(ks ? ks : "", klen);
+        json_t *val = v ? convert(cv, v, depth + 1) : json_null();
+        if (!val) {
+            free(key);
+            break;
+        }
+        if (json_object_get(obj, key)) {
+            conv_fail(cv, k, "duplicate key");
+            json_decref(val);
+            free(key);
+            break;
+        }
+        json_object_set_new(obj, key, val);
+        if (node_mark(k, &kl, &kc))
+            pos_put(cv->doc, obj, key, kl, kc);
+        free(key);
+    }
+    if (cv->err) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
+{
+    json_t *out = NULL;
+    int line = 0, col = 0;
+
+    if (depth > 200) {
+        conv_fail(cv, n, "nesting too deep");
+        return NULL;
+    }
+    switch (fy_node_get_type(n)) {
+    case FYNT_SCALAR: {
+        size_t len;
+        const char *s = fy_node_get_scalar(n, &len);
+        const char *why = NULL;
+        if (!s) {
+            s = "";
+            len = 0;
+        }
+        if (fy_node_get_style(n) == FYNS_PLAIN)
+            out = plain_scalar(s, len, &why);
+        else
+            out = json_stringn_nocheck(s, len);
+        if (!out)
+            conv_fail(cv, n, why ? why : "invalid scalar");
+        break;
+    }
+    case FYNT_SEQUENCE: {
+        struct fy_node *item;
+        void *iter = NULL;
+        out = json_array();
+        while ((item = fy_node_sequence_iterate(n, &iter))) {
+            json_t *v = convert(cv, item, depth + 1);
+            if (!v) {
+                json_decref(out);
+                return NULL;
+            }
+            json_array_append_new(out, v);
+        }
+        break;
+    }
+    case FYNT_MAPPING:
+        out = convert_mapping(cv, n, depth);
+        break;
+    }
+    if (out && !is_singleton(out) && node_mark(first_scalar(n), &line, &col))
+        pos_put(cv->doc, out, NULL, line, col);
+    return out;
+}
+
+static void collect_diag_error(struct fy_diag *diag, const char *name, char **err)
+{
+    void *iter = NULL;
+    struct fy_diag_error *e = fy_diag_errors_iterate(diag, &iter);
+
+    if (e)
+        *err = wc_xasprintf("%s:%d:%d: %s", name, e->line, e->column, e->msg);
+    else
+        *err = wc_xasprintf("%s: invalid YAML", name);
+}
+
+static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
+{
+    struct fy_diag_cfg dcfg;
+    struct fy_diag *diag;
+    struct fy_parser *parser;
+    struct fy_document *fyd;
+    struct fy_parse_cfg cfg;
+    struct wc_yaml_doc *doc = NULL;
+
+    *err = NULL;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.colorize = false;
+    diag = fy_diag_create(&dcfg);
+    if (!diag) {
+        *err = wc_xasprintf("%s: cannot create YAML diagnostics", name);
+        return NULL;
+    }
+    fy_diag_set_collect_errors(diag, true);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
+    cfg.diag = diag;
+    parser = fy_parser_create(&cfg);
+    if (!parser || fy_parser_set_input_fp(parser, name, fp)) {
+        *err = wc_xasprintf("%s: cannot read YAML", name);
+        goto out_destroy_parser;
+    }
+    fyd = fy_parse_load_document(parser);
+    if (!fyd) {
+        void *it = NULL;
+        if (fy_diag_got_error(diag) || fy_diag_errors_iterate(diag, &it))
+            collect_diag_error(diag, name, err);
+        else
+            *err = wc_xasprintf("%s: empty document", name);
+        goto out_destroy_parser;
+    }
+    doc = wc_xcalloc(1, sizeof(*doc));
+    doc->name = wc_xstrdup(name);
+    struct fy_node *root = fy_document_root(fyd);
+    if (root) {
+        struct conv cv = {doc, NULL};
+        doc->root = convert(&cv, root, 0);
+        if (!doc->root) {
+            *err = cv.err ? cv.err : wc_xasprintf("%s: invalid YAML", name);
+            wc_yaml_free(doc);
+            doc = NULL;
+        }
+    }
+    fy_parse_document_destroy(parser, fyd);
+    if (doc && fy_parse_load_document(parser)) {
+        /* a second document: refuse rather than silently ignore it */
+        *err = wc_xasprintf("%s: more than one YAML document", name);
+        wc_yaml_free(doc);
+        doc = NULL;
+    }
+out_destroy_parser:
+    if (parser)
+        fy_parser_destroy(parser);
+    fy_diag_destroy(diag);
+    return doc;
+}
+
+struct wc_yaml_doc *wc_yaml_load_file(const char *path, char **err)
+{
+    FILE *fp = fopen(path, "r");
+    struct wc_yaml_doc *doc;
+
+    if (!fp) {
+        *err = wc_xasprintf("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    doc = load_fp(path, fp, err);
+    fclose(fp);
+    return doc;
+}
+
+struct wc_yaml_doc *wc_yaml_load_string(const char *name, const char *text, size_t len, char **err)
+{
+    FILE *fp = fmemopen((void *)text, len ? len : 1, "r");
+    struct wc_yaml_doc *doc;
+
+    if (!fp) {
+        *err = wc_xasprintf("%s: cannot read string", name);
+        return NULL;
+    }
+    if (!len) {
+        fclose(fp);
+        fp = fmemopen((void *)"\n", 1, "r");
+    }
+    doc = load_fp(name, fp, err);
+    fclose(fp);
+    return doc;
+}
+
+void wc_yaml_free(struct wc_yaml_doc *doc)
+{
+    if (!doc)
+        return;
+    for (size_t i = 0; i < doc->cap; i++)
+        free(doc->tab[i].key);
+    free(doc->tab);
+    json_decref(doc->root);
+    free(doc->name);
+    free(doc);
+}
+
+json_t *wc_yaml_root(const struct wc_yaml_doc *doc)
+{
+    return doc->root;
+}
+
+const char *wc_yaml_name(const struct wc_yaml_doc *doc)
+{
+    return doc->name;
+}
+
+bool wc_yaml_pos(const struct wc_yaml_doc *doc, const json_t *node, int *line, int *col)
+{
+    const struct pos_entry *e = is_singleton(node) ? NULL : pos_get(doc, node, NULL);
+
+    *line = e ? e->line : 0;
+    *col = e ? e->col : 0;
+    return e != NULL;
+}
+
+bool wc_yaml_key_pos(const struct wc_yaml_doc *doc, const json_t *obj, const char *key, int *line,
+                     int *col)
+{
+    const struct pos_entry *e = pos_get(doc, obj, key);
+
+    *line = e ? e->line : 0;
+    *col = e ? e->col : 0;
+    return e != NULL;
+}
+
+char *wc_yaml_msg(const struct wc_yaml_doc *doc, const json_t *node, const char *key,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    char *msg, *out;
+    int line = 0, col = 0;
+    bool known;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = wc_xstrdup(fmt);
+    va_end(ap);
+    known = key ? wc_yaml_key_pos(doc, node, key, &line, &col) : wc_yaml_pos(doc, node, &line, &col);
+    if (known)
+        out = wc_xasprintf("%s:%d:%d: %s", doc->name, line, col, msg);
+    else
+        out = wc_xasprintf("%s: %s", doc->name, msg);
+    free(msg);
+    return out;
+}

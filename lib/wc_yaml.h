@@ -1,0 +1,52 @@
+/*
+ * wc_yaml.h: load a YAML file into a jansson tree and remember where every node came from.
+ *
+ * Every loader of user-written YAML (case files, target profiles, provider scripts, users
+ * files, the spec) goes through here so that every error reads `file:line:col: message`.
+ * Scalars follow the YAML 1.2 core schema for plain scalars (null/~/empty, true/false, decimal
+ * integers and floats); quoted scalars are always strings. Aliases and merge keys are resolved.
+ * Non-scalar mapping keys and duplicate keys are errors. Positions are 1-based.
+ *
+ * Depends on libfyaml and jansson.
+ */
+#ifndef WC_YAML_H
+#define WC_YAML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct wc_yaml_doc;
+
+/*
+ * Load a file, or a string that diagnostics call `name`. On success returns a new document.
+ * On failure returns NULL and sets *err to a new "name:line:col: message" string (free()).
+ */
+struct wc_yaml_doc *wc_yaml_load_file(const char *path, char **err);
+struct wc_yaml_doc *wc_yaml_load_string(const char *name, const char *text, size_t len, char **err);
+void wc_yaml_free(struct wc_yaml_doc *doc);
+
+/* The root value (borrowed, lives as long as doc). NULL for an empty document. */
+json_t *wc_yaml_root(const struct wc_yaml_doc *doc);
+/* The file name used in messages (borrowed). */
+const char *wc_yaml_name(const struct wc_yaml_doc *doc);
+
+/*
+ * Position of a value that lives in this document's tree. Objects and arrays report their
+ * first token; null/true/false are shared singletons in jansson, so ask for their key's
+ * position instead. Returns false when unknown (then *line = *col = 0).
+ */
+bool wc_yaml_pos(const struct wc_yaml_doc *doc, const json_t *node, int *line, int *col);
+/* Position of the key `key` inside object `obj`. */
+bool wc_yaml_key_pos(const struct wc_yaml_doc *doc, const json_t *obj, const char *key, int *line,
+                     int *col);
+
+/*
+ * "file:line:col: message" at node (or, when key is not NULL, at obj's key `key`).
+ * Falls back to "file: message" when the position is unknown. New string (free()).
+ */
+char *wc_yaml_msg(const struct wc_yaml_doc *doc, const json_t *node, const char *key,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif
