@@ -8,7 +8,8 @@
 
 CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
-DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config
+DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
+            jq libxml2-utils
 BUILD    ?= build
 BIN      ?= bin
 SAN      ?=
@@ -22,7 +23,8 @@ LDFLAGS  += $(SAN)
 DEPS_STAMP := $(BUILD)/.deps-ok
 $(DEPS_STAMP):
 	@mkdir -p $(BUILD)
-	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null; then \
+	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null || ! command -v jq >/dev/null \
+	    || ! command -v xmllint >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "gwspec: installing $(DEBS)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null \
@@ -64,7 +66,7 @@ $(BUILD)/%.o: %.c $(DEPS_STAMP)
 $(BIN)/gwspec-gateway: $(call obj,reference-server/main.c) $(GW_OBJS) $(MP_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-$(BIN)/gwspec: $(call obj,harness/main.c) $(HN_OBJS) $(LIB_OBJS)
+$(BIN)/gwspec: $(call obj,harness/main.c) $(HN_OBJS) $(MP_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
@@ -78,35 +80,34 @@ $(BUILD)/test-reference-server: $(call obj,$(wildcard reference-server/tests/*.c
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 $(BUILD)/test-mock-providers: $(call obj,$(wildcard mock-providers/tests/*.c)) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
-$(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(LIB_OBJS)
+$(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 
 # --- the jobs ----------------------------------------------------------------------------
 GWSPEC_ARGS ?=
 conform: all
-	$(BIN)/gwspec run $(GWSPEC_ARGS)
+	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 $(GWSPEC_ARGS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
 
 e2e: all
-	@bash tests/e2e.sh
+	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
 
 check: unit e2e
 
 asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check \
-	  GWSPEC_GATEWAY=build-asan/bin/gwspec-gateway
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check
 
 mutants: all
-	@bash tests/mutants.sh
+	@GWSPEC_BIN=$(BIN) bash tests/mutants.sh
 
 stress: all
-	@bash tests/stress.sh
+	@GWSPEC_BIN=$(BIN) bash tests/stress.sh
 
 bench-suite: all
-	@bash tests/bench-suite.sh
+	@GWSPEC_BIN=$(BIN) bash tests/bench-suite.sh
 
 list-cases: all
 	$(BIN)/gwspec list

@@ -1,0 +1,106 @@
+#!/bin/bash
+# tests/e2e.sh: end-to-end tests of gwspec, run by `make check`.
+#
+# The harness against the reference gateway (every case must pass), its reports (JUnit through
+# xmllint, TAP through prove), the offline checker against the live verdicts, the case linter's
+# file:line:col errors, exit codes for an unreachable target, and the mutant matrix.
+# Prints one line per test and ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+BIN=${GWSPEC_BIN:-bin}
+export GWSPEC_GATEWAY=$BIN/gwspec-gateway
+GW=$BIN/gwspec
+OUT=$(mktemp -d /tmp/gwspec-e2e.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | tail -40; }
+
+# 1. The whole catalog against the embedded reference gateway passes, with every report.
+if $GW run -j 2 --seed 1 --junit "$OUT/junit.xml" --tap "$OUT/tap.txt" --json "$OUT/json" \
+        >"$OUT/run.txt" 2>&1; then
+    ok "conform: every case passes against the reference gateway ($(tail -1 "$OUT/run.txt"))"
+else
+    bad "conform: every case passes against the reference gateway" "$OUT/run.txt"
+fi
+
+# 2. The reports validate.
+if xmllint --noout "$OUT/junit.xml" 2>"$OUT/xml.txt" \
+        && [ "$(xmllint --xpath 'count(//testcase)' "$OUT/junit.xml")" -gt 0 ]; then
+    ok "junit: well-formed, $(xmllint --xpath 'count(//testcase)' "$OUT/junit.xml") testcases"
+else
+    bad "junit: well-formed" "$OUT/xml.txt"
+fi
+if prove --exec cat "$OUT/tap.txt" >"$OUT/prove.txt" 2>&1; then
+    ok "tap: prove parses it and agrees"
+else
+    bad "tap: prove parses it and agrees" "$OUT/prove.txt"
+fi
+
+# 3. gwspec check gives offline the verdicts the live run gave.
+mismatch=0
+n=0
+for f in "$OUT"/json/cases/*.json; do
+    [ -e "$f" ] || continue
+    n=$((n + 1))
+    jq -c '.transcript[]' "$f" >"$OUT/t.jsonl"
+    live=$(jq -r '[.failures[]? | select(.kind == "invariant")] | length' "$f")
+    $GW check "$OUT/t.jsonl" >"$OUT/check.txt" 2>&1
+    rc=$?
+    if { [ "$live" = 0 ] && [ $rc != 0 ]; } || { [ "$live" != 0 ] && [ $rc != 1 ]; }; then
+        mismatch=$((mismatch + 1))
+        echo "     $(basename "$f"): live invariant failures $live, offline exit $rc"
+    fi
+done
+if [ $n -gt 0 ] && [ $mismatch = 0 ]; then
+    ok "check: offline verdicts equal live verdicts for $n transcripts"
+else
+    bad "check: offline verdicts equal live verdicts ($mismatch of $n differ)"
+fi
+
+# 4. Bad case files get file:line:col messages and exit 2. Each tests/lint/*.yaml starts with
+#    "# expect: <text>" naming the message it must produce.
+for f in tests/lint/*.yaml; do
+    [ -e "$f" ] || continue
+    want=$(sed -n '1s/^# expect: //p' "$f")
+    $GW lint "$f" >"$OUT/lint.txt" 2>&1
+    rc=$?
+    if [ $rc = 2 ] && grep -qF -- "$want" "$OUT/lint.txt"; then
+        ok "lint: $(basename "$f")"
+    else
+        echo "     exit $rc, wanted: $want" >>"$OUT/lint.txt"
+        bad "lint: $(basename "$f")" "$OUT/lint.txt"
+    fi
+done
+
+# 5. An unreachable target is exit 3, not a hang or a failure.
+$GW run --target tests/targets/unreachable.yaml cases >"$OUT/unreach.txt" 2>&1
+rc=$?
+if [ $rc = 3 ]; then ok "exit 3 when the target cannot be reached"; else
+    echo "exit $rc" >>"$OUT/unreach.txt"; bad "exit 3 when the target cannot be reached" "$OUT/unreach.txt"; fi
+
+# 6. Misbehaving gateways yield ERROR or FAILED within the safety timeout, never a hang.
+if [ -x "$BIN/gwspec-badgw" ]; then
+    for mode in silent garbage huge close; do
+        timeout 60 $GW run --target "tests/targets/badgw-$mode.yaml" --timeout-ms 1500 \
+            cases >"$OUT/bad.txt" 2>&1
+        rc=$?
+        if [ $rc = 1 ] || [ $rc = 3 ]; then ok "bad gateway '$mode': exit $rc, no hang"; else
+            echo "exit $rc" >>"$OUT/bad.txt"; bad "bad gateway '$mode'" "$OUT/bad.txt"; fi
+    done
+fi
+
+# 7. Every mutant of the reference gateway is killed by the catalog.
+if [ "${GWSPEC_SKIP_MUTANTS:-}" != 1 ]; then
+    if bash tests/mutants.sh >"$OUT/mutants.txt" 2>&1; then
+        ok "mutants: $(grep -c '^  killed' "$OUT/mutants.txt") killed, none survived"
+    else
+        bad "mutants: every mutant is killed" "$OUT/mutants.txt"
+    fi
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
