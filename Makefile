@@ -52,7 +52,8 @@ GW_OBJS  := $(call obj,$(GW_SRCS))
 MP_OBJS  := $(call obj,$(MP_SRCS))
 HN_OBJS  := $(call obj,$(HN_SRCS))
 
-BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider)
+BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
+        $(BIN)/gwspec-badgw
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
@@ -70,6 +71,11 @@ $(BIN)/gwspec: $(call obj,harness/main.c) $(HN_OBJS) $(MP_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# A deliberately broken gateway for the harness's robustness tests (tests/e2e.sh).
+$(BIN)/gwspec-badgw: $(call obj,tests/badgw.c) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
