@@ -8,7 +8,9 @@
  *
  * Control-channel messages (spec/control-channel.md §3) are produced as complete NDJSON lines
  * through sink->control; the driver writes them to the control socket. When the directive has
- * no control address, barriers are released immediately.
+ * no control address (or after mp_run_control_lost), no control line is produced and barriers
+ * are released immediately. Every sink callback may be NULL: events are then dropped, a delay
+ * passes at once, and a permission step counts as cancelled ("no permission handler").
  *
  * Depends on script.h, directive.h and lib/.
  */
@@ -74,6 +76,16 @@ void mp_run_timer_fired(struct mp_run *run);
 /* The native id announced so far, or NULL (borrowed). */
 const char *mp_run_native_id(const struct mp_run *run);
 bool mp_run_is_over(const struct mp_run *run);
+/*
+ * Optional, for drivers whose native format cannot express everything (the CLI personas).
+ * check is called before each step (event NULL) and before each event (event not NULL, before
+ * `emitted`). Returning NULL goes ahead; returning a static reason skips the step or drops the
+ * event and reports `unsupported{step, reason}` on the control channel (once per step).
+ */
+typedef const char *(*mp_run_check_fn)(void *ctx, const struct mp_step *step, const json_t *event);
+void mp_run_set_check(struct mp_run *run, mp_run_check_fn check);
+/* A static name for where the run is (idle, ready, barrier, permission, hang, over, ...): logs. */
+const char *mp_run_state_name(const struct mp_run *run);
 void mp_run_free(struct mp_run *run);
 
 #endif

@@ -43,6 +43,13 @@ struct pctx {
     char *err;                     /* the first error (owned) */
 };
 
+static bool yaml_pos_known(const struct wc_yaml_doc *doc, const json_t *node, const char *key)
+{
+    int line, col;
+
+    return key ? wc_yaml_key_pos(doc, node, key, &line, &col) : wc_yaml_pos(doc, node, &line, &col);
+}
+
 /* Record an error at obj's key `key` (key != NULL) or at node. Keeps only the first error. */
 static void vfail(struct pctx *p, const json_t *node, const char *key, const char *fmt, va_list ap)
 {
@@ -52,8 +59,12 @@ static void vfail(struct pctx *p, const json_t *node, const char *key, const cha
         return;
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = wc_xstrdup(fmt);
-    if (p->doc)
+    if (p->doc && yaml_pos_known(p->doc, node, key))
         p->err = wc_yaml_msg(p->doc, node, key, "%s", msg);
+    else if (p->doc && p->stepno) /* an empty {} or [] has no position of its own */
+        p->err = wc_xasprintf("%s: script step %zu: %s", wc_yaml_name(p->doc), p->stepno, msg);
+    else if (p->doc)
+        p->err = wc_xasprintf("%s: %s", wc_yaml_name(p->doc), msg);
     else if (p->stepno)
         p->err = wc_xasprintf("script step %zu: %s", p->stepno, msg);
     else
@@ -251,9 +262,11 @@ static bool parse_report(struct pctx *p, const json_t *obj, struct mp_step *st)
             if (strcmp(json_string_value(fact), report_facts[k]) == 0)
                 break;
         }
-        if (!json_is_string(fact) || k == 4)
-            return fail_node(p, json_is_string(fact) ? fact : v,
-                             "report: unknown fact (cwd, argv, options, resume)");
+        if (!json_is_string(fact))
+            return fail_val(p, obj, "report", "report: facts must be strings");
+        if (k == 4)
+            return fail_node(p, fact, "report: unknown fact '%s' (cwd, argv, options, resume)",
+                             json_string_value(fact));
     }
     st->fields = json_deep_copy(v);
     return true;

@@ -1,0 +1,22 @@
+/*
+ * cmd_check.h: `gwspec check [--spec DIR] [--json] TRANSCRIPT...`: run every invariant checker
+ * over recorded or hand-written transcripts and print the violations.
+ *
+ * Exit codes: 0 every checker passed or was not exercised, 1 a checker failed, 2 a usage error,
+ * an unreadable or malformed transcript ("file:line: message") or catalog. Depends on
+ * transcript.h, msgcat.h, invariant.h and lib/.
+ */
+#ifndef HN_CMD_CHECK_H
+#define HN_CMD_CHECK_H
+
+/* argv[0] is "check" (or the program name); returns the exit code. Writes to stdout/stderr. */
+int hn_cmd_check(int argc, char **argv);
+
+/*
+ * The spec directory of a spec version ("chatgw/1.0" -> ".../spec/chatgw-1.0"): tried under the
+ * current directory, then next to the running binary (bin/../spec, build/bin/../../spec).
+ * NULL version means chatgw/1.0. Returns a new path (free()), or NULL when none exists.
+ */
+char *hn_spec_dir_for(const char *version);
+
+#endif

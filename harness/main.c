@@ -1,0 +1,392 @@
+/*
+ * main.c: the `gwspec` command line: run, list, lint, check.
+ *
+ * Exit codes: 0 all scored cases passed (after the baseline); 1 a case failed; 2 usage or
+ * case-file error; 3 target unreachable or harness error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "casedir.h"
+#include "cmd_check.h"
+#include "invariant.h"
+#include "run.h"
+#include "scenario.h"
+#include "wc_json.h"
+#include "wc_log.h"
+#include "wc_mem.h"
+
+static const char *prog = "gwspec";
+
+static void usage_main(FILE *fp)
+{
+    fprintf(fp,
+            "usage: %s COMMAND [OPTIONS]\n"
+            "\n"
+            "Conformance suite and test harness for chat gateways.\n"
+            "\n"
+            "commands:\n"
+            "  run [CASES...]      run cases (default: every cases/**/*.yaml) against a target\n"
+            "  list [--checks]     list cases with their requirement ids and tags, or the\n"
+            "                      invariant checkers\n"
+            "  lint [FILES...]     validate case files strictly (file:line:col: message)\n"
+            "  check TRANSCRIPT... run the invariant checkers over recorded transcripts\n"
+            "\n"
+            "`%s COMMAND --help` describes each command.\n"
+            "exit status: 0 all scored cases passed, 1 a case failed, 2 usage or case-file\n"
+            "error, 3 target unreachable or harness error\n",
+            prog, prog);
+}
+
+static void usage_run(FILE *fp)
+{
+    fprintf(fp,
+            "usage: %s run [OPTIONS] [CASES...]\n"
+            "\n"
+            "Run case files or directories (default: cases/) against a target. Without\n"
+            "--target the reference gateway is started on a free loopback port (the binary in\n"
+            "$GWSPEC_GATEWAY, or gwspec-gateway next to this program) and stopped at the end.\n"
+            "\n"
+            "  --target PROFILE    a profile name (fixtures/targets/NAME.yaml) or path\n"
+            "  --mutant NAME       start the reference gateway with one deliberate bug\n"
+            "  --filter GLOB       only cases whose id matches (repeatable: any)\n"
+            "  --exclude GLOB      skip cases whose id matches (repeatable)\n"
+            "  --tag TAG           only cases with this tag (repeatable: any)\n"
+            "  --strict            include strict (SHOULD-level) cases\n"
+            "  -j N                run N cases at once, each in its own worker process\n"
+            "  --shard K/N         run the K-th of N shards (by id order)\n"
+            "  --seed N            the run seed: case order and every generated id (default:\n"
+            "                      chosen from time and pid, and printed)\n"
+            "  --repeat N          run the selection N times (seeds N, N+1, ...)\n"
+            "  --baseline FILE     known failures (fixtures/baselines/*.yaml)\n"
+            "  --junit FILE        write JUnit XML\n"
+            "  --tap FILE          write TAP\n"
+            "  --json DIR          write DIR/index.json and DIR/cases/<id>.json\n"
+            "  --spec-version V    the spec version (default chatgw/1.0 = spec/chatgw-1.0)\n"
+            "  --timeout-ms N      the safety timeout of every waiting step (default: the\n"
+            "                      case's timeout_ms, 5000)\n"
+            "  -v, --verbose       print the transcript of every failing case\n"
+            "  -h, --help          this text\n",
+            prog);
+}
+
+static void usage_list(FILE *fp)
+{
+    fprintf(fp,
+            "usage: %s list [--checks] [--strict] [--tag T] [--filter GLOB] [CASES...]\n"
+            "\n"
+            "Print one line per case: id, requirement ids, tags. --checks prints the invariant\n"
+            "checker table instead.\n",
+            prog);
+}
+
+static void usage_lint(FILE *fp)
+{
+    fprintf(fp,
+            "usage: %s lint [--spec-version V] [FILES...]\n"
+            "\n"
+            "Validate case files (default: every cases/**/*.yaml) strictly: unknown keys,\n"
+            "wrong types, missing keys, ids that differ from the file name, unknown requirement\n"
+            "ids, unknown clients, scripts, barriers and variables. Prints file:line:col:\n"
+            "message per problem; exit 2 on any.\n",
+            prog);
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    if (!s || !*s)
+        return false;
+    long v = strtol(s, &end, 10);
+    if (*end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+enum {
+    OPT_TARGET = 1000, OPT_MUTANT, OPT_FILTER, OPT_EXCLUDE, OPT_TAG, OPT_STRICT, OPT_SHARD,
+    OPT_SEED, OPT_REPEAT, OPT_BASELINE, OPT_JUNIT, OPT_TAP, OPT_JSON, OPT_SPEC, OPT_TIMEOUT,
+    OPT_CHECKS,
+};
+
+static int bad_usage(void (*usage)(FILE *), const char *msg, const char *arg)
+{
+    if (msg)
+        fprintf(stderr, "%s: %s%s%s\n", prog, msg, arg ? ": " : "", arg ? arg : "");
+    usage(stderr);
+    return 2;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"mutant", required_argument, NULL, OPT_MUTANT},
+        {"filter", required_argument, NULL, OPT_FILTER},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
+        {"tag", required_argument, NULL, OPT_TAG},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"baseline", required_argument, NULL, OPT_BASELINE},
+        {"junit", required_argument, NULL, OPT_JUNIT},
+        {"tap", required_argument, NULL, OPT_TAP},
+        {"json", required_argument, NULL, OPT_JSON},
+        {"spec-version", required_argument, NULL, OPT_SPEC},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct hn_run_cfg cfg = {.jobs = 1, .repeat = 1, .spec_version = "chatgw/1.0",
+                             .progname = prog};
+    json_t *filters = json_array(), *excludes = json_array(), *tags = json_array();
+    int c, rc;
+    long n;
+
+    cfg.filters = filters;
+    cfg.excludes = excludes;
+    cfg.tags = tags;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+j:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_TARGET: cfg.target = optarg; break;
+        case OPT_MUTANT: cfg.mutant = optarg; break;
+        case OPT_FILTER: json_array_append_new(filters, json_string(optarg)); break;
+        case OPT_EXCLUDE: json_array_append_new(excludes, json_string(optarg)); break;
+        case OPT_TAG: json_array_append_new(tags, json_string(optarg)); break;
+        case OPT_STRICT: cfg.strict = true; break;
+        case OPT_SHARD:
+            if (hn_shard_parse(optarg, &cfg.shard_k, &cfg.shard_n) != 0) {
+                rc = bad_usage(usage_run, "--shard takes K/N with 1 <= K <= N", optarg);
+                goto out;
+            }
+            break;
+        case OPT_SEED:
+            if (!parse_u64(optarg, &cfg.seed)) {
+                rc = bad_usage(usage_run, "--seed takes a non-negative integer", optarg);
+                goto out;
+            }
+            cfg.seed_given = true;
+            break;
+        case OPT_REPEAT:
+            if (!parse_int(optarg, 1, 100000, &n)) {
+                rc = bad_usage(usage_run, "--repeat takes a positive integer", optarg);
+                goto out;
+            }
+            cfg.repeat = (int)n;
+            break;
+        case 'j':
+            if (!parse_int(optarg, 1, 256, &n)) {
+                rc = bad_usage(usage_run, "-j takes 1..256", optarg);
+                goto out;
+            }
+            cfg.jobs = (int)n;
+            break;
+        case OPT_BASELINE: cfg.baseline = optarg; break;
+        case OPT_JUNIT: cfg.junit = optarg; break;
+        case OPT_TAP: cfg.tap = optarg; break;
+        case OPT_JSON: cfg.json_dir = optarg; break;
+        case OPT_SPEC: cfg.spec_version = optarg; break;
+        case OPT_TIMEOUT:
+            if (!parse_int(optarg, 1, 3600000, &n)) {
+                rc = bad_usage(usage_run, "--timeout-ms takes 1..3600000", optarg);
+                goto out;
+            }
+            cfg.timeout_ms = n;
+            break;
+        case 'v': cfg.verbose = true; break;
+        case 'h': usage_run(stdout); rc = 0; goto out;
+        default: rc = bad_usage(usage_run, NULL, NULL); goto out;
+        }
+    }
+    cfg.cases = argv + optind;
+    cfg.ncases = (size_t)(argc - optind);
+    rc = hn_run(&cfg);
+out:
+    json_decref(filters);
+    json_decref(excludes);
+    json_decref(tags);
+    return rc;
+}
+
+static void join(const json_t *arr, char *out, size_t outlen)
+{
+    size_t i, off = 0;
+    json_t *e;
+    out[0] = '\0';
+    json_array_foreach(arr, i, e) {
+        int w = snprintf(out + off, outlen - off, "%s%s", i ? "," : "", json_string_value(e));
+        if (w < 0 || (size_t)w >= outlen - off)
+            break;
+        off += (size_t)w;
+    }
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"checks", no_argument, NULL, OPT_CHECKS},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"tag", required_argument, NULL, OPT_TAG},
+        {"filter", required_argument, NULL, OPT_FILTER},
+        {"spec-version", required_argument, NULL, OPT_SPEC},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool checks = false, strict = true;
+    const char *version = "chatgw/1.0";
+    json_t *tags = json_array(), *filters = json_array();
+    int c, rc = 0;
+
+    (void)strict;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_CHECKS: checks = true; break;
+        case OPT_STRICT: break;
+        case OPT_TAG: json_array_append_new(tags, json_string(optarg)); break;
+        case OPT_FILTER: json_array_append_new(filters, json_string(optarg)); break;
+        case OPT_SPEC: version = optarg; break;
+        case 'h': usage_list(stdout); goto out;
+        default: rc = bad_usage(usage_list, NULL, NULL); goto out;
+        }
+    }
+    if (checks) {
+        size_t n;
+        const struct hn_invariant_info *t = hn_invariant_table(&n);
+        for (size_t i = 0; i < n; i++)
+            printf("%-22s %-28s %s\n", t[i].name, t[i].requirements, t[i].description);
+        goto out;
+    }
+    char *dir = hn_spec_dir(version), *err = NULL;
+    struct hn_spec *spec = hn_spec_load(dir, &err);
+    free(dir);
+    if (!spec) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        free(err);
+        rc = 2;
+        goto out;
+    }
+    json_t *paths = json_array(), *errs = json_array();
+    struct hn_caselist all = {0};
+    if (hn_casedir_find(argv + optind, (size_t)(argc - optind), "cases", paths, errs) != 0 ||
+        hn_casedir_load(paths, spec, &all, errs) != 0) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) fprintf(stderr, "%s\n", json_string_value(e));
+        rc = 2;
+    } else {
+        struct hn_select s = {.filters = filters, .tags = tags, .strict = true};
+        struct hn_case **sel;
+        size_t n;
+        hn_casedir_select(&all, &s, &sel, &n);
+        for (size_t i = 0; i < n; i++) {
+            char reqs[512], tg[512];
+            join(sel[i]->spec, reqs, sizeof(reqs));
+            join(sel[i]->tags, tg, sizeof(tg));
+            printf("%-40s %-32s %s%s\n", sel[i]->id, reqs, tg, sel[i]->strict ? " (strict)" : "");
+        }
+        free(sel);
+    }
+    hn_caselist_release(&all);
+    json_decref(paths);
+    json_decref(errs);
+    hn_spec_free(spec);
+out:
+    json_decref(tags);
+    json_decref(filters);
+    return rc;
+}
+
+static int cmd_lint(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"spec-version", required_argument, NULL, OPT_SPEC},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *version = "chatgw/1.0";
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_SPEC: version = optarg; break;
+        case 'h': usage_lint(stdout); return 0;
+        default: return bad_usage(usage_lint, NULL, NULL);
+        }
+    }
+    char *dir = hn_spec_dir(version), *err = NULL;
+    struct hn_spec *spec = hn_spec_load(dir, &err);
+    free(dir);
+    if (!spec) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        free(err);
+        return 2;
+    }
+    json_t *paths = json_array(), *errs = json_array();
+    struct hn_caselist all = {0};
+    int rc = 0;
+    hn_casedir_find(argv + optind, (size_t)(argc - optind), "cases", paths, errs);
+    hn_casedir_load(paths, spec, &all, errs);
+    if (json_array_size(errs)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) printf("%s\n", json_string_value(e));
+        fprintf(stderr, "%s: %zu problem(s)\n", prog, json_array_size(errs));
+        rc = 2;
+    } else {
+        printf("%zu file(s), %zu case(s): OK\n", json_array_size(paths), all.n);
+    }
+    hn_caselist_release(&all);
+    json_decref(paths);
+    json_decref(errs);
+    hn_spec_free(spec);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+
+    wc_log_setup("gwspec", WC_LOG_WARN);
+    if (argc >= 1 && argv[0] && strchr(argv[0], '/'))
+        prog = argv[0];
+    if (argc < 2) {
+        usage_main(stderr);
+        return 2;
+    }
+    cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage_main(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "list"))
+        return cmd_list(argc - 1, argv + 1);
+    if (!strcmp(cmd, "lint"))
+        return cmd_lint(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check"))
+        return hn_cmd_check(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+    usage_main(stderr);
+    return 2;
+}

@@ -1,0 +1,408 @@
+/*
+ * run.c: orchestration of `gwspec run` (see run.h).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "casedir.h"
+#include "msgcat.h"
+#include "report.h"
+#include "run.h"
+#include "runner.h"
+#include "target.h"
+#include "verdict.h"
+#include "wc_buf.h"
+#include "wc_err.h"
+#include "wc_json.h"
+#include "wc_mem.h"
+
+char *hn_spec_dir(const char *version)
+{
+    char *d = wc_xasprintf("spec/%s", version);
+    for (char *p = d + 5; *p; p++) {
+        if (*p == '/')
+            *p = '-';
+    }
+    return d;
+}
+
+uint64_t hn_case_seed(uint64_t run_seed, const char *case_id)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    struct wc_rand r;
+    for (const unsigned char *p = (const unsigned char *)case_id; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    wc_rand_init(&r, run_seed ^ h);
+    return wc_rand_next(&r) & 0x7fffffffffffffffULL;
+}
+
+static char *shell_quote(const char *s)
+{
+    bool plain = *s != '\0';
+    for (const char *p = s; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+,@%", *p))
+            plain = false;
+    }
+    if (plain)
+        return wc_xstrdup(s);
+    struct wc_buf b;
+    wc_buf_init(&b, 0);
+    wc_buf_adds(&b, "'");
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            wc_buf_adds(&b, "'\\''");
+        else
+            wc_buf_add(&b, p, 1);
+    }
+    wc_buf_adds(&b, "'");
+    return wc_buf_detach(&b, NULL);
+}
+
+static char *rerun_line(const struct hn_run_cfg *cfg, uint64_t seed, const struct hn_case *c)
+{
+    struct wc_buf b;
+    char *q;
+    wc_buf_init(&b, 0);
+    wc_buf_addf(&b, "%s run --seed %llu", cfg->progname, (unsigned long long)seed);
+    if (cfg->target) {
+        q = shell_quote(cfg->target);
+        wc_buf_addf(&b, " --target %s", q);
+        free(q);
+    }
+    if (cfg->mutant) {
+        q = shell_quote(cfg->mutant);
+        wc_buf_addf(&b, " --mutant %s", q);
+        free(q);
+    }
+    if (c->strict)
+        wc_buf_adds(&b, " --strict");
+    if (cfg->timeout_ms > 0)
+        wc_buf_addf(&b, " --timeout-ms %lld", (long long)cfg->timeout_ms);
+    if (cfg->spec_version && strcmp(cfg->spec_version, "chatgw/1.0"))
+        wc_buf_addf(&b, " --spec-version %s", cfg->spec_version);
+    if (cfg->verbose)
+        wc_buf_adds(&b, " -v");
+    if (c->matrix) {
+        q = shell_quote(c->id);
+        wc_buf_addf(&b, " --filter %s", q);
+        free(q);
+    }
+    q = shell_quote(c->file);
+    wc_buf_addf(&b, " %s", q);
+    free(q);
+    return wc_buf_detach(&b, NULL);
+}
+
+struct job {
+    const struct hn_case *c;
+    uint64_t seed;       /* the run seed for this repetition */
+    char *rerun;
+};
+
+struct worker {
+    pid_t pid;
+    int fd;
+    struct wc_buf out;
+    struct job *job;
+};
+
+struct ctx {
+    const struct hn_run_cfg *cfg;
+    const struct hn_spec *spec;
+    const struct hn_msgcat *cat;
+    struct hn_target *target;
+    json_t *cases;       /* results, in completion order */
+};
+
+static json_t *run_job(struct ctx *x, struct job *j)
+{
+    struct hn_runner_opts o = {
+        .seed = hn_case_seed(j->seed, j->c->id),
+        .timeout_ms = x->cfg->timeout_ms,
+        .spec = x->spec,
+        .spec_version = x->cfg->spec_version,
+        .catalog = x->cat,
+        .rerun = j->rerun,
+    };
+    return hn_runner_run(j->c, x->target, &o);
+}
+
+static void finished(struct ctx *x, json_t *result)
+{
+    hn_report_console_case(stdout, result, x->cfg->verbose);
+    fflush(stdout);
+    json_array_append_new(x->cases, result);
+}
+
+static void start_worker(struct ctx *x, struct worker *w, struct job *j)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        char *m = wc_xasprintf("pipe: %s", strerror(errno));
+        finished(x, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
+                                           j->rerun));
+        free(m);
+        w->pid = 0;
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        json_t *r = run_job(x, j);
+        json_dumpfd(r, p[1], JSON_COMPACT);
+        close(p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        char *m = wc_xasprintf("fork: %s", strerror(errno));
+        finished(x, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
+                                           j->rerun));
+        free(m);
+        w->pid = 0;
+        return;
+    }
+    w->pid = pid;
+    w->fd = p[0];
+    w->job = j;
+    wc_buf_init(&w->out, 0);
+}
+
+static void reap_worker(struct ctx *x, struct worker *w)
+{
+    int status = 0;
+    json_t *r = NULL;
+    waitpid(w->pid, &status, 0);
+    close(w->fd);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        r = json_loadb(w->out.buf, w->out.len, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        char *m = WIFSIGNALED(status)
+                      ? wc_xasprintf("the worker running this case crashed (signal %d)", WTERMSIG(status))
+                      : wc_xasprintf("the worker running this case failed (status %d)",
+                                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        r = hn_runner_result_norun(w->job->c, "ERROR", m, hn_case_seed(w->job->seed, w->job->c->id),
+                                   w->job->rerun);
+        free(m);
+    }
+    wc_buf_release(&w->out);
+    w->pid = 0;
+    finished(x, r);
+}
+
+static void run_parallel(struct ctx *x, struct job *jobs, size_t njobs, int nworkers)
+{
+    struct worker *w = wc_xcalloc((size_t)nworkers, sizeof(*w));
+    size_t next = 0, running = 0;
+
+    while (next < njobs || running > 0) {
+        for (int i = 0; i < nworkers && next < njobs; i++) {
+            if (w[i].pid == 0) {
+                start_worker(x, &w[i], &jobs[next++]);
+                if (w[i].pid)
+                    running++;
+            }
+        }
+        if (!running)
+            continue;
+        struct pollfd fds[256];
+        int idx[256];
+        size_t n = 0;
+        for (int i = 0; i < nworkers && n < 256; i++) {
+            if (w[i].pid) {
+                fds[n] = (struct pollfd){.fd = w[i].fd, .events = POLLIN};
+                idx[n++] = i;
+            }
+        }
+        if (poll(fds, n, -1) < 0 && errno != EINTR)
+            break;
+        for (size_t k = 0; k < n; k++) {
+            if (!fds[k].revents)
+                continue;
+            struct worker *wk = &w[idx[k]];
+            char buf[65536];
+            ssize_t r = read(wk->fd, buf, sizeof(buf));
+            if (r > 0) {
+                wc_buf_add(&wk->out, buf, (size_t)r);
+            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+                reap_worker(x, wk);
+                running--;
+            }
+        }
+    }
+    free(w);
+}
+
+static void count(json_t *run)
+{
+    json_t *counts = json_object();
+    static const char *const names[] = {"OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED",
+                                        "SKIPPED", "FAILED", "ERROR", NULL};
+    for (size_t i = 0; names[i]; i++)
+        json_object_set_new(counts, names[i], json_integer(0));
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(run, "cases"), i, c) {
+        const char *v = wc_json_str(c, "verdict");
+        json_t *n = v ? json_object_get(counts, v) : NULL;
+        if (n)
+            json_integer_set(n, json_integer_value(n) + 1);
+    }
+    json_object_set_new(run, "counts", counts);
+}
+
+static void print_errs(const json_t *errs)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(errs, i, e) fprintf(stderr, "%s\n", json_string_value(e));
+}
+
+int hn_run(const struct hn_run_cfg *cfg)
+{
+    char *spec_dir = hn_spec_dir(cfg->spec_version);
+    char *err = NULL;
+    struct hn_spec *spec = hn_spec_load(spec_dir, &err);
+    json_t *errs = json_array(), *paths = json_array();
+    struct hn_caselist all = {0};
+    struct hn_case **sel = NULL;
+    size_t nsel = 0;
+    struct hn_baseline *baseline = NULL;
+    struct hn_msgcat *cat = NULL;
+    struct hn_target *target = NULL;
+    int rc = 0;
+    json_t *run = NULL;
+    struct job *jobs = NULL;
+    size_t njobs = 0;
+
+    if (!spec) {
+        fprintf(stderr, "gwspec: spec %s: %s\n", cfg->spec_version, err);
+        rc = 2;
+        goto out;
+    }
+    if (hn_casedir_find(cfg->cases, cfg->ncases, "cases", paths, errs) != 0 ||
+        hn_casedir_load(paths, spec, &all, errs) != 0) {
+        print_errs(errs);
+        fprintf(stderr, "gwspec: %zu problem(s) in the case files; `gwspec lint` lists them\n",
+                json_array_size(errs));
+        rc = 2;
+        goto out;
+    }
+    uint64_t seed = cfg->seed;
+    if (!cfg->seed_given) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 8)) %
+               1000000000ULL;
+    }
+    struct hn_select s = {.filters = cfg->filters, .excludes = cfg->excludes, .tags = cfg->tags,
+                          .strict = cfg->strict, .shard_k = cfg->shard_k,
+                          .shard_n = cfg->shard_n, .shuffle = true, .seed = seed};
+    hn_casedir_select(&all, &s, &sel, &nsel);
+    printf("gwspec: %zu case(s), seed %llu%s\n", nsel, (unsigned long long)seed,
+           cfg->jobs > 1 ? "" : "");
+    fflush(stdout);
+    if (cfg->baseline) {
+        baseline = hn_baseline_load(cfg->baseline, &err);
+        if (!baseline) {
+            fprintf(stderr, "gwspec: baseline: %s\n", err);
+            rc = 2;
+            goto out;
+        }
+    }
+    target = hn_target_load(cfg->target ? cfg->target : "reference", &err);
+    if (!target) {
+        fprintf(stderr, "gwspec: target: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    if (cfg->mutant) {
+        if (!hn_target_spawns(target)) {
+            fprintf(stderr, "gwspec: --mutant needs a target the harness starts\n");
+            rc = 2;
+            goto out;
+        }
+        target->mutant = wc_xstrdup(cfg->mutant);
+    }
+    target->seed = seed;
+    free(err);
+    err = NULL;
+    cat = hn_msgcat_load(spec_dir, json_object_get(target->extensions, "kinds"),
+                         json_object_get(target->extensions, "types"), &err);
+    if (!cat) {
+        fprintf(stderr, "gwspec: warning: message catalog: %s (catalog_valid not checked)\n", err);
+        free(err);
+        err = NULL;
+    }
+    if (nsel > 0 && hn_target_start(target, 20000, &err) != 0) {
+        fprintf(stderr, "gwspec: target %s unreachable: %s\n", target->name, err);
+        rc = 3;
+        goto out;
+    }
+
+    char started[40];
+    wc_iso8601_now(started, sizeof(started));
+    int64_t t0 = wc_now_ms();
+    run = json_pack("{s:I, s:s, s:s, s:s, s:[]}", "seed", (json_int_t)seed, "target",
+                    target->name, "spec", cfg->spec_version, "started", started, "cases");
+    if (cfg->mutant)
+        json_object_set_new(run, "mutant", json_string(cfg->mutant));
+    struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target,
+                    .cases = json_object_get(run, "cases")};
+    int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
+    jobs = wc_xcalloc(nsel * (size_t)repeat + 1, sizeof(*jobs));
+    for (int r = 0; r < repeat; r++) {
+        for (size_t i = 0; i < nsel; i++) {
+            struct job *j = &jobs[njobs++];
+            j->c = sel[i];
+            j->seed = seed + (uint64_t)r;
+            j->rerun = rerun_line(cfg, j->seed, sel[i]);
+        }
+    }
+    if (cfg->jobs > 1) {
+        run_parallel(&x, jobs, njobs, cfg->jobs);
+    } else {
+        for (size_t i = 0; i < njobs; i++)
+            finished(&x, run_job(&x, &jobs[i]));
+    }
+    json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
+    count(run);
+    if (baseline)
+        hn_baseline_apply(baseline, run);
+    hn_report_console_summary(stdout, run);
+    fflush(stdout);
+    if (cfg->junit && hn_report_junit(cfg->junit, run) != 0)
+        fprintf(stderr, "gwspec: cannot write %s\n", cfg->junit);
+    if (cfg->tap && hn_report_tap(cfg->tap, run) != 0)
+        fprintf(stderr, "gwspec: cannot write %s\n", cfg->tap);
+    if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
+        fprintf(stderr, "gwspec: cannot write %s\n", cfg->json_dir);
+    rc = hn_run_exit_code(run);
+
+out:
+    for (size_t i = 0; i < njobs; i++)
+        free(jobs[i].rerun);
+    free(jobs);
+    json_decref(run);
+    hn_target_free(target);
+    hn_msgcat_free(cat);
+    hn_baseline_free(baseline);
+    free(sel);
+    hn_caselist_release(&all);
+    json_decref(paths);
+    json_decref(errs);
+    hn_spec_free(spec);
+    free(spec_dir);
+    free(err);
+    return rc;
+}

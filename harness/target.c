@@ -1,0 +1,643 @@
+/*
+ * target.c: target profiles, spawning the gateway, authentication, session creation
+ * (see target.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "match.h"
+#include "target.h"
+#include "wc_err.h"
+#include "wc_json.h"
+#include "wc_mem.h"
+#include "wc_yaml.h"
+
+#define STOP_GRACE_MS 3000
+
+struct hn_target_priv {
+    pid_t owner;          /* the process that spawned the gateway */
+    char *tmp_dir;        /* our private temp dir (log, state) */
+};
+
+/* The private part lives right after the public struct. */
+struct target_full {
+    struct hn_target t;
+    struct hn_target_priv p;
+};
+
+static struct hn_target_priv *priv(struct hn_target *t)
+{
+    return &((struct target_full *)t)->p;
+}
+
+static bool in_strs(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++) {
+        if (!strcmp(list[i], s))
+            return true;
+    }
+    return false;
+}
+
+char *hn_target_gateway_path(void)
+{
+    const char *env = getenv("GWSPEC_GATEWAY");
+    char self[PATH_MAX];
+    ssize_t n;
+
+    if (env && *env)
+        return wc_xstrdup(env);
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            char *p = wc_xasprintf("%s/gwspec-gateway", self);
+            if (access(p, X_OK) == 0)
+                return p;
+            free(p);
+        }
+    }
+    return wc_xstrdup("bin/gwspec-gateway");
+}
+
+static char *perr(const struct wc_yaml_doc *doc, const json_t *obj, const char *key,
+                  const char *msg)
+{
+    return wc_yaml_msg(doc, obj, key, "%s", msg);
+}
+
+static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
+    static const char *const keys[] = {"name", "description", "base_url", "host", "port",
+                                       "start", "ws_path", "auth", "sessions", "providers",
+                                       "capabilities", "extensions", "replay_cap",
+                                       "ping_interval_ms", "quiescence", NULL};
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(root)) {
+        *err = wc_xasprintf("%s:1:1: a target profile is a mapping", wc_yaml_name(doc));
+        return WC_ERR_CONFIG;
+    }
+    json_object_foreach((json_t *)root, k, v) {
+        if (!in_strs(keys, k)) {
+            *err = wc_yaml_msg(doc, root, k, "unknown key '%s' in target profile", k);
+            return WC_ERR_CONFIG;
+        }
+    }
+    if (!json_is_string(json_object_get(root, "name"))) {
+        *err = perr(doc, root, NULL, "target profile: 'name' (a string) is required");
+        return WC_ERR_CONFIG;
+    }
+    json_t *start = json_object_get(root, "start");
+    if (start) {
+        static const char *const skeys[] = {"argv", "ready", "timeout_ms", NULL};
+        if (!json_is_object(start) || !json_is_array(json_object_get(start, "argv")) ||
+            json_array_size(json_object_get(start, "argv")) == 0) {
+            *err = perr(doc, root, "start", "'start' needs 'argv': a non-empty list");
+            return WC_ERR_CONFIG;
+        }
+        json_object_foreach(start, k, v) {
+            if (!in_strs(skeys, k)) {
+                *err = wc_yaml_msg(doc, start, k, "unknown key '%s' in start", k);
+                return WC_ERR_CONFIG;
+            }
+        }
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(start, "argv"), i, a) {
+            if (!json_is_string(a) && !json_is_integer(a)) {
+                *err = perr(doc, start, "argv", "'argv' entries are strings");
+                return WC_ERR_CONFIG;
+            }
+        }
+    } else if (!json_object_get(root, "base_url") && !json_object_get(root, "port")) {
+        *err = perr(doc, root, NULL, "target profile: give 'start', 'base_url' or 'host'+'port'");
+        return WC_ERR_CONFIG;
+    }
+    json_t *auth = json_object_get(root, "auth");
+    if (!json_is_object(auth)) {
+        *err = perr(doc, root, auth ? "auth" : NULL, "target profile: 'auth' (a mapping) is required");
+        return WC_ERR_CONFIG;
+    }
+    {
+        static const char *const akeys[] = {"kind", "users", "username", "password", NULL};
+        const char *kind = wc_json_str(auth, "kind");
+        json_object_foreach(auth, k, v) {
+            if (!in_strs(akeys, k)) {
+                *err = wc_yaml_msg(doc, auth, k, "unknown key '%s' in auth", k);
+                return WC_ERR_CONFIG;
+            }
+        }
+        if (!kind || (strcmp(kind, "token") && strcmp(kind, "cloudcli-register"))) {
+            *err = perr(doc, auth, "kind", "auth 'kind' must be token or cloudcli-register");
+            return WC_ERR_CONFIG;
+        }
+        if (!strcmp(kind, "token")) {
+            json_t *users = json_object_get(auth, "users");
+            if (!json_is_object(users) || json_object_size(users) == 0) {
+                *err = perr(doc, auth, "kind", "auth kind token needs 'users': {name: token}");
+                return WC_ERR_CONFIG;
+            }
+            json_object_foreach(users, k, v) {
+                if (!json_is_string(v)) {
+                    *err = wc_yaml_msg(doc, users, k, "the token of '%s' must be a string", k);
+                    return WC_ERR_CONFIG;
+                }
+            }
+        } else if (!wc_json_str(auth, "username") || !wc_json_str(auth, "password")) {
+            *err = perr(doc, auth, "kind", "cloudcli-register needs 'username' and 'password'");
+            return WC_ERR_CONFIG;
+        }
+    }
+    static const char *const lists[] = {"providers", "capabilities", NULL};
+    for (size_t i = 0; lists[i]; i++) {
+        json_t *l = json_object_get(root, lists[i]);
+        size_t j;
+        json_t *e;
+        if (!l)
+            continue;
+        if (!json_is_array(l)) {
+            *err = wc_yaml_msg(doc, root, lists[i], "'%s' must be a list", lists[i]);
+            return WC_ERR_CONFIG;
+        }
+        json_array_foreach(l, j, e) {
+            if (!json_is_string(e)) {
+                *err = wc_yaml_msg(doc, root, lists[i], "'%s' entries are strings", lists[i]);
+                return WC_ERR_CONFIG;
+            }
+        }
+    }
+    json_t *q = json_object_get(root, "quiescence");
+    if (q && !(json_is_string(q) && !strcmp(json_string_value(q), "sentinel")) &&
+        !(json_is_object(q) && json_is_integer(json_object_get(q, "quiet_ms")))) {
+        *err = perr(doc, root, "quiescence", "'quiescence' is sentinel or {quiet_ms: N}");
+        return WC_ERR_CONFIG;
+    }
+    return 0;
+}
+
+static struct hn_target *from_profile(json_t *root, const char *path)
+{
+    struct target_full *f = wc_xcalloc(1, sizeof(*f));
+    struct hn_target *t = &f->t;
+    json_t *v;
+
+    t->profile = json_incref(root);
+    t->profile_path = path ? wc_xstrdup(path) : NULL;
+    t->name = wc_xstrdup(wc_json_str(root, "name"));
+    t->host = wc_xstrdup(wc_json_str(root, "host") ? wc_json_str(root, "host") : "127.0.0.1");
+    if (json_is_integer(json_object_get(root, "port")))
+        t->port = (int)json_integer_value(json_object_get(root, "port"));
+    if (wc_json_str(root, "base_url")) {
+        const char *u = wc_json_str(root, "base_url");
+        char host[256];
+        int port = 80;
+        if (!strncmp(u, "http://", 7))
+            u += 7;
+        if (sscanf(u, "%255[^:/]:%d", host, &port) >= 1) {
+            free(t->host);
+            t->host = wc_xstrdup(host);
+            t->port = port;
+        }
+    }
+    t->ws_path = wc_xstrdup(wc_json_str(root, "ws_path") ? wc_json_str(root, "ws_path") : "/ws");
+    t->auth_kind = wc_xstrdup(wc_json_str(json_object_get(root, "auth"), "kind"));
+    t->users = json_object();
+    v = json_object_get(root, "providers");
+    t->providers = v ? json_deep_copy(v)
+                     : json_pack("[ssss]", "claude", "cursor", "codex", "opencode");
+    v = json_object_get(root, "capabilities");
+    t->capabilities = v ? json_deep_copy(v) : json_array();
+    v = json_object_get(root, "extensions");
+    t->extensions = json_is_object(v) ? json_deep_copy(v) : json_object();
+    if (!json_object_get(t->extensions, "kinds"))
+        json_object_set_new(t->extensions, "kinds", json_array());
+    if (!json_object_get(t->extensions, "types"))
+        json_object_set_new(t->extensions, "types", json_array());
+    t->replay_cap = 5000;
+    wc_json_int(root, "replay_cap", &t->replay_cap);
+    wc_json_int(root, "ping_interval_ms", &t->ping_interval_ms);
+    v = json_object_get(root, "quiescence");
+    if (json_is_object(v)) {
+        t->quiescence = wc_xstrdup("quiet_ms");
+        wc_json_int(v, "quiet_ms", &t->quiet_ms);
+    } else {
+        t->quiescence = wc_xstrdup("sentinel");
+    }
+    return t;
+}
+
+struct hn_target *hn_target_load(const char *spec, char **err)
+{
+    char *path;
+    struct wc_yaml_doc *doc;
+    struct hn_target *t;
+
+    if (strchr(spec, '/') || strstr(spec, ".yaml"))
+        path = wc_xstrdup(spec);
+    else
+        path = wc_xasprintf("fixtures/targets/%s.yaml", spec);
+    doc = wc_yaml_load_file(path, err);
+    if (!doc) {
+        free(path);
+        return NULL;
+    }
+    if (validate(doc, wc_yaml_root(doc), err) != 0) {
+        wc_yaml_free(doc);
+        free(path);
+        return NULL;
+    }
+    t = from_profile(wc_yaml_root(doc), path);
+    wc_yaml_free(doc);
+    free(path);
+    return t;
+}
+
+struct hn_target *hn_target_clone(const struct hn_target *t)
+{
+    struct hn_target *c = from_profile(t->profile, t->profile_path);
+    if (t->mutant)
+        c->mutant = wc_xstrdup(t->mutant);
+    c->seed = t->seed;
+    return c;
+}
+
+bool hn_target_spawns(const struct hn_target *t)
+{
+    return json_object_get(t->profile, "start") != NULL;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static char *read_file_text(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (!fp)
+        return wc_xstrdup("");
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    if (n < 0)
+        n = 0;
+    if (n > 1 << 20)
+        n = 1 << 20;
+    buf = wc_xmalloc((size_t)n + 1);
+    n = (long)fread(buf, 1, (size_t)n, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static char *tail(const char *s, size_t n)
+{
+    size_t len = strlen(s);
+    return wc_xstrdup(len > n ? s + len - n : s);
+}
+
+static int spawn(struct hn_target *t, int timeout_ms, char **err)
+{
+    struct hn_target_priv *p = priv(t);
+    json_t *start = json_object_get(t->profile, "start");
+    json_t *argv_j = json_object_get(start, "argv");
+    const char *ready = wc_json_str(start, "ready");
+    int64_t start_timeout = timeout_ms;
+    regex_t re;
+    size_t argc = json_array_size(argv_j);
+    char **argv;
+    pid_t pid;
+
+    wc_json_int(start, "timeout_ms", &start_timeout);
+    if (!ready)
+        ready = "listening on [^ ]*:([0-9]+)";
+    if (regcomp(&re, ready, REG_EXTENDED) != 0) {
+        *err = wc_xasprintf("target %s: bad 'ready' regex", t->name);
+        return WC_ERR_CONFIG;
+    }
+    if (!p->tmp_dir) {
+        char tmpl[] = "/tmp/gwspec-target-XXXXXX";
+        if (!mkdtemp(tmpl)) {
+            regfree(&re);
+            *err = wc_xasprintf("mkdtemp: %s", strerror(errno));
+            return WC_ERR_IO;
+        }
+        p->tmp_dir = wc_xstrdup(tmpl);
+        t->state_dir = wc_xasprintf("%s/state", tmpl);
+        mkdir(t->state_dir, 0700);
+    }
+    free(t->log_path);
+    t->log_path = wc_xasprintf("%s/gateway-%ld.log", p->tmp_dir, (long)wc_now_us());
+
+    /* argv: "gwspec-gateway" -> the binary; ${state_dir} substituted; --mutant appended */
+    argv = wc_xcalloc(argc + 4, sizeof(*argv));
+    char seedtext[32];
+    snprintf(seedtext, sizeof(seedtext), "%llu", (unsigned long long)t->seed);
+    json_t *subst = json_pack("{s:s, s:s}", "state_dir", t->state_dir, "seed", seedtext);
+    for (size_t i = 0; i < argc; i++) {
+        json_t *a = json_array_get(argv_j, i);
+        if (json_is_integer(a)) {
+            argv[i] = wc_xasprintf("%lld", (long long)json_integer_value(a));
+            continue;
+        }
+        if (i == 0 && !strcmp(json_string_value(a), "gwspec-gateway")) {
+            argv[i] = hn_target_gateway_path();
+            continue;
+        }
+        json_t *s = hn_subst(a, subst);
+        argv[i] = wc_xstrdup(json_string_value(s));
+        json_decref(s);
+    }
+    json_decref(subst);
+    if (t->mutant) {
+        argv[argc++] = wc_xstrdup("--mutant");
+        argv[argc++] = wc_xstrdup(t->mutant);
+    }
+    int logfd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (logfd < 0) {
+        *err = wc_xasprintf("cannot create %s: %s", t->log_path, strerror(errno));
+        regfree(&re);
+        for (size_t i = 0; i < argc; i++)
+            free(argv[i]);
+        free(argv);
+        return WC_ERR_IO;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        setpgid(0, 0);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        execvp(argv[0], argv);
+        dprintf(2, "gwspec: cannot execute %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(logfd);
+    char *argv0 = wc_xstrdup(argv[0]);
+    for (size_t i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+    if (pid < 0) {
+        *err = wc_xasprintf("fork: %s", strerror(errno));
+        free(argv0);
+        regfree(&re);
+        return WC_ERR_IO;
+    }
+    t->pid = pid;
+    p->owner = getpid();
+
+    /* Wait for the ready line: the log is a file, so the gateway never blocks on us. */
+    int64_t deadline = wc_now_ms() + start_timeout;
+    int rc = WC_ERR_TIMEOUT;
+    for (;;) {
+        char *text = read_file_text(t->log_path);
+        regmatch_t m[2];
+        if (regexec(&re, text, 2, m, 0) == 0) {
+            if (m[1].rm_so >= 0) {
+                t->port = atoi(text + m[1].rm_so);
+                rc = t->port > 0 ? 0 : WC_ERR_PROTOCOL;
+            } else {
+                rc = 0;
+            }
+            if (rc != 0)
+                *err = wc_xasprintf("target %s: the ready line carries no port", t->name);
+            free(text);
+            break;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            char *tl = tail(text, 600);
+            *err = wc_xasprintf("target %s: %s exited (status %d) before it was ready:\n%s",
+                                t->name, argv0, WIFEXITED(status) ? WEXITSTATUS(status) : -1, tl);
+            free(tl);
+            free(text);
+            t->pid = 0;
+            rc = WC_ERR_IO;
+            break;
+        }
+        if (wc_now_ms() >= deadline) {
+            char *tl = tail(text, 600);
+            *err = wc_xasprintf("target %s: no line matching /%s/ within %lld ms:\n%s", t->name,
+                                ready, (long long)start_timeout, tl);
+            free(tl);
+            free(text);
+            break;
+        }
+        free(text);
+        poll(NULL, 0, 10); /* startup only: never decides a verdict */
+    }
+    free(argv0);
+    regfree(&re);
+    if (rc != 0)
+        hn_target_stop(t);
+    return rc;
+}
+
+static int authenticate(struct hn_target *t, int timeout_ms, char **err)
+{
+    json_t *auth = json_object_get(t->profile, "auth");
+
+    json_object_clear(t->users);
+    free(t->default_user);
+    t->default_user = NULL;
+    if (!strcmp(t->auth_kind, "token")) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(auth, "users"), k, v) {
+            if (!t->default_user)
+                t->default_user = wc_xstrdup(k);
+            json_object_set(t->users, k, v);
+        }
+        return 0;
+    }
+    /* cloudcli-register: register (works only on a fresh server), else log in */
+    const char *user = wc_json_str(auth, "username"), *pass = wc_json_str(auth, "password");
+    json_t *body = json_pack("{s:s, s:s}", "username", user, "password", pass);
+    struct hn_http_resp r;
+    int rc = hn_http_request(t->host, t->port, "POST", "/api/auth/register", NULL, body,
+                             timeout_ms, &r, err);
+    if (rc == 0 && !wc_json_str(r.json, "token")) {
+        hn_http_resp_release(&r);
+        rc = hn_http_request(t->host, t->port, "POST", "/api/auth/login", NULL, body, timeout_ms,
+                             &r, err);
+    }
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (!wc_json_str(r.json, "token")) {
+        *err = wc_xasprintf("target %s: login as %s failed: HTTP %d %.200s", t->name, user,
+                            r.status, r.body ? r.body : "");
+        hn_http_resp_release(&r);
+        return WC_ERR_PROTOCOL;
+    }
+    t->default_user = wc_xstrdup(user);
+    json_object_set_new(t->users, user, json_string(wc_json_str(r.json, "token")));
+    hn_http_resp_release(&r);
+    return 0;
+}
+
+int hn_target_start(struct hn_target *t, int timeout_ms, char **err)
+{
+    int rc;
+
+    if (hn_target_spawns(t) && t->pid == 0) {
+        rc = spawn(t, timeout_ms, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (t->port <= 0) {
+        *err = wc_xasprintf("target %s: no port", t->name);
+        return WC_ERR_CONFIG;
+    }
+    return authenticate(t, timeout_ms, err);
+}
+
+void hn_target_stop(struct hn_target *t)
+{
+    struct hn_target_priv *p = priv(t);
+    int status;
+
+    if (t->pid <= 0 || p->owner != getpid())
+        return;
+    kill(t->pid, SIGTERM);
+    int64_t deadline = wc_now_ms() + STOP_GRACE_MS;
+    for (;;) {
+        pid_t r = waitpid(t->pid, &status, WNOHANG);
+        if (r == t->pid || (r < 0 && errno == ECHILD))
+            break;
+        if (wc_now_ms() >= deadline) {
+            kill(t->pid, SIGKILL);
+            waitpid(t->pid, &status, 0);
+            break;
+        }
+        poll(NULL, 0, 5);
+    }
+    t->pid = 0;
+}
+
+int hn_target_restart(struct hn_target *t, int timeout_ms, char **err)
+{
+    if (!hn_target_spawns(t)) {
+        *err = wc_xasprintf("target %s: cannot restart a gateway it did not start", t->name);
+        return WC_ERR_CONFIG;
+    }
+    hn_target_stop(t);
+    return hn_target_start(t, timeout_ms, err);
+}
+
+void hn_target_free(struct hn_target *t)
+{
+    struct hn_target_priv *p;
+
+    if (!t)
+        return;
+    p = priv(t);
+    hn_target_stop(t);
+    if (p->tmp_dir && (p->owner == getpid() || p->owner == 0) && !getenv("GWSPEC_KEEP_TMP"))
+        nftw(p->tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(p->tmp_dir);
+    free(t->name);
+    free(t->profile_path);
+    json_decref(t->profile);
+    free(t->host);
+    free(t->ws_path);
+    free(t->auth_kind);
+    json_decref(t->users);
+    free(t->default_user);
+    json_decref(t->providers);
+    json_decref(t->capabilities);
+    json_decref(t->extensions);
+    free(t->quiescence);
+    free(t->mutant);
+    free(t->state_dir);
+    free(t->log_path);
+    free(t);
+}
+
+const char *hn_target_token(const struct hn_target *t, const char *user)
+{
+    return wc_json_str(t->users, user ? user : t->default_user);
+}
+
+static bool arr_has(const json_t *a, const char *s)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e) {
+        if (json_is_string(e) && !strcmp(json_string_value(e), s))
+            return true;
+    }
+    return false;
+}
+
+bool hn_target_has_capability(const struct hn_target *t, const char *cap)
+{
+    return arr_has(t->capabilities, cap);
+}
+
+bool hn_target_has_provider(const struct hn_target *t, const char *provider)
+{
+    return arr_has(t->providers, provider);
+}
+
+int hn_target_create_session(const struct hn_target *t, const char *user, const char *provider,
+                             const char *project_path, int timeout_ms, char **session_id,
+                             json_t **reply, char **err)
+{
+    const char *token = hn_target_token(t, user);
+    json_t *sess = json_object_get(t->profile, "sessions");
+    const char *path = wc_json_str(sess, "path") ? wc_json_str(sess, "path")
+                                                 : "/api/providers/sessions";
+    json_t *body;
+    struct hn_http_resp r;
+    int rc;
+
+    *session_id = NULL;
+    *reply = NULL;
+    if (!token) {
+        *err = wc_xasprintf("target %s has no user '%s'", t->name, user ? user : "(default)");
+        return WC_ERR_CONFIG;
+    }
+    body = json_pack("{s:s, s:s}", "provider", provider, "projectPath", project_path);
+    rc = hn_http_request(t->host, t->port, "POST", path, token, body, timeout_ms, &r, err);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    *reply = json_pack("{s:i, s:O?}", "status", r.status, "body", r.json);
+    const char *id = wc_json_str(json_object_get(r.json, "data"), "sessionId");
+    if ((r.status != 201 && r.status != 200) || !id) {
+        *err = wc_xasprintf("POST %s (%s, %s) as %s: HTTP %d %.300s", path, provider, project_path,
+                            user ? user : t->default_user, r.status, r.body ? r.body : "");
+        hn_http_resp_release(&r);
+        return WC_ERR_PROTOCOL;
+    }
+    *session_id = wc_xstrdup(id);
+    hn_http_resp_release(&r);
+    return 0;
+}

@@ -1,0 +1,81 @@
+/*
+ * target.h: target profiles (fixtures/targets/NAME.yaml): where the gateway is, how to start it,
+ * how to authenticate, how to create sessions, and what it declares (providers, capabilities,
+ * extensions, replay cap, heartbeat, quiescence).
+ *
+ * A profile either names a running gateway (`base_url`, or `host` + `port`) or says how to
+ * start one (`start: {argv, ready, timeout_ms}`); then the harness spawns it, reads its port
+ * from the first output line matching `ready`, and stops it at the end.
+ * Depends on http.h and lib/.
+ */
+#ifndef HN_TARGET_H
+#define HN_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct hn_target {
+    char *name;            /* read-only */
+    char *profile_path;    /* read-only, or NULL for the built-in reference profile */
+    json_t *profile;       /* read-only: the profile as loaded */
+    char *host;            /* read-only */
+    int port;              /* read-only; changes on restart */
+    char *ws_path;         /* read-only: "/ws" */
+    char *auth_kind;       /* "token" | "cloudcli-register" */
+    json_t *users;         /* object user -> token, after authentication */
+    char *default_user;    /* the first user */
+    json_t *providers;     /* array of provider names */
+    json_t *capabilities;  /* array of capability words */
+    json_t *extensions;    /* {kinds: [], types: []} */
+    int64_t replay_cap;
+    int64_t ping_interval_ms; /* 0: none declared */
+    char *quiescence;      /* "sentinel" or "quiet_ms" */
+    int64_t quiet_ms;      /* for quiescence quiet_ms */
+    /* spawned instance */
+    pid_t pid;             /* 0 when not spawned by us */
+    char *mutant;          /* --mutant NAME passed at start, or NULL */
+    uint64_t seed;         /* substituted for ${seed} in start.argv */
+    char *state_dir;       /* private directory for ${state_dir}, or NULL */
+    char *log_path;        /* the spawned gateway's output */
+};
+
+/*
+ * Load a profile. `spec` is a file path, or a bare name looked up as
+ * fixtures/targets/<name>.yaml. NULL with *err (new, file:line:col) on a bad profile.
+ */
+struct hn_target *hn_target_load(const char *spec, char **err);
+/* A copy of t's configuration, not started and not authenticated (for own_target cases). */
+struct hn_target *hn_target_clone(const struct hn_target *t);
+/* True when the profile starts its own gateway. */
+bool hn_target_spawns(const struct hn_target *t);
+/*
+ * Start the gateway when the profile says how (else a no-op), then authenticate.
+ * 0, or WC_ERR_IO/WC_ERR_TIMEOUT/WC_ERR_PROTOCOL with *err (new).
+ */
+int hn_target_start(struct hn_target *t, int timeout_ms, char **err);
+/* Stop a spawned gateway (SIGTERM, then SIGKILL after a grace period). */
+void hn_target_stop(struct hn_target *t);
+/* Stop and start again with the same state directory, then authenticate. */
+int hn_target_restart(struct hn_target *t, int timeout_ms, char **err);
+void hn_target_free(struct hn_target *t);   /* stops it first */
+
+/* Token of user (NULL: the default user), or NULL when the user is unknown. Borrowed. */
+const char *hn_target_token(const struct hn_target *t, const char *user);
+bool hn_target_has_capability(const struct hn_target *t, const char *cap);
+bool hn_target_has_provider(const struct hn_target *t, const char *provider);
+
+/*
+ * Create a session (POST /api/providers/sessions) as user. Returns 0 with *session_id (new)
+ * and *reply (the response record {status, body}, new), or a negative wc_err with *err.
+ */
+int hn_target_create_session(const struct hn_target *t, const char *user, const char *provider,
+                             const char *project_path, int timeout_ms, char **session_id,
+                             json_t **reply, char **err);
+
+/* The gateway binary for the reference profile: $GWSPEC_GATEWAY, else next to this program. */
+char *hn_target_gateway_path(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* harness/tests/main.c: CUnit runner for the harness layer; exits non-zero on any failure. */
+#include <stdio.h>
+
+#include <CUnit/Basic.h>
+
+/* harness-core */
+extern CU_SuiteInfo hn_scenario_suites[];
+extern CU_SuiteInfo hn_match_suites[];
+extern CU_SuiteInfo hn_casedir_suites[];
+extern CU_SuiteInfo hn_runner_suites[];
+/* harness-checks */
+extern CU_SuiteInfo hn_transcript_suites[];
+extern CU_SuiteInfo hn_invariant_suites[];
+extern CU_SuiteInfo hn_msgcat_suites[];
+extern CU_SuiteInfo hn_verdict_suites[];
+extern CU_SuiteInfo hn_report_suites[];
+
+int main(void)
+{
+    CU_SuiteInfo *tables[] = {
+        hn_match_suites,      hn_scenario_suites,  hn_casedir_suites, hn_runner_suites,
+        hn_transcript_suites, hn_invariant_suites, hn_msgcat_suites,  hn_verdict_suites,
+        hn_report_suites,
+    };
+    unsigned failures, suites_failed;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        if (CU_register_suites(tables[i]) != CUE_SUCCESS)
+            return 2;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures();
+    suites_failed = CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    return (failures || suites_failed) ? 1 : 0;
+}

@@ -1,0 +1,432 @@
+/*
+ * test_invariant.c: CUnit tests for harness/invariant.c (suite hn_invariant).
+ *
+ * Every checker is run over the golden transcripts in fixtures/transcripts/golden/: a
+ * <checker>-pass file must pass that checker with no violation anywhere, and each
+ * <checker>-fail-<what> file must fail it with the exact requirement and witness, and fail no
+ * other checker (unless listed). Then edge cases written inline. Run from the repository root.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <jansson.h>
+
+#include "../invariant.h"
+#include "../msgcat.h"
+#include "../transcript.h"
+#include "wc_json.h"
+
+#define GOLDEN_DIR "fixtures/transcripts/golden"
+
+static struct hn_msgcat *cat;
+
+static int invariant_init(void)
+{
+    char *err = NULL;
+
+    cat = hn_msgcat_load("spec/chatgw-1.0", NULL, NULL, &err);
+    if (!cat) {
+        fprintf(stderr, "hn_invariant: %s (run the tests from the repository root)\n", err);
+        free(err);
+        return 1;
+    }
+    return 0;
+}
+
+static int invariant_cleanup(void)
+{
+    hn_msgcat_free(cat);
+    return 0;
+}
+
+static const struct golden {
+    const char *file;        /* GOLDEN_DIR/<file>.jsonl */
+    const char *checker;     /* the checker it is about */
+    const char *verdict;     /* that checker's expected verdict */
+    const char *requirement; /* of its first violation (fail only) */
+    long witness[3];         /* record numbers of that violation, 0-terminated */
+    const char *also_fail;   /* other checkers that may fail too, comma separated, or NULL */
+} goldens[] = {
+    {"seq_contiguous-pass", "seq_contiguous", "pass", NULL, {0}, NULL},
+    {"seq_contiguous-fail-gap", "seq_contiguous", "fail", "R-SEQ-1", {3, 4}, NULL},
+    {"seq_contiguous-fail-duplicate", "seq_contiguous", "fail", "R-SEQ-1", {4, 5}, NULL},
+    {"seq_contiguous-fail-new-run-continues", "seq_contiguous", "fail", "R-SEQ-2", {5, 6}, NULL},
+    {"seq_contiguous-fail-replay-gap", "seq_contiguous", "fail", "R-SUB-3", {8, 9}, NULL},
+    {"seq_contiguous-fail-stale-cursor", "seq_contiguous", "fail", "R-SUB-7", {7, 9}, NULL},
+    {"one_terminal-pass", "one_terminal", "pass", NULL, {0}, NULL},
+    {"one_terminal-fail-two-completes", "one_terminal", "fail", "R-TERM-1", {10, 12}, NULL},
+    {"one_terminal-fail-event-after-complete", "one_terminal", "fail", "R-TERM-2", {4, 5}, NULL},
+    {"one_terminal-fail-missing-terminal", "one_terminal", "fail", "R-TERM-1", {8, 16}, NULL},
+    {"one_terminal-fail-stuck-single-writer", "one_terminal", "fail", "R-FAN-2", {8, 16}, NULL},
+    {"no_native_ids-pass", "no_native_ids", "pass", NULL, {0}, NULL},
+    {"no_native_ids-fail-leaked-sessionId", "no_native_ids", "fail", "R-MAP-2", {5, 10}, NULL},
+    {"no_native_ids-fail-leaked-in-tool-input", "no_native_ids", "fail", "R-MAP-2", {5, 8}, NULL},
+    {"no_native_ids-fail-wrong-actualSessionId", "no_native_ids", "fail", "R-MAP-1", {10}, NULL},
+    {"no_session_created-pass", "no_session_created", "pass", NULL, {0}, NULL},
+    {"no_session_created-fail-forwarded", "no_session_created", "fail", "R-MAP-3", {3}, NULL},
+    {"ack_before_replay-pass", "ack_before_replay", "pass", NULL, {0}, NULL},
+    {"ack_before_replay-fail-replay-first", "ack_before_replay", "fail", "R-SUB-2", {5, 6}, NULL},
+    {"replay_consistent-pass", "replay_consistent", "pass", NULL, {0}, NULL},
+    {"replay_consistent-fail-replay-timestamp", "replay_consistent", "fail", "R-SEQ-3", {3, 7}, NULL},
+    {"replay_consistent-fail-fanout-differs", "replay_consistent", "fail", "R-FAN-1", {7, 8}, NULL},
+    {"catalog_valid-pass", "catalog_valid", "pass", NULL, {0}, NULL},
+    {"catalog_valid-fail-undeclared-kind", "catalog_valid", "fail", "R-CAT-1", {4}, NULL},
+    {"catalog_valid-fail-bare-complete", "catalog_valid", "fail", "R-TERM-3", {4}, NULL},
+    {"catalog_valid-fail-missing-timestamp", "catalog_valid", "fail", "R-EVT-1", {4}, NULL},
+    {"catalog_valid-fail-success-mismatch", "catalog_valid", "fail", "R-TERM-3", {4}, NULL},
+    {"catalog_valid-fail-not-json", "catalog_valid", "fail", "R-CAT-1", {3}, NULL},
+    {"errors_to_requester-pass", "errors_to_requester", "pass", NULL, {0}, NULL},
+    {"errors_to_requester-fail-wrong-socket", "errors_to_requester", "fail", "R-IN-3", {3, 4}, NULL},
+    {"connection_survives-pass", "connection_survives", "pass", NULL, {0}, NULL},
+    {"connection_survives-fail-closed-after-error", "connection_survives", "fail", "R-IN-4", {2, 4}, NULL},
+    {"cwd_is_project_path-pass", "cwd_is_project_path", "pass", NULL, {0}, NULL},
+    {"cwd_is_project_path-fail-client-cwd-wins", "cwd_is_project_path", "fail", "R-TRUST-1", {1, 4}, NULL},
+    {"provider_to_client-pass", "provider_to_client", "pass", NULL, {0}, NULL},
+    {"provider_to_client-fail-dropped-event", "provider_to_client", "fail", "R-FWD-1", {9, 11}, NULL},
+    {"provider_to_client-fail-truncated", "provider_to_client", "fail", "R-FWD-1", {9, 11}, NULL},
+};
+
+#define NGOLDEN (sizeof(goldens) / sizeof(goldens[0]))
+
+static bool listed(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    const char *p = list;
+
+    while (p && (p = strstr(p, name)) != NULL) {
+        if ((p == list || p[-1] == ',') && (p[len] == ',' || !p[len]))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+static json_t *run_file(const char *file)
+{
+    char *path = NULL, *err = NULL;
+    struct hn_transcript *t;
+    json_t *res;
+
+    if (asprintf(&path, "%s/%s.jsonl", GOLDEN_DIR, file) < 0)
+        return NULL;
+    t = hn_transcript_load(path, &err);
+    free(path);
+    if (!t) {
+        printf("\n  %s\n", err);
+        free(err);
+        return NULL;
+    }
+    res = hn_invariants_run(t, cat);
+    hn_transcript_free(t);
+    return res;
+}
+
+static void check_golden(const struct golden *g)
+{
+    json_t *res = run_file(g->file), *checks, *viol, *v, *first = NULL;
+    const char *name;
+    size_t i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    checks = json_object_get(res, "checks");
+    viol = json_object_get(res, "violations");
+    if (strcmp(wc_json_str(checks, g->checker), g->verdict))
+        printf("\n  %s: %s is %s, want %s\n", g->file, g->checker, wc_json_str(checks, g->checker), g->verdict);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(checks, g->checker), g->verdict);
+    json_object_foreach(checks, name, v) {
+        bool bad = !strcmp(json_string_value(v), "fail") && strcmp(name, g->checker) && !listed(g->also_fail, name);
+        if (bad)
+            printf("\n  %s: unexpected failure of %s\n", g->file, name);
+        CU_ASSERT(!bad);
+    }
+    json_array_foreach(viol, i, v) {
+        if (!strcmp(wc_json_str(v, "checker"), g->checker)) {
+            first = v;
+            break;
+        }
+    }
+    if (!g->requirement) {
+        CU_ASSERT_PTR_NULL(first);
+    } else {
+        json_t *wit, *want = json_array();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+        CU_ASSERT_STRING_EQUAL(wc_json_str(first, "requirement"), g->requirement);
+        for (i = 0; i < 3 && g->witness[i]; i++)
+            json_array_append_new(want, json_integer(g->witness[i]));
+        wit = json_object_get(first, "witness");
+        if (!json_equal(wit, want)) {
+            char *a = wc_json_compact(wit);
+            printf("\n  %s: witness %s\n", g->file, a);
+            free(a);
+        }
+        CU_ASSERT(json_equal(wit, want));
+        /* the frames are copies of exactly the witness records */
+        CU_ASSERT_EQUAL(json_array_size(json_object_get(first, "frames")), json_array_size(want));
+        CU_ASSERT(wc_json_str(first, "message") && *wc_json_str(first, "message"));
+        json_decref(want);
+    }
+    json_decref(res);
+}
+
+static void test_invariant_goldens(void)
+{
+    size_t i;
+
+    for (i = 0; i < NGOLDEN; i++)
+        check_golden(&goldens[i]);
+}
+
+/* Every golden file is in the table, and every checker has a pass and a fail golden. */
+static void test_invariant_goldens_cover_every_checker(void)
+{
+    size_t n, i, k;
+    const struct hn_invariant_info *tab = hn_invariant_table(&n);
+    DIR *d = opendir(GOLDEN_DIR);
+    struct dirent *de;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        bool found = false;
+        if (len < 7 || strcmp(de->d_name + len - 6, ".jsonl"))
+            continue;
+        for (i = 0; i < NGOLDEN; i++) {
+            if (strlen(goldens[i].file) == len - 6 && !strncmp(goldens[i].file, de->d_name, len - 6))
+                found = true;
+        }
+        if (!found)
+            printf("\n  %s is not in the golden table\n", de->d_name);
+        CU_ASSERT(found);
+    }
+    closedir(d);
+    for (k = 0; k < n; k++) {
+        bool pass = false, fail = false;
+        for (i = 0; i < NGOLDEN; i++) {
+            if (strcmp(goldens[i].checker, tab[k].name))
+                continue;
+            pass |= !strcmp(goldens[i].verdict, "pass");
+            fail |= !strcmp(goldens[i].verdict, "fail");
+        }
+        if (!pass || !fail)
+            printf("\n  checker %s lacks a %s golden\n", tab[k].name, pass ? "fail" : "pass");
+        CU_ASSERT(pass && fail);
+        CU_ASSERT(tab[k].requirements && !strncmp(tab[k].requirements, "R-", 2));
+        CU_ASSERT(tab[k].description && *tab[k].description);
+    }
+}
+
+/* --- inline transcripts ----------------------------------------------------------------- */
+
+#define HDR "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"%s}\n"
+#define APP "7d0c6a52-3b9e-4f11-8a2d-5e6f7a8b9c01"
+#define EV(kind, seq, id, more) \
+    "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"id\":\"" id "\",\"sessionId\":\"" APP "\"," \
+    "\"timestamp\":\"2026-11-22T02:30:00.001Z\",\"provider\":\"claude\",\"kind\":\"" kind "\",\"seq\":" #seq more "}}\n"
+#define DELTA(seq, id) EV("stream_delta", seq, id, ",\"content\":\"x\"")
+#define SEND "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.send\",\"sessionId\":\"" APP "\",\"content\":\"hi\"}}\n"
+
+static json_t *run_text(const char *text, const struct hn_msgcat *c)
+{
+    char *err = NULL;
+    struct hn_transcript *t = hn_transcript_load_string("inline", text, &err);
+    json_t *res;
+
+    if (!t) {
+        printf("\n  %s\n", err);
+        free(err);
+        return NULL;
+    }
+    res = hn_invariants_run(t, c);
+    hn_transcript_free(t);
+    return res;
+}
+
+static const char *verdict_of(const json_t *res, const char *checker)
+{
+    return wc_json_str(json_object_get(res, "checks"), checker);
+}
+
+static void test_invariant_client_only_is_not_exercised_for_provider_checks(void)
+{
+    json_t *res = run_text("{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n" SEND DELTA(1, "e1")
+                               EV("complete", 2, "e2", ",\"exitCode\":0,\"success\":true,\"aborted\":false,"
+                                                       "\"actualSessionId\":\"" APP "\""),
+                           NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "seq_contiguous"), "pass");
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "one_terminal"), "pass");
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "cwd_is_project_path"), "not_exercised");
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "provider_to_client"), "not_exercised");
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "no_native_ids"), "not_exercised");
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "catalog_valid"), "not_exercised"); /* no catalog */
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "errors_to_requester"), "not_exercised");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(res, "violations")), 0);
+    json_decref(res);
+}
+
+static void test_invariant_caps_reports_per_checker(void)
+{
+    char *text = NULL, *p;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    json_t *res;
+    int i;
+
+    fprintf(fp, "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n" SEND);
+    for (i = 0; i < 30; i++) /* seq 1, 3, 5, ...: 29 gaps */
+        fprintf(fp, "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"id\":\"e%d\",\"sessionId\":\"s\",\"kind\":"
+                    "\"stream_delta\",\"seq\":%d}}\n", i, 2 * i + 1);
+    fclose(fp);
+    res = run_text(text, NULL);
+    p = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(res, "violations")), HN_INVARIANT_MAX_REPORTS);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(res, "suppressed"), "seq_contiguous")),
+                    29 - HN_INVARIANT_MAX_REPORTS);
+    (void)p;
+    json_decref(res);
+    free(text);
+}
+
+static void test_invariant_replay_gap_allowed_past_cap_or_truncation(void)
+{
+    /* c2 asks from 0 while the run is at 5 and the cap is 3: a replay starting at 3 is fine */
+    const char *capped =
+        "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"replay_cap\":3}\n"
+        "{\"t\":\"send\",\"conn\":\"c2\",\"frame\":{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":0}]}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"kind\":\"chat_subscribed\",\"sessionId\":\"s\",\"isProcessing\":true,\"lastSeq\":5}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"id\":\"e3\",\"sessionId\":\"s\",\"kind\":\"stream_delta\",\"seq\":3}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"id\":\"e4\",\"sessionId\":\"s\",\"kind\":\"stream_delta\",\"seq\":4}}\n";
+    const char *truncated =
+        "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n"
+        "{\"t\":\"send\",\"conn\":\"c2\",\"frame\":{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":0}]}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"kind\":\"chat_subscribed\",\"sessionId\":\"s\",\"isProcessing\":true,\"lastSeq\":5}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"kind\":\"history_truncated\",\"sessionId\":\"s\",\"requestedFrom\":1,\"firstAvailable\":3}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"id\":\"e3\",\"sessionId\":\"s\",\"kind\":\"stream_delta\",\"seq\":3}}\n";
+    json_t *res = run_text(capped, NULL);
+
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "seq_contiguous"), "pass");
+    json_decref(res);
+    res = run_text(truncated, NULL);
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "seq_contiguous"), "pass");
+    json_decref(res);
+}
+
+static void test_invariant_codex_repeated_id_is_not_a_replay(void)
+{
+    /* one tool call, in progress then completed, same id, different seq and content */
+    const char *text = "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n" SEND
+        EV("tool_use", 1, "codex_1", ",\"toolName\":\"Bash\",\"toolId\":\"t\",\"status\":\"in_progress\"")
+        EV("tool_use", 2, "codex_1", ",\"toolName\":\"Bash\",\"toolId\":\"t\",\"status\":\"completed\"");
+    json_t *res = run_text(text, NULL);
+
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "replay_consistent"), "pass");
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "seq_contiguous"), "pass");
+    json_decref(res);
+}
+
+static void test_invariant_replay_copy_with_new_seq(void)
+{
+    const char *text = "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n" SEND DELTA(1, "e1") DELTA(2, "e1");
+    json_t *res = run_text(text, NULL), *v;
+
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "replay_consistent"), "fail");
+    v = json_array_get(json_object_get(res, "violations"), 0);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(v, "requirement"), "R-SEQ-3");
+    json_decref(res);
+}
+
+static void test_invariant_missing_terminal_needs_a_round_trip(void)
+{
+    /* the stuck transcript without its closing sentinel round trips: the complete may be in flight */
+    const char *text =
+        "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"capabilities\":[\"fan-out\"]}\n"
+        "{\"t\":\"open\",\"conn\":\"c1\"}\n" SEND DELTA(1, "e1")
+        "{\"t\":\"send\",\"conn\":\"c2\",\"frame\":{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"" APP "\",\"lastSeq\":1}]}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"kind\":\"chat_subscribed\",\"sessionId\":\"" APP "\",\"isProcessing\":true,\"lastSeq\":1}}\n"
+        "{\"t\":\"recv\",\"conn\":\"c2\",\"frame\":{\"id\":\"e2\",\"sessionId\":\"" APP "\",\"kind\":\"complete\",\"seq\":2}}\n";
+    json_t *res = run_text(text, NULL);
+
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "one_terminal"), "pass");
+    json_decref(res);
+}
+
+static void test_invariant_closes_around_a_restart_are_not_blamed(void)
+{
+    const char *text = "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n"
+                       "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{bad\"}\n"
+                       "{\"t\":\"note\",\"text\":\"restart: target\"}\n"
+                       "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"drop\"}\n"
+                       "{\"t\":\"send\",\"conn\":\"c2\",\"hex\":\"c328\"}\n"
+                       "{\"t\":\"close\",\"conn\":\"c2\",\"by\":\"server\",\"code\":1007}\n"
+                       "{\"t\":\"send\",\"conn\":\"c3\",\"text\":\"{bad\"}\n"
+                       "{\"t\":\"close\",\"conn\":\"c3\",\"by\":\"client\",\"code\":1000}\n";
+    json_t *res = run_text(text, NULL);
+
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "connection_survives"), "pass");
+    json_decref(res);
+}
+
+static void test_invariant_sentinel_subscribe_is_not_a_replay_subscribe(void)
+{
+    const char *text = "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n"
+                       "{\"t\":\"send\",\"conn\":\"c1\",\"sentinel\":true,\"frame\":{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"sentinel-1\"}]}}\n"
+                       "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"chat_subscribed\",\"sessionId\":\"sentinel-1\",\"isProcessing\":false,\"lastSeq\":0}}\n";
+    json_t *res = run_text(text, NULL);
+
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, "ack_before_replay"), "not_exercised");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(res, "violations")), 0);
+    json_decref(res);
+}
+
+static void test_invariant_malformed_records_never_crash(void)
+{
+    struct hn_transcript *t = hn_transcript_new(NULL);
+    json_t *res;
+
+    hn_transcript_add(t, json_pack("{s:s}", "t", "recv"));                     /* no conn */
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:s}", "t", "recv", "conn", "c1", "frame", "str"));
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:{s:s, s:s}}", "t", "recv", "conn", "c1", "frame", "kind",
+                                   "stream_delta", "seq", "1"));
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "t", "recv", "conn", "c1", "frame", "kind",
+                                   "complete", "seq", 9, "sessionId", 4));
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:{s:s, s:b, s:s}}", "t", "recv", "conn", "c9", "frame", "kind",
+                                   "chat_subscribed", "isProcessing", 1, "lastSeq", "x"));
+    hn_transcript_add(t, json_pack("{s:s, s:s}", "t", "ctl", "label", "s1"));  /* no msg */
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:{s:s}}", "t", "ctl", "label", "s1", "msg", "type", "done"));
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:{s:s, s:s}}", "t", "send", "conn", "c1", "frame", "type",
+                                   "chat.subscribe", "sessions", "nope"));
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:{s:s, s:i}}", "t", "send", "conn", "c1", "frame", "type",
+                                   "chat.send", "sessionId", 5));
+    hn_transcript_add(t, json_pack("{s:s, s:s, s:s}", "t", "close", "conn", "c1", "by", "server"));
+    hn_transcript_add(t, json_pack("{s:s, s:i}", "t", "session", "label", 3));
+    res = hn_invariants_run(t, cat);
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(res, "checks"));
+    CU_ASSERT_EQUAL(json_object_size(json_object_get(res, "checks")), 11);
+    json_decref(res);
+    hn_transcript_free(t);
+}
+
+static CU_TestInfo invariant_tests[] = {
+    {"goldens", test_invariant_goldens},
+    {"goldens_cover_every_checker", test_invariant_goldens_cover_every_checker},
+    {"client_only_is_not_exercised_for_provider_checks", test_invariant_client_only_is_not_exercised_for_provider_checks},
+    {"caps_reports_per_checker", test_invariant_caps_reports_per_checker},
+    {"replay_gap_allowed_past_cap_or_truncation", test_invariant_replay_gap_allowed_past_cap_or_truncation},
+    {"codex_repeated_id_is_not_a_replay", test_invariant_codex_repeated_id_is_not_a_replay},
+    {"replay_copy_with_new_seq", test_invariant_replay_copy_with_new_seq},
+    {"missing_terminal_needs_a_round_trip", test_invariant_missing_terminal_needs_a_round_trip},
+    {"closes_around_a_restart_are_not_blamed", test_invariant_closes_around_a_restart_are_not_blamed},
+    {"sentinel_subscribe_is_not_a_replay_subscribe", test_invariant_sentinel_subscribe_is_not_a_replay_subscribe},
+    {"malformed_records_never_crash", test_invariant_malformed_records_never_crash},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo hn_invariant_suites[] = {
+    {.pName = "hn_invariant", .pInitFunc = invariant_init, .pCleanupFunc = invariant_cleanup, .pTests = invariant_tests},
+    CU_SUITE_INFO_NULL,
+};

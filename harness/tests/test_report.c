@@ -1,0 +1,469 @@
+/*
+ * test_report.c: CUnit tests for harness/report.c (suite hn_report).
+ *
+ * Console output is compared line by line. JUnit XML is validated with `xmllint --schema` against
+ * a JUnit schema written below (the Ant/Jenkins shape: testsuites/testsuite/properties/testcase
+ * with failure|error|skipped, system-out, system-err) plus XPath checks; TAP with perl's
+ * TAP::Parser (plan, test count, SKIP/TODO, YAML diagnostics read back). When xmllint or perl
+ * is missing the external check says so and is skipped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <jansson.h>
+
+#include "../report.h"
+#include "wc_json.h"
+
+/* Markup, quotes, C0 controls, a non-character, a TAP directive mark and a newline. */
+#define NASTY "bad <frame> & \"q\" 'a' \x01\x1b ]]> \xef\xbf\xbe # end\nline2"
+
+static json_t *sample_run(bool with_failure, bool with_stale)
+{
+    json_t *cases = json_array(), *run;
+
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i, s:i, s:[], s:{s:s}, s:s}", "id", "4.1.1-seq-basic",
+                                           "file", "cases/4-run/4.1.1-seq-basic.yaml", "verdict", "OK", "duration_ms", 12,
+                                           "seed", 1234, "failures", "checks", "seq_contiguous", "pass", "rerun",
+                                           "bin/gwspec run --seed 1234 cases/4-run/4.1.1-seq-basic.yaml"));
+    if (with_failure)
+        json_array_append_new(
+            cases,
+            json_pack("{s:s, s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s, s:i, s:{s:s, s:b}, s:{s:s, s:b, s:i}, s:s, s:[i, i]}],"
+                      " s:{s:s}, s:[{s:s, s:s}, {s:s, s:s, s:s}], s:s}",
+                      "id", "6.1.2-abort-mid-stream", "file", "cases/6-abort/6.1.2-abort-mid-stream.yaml", "verdict",
+                      "FAILED", "duration_ms", 1042, "seed", 1234, "failures", "requirement", "R-TERM-1", "kind",
+                      "step", "message", NASTY, "step", 5, "expected", "kind", "complete", "aborted", 1, "received",
+                      "kind", "complete", "aborted", 0, "seq", 3, "diff", "- aborted: true\n+ aborted: false",
+                      "witness", 12, 15, "checks", "one_terminal", "fail", "transcript", "t", "header", "format",
+                      "gwspec-transcript/1", "t", "recv", "conn", "c1", "text", NASTY, "rerun",
+                      "bin/gwspec run --seed 1234 cases/6-abort/6.1.2-abort-mid-stream.yaml"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s}]}", "id", "7.3.1-stale-cursor",
+                                           "verdict", "NON-STRICT", "duration_ms", 3, "seed", 1234, "failures",
+                                           "requirement", "R-SUB-7", "kind", "invariant", "message", "stale cursor"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}]}", "id", "9.1.1-perm", "verdict",
+                                           "UNIMPLEMENTED", "duration_ms", 0, "failures", "requirement", "R-PERM-1",
+                                           "kind", "error", "message", "capability permissions not declared"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:b, s:s, s:[{s:s, s:s, s:s}]}", "id", "5.2.1-codex",
+                                           "verdict", "FAILED", "duration_ms", 4, "known", 1, "known_reason",
+                                           "bare complete (#959)", "failures", "requirement", "R-TERM-3", "kind",
+                                           "invariant", "message", "complete: missing exitCode"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}], s:s}", "id", "1.1.1-auth", "verdict",
+                                           "ERROR", "duration_ms", 5000, "failures", "requirement", "R-AUTH-1", "kind",
+                                           "error", "message", "safety timeout after 5000 ms", "rerun",
+                                           "bin/gwspec run --seed 1234 cases/1-transport/1.1.1-auth.yaml"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}]}", "id", "10.1.1-upserted", "verdict",
+                                           "INFORMATIONAL", "duration_ms", 2, "failures", "requirement", "R-MAP-4",
+                                           "kind", "step", "message", "no providerSessionId"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i}", "id", "3.9.9-disabled", "verdict", "SKIPPED",
+                                           "duration_ms", 0));
+    run = json_pack("{s:i, s:s, s:s, s:s, s:i, s:o, s:{s:i, s:o}}", "seed", 1234, "target", "reference", "spec",
+                    "chatgw/1.0", "started", "2026-11-22T02:30:00.000Z", "duration_ms", 6250, "cases", cases,
+                    "baseline", "known", 1, "stale", with_stale ? json_pack("[s]", "4.9.9-old") : json_array());
+    return run;
+}
+
+static char *capture(void (*fn)(FILE *, const json_t *, bool), const json_t *c, bool verbose)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    fn(fp, c, verbose);
+    fclose(fp);
+    return buf;
+}
+
+static void summary_adapter(FILE *fp, const json_t *run, bool verbose)
+{
+    (void)verbose;
+    hn_report_console_summary(fp, run);
+}
+
+static json_t *case_at(const json_t *run, size_t i)
+{
+    return json_array_get(json_object_get(run, "cases"), i);
+}
+
+static void expect_text(const char *got, const char *want)
+{
+    if (strcmp(got, want))
+        printf("\n--- got:\n%s--- want:\n%s---\n", got, want);
+    CU_ASSERT_STRING_EQUAL(got, want);
+}
+
+static void test_report_console_lines(void)
+{
+    json_t *run = sample_run(true, true);
+    char *s;
+
+    s = capture(hn_report_console_case, case_at(run, 0), false);
+    expect_text(s, "  OK           4.1.1-seq-basic (12 ms)\n");
+    free(s);
+    s = capture(hn_report_console_case, case_at(run, 1), false);
+    expect_text(s, "  FAILED       6.1.2-abort-mid-stream (1042 ms)\n"
+                   "      R-TERM-1 (step 5): bad <frame> & \"q\" 'a' \\x01\\x1B ]]> \xef\xbf\xbe # end\\nline2\n"
+                   "        expected: {\"kind\":\"complete\",\"aborted\":true}\n"
+                   "        received: {\"kind\":\"complete\",\"aborted\":false,\"seq\":3}\n"
+                   "        diff:\n"
+                   "          - aborted: true\n"
+                   "          + aborted: false\n"
+                   "        witness: records 12, 15\n"
+                   "      rerun: bin/gwspec run --seed 1234 cases/6-abort/6.1.2-abort-mid-stream.yaml\n");
+    free(s);
+    s = capture(hn_report_console_case, case_at(run, 2), false);
+    expect_text(s, "  NON-STRICT   7.3.1-stale-cursor (3 ms)\n"
+                   "      R-SUB-7 (invariant): stale cursor\n");
+    free(s);
+    s = capture(hn_report_console_case, case_at(run, 3), false);
+    expect_text(s, "  UNIMPLEMENTED 9.1.1-perm (0 ms)  capability permissions not declared\n");
+    free(s);
+    s = capture(hn_report_console_case, case_at(run, 4), false);
+    expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n");
+    free(s);
+    s = capture(hn_report_console_case, case_at(run, 4), true);
+    expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n"
+                   "      R-TERM-3 (invariant): complete: missing exitCode\n");
+    free(s);
+    json_decref(run);
+}
+
+static void test_report_console_summary_last_line(void)
+{
+    json_t *run = sample_run(true, true);
+    char *s = capture(summary_adapter, run, false);
+
+    expect_text(s, "\nchatgw/1.0 against reference, seed 1234, 6250 ms\n"
+                   "rerun: bin/gwspec run --seed 1234\n"
+                   "1 non-strict, 1 informational, 1 known failure, 1 unimplemented, 1 skipped, 1 error, "
+                   "1 stale baseline entry (4.9.9-old)\n"
+                   "3 passed, 1 failed\n");
+    free(s);
+    CU_ASSERT_EQUAL(hn_run_exit_code(run), 1);
+    json_decref(run);
+
+    run = sample_run(false, true); /* only a stale entry fails the run */
+    CU_ASSERT_EQUAL(hn_run_exit_code(run), 1);
+    json_decref(run);
+    run = sample_run(false, false); /* an ERROR without failures */
+    CU_ASSERT_EQUAL(hn_run_exit_code(run), 3);
+    json_array_remove(json_object_get(run, "cases"), 4); /* ERROR is index 4 without the failure */
+    CU_ASSERT_EQUAL(hn_run_exit_code(run), 0);
+    s = capture(summary_adapter, run, false);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\n3 passed, 0 failed\n"));
+    free(s);
+    json_decref(run);
+}
+
+/* Run a shell command; its stdout (new) or NULL when it could not run. *status set. */
+static char *run_cmd(const char *cmd, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out;
+    int c;
+
+    if (!p)
+        return NULL;
+    out = open_memstream(&buf, &len);
+    while ((c = fgetc(p)) != EOF)
+        fputc(c, out);
+    fclose(out);
+    *status = pclose(p);
+    return buf;
+}
+
+static bool have(const char *tool)
+{
+    char *cmd = NULL;
+    int st = -1;
+    char *out;
+
+    if (asprintf(&cmd, "command -v %s >/dev/null 2>&1 && echo yes", tool) < 0)
+        return false;
+    out = run_cmd(cmd, &st);
+    free(cmd);
+    bool yes = out && !strncmp(out, "yes", 3);
+    free(out);
+    if (!yes)
+        printf("\n  (%s not installed: external check skipped)\n", tool);
+    return yes;
+}
+
+static const char junit_xsd[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" elementFormDefault=\"qualified\">\n"
+    " <xs:complexType name=\"fault\"><xs:simpleContent><xs:extension base=\"xs:string\">\n"
+    "  <xs:attribute name=\"message\" type=\"xs:string\"/><xs:attribute name=\"type\" type=\"xs:string\"/>\n"
+    " </xs:extension></xs:simpleContent></xs:complexType>\n"
+    " <xs:complexType name=\"skip\"><xs:simpleContent><xs:extension base=\"xs:string\">\n"
+    "  <xs:attribute name=\"message\" type=\"xs:string\"/>\n"
+    " </xs:extension></xs:simpleContent></xs:complexType>\n"
+    " <xs:element name=\"testsuites\"><xs:complexType>\n"
+    "  <xs:sequence><xs:element ref=\"testsuite\" minOccurs=\"0\" maxOccurs=\"unbounded\"/></xs:sequence>\n"
+    "  <xs:attribute name=\"name\" type=\"xs:string\"/>\n"
+    "  <xs:attribute name=\"tests\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
+    "  <xs:attribute name=\"failures\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
+    "  <xs:attribute name=\"errors\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
+    "  <xs:attribute name=\"skipped\" type=\"xs:nonNegativeInteger\"/>\n"
+    "  <xs:attribute name=\"time\" type=\"xs:decimal\"/>\n"
+    " </xs:complexType></xs:element>\n"
+    " <xs:element name=\"testsuite\"><xs:complexType><xs:sequence>\n"
+    "  <xs:element name=\"properties\" minOccurs=\"0\"><xs:complexType><xs:sequence>\n"
+    "   <xs:element name=\"property\" minOccurs=\"0\" maxOccurs=\"unbounded\"><xs:complexType>\n"
+    "    <xs:attribute name=\"name\" type=\"xs:string\" use=\"required\"/>\n"
+    "    <xs:attribute name=\"value\" type=\"xs:string\" use=\"required\"/>\n"
+    "   </xs:complexType></xs:element>\n"
+    "  </xs:sequence></xs:complexType></xs:element>\n"
+    "  <xs:element name=\"testcase\" minOccurs=\"0\" maxOccurs=\"unbounded\"><xs:complexType><xs:sequence>\n"
+    "   <xs:choice minOccurs=\"0\">\n"
+    "    <xs:element name=\"skipped\" type=\"skip\"/>\n"
+    "    <xs:element name=\"error\" type=\"fault\"/>\n"
+    "    <xs:element name=\"failure\" type=\"fault\"/>\n"
+    "   </xs:choice>\n"
+    "   <xs:element name=\"system-out\" type=\"xs:string\" minOccurs=\"0\"/>\n"
+    "   <xs:element name=\"system-err\" type=\"xs:string\" minOccurs=\"0\"/>\n"
+    "  </xs:sequence>\n"
+    "   <xs:attribute name=\"name\" type=\"xs:string\" use=\"required\"/>\n"
+    "   <xs:attribute name=\"classname\" type=\"xs:string\" use=\"required\"/>\n"
+    "   <xs:attribute name=\"time\" type=\"xs:decimal\" use=\"required\"/>\n"
+    "  </xs:complexType></xs:element>\n"
+    "  <xs:element name=\"system-out\" type=\"xs:string\" minOccurs=\"0\"/>\n"
+    "  <xs:element name=\"system-err\" type=\"xs:string\" minOccurs=\"0\"/>\n"
+    " </xs:sequence>\n"
+    "  <xs:attribute name=\"name\" type=\"xs:string\" use=\"required\"/>\n"
+    "  <xs:attribute name=\"tests\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
+    "  <xs:attribute name=\"failures\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
+    "  <xs:attribute name=\"errors\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
+    "  <xs:attribute name=\"skipped\" type=\"xs:nonNegativeInteger\"/>\n"
+    "  <xs:attribute name=\"time\" type=\"xs:decimal\"/>\n"
+    "  <xs:attribute name=\"timestamp\" type=\"xs:string\"/>\n"
+    " </xs:complexType></xs:element>\n"
+    "</xs:schema>\n";
+
+static char *xpath(const char *file, const char *expr)
+{
+    char *cmd = NULL, *out;
+    int st = -1;
+
+    if (asprintf(&cmd, "xmllint --xpath '%s' %s 2>&1", expr, file) < 0)
+        return NULL;
+    out = run_cmd(cmd, &st);
+    free(cmd);
+    if (out && *out && out[strlen(out) - 1] == '\n') /* xmllint ends its answer with a newline */
+        out[strlen(out) - 1] = '\0';
+    return out;
+}
+
+static void expect_xpath(const char *file, const char *expr, const char *want)
+{
+    char *got = xpath(file, expr);
+
+    if (!got || strcmp(got, want))
+        printf("\n  xpath %s: got \"%s\", want \"%s\"\n", expr, got ? got : "(null)", want);
+    CU_ASSERT(got && !strcmp(got, want));
+    free(got);
+}
+
+static void test_report_junit_validates(void)
+{
+    json_t *run = sample_run(true, true);
+    char xml[] = "/tmp/hn-junit-XXXXXX", xsd[] = "/tmp/hn-junit-xsd-XXXXXX";
+    int fx = mkstemp(xml), fs = mkstemp(xsd), st = -1;
+    char *cmd = NULL, *out;
+
+    CU_ASSERT_FATAL(fx >= 0 && fs >= 0);
+    close(fx);
+    CU_ASSERT_EQUAL(write(fs, junit_xsd, sizeof(junit_xsd) - 1), (ssize_t)(sizeof(junit_xsd) - 1));
+    close(fs);
+    CU_ASSERT_EQUAL_FATAL(hn_report_junit(xml, run), 0);
+    if (have("xmllint")) {
+        CU_ASSERT(asprintf(&cmd, "xmllint --noout --schema %s %s 2>&1", xsd, xml) > 0);
+        out = run_cmd(cmd, &st);
+        if (st != 0)
+            printf("\n  xmllint: %s\n", out ? out : "");
+        CU_ASSERT_EQUAL(st, 0);
+        free(out);
+        free(cmd);
+        expect_xpath(xml, "string(/testsuites/@tests)", "8");
+        expect_xpath(xml, "string(/testsuites/@failures)", "1");
+        expect_xpath(xml, "string(/testsuites/@errors)", "1");
+        expect_xpath(xml, "string(/testsuites/@skipped)", "3");
+        expect_xpath(xml, "count(//testcase)", "8");
+        expect_xpath(xml, "string(//property[@name=\"seed\"]/@value)", "1234");
+        expect_xpath(xml, "string(//property[@name=\"rerun\"]/@value)", "bin/gwspec run --seed 1234");
+        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/failure/@type)", "R-TERM-1");
+        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/@classname)", "gwspec.6-abort");
+        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/@time)", "1.042");
+        /* the attribute keeps markup, quotes and the newline; XML-illegal characters become \uXXXX */
+        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/failure/@message)",
+                     "R-TERM-1: bad <frame> & \"q\" 'a' \\u0001\\u001B ]]> \\uFFFE # end\nline2");
+        expect_xpath(xml, "count(//testcase[@name=\"5.2.1-codex\"]/skipped)", "1");
+        expect_xpath(xml, "count(//testcase[@name=\"1.1.1-auth\"]/error)", "1");
+        expect_xpath(xml, "count(//testcase[@name=\"9.1.1-perm\"]/skipped)", "1");
+        expect_xpath(xml, "count(//testcase[@name=\"7.3.1-stale-cursor\"]/*[self::failure or self::error])", "0");
+        expect_xpath(xml, "contains(//testcase[@name=\"6.1.2-abort-mid-stream\"]/system-err, \"gwspec-transcript/1\")",
+                     "true");
+    }
+    unlink(xml);
+    unlink(xsd);
+    json_decref(run);
+}
+
+static const char tap_check_pl[] =
+    "use strict; use warnings; use TAP::Parser;\n"
+    "open(my $fh, '<', $ARGV[0]) or die; my $tap = do { local $/; <$fh> };\n"
+    "my $p = TAP::Parser->new({tap => $tap});\n"
+    "my ($tests, $yaml, $unknown, $msg) = (0, 0, 0, '');\n"
+    "while (my $r = $p->next) {\n"
+    "  $tests++ if $r->is_test;\n"
+    "  $unknown++ if $r->is_unknown;\n"
+    "  if ($r->is_yaml) { $yaml++; my $d = $r->data;\n"
+    "    die 'yaml is not a hash' unless ref $d eq 'HASH' && $d->{verdict};\n"
+    "    $msg ||= unpack('H*', $d->{message}) if $d->{verdict} eq 'FAILED'; }\n"
+    "}\n"
+    "printf \"tests=%d yaml=%d unknown=%d good_plan=%d errors=%d passed=%d failed=%d skipped=%d todo=%d msg=%s\\n\",\n"
+    "  $tests, $yaml, $unknown, $p->is_good_plan ? 1 : 0, scalar($p->parse_errors), scalar($p->passed),\n"
+    "  scalar($p->failed), scalar($p->skipped), scalar($p->todo), $msg;\n";
+
+static void test_report_tap_parses(void)
+{
+    json_t *run = sample_run(true, true);
+    char tap[] = "/tmp/hn-tap-XXXXXX", pl[] = "/tmp/hn-tap-pl-XXXXXX";
+    int ft = mkstemp(tap), fp = mkstemp(pl), st = -1;
+    char *cmd = NULL, *out, *want = NULL, hex[256] = "";
+    /* TAP::Parser's YAMLish reader knows no \uXXXX: the non-character stays escaped for it */
+    const char *m = "bad <frame> & \"q\" 'a' \x01\x1b ]]> \\uFFFE # end\nline2";
+    size_t i;
+
+    CU_ASSERT_FATAL(ft >= 0 && fp >= 0);
+    close(ft);
+    CU_ASSERT_EQUAL(write(fp, tap_check_pl, sizeof(tap_check_pl) - 1), (ssize_t)(sizeof(tap_check_pl) - 1));
+    close(fp);
+    CU_ASSERT_EQUAL_FATAL(hn_report_tap(tap, run), 0);
+    if (have("perl")) {
+        CU_ASSERT(asprintf(&cmd, "perl %s %s 2>&1", pl, tap) > 0);
+        out = run_cmd(cmd, &st);
+        for (i = 0; m[i]; i++)
+            snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char)m[i]);
+        /* 8 tests; YAML for FAILED (also the known one), NON-STRICT, ERROR, INFORMATIONAL; SKIP x2;
+         * TODO x1; the message read back byte for byte */
+        CU_ASSERT(asprintf(&want, "tests=8 yaml=5 unknown=0 good_plan=1 errors=0 passed=6 failed=2 skipped=2 "
+                                  "todo=1 msg=%s\n", hex) > 0);
+        if (st != 0 || !out || strcmp(out, want))
+            printf("\n  TAP::Parser: %s  want: %s", out ? out : "(null)", want);
+        CU_ASSERT(st == 0 && out && !strcmp(out, want));
+        free(out);
+        free(want);
+        free(cmd);
+        if (have("prove")) {
+            /* prove runs the "test" (cat of the file) and must see a failing plan-consistent run */
+            CU_ASSERT(asprintf(&cmd, "prove --exec cat %s >/dev/null 2>&1; echo $?", tap) > 0);
+            out = run_cmd(cmd, &st);
+            CU_ASSERT(out && !strcmp(out, "1\n"));
+            free(out);
+            free(cmd);
+        }
+    }
+    if (have("/usr/bin/python3")) {
+        /* a full YAML parser (PyYAML) reads every diagnostics block, the message byte for byte */
+        static const char py[] =
+            "import re,sys\n"
+            "try:\n import yaml\n"
+            "except ImportError:\n print('no-yaml'); sys.exit(0)\n"
+            "t=open(sys.argv[1],encoding='utf-8').read()\n"
+            "bs=[yaml.safe_load('\\n'.join(l[2:] for l in m.group(1).split('\\n'))) for m in "
+            "re.finditer(r'\\n  ---\\n(.*?)\\n  \\.\\.\\.\\n',t,re.S)]\n"
+            "print(len(bs), [b['verdict'] for b in bs][0], bs[0]['message'].encode('utf-8').hex())\n";
+        char pyf[] = "/tmp/hn-tap-py-XXXXXX";
+        int fd = mkstemp(pyf);
+        CU_ASSERT_FATAL(fd >= 0);
+        CU_ASSERT_EQUAL(write(fd, py, sizeof(py) - 1), (ssize_t)(sizeof(py) - 1));
+        close(fd);
+        for (i = 0; NASTY[i]; i++)
+            snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char)NASTY[i]);
+        CU_ASSERT(asprintf(&cmd, "/usr/bin/python3 %s %s 2>&1", pyf, tap) > 0);
+        CU_ASSERT(asprintf(&want, "5 FAILED %s\n", hex) > 0);
+        out = run_cmd(cmd, &st);
+        if (out && strcmp(out, "no-yaml\n")) {
+            if (strcmp(out, want))
+                printf("\n  PyYAML: %s  want: %s", out, want);
+            CU_ASSERT_STRING_EQUAL(out, want);
+        }
+        free(out);
+        free(want);
+        free(cmd);
+        unlink(pyf);
+    }
+    unlink(tap);
+    unlink(pl);
+    json_decref(run);
+}
+
+static void test_report_json_writes_index_and_cases(void)
+{
+    json_t *run = sample_run(true, false), *index, *e, *c;
+    char dir[] = "/tmp/hn-json-XXXXXX";
+    char *path = NULL;
+    json_error_t jerr;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    CU_ASSERT(asprintf(&path, "%s/out/report", dir) > 0);
+    CU_ASSERT_EQUAL_FATAL(hn_report_json(path, run), 0);
+    free(path);
+    CU_ASSERT(asprintf(&path, "%s/out/report/index.json", dir) > 0);
+    index = json_load_file(path, 0, &jerr);
+    free(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(index);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(index, "seed")), 1234);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(index, "exit_code")), 1);
+    e = json_object_get(json_object_get(index, "cases"), "6.1.2-abort-mid-stream");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(e, "verdict"), "FAILED");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(e, "report"), "cases/6.1.2-abort-mid-stream.json");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(e, "duration_ms")), 1042);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(e, "checks"), "one_terminal"), "fail");
+    CU_ASSERT_EQUAL(json_object_size(json_object_get(index, "cases")), 8);
+    CU_ASSERT(asprintf(&path, "%s/out/report/cases/6.1.2-abort-mid-stream.json", dir) > 0);
+    c = json_load_file(path, 0, &jerr);
+    free(path);
+    CU_ASSERT(json_equal(c, case_at(run, 1)));
+    json_decref(c);
+    json_decref(index);
+    json_decref(run);
+    CU_ASSERT(asprintf(&path, "rm -rf %s", dir) > 0);
+    CU_ASSERT_EQUAL(system(path), 0);
+    free(path);
+}
+
+static void test_report_case_file_names_are_safe(void)
+{
+    static const char *const rows[][2] = {
+        {"4.2.1-abort", "4.2.1-abort"}, {"../etc/passwd", "_._etc_passwd"}, {"a b/c", "a_b_c"}, {"", "_"}, {"..", "_."},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char *s = hn_report_case_file_name(rows[i][0]);
+        CU_ASSERT_STRING_EQUAL(s, rows[i][1]);
+        free(s);
+    }
+}
+
+static CU_TestInfo report_tests[] = {
+    {"console_lines", test_report_console_lines},
+    {"console_summary_last_line", test_report_console_summary_last_line},
+    {"junit_validates", test_report_junit_validates},
+    {"tap_parses", test_report_tap_parses},
+    {"json_writes_index_and_cases", test_report_json_writes_index_and_cases},
+    {"case_file_names_are_safe", test_report_case_file_names_are_safe},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo hn_report_suites[] = {
+    {.pName = "hn_report", .pTests = report_tests},
+    CU_SUITE_INFO_NULL,
+};

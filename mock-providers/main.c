@@ -1,0 +1,7 @@
+/* main.c: the gwspec-provider binary; everything is in cli.c (see cli.h). */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return mp_cli_main(argc, argv);
+}

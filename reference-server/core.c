@@ -1,0 +1,600 @@
+/* core.c: connections, providers, permissions and the registry hooks (see core.h). */
+#include <string.h>
+
+#include "core.h"
+#include "mutants.h"
+#include "wc_err.h"
+#include "wc_log.h"
+#include "wc_mem.h"
+
+#include "wc_banned.h"
+
+#define CONN_BUCKETS 256
+
+struct conn {
+    uint64_t id;       /* > 0 */
+    char *user;        /* owner of the socket */
+    void *glue;        /* the I/O layer's pointer */
+    struct conn *next; /* bucket chain */
+};
+
+/* One provider run bound to one registry run (the sink context). */
+struct binding {
+    struct gw_core *core;
+    struct gw_run *run;      /* a reference, dropped when the provider ended */
+    struct gw_prun *prun;    /* the provider's handle */
+    bool ended;
+    struct binding *next;
+};
+
+struct perm {
+    char id[40];             /* gateway-generated requestId (UUID) */
+    struct gw_run *run;      /* a reference */
+    char *tool;
+    json_t *input;           /* owned */
+    char received_at[40];    /* ISO-8601 */
+    int64_t deadline_ms;     /* monotonic */
+    struct perm *next;       /* oldest first */
+};
+
+struct gw_core {
+    struct gw_outbox ob;
+    struct wc_rand rand;
+    struct gw_store *store;
+    struct gw_registry *reg;
+    const struct gw_provider_ops *ops;
+    void *provider_self;
+    int64_t perm_timeout_ms;
+    int64_t (*clock_ms)(void);
+    struct conn *conns[CONN_BUCKETS];
+    size_t n_conns;
+    uint64_t next_conn_id;
+    struct binding *bindings;
+    struct perm *perms;
+    int in_provider;         /* depth of provider sink callbacks on the stack */
+};
+
+static void hook_native_id(void *ctx, struct gw_run *run);
+static void hook_forwarded(void *ctx, struct gw_run *run, const json_t *ev);
+static void hook_completed(void *ctx, struct gw_run *run);
+
+static const struct gw_registry_hooks registry_hooks = {
+    .native_id = hook_native_id,
+    .forwarded = hook_forwarded,
+    .completed = hook_completed,
+};
+
+struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
+{
+    struct gw_core *c = wc_xcalloc(1, sizeof(*c));
+
+    gw_outbox_init(&c->ob);
+    wc_rand_init(&c->rand, opts->seed);
+    c->store = gw_store_open(opts->db_path ? opts->db_path : ":memory:", err);
+    if (!c->store) {
+        free(c);
+        return NULL;
+    }
+    /* Same seed, fresh state: same ids. A reopened database: a different stream. */
+    wc_rand_init(&c->rand, opts->seed ^ ((uint64_t)(gw_store_opens(c->store) - 1) *
+                                         0x9e3779b97f4a7c15ULL));
+    c->reg = gw_registry_new(opts->replay_cap ? opts->replay_cap : 5000, &c->ob, &c->rand,
+                             &registry_hooks, c);
+    c->ops = opts->provider;
+    c->provider_self = opts->provider_self;
+    c->perm_timeout_ms = opts->permission_timeout_ms > 0 ? opts->permission_timeout_ms : 55000;
+    c->clock_ms = opts->clock_ms ? opts->clock_ms : wc_now_ms;
+    c->next_conn_id = 1;
+    return c;
+}
+
+static void perm_free(struct perm *p)
+{
+    gw_run_unref(p->run);
+    free(p->tool);
+    json_decref(p->input);
+    free(p);
+}
+
+void gw_core_free(struct gw_core *c)
+{
+    struct binding *b, *bn;
+    struct perm *p, *pn;
+
+    if (!c)
+        return;
+    for (b = c->bindings; b; b = bn) {
+        bn = b->next;
+        if (c->ops)
+            c->ops->release(b->prun);
+        gw_run_unref(b->run);
+        free(b);
+    }
+    for (p = c->perms; p; p = pn) {
+        pn = p->next;
+        perm_free(p);
+    }
+    for (size_t i = 0; i < CONN_BUCKETS; i++) {
+        struct conn *cn, *next;
+        for (cn = c->conns[i]; cn; cn = next) {
+            next = cn->next;
+            free(cn->user);
+            free(cn);
+        }
+    }
+    gw_registry_free(c->reg);
+    gw_store_free(c->store);
+    gw_outbox_release(&c->ob);
+    free(c);
+}
+
+struct gw_outbox *gw_core_outbox(struct gw_core *c)
+{
+    return &c->ob;
+}
+
+struct gw_store *gw_core_store(struct gw_core *c)
+{
+    return c->store;
+}
+
+struct gw_registry *gw_core_registry(struct gw_core *c)
+{
+    return c->reg;
+}
+
+struct wc_rand *gw_core_rand(struct gw_core *c)
+{
+    return &c->rand;
+}
+
+/* --- connections ---------------------------------------------------------------------- */
+
+static struct conn *conn_find(struct gw_core *c, uint64_t id)
+{
+    for (struct conn *cn = c->conns[id % CONN_BUCKETS]; cn; cn = cn->next) {
+        if (cn->id == id)
+            return cn;
+    }
+    return NULL;
+}
+
+uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue)
+{
+    struct conn *cn = wc_xcalloc(1, sizeof(*cn));
+
+    cn->id = c->next_conn_id++;
+    cn->user = wc_xstrdup(user ? user : "");
+    cn->glue = glue;
+    cn->next = c->conns[cn->id % CONN_BUCKETS];
+    c->conns[cn->id % CONN_BUCKETS] = cn;
+    c->n_conns++;
+    return cn->id;
+}
+
+void gw_core_conn_close(struct gw_core *c, uint64_t id)
+{
+    struct conn **pp;
+
+    gw_registry_detach_all(c->reg, id);
+    for (pp = &c->conns[id % CONN_BUCKETS]; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id == id) {
+            struct conn *cn = *pp;
+            *pp = cn->next;
+            free(cn->user);
+            free(cn);
+            c->n_conns--;
+            return;
+        }
+    }
+}
+
+void *gw_core_conn_glue(struct gw_core *c, uint64_t id)
+{
+    struct conn *cn = conn_find(c, id);
+    return cn ? cn->glue : NULL;
+}
+
+const char *gw_core_conn_user(struct gw_core *c, uint64_t id)
+{
+    struct conn *cn = conn_find(c, id);
+    return cn ? cn->user : NULL;
+}
+
+size_t gw_core_conn_count(struct gw_core *c)
+{
+    return c->n_conns;
+}
+
+void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v)
+{
+    gw_outbox_send_json(&c->ob, conn, v);
+}
+
+void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v)
+{
+    struct gw_frame *f = gw_frame_from_json(v);
+
+    for (size_t i = 0; i < CONN_BUCKETS; i++) {
+        for (struct conn *cn = c->conns[i]; cn; cn = cn->next) {
+            if (!user || strcmp(cn->user, user) == 0)
+                gw_outbox_send(&c->ob, cn->id, f);
+        }
+    }
+    gw_frame_unref(f);
+}
+
+void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code,
+                            const char *error, const char *session_id)
+{
+    char ts[40];
+    json_t *v;
+
+    wc_iso8601_now(ts, sizeof(ts));
+    v = json_pack("{s:s, s:s, s:s, s:o, s:s}", "kind", "protocol_error", "code", code, "error",
+                  error, "sessionId", session_id ? json_string(session_id) : json_null(),
+                  "timestamp", ts);
+    /* R-IN-3: protocol errors go only to the requesting socket. */
+    if (gw_mutant_on(GW_MUT_ERROR_TO_ALL_SOCKETS))
+        gw_core_send_user(c, NULL, v);
+    else
+        gw_core_send(c, conn, v);
+    json_decref(v);
+}
+
+/* --- sessions ------------------------------------------------------------------------- */
+
+int gw_core_session_for(struct gw_core *c, const char *user, const char *id,
+                        struct gw_session *out)
+{
+    int rc = gw_store_get(c->store, id, out);
+
+    if (rc)
+        return rc;
+    /* R-MU-1: another user's session behaves as an unknown one. */
+    if (user && strcmp(out->owner, user) != 0 && !gw_mutant_on(GW_MUT_CROSS_USER_ACCESS)) {
+        gw_session_release(out);
+        return WC_ERR_NOTFOUND;
+    }
+    return WC_OK;
+}
+
+struct gw_run *gw_core_run_for(struct gw_core *c, const char *user, const char *id)
+{
+    struct gw_run *run = gw_registry_current(c->reg, id);
+
+    if (run && user && strcmp(run->owner, user) != 0 && !gw_mutant_on(GW_MUT_CROSS_USER_ACCESS))
+        return NULL;
+    return run;
+}
+
+/* --- registry hooks ------------------------------------------------------------------- */
+
+static json_t *upserted_event(struct gw_core *c, struct gw_run *run)
+{
+    struct gw_session s;
+    char ts[40];
+    json_t *project = json_null();
+    const char *name = "Untitled Session";
+    json_t *v;
+
+    wc_iso8601_now(ts, sizeof(ts));
+    if (gw_store_get(c->store, run->session_id, &s) == WC_OK) {
+        const char *slash = strrchr(s.project_path, '/');
+        char *pid = wc_xstrdup(s.project_path);
+        for (char *p = pid; *p; p++) {
+            if (*p == '/')
+                *p = '-';
+        }
+        project = json_pack("{s:s, s:s, s:s, s:s, s:b}", "projectId", pid, "path",
+                            s.project_path, "fullPath", s.project_path, "displayName",
+                            slash && slash[1] ? slash + 1 : s.project_path, "isStarred", 0);
+        free(pid);
+        name = s.name;
+        v = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:o, s:s}", "kind",
+                      "session_upserted", "sessionId", run->session_id, "provider",
+                      run->writer.provider, "providerSessionId", run->writer.native_id,
+                      "session", "id", run->session_id, "summary", name, "messageCount", 0,
+                      "lastActivity", ts, "project", project, "timestamp", ts);
+        gw_session_release(&s);
+        return v;
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:o, s:s}", "kind",
+                     "session_upserted", "sessionId", run->session_id, "provider",
+                     run->writer.provider, "providerSessionId", run->writer.native_id, "session",
+                     "id", run->session_id, "summary", name, "messageCount", 0, "lastActivity",
+                     ts, "project", project, "timestamp", ts);
+}
+
+static void hook_native_id(void *ctx, struct gw_run *run)
+{
+    struct gw_core *c = ctx;
+    json_t *v;
+
+    if (gw_store_set_native(c->store, run->session_id, run->writer.native_id) != WC_OK)
+        wc_warn("cannot record native id for session '%s'", run->session_id);
+    v = upserted_event(c, run);
+    /* R-MU-2: broadcasts reach only the owner's sockets. */
+    gw_core_send_user(c, gw_mutant_on(GW_MUT_BROADCAST_TO_OTHER_USERS) ? NULL : run->owner, v);
+    json_decref(v);
+}
+
+static void hook_forwarded(void *ctx, struct gw_run *run, const json_t *ev)
+{
+    struct gw_core *c = ctx;
+    json_t *copy;
+
+    if (gw_mutant_on(GW_MUT_HISTORY_HAS_SEQ)) {
+        gw_store_add_message(c->store, run->session_id, ev);
+        return;
+    }
+    /* R-REST-4: history has no seq. */
+    copy = json_copy((json_t *)ev);
+    json_object_del(copy, "seq");
+    gw_store_add_message(c->store, run->session_id, copy);
+    json_decref(copy);
+}
+
+static struct binding *binding_of(struct gw_core *c, struct gw_run *run)
+{
+    for (struct binding *b = c->bindings; b; b = b->next) {
+        if (b->run == run && !b->ended)
+            return b;
+    }
+    return NULL;
+}
+
+static void hook_completed(void *ctx, struct gw_run *run)
+{
+    struct gw_core *c = ctx;
+    struct perm **pp = &c->perms;
+
+    /* A completed run's pending permissions are gone: unlisted, and the provider is told. */
+    while (*pp) {
+        struct perm *p = *pp;
+        struct binding *b;
+        if (p->run != run) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        b = binding_of(c, run);
+        if (b && c->in_provider == 0)
+            c->ops->permission(b->prun, p->id, false, true, "cancelled");
+        perm_free(p);
+    }
+}
+
+/* --- provider sink -------------------------------------------------------------------- */
+
+static void sink_event(void *ctx, json_t *ev)
+{
+    struct binding *b = ctx;
+
+    b->core->in_provider++;
+    gw_registry_emit(b->core->reg, b->run, ev);
+    b->core->in_provider--;
+}
+
+static void sink_announce(void *ctx, const char *native_id)
+{
+    struct binding *b = ctx;
+
+    b->core->in_provider++;
+    gw_registry_announce(b->core->reg, b->run, native_id);
+    b->core->in_provider--;
+}
+
+static void sink_permission(void *ctx, const char *tool_name, json_t *input)
+{
+    struct binding *b = ctx;
+    struct gw_core *c = b->core;
+    struct perm *p = wc_xcalloc(1, sizeof(*p));
+    struct perm **tail;
+    json_t *ev;
+
+    c->in_provider++;
+    wc_rand_uuid(&c->rand, p->id);
+    p->run = gw_run_ref(b->run);
+    p->tool = wc_xstrdup(tool_name ? tool_name : "");
+    p->input = input ? json_deep_copy(input) : json_object();
+    wc_iso8601_now(p->received_at, sizeof(p->received_at));
+    p->deadline_ms = c->clock_ms() + c->perm_timeout_ms;
+    for (tail = &c->perms; *tail; tail = &(*tail)->next)
+        ;
+    *tail = p;
+    ev = json_pack("{s:s, s:s, s:s, s:O}", "kind", "permission_request", "requestId", p->id,
+                   "toolName", p->tool, "input", p->input);
+    gw_registry_emit(c->reg, b->run, ev);
+    c->in_provider--;
+}
+
+static void binding_unlink(struct gw_core *c, struct binding *b)
+{
+    for (struct binding **pp = &c->bindings; *pp; pp = &(*pp)->next) {
+        if (*pp == b) {
+            *pp = b->next;
+            return;
+        }
+    }
+}
+
+static void sink_ended(void *ctx, int exit_code)
+{
+    struct binding *b = ctx;
+    struct gw_core *c = b->core;
+    struct gw_run *run = b->run;
+
+    c->in_provider++;
+    b->ended = true;
+    run->provider_alive = false;
+    run->prun = NULL;
+    /* R-TERM-4: a provider that ends without a terminal event still yields one complete. The
+     * abort path completes its run itself. */
+    if (!run->aborting && !gw_mutant_on(GW_MUT_NO_SYNTHETIC_COMPLETE))
+        gw_registry_complete_if_current(c->reg, run, exit_code ? exit_code : 1, false);
+    c->in_provider--;
+    binding_unlink(c, b);
+    c->ops->release(b->prun);
+    gw_run_unref(run);
+    free(b);
+}
+
+static const struct gw_provider_sink provider_sink = {
+    .event = sink_event,
+    .announce = sink_announce,
+    .permission = sink_permission,
+    .ended = sink_ended,
+};
+
+int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
+                           const char *cwd, json_t *options, const char *resume)
+{
+    struct gw_provider_args args = {
+        .provider = run->writer.provider,
+        .app_session_id = run->session_id,
+        .prompt = prompt,
+        .cwd = cwd,
+        .options = options,
+        .resume = resume,
+    };
+    struct binding *b = wc_xcalloc(1, sizeof(*b));
+    char *err = NULL;
+
+    b->core = c;
+    b->run = gw_run_ref(run);
+    b->prun = c->ops ? c->ops->open(c->provider_self, &args, &provider_sink, b, &err) : NULL;
+    if (!b->prun) {
+        json_t *ev = json_pack("{s:s, s:s}", "kind", "error", "content",
+                               err ? err : "provider unavailable");
+        wc_warn("session '%s': cannot start provider: %s", run->session_id, err ? err : "?");
+        free(err);
+        gw_registry_emit(c->reg, run, ev);
+        gw_registry_complete_if_current(c->reg, run, 1, false);
+        gw_run_unref(run);
+        free(b);
+        return WC_ERR_IO;
+    }
+    run->prun = b->prun;
+    run->provider_alive = true;
+    b->next = c->bindings;
+    c->bindings = b;
+    /* May emit, and even end (freeing b), before it returns. */
+    c->ops->start(b->prun);
+    return WC_OK;
+}
+
+void gw_core_abort_run(struct gw_core *c, struct gw_run *run)
+{
+    bool found = false;
+
+    gw_run_ref(run);
+    run->aborting = true;
+    /* R-ABORT-4: stop the provider even before it announced its native id (CloudCLI skips the
+     * abort then, and the provider runs on). */
+    if (run->provider_alive && run->prun &&
+        !(gw_mutant_on(GW_MUT_ABORT_KEEPS_PROVIDER) && !run->writer.native_id))
+        found = c->ops->abort(run->prun);
+    run->aborting = false;
+    /* R-ABORT-1/R-ABORT-2: exactly this run, once. */
+    gw_registry_complete_if_current(c->reg, run, found ? 0 : 1,
+                                    !gw_mutant_on(GW_MUT_ABORT_NOT_FLAGGED));
+    gw_run_unref(run);
+}
+
+/* --- permissions ---------------------------------------------------------------------- */
+
+json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run)
+{
+    json_t *arr = json_array();
+
+    if (!run || gw_mutant_on(GW_MUT_PENDING_NOT_LISTED))
+        return arr;
+    for (struct perm *p = c->perms; p; p = p->next) {
+        if (p->run != run || run->status != GW_RUN_RUNNING)
+            continue;
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:O, s:s, s:s}", "requestId", p->id,
+                                             "toolName", p->tool, "input", p->input, "sessionId",
+                                             run->session_id, "receivedAt", p->received_at));
+    }
+    return arr;
+}
+
+size_t gw_core_pending_count(struct gw_core *c)
+{
+    size_t n = 0;
+    for (struct perm *p = c->perms; p; p = p->next)
+        n++;
+    return n;
+}
+
+/* Unlink and return the pending permission with that id (owned by user unless NULL). */
+static struct perm *perm_take(struct gw_core *c, const char *user, const char *request_id)
+{
+    for (struct perm **pp = &c->perms; *pp; pp = &(*pp)->next) {
+        struct perm *p = *pp;
+        if (strcmp(p->id, request_id) != 0)
+            continue;
+        if (user && strcmp(p->run->owner, user) != 0 && !gw_mutant_on(GW_MUT_CROSS_USER_ACCESS))
+            return NULL;
+        *pp = p->next;
+        return p;
+    }
+    return NULL;
+}
+
+void gw_core_permission_response(struct gw_core *c, const char *user, const char *request_id,
+                                 bool allow)
+{
+    struct perm *p = perm_take(c, user, request_id);
+    struct binding *b;
+
+    if (!p)
+        return; /* R-PERM-2: unknown ids are ignored */
+    b = binding_of(c, p->run);
+    if (gw_mutant_on(GW_MUT_PERMISSION_ALWAYS_DENY))
+        allow = false;
+    if (b)
+        c->ops->permission(b->prun, p->id, allow, false, NULL);
+    perm_free(p);
+}
+
+void gw_core_tick(struct gw_core *c, int64_t now_ms)
+{
+    struct perm *p;
+
+    if (gw_mutant_on(GW_MUT_PERMISSION_NO_TIMEOUT))
+        return;
+    /* Oldest first; each expiry may change the list, so restart the scan. */
+    for (p = c->perms; p;) {
+        struct binding *b;
+        json_t *ev;
+        if (p->deadline_ms > now_ms) {
+            p = p->next;
+            continue;
+        }
+        p = perm_take(c, NULL, p->id);
+        /* R-PERM-3: a timeout is announced, and the provider is told. */
+        ev = json_pack("{s:s, s:s, s:s}", "kind", "permission_cancelled", "requestId", p->id,
+                       "reason", "timeout");
+        gw_registry_emit(c->reg, p->run, ev);
+        b = binding_of(c, p->run);
+        if (b)
+            c->ops->permission(b->prun, p->id, false, true, "timeout");
+        perm_free(p);
+        p = c->perms;
+    }
+}
+
+int64_t gw_core_next_deadline(struct gw_core *c)
+{
+    int64_t next = -1;
+
+    if (gw_mutant_on(GW_MUT_PERMISSION_NO_TIMEOUT))
+        return -1;
+    for (struct perm *p = c->perms; p; p = p->next) {
+        if (next < 0 || p->deadline_ms < next)
+            next = p->deadline_ms;
+    }
+    return next;
+}

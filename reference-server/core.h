@@ -1,0 +1,96 @@
+/*
+ * core.h: the gateway's state in one object: connections (id -> user), the session store, the
+ * run registry, the provider seam, pending permissions and the outbox.
+ *
+ * Sans-I/O: the core never touches a socket or a timer. Its output is the outbox (frames and
+ * closes per connection id); time comes in through gw_core_tick() and the clock in the options,
+ * and the glue asks gw_core_next_deadline() when to tick next. protocol.c (WebSocket frames) and
+ * rest.c (HTTP) call into it. Depends on store, registry, writer, outbox, provider, lib/.
+ */
+#ifndef GW_CORE_H
+#define GW_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "outbox.h"
+#include "provider.h"
+#include "registry.h"
+#include "store.h"
+
+struct gw_core;
+
+struct gw_core_opts {
+    const char *db_path;                   /* NULL: ":memory:" */
+    size_t replay_cap;                     /* 0: 5000 */
+    int64_t permission_timeout_ms;         /* 0: 55000 */
+    uint64_t seed;                         /* PRNG seed for app ids, event ids, request ids */
+    const struct gw_provider_ops *provider; /* borrowed */
+    void *provider_self;                   /* passed to provider->open */
+    int64_t (*clock_ms)(void);             /* monotonic ms; NULL: wc_now_ms */
+};
+
+/* New core. NULL and *err (new) when the store cannot be opened. */
+struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err);
+/* Releases every provider run, then frees everything. Accepts NULL. */
+void gw_core_free(struct gw_core *c);
+
+struct gw_outbox *gw_core_outbox(struct gw_core *c);  /* borrowed */
+struct gw_store *gw_core_store(struct gw_core *c);    /* borrowed */
+struct gw_registry *gw_core_registry(struct gw_core *c); /* borrowed */
+struct wc_rand *gw_core_rand(struct gw_core *c);      /* borrowed */
+
+/* A connection opened for user (copied); glue is the I/O layer's pointer. Returns its id (>0). */
+uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue);
+/* The connection closed: detach it from every run. */
+void gw_core_conn_close(struct gw_core *c, uint64_t conn);
+void *gw_core_conn_glue(struct gw_core *c, uint64_t conn);       /* NULL when unknown */
+const char *gw_core_conn_user(struct gw_core *c, uint64_t conn); /* borrowed, NULL if unknown */
+size_t gw_core_conn_count(struct gw_core *c);
+
+/* Queue v (borrowed) for conn. */
+void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v);
+/* Queue v for every connection of user (NULL: every connection). */
+void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v);
+/* Queue a protocol_error for conn (session_id NULL gives sessionId:null). */
+void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code,
+                            const char *error, const char *session_id);
+
+/*
+ * The session id as user may see it (R-MU-1: another user's session is unknown).
+ * Returns 0 (fill out, release with gw_session_release), WC_ERR_NOTFOUND or WC_ERR_IO.
+ */
+int gw_core_session_for(struct gw_core *c, const char *user, const char *id,
+                        struct gw_session *out);
+/* The session's current run if user owns the session, else NULL. Borrowed. */
+struct gw_run *gw_core_run_for(struct gw_core *c, const char *user, const char *id);
+
+/*
+ * Start the provider for a run that was just registered. The provider's cwd is `cwd`, it
+ * resumes `resume` (NULL: new), options borrowed. If the provider cannot be created, the run is
+ * completed with exitCode 1 right away. Returns 0 or WC_ERR_IO (already reported in-band).
+ */
+int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
+                           const char *cwd, json_t *options, const char *resume);
+/*
+ * Abort a running run: stop the provider (even before it announced its native id, R-ABORT-4),
+ * then complete exactly this run as aborted (exitCode 0 if the provider was found, else 1).
+ */
+void gw_core_abort_run(struct gw_core *c, struct gw_run *run);
+
+/* New array of the run's pending permissions for chat_subscribed.pendingPermissions. */
+json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run);
+/* chat.permission-response from user. Unknown or foreign ids are ignored. */
+void gw_core_permission_response(struct gw_core *c, const char *user, const char *request_id,
+                                 bool allow);
+size_t gw_core_pending_count(struct gw_core *c);
+
+/* Fire every deadline at or before now_ms (permission timeouts). */
+void gw_core_tick(struct gw_core *c, int64_t now_ms);
+/* The next deadline (monotonic ms), or -1 when there is none. */
+int64_t gw_core_next_deadline(struct gw_core *c);
+
+#endif

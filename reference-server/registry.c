@@ -1,0 +1,417 @@
+/* registry.c: runs, seq, replay ring, completion and fan-out (see registry.h). */
+#include <string.h>
+#include <time.h>
+
+#include "mutants.h"
+#include "registry.h"
+#include "wc_err.h"
+#include "wc_mem.h"
+
+#include "wc_banned.h"
+
+struct gw_registry {
+    size_t replay_cap;             /* events kept per run */
+    struct gw_outbox *ob;          /* borrowed */
+    struct wc_rand *rand;          /* borrowed */
+    struct gw_registry_hooks hooks;
+    void *hooks_ctx;
+    struct gw_run *runs;           /* every referenced run, newest first */
+};
+
+static int64_t epoch_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *gw_run_status_name(enum gw_run_status s)
+{
+    switch (s) {
+    case GW_RUN_RUNNING:
+        return "running";
+    case GW_RUN_COMPLETED:
+        return "completed";
+    default:
+        WC_BUG("bad run status");
+    }
+}
+
+struct gw_registry *gw_registry_new(size_t replay_cap, struct gw_outbox *ob, struct wc_rand *rand,
+                                    const struct gw_registry_hooks *hooks, void *hooks_ctx)
+{
+    struct gw_registry *reg = wc_xcalloc(1, sizeof(*reg));
+
+    reg->replay_cap = replay_cap ? replay_cap : 1;
+    reg->ob = ob;
+    reg->rand = rand;
+    if (hooks)
+        reg->hooks = *hooks;
+    reg->hooks_ctx = hooks_ctx;
+    return reg;
+}
+
+static void run_destroy(struct gw_run *run)
+{
+    for (size_t i = 0; i < run->ring_n; i++)
+        json_decref(run->ring[(run->ring_head + i) % run->ring_cap]);
+    free(run->ring);
+    free(run->conns);
+    json_decref(run->held);
+    gw_writer_release(&run->writer);
+    free(run->session_id);
+    free(run->owner);
+    free(run);
+}
+
+void gw_registry_free(struct gw_registry *reg)
+{
+    struct gw_run *run, *next;
+
+    if (!reg)
+        return;
+    for (run = reg->runs; run; run = next) {
+        next = run->next;
+        run_destroy(run);
+    }
+    free(reg);
+}
+
+struct gw_run *gw_run_ref(struct gw_run *run)
+{
+    run->refs++;
+    return run;
+}
+
+void gw_run_unref(struct gw_run *run)
+{
+    struct gw_run **pp;
+
+    if (!run || --run->refs > 0)
+        return;
+    for (pp = &run->reg->runs; *pp; pp = &(*pp)->next) {
+        if (*pp == run) {
+            *pp = run->next;
+            break;
+        }
+    }
+    run_destroy(run);
+}
+
+struct gw_run *gw_registry_current(struct gw_registry *reg, const char *session_id)
+{
+    for (struct gw_run *run = reg->runs; run; run = run->next) {
+        if (run->current && strcmp(run->session_id, session_id) == 0)
+            return run;
+    }
+    return NULL;
+}
+
+struct gw_run *gw_registry_first(struct gw_registry *reg)
+{
+    return reg->runs;
+}
+
+static bool session_busy(const struct gw_run *cur)
+{
+    if (!cur)
+        return false;
+    /* R-BUSY-2: busy until the complete went out, not until the provider exits. */
+    if (gw_mutant_on(GW_MUT_BUSY_UNTIL_PROVIDER_EXITS) && cur->provider_alive)
+        return true;
+    if (gw_mutant_on(GW_MUT_BUSY_ACCEPTS_SECOND_SEND))
+        return false;
+    return cur->status == GW_RUN_RUNNING;
+}
+
+int gw_registry_start_run(struct gw_registry *reg, const char *session_id, const char *owner,
+                          const char *provider, const char *native_id, uint64_t conn,
+                          struct gw_run **out)
+{
+    struct gw_run *cur = gw_registry_current(reg, session_id);
+    struct gw_run *run;
+
+    *out = NULL;
+    if (session_busy(cur))
+        return WC_ERR_STATE;
+    run = wc_xcalloc(1, sizeof(*run));
+    run->refs = 1; /* the registry's: held while current */
+    run->reg = reg;
+    run->session_id = wc_xstrdup(session_id);
+    run->owner = wc_xstrdup(owner);
+    run->status = GW_RUN_RUNNING;
+    run->started_at_ms = epoch_ms();
+    run->current = true;
+    gw_writer_init(&run->writer, session_id, provider, native_id, reg->rand);
+    run->ring_cap = reg->replay_cap;
+    run->ring = wc_xcalloc(run->ring_cap, sizeof(*run->ring));
+    if (cur && gw_mutant_on(GW_MUT_SEQ_NO_RESET))
+        run->last_seq = cur->last_seq;
+    run->next = reg->runs;
+    reg->runs = run;
+    if (cur) {
+        /* A completed run is replaced, never reused. */
+        cur->current = false;
+        gw_run_unref(cur);
+    }
+    if (conn)
+        gw_registry_attach(reg, run, conn);
+    *out = run;
+    return WC_OK;
+}
+
+bool gw_run_is_attached(const struct gw_run *run, uint64_t conn)
+{
+    for (size_t i = 0; i < run->n_conns; i++) {
+        if (run->conns[i] == conn)
+            return true;
+    }
+    return false;
+}
+
+void gw_registry_attach(struct gw_registry *reg, struct gw_run *run, uint64_t conn)
+{
+    (void)reg;
+    if (gw_mutant_on(GW_MUT_SINGLE_WRITER))
+        run->n_conns = 0; /* CloudCLI 1.37.2: the subscriber replaces the writer */
+    if (gw_run_is_attached(run, conn))
+        return;
+    if (run->n_conns == run->conns_alloc) {
+        run->conns_alloc = run->conns_alloc ? run->conns_alloc * 2 : 4;
+        run->conns = wc_xrealloc(run->conns, run->conns_alloc * sizeof(*run->conns));
+    }
+    run->conns[run->n_conns++] = conn;
+}
+
+void gw_registry_detach_all(struct gw_registry *reg, uint64_t conn)
+{
+    for (struct gw_run *run = reg->runs; run; run = run->next) {
+        for (size_t i = 0; i < run->n_conns; i++) {
+            if (run->conns[i] == conn) {
+                run->conns[i] = run->conns[--run->n_conns];
+                break;
+            }
+        }
+    }
+}
+
+static int64_t event_seq(const json_t *ev)
+{
+    return json_integer_value(json_object_get(ev, "seq"));
+}
+
+static void ring_push(struct gw_run *run, json_t *ev)
+{
+    if (run->ring_n == run->ring_cap) {
+        /* Full: the oldest goes (CloudCLI's MAX_BUFFERED_EVENTS_PER_RUN). */
+        json_decref(run->ring[run->ring_head]);
+        run->ring[run->ring_head] = json_incref(ev);
+        run->ring_head = (run->ring_head + 1) % run->ring_cap;
+        return;
+    }
+    run->ring[(run->ring_head + run->ring_n) % run->ring_cap] = json_incref(ev);
+    run->ring_n++;
+}
+
+/* Buffer, fan out and account one numbered event (takes ev). */
+static void deliver(struct gw_registry *reg, struct gw_run *run, json_t *ev)
+{
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    bool is_complete = kind && strcmp(kind, "complete") == 0;
+    struct gw_frame *f = gw_frame_from_json(ev);
+
+    ring_push(run, ev);
+    for (size_t i = 0; i < run->n_conns; i++)
+        gw_outbox_send(reg->ob, run->conns[i], f);
+    gw_frame_unref(f);
+    if (reg->hooks.forwarded)
+        reg->hooks.forwarded(reg->hooks_ctx, run, ev);
+    if (is_complete && run->status == GW_RUN_RUNNING) {
+        run->status = GW_RUN_COMPLETED;
+        if (reg->hooks.completed)
+            reg->hooks.completed(reg->hooks_ctx, run);
+    }
+    json_decref(ev);
+}
+
+static void set_seq(json_t *ev, int64_t seq)
+{
+    json_object_set_new(ev, "seq", json_integer(seq));
+}
+
+/* Number one decorated event and deliver it (takes ev). */
+static void forward(struct gw_registry *reg, struct gw_run *run, json_t *ev)
+{
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    bool is_complete = kind && strcmp(kind, "complete") == 0;
+    int64_t seq = ++run->last_seq;
+
+    if (gw_mutant_on(GW_MUT_SEQ_GAP) && seq == 3)
+        seq = ++run->last_seq;
+    set_seq(ev, seq);
+    if (gw_mutant_on(GW_MUT_REORDER_EVENTS)) {
+        if (!run->held && !is_complete && seq == 1) {
+            run->held = ev; /* wait for the second event, then swap */
+            return;
+        }
+        if (run->held) {
+            json_t *first = run->held;
+            run->held = NULL;
+            if (!is_complete) {
+                /* Swap payloads, keep seqs ascending: the second event goes out as seq 1. */
+                set_seq(ev, event_seq(first));
+                set_seq(first, seq);
+                deliver(reg, run, ev);
+                deliver(reg, run, first);
+                return;
+            }
+            deliver(reg, run, first);
+        }
+    }
+    deliver(reg, run, ev);
+}
+
+/* May the run still forward an event of this kind? (R-TERM-1, R-TERM-2) */
+static bool may_forward(const struct gw_run *run, const json_t *ev)
+{
+    const char *kind = wc_json_str(ev, "kind");
+
+    if (run->status == GW_RUN_RUNNING)
+        return true;
+    if (kind && strcmp(kind, "complete") == 0)
+        return gw_mutant_on(GW_MUT_DUP_COMPLETE);
+    return gw_mutant_on(GW_MUT_EVENTS_AFTER_COMPLETE);
+}
+
+void gw_registry_emit(struct gw_registry *reg, struct gw_run *run, json_t *ev)
+{
+    json_t *out = NULL;
+    bool announced = false;
+
+    switch (gw_writer_decorate(&run->writer, ev, &out, &announced)) {
+    case GW_WRITER_SWALLOW:
+        if (announced && reg->hooks.native_id)
+            reg->hooks.native_id(reg->hooks_ctx, run);
+        return;
+    case GW_WRITER_DROP:
+        return;
+    case GW_WRITER_FORWARD:
+        break;
+    default:
+        WC_BUG("bad writer action");
+    }
+    /* R-ABORT-1: once an abort is under way, the provider is silenced for this run. */
+    if (run->aborting || !may_forward(run, out)) {
+        json_decref(out);
+        return;
+    }
+    forward(reg, run, out);
+}
+
+void gw_registry_announce(struct gw_registry *reg, struct gw_run *run, const char *native_id)
+{
+    if (gw_writer_capture(&run->writer, native_id) && reg->hooks.native_id)
+        reg->hooks.native_id(reg->hooks_ctx, run);
+}
+
+bool gw_registry_complete_if_current(struct gw_registry *reg, struct gw_run *run, int exit_code,
+                                     bool aborted)
+{
+    struct gw_run *target = run;
+    json_t *out = NULL;
+    bool announced;
+
+    /* R-ABORT-2: completion is keyed by run, never by session (CloudCLI's completeRun bug). */
+    if (gw_mutant_on(GW_MUT_ABORT_COMPLETES_NEWER_RUN))
+        target = gw_registry_current(reg, run->session_id);
+    if (!target || !target->current || target->status != GW_RUN_RUNNING)
+        return false;
+    if (gw_writer_decorate(&target->writer, gw_writer_complete_event(exit_code, aborted), &out,
+                           &announced) != GW_WRITER_FORWARD)
+        WC_BUG("synthetic complete not forwarded");
+    forward(reg, target, out);
+    return true;
+}
+
+static void replay_one(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
+                       const json_t *ev, int64_t renumber)
+{
+    json_t *copy;
+    char buf[48];
+    char *id;
+
+    if (!renumber && !gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
+        gw_outbox_send_json(reg->ob, conn, ev);
+        return;
+    }
+    copy = json_deep_copy(ev);
+    if (renumber)
+        set_seq(copy, renumber);
+    if (gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
+        wc_rand_uuid(reg->rand, buf);
+        id = wc_xasprintf("%s_%s", wc_json_str(ev, "kind"), buf);
+        json_object_set_new(copy, "id", json_string(id));
+        free(id);
+        wc_iso8601_now(buf, sizeof(buf));
+        json_object_set_new(copy, "timestamp", json_string(buf));
+    }
+    (void)run;
+    gw_outbox_send_json(reg->ob, conn, copy);
+    json_decref(copy);
+}
+
+void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
+                        int64_t last_seq)
+{
+    int64_t from = last_seq;
+    int64_t first = run->ring_n ? event_seq(run->ring[run->ring_head]) : run->last_seq + 1;
+    int64_t renumber = 0;
+    char ts[40];
+
+    /* R-SUB-7: a cursor above this run's lastSeq belongs to an older run: replay it all. */
+    if (from > run->last_seq && !gw_mutant_on(GW_MUT_STALE_CURSOR_NO_REPLAY))
+        from = 0;
+    if (gw_mutant_on(GW_MUT_REPLAY_IGNORES_LASTSEQ))
+        from = 0;
+    if (from < run->last_seq && from + 1 < first) {
+        /* R-CAP-1/R-CAP-2: the ring no longer holds lastSeq+1. */
+        if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS))
+            renumber = from + 1;
+        if (!gw_mutant_on(GW_MUT_NO_HISTORY_TRUNCATED) && !renumber) {
+            json_t *t;
+            wc_iso8601_now(ts, sizeof(ts));
+            t = json_pack("{s:s, s:s, s:I, s:I, s:s}", "kind", "history_truncated", "sessionId",
+                          run->session_id, "requestedFrom", (json_int_t)(from + 1),
+                          "firstAvailable", (json_int_t)first, "timestamp", ts);
+            gw_outbox_send_json(reg->ob, conn, t);
+            json_decref(t);
+        }
+    }
+    for (size_t i = 0; i < run->ring_n; i++) {
+        const json_t *ev = run->ring[(run->ring_head + i) % run->ring_cap];
+        if (event_seq(ev) <= from)
+            continue;
+        replay_one(reg, run, conn, ev, renumber);
+        if (renumber)
+            renumber++;
+    }
+}
+
+json_t *gw_registry_list_running(struct gw_registry *reg, const char *owner)
+{
+    json_t *arr = json_array();
+
+    /* The list is newest first; report oldest first. */
+    for (struct gw_run *run = reg->runs; run; run = run->next) {
+        if (!run->current || (owner && strcmp(owner, run->owner) != 0))
+            continue;
+        if (run->status != GW_RUN_RUNNING && !gw_mutant_on(GW_MUT_RUNNING_LISTS_COMPLETED))
+            continue;
+        json_array_insert_new(arr, 0,
+                              json_pack("{s:s, s:s, s:I, s:I}", "sessionId", run->session_id,
+                                        "provider", run->writer.provider, "startedAt",
+                                        (json_int_t)run->started_at_ms, "lastSeq",
+                                        (json_int_t)run->last_seq));
+    }
+    return arr;
+}

@@ -1,0 +1,48 @@
+/*
+ * server.h: the lws glue of the reference gateway: one context, one vhost, HTTP (REST) and
+ * WebSocket (/ws) on one port, token auth refused with HTTP 401 at the upgrade, message
+ * reassembly with a size cap (close 1009), per-connection send queues with a byte cap,
+ * heartbeat pings, and the timers the core asks for.
+ *
+ * Everything protocol-level is decided by the sans-I/O core (core/protocol/rest); this module
+ * only moves bytes and carries out the outbox. Depends on lws, core.h, rest.h, protocol.h,
+ * users.h, provider_mock.h and lib/.
+ */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "users.h"
+
+struct gw_server;
+
+struct gw_server_opts {
+    const char *host;            /* listen address; NULL: "127.0.0.1" */
+    int port;                    /* 0: a free port */
+    struct gw_users *users;      /* borrowed */
+    size_t max_frame;            /* inbound message cap in bytes; 0: 1 MiB */
+    size_t send_cap;             /* per-connection send queue cap; 0: 8 MiB */
+    int64_t ping_interval_ms;    /* 0: no pings */
+    const char *fixtures_dir;    /* for named provider scripts; NULL: default */
+    const char *db_path;         /* NULL: ":memory:" */
+    size_t replay_cap;           /* 0: 5000 */
+    int64_t permission_timeout_ms; /* 0: 55000 */
+    uint64_t seed;
+    int lws_log_mask;            /* lws log levels (LLL_*) */
+};
+
+/* Create the server and bind. NULL and *err (new) on failure (bind, store, ...). */
+struct gw_server *gw_server_new(const struct gw_server_opts *opts, char **err);
+/* The port actually bound. */
+int gw_server_port(const struct gw_server *s);
+/* Serve until gw_server_stop. Returns 0, or WC_ERR_IO when the loop failed. */
+int gw_server_run(struct gw_server *s);
+/* Ask the loop to stop. Safe from a signal handler and from another thread. */
+void gw_server_stop(struct gw_server *s);
+/* Release providers and connections, destroy the context. Accepts NULL. */
+void gw_server_free(struct gw_server *s);
+
+#endif

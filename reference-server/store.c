@@ -1,0 +1,246 @@
+/* store.c: sessions and history in SQLite (see store.h). */
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "mutants.h"
+#include "store.h"
+#include "wc_err.h"
+#include "wc_log.h"
+#include "wc_mem.h"
+
+#include "wc_banned.h"
+
+struct gw_store {
+    sqlite3 *db;
+    int64_t opens; /* how many times this database was opened, this time included */
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    "  id TEXT PRIMARY KEY, owner TEXT NOT NULL, provider TEXT NOT NULL,"
+    "  project_path TEXT NOT NULL, name TEXT NOT NULL, native_id TEXT,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS messages ("
+    "  n INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, body TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS messages_by_session ON messages(session_id, n);"
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+    "INSERT INTO meta (k, v) VALUES ('opens', 1) ON CONFLICT(k) DO UPDATE SET v = v + 1;";
+
+static int64_t read_opens(struct gw_store *st)
+{
+    sqlite3_stmt *stmt;
+    int64_t n = 1;
+
+    if (sqlite3_prepare_v2(st->db, "SELECT v FROM meta WHERE k = 'opens'", -1, &stmt, NULL) !=
+        SQLITE_OK)
+        return 1;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+int64_t gw_store_opens(const struct gw_store *st)
+{
+    return st->opens;
+}
+
+struct gw_store *gw_store_open(const char *path, char **err)
+{
+    struct gw_store *st = wc_xcalloc(1, sizeof(*st));
+    char *msg = NULL;
+
+    /* R-RES-2: a restart must find the sessions again. */
+    if (gw_mutant_on(GW_MUT_NO_PERSIST))
+        path = ":memory:";
+    if (sqlite3_open(path, &st->db) != SQLITE_OK) {
+        *err = wc_xasprintf("cannot open database '%s': %s", path, sqlite3_errmsg(st->db));
+        goto out_free;
+    }
+    sqlite3_busy_timeout(st->db, 2000);
+    if (sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        *err = wc_xasprintf("cannot set up database '%s': %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        goto out_free;
+    }
+    st->opens = read_opens(st);
+    return st;
+
+out_free:
+    sqlite3_close(st->db);
+    free(st);
+    return NULL;
+}
+
+void gw_store_free(struct gw_store *st)
+{
+    if (!st)
+        return;
+    sqlite3_close(st->db);
+    free(st);
+}
+
+void gw_session_release(struct gw_session *s)
+{
+    free(s->id);
+    free(s->owner);
+    free(s->provider);
+    free(s->project_path);
+    free(s->name);
+    free(s->native_id);
+    memset(s, 0, sizeof(*s));
+}
+
+static char *col_dup(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *t = sqlite3_column_text(stmt, col);
+    return t ? wc_xstrdup((const char *)t) : NULL;
+}
+
+static int io_error(struct gw_store *st, const char *what)
+{
+    return wc_error(WC_ERR_IO, "store: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+int gw_store_get(struct gw_store *st, const char *id, struct gw_session *out)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, owner, provider, project_path, name, native_id FROM "
+                           "sessions WHERE id = ?1",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return io_error(st, "get");
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        out->id = col_dup(stmt, 0);
+        out->owner = col_dup(stmt, 1);
+        out->provider = col_dup(stmt, 2);
+        out->project_path = col_dup(stmt, 3);
+        out->name = col_dup(stmt, 4);
+        out->native_id = col_dup(stmt, 5);
+    }
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return WC_OK;
+    return rc == SQLITE_DONE ? WC_ERR_NOTFOUND : io_error(st, "get");
+}
+
+int gw_store_create(struct gw_store *st, struct wc_rand *rand, const char *owner,
+                    const char *provider, const char *project_path, const char *name,
+                    struct gw_session *out)
+{
+    char id[40];
+    char ts[40];
+    sqlite3_stmt *stmt;
+    int rc = SQLITE_CONSTRAINT;
+
+    wc_iso8601_now(ts, sizeof(ts));
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO sessions (id, owner, provider, project_path, name, "
+                           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return io_error(st, "create");
+    /* A seeded PRNG repeats itself after a restart on the same db: skip ids already taken. */
+    for (int tries = 0; tries < 1000 && rc == SQLITE_CONSTRAINT; tries++) {
+        wc_rand_uuid(rand, id);
+        sqlite3_reset(stmt);
+        sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(stmt, 3, provider, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(stmt, 4, project_path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(stmt, 5, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(stmt, 6, ts, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        return io_error(st, "create");
+    return gw_store_get(st, id, out);
+}
+
+int gw_store_set_native(struct gw_store *st, const char *id, const char *native_id)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db, "UPDATE sessions SET native_id = ?2 WHERE id = ?1", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        return io_error(st, "set native id");
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, native_id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        return io_error(st, "set native id");
+    return sqlite3_changes(st->db) ? WC_OK : WC_ERR_NOTFOUND;
+}
+
+int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg)
+{
+    sqlite3_stmt *stmt;
+    char *body = wc_json_compact(msg);
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO messages (session_id, body) VALUES (?1, ?2)", -1,
+                           &stmt, NULL) != SQLITE_OK) {
+        free(body);
+        return io_error(st, "add message");
+    }
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, body, -1, free);
+    rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? WC_OK : io_error(st, "add message");
+}
+
+static int64_t count_messages(struct gw_store *st, const char *id)
+{
+    sqlite3_stmt *stmt;
+    int64_t n = 0;
+
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM messages WHERE session_id = ?1", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+json_t *gw_store_messages(struct gw_store *st, const char *id, int64_t limit, int64_t offset,
+                          int64_t *total)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *stmt;
+
+    *total = count_messages(st, id);
+    if (offset < 0)
+        offset = 0;
+    /* Newest first from the tail, then reversed so the page reads oldest first. */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT body FROM messages WHERE session_id = ?1 ORDER BY n DESC "
+                           "LIMIT ?2 OFFSET ?3",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        io_error(st, "messages");
+        return arr;
+    }
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 2, limit < 0 ? -1 : limit);
+    sqlite3_bind_int64(stmt, 3, offset);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *body = (const char *)sqlite3_column_text(stmt, 0);
+        json_t *m = body ? json_loads(body, 0, NULL) : NULL;
+        if (m)
+            json_array_insert_new(arr, 0, m);
+    }
+    sqlite3_finalize(stmt);
+    return arr;
+}

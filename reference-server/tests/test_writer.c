@@ -1,0 +1,161 @@
+/* test_writer.c: remapping, decoration and complete normalisation. */
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "../mutants.h"
+#include "wc_json.h"
+#include "../writer.h"
+
+#include "wc_banned.h"
+
+static struct wc_rand rnd;
+
+static json_t *decorate(struct gw_writer *w, const char *text, enum gw_writer_action *act,
+                        bool *announced)
+{
+    json_t *out = NULL;
+    *act = gw_writer_decorate(w, json_loads(text, 0, NULL), &out, announced);
+    return out;
+}
+
+static void test_writer_remaps_session_id_and_fills_envelope(void)
+{
+    struct gw_writer w;
+    enum gw_writer_action act;
+    bool ann;
+    json_t *out;
+
+    wc_rand_init(&rnd, 1);
+    gw_writer_init(&w, "app-1", "claude", "nat-1", &rnd);
+    out = decorate(&w, "{\"kind\":\"stream_delta\",\"content\":\"a\",\"sessionId\":\"nat-1\","
+                       "\"other\":\"nat-1\"}", &act, &ann);
+    CU_ASSERT_EQUAL(act, GW_WRITER_FORWARD);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "sessionId"), "app-1");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "other"), "app-1");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "provider"), "claude");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "content"), "a");
+    CU_ASSERT(strncmp(wc_json_str(out, "id"), "stream_delta_", 13) == 0);
+    CU_ASSERT(wc_is_iso8601(wc_json_str(out, "timestamp")));
+    CU_ASSERT_PTR_NULL(json_object_get(out, "seq"));
+    json_decref(out);
+    /* A provider-set id and timestamp are kept. */
+    out = decorate(&w, "{\"kind\":\"text\",\"id\":\"x1\",\"timestamp\":\"t\"}", &act, &ann);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "id"), "x1");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "timestamp"), "t");
+    json_decref(out);
+    gw_writer_release(&w);
+}
+
+static void test_writer_swallows_session_created(void)
+{
+    struct gw_writer w;
+    enum gw_writer_action act;
+    bool ann;
+    json_t *out;
+
+    gw_writer_init(&w, "app-1", "cursor", NULL, &rnd);
+    out = decorate(&w, "{\"kind\":\"session_created\",\"newSessionId\":\"nat-9\"}", &act, &ann);
+    CU_ASSERT_EQUAL(act, GW_WRITER_SWALLOW);
+    CU_ASSERT_PTR_NULL(out);
+    CU_ASSERT_TRUE(ann);
+    CU_ASSERT_STRING_EQUAL(w.native_id, "nat-9");
+    /* The same id again is not news. */
+    out = decorate(&w, "{\"kind\":\"session_created\",\"sessionId\":\"nat-9\"}", &act, &ann);
+    CU_ASSERT_EQUAL(act, GW_WRITER_SWALLOW);
+    CU_ASSERT_FALSE(ann);
+    CU_ASSERT_FALSE(gw_writer_capture(&w, "nat-9"));
+    CU_ASSERT_TRUE(gw_writer_capture(&w, "nat-10"));
+    gw_writer_release(&w);
+}
+
+static void test_writer_drops_non_kind_objects(void)
+{
+    struct gw_writer w;
+    enum gw_writer_action act;
+    bool ann;
+
+    gw_writer_init(&w, "app-1", "codex", NULL, &rnd);
+    CU_ASSERT_PTR_NULL(decorate(&w, "{\"type\":\"x\"}", &act, &ann));
+    CU_ASSERT_EQUAL(act, GW_WRITER_DROP);
+    CU_ASSERT_PTR_NULL(decorate(&w, "{\"kind\":3}", &act, &ann));
+    CU_ASSERT_EQUAL(act, GW_WRITER_DROP);
+    gw_writer_release(&w);
+}
+
+static void test_writer_normalises_complete(void)
+{
+    static const struct {
+        const char *in;
+        int64_t exit;
+        bool success;
+        bool aborted;
+    } rows[] = {
+        {"{\"kind\":\"complete\",\"exitCode\":0}", 0, true, false},
+        {"{\"kind\":\"complete\"}", 1, false, false},
+        {"{\"kind\":\"complete\",\"exitCode\":null}", 1, false, false},
+        {"{\"kind\":\"complete\",\"exitCode\":\"0\"}", 1, false, false},
+        {"{\"kind\":\"complete\",\"exitCode\":2}", 2, false, false},
+        {"{\"kind\":\"complete\",\"exitCode\":0,\"aborted\":true}", 0, false, true},
+        {"{\"kind\":\"complete\",\"exitCode\":0,\"aborted\":1}", 0, false, true},
+        {"{\"kind\":\"complete\",\"exitCode\":0,\"aborted\":\"\"}", 0, true, false},
+    };
+    struct gw_writer w;
+
+    gw_writer_init(&w, "app-1", "codex", "nat-2", &rnd);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        enum gw_writer_action act;
+        bool ann;
+        int64_t code = -1;
+        json_t *out = decorate(&w, rows[i].in, &act, &ann);
+        CU_ASSERT_TRUE_FATAL(wc_json_int(out, "exitCode", &code));
+        CU_ASSERT_EQUAL(code, rows[i].exit);
+        CU_ASSERT_EQUAL(wc_json_bool(out, "success", !rows[i].success), rows[i].success);
+        CU_ASSERT_EQUAL(wc_json_bool(out, "aborted", !rows[i].aborted), rows[i].aborted);
+        CU_ASSERT_STRING_EQUAL(wc_json_str(out, "actualSessionId"), "app-1");
+        json_decref(out);
+    }
+    gw_writer_release(&w);
+}
+
+static void test_writer_mutants_flip(void)
+{
+    struct gw_writer w;
+    enum gw_writer_action act;
+    bool ann;
+    json_t *out;
+
+    gw_writer_init(&w, "app-1", "claude", "nat-1", &rnd);
+    gw_mutant_force(GW_MUT_LEAK_PROVIDER_ID);
+    out = decorate(&w, "{\"kind\":\"text\",\"sessionId\":\"nat-1\"}", &act, &ann);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "sessionId"), "nat-1");
+    json_decref(out);
+    gw_mutant_force(GW_MUT_FORWARD_SESSION_CREATED);
+    out = decorate(&w, "{\"kind\":\"session_created\",\"newSessionId\":\"nat-1\"}", &act, &ann);
+    CU_ASSERT_EQUAL(act, GW_WRITER_FORWARD);
+    json_decref(out);
+    gw_mutant_force(GW_MUT_NO_TIMESTAMP);
+    out = decorate(&w, "{\"kind\":\"text\"}", &act, &ann);
+    CU_ASSERT_PTR_NULL(json_object_get(out, "timestamp"));
+    json_decref(out);
+    gw_mutant_force(GW_MUT_COMPLETE_SUCCESS_WHEN_ABORTED);
+    out = decorate(&w, "{\"kind\":\"complete\",\"exitCode\":0,\"aborted\":true}", &act, &ann);
+    CU_ASSERT_TRUE(wc_json_bool(out, "success", false));
+    json_decref(out);
+    gw_mutant_force(GW_MUT_NONE);
+    gw_writer_release(&w);
+}
+
+static CU_TestInfo writer_tests[] = {
+    {"remaps_session_id_and_fills_envelope", test_writer_remaps_session_id_and_fills_envelope},
+    {"swallows_session_created", test_writer_swallows_session_created},
+    {"drops_non_kind_objects", test_writer_drops_non_kind_objects},
+    {"normalises_complete", test_writer_normalises_complete},
+    {"mutants_flip", test_writer_mutants_flip},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo gw_writer_suites[] = {
+    {.pName = "gw_writer", .pTests = writer_tests},
+    CU_SUITE_INFO_NULL,
+};
