@@ -93,9 +93,18 @@ int hn_casedir_load(const json_t *paths, const struct hn_spec *spec, struct hn_c
         if (hn_case_load_file(json_string_value(p), spec, out, errs) != 0)
             rc = WC_ERR_CONFIG;
     }
-    /* ids are unique across the suite */
+    /* ids are unique across the suite, and so are their numbers ("numbers are never reused") */
     for (size_t a = 0; a < out->n; a++) {
         for (size_t b = a + 1; b < out->n; b++) {
+            const char *x = out->v[a]->base_id, *y = out->v[b]->base_id;
+            size_t nx = strcspn(x, "-"), ny = strcspn(y, "-");
+            if (strcmp(out->v[a]->file, out->v[b]->file) && nx == ny && !strncmp(x, y, nx) &&
+                strcmp(x, y)) {
+                json_array_append_new(errs, json_sprintf("%s: case number %.*s is also used by %s",
+                                                         out->v[b]->file, (int)nx, y,
+                                                         out->v[a]->file));
+                rc = WC_ERR_CONFIG;
+            }
             if (!strcmp(out->v[a]->id, out->v[b]->id)) {
                 json_array_append_new(errs, json_sprintf("%s: case id '%s' is also used by %s",
                                                          out->v[b]->file, out->v[b]->id,

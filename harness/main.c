@@ -164,7 +164,7 @@ static int cmd_run(int argc, char **argv)
     cfg.excludes = excludes;
     cfg.tags = tags;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+j:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_TARGET: cfg.target = optarg; break;
         case OPT_MUTANT: cfg.mutant = optarg; break;
@@ -257,7 +257,7 @@ static int cmd_list(int argc, char **argv)
 
     (void)strict;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_CHECKS: checks = true; break;
         case OPT_STRICT: break;
@@ -326,7 +326,7 @@ static int cmd_lint(int argc, char **argv)
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_SPEC: version = optarg; break;
         case 'h': usage_lint(stdout); return 0;

@@ -87,8 +87,6 @@ static char *rerun_line(const struct hn_run_cfg *cfg, uint64_t seed, const struc
         wc_buf_addf(&b, " --timeout-ms %lld", (long long)cfg->timeout_ms);
     if (cfg->spec_version && strcmp(cfg->spec_version, "chatgw/1.0"))
         wc_buf_addf(&b, " --spec-version %s", cfg->spec_version);
-    if (cfg->verbose)
-        wc_buf_adds(&b, " -v");
     if (c->matrix) {
         q = shell_quote(c->id);
         wc_buf_addf(&b, " --filter %s", q);

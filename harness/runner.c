@@ -52,6 +52,7 @@ struct client {
     enum cstate state;
     struct item *items;
     size_t n, cap;
+    size_t hint;        /* items before this index are all consumed or sentinels */
     json_t *sentinels;  /* object: pending sentinel ids */
     int close_code;
     char *close_reason;
@@ -300,7 +301,7 @@ static void client_reset(struct client *c)
     }
     free(c->items);
     c->items = NULL;
-    c->n = c->cap = 0;
+    c->n = c->cap = c->hint = 0;
     if (c->state != C_NONE)
         hn_ws_release(&c->ws);
     c->ws.fd = -1;
@@ -608,9 +609,16 @@ static bool ignored(const struct rt *rt, const struct item *it, const char *exce
     return json_str_in(rt->c->ignore, it->kind);
 }
 
+static void advance_hint(struct client *c)
+{
+    while (c->hint < c->n && (c->items[c->hint].consumed || c->items[c->hint].sentinel))
+        c->hint++;
+}
+
 static struct item *next_item(struct rt *rt, struct client *c, const char *except_kind)
 {
-    for (size_t i = 0; i < c->n; i++) {
+    advance_hint(c);
+    for (size_t i = c->hint; i < c->n; i++) {
         struct item *it = &c->items[i];
         if (it->consumed || it->sentinel || ignored(rt, it, except_kind))
             continue;
@@ -1202,7 +1210,8 @@ static struct item *group_next(struct rt *rt, struct group *g, struct client **o
         struct client *c = &rt->clients[i];
         if (!group_client_has(g, c->name))
             continue;
-        for (size_t j = 0; j < c->n; j++) {
+        advance_hint(c);
+        for (size_t j = c->hint; j < c->n; j++) {
             struct item *it = &c->items[j];
             if (it->consumed || it->sentinel)
                 continue;
@@ -1370,65 +1379,71 @@ struct ctl_arg {
     const char *label;
     const char *type;        /* message type wanted, or NULL */
     const char *barrier;     /* for reached */
-    bool done_stops;         /* give up when the label's run is done */
+    bool done_stops;         /* give up when the label's newest run is done */
+    /* incremental scan state: messages before `scan` were looked at already */
+    size_t scan;
+    long found;              /* index of the match, or -1 */
+    const char *newest_run;  /* the newest run of the label that said hello */
+    bool newest_done;
 };
 
-static struct ctlmsg *find_ctl(struct rt *rt, struct ctl_arg *a)
+static bool ctl_matches(const struct ctlmsg *m, const struct ctl_arg *a)
 {
-    for (size_t i = 0; i < rt->nmsgs; i++) {
-        struct ctlmsg *m = &rt->msgs[i];
-        if (m->consumed || strcmp(m->label, a->label))
-            continue;
-        if (a->type && (!wc_json_str(m->msg, "type") || strcmp(wc_json_str(m->msg, "type"), a->type)))
-            continue;
-        if (a->barrier && (!wc_json_str(m->msg, "barrier") || strcmp(wc_json_str(m->msg, "barrier"), a->barrier)))
-            continue;
-        return m;
-    }
-    return NULL;
-}
-
-static bool label_done(struct rt *rt, const char *label)
-{
-    /* done for the newest run of the label that said hello */
-    const char *newest = NULL;
-    for (size_t i = 0; i < rt->nmsgs; i++) {
-        if (!strcmp(rt->msgs[i].label, label) && !strcmp(wc_json_str(rt->msgs[i].msg, "type") ?
-                                                         wc_json_str(rt->msgs[i].msg, "type") : "", "hello"))
-            newest = rt->msgs[i].run;
-    }
-    if (!newest)
+    const char *t = wc_json_str(m->msg, "type");
+    if (m->consumed || strcmp(m->label, a->label))
         return false;
-    for (size_t i = 0; i < rt->nmsgs; i++) {
-        const char *t = wc_json_str(rt->msgs[i].msg, "type");
-        if (!strcmp(rt->msgs[i].label, label) && !strcmp(rt->msgs[i].run, newest) && t &&
-            !strcmp(t, "done"))
-            return true;
-    }
-    return false;
+    if (a->type && (!t || strcmp(t, a->type)))
+        return false;
+    if (a->barrier && (!wc_json_str(m->msg, "barrier") || strcmp(wc_json_str(m->msg, "barrier"), a->barrier)))
+        return false;
+    return true;
 }
 
+/* Look at the messages that arrived since the last call. True when one matches (a->found) or
+ * the label's newest run is done and done_stops is set. */
 static bool cond_ctl(struct rt *rt, void *arg)
 {
     struct ctl_arg *a = arg;
-    return find_ctl(rt, a) != NULL || (a->done_stops && label_done(rt, a->label));
+    if (a->found >= 0)
+        return true;
+    for (; a->scan < rt->nmsgs; a->scan++) {
+        struct ctlmsg *m = &rt->msgs[a->scan];
+        if (ctl_matches(m, a)) {
+            a->found = (long)a->scan;
+            return true;
+        }
+        if (strcmp(m->label, a->label))
+            continue;
+        const char *t = wc_json_str(m->msg, "type");
+        if (t && !strcmp(t, "hello")) {
+            a->newest_run = m->run;
+            a->newest_done = false;
+        } else if (t && !strcmp(t, "done") && a->newest_run && !strcmp(m->run, a->newest_run)) {
+            a->newest_done = true;
+        }
+    }
+    return a->done_stops && a->newest_done;
 }
 
 static struct ctlmsg *wait_ctl(struct rt *rt, const json_t *step, struct ctl_arg *a,
                                const char *what)
 {
+    a->scan = 0;
+    a->found = -1;
+    a->newest_run = NULL;
+    a->newest_done = false;
     if (wait_until(rt, cond_ctl, a, wc_now_ms() + timeout_of(rt)) != 0) {
         step_error(rt, step, "timed out after %lld ms waiting for script %s to report %s",
                    (long long)timeout_of(rt), a->label, what);
         return NULL;
     }
-    struct ctlmsg *m = find_ctl(rt, a);
-    if (!m) {
+    if (a->found < 0) {
         char *msg = wc_xasprintf("script %s finished without reporting %s", a->label, what);
         step_fail(rt, step, msg, NULL, NULL, NULL, 0);
         free(msg);
+        return NULL;
     }
-    return m;
+    return &rt->msgs[a->found];
 }
 
 static void do_reached(struct rt *rt, const json_t *step)
@@ -1642,7 +1657,8 @@ static void do_quiet(struct rt *rt, const json_t *step)
         struct client *c = client_get(rt, json_string_value(e), false);
         if (!c)
             continue;
-        for (size_t j = 0; j < c->n; j++) {
+        advance_hint(c);
+        for (size_t j = c->hint; j < c->n; j++) {
             struct item *it = &c->items[j];
             if (it->arrival > until[i])
                 break;
@@ -1758,8 +1774,11 @@ static void restore(struct rt *rt, struct snapshot *s)
     for (size_t i = 0; i < rt->nclients; i++) {
         struct client *c = &rt->clients[i];
         for (size_t j = 0; j < c->n; j++) {
-            if (c->items[j].consumed > s->stamp)
+            if (c->items[j].consumed > s->stamp) {
                 c->items[j].consumed = 0;
+                if (j < c->hint)
+                    c->hint = j;
+            }
         }
     }
     for (size_t i = 0; i < rt->nmsgs; i++) {

@@ -212,9 +212,12 @@ static void begin_run(struct cli *c, const char *prompt)
             fprintf(stderr, "gwspec-provider: cannot connect to %s:%d: %s\n", c->d.ctl_host,
                     c->d.ctl_port, strerror(errno));
     }
-    c->info = (struct mp_run_info){.provider = c->p->provider, .persona = c->p->name,
-                                   .cwd = c->cwd, .argv = c->argv_json,
-                                   .options = c->args.options, .resume = c->args.resume,
+    c->info = (struct mp_run_info){.provider = c->p->provider,
+                                   .persona = c->p->name,
+                                   .cwd = c->cwd,
+                                   .argv = c->argv_json,
+                                   .options = c->args.options,
+                                   .resume = c->args.resume,
                                    .pid = (long)getpid()};
     c->run = mp_run_new(&c->d, &c->info, &cli_sink, c);
     mp_run_set_check(c->run, check);
@@ -248,7 +251,8 @@ static void stdin_line(struct cli *c, const char *line, size_t len)
 }
 
 /* Split buf into lines, calling fn for each complete one; keeps the rest. */
-static void each_line(struct cli *c, struct wc_buf *buf, void (*fn)(struct cli *, const char *, size_t))
+static void each_line(struct cli *c, struct wc_buf *buf,
+                      void (*fn)(struct cli *, const char *, size_t))
 {
     char *nl;
 
@@ -306,6 +310,8 @@ static void read_ctl(struct cli *c)
 /* The run is over and the persona may exit now. */
 static bool may_exit(const struct cli *c)
 {
+    if (!c->run && !c->stdin_open)
+        return true; /* stdin closed before any prompt: nothing to run */
     if (!c->ended)
         return false;
     if (c->p->prompt_from != MP_PROMPT_STREAM_JSON)

@@ -19,8 +19,8 @@
 #define MARKER "gwspec:"
 
 /* Set d->error (first error wins). */
-__attribute__((format(printf, 2, 3))) static void set_error(struct mp_directive *d,
-                                                            const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void set_error(struct mp_directive *d, const char *fmt,
+                                                            ...)
 {
     va_list ap;
     char *msg;
@@ -151,8 +151,8 @@ static void parse_script(struct mp_directive *d, const json_t *obj, const char *
 
 static void parse_fields(struct mp_directive *d, const json_t *obj, const char *fixtures_dir)
 {
-    static const char *const known[] = {"v", "ctl", "case", "label", "run", "script", "name",
-                                        "seed", NULL};
+    static const char *const known[] = {"v",      "ctl",  "case", "label", "run",
+                                        "script", "name", "seed", NULL};
     const char *key;
     json_t *v;
     int64_t n;
@@ -167,7 +167,8 @@ static void parse_fields(struct mp_directive *d, const json_t *obj, const char *
     take_str(d, obj, "case", &d->case_token);
     take_str(d, obj, "label", &d->label);
     take_str(d, obj, "run", &d->run);
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i;
         for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
             ;

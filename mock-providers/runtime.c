@@ -24,7 +24,8 @@
 #include "wc_log.h"
 #include "wc_mem.h"
 
-#define DEFAULT_SEED 0x6777737065630001ULL /* "gwspec" + 1: the seed when the directive has none */
+#define DEFAULT_SEED 0x6777737065630001ULL /* "gwspec" + 1: the seed when the directive has none   \
+                                            */
 
 enum run_state {
     RS_IDLE,       /* mp_run_start not called yet */
@@ -47,44 +48,54 @@ struct answer {
 };
 
 struct mp_run {
-    const struct mp_directive *d;    /* borrowed */
-    const struct mp_script *script;  /* borrowed: d->script */
-    const struct mp_run_info *info;  /* borrowed, or NULL */
-    const struct mp_run_sink *sink;  /* borrowed */
-    void *ctx;                       /* the sink's context */
-    enum run_state state;            /* where the interpreter is */
-    size_t pc;                       /* index of the current step */
-    int64_t many_i;                  /* events emitted so far by the current emit_many */
-    bool running;                    /* pump() is on the stack */
-    bool ctl;                        /* a control channel exists */
-    bool aborted;                    /* an abort was seen (matters for on_abort: ignore) */
-    unsigned abort_pending;          /* aborts not yet handled by pump() */
-    bool timer_fired;                /* the delay timer fired */
-    bool answered;                   /* `answer` holds the pending permission's answer */
-    struct answer answer;            /* the permission answer */
-    char *native_id;                 /* announced native id, or NULL */
-    int64_t n_emitted;               /* events emitted so far (the next `emitted` index) */
-    char **released;                 /* barrier releases not consumed yet (a multiset) */
-    size_t n_released;               /* entries in released */
-    size_t cap_released;             /* allocated entries */
-    struct wc_rand rng;              /* generated native ids */
-    mp_run_check_fn check;           /* the driver's veto, or NULL */
-    size_t unsupported_pc;           /* 1 + the last step reported unsupported, 0: none */
+    const struct mp_directive *d;   /* borrowed */
+    const struct mp_script *script; /* borrowed: d->script */
+    const struct mp_run_info *info; /* borrowed, or NULL */
+    const struct mp_run_sink *sink; /* borrowed */
+    void *ctx;                      /* the sink's context */
+    enum run_state state;           /* where the interpreter is */
+    size_t pc;                      /* index of the current step */
+    int64_t many_i;                 /* events emitted so far by the current emit_many */
+    bool running;                   /* pump() is on the stack */
+    bool ctl;                       /* a control channel exists */
+    bool aborted;                   /* an abort was seen (matters for on_abort: ignore) */
+    unsigned abort_pending;         /* aborts not yet handled by pump() */
+    bool timer_fired;               /* the delay timer fired */
+    bool answered;                  /* `answer` holds the pending permission's answer */
+    struct answer answer;           /* the permission answer */
+    char *native_id;                /* announced native id, or NULL */
+    int64_t n_emitted;              /* events emitted so far (the next `emitted` index) */
+    char **released;                /* barrier releases not consumed yet (a multiset) */
+    size_t n_released;              /* entries in released */
+    size_t cap_released;            /* allocated entries */
+    struct wc_rand rng;             /* generated native ids */
+    mp_run_check_fn check;          /* the driver's veto, or NULL */
+    size_t unsupported_pc;          /* 1 + the last step reported unsupported, 0: none */
 };
 
 static const char *state_name(enum run_state s)
 {
     switch (s) {
-    case RS_IDLE: return "idle";
-    case RS_READY: return "ready";
-    case RS_EMIT_MANY: return "emit_many";
-    case RS_BARRIER: return "barrier";
-    case RS_WAIT_ABORT: return "wait_abort";
-    case RS_PERMISSION: return "permission";
-    case RS_TIMER: return "delay";
-    case RS_HANG: return "hang";
-    case RS_ABORT_HANG: return "hang_after_abort";
-    case RS_OVER: return "over";
+    case RS_IDLE:
+        return "idle";
+    case RS_READY:
+        return "ready";
+    case RS_EMIT_MANY:
+        return "emit_many";
+    case RS_BARRIER:
+        return "barrier";
+    case RS_WAIT_ABORT:
+        return "wait_abort";
+    case RS_PERMISSION:
+        return "permission";
+    case RS_TIMER:
+        return "delay";
+    case RS_HANG:
+        return "hang";
+    case RS_ABORT_HANG:
+        return "hang_after_abort";
+    case RS_OVER:
+        return "over";
     }
     return "?";
 }
@@ -179,8 +190,8 @@ static void finish(struct mp_run *run, enum mp_end how, int exit_code)
 
     if (over(run))
         return;
-    send_control(run, json_pack("{s:s, s:s, s:i}", "type", "done", "how", hows[how], "exitCode",
-                                exit_code));
+    send_control(
+        run, json_pack("{s:s, s:s, s:i}", "type", "done", "how", hows[how], "exitCode", exit_code));
     run->state = RS_OVER;
     if (run->sink->ended)
         run->sink->ended(run->ctx, how, exit_code);
@@ -204,11 +215,10 @@ static json_t *fact(const struct mp_run *run, const char *name)
 static void send_hello(struct mp_run *run)
 {
     const struct mp_run_info *in = run->info;
-    json_t *msg = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "type", "hello", "case",
-                            str_or_null(run->d->case_token), "label", str_or_null(run->d->label),
-                            "run", str_or_null(run->d->run), "provider",
-                            str_or_null(in ? in->provider : NULL), "persona",
-                            str_or_null(in ? in->persona : NULL));
+    json_t *msg = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o}", "type", "hello", "case", str_or_null(run->d->case_token),
+        "label", str_or_null(run->d->label), "run", str_or_null(run->d->run), "provider",
+        str_or_null(in ? in->provider : NULL), "persona", str_or_null(in ? in->persona : NULL));
 
     json_object_set_new(msg, "cwd", fact(run, "cwd"));
     json_object_set_new(msg, "argv", fact(run, "argv"));
@@ -270,11 +280,9 @@ static void subst_index(json_t *v, int64_t n)
     struct wc_buf out;
 
     if (json_is_object(v)) {
-        json_object_foreach(v, key, child)
-            subst_index(child, n);
+        json_object_foreach(v, key, child) subst_index(child, n);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, child)
-            subst_index(child, n);
+        json_array_foreach(v, i, child) subst_index(child, n);
     } else if (json_is_string(v) && strstr(json_string_value(v), "%d")) {
         wc_buf_init(&out, 0);
         for (s = json_string_value(v); (p = strstr(s, "%d")) != NULL; s = p + 2) {

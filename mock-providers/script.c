@@ -25,12 +25,18 @@ static const struct {
     const char *name;
     enum mp_step_type type;
 } step_names[] = {
-    {"announce", MP_STEP_ANNOUNCE},     {"session_created", MP_STEP_SESSION_CREATED},
-    {"emit", MP_STEP_EMIT},             {"emit_many", MP_STEP_EMIT_MANY},
-    {"barrier", MP_STEP_BARRIER},       {"wait_abort", MP_STEP_WAIT_ABORT},
-    {"complete", MP_STEP_COMPLETE},     {"crash", MP_STEP_CRASH},
-    {"exit", MP_STEP_EXIT},             {"hang", MP_STEP_HANG},
-    {"permission", MP_STEP_PERMISSION}, {"report", MP_STEP_REPORT},
+    {"announce", MP_STEP_ANNOUNCE},
+    {"session_created", MP_STEP_SESSION_CREATED},
+    {"emit", MP_STEP_EMIT},
+    {"emit_many", MP_STEP_EMIT_MANY},
+    {"barrier", MP_STEP_BARRIER},
+    {"wait_abort", MP_STEP_WAIT_ABORT},
+    {"complete", MP_STEP_COMPLETE},
+    {"crash", MP_STEP_CRASH},
+    {"exit", MP_STEP_EXIT},
+    {"hang", MP_STEP_HANG},
+    {"permission", MP_STEP_PERMISSION},
+    {"report", MP_STEP_REPORT},
     {"delay", MP_STEP_DELAY},
 };
 #define N_STEP_NAMES (sizeof(step_names) / sizeof(step_names[0]))
@@ -121,7 +127,8 @@ static bool only_keys(struct pctx *p, const json_t *obj, const char *const *allo
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i;
         for (i = 0; allowed[i]; i++) {
             if (strcmp(allowed[i], key) == 0)
@@ -168,8 +175,9 @@ static bool parse_event_fields(struct pctx *p, const json_t *obj, const char *na
                             MAX_EMIT_MANY);
     }
     if (!json_is_string(json_object_get(v, "kind")))
-        return json_object_get(v, "kind") ? fail_val(p, v, "kind", "%s: 'kind' must be a string", name)
-                                          : fail_val(p, obj, name, "%s needs a string 'kind'", name);
+        return json_object_get(v, "kind")
+                   ? fail_val(p, v, "kind", "%s: 'kind' must be a string", name)
+                   : fail_val(p, obj, name, "%s needs a string 'kind'", name);
     st->fields = json_deep_copy(v);
     if (st->type == MP_STEP_EMIT_MANY)
         json_object_del(st->fields, "count");
@@ -243,8 +251,9 @@ static bool parse_permission(struct pctx *p, const json_t *obj, struct mp_step *
                    ? fail_val(p, v, "toolName", "permission: 'toolName' must be a string")
                    : fail_val(p, obj, "permission", "permission needs a string 'toolName'");
     input = json_object_get(v, "input");
-    st->fields = json_pack("{s:s, s:o}", "toolName", json_string_value(json_object_get(v, "toolName")),
-                           "input", input ? json_deep_copy(input) : json_object());
+    st->fields =
+        json_pack("{s:s, s:o}", "toolName", json_string_value(json_object_get(v, "toolName")),
+                  "input", input ? json_deep_copy(input) : json_object());
     return true;
 }
 
@@ -255,8 +264,10 @@ static bool parse_report(struct pctx *p, const json_t *obj, struct mp_step *st)
     json_t *fact;
 
     if (!json_is_array(v) || json_array_size(v) == 0)
-        return fail_val(p, obj, "report", "report needs a list of facts (cwd, argv, options, resume)");
-    json_array_foreach((json_t *)v, i, fact) {
+        return fail_val(p, obj, "report",
+                        "report needs a list of facts (cwd, argv, options, resume)");
+    json_array_foreach((json_t *)v, i, fact)
+    {
         size_t k;
         for (k = 0; json_is_string(fact) && k < 4; k++) {
             if (strcmp(json_string_value(fact), report_facts[k]) == 0)
@@ -272,7 +283,8 @@ static bool parse_report(struct pctx *p, const json_t *obj, struct mp_step *st)
     return true;
 }
 
-static bool parse_step_value(struct pctx *p, const json_t *obj, const char *name, struct mp_step *st)
+static bool parse_step_value(struct pctx *p, const json_t *obj, const char *name,
+                             struct mp_step *st)
 {
     const json_t *v = json_object_get(obj, name);
 
@@ -328,7 +340,8 @@ static bool parse_step(struct pctx *p, const json_t *obj, struct mp_step *st)
         return fail_node(p, obj, "a step must be a mapping such as {emit: {...}}");
     if (json_object_size(obj) == 0)
         return fail_node(p, obj, "empty step");
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         int i = lookup_step(key);
         if (i < 0)
             continue;
@@ -338,14 +351,16 @@ static bool parse_step(struct pctx *p, const json_t *obj, struct mp_step *st)
         st->type = step_names[i].type;
     }
     if (!name) {
-        json_object_foreach((json_t *)obj, key, v) {
+        json_object_foreach((json_t *)obj, key, v)
+        {
             if (strcmp(key, "on_abort") == 0)
                 return fail_key(p, obj, key, "on_abort must be the first step");
             return fail_key(p, obj, key, "unknown step '%s'", key);
         }
     }
     /* No step takes modifier keys yet: every sibling of the step name is unknown. */
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (strcmp(key, name) != 0)
             return fail_key(p, obj, key, "unknown key '%s' in step '%s'", key, name);
     }

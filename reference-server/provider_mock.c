@@ -144,7 +144,14 @@ static int ctl_write(struct lws *wsi, struct ctl *c)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    return c->close_when_flushed ? -1 : 0;
+    if (!c->close_when_flushed)
+        return 0;
+    /* lws may still hold a partial write: closing now would drop it (and `done`). */
+    if (lws_send_pipe_choked(wsi)) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return -1;
 }
 
 static void ctl_read(struct ctl *c, const char *in, size_t len)

@@ -19,8 +19,9 @@
 
 static int parse_args(int argc, char **argv, struct mp_persona_args *out, char **err)
 {
-    static const char *const bools[] = {"--verbose", "--include-partial-messages", "--continue",
-                                        "--dangerously-skip-permissions", "--print", NULL};
+    static const char *const bools[] = {"--verbose",  "--include-partial-messages",
+                                        "--continue", "--dangerously-skip-permissions",
+                                        "--print",    NULL};
     json_t *positional = json_array();
     int rc;
 
@@ -34,9 +35,9 @@ static int parse_args(int argc, char **argv, struct mp_persona_args *out, char *
 
 static const char *check(const struct mp_step *step, const json_t *event)
 {
-    static const char *const kinds[] = {"text",        "stream_delta", "stream_end", "thinking",
-                                        "tool_use",    "tool_result",  "complete",
-                                        "session_created", NULL};
+    static const char *const kinds[] = {"text",     "stream_delta",    "stream_end",
+                                        "thinking", "tool_use",        "tool_result",
+                                        "complete", "session_created", NULL};
     const char *kind;
 
     if (!event)
@@ -54,9 +55,9 @@ static void init_line(struct mp_persona_state *s, const char *id, struct wc_buf 
     char uuid[37];
 
     mp_persona_uuid(s, uuid);
-    mp_persona_line(out, json_pack("{s:s, s:s, s:s, s:s, s:[], s:s}", "type", "system", "subtype",
-                                   "init", "session_id", id, "model", MODEL, "tools", "uuid",
-                                   uuid));
+    mp_persona_line(out,
+                    json_pack("{s:s, s:s, s:s, s:s, s:[], s:s}", "type", "system", "subtype",
+                              "init", "session_id", id, "model", MODEL, "tools", "uuid", uuid));
 }
 
 static void announce(struct mp_persona_state *s, const char *id, struct wc_buf *out)
@@ -75,15 +76,15 @@ static void message_line(struct mp_persona_state *s, const json_t *ev, const cha
     if (strcmp(role, "assistant") == 0) {
         msg_id = wc_xasprintf("msg_gwspec_%d", s->n_items++);
         message = json_pack("{s:s, s:s, s:s, s:s, s:[o], s:n, s:{s:i, s:i}}", "id", msg_id, "type",
-                            "message", "role", role, "model", MODEL, "content", part,
-                            "stop_reason", "usage", "input_tokens", 0, "output_tokens", 0);
+                            "message", "role", role, "model", MODEL, "content", part, "stop_reason",
+                            "usage", "input_tokens", 0, "output_tokens", 0);
         free(msg_id);
     } else {
         message = json_pack("{s:s, s:[o]}", "role", role, "content", part);
     }
     mp_persona_line(out, json_pack("{s:s, s:o, s:n, s:s?, s:s}", "type", role, "message", message,
-                                   "parent_tool_use_id", "session_id",
-                                   mp_persona_session(s, ev), "uuid", uuid));
+                                   "parent_tool_use_id", "session_id", mp_persona_session(s, ev),
+                                   "uuid", uuid));
 }
 
 static void stream_line(struct mp_persona_state *s, const json_t *ev, json_t *inner,
@@ -103,12 +104,12 @@ static void result_line(struct mp_persona_state *s, const json_t *ev, int code, 
     char uuid[37];
 
     mp_persona_uuid(s, uuid);
-    mp_persona_line(out, json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s?, s:i, s:{s:i, s:i}, s:s}",
-                                   "type", "result", "subtype", subtype, "is_error", code != 0,
-                                   "duration_ms", 0, "duration_api_ms", 0, "num_turns", 1,
-                                   "result", "", "session_id", mp_persona_session(s, ev),
-                                   "total_cost_usd", 0, "usage", "input_tokens", 0,
-                                   "output_tokens", 0, "uuid", uuid));
+    mp_persona_line(out,
+                    json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s?, s:i, s:{s:i, s:i}, s:s}",
+                              "type", "result", "subtype", subtype, "is_error", code != 0,
+                              "duration_ms", 0, "duration_api_ms", 0, "num_turns", 1, "result", "",
+                              "session_id", mp_persona_session(s, ev), "total_cost_usd", 0, "usage",
+                              "input_tokens", 0, "output_tokens", 0, "uuid", uuid));
     s->wrote_result = true;
 }
 
@@ -116,7 +117,7 @@ static void tool_use(struct mp_persona_state *s, const json_t *ev, struct wc_buf
 {
     const json_t *input = json_object_get(ev, "toolInput");
     char *id = wc_json_str(ev, "toolId") ? wc_xstrdup(wc_json_str(ev, "toolId"))
-                                          : wc_xasprintf("toolu_gwspec_%d", s->n_items);
+                                         : wc_xasprintf("toolu_gwspec_%d", s->n_items);
 
     message_line(s, ev, "assistant",
                  json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id", id, "name",
@@ -134,9 +135,9 @@ static void event(struct mp_persona_state *s, const json_t *ev, struct wc_buf *o
     int64_t code = 0;
 
     if (strcmp(kind, "text") == 0) {
-        message_line(s, ev, "assistant",
-                     json_pack("{s:s, s:s}", "type", "text", "text", mp_persona_text(ev, "content")),
-                     out);
+        message_line(
+            s, ev, "assistant",
+            json_pack("{s:s, s:s}", "type", "text", "text", mp_persona_text(ev, "content")), out);
     } else if (strcmp(kind, "thinking") == 0) {
         message_line(s, ev, "assistant",
                      json_pack("{s:s, s:s, s:s}", "type", "thinking", "thinking",
@@ -154,7 +155,8 @@ static void event(struct mp_persona_state *s, const json_t *ev, struct wc_buf *o
     } else if (strcmp(kind, "stream_delta") == 0) {
         stream_line(s, ev,
                     json_pack("{s:s, s:i, s:{s:s, s:s}}", "type", "content_block_delta", "index", 0,
-                              "delta", "type", "text_delta", "text", mp_persona_text(ev, "content")),
+                              "delta", "type", "text_delta", "text",
+                              mp_persona_text(ev, "content")),
                     out);
     } else if (strcmp(kind, "stream_end") == 0) {
         stream_line(s, ev, json_pack("{s:s, s:i}", "type", "content_block_stop", "index", 0), out);
@@ -176,8 +178,8 @@ static void permission(struct mp_persona_state *s, const char *tool, const json_
     s->perm_id = wc_xasprintf("gwspec-perm-%d", s->n_perm++);
     mp_persona_line(out, json_pack("{s:s, s:s, s:{s:s, s:s, s:O, s:s}}", "type", "control_request",
                                    "request_id", s->perm_id, "request", "subtype", "can_use_tool",
-                                   "tool_name", tool ? tool : "", "input", input,
-                                   "tool_use_id", tool_use_id));
+                                   "tool_name", tool ? tool : "", "input", input, "tool_use_id",
+                                   tool_use_id));
     free(tool_use_id);
 }
 
@@ -191,7 +193,8 @@ static char *user_text(const json_t *content)
     if (json_is_string(content))
         return wc_xstrdup(json_string_value(content));
     wc_buf_init(&b, 0);
-    json_array_foreach((json_t *)content, i, block) {
+    json_array_foreach((json_t *)content, i, block)
+    {
         if (json_is_string(block) || !wc_json_str(block, "text"))
             continue;
         if (b.len)
@@ -210,7 +213,8 @@ static void answer(struct mp_persona_state *s, const json_t *resp, struct mp_per
     in->request_id = wc_xstrdup(s->perm_id);
     if (strcmp(mp_persona_text(resp, "subtype"), "success") != 0) {
         in->cancelled = true;
-        in->reason = wc_xstrdup(wc_json_str(resp, "error") ? wc_json_str(resp, "error") : "cancelled");
+        in->reason =
+            wc_xstrdup(wc_json_str(resp, "error") ? wc_json_str(resp, "error") : "cancelled");
     } else {
         in->allow = behavior && strcmp(behavior, "allow") == 0;
         if (wc_json_str(inner, "message"))

@@ -15,8 +15,11 @@
 
 static int parse_args(int argc, char **argv, struct mp_persona_args *out, char **err)
 {
-    static const char *const bools[] = {"--experimental-json", "--json", "--skip-git-repo-check",
-                                        "--full-auto", "--dangerously-bypass-approvals-and-sandbox",
+    static const char *const bools[] = {"--experimental-json",
+                                        "--json",
+                                        "--skip-git-repo-check",
+                                        "--full-auto",
+                                        "--dangerously-bypass-approvals-and-sandbox",
                                         NULL};
     json_t *pos = json_array();
     size_t i = 1, n;
@@ -44,8 +47,8 @@ static int parse_args(int argc, char **argv, struct mp_persona_args *out, char *
 
 static const char *check(const struct mp_step *step, const json_t *event)
 {
-    static const char *const kinds[] = {"text", "stream_delta", "thinking", "tool_use", "error",
-                                        "complete", "session_created", NULL};
+    static const char *const kinds[] = {"text",  "stream_delta", "thinking",        "tool_use",
+                                        "error", "complete",     "session_created", NULL};
     const char *kind;
 
     if (!event)
@@ -117,13 +120,14 @@ static void event(struct mp_persona_state *s, const json_t *ev, struct wc_buf *o
     }
     turn_started(s, out);
     if (strcmp(kind, "text") == 0 || strcmp(kind, "stream_delta") == 0) {
-        item_line(s, json_pack("{s:s, s:s}", "type", "agent_message", "text",
-                               mp_persona_text(ev, "content")),
+        item_line(s,
+                  json_pack("{s:s, s:s}", "type", "agent_message", "text",
+                            mp_persona_text(ev, "content")),
                   out);
     } else if (strcmp(kind, "thinking") == 0) {
-        item_line(s, json_pack("{s:s, s:s}", "type", "reasoning", "text",
-                               mp_persona_text(ev, "content")),
-                  out);
+        item_line(
+            s, json_pack("{s:s, s:s}", "type", "reasoning", "text", mp_persona_text(ev, "content")),
+            out);
     } else if (strcmp(kind, "tool_use") == 0) {
         item_line(s, tool_item(ev), out);
     } else if (strcmp(kind, "error") == 0) {
@@ -137,8 +141,8 @@ static void event(struct mp_persona_state *s, const json_t *ev, struct wc_buf *o
                                            "output_tokens", 0));
         } else {
             msg = wc_xasprintf("gwspec: exit code %lld", (long long)code);
-            mp_persona_line(out, json_pack("{s:s, s:{s:s}}", "type", "turn.failed", "error",
-                                           "message", msg));
+            mp_persona_line(
+                out, json_pack("{s:s, s:{s:s}}", "type", "turn.failed", "error", "message", msg));
             free(msg);
         }
     }

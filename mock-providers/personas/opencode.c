@@ -41,9 +41,9 @@ static int parse_args(int argc, char **argv, struct mp_persona_args *out, char *
 
 static const char *check(const struct mp_step *step, const json_t *event)
 {
-    static const char *const kinds[] = {"text",       "stream_delta", "thinking",
-                                        "tool_use",   "error",        "stream_end",
-                                        "complete",   "session_created", NULL};
+    static const char *const kinds[] = {"text",     "stream_delta",    "thinking",
+                                        "tool_use", "error",           "stream_end",
+                                        "complete", "session_created", NULL};
     const char *kind;
 
     if (!event)

@@ -30,14 +30,14 @@ struct mp_persona_args {
 
 /* Per-process encoder state. */
 struct mp_persona_state {
-    char *native_id;   /* the announced native id, or NULL */
+    char *native_id;    /* the announced native id, or NULL */
     struct wc_rand rng; /* message ids and uuids */
-    int n_items;       /* items/messages written so far (ids) */
-    bool turn_started; /* codex: turn.started written */
-    bool wrote_result; /* claude/cursor: a terminal `result` line was written */
-    int last_complete; /* the exitCode of the last complete event (opencode's exit status) */
-    int n_perm;        /* claude: can_use_tool requests written */
-    char *perm_id;     /* claude: the pending can_use_tool request id, or NULL */
+    int n_items;        /* items/messages written so far (ids) */
+    bool turn_started;  /* codex: turn.started written */
+    bool wrote_result;  /* claude/cursor: a terminal `result` line was written */
+    int last_complete;  /* the exitCode of the last complete event (opencode's exit status) */
+    int n_perm;         /* claude: can_use_tool requests written */
+    char *perm_id;      /* claude: the pending can_use_tool request id, or NULL */
 };
 
 /* What one stdin message asks the driver to do (claude stream-json). */
@@ -58,12 +58,13 @@ enum mp_prompt_from {
 };
 
 struct mp_persona {
-    const char *name;               /* the CLI name: argv[0] basename or --as */
-    const char *provider;           /* the provider id in hello */
+    const char *name;                /* the CLI name: argv[0] basename or --as */
+    const char *provider;            /* the provider id in hello */
     enum mp_prompt_from prompt_from; /* where the prompt comes from */
     /* Parse argv after the program name. 0, or -1 with *err (new). */
     int (*parse_args)(int argc, char **argv, struct mp_persona_args *out, char **err);
-    /* NULL, or why the step (event NULL) or event cannot be expressed (valid until the next call). */
+    /* NULL, or why the step (event NULL) or event cannot be expressed (valid until the next call).
+     */
     const char *(*check)(const struct mp_step *step, const json_t *event);
     void (*announce)(struct mp_persona_state *s, const char *id, struct wc_buf *out);
     /* One event: stdout lines into out, stderr text into err. */

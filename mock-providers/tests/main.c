@@ -12,7 +12,7 @@ extern CU_SuiteInfo mp_cli_suites[];
 int main(void)
 {
     CU_SuiteInfo *tables[] = {mp_script_suites, mp_directive_suites, mp_runtime_suites,
-                             mp_personas_suites, mp_cli_suites};
+                              mp_personas_suites, mp_cli_suites};
     unsigned failures, suites_failed;
 
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -85,9 +85,9 @@ static void spawn(struct child *c, const char *const *args)
     CU_ASSERT_FATAL(c->listen_fd >= 0);
     for (; args[argc] && argc < 31; argc++) {
         const char *hit = strstr(args[argc], "%PORT%");
-        argv[argc] = hit ? wc_xasprintf("%.*s%d%s", (int)(hit - args[argc]), args[argc], c->port,
-                                        hit + 6)
-                         : wc_xstrdup(args[argc]);
+        argv[argc] =
+            hit ? wc_xasprintf("%.*s%d%s", (int)(hit - args[argc]), args[argc], c->port, hit + 6)
+                : wc_xstrdup(args[argc]);
     }
     argv[argc] = NULL;
     CU_ASSERT_FATAL(pipe(in) == 0 && pipe(out) == 0);
@@ -168,17 +168,22 @@ static int finish(struct child *c)
 
 /* A directive line for ctl port %PORT% and an inline JSON script. */
 #define DIRECTIVE(script)                                                                          \
-    "gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:%PORT%\",\"case\":\"c#1\",\"label\":\"s1\",\"run\":"     \
+    "gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:%PORT%\",\"case\":\"c#1\",\"label\":\"s1\",\"run\":"      \
     "\"r1\",\"script\":" script "}"
 
 static void test_cli_cursor_barrier_and_hello(void)
 {
     static const char *const args[] = {
-        "/usr/bin/cursor-agent", "--resume=old-1", "-p",
-        "please " DIRECTIVE("[{\"announce\":\"n1\"},{\"emit\":{\"kind\":\"stream_delta\",\"content\":\"a\"}},"
-                            "{\"barrier\":\"hold\"},{\"emit\":{\"kind\":\"thinking\",\"content\":\"x\"}},"
-                            "{\"complete\":0}]"),
-        "--output-format", "stream-json", NULL};
+        "/usr/bin/cursor-agent",
+        "--resume=old-1",
+        "-p",
+        "please " DIRECTIVE(
+            "[{\"announce\":\"n1\"},{\"emit\":{\"kind\":\"stream_delta\",\"content\":\"a\"}},"
+            "{\"barrier\":\"hold\"},{\"emit\":{\"kind\":\"thinking\",\"content\":\"x\"}},"
+            "{\"complete\":0}]"),
+        "--output-format",
+        "stream-json",
+        NULL};
     struct child c;
     char *line;
     json_t *hello;
@@ -194,56 +199,75 @@ static void test_cli_cursor_barrier_and_hello(void)
     CU_ASSERT_STRING_EQUAL(wc_json_str(hello, "resume"), "old-1");
     CU_ASSERT_STRING_EQUAL(wc_json_str(hello, "case"), "c#1");
     CU_ASSERT_EQUAL(json_array_size(json_object_get(hello, "argv")), 6);
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(hello, "options"), "output-format"), "stream-json");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(hello, "options"), "output-format"),
+                           "stream-json");
     CU_ASSERT(json_integer_value(json_object_get(hello, "pid")) == c.pid);
     json_decref(hello);
 
     line = ctl_until(&c, "reached");
     CU_ASSERT(line && strcmp(line, "{\"type\":\"reached\",\"barrier\":\"hold\"}") == 0);
     free(line);
-    expect_line(&c.out, "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"n1\",\"model\":\"gwspec-mock\"}");
-    expect_line(&c.out, "{\"type\":\"assistant\",\"message\":{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"a\"}]},\"session_id\":\"n1\"}");
+    expect_line(&c.out, "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"n1\",\"model\":"
+                        "\"gwspec-mock\"}");
+    expect_line(&c.out, "{\"type\":\"assistant\",\"message\":{\"role\":\"assistant\",\"content\":[{"
+                        "\"type\":\"text\",\"text\":\"a\"}]},\"session_id\":\"n1\"}");
     send_text(c.ctl.fd, "{\"type\":\"release\",\"barrier\":\"hold\"}\n");
     line = ctl_until(&c, "unsupported");
-    CU_ASSERT(line && strcmp(line, "{\"type\":\"unsupported\",\"step\":\"emit\",\"reason\":\"cursor-agent has no native form for kind 'thinking'\"}") == 0);
+    CU_ASSERT(line &&
+              strcmp(line, "{\"type\":\"unsupported\",\"step\":\"emit\",\"reason\":\"cursor-agent "
+                           "has no native form for kind 'thinking'\"}") == 0);
     free(line);
     line = ctl_until(&c, "done");
-    CU_ASSERT(line && strcmp(line, "{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}") == 0);
+    CU_ASSERT(line &&
+              strcmp(line, "{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}") == 0);
     free(line);
-    expect_line(&c.out, "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"duration_ms\":0,\"result\":\"\",\"session_id\":\"n1\"}");
+    expect_line(&c.out, "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,"
+                        "\"duration_ms\":0,\"result\":\"\",\"session_id\":\"n1\"}");
     CU_ASSERT_PTR_NULL(read_line(&c.out));
     CU_ASSERT_EQUAL(finish(&c), 0);
 }
 
 static void test_cli_codex_prompt_on_stdin(void)
 {
-    static const char *const args[] = {"gwspec-provider", "--as", "codex", "exec",
-                                       "--experimental-json", "--cd", "/work/p",
-                                       "--skip-git-repo-check", "resume", "th-0", NULL};
+    static const char *const args[] = {"gwspec-provider",
+                                       "--as",
+                                       "codex",
+                                       "exec",
+                                       "--experimental-json",
+                                       "--cd",
+                                       "/work/p",
+                                       "--skip-git-repo-check",
+                                       "resume",
+                                       "th-0",
+                                       NULL};
     struct child c;
     char *line;
 
     spawn(&c, args);
     /* the prompt goes to stdin, which is then closed; %PORT% is filled in by hand here */
-    line = wc_xasprintf("gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:%d\",\"run\":\"r1\",\"script\":"
-                        "[{\"announce\":\"th-1\"},{\"emit\":{\"kind\":\"text\",\"content\":\"hi\"}},"
-                        "{\"report\":[\"cwd\",\"resume\"]},{\"complete\":0},{\"crash\":3}]}\n",
-                        c.port);
+    line =
+        wc_xasprintf("gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:%d\",\"run\":\"r1\",\"script\":"
+                     "[{\"announce\":\"th-1\"},{\"emit\":{\"kind\":\"text\",\"content\":\"hi\"}},"
+                     "{\"report\":[\"cwd\",\"resume\"]},{\"complete\":0},{\"crash\":3}]}\n",
+                     c.port);
     send_text(c.in, line);
     free(line);
     close(c.in);
     c.in = -1;
     accept_ctl(&c);
     line = ctl_until(&c, "report");
-    CU_ASSERT(line && strcmp(line, "{\"type\":\"report\",\"cwd\":\"/work/p\",\"resume\":\"th-0\"}") == 0);
+    CU_ASSERT(line &&
+              strcmp(line, "{\"type\":\"report\",\"cwd\":\"/work/p\",\"resume\":\"th-0\"}") == 0);
     free(line);
     line = ctl_until(&c, "done");
     CU_ASSERT(line && strcmp(line, "{\"type\":\"done\",\"how\":\"crashed\",\"exitCode\":3}") == 0);
     free(line);
     expect_line(&c.out, "{\"type\":\"thread.started\",\"thread_id\":\"th-1\"}");
     expect_line(&c.out, "{\"type\":\"turn.started\"}");
-    expect_line(&c.out, "{\"type\":\"item.completed\",\"item\":{\"id\":\"item_0\",\"type\":\"agent_message\",\"text\":\"hi\"}}");
-    expect_line(&c.out, "{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":0,\"cached_input_tokens\":0,\"output_tokens\":0}}");
+    expect_line(&c.out, "{\"type\":\"item.completed\",\"item\":{\"id\":\"item_0\",\"type\":\"agent_"
+                        "message\",\"text\":\"hi\"}}");
+    expect_line(&c.out, "{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":0,\"cached_input_"
+                        "tokens\":0,\"output_tokens\":0}}");
     CU_ASSERT_PTR_NULL(read_line(&c.out));
     CU_ASSERT_EQUAL(finish(&c), 3);
 }
@@ -261,16 +285,20 @@ static char *claude_user(const char *text)
 
 static void test_cli_claude_permission_round_trip(void)
 {
-    static const char *const args[] = {"claude", "--output-format", "stream-json", "--verbose",
-                                       "--input-format", "stream-json", NULL};
+    static const char *const args[] = {"claude",    "--output-format", "stream-json",
+                                       "--verbose", "--input-format",  "stream-json",
+                                       NULL};
     struct child c;
     char *line, *user;
 
     spawn(&c, args);
-    send_text(c.in, "{\"type\":\"control_request\",\"request_id\":\"i1\",\"request\":{\"subtype\":\"initialize\",\"hooks\":{}}}\n");
-    expect_line(&c.out, "{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":\"i1\",\"response\":{}}}");
+    send_text(c.in, "{\"type\":\"control_request\",\"request_id\":\"i1\",\"request\":{\"subtype\":"
+                    "\"initialize\",\"hooks\":{}}}\n");
+    expect_line(&c.out, "{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\","
+                        "\"request_id\":\"i1\",\"response\":{}}}");
     line = wc_xasprintf("gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:%d\",\"run\":\"r1\",\"script\":"
-                        "[{\"announce\":\"n1\"},{\"permission\":{\"toolName\":\"Bash\",\"input\":{\"command\":\"ls\"}}},"
+                        "[{\"announce\":\"n1\"},{\"permission\":{\"toolName\":\"Bash\",\"input\":{"
+                        "\"command\":\"ls\"}}},"
                         "{\"emit\":{\"kind\":\"error\",\"content\":\"x\"}},{\"complete\":0}]}",
                         c.port);
     user = claude_user(line);
@@ -279,12 +307,19 @@ static void test_cli_claude_permission_round_trip(void)
     free(user);
     accept_ctl(&c);
     line = read_line(&c.out);
-    CU_ASSERT(line && strstr(line, "\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"n1\""));
+    CU_ASSERT(line &&
+              strstr(line, "\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"n1\""));
     free(line);
-    expect_line(&c.out, "{\"type\":\"control_request\",\"request_id\":\"gwspec-perm-0\",\"request\":{\"subtype\":\"can_use_tool\",\"tool_name\":\"Bash\",\"input\":{\"command\":\"ls\"},\"tool_use_id\":\"toolu_gwspec_perm_0\"}}");
-    send_text(c.in, "{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":\"gwspec-perm-0\",\"response\":{\"behavior\":\"allow\",\"updatedInput\":{\"command\":\"ls\"},\"toolUseID\":\"toolu_gwspec_perm_0\"}}}\n");
+    expect_line(&c.out, "{\"type\":\"control_request\",\"request_id\":\"gwspec-perm-0\","
+                        "\"request\":{\"subtype\":\"can_use_tool\",\"tool_name\":\"Bash\","
+                        "\"input\":{\"command\":\"ls\"},\"tool_use_id\":\"toolu_gwspec_perm_0\"}}");
+    send_text(c.in,
+              "{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":"
+              "\"gwspec-perm-0\",\"response\":{\"behavior\":\"allow\",\"updatedInput\":{"
+              "\"command\":\"ls\"},\"toolUseID\":\"toolu_gwspec_perm_0\"}}}\n");
     line = ctl_until(&c, "permission");
-    CU_ASSERT(line && strcmp(line, "{\"type\":\"permission\",\"requestId\":\"gwspec-perm-0\",\"allow\":true,\"cancelled\":false,\"reason\":null}") == 0);
+    CU_ASSERT(line && strcmp(line, "{\"type\":\"permission\",\"requestId\":\"gwspec-perm-0\","
+                                   "\"allow\":true,\"cancelled\":false,\"reason\":null}") == 0);
     free(line);
     line = ctl_until(&c, "unsupported");
     CU_ASSERT(line && strstr(line, "claude has no native form for kind 'error'"));
@@ -317,7 +352,8 @@ static void test_cli_claude_interrupt_aborts(void)
     accept_ctl(&c);
     line = ctl_until(&c, "announced");
     free(line);
-    send_text(c.in, "{\"type\":\"control_request\",\"request_id\":\"int-1\",\"request\":{\"subtype\":\"interrupt\"}}\n");
+    send_text(c.in, "{\"type\":\"control_request\",\"request_id\":\"int-1\",\"request\":{"
+                    "\"subtype\":\"interrupt\"}}\n");
     line = ctl_until(&c, "aborted");
     CU_ASSERT(line && strcmp(line, "{\"type\":\"aborted\",\"during\":1}") == 0);
     free(line);
@@ -326,9 +362,11 @@ static void test_cli_claude_interrupt_aborts(void)
     free(line);
     line = read_line(&c.out); /* system/init */
     free(line);
-    expect_line(&c.out, "{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":\"int-1\",\"response\":{}}}");
+    expect_line(&c.out, "{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\","
+                        "\"request_id\":\"int-1\",\"response\":{}}}");
     line = read_line(&c.out);
-    CU_ASSERT(line && strncmp(line, "{\"type\":\"result\",\"subtype\":\"error_during_execution\"", 51) == 0);
+    CU_ASSERT(line && strncmp(line, "{\"type\":\"result\",\"subtype\":\"error_during_execution\"",
+                              51) == 0);
     free(line);
     CU_ASSERT_EQUAL(finish(&c), 0);
 }
@@ -336,7 +374,14 @@ static void test_cli_claude_interrupt_aborts(void)
 static void test_cli_opencode_sigterm_aborts(void)
 {
     static const char *const args[] = {
-        "opencode", "run", "--format", "json", "--dir", "/p", "--session", "ses_0",
+        "opencode",
+        "run",
+        "--format",
+        "json",
+        "--dir",
+        "/p",
+        "--session",
+        "ses_0",
         DIRECTIVE("[{\"announce\":\"ses_1\"},{\"emit\":{\"kind\":\"text\",\"content\":\"a\"}},"
                   "{\"wait_abort\":true},{\"complete\":0}]"),
         NULL};
@@ -373,7 +418,9 @@ static void test_cli_no_ctl_and_usage(void)
 
     spawn(&c, plain);
     line = read_line(&c.out);
-    CU_ASSERT(line && strncmp(line, "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"nat-", 51) == 0);
+    CU_ASSERT(
+        line &&
+        strncmp(line, "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"nat-", 51) == 0);
     free(line);
     line = read_line(&c.out);
     CU_ASSERT(line && strstr(line, "\"text\":\"hello\""));
@@ -388,6 +435,13 @@ static void test_cli_no_ctl_and_usage(void)
 
     spawn(&c, bad);
     CU_ASSERT_EQUAL(finish(&c), 2);
+
+    /* claude whose stdin closes before any prompt exits at once (it used to wait forever) */
+    spawn(&c, (const char *const[]){"claude", NULL});
+    close(c.in);
+    c.in = -1;
+    CU_ASSERT_PTR_NULL(read_line(&c.out));
+    CU_ASSERT_EQUAL(finish(&c), 0);
 
     /* no ctl: the barrier passes; the delay runs on the poll timer; complete 4 is the status */
     t0 = wc_now_ms();
@@ -421,7 +475,9 @@ static CU_TestInfo cli_tests[] = {
 };
 
 CU_SuiteInfo mp_cli_suites[] = {
-    {.pName = "mp_cli", .pInitFunc = suite_init, .pCleanupFunc = suite_cleanup,
+    {.pName = "mp_cli",
+     .pInitFunc = suite_init,
+     .pCleanupFunc = suite_cleanup,
      .pTests = cli_tests},
     CU_SUITE_INFO_NULL,
 };

@@ -88,7 +88,8 @@ static void test_directive_found_mid_prompt(void)
     mp_directive_release(&d);
 
     /* a marker without an object is ordinary text; the next one is the directive */
-    mp_directive_parse("the gwspec: tool; gwspec:{\"v\":1,\"script\":[{\"exit\":3}]}", fixtures, &d);
+    mp_directive_parse("the gwspec: tool; gwspec:{\"v\":1,\"script\":[{\"exit\":3}]}", fixtures,
+                       &d);
     CU_ASSERT_TRUE(d.present);
     CU_ASSERT_PTR_NULL(d.error);
     CU_ASSERT_PTR_NULL(d.ctl_host);
@@ -139,7 +140,8 @@ static void test_directive_invalid_gives_error_script(void)
         {"gwspec:{\"v\":1,\"ctl\":\"h:12x\",\"script\":[]}", "gwspec: directive: 'ctl' must be"},
         {"gwspec:{\"v\":1,\"ctl\":\"::1:5\",\"script\":[]}", "gwspec: directive: 'ctl' must be"},
         {"gwspec:{\"v\":1,\"ctl\":5,\"script\":[]}", "gwspec: directive: 'ctl' must be"},
-        {"gwspec:{\"v\":1,\"label\":7,\"script\":[]}", "gwspec: directive: 'label' must be a string"},
+        {"gwspec:{\"v\":1,\"label\":7,\"script\":[]}",
+         "gwspec: directive: 'label' must be a string"},
         {"gwspec:{\"v\":1,\"seed\":-1,\"script\":[]}",
          "gwspec: directive: 'seed' must be a non-negative integer"},
         {"gwspec:{\"v\":1,\"colour\":\"red\",\"script\":[]}",
@@ -257,7 +259,9 @@ static CU_TestInfo directive_tests[] = {
 };
 
 CU_SuiteInfo mp_directive_suites[] = {
-    {.pName = "mp_directive", .pInitFunc = suite_init, .pCleanupFunc = suite_cleanup,
+    {.pName = "mp_directive",
+     .pInitFunc = suite_init,
+     .pCleanupFunc = suite_cleanup,
      .pTests = directive_tests},
     CU_SUITE_INFO_NULL,
 };

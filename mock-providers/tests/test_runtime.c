@@ -22,21 +22,21 @@
 #define LOG_MAX 16384
 
 struct rec {
-    char **log;               /* entries, in callback order */
-    size_t n;                 /* entries used */
-    bool full_hello;          /* log hello lines whole */
-    int ended;                /* times ended was called */
-    enum mp_end how;          /* from ended */
-    int code;                 /* from ended */
-    int after_end;            /* callbacks after ended: must stay 0 */
-    struct mp_run *run;       /* for re-entrant actions */
-    int abort_at_event;       /* call mp_run_abort from inside the Nth event (1-based), 0: never */
-    bool abort_in_ended;      /* call mp_run_abort from inside ended */
-    bool abort_in_ended_ret;  /* what it returned */
-    bool sync_answer;         /* answer a permission from inside sink->permission */
-    bool sync_timer;          /* fire the timer from inside sink->timer */
+    char **log;              /* entries, in callback order */
+    size_t n;                /* entries used */
+    bool full_hello;         /* log hello lines whole */
+    int ended;               /* times ended was called */
+    enum mp_end how;         /* from ended */
+    int code;                /* from ended */
+    int after_end;           /* callbacks after ended: must stay 0 */
+    struct mp_run *run;      /* for re-entrant actions */
+    int abort_at_event;      /* call mp_run_abort from inside the Nth event (1-based), 0: never */
+    bool abort_in_ended;     /* call mp_run_abort from inside ended */
+    bool abort_in_ended_ret; /* what it returned */
+    bool sync_answer;        /* answer a permission from inside sink->permission */
+    bool sync_timer;         /* fire the timer from inside sink->timer */
     const char *release_when_reached; /* send release from inside the `reached` control line */
-    int n_events;             /* events seen */
+    int n_events;                     /* events seen */
 };
 
 static void rec_add(struct rec *r, char *entry)
@@ -87,7 +87,8 @@ static void on_control(void *ctx, const char *line, size_t len)
     else
         rec_add(r, wc_xasprintf("C:%.*s", (int)(len - 1), line));
     if (r->release_when_reached && strstr(line, "\"type\":\"reached\"")) {
-        char *rel = wc_xasprintf("{\"type\":\"release\",\"barrier\":\"%s\"}\n", r->release_when_reached);
+        char *rel =
+            wc_xasprintf("{\"type\":\"release\",\"barrier\":\"%s\"}\n", r->release_when_reached);
         mp_run_control_input(r->run, rel, strlen(rel));
         free(rel);
     }
@@ -162,8 +163,12 @@ static void fx_init(struct fx *f, const char *script, bool ctl)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f->d.script);
     f->argv = json_pack("[s, s]", "claude", "-p");
     f->options = json_pack("{s:s}", "model", "x");
-    f->info = (struct mp_run_info){.provider = "claude", .persona = "in-process", .cwd = "/tmp/p",
-                                   .argv = f->argv, .options = f->options, .resume = NULL,
+    f->info = (struct mp_run_info){.provider = "claude",
+                                   .persona = "in-process",
+                                   .cwd = "/tmp/p",
+                                   .argv = f->argv,
+                                   .options = f->options,
+                                   .resume = NULL,
                                    .pid = 123};
     f->r.log = wc_xcalloc(LOG_MAX, sizeof(char *));
     f->run = mp_run_new(&f->d, &f->info, &full_sink, &f->r);
@@ -255,14 +260,18 @@ static void test_runtime_emitted_comes_before_event(void)
             true);
     mp_run_start(f.run);
     EXPECT(&f, "C:hello",
-           "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"stream_delta\",\"content\":\"early\"}}",
+           "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"stream_delta\",\"content\":"
+           "\"early\"}}",
            "E:{\"kind\":\"stream_delta\",\"content\":\"early\"}",
            "C:{\"type\":\"announced\",\"nativeId\":\"nat-1\"}", "A:nat-1",
-           "C:{\"type\":\"emitted\",\"index\":1,\"event\":{\"kind\":\"stream_delta\",\"content\":\"a\",\"sessionId\":\"nat-1\"}}",
+           "C:{\"type\":\"emitted\",\"index\":1,\"event\":{\"kind\":\"stream_delta\",\"content\":"
+           "\"a\",\"sessionId\":\"nat-1\"}}",
            "E:{\"kind\":\"stream_delta\",\"content\":\"a\",\"sessionId\":\"nat-1\"}",
-           "C:{\"type\":\"emitted\",\"index\":2,\"event\":{\"kind\":\"status\",\"sessionId\":\"mine\"}}",
+           "C:{\"type\":\"emitted\",\"index\":2,\"event\":{\"kind\":\"status\",\"sessionId\":"
+           "\"mine\"}}",
            "E:{\"kind\":\"status\",\"sessionId\":\"mine\"}",
-           "C:{\"type\":\"emitted\",\"index\":3,\"event\":{\"kind\":\"complete\",\"exitCode\":0,\"sessionId\":\"nat-1\"}}",
+           "C:{\"type\":\"emitted\",\"index\":3,\"event\":{\"kind\":\"complete\",\"exitCode\":0,"
+           "\"sessionId\":\"nat-1\"}}",
            "E:{\"kind\":\"complete\",\"exitCode\":0,\"sessionId\":\"nat-1\"}",
            "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
     CU_ASSERT_STRING_EQUAL(mp_run_native_id(f.run), "nat-1");
@@ -305,9 +314,11 @@ static void test_runtime_session_created(void)
     fx_init(&f, "- announce: nat-9\n- session_created: auto\n- session_created: other\n", true);
     mp_run_start(f.run);
     EXPECT(&f, "C:hello", "C:{\"type\":\"announced\",\"nativeId\":\"nat-9\"}", "A:nat-9",
-           "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"session_created\",\"newSessionId\":\"nat-9\",\"sessionId\":\"nat-9\"}}",
+           "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"session_created\","
+           "\"newSessionId\":\"nat-9\",\"sessionId\":\"nat-9\"}}",
            "E:{\"kind\":\"session_created\",\"newSessionId\":\"nat-9\",\"sessionId\":\"nat-9\"}",
-           "C:{\"type\":\"emitted\",\"index\":1,\"event\":{\"kind\":\"session_created\",\"newSessionId\":\"other\",\"sessionId\":\"nat-9\"}}",
+           "C:{\"type\":\"emitted\",\"index\":1,\"event\":{\"kind\":\"session_created\","
+           "\"newSessionId\":\"other\",\"sessionId\":\"nat-9\"}}",
            "E:{\"kind\":\"session_created\",\"newSessionId\":\"other\",\"sessionId\":\"nat-9\"}",
            "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
     fx_release(&f);
@@ -328,9 +339,11 @@ static void test_runtime_complete_twice_and_emit_after_complete(void)
     EXPECT(&f, "C:hello",
            "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"complete\",\"exitCode\":0}}",
            "E:{\"kind\":\"complete\",\"exitCode\":0}",
-           "C:{\"type\":\"emitted\",\"index\":1,\"event\":{\"kind\":\"complete\",\"exitCode\":2,\"error\":\"boom\"}}",
+           "C:{\"type\":\"emitted\",\"index\":1,\"event\":{\"kind\":\"complete\",\"exitCode\":2,"
+           "\"error\":\"boom\"}}",
            "E:{\"kind\":\"complete\",\"exitCode\":2,\"error\":\"boom\"}",
-           "C:{\"type\":\"emitted\",\"index\":2,\"event\":{\"kind\":\"stream_delta\",\"content\":\"late\"}}",
+           "C:{\"type\":\"emitted\",\"index\":2,\"event\":{\"kind\":\"stream_delta\",\"content\":"
+           "\"late\"}}",
            "E:{\"kind\":\"stream_delta\",\"content\":\"late\"}",
            "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
     fx_release(&f);
@@ -393,7 +406,8 @@ static void test_runtime_on_abort_ignore_carries_on(void)
     CU_ASSERT_STRING_EQUAL(mp_run_state_name(f.run), "wait_abort");
     CU_ASSERT_TRUE(mp_run_abort(f.run));
     EXPECT(&f, "C:{\"type\":\"aborted\",\"during\":0}",
-           "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"stream_delta\",\"content\":\"after\"}}",
+           "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"stream_delta\",\"content\":"
+           "\"after\"}}",
            "E:{\"kind\":\"stream_delta\",\"content\":\"after\"}",
            "C:{\"type\":\"reached\",\"barrier\":\"hold\"}");
     /* a second abort at the barrier is reported; the barrier still waits for its release */
@@ -497,8 +511,9 @@ static void test_runtime_barrier_waits_for_its_release(void)
     CU_ASSERT_EQUAL(f.r.n, 0);
     CU_ASSERT_STRING_EQUAL(mp_run_state_name(f.run), "barrier");
     control(&f, "{\"type\":\"release\",\"barrier\":\"hold\"}\r\n");
-    EXPECT(&f, "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"a\"}}", "E:{\"kind\":\"a\"}",
-           "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
+    EXPECT(&f, "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"a\"}}",
+           "E:{\"kind\":\"a\"}", "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}",
+           "X:completed 0");
     fx_release(&f);
 }
 
@@ -561,12 +576,14 @@ static void test_runtime_permission_answered_and_cancelled(void)
     CU_ASSERT_STRING_EQUAL(mp_run_state_name(f.run), "permission");
     mp_run_permission_answer(f.run, "req-1", true, false, NULL);
     EXPECT(&f,
-           "C:{\"type\":\"permission\",\"requestId\":\"req-1\",\"allow\":true,\"cancelled\":false,\"reason\":null}",
+           "C:{\"type\":\"permission\",\"requestId\":\"req-1\",\"allow\":true,\"cancelled\":false,"
+           "\"reason\":null}",
            "P:Read {}");
     mp_run_permission_answer(f.run, NULL, true, true, "timeout");
     mp_run_permission_answer(f.run, "dup", false, false, NULL); /* already answered: ignored */
     EXPECT(&f,
-           "C:{\"type\":\"permission\",\"requestId\":null,\"allow\":false,\"cancelled\":true,\"reason\":\"timeout\"}",
+           "C:{\"type\":\"permission\",\"requestId\":null,\"allow\":false,\"cancelled\":true,"
+           "\"reason\":\"timeout\"}",
            "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
     fx_release(&f);
 
@@ -575,7 +592,8 @@ static void test_runtime_permission_answered_and_cancelled(void)
     f.r.sync_answer = true;
     mp_run_start(f.run);
     EXPECT(&f, "C:hello", "P:Bash {}",
-           "C:{\"type\":\"permission\",\"requestId\":\"sync-1\",\"allow\":true,\"cancelled\":false,\"reason\":null}",
+           "C:{\"type\":\"permission\",\"requestId\":\"sync-1\",\"allow\":true,\"cancelled\":false,"
+           "\"reason\":null}",
            "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
     fx_release(&f);
 }
@@ -589,8 +607,8 @@ static void test_runtime_delay_uses_the_timer(void)
     EXPECT(&f, "C:hello", "T:20");
     CU_ASSERT_STRING_EQUAL(mp_run_state_name(f.run), "delay");
     mp_run_timer_fired(f.run);
-    EXPECT(&f, "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"a\"}}", "E:{\"kind\":\"a\"}",
-           "T:0");
+    EXPECT(&f, "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":\"a\"}}",
+           "E:{\"kind\":\"a\"}", "T:0");
     mp_run_timer_fired(f.run);
     mp_run_timer_fired(f.run); /* a stray timer changes nothing */
     EXPECT(&f, "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
@@ -626,19 +644,23 @@ static void test_runtime_emit_many_6000(void)
 
     fx_init(&f,
             "- announce: n\n"
-            "- emit_many: {count: 6000, kind: stream_delta, content: \"d%d\", meta: {i: \"%d-%d\", n: 1}}\n",
+            "- emit_many: {count: 6000, kind: stream_delta, content: \"d%d\", meta: {i: \"%d-%d\", "
+            "n: 1}}\n",
             true);
     mp_run_start(f.run);
     /* hello, announced, A, 6000 x (emitted, event), done, ended */
     CU_ASSERT_EQUAL_FATAL(f.r.n, 3 + 12000 + 2);
-    CU_ASSERT_STRING_EQUAL(f.r.log[3], "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":"
-                                       "\"stream_delta\",\"content\":\"d1\",\"meta\":{\"i\":\"1-1\","
-                                       "\"n\":1},\"sessionId\":\"n\"}}");
+    CU_ASSERT_STRING_EQUAL(f.r.log[3],
+                           "C:{\"type\":\"emitted\",\"index\":0,\"event\":{\"kind\":"
+                           "\"stream_delta\",\"content\":\"d1\",\"meta\":{\"i\":\"1-1\","
+                           "\"n\":1},\"sessionId\":\"n\"}}");
     CU_ASSERT_STRING_EQUAL(f.r.log[4], "E:{\"kind\":\"stream_delta\",\"content\":\"d1\",\"meta\":"
                                        "{\"i\":\"1-1\",\"n\":1},\"sessionId\":\"n\"}");
     for (int i = 0; i < 6000; i++) {
-        snprintf(want, sizeof(want), "C:{\"type\":\"emitted\",\"index\":%d,\"event\":{\"kind\":"
-                 "\"stream_delta\",\"content\":\"d%d\",", i, i + 1);
+        snprintf(want, sizeof(want),
+                 "C:{\"type\":\"emitted\",\"index\":%d,\"event\":{\"kind\":"
+                 "\"stream_delta\",\"content\":\"d%d\",",
+                 i, i + 1);
         if (strncmp(f.r.log[3 + 2 * i], want, strlen(want)) != 0) {
             CU_FAIL("emitted index/content");
             break;
@@ -649,8 +671,9 @@ static void test_runtime_emit_many_6000(void)
             break;
         }
     }
-    CU_ASSERT_STRING_EQUAL(f.r.log[12002], "E:{\"kind\":\"stream_delta\",\"content\":\"d6000\","
-                                           "\"meta\":{\"i\":\"6000-6000\",\"n\":1},\"sessionId\":\"n\"}");
+    CU_ASSERT_STRING_EQUAL(f.r.log[12002],
+                           "E:{\"kind\":\"stream_delta\",\"content\":\"d6000\","
+                           "\"meta\":{\"i\":\"6000-6000\",\"n\":1},\"sessionId\":\"n\"}");
     CU_ASSERT_STRING_EQUAL(f.r.log[12004], "X:completed 0");
     fx_release(&f);
 }
@@ -691,13 +714,16 @@ static void test_runtime_error_and_default_scripts(void)
     struct mp_run *run;
 
     r.log = wc_xcalloc(LOG_MAX, sizeof(char *));
-    mp_directive_parse("gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:1\",\"script\":[{\"nope\":1}]}", NULL, &d);
+    mp_directive_parse("gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:1\",\"script\":[{\"nope\":1}]}", NULL,
+                       &d);
     run = mp_run_new(&d, NULL, &full_sink, &r);
     r.run = run;
     mp_run_start(run);
     CU_ASSERT_EQUAL_FATAL(r.n, 7);
     CU_ASSERT_STRING_EQUAL(r.log[0], "C:hello");
-    CU_ASSERT_STRING_EQUAL(r.log[2], "E:{\"kind\":\"error\",\"content\":\"gwspec: script step 1: unknown step 'nope'\"}");
+    CU_ASSERT_STRING_EQUAL(
+        r.log[2],
+        "E:{\"kind\":\"error\",\"content\":\"gwspec: script step 1: unknown step 'nope'\"}");
     CU_ASSERT_STRING_EQUAL(r.log[4], "E:{\"kind\":\"complete\",\"exitCode\":1}");
     CU_ASSERT_STRING_EQUAL(r.log[5], "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}");
     mp_run_free(run);
@@ -737,10 +763,11 @@ static void test_runtime_null_callbacks(void)
     struct mp_run *run;
     int ended = -1;
 
-    mp_directive_parse("gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:1\",\"script\":[{\"announce\":\"auto\"},"
-                       "{\"permission\":{\"toolName\":\"Bash\"}},{\"delay\":10},{\"emit\":{\"kind\":\"a\"}},"
-                       "{\"exit\":4}]}",
-                       NULL, &d);
+    mp_directive_parse(
+        "gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:1\",\"script\":[{\"announce\":\"auto\"},"
+        "{\"permission\":{\"toolName\":\"Bash\"}},{\"delay\":10},{\"emit\":{\"kind\":\"a\"}},"
+        "{\"exit\":4}]}",
+        NULL, &d);
     CU_ASSERT_PTR_NULL(d.error);
     run = mp_run_new(&d, NULL, &sink, &ended);
     mp_run_start(run);
@@ -789,7 +816,9 @@ static CU_TestInfo runtime_tests[] = {
 };
 
 CU_SuiteInfo mp_runtime_suites[] = {
-    {.pName = "mp_runtime", .pInitFunc = suite_init, .pCleanupFunc = suite_cleanup,
+    {.pName = "mp_runtime",
+     .pInitFunc = suite_init,
+     .pCleanupFunc = suite_cleanup,
      .pTests = runtime_tests},
     CU_SUITE_INFO_NULL,
 };
