@@ -125,3 +125,9 @@ clean:
 	rm -rf build build-asan bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Interop: the whole catalog against a real CloudCLI (npm @cloudcli-ai/cloudcli@$(VERSION)),
+# installed into .interop/ and driven through the gwspec-provider personas. Not part of check.
+VERSION ?= 1.37.3
+interop-cloudcli: all
+	@GWSPEC_BIN=$(BIN) VERSION=$(VERSION) bash tests/interop-cloudcli.sh

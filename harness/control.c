@@ -129,9 +129,12 @@ void hn_ctl_handle(struct hn_ctl *c, const struct pollfd *fds, size_t n)
             ssize_t r = recv(k->fd, buf, sizeof(buf), 0);
             if (r > 0) {
                 if (wc_buf_add(&k->rx, buf, (size_t)r) != 0) {
+                    /* one line longer than the cap: a broken provider */
+                    c->cb(c->ctx, (int)i, k->label, k->run, NULL, "(control line over 4 MiB)");
                     dead = true;
                     break;
                 }
+                deliver_lines(c, k, (int)i);
                 continue;
             }
             if (r < 0 && errno == EINTR)

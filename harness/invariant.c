@@ -88,6 +88,7 @@ struct run {
     long complete_idx;     /* its first complete received anywhere, or NONE */
     long prun;             /* the provider run it maps to, or NONE */
     size_t nevents;        /* events attributed to it */
+    int64_t max_seq;       /* highest seq attributed to it */
 };
 
 struct prun {
@@ -136,6 +137,7 @@ struct model {
     json_t *sess_by_label; /* session label -> session index */
     json_t *prun_by_key;   /* "label\x1frun" -> provider run */
     json_t *native_sess;   /* announced native id -> its session */
+    json_t *script_sess;   /* script label -> session, from the chat.send directives */
     bool fanout;           /* the target declares fan-out */
     int64_t replay_cap; /* header replay_cap, default 5000 */
     bool has_ctl;          /* any provider-side record */
@@ -323,10 +325,17 @@ static long attribute(struct model *m, long s, const char *id, int64_t seq, long
         }
     } else if (seq == 1 || last == NONE || (se->pending && m->runs[last].complete_idx != NONE)) {
         r = run_new(m, s, idx);
+    } else if (se->nruns >= 2 && seq == m->runs[se->runs[se->nruns - 2]].max_seq + 1 &&
+               seq != m->runs[last].max_seq + 1) {
+        /* it continues the previous run exactly and not the latest: a late event of an old run
+         * (cloudcli.md 7.2 C), which one_terminal reports as an event after its terminal */
+        r = se->runs[se->nruns - 2];
     } else {
         r = last;
     }
     m->runs[r].nevents++;
+    if (seq > m->runs[r].max_seq)
+        m->runs[r].max_seq = seq;
     if (id)
         json_object_set_new(se->idmap, id, json_integer(r));
     return r;
@@ -535,11 +544,6 @@ static void model_ctl(struct model *m, long i, const json_t *rec)
     } else if (!strcmp(type, "emitted")) {
         p->emitted = grow(p->emitted, p->nemitted, sizeof(*p->emitted));
         p->emitted[p->nemitted++] = i;
-    } else if (!strcmp(type, "announced") && wc_json_str(msg, "nativeId")) {
-        /* a frame that leaks this id as its sessionId still belongs to the app session */
-        long s = prun_session(m, label);
-        if (s != NONE)
-            json_object_set_new(m->native_sess, wc_json_str(msg, "nativeId"), json_integer(s));
     } else if (!strcmp(type, "aborted") && p->aborted_idx == NONE) {
         p->aborted_idx = i;
     } else if (!strcmp(type, "done") && p->done_idx == NONE) {
@@ -592,12 +596,19 @@ static void model_record(struct model *m, struct cs_table *cs, long i, const jso
     }
 }
 
-/* The session a provider script label belongs to: header scripts map, or the label itself. */
+/*
+ * The session a provider script label belongs to: the header's "scripts" map, else the
+ * session of the chat.send whose directive carried that label, else the session label itself.
+ */
 static long prun_session(const struct model *m, const char *label)
 {
     const char *slabel = wc_json_str(json_object_get(m->header, "scripts"), label);
-    json_t *v = json_object_get(m->sess_by_label, slabel ? slabel : label);
+    json_t *v = slabel ? json_object_get(m->sess_by_label, slabel) : NULL;
 
+    if (!v)
+        v = json_object_get(m->script_sess, label);
+    if (!v)
+        v = json_object_get(m->sess_by_label, label);
     return v ? (long)json_integer_value(v) : NONE;
 }
 
@@ -652,6 +663,50 @@ static bool header_has_cap(const json_t *header, const char *cap)
     return false;
 }
 
+/*
+ * Before the main pass: sessions, and the native ids the providers announced. The control
+ * channel is recorded as it arrives, often after the client frames of the same run, and a frame
+ * that leaks a native id as its sessionId still belongs to the app session.
+ */
+static void prescan(struct model *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->nrec; i++) {
+        const json_t *rec = json_array_get(m->records, i);
+        const char *t = wc_json_str(rec, "t");
+        if (t && !strcmp(t, "session") && wc_json_str(rec, "sessionId") && wc_json_str(rec, "label")) {
+            long s = sess_lookup(m, wc_json_str(rec, "sessionId"), true);
+            json_object_set_new(m->sess_by_label, wc_json_str(rec, "label"), json_integer(s));
+        }
+    }
+    for (i = 0; i < m->nrec; i++) {
+        const json_t *rec = json_array_get(m->records, i), *f = json_object_get(rec, "frame");
+        const char *t = wc_json_str(rec, "t"), *type = wc_json_str(f, "type");
+        char *sid, *label = NULL, *run = NULL;
+        if (!t || strcmp(t, "send") || !type || strcmp(type, "chat.send"))
+            continue;
+        parse_directive(wc_json_str(f, "content"), &label, &run);
+        sid = trimmed(wc_json_str(f, "sessionId"));
+        if (label && sid && !json_object_get(m->script_sess, label))
+            json_object_set_new(m->script_sess, label, json_integer(sess_lookup(m, sid, true)));
+        free(sid);
+        free(label);
+        free(run);
+    }
+    for (i = 0; i < m->nrec; i++) {
+        const json_t *rec = json_array_get(m->records, i), *msg = json_object_get(rec, "msg");
+        const char *t = wc_json_str(rec, "t"), *type = wc_json_str(msg, "type");
+        const char *nat = wc_json_str(msg, "nativeId"), *label = wc_json_str(rec, "label");
+        long s;
+        if (!t || strcmp(t, "ctl") || !type || strcmp(type, "announced") || !nat || !label)
+            continue;
+        s = prun_session(m, label);
+        if (s != NONE && !json_object_get(m->sess_by_sid, nat))
+            json_object_set_new(m->native_sess, nat, json_integer(s));
+    }
+}
+
 static void model_build(struct model *m, const struct hn_transcript *t, const struct hn_msgcat *cat)
 {
     struct cs_table cs;
@@ -668,12 +723,14 @@ static void model_build(struct model *m, const struct hn_transcript *t, const st
     m->sess_by_label = json_object();
     m->prun_by_key = json_object();
     m->native_sess = json_object();
+    m->script_sess = json_object();
     m->cat = cat;
     m->fanout = header_has_cap(m->header, "fan-out");
     m->replay_cap = wc_json_int(m->header, "replay_cap", &cap) && cap > 0 ? cap : 5000;
     /* every connection instance comes from one record, so nrec bounds them */
     nconn_max = m->nrec;
     cs_init(&cs, nconn_max, sizeof(struct mstate));
+    prescan(m);
     for (i = 0; i < m->nrec; i++)
         model_record(m, &cs, (long)i, json_array_get(m->records, i));
     cs_release(&cs, mstate_free);
@@ -705,6 +762,7 @@ static void model_free(struct model *m)
     json_decref(m->sess_by_label);
     json_decref(m->prun_by_key);
     json_decref(m->native_sess);
+    json_decref(m->script_sess);
 }
 
 /* --- reporting ------------------------------------------------------------------------- */
@@ -787,6 +845,7 @@ struct seq_state {
     int64_t l, mm;   /* the ack's lastSeq asked for and reported */
     long ack_idx;       /* the ack */
     bool trunc_ok;      /* a history_truncated allows one jump */
+    long max_run;       /* the newest run seen here */
 };
 
 /* The earlier event on conn with the same run and seq, for a duplicate's witness. */
@@ -838,6 +897,10 @@ static void seq_event(struct ctx *x, struct seq_state *st, size_t i)
     char *sn;
 
     x->exercised = true;
+    if (st->had_event && ri->run < st->max_run)
+        return; /* a late event of an older run: one_terminal reports it */
+    if (!st->had_event || ri->run > st->max_run)
+        st->max_run = ri->run;
     if (st->expect) {
         seq_replay_start(x, st, i);
         st->expect = false;
@@ -918,6 +981,7 @@ struct term_state {
     long last_idx;      /* its last event (or the attaching ack) */
     bool via_sub;       /* attached by a subscribe that found the run processing */
     bool after_reported; /* one report per segment for events after the terminal */
+    long old_reported;  /* 1 + the older run whose late events were reported, 0 = none */
     size_t nevents;     /* events in the segment */
 };
 
@@ -962,7 +1026,10 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
     x->exercised = true;
     if (st->active && st->via_sub && st->nevents == 0)
         st->run = ri->run; /* the subscribe's run is known only from its events */
-    if (st->active && ri->run != st->run && ri->run < st->run) {
+    if (st->active && ri->run < st->run) {
+        if (st->old_reported == ri->run + 1)
+            return;
+        st->old_reported = ri->run + 1;
         sn = sess_name(x->m, ri->sess);
         violate(x, "R-TERM-2", st->last_idx, (long)i, NONE,
                 "%s: event after terminal: %s seq %lld (record %lld) belongs to run %zu of %s, "
@@ -1515,6 +1582,8 @@ static void catalog_recv(struct ctx *x, size_t i)
 static void check_catalog_valid(struct ctx *x)
 {
     const struct model *m = x->m;
+    const char *source = wc_json_str(m->header, "source");
+    bool recording = source && !strcmp(source, "record");
     bool *answered;
     long *last_send;
     size_t i;
@@ -1538,10 +1607,11 @@ static void check_catalog_valid(struct ctx *x)
         char *why = NULL;
         if (ri->type == RT_RECV) {
             catalog_recv(x, i);
-        } else if (ri->type == RT_SEND && !m->has_sessions && json_is_object(ri->frame) && ri->kind &&
+        } else if (ri->type == RT_SEND && recording && json_is_object(ri->frame) && ri->kind &&
                    hn_msgcat_has_inbound(m->cat, ri->kind)) {
-            /* a client recording: the client's own frames are checked too, unless the gateway
-             * answered them with a protocol_error (deliberately malformed) */
+            /* a recording of a real client (header source: record): its own frames are checked
+             * too, unless the gateway answered them with a protocol_error. A case's frames are
+             * deliberate, often deliberately invalid, and say nothing about the gateway. */
             x->exercised = true;
             if (hn_msgcat_check_inbound(m->cat, ri->frame, &why) && !answered[i])
                 violate(x, "R-CAT-1", (long)i, NONE, NONE, "%s: sent frame (record %lld): %s",
@@ -1569,13 +1639,17 @@ static void check_errors_to_requester(struct ctx *x)
             last_send_any = (long)i;
         } else if (ri->type == RT_RECV && ri->kind && !strcmp(ri->kind, "protocol_error")) {
             x->exercised = true;
-            if (++errs[ri->conn] > sent[ri->conn])
+            /* more errors than frames, and the latest frame came from another connection: that
+             * frame's error reached this one (one frame answered twice on its own socket is a
+             * different fault, which the cases check) */
+            if (++errs[ri->conn] > sent[ri->conn] &&
+                (last_send_any == NONE || m->ri[last_send_any].conn != ri->conn))
                 violate(x, "R-IN-3", last_send_any, (long)i, NONE,
                         "%s: protocol_error %s (record %lld) is its error number %ld, but it sent only "
-                        "%ld frame%s; the frame that caused it was %s (record %lld)",
+                        "%ld frame%s; the latest frame before it was sent by %s (record %lld)",
                         cname(x, ri->conn), wc_json_str(ri->frame, "code") ? wc_json_str(ri->frame, "code") : "",
                         RN(i), errs[ri->conn], sent[ri->conn], sent[ri->conn] == 1 ? "" : "s",
-                        last_send_any != NONE ? "probably sent by another connection" : "never sent",
+                        last_send_any != NONE ? cname(x, m->ri[last_send_any].conn) : "nobody",
                         last_send_any != NONE ? RN(last_send_any) : 0LL);
         }
     }
@@ -1770,8 +1844,8 @@ static size_t received_events(const struct model *m, long run, long conn, long *
             *complete = (long)i;
             break;
         }
-        if (!strcmp(ri->kind, "permission_resolved")) /* made by the gateway */
-            continue;
+        if (!strcmp(ri->kind, "session_created") || (m->cat && hn_msgcat_is_never(m->cat, ri->kind)))
+            continue; /* no_session_created reports it */
         out[n++] = (long)i;
     }
     return n;
@@ -1788,6 +1862,17 @@ static long run_recipient(const struct model *m, long run)
             return m->ri[i].conn;
     }
     return NONE;
+}
+
+/*
+ * A permission_* event the gateway made itself: the provider's permission step asks through
+ * the provider interface, and the gateway emits permission_request (with its own requestId),
+ * permission_cancelled on a timeout and permission_resolved; none is an `emitted` event.
+ */
+static bool gateway_made(const json_t *got, const json_t *expected)
+{
+    const char *k = wc_json_str(got, "kind");
+    return k && !strncmp(k, "permission_", 11) && !is_kind(expected, k);
 }
 
 static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const long *exp, size_t ne,
@@ -1807,8 +1892,8 @@ static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const lo
             e++, g++;
             continue;
         }
-        if (is_kind(rf, "permission_cancelled") && !is_kind(ev, "permission_cancelled")) {
-            g++; /* a timeout the gateway produced itself */
+        if (gateway_made(rf, ev)) {
+            g++;
             continue;
         }
         {
@@ -1824,6 +1909,8 @@ static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const lo
         }
         return;
     }
+    while (g < ng && gateway_made(m->ri[got[g]].frame, NULL))
+        g++;
     if (g < ng)
         violate(x, "R-FWD-1", got[g], NONE, NONE,
                 "script %s run %s: %s received %s seq %lld (record %lld), which the provider did not "

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "casedir.h"
+#include "cmd_check.h"
 #include "msgcat.h"
 #include "report.h"
 #include "run.h"
@@ -25,6 +26,9 @@
 
 char *hn_spec_dir(const char *version)
 {
+    char *found = hn_spec_dir_for(version); /* cwd, then next to the binary */
+    if (found)
+        return found;
     char *d = wc_xasprintf("spec/%s", version);
     for (char *p = d + 5; *p; p++) {
         if (*p == '/')

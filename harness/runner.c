@@ -823,7 +823,7 @@ static void do_connect(struct rt *rt, const json_t *step)
     } else {
         int64_t n = add_record(rt, json_pack("{s:s, s:s, s:i}", "t", "reject", "conn", name,
                                              "status", status));
-        client_finish(c);
+        hn_ws_release(&c->ws);
         c->state = C_NONE;
         if (expect_status != status) {
             json_t *exp = json_pack("{s:I}", "status", (json_int_t)(expect_status ? expect_status : 101));
@@ -1268,8 +1268,8 @@ static void do_group(struct rt *rt, const json_t *step)
                 gi->pattern = m;
             }
         }
-        json_array_extend(gi->after, json_is_array(json_object_get(e, "after"))
-                                         ? json_object_get(e, "after") : json_array());
+        if (json_is_array(json_object_get(e, "after")))
+            json_array_extend(gi->after, json_object_get(e, "after"));
     }
     /* before: [x] on item A means x is after A */
     json_array_foreach(v, i, e) {

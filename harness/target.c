@@ -23,6 +23,7 @@
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_yaml.h"
+#include "ws.h"
 
 #define STOP_GRACE_MS 3000
 
@@ -339,7 +340,10 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
         return WC_ERR_CONFIG;
     }
     if (!p->tmp_dir) {
-        char tmpl[] = "/tmp/gwspec-target-XXXXXX";
+        /* tmpfs when there is one: the gateway's SQLite store writes on every event */
+        char tmpl[64];
+        snprintf(tmpl, sizeof(tmpl), "%s/gwspec-target-XXXXXX",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         if (!mkdtemp(tmpl)) {
             regfree(&re);
             *err = wc_xasprintf("mkdtemp: %s", strerror(errno));
@@ -514,6 +518,17 @@ int hn_target_start(struct hn_target *t, int timeout_ms, char **err)
     if (t->port <= 0) {
         *err = wc_xasprintf("target %s: no port", t->name);
         return WC_ERR_CONFIG;
+    }
+    /* is anybody there? (a spawned gateway said so already) */
+    if (t->pid == 0) {
+        char *cerr = NULL;
+        int fd = hn_tcp_connect(t->host, t->port, wc_now_ms() + timeout_ms, &cerr);
+        if (fd < 0) {
+            *err = wc_xasprintf("target %s: %s", t->name, cerr);
+            free(cerr);
+            return WC_ERR_IO;
+        }
+        close(fd);
     }
     return authenticate(t, timeout_ms, err);
 }

@@ -238,7 +238,8 @@ int hn_ws_read(struct hn_ws *ws)
 
     if (ws->fd < 0)
         return WC_ERR_IO;
-    for (;;) {
+    /* at most 256 KiB per call, so the caller re-checks its conditions while a peer floods */
+    for (int rounds = 0; rounds < 4; rounds++) {
         ssize_t n = recv(ws->fd, buf, sizeof(buf), 0);
         if (n > 0) {
             wc_buf_add(&ws->rx, buf, (size_t)n);
@@ -257,6 +258,7 @@ int hn_ws_read(struct hn_ws *ws)
         ws->eof = true;
         return WC_ERR_IO;
     }
+    return 0;
 }
 
 int hn_ws_flush(struct hn_ws *ws)

@@ -6,6 +6,14 @@
  * (unless it crashed or never wrote a result, when nobody would close stdin). A `hang` never
  * exits. SIGTERM/SIGINT abort the run (on_abort decides what that means), or exit at once once
  * the run is over.
+ *
+ * stdout and stderr are two streams that a gateway reads independently (CloudCLI: one 'data'
+ * handler per pipe, each stderr chunk one error event). To keep their relative order and to
+ * keep two stderr messages from arriving as one chunk, a write to stderr first waits until the
+ * reader has consumed everything written to stdout and stderr, and a write to stdout first
+ * waits for stderr (bounded by DRAIN_MAX_MS; a reader that never reads only slows us down).
+ * The wait is on an observable condition (the bytes still queued: FIONREAD for a pipe,
+ * SIOCOUTQ for a socket pair, which is what libuv gives a child's stdio), never a fixed sleep.
  */
 #include "cli.h"
 
@@ -18,8 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "directive.h"
 #include "personas/persona.h"
@@ -29,6 +41,7 @@
 #include "wc_mem.h"
 
 #define INPUT_MAX (64u << 20) /* stdin or control input beyond this is a protocol error */
+#define DRAIN_MAX_MS 2000     /* longest wait for the reader of stdout/stderr to catch up */
 
 struct cli {
     const struct mp_persona *p;  /* the persona */
@@ -78,10 +91,41 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
+/* Bytes written to fd that its reader has not consumed yet; -1 when that cannot be known. */
+static int unread(int fd)
+{
+    struct stat st;
+    int n = 0;
+
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if (S_ISFIFO(st.st_mode))
+        return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+    if (S_ISSOCK(st.st_mode))
+        return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+    return -1; /* a file or a terminal: nothing to wait for */
+}
+
+/* Wait until the reader of fd has consumed what was written to it (bounded). */
+static void drain(int fd)
+{
+    int64_t deadline = wc_now_ms() + DRAIN_MAX_MS;
+
+    while (unread(fd) > 0 && wc_now_ms() < deadline)
+        poll(NULL, 0, 1);
+}
+
 static void flush(struct cli *c)
 {
-    write_all(1, c->out.buf, c->out.len);
-    write_all(2, c->err.buf, c->err.len);
+    if (c->out.len) {
+        drain(2);
+        write_all(1, c->out.buf, c->out.len);
+    }
+    if (c->err.len) {
+        drain(1);
+        drain(2);
+        write_all(2, c->err.buf, c->err.len);
+    }
     wc_buf_reset(&c->out);
     wc_buf_reset(&c->err);
 }

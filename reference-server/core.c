@@ -328,11 +328,13 @@ static void hook_forwarded(void *ctx, struct gw_run *run, const json_t *ev)
         gw_store_add_message(c->store, run->session_id, ev);
         return;
     }
-    /* R-REST-4: history has no seq. */
-    copy = json_copy((json_t *)ev);
-    json_object_del(copy, "seq");
-    gw_store_add_message(c->store, run->session_id, copy);
-    json_decref(copy);
+    /* R-REST-4: history has no seq. The frame is already serialised: take seq out and put it
+     * back (it is the last key either way) instead of copying the event. */
+    copy = json_incref(json_object_get(ev, "seq"));
+    json_object_del((json_t *)ev, "seq");
+    gw_store_add_message(c->store, run->session_id, ev);
+    if (copy)
+        json_object_set_new((json_t *)ev, "seq", copy);
 }
 
 static struct binding *binding_of(struct gw_core *c, struct gw_run *run)
@@ -584,6 +586,11 @@ void gw_core_tick(struct gw_core *c, int64_t now_ms)
         perm_free(p);
         p = c->perms;
     }
+}
+
+void gw_core_flush(struct gw_core *c)
+{
+    gw_store_flush(c->store);
 }
 
 int64_t gw_core_next_deadline(struct gw_core *c)

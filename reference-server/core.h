@@ -88,6 +88,9 @@ void gw_core_permission_response(struct gw_core *c, const char *user, const char
                                  bool allow);
 size_t gw_core_pending_count(struct gw_core *c);
 
+/* Make batched store writes durable (call after each burst of work). */
+void gw_core_flush(struct gw_core *c);
+
 /* Fire every deadline at or before now_ms (permission timeouts). */
 void gw_core_tick(struct gw_core *c, int64_t now_ms);
 /* The next deadline (monotonic ms), or -1 when there is none. */

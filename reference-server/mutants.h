@@ -47,7 +47,7 @@
     X(SINGLE_WRITER, "single-writer", "R-FAN-1,R-FAN-2",                                         \
       "a subscribe takes the run's stream away from every other socket (CloudCLI 1.37.2)")      \
     X(NO_AUTH, "no-auth", "R-AUTH-1", "a missing or bad token is accepted as the first user")    \
-    X(BEARER_IGNORED, "bearer-ignored", "R-AUTH-2", "the Authorization: Bearer header is ignored") \
+    X(BEARER_IGNORED, "bearer-ignored", "R-AUTH-2", "the WebSocket upgrade ignores Authorization: Bearer") \
     X(REST_200_ON_CREATE, "rest-200-on-create", "R-REST-1", "session creation answers 200, not 201") \
     X(REST_ACCEPTS_EMPTY_PATH, "rest-accepts-empty-path", "R-REST-2",                            \
       "session creation accepts an empty projectPath")                                          \

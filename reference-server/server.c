@@ -156,11 +156,14 @@ static void deadline_fired(lws_sorted_usec_list_t *sul)
     rearm(s);
 }
 
+/* After each burst of core work: commit the store's batch, re-arm the next deadline. */
 static void rearm(struct gw_server *s)
 {
     int64_t next = s->core ? gw_core_next_deadline(s->core) : -1;
     int64_t delay;
 
+    if (s->core)
+        gw_core_flush(s->core);
     if (next < 0) {
         lws_sul_cancel(&s->deadline_sul);
         return;
@@ -182,13 +185,17 @@ static void after_provider_input(void *ctx)
 
 /* --- auth --------------------------------------------------------------------------------- */
 
-static const char *authenticate(struct gw_server *s, struct lws *wsi, bool *present)
+static const char *authenticate(struct gw_server *s, struct lws *wsi, bool upgrade,
+                                bool *present)
 {
     char q[512];
     char auth[1024];
     const char *qt = lws_get_urlarg_by_name(wsi, "token=", q, (int)sizeof(q));
     int n = lws_hdr_copy(wsi, auth, (int)sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
 
+    /* R-AUTH-2: the upgrade takes the token from the header too. */
+    if (upgrade && gw_mutant_on(GW_MUT_BEARER_IGNORED))
+        n = 0;
     return gw_users_authenticate(s->users, qt, n > 0 ? auth : NULL, present);
 }
 
@@ -265,6 +272,7 @@ static int http_respond(struct gw_server *s, struct pss *p)
         status = 413;
     } else {
         status = gw_rest_handle(s->core, &req, &body);
+        rearm(s);
     }
     text = wc_json_compact(body);
     json_decref(body);
@@ -308,7 +316,7 @@ static int http_start(struct gw_server *s, struct pss *p, struct lws *wsi)
         }
     }
     p->path = wc_xstrdup(path);
-    p->user = authenticate(s, wsi, &p->token_present);
+    p->user = authenticate(s, wsi, false, &p->token_present);
     p->limit = urlarg(wsi, "limit=");
     p->offset = urlarg(wsi, "offset=");
     wc_buf_init(&p->body, HTTP_BODY_MAX);
@@ -361,7 +369,7 @@ static int ws_established(struct gw_server *s, struct pss *p, struct lws *wsi)
     memset(p, 0, sizeof(*p));
     p->wsi = wsi;
     p->is_ws = true;
-    user = authenticate(s, wsi, &present);
+    user = authenticate(s, wsi, true, &present);
     if (!user || !s->core)
         return -1;
     wc_buf_init(&p->rx, gw_mutant_on(GW_MUT_NO_FRAME_CAP) ? 0 : s->max_frame);
@@ -481,7 +489,7 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
             http_release(p);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        if (!authenticate(s, wsi, &present))
+        if (!authenticate(s, wsi, true, &present))
             return refuse_upgrade(wsi, present);
         return 0;
     case LWS_CALLBACK_ESTABLISHED:

@@ -14,6 +14,8 @@
 struct gw_store {
     sqlite3 *db;
     int64_t opens; /* how many times this database was opened, this time included */
+    sqlite3_stmt *add_msg; /* cached: INSERT INTO messages */
+    bool in_txn;           /* history appends are batched until gw_store_flush */
 };
 
 static const char schema[] =
@@ -28,6 +30,11 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS messages_by_session ON messages(session_id, n);"
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
     "INSERT INTO meta (k, v) VALUES ('opens', 1) ON CONFLICT(k) DO UPDATE SET v = v + 1;";
+
+static int io_error(struct gw_store *st, const char *what)
+{
+    return wc_error(WC_ERR_IO, "store: %s: %s", what, sqlite3_errmsg(st->db));
+}
 
 static int64_t read_opens(struct gw_store *st)
 {
@@ -75,10 +82,21 @@ out_free:
     return NULL;
 }
 
+void gw_store_flush(struct gw_store *st)
+{
+    if (!st || !st->in_txn)
+        return;
+    st->in_txn = false;
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        io_error(st, "commit");
+}
+
 void gw_store_free(struct gw_store *st)
 {
     if (!st)
         return;
+    gw_store_flush(st);
+    sqlite3_finalize(st->add_msg);
     sqlite3_close(st->db);
     free(st);
 }
@@ -100,10 +118,6 @@ static char *col_dup(sqlite3_stmt *stmt, int col)
     return t ? wc_xstrdup((const char *)t) : NULL;
 }
 
-static int io_error(struct gw_store *st, const char *what)
-{
-    return wc_error(WC_ERR_IO, "store: %s: %s", what, sqlite3_errmsg(st->db));
-}
 
 int gw_store_get(struct gw_store *st, const char *id, struct gw_session *out)
 {
@@ -184,19 +198,28 @@ int gw_store_set_native(struct gw_store *st, const char *id, const char *native_
 
 int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg)
 {
-    sqlite3_stmt *stmt;
     char *body = wc_json_compact(msg);
     int rc;
 
-    if (sqlite3_prepare_v2(st->db, "INSERT INTO messages (session_id, body) VALUES (?1, ?2)", -1,
-                           &stmt, NULL) != SQLITE_OK) {
+    /* One transaction per burst: a flood of events must not cost a commit each. */
+    if (!st->in_txn) {
+        if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+            free(body);
+            return io_error(st, "begin");
+        }
+        st->in_txn = true;
+    }
+    if (!st->add_msg &&
+        sqlite3_prepare_v2(st->db, "INSERT INTO messages (session_id, body) VALUES (?1, ?2)", -1,
+                           &st->add_msg, NULL) != SQLITE_OK) {
         free(body);
         return io_error(st, "add message");
     }
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 2, body, -1, free);
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    sqlite3_reset(st->add_msg);
+    sqlite3_bind_text(st->add_msg, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st->add_msg, 2, body, -1, free);
+    rc = sqlite3_step(st->add_msg);
+    sqlite3_clear_bindings(st->add_msg);
     return rc == SQLITE_DONE ? WC_OK : io_error(st, "add message");
 }
 

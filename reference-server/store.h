@@ -49,7 +49,11 @@ int gw_store_create(struct gw_store *st, struct wc_rand *rand, const char *owner
 int gw_store_get(struct gw_store *st, const char *id, struct gw_session *out);
 /* Record the native id of a session. Returns 0, WC_ERR_NOTFOUND or WC_ERR_IO. */
 int gw_store_set_native(struct gw_store *st, const char *id, const char *native_id);
-/* Append one history message (borrowed; stored as compact JSON). Returns 0 or WC_ERR_IO. */
+/*
+ * Append one history message (borrowed; stored as compact JSON). Appends are batched in one
+ * transaction until gw_store_flush (reads on this store see them at once). Returns 0 or
+ * WC_ERR_IO.
+ */
 int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg);
 /*
  * Page of a session's history, taken from the tail: offset 0 is the newest page; inside a page
@@ -57,6 +61,9 @@ int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg)
  */
 json_t *gw_store_messages(struct gw_store *st, const char *id, int64_t limit, int64_t offset,
                           int64_t *total);
+
+/* Commit batched appends (the glue calls it when the loop goes idle; free does it too). */
+void gw_store_flush(struct gw_store *st);
 
 void gw_session_release(struct gw_session *s);
 

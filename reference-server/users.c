@@ -137,7 +137,7 @@ const char *gw_users_authenticate(const struct gw_users *u, const char *query_to
     if (query_token && *query_token) {
         *present = true;
         user = by_token(u, query_token);
-    } else if (authorization && *authorization && !gw_mutant_on(GW_MUT_BEARER_IGNORED)) {
+    } else if (authorization && *authorization) {
         /* `<scheme> <token>`: the second space-separated word. */
         const char *sp = strchr(authorization, ' ');
         if (sp) {

@@ -125,9 +125,13 @@ enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t
         json_decref(ev);
         return GW_WRITER_SWALLOW;
     }
-    /* Work on a private copy: the provider may keep its event. */
-    *out = json_deep_copy(ev);
-    json_decref(ev);
+    /* Decorate in place when we hold the only reference; otherwise on a private copy. */
+    if (ev->refcount == 1) {
+        *out = ev;
+    } else {
+        *out = json_deep_copy(ev);
+        json_decref(ev);
+    }
     kind = wc_json_str(*out, "kind");
     if (!gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID)) {
         remap_native_strings(w, *out);

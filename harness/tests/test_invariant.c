@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
@@ -411,6 +412,150 @@ static void test_invariant_malformed_records_never_crash(void)
     hn_transcript_free(t);
 }
 
+
+/* The first violation of checker in res: its requirement, or NULL. */
+static const char *first_req(const json_t *res, const char *checker)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach(json_object_get(res, "violations"), i, v) {
+        if (!strcmp(wc_json_str(v, "checker"), checker))
+            return wc_json_str(v, "requirement");
+    }
+    return NULL;
+}
+
+static void expect_check(const char *text, const struct hn_msgcat *c, const char *checker, const char *verdict,
+                         const char *req)
+{
+    json_t *res = run_text(text, c);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    if (strcmp(verdict_of(res, checker), verdict) || (req && (!first_req(res, checker) || strcmp(first_req(res, checker), req)))) {
+        char *s = json_dumps(json_object_get(res, "violations"), JSON_INDENT(1));
+        printf("\n  %s: %s, want %s %s\n%s\n", checker, verdict_of(res, checker), verdict, req ? req : "", s);
+        free(s);
+    }
+    CU_ASSERT_STRING_EQUAL(verdict_of(res, checker), verdict);
+    if (req)
+        CU_ASSERT(first_req(res, checker) && !strcmp(first_req(res, checker), req));
+    json_decref(res);
+}
+
+#define H "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n"
+#define PERR(conn) "{\"t\":\"recv\",\"conn\":\"" conn "\",\"frame\":{\"kind\":\"protocol_error\",\"code\":\"INTERNAL_ERROR\",\"error\":\"x\",\"sessionId\":null,\"timestamp\":\"2026-11-22T02:30:00Z\"}}\n"
+
+static void test_invariant_double_error_on_own_socket_is_not_misrouted(void)
+{
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\"}\n" PERR("c1") PERR("c1"), NULL,
+                 "errors_to_requester", "pass", NULL);
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c2\",\"text\":\"{\"}\n" PERR("c2")
+                 "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\"}\n" PERR("c2"),
+                 NULL, "errors_to_requester", "fail", "R-IN-3");
+}
+
+static void test_invariant_first_run_must_start_at_1(void)
+{
+    expect_check(H SEND DELTA(2, "e1") DELTA(3, "e2"), NULL, "seq_contiguous", "fail", "R-SEQ-1");
+    /* a connection that joined without asking is not constrained */
+    expect_check(H DELTA(7, "e1") DELTA(8, "e2"), NULL, "seq_contiguous", "pass", NULL);
+}
+
+static void test_invariant_event_of_an_older_run(void)
+{
+    expect_check(H SEND DELTA(1, "a1") DELTA(2, "a2") SEND DELTA(1, "b1") DELTA(3, "a3"), NULL, "one_terminal", "fail",
+                 "R-TERM-1" /* run 1 ended without its complete on c1 */);
+}
+
+static void test_invariant_attached_live_events_before_ack_are_fine(void)
+{
+    expect_check(H SEND DELTA(1, "e1")
+                 "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"" APP "\",\"lastSeq\":1}]}}\n"
+                 DELTA(2, "e2")
+                 "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"chat_subscribed\",\"sessionId\":\"" APP "\",\"isProcessing\":true,\"lastSeq\":2}}\n"
+                 DELTA(2, "e2") DELTA(3, "e3"),
+                 NULL, "ack_before_replay", "not_exercised", NULL);
+}
+
+#define SESS "{\"t\":\"session\",\"label\":\"s1\",\"sessionId\":\"" APP "\",\"projectPath\":\"/tmp\"}\n"
+#define SEND_DIR "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.send\",\"sessionId\":\"" APP "\",\"content\":\"x gwspec:{\\\"label\\\":\\\"s1\\\",\\\"run\\\":\\\"r1\\\"}\"}}\n"
+#define CTL(msg) "{\"t\":\"ctl\",\"label\":\"s1\",\"run\":\"r1\",\"msg\":" msg "}\n"
+#define EMIT(i, ev) CTL("{\"type\":\"emitted\",\"index\":" #i ",\"event\":" ev "}")
+#define COMPLETE(seq) EV("complete", seq, "done", ",\"exitCode\":0,\"success\":true,\"aborted\":false")
+
+static void test_invariant_forwarding_edge_cases(void)
+{
+    /* an event the provider never emitted */
+    expect_check(H SESS SEND_DIR CTL("{\"type\":\"hello\",\"cwd\":\"/tmp\"}") EMIT(0, "{\"kind\":\"stream_delta\",\"content\":\"x\"}")
+                 DELTA(1, "e1") EV("stream_delta", 2, "e2", ",\"content\":\"extra\"") COMPLETE(3)
+                 CTL("{\"type\":\"done\",\"how\":\"completed\"}"),
+                 NULL, "provider_to_client", "fail", "R-FWD-1");
+    /* a permission_cancelled the gateway made itself (timeout) is skipped; requestIds are the gateway's */
+    expect_check(H SESS SEND_DIR CTL("{\"type\":\"hello\",\"cwd\":\"/tmp\"}")
+                 EMIT(0, "{\"kind\":\"permission_request\",\"requestId\":\"p-1\",\"toolName\":\"Bash\",\"input\":{}}")
+                 EV("permission_request", 1, "e1", ",\"requestId\":\"gw-9\",\"toolName\":\"Bash\",\"input\":{}")
+                 EV("permission_cancelled", 2, "e2", ",\"requestId\":\"gw-9\",\"reason\":\"timeout\"")
+                 COMPLETE(3) CTL("{\"type\":\"done\",\"how\":\"completed\"}"),
+                 NULL, "provider_to_client", "pass", NULL);
+    /* an aborted run: a prefix is enough */
+    expect_check(H SESS SEND_DIR CTL("{\"type\":\"hello\",\"cwd\":\"/tmp\"}") EMIT(0, "{\"kind\":\"stream_delta\",\"content\":\"x\"}")
+                 EMIT(1, "{\"kind\":\"stream_delta\",\"content\":\"y\"}") CTL("{\"type\":\"aborted\",\"during\":2}")
+                 EV("complete", 1, "done", ",\"exitCode\":0,\"success\":false,\"aborted\":true")
+                 CTL("{\"type\":\"done\",\"how\":\"aborted\"}"),
+                 NULL, "provider_to_client", "pass", NULL);
+}
+
+static void test_invariant_short_native_ids_must_stand_alone(void)
+{
+    const char *pre = H SESS SEND_DIR CTL("{\"type\":\"announced\",\"nativeId\":\"ab12\"}");
+
+    char *a = NULL, *b = NULL;
+    CU_ASSERT(asprintf(&a, "%s%s", pre, EV("stream_delta", 1, "e1", ",\"content\":\"xab12y\"")) > 0);
+    CU_ASSERT(asprintf(&b, "%s%s", pre, EV("stream_delta", 1, "e1", ",\"content\":\"resume ab12 now\"")) > 0);
+    expect_check(a, NULL, "no_native_ids", "pass", NULL);
+    expect_check(b, NULL, "no_native_ids", "fail", "R-MAP-2");
+    free(a);
+    free(b);
+}
+
+static void test_invariant_sent_frames_checked_only_in_recordings(void)
+{
+    const char *bad_send = "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.send\",\"content\":5}}\n";
+    char *rec = NULL, *answered = NULL, *live = NULL;
+
+#define REC_H "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"source\":\"record\"}\n"
+    CU_ASSERT(asprintf(&rec, REC_H "%s", bad_send) > 0);
+    CU_ASSERT(asprintf(&answered, REC_H "%s" PERR("c1"), bad_send) > 0);
+    CU_ASSERT(asprintf(&live, H "%s", bad_send) > 0); /* a case's own frames: never judged */
+    expect_check(rec, cat, "catalog_valid", "fail", "R-CAT-1");
+    expect_check(answered, cat, "catalog_valid", "pass", NULL);
+    expect_check(live, cat, "catalog_valid", "not_exercised", NULL);
+    free(rec);
+    free(answered);
+    free(live);
+}
+
+static void test_invariant_cwd_resolves_links(void)
+{
+    char dir[] = "/tmp/hn-cwd-XXXXXX";
+    char *link = NULL, *text = NULL, *cmd = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    CU_ASSERT(asprintf(&link, "%s-link", dir) > 0);
+    CU_ASSERT_EQUAL_FATAL(symlink(dir, link), 0);
+    CU_ASSERT(asprintf(&text, H "{\"t\":\"session\",\"label\":\"s1\",\"sessionId\":\"" APP "\",\"projectPath\":\"%s/./\"}\n"
+                       "{\"t\":\"ctl\",\"label\":\"s1\",\"run\":\"r1\",\"msg\":{\"type\":\"hello\",\"cwd\":\"%s\"}}\n",
+                       link, dir) > 0);
+    expect_check(text, NULL, "cwd_is_project_path", "pass", NULL);
+    unlink(link);
+    CU_ASSERT(asprintf(&cmd, "rmdir %s", dir) > 0);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    free(cmd);
+    free(text);
+    free(link);
+}
+
 static CU_TestInfo invariant_tests[] = {
     {"goldens", test_invariant_goldens},
     {"goldens_cover_every_checker", test_invariant_goldens_cover_every_checker},
@@ -423,6 +568,14 @@ static CU_TestInfo invariant_tests[] = {
     {"closes_around_a_restart_are_not_blamed", test_invariant_closes_around_a_restart_are_not_blamed},
     {"sentinel_subscribe_is_not_a_replay_subscribe", test_invariant_sentinel_subscribe_is_not_a_replay_subscribe},
     {"malformed_records_never_crash", test_invariant_malformed_records_never_crash},
+    {"double_error_on_own_socket_is_not_misrouted", test_invariant_double_error_on_own_socket_is_not_misrouted},
+    {"first_run_must_start_at_1", test_invariant_first_run_must_start_at_1},
+    {"event_of_an_older_run", test_invariant_event_of_an_older_run},
+    {"attached_live_events_before_ack_are_fine", test_invariant_attached_live_events_before_ack_are_fine},
+    {"forwarding_edge_cases", test_invariant_forwarding_edge_cases},
+    {"short_native_ids_must_stand_alone", test_invariant_short_native_ids_must_stand_alone},
+    {"sent_frames_checked_only_in_recordings", test_invariant_sent_frames_checked_only_in_recordings},
+    {"cwd_resolves_links", test_invariant_cwd_resolves_links},
     CU_TEST_INFO_NULL,
 };
 

@@ -7,6 +7,17 @@
  * can_use_tool requests. stdout: system/init, assistant/user messages, stream_event deltas,
  * result. An interrupt aborts the run; the abort ends with a result error_during_execution, as
  * the real CLI does.
+ *
+ * Partial messages: the real CLI writes `stream_event` lines only when it was started with
+ * --include-partial-messages (the SDK's includePartialMessages); otherwise text arrives only as
+ * whole assistant messages. So without that flag a stream_delta event becomes an assistant
+ * text message and a stream_end has no native form (unsupported); with it they are
+ * stream_event content_block_delta / content_block_stop lines.
+ *
+ * Usage: an assistant message or a result carries `usage` only when the script's event has a
+ * `usage` object (copied as given). Gateways derive events from usage (CloudCLI sends a
+ * token_budget `status` per message that has one), so a persona that invented usage on every
+ * line would make the gateway emit events the script never asked for.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +27,9 @@
 #include "wc_mem.h"
 
 #define MODEL "gwspec-mock"
+
+/* --include-partial-messages was given (set by parse_args; one persona per process). */
+static bool partial_messages;
 
 static int parse_args(int argc, char **argv, struct mp_persona_args *out, char **err)
 {
@@ -27,6 +41,7 @@ static int parse_args(int argc, char **argv, struct mp_persona_args *out, char *
 
     out->options = json_object();
     rc = mp_persona_parse_flags(argc, argv, bools, out->options, positional, err);
+    partial_messages = rc == 0 && wc_json_bool(out->options, "include-partial-messages", false);
     if (rc == 0 && wc_json_str(out->options, "resume"))
         out->resume = wc_xstrdup(wc_json_str(out->options, "resume"));
     json_decref(positional);
@@ -43,6 +58,8 @@ static const char *check(const struct mp_step *step, const json_t *event)
     if (!event)
         return NULL; /* every step, permission included, has a native form */
     kind = wc_json_str(event, "kind");
+    if (kind && !partial_messages && strcmp(kind, "stream_end") == 0)
+        return "claude writes no stream_end without --include-partial-messages";
     for (size_t i = 0; kind && kinds[i]; i++) {
         if (strcmp(kinds[i], kind) == 0)
             return NULL;
@@ -65,6 +82,15 @@ static void announce(struct mp_persona_state *s, const char *id, struct wc_buf *
     init_line(s, id, out);
 }
 
+/* The event's `usage` object, when it has one, into obj. */
+static void add_usage(json_t *obj, const json_t *ev)
+{
+    const json_t *usage = ev ? json_object_get(ev, "usage") : NULL;
+
+    if (json_is_object(usage))
+        json_object_set_new(obj, "usage", json_deep_copy(usage));
+}
+
 /* {type: assistant|user, message: {...content}, parent_tool_use_id, session_id, uuid} */
 static void message_line(struct mp_persona_state *s, const json_t *ev, const char *role,
                          json_t *part, struct wc_buf *out)
@@ -75,9 +101,9 @@ static void message_line(struct mp_persona_state *s, const json_t *ev, const cha
     mp_persona_uuid(s, uuid);
     if (strcmp(role, "assistant") == 0) {
         msg_id = wc_xasprintf("msg_gwspec_%d", s->n_items++);
-        message = json_pack("{s:s, s:s, s:s, s:s, s:[o], s:n, s:{s:i, s:i}}", "id", msg_id, "type",
-                            "message", "role", role, "model", MODEL, "content", part, "stop_reason",
-                            "usage", "input_tokens", 0, "output_tokens", 0);
+        message = json_pack("{s:s, s:s, s:s, s:s, s:[o], s:n}", "id", msg_id, "type", "message",
+                            "role", role, "model", MODEL, "content", part, "stop_reason");
+        add_usage(message, ev);
         free(msg_id);
     } else {
         message = json_pack("{s:s, s:[o]}", "role", role, "content", part);
@@ -103,13 +129,16 @@ static void result_line(struct mp_persona_state *s, const json_t *ev, int code, 
 {
     char uuid[37];
 
+    json_t *line;
+
     mp_persona_uuid(s, uuid);
-    mp_persona_line(out,
-                    json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s?, s:i, s:{s:i, s:i}, s:s}",
-                              "type", "result", "subtype", subtype, "is_error", code != 0,
-                              "duration_ms", 0, "duration_api_ms", 0, "num_turns", 1, "result", "",
-                              "session_id", mp_persona_session(s, ev), "total_cost_usd", 0, "usage",
-                              "input_tokens", 0, "output_tokens", 0, "uuid", uuid));
+    line = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s?, s:i}", "type", "result", "subtype",
+                     subtype, "is_error", code != 0, "duration_ms", 0, "duration_api_ms", 0,
+                     "num_turns", 1, "result", "", "session_id", mp_persona_session(s, ev),
+                     "total_cost_usd", 0);
+    add_usage(line, ev);
+    json_object_set_new(line, "uuid", json_string(uuid));
+    mp_persona_line(out, line);
     s->wrote_result = true;
 }
 
@@ -152,6 +181,10 @@ static void event(struct mp_persona_state *s, const json_t *ev, struct wc_buf *o
                                content ? json_deep_copy(content) : json_string(""), "is_error",
                                wc_json_bool(ev, "isError", false)),
                      out);
+    } else if (strcmp(kind, "stream_delta") == 0 && !partial_messages) {
+        message_line(
+            s, ev, "assistant",
+            json_pack("{s:s, s:s}", "type", "text", "text", mp_persona_text(ev, "content")), out);
     } else if (strcmp(kind, "stream_delta") == 0) {
         stream_line(s, ev,
                     json_pack("{s:s, s:i, s:{s:s, s:s}}", "type", "content_block_delta", "index", 0,

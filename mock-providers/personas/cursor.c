@@ -4,7 +4,8 @@
  *
  * system/init announces the id; assistant lines carry text (the gateway makes stream_delta of
  * them, so both `text` and `stream_delta` events map there); `result` is the terminal line; an
- * `error` event is written to stderr, which the gateway turns into an error event.
+ * `error` event is its content written to stderr as is (no newline added), which the gateway
+ * turns into one error event per chunk read (cli.c keeps the chunks apart and in order).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +84,8 @@ static void event(struct mp_persona_state *s, const json_t *ev, struct wc_buf *o
                                        "text", mp_persona_text(ev, "content"), "session_id",
                                        mp_persona_session(s, ev)));
     } else if (strcmp(kind, "error") == 0) {
+        /* exactly the content: the gateway forwards each stderr chunk as one error event */
         wc_buf_adds(err, mp_persona_text(ev, "content"));
-        wc_buf_adds(err, "\n");
     } else if (strcmp(kind, "complete") == 0) {
         wc_json_int(ev, "exitCode", &code);
         mp_persona_line(out, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s?}", "type", "result",

@@ -101,7 +101,8 @@ static void test_personas_claude_golden(void)
     EXPECT_OUT(&out, "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"nat-1\",\"model\":"
                      "\"gwspec-mock\",\"tools\":[],\"uuid\":\"U\"}\n");
 
-    feed(p, &s, "{\"kind\":\"text\",\"content\":\"hi\"}", &out, &err);
+    feed(p, &s, "{\"kind\":\"text\",\"content\":\"hi\",\"usage\":{\"input_tokens\":3}}", &out,
+         &err);
     feed(p, &s, "{\"kind\":\"thinking\",\"content\":\"hmm\"}", &out, &err);
     feed(p, &s,
          "{\"kind\":\"tool_use\",\"toolName\":\"Bash\",\"toolInput\":{\"command\":\"ls\"},"
@@ -109,34 +110,57 @@ static void test_personas_claude_golden(void)
          &out, &err);
     feed(p, &s, "{\"kind\":\"tool_result\",\"toolId\":\"t1\",\"content\":\"out\",\"isError\":true}",
          &out, &err);
+    /* without --include-partial-messages: a delta is a whole text message, no stream_end */
     feed(p, &s, "{\"kind\":\"stream_delta\",\"content\":\"d\"}", &out, &err);
-    feed(p, &s, "{\"kind\":\"stream_end\"}", &out, &err);
+    expect_unsupported(p, "stream_end",
+                       "claude writes no stream_end without --include-partial-messages");
     feed(p, &s, "{\"kind\":\"session_created\",\"newSessionId\":\"nat-2\"}", &out, &err);
     EXPECT_OUT(&out,
                "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_0\",\"type\":\"message\","
                "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"text\","
-               "\"text\":\"hi\"}],\"stop_reason\":null,\"usage\":{\"input_tokens\":0,\"output_"
-               "tokens\":0}},\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
+               "\"text\":\"hi\"}],\"stop_reason\":null,\"usage\":{\"input_tokens\":3}},"
+               "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
                "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_1\",\"type\":\"message\","
                "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":"
-               "\"thinking\",\"thinking\":\"hmm\",\"signature\":\"\"}],\"stop_reason\":null,"
-               "\"usage\":{\"input_tokens\":0,\"output_tokens\":0}},\"parent_tool_use_id\":null,"
-               "\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
+               "\"thinking\",\"thinking\":\"hmm\",\"signature\":\"\"}],\"stop_reason\":null},"
+               "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
                "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_2\",\"type\":\"message\","
                "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"tool_"
                "use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}],\"stop_"
-               "reason\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}},\"parent_tool_"
-               "use_id\":null,\"session_id\":\"leak\",\"uuid\":\"U\"}\n"
+               "reason\":null},\"parent_tool_use_id\":null,\"session_id\":\"leak\",\"uuid\":\"U\"}\n"
                "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_"
                "result\",\"tool_use_id\":\"t1\",\"content\":\"out\",\"is_error\":true}]},\"parent_"
                "tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
+               "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_3\",\"type\":\"message\","
+               "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"text\","
+               "\"text\":\"d\"}],\"stop_reason\":null},\"parent_tool_use_id\":null,\"session_id\":"
+               "\"nat-1\",\"uuid\":\"U\"}\n"
+               "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"nat-2\",\"model\":"
+               "\"gwspec-mock\",\"tools\":[],\"uuid\":\"U\"}\n");
+
+    /* with --include-partial-messages: stream_event lines */
+    {
+        char *pargv[] = {"--include-partial-messages", NULL};
+        struct mp_persona_args pa = {0};
+        char *perr = NULL;
+        CU_ASSERT_EQUAL(p->parse_args(1, pargv, &pa, &perr), 0);
+        mp_persona_args_release(&pa);
+    }
+    feed(p, &s, "{\"kind\":\"stream_delta\",\"content\":\"d\"}", &out, &err);
+    feed(p, &s, "{\"kind\":\"stream_end\"}", &out, &err);
+    EXPECT_OUT(&out,
                "{\"type\":\"stream_event\",\"event\":{\"type\":\"content_block_delta\",\"index\":0,"
                "\"delta\":{\"type\":\"text_delta\",\"text\":\"d\"}},\"parent_tool_use_id\":null,"
                "\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
                "{\"type\":\"stream_event\",\"event\":{\"type\":\"content_block_stop\",\"index\":0},"
-               "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
-               "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"nat-2\",\"model\":"
-               "\"gwspec-mock\",\"tools\":[],\"uuid\":\"U\"}\n");
+               "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n");
+    {
+        char *pargv[] = {NULL};
+        struct mp_persona_args pa = {0};
+        char *perr = NULL;
+        CU_ASSERT_EQUAL(p->parse_args(0, pargv, &pa, &perr), 0);
+        mp_persona_args_release(&pa);
+    }
 
     /* permission round trip: allow, then deny, then an SDK error (cancelled) */
     p->permission(&s, "Bash", input, &out);
@@ -183,20 +207,21 @@ static void test_personas_claude_golden(void)
                      "\"request_id\":\"x9\",\"response\":{}}}\n");
     mp_persona_input_release(&in);
 
-    feed(p, &s, "{\"kind\":\"complete\",\"exitCode\":0}", &out, &err);
+    feed(p, &s, "{\"kind\":\"complete\",\"exitCode\":0,\"usage\":{\"output_tokens\":1}}", &out,
+         &err);
     feed(p, &s, "{\"kind\":\"complete\",\"exitCode\":3}", &out, &err);
     CU_ASSERT_EQUAL(p->ended(&s, MP_END_ABORTED, 0, &out), 0);
     EXPECT_OUT(
         &out,
         "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"duration_ms\":0,"
         "\"duration_api_ms\":0,\"num_turns\":1,\"result\":\"\",\"session_id\":\"nat-1\",\"total_"
-        "cost_usd\":0,\"usage\":{\"input_tokens\":0,\"output_tokens\":0},\"uuid\":\"U\"}\n"
+        "cost_usd\":0,\"usage\":{\"output_tokens\":1},\"uuid\":\"U\"}\n"
         "{\"type\":\"result\",\"subtype\":\"error_during_execution\",\"is_error\":true,\"duration_"
         "ms\":0,\"duration_api_ms\":0,\"num_turns\":1,\"result\":\"\",\"session_id\":\"nat-1\","
-        "\"total_cost_usd\":0,\"usage\":{\"input_tokens\":0,\"output_tokens\":0},\"uuid\":\"U\"}\n"
+        "\"total_cost_usd\":0,\"uuid\":\"U\"}\n"
         "{\"type\":\"result\",\"subtype\":\"error_during_execution\",\"is_error\":true,\"duration_"
         "ms\":0,\"duration_api_ms\":0,\"num_turns\":1,\"result\":\"\",\"session_id\":\"nat-1\","
-        "\"total_cost_usd\":0,\"usage\":{\"input_tokens\":0,\"output_tokens\":0},\"uuid\":\"U\"}"
+        "\"total_cost_usd\":0,\"uuid\":\"U\"}"
         "\n");
     CU_ASSERT_EQUAL(p->ended(&s, MP_END_CRASHED, 2, &out), 2);
     CU_ASSERT_EQUAL(out.len, 0);
@@ -241,7 +266,7 @@ static void test_personas_cursor_golden(void)
                      "ms\":0,\"result\":\"\",\"session_id\":\"nat-1\"}\n"
                      "{\"type\":\"result\",\"subtype\":\"error\",\"is_error\":true,\"duration_ms\":"
                      "0,\"result\":\"\",\"session_id\":\"nat-1\"}\n");
-    EXPECT_OUT(&err, "bad thing\n");
+    EXPECT_OUT(&err, "bad thing");
     CU_ASSERT_EQUAL(p->ended(&s, MP_END_COMPLETED, 4, &out), 4);
     CU_ASSERT_STRING_EQUAL(p->check(&perm, NULL),
                            "cursor-agent stream-json has no permission requests");

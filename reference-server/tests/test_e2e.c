@@ -175,19 +175,24 @@ static char *create_session(int port)
     return id;
 }
 
-/* Upgrade to /ws. Returns the fd after a 101, or -1 (status in *status). */
+/*
+ * Upgrade to /ws with the token in the query (or, when token starts with "Bearer ", in the
+ * Authorization header). Returns the fd after a 101, or -1 (status in *status).
+ */
 static int ws_open(int port, const char *token, int *status)
 {
     int fd = tcp_connect(port);
+    bool header = strncmp(token, "Bearer ", 7) == 0;
     char *req;
     char *body = NULL;
 
     if (fd < 0)
         return -1;
-    req = wc_xasprintf("GET /ws?token=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    req = wc_xasprintf("GET /ws%s%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       "Sec-WebSocket-Version: 13\r\n\r\n",
-                       token);
+                       "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+                       header ? "" : "?token=", header ? "" : token,
+                       header ? "Authorization: " : "", header ? token : "", header ? "\r\n" : "");
     write_all(fd, req, strlen(req));
     free(req);
     *status = http_read(fd, &body);
@@ -314,6 +319,15 @@ static void test_e2e_session_send_and_abort(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(sid);
     CU_ASSERT_EQUAL(ws_open(e.port, "bad", &status), -1);
     CU_ASSERT_EQUAL(status, 401);
+    CU_ASSERT_EQUAL(ws_open(e.port, "Bearer bad", &status), -1);
+    CU_ASSERT_EQUAL(status, 401);
+    fd = ws_open(e.port, "Bearer t1", &status);
+    CU_ASSERT_EQUAL(status, 101);
+    close(fd);
+    gw_mutant_force(GW_MUT_BEARER_IGNORED);
+    CU_ASSERT_EQUAL(ws_open(e.port, "Bearer t1", &status), -1);
+    CU_ASSERT_EQUAL(status, 401);
+    gw_mutant_force(GW_MUT_NONE);
     fd = ws_open(e.port, "t1", &status);
     CU_ASSERT_EQUAL_FATAL(status, 101);
 
