@@ -92,7 +92,6 @@ static void emit(struct rec *r, const char *type, int64_t us, json_t *fields)
     if (s) {
         fputs(s, r->fp);
         fputc('\n', r->fp);
-        fflush(r->fp);
         free(s);
     }
     json_decref(o);
@@ -220,7 +219,7 @@ static void answer_error(struct pconn *p, int status, const char *text)
     wc_buf_addf(&p->c.out,
                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
                 "Connection: close\r\n\r\n%s\n",
-                status, text, strlen(text) + 1, text);
+                status, status == 502 ? "Bad Gateway" : "Bad Request", strlen(text) + 1, text);
     p->st = P_DRAIN;
 }
 
@@ -811,6 +810,8 @@ int hn_cmd_record(int argc, char **argv)
                 owner[n++] = p;
             }
         }
+        /* the transcript is flushed whenever the loop is about to wait, not per record */
+        fflush(r.fp);
         int pr = poll(fds, n, timeout);
         if (pr > 0)
             last_event = wc_now_ms();

@@ -45,6 +45,7 @@ struct rinfo {             /* what the model knows about one record */
     bool run_event;        /* recv: a frame with a seq (history_truncated excluded) */
     int64_t seq;        /* run_event: its seq */
     bool replay;           /* run_event: arrived in the replay that follows an ack */
+    bool fresh_replay;     /* replay: with an id never seen before in its session */
     bool ack;              /* recv: a chat_subscribed */
     bool ack_processing;   /* ack: isProcessing true */
     bool ack_has_l;        /* ack: the matching subscribe's lastSeq is known */
@@ -493,11 +494,20 @@ static void model_recv(struct model *m, struct cs_table *cs, long i)
         return;
     ri->run_event = true;
     ri->seq = seq;
-    ri->run = attribute(m, s, wc_json_str(f, "id"), seq, i);
     st = cs_get(cs, ri->conn, s);
     ri->replay = st->replay_active && seq <= st->replay_m;
     if (!ri->replay)
         st->replay_active = false;
+    if (ri->replay && wc_json_str(f, "id") && !json_object_get(m->sessions[s].idmap, wc_json_str(f, "id")) &&
+        latest_run(m, s) != NONE) {
+        /* a replayed copy belongs to the run being replayed, whatever its id says */
+        ri->fresh_replay = true;
+        ri->run = latest_run(m, s);
+        m->runs[ri->run].nevents++;
+        json_object_set_new(m->sessions[s].idmap, wc_json_str(f, "id"), json_integer(ri->run));
+    } else {
+        ri->run = attribute(m, s, wc_json_str(f, "id"), seq, i);
+    }
     if (!strcmp(kind, "complete") && m->runs[ri->run].complete_idx == NONE)
         m->runs[ri->run].complete_idx = i;
 }
@@ -1010,9 +1020,9 @@ static void report_missing(struct ctx *x, long conn, long sess, const struct ter
     char *sn = sess_name(x->m, sess);
 
     violate(x, req, st->last_idx, evidence, NONE,
-            "%s: missing terminal: %s got %s of run %zu of %s (last at record %lld) but never its "
+            "%s: missing terminal: %s run %zu of %s (last at record %lld) and never got its "
             "complete; the run ended: %s (record %lld)",
-            cname(x, conn), cname(x, conn), st->via_sub ? "attached by subscribe to" : "events",
+            cname(x, conn), st->via_sub ? "a subscribe attached it to" : "it received events of",
             ru->k + 1, sn, RN(st->last_idx), how, RN(evidence));
     free(sn);
 }
@@ -1108,7 +1118,9 @@ static void term_finish(struct ctx *x, long conn, long sess, struct term_state *
     long ev = NONE;
     const char *how = NULL;
 
-    if (!st->active || st->complete_idx != NONE || m->conns[conn].close_idx != NONE)
+    /* the connection need not stay open to the end (the harness closes every client when a
+     * case ends): the round trip below proves it was open, and quiet, after the run ended */
+    if (!st->active || st->complete_idx != NONE)
         return;
     ru = &m->runs[st->run];
     if (ru->complete_idx != NONE) {
@@ -1503,6 +1515,28 @@ static void replay_compare(struct ctx *x, json_t *reps, size_t i)
     json_array_append_new(reps, json_integer((json_int_t)i));
 }
 
+/* A replayed copy under a new id: the live original of the same run and seq had another id. */
+static void replay_fresh_id(struct ctx *x, size_t i)
+{
+    const struct model *m = x->m;
+    const struct rinfo *ri = &m->ri[i];
+    size_t j;
+
+    for (j = 0; j < i; j++) {
+        const struct rinfo *rj = &m->ri[j];
+        if (!is_ev(m, j) || rj->replay || rj->run != ri->run || rj->seq != ri->seq)
+            continue;
+        x->exercised = true;
+        violate(x, "R-SEQ-3", (long)j, (long)i, NONE,
+                "%s: the replayed copy of seq %lld has a new id '%s' (record %lld); the original has "
+                "id '%s' (%s, record %lld)",
+                cname(x, ri->conn), (long long)ri->seq, wc_json_str(ri->frame, "id"), RN(i),
+                wc_json_str(rj->frame, "id") ? wc_json_str(rj->frame, "id") : "(none)", cname(x, rj->conn),
+                RN(j));
+        return;
+    }
+}
+
 static void check_replay_consistent(struct ctx *x)
 {
     const struct model *m = x->m;
@@ -1516,6 +1550,8 @@ static void check_replay_consistent(struct ctx *x)
         char *key;
         if (ri->type != RT_RECV || !json_is_object(ri->frame))
             continue;
+        if (ri->fresh_replay)
+            replay_fresh_id(x, i);
         id = wc_json_str(ri->frame, "id");
         sid = wc_json_str(ri->frame, "sessionId");
         if (!id || !sid)

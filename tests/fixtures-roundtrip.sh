@@ -30,6 +30,7 @@ ROUNDS=(
 "codex-status-after-complete|events-after-complete|R-TERM-2"
 "duplicate-complete|dup-complete|R-TERM-1"
 "stale-cursor|stale-cursor-no-replay|R-SUB-7"
+"second-tab-steals-stream|single-writer|R-TERM-1"
 )
 
 # run_case FILE ID JSONDIR [--mutant M] -> prints "VERDICT REQ1,REQ2,..."
