@@ -31,7 +31,14 @@ struct hn_ctl {
     unsigned long accepted;
     hn_ctl_cb cb;
     void *ctx;
+    char *case_token;   /* or NULL: accept any */
 };
+
+void hn_ctl_set_case(struct hn_ctl *c, const char *case_token)
+{
+    free(c->case_token);
+    c->case_token = case_token ? wc_xstrdup(case_token) : NULL;
+}
 
 struct hn_ctl *hn_ctl_new(hn_ctl_cb cb, void *ctx, char **err)
 {
@@ -84,7 +91,8 @@ static void conn_close(struct hn_ctl *c, size_t i)
     c->conns[i] = c->conns[--c->n];
 }
 
-static void deliver_lines(struct hn_ctl *c, struct conn *k, int idx)
+/* Returns false when the connection must be closed (a provider of another case). */
+static bool deliver_lines(struct hn_ctl *c, struct conn *k, int idx)
 {
     char *nl;
 
@@ -103,6 +111,16 @@ static void deliver_lines(struct hn_ctl *c, struct conn *k, int idx)
             const char *type = wc_json_str(msg, "type");
             if (type && !strcmp(type, "hello") && !k->label) {
                 const char *l = wc_json_str(msg, "label"), *r = wc_json_str(msg, "run");
+                const char *ct = wc_json_str(msg, "case");
+                if (c->case_token && (!ct || strcmp(ct, c->case_token))) {
+                    char *why = wc_xasprintf("hello from another case (%s); connection closed",
+                                             ct ? ct : "no case");
+                    c->cb(c->ctx, idx, NULL, NULL, NULL, why);
+                    free(why);
+                    json_decref(msg);
+                    free(line);
+                    return false;
+                }
                 k->label = wc_xstrdup(l ? l : "");
                 k->run = wc_xstrdup(r ? r : "");
             }
@@ -113,6 +131,7 @@ static void deliver_lines(struct hn_ctl *c, struct conn *k, int idx)
         json_decref(msg);
         free(line);
     }
+    return true;
 }
 
 void hn_ctl_handle(struct hn_ctl *c, const struct pollfd *fds, size_t n)
@@ -124,7 +143,7 @@ void hn_ctl_handle(struct hn_ctl *c, const struct pollfd *fds, size_t n)
             continue;
         struct conn *k = &c->conns[i];
         bool dead = false;
-        for (;;) {
+        for (int rounds = 0; rounds < 64; rounds++) { /* then let the caller look around */
             char buf[16384];
             ssize_t r = recv(k->fd, buf, sizeof(buf), 0);
             if (r > 0) {
@@ -134,7 +153,11 @@ void hn_ctl_handle(struct hn_ctl *c, const struct pollfd *fds, size_t n)
                     dead = true;
                     break;
                 }
-                deliver_lines(c, k, (int)i);
+                if (!deliver_lines(c, k, (int)i)) {
+                    dead = true;
+                    wc_buf_reset(&k->rx);
+                    break;
+                }
                 continue;
             }
             if (r < 0 && errno == EINTR)
@@ -144,7 +167,10 @@ void hn_ctl_handle(struct hn_ctl *c, const struct pollfd *fds, size_t n)
             dead = true;
             break;
         }
-        deliver_lines(c, k, (int)i);
+        if (!dead && !deliver_lines(c, k, (int)i)) {
+            dead = true;
+            wc_buf_reset(&k->rx);
+        }
         if (dead) {
             if (k->rx.len)
                 c->cb(c->ctx, (int)i, k->label, k->run, NULL, k->rx.buf);
@@ -215,5 +241,6 @@ void hn_ctl_free(struct hn_ctl *c)
         conn_close(c, c->n - 1);
     free(c->conns);
     close(c->lfd);
+    free(c->case_token);
     free(c);
 }

@@ -30,6 +30,9 @@ typedef void (*hn_ctl_cb)(void *ctx, int conn, const char *label, const char *ru
 
 /* Listen on 127.0.0.1:0. NULL with *err on failure. */
 struct hn_ctl *hn_ctl_new(hn_ctl_cb cb, void *ctx, char **err);
+/* Accept only providers whose hello carries this case token ("<id>#<nonce>"): a connection that
+ * says hello for another case is reported once (bad_text) and closed. */
+void hn_ctl_set_case(struct hn_ctl *c, const char *case_token);
 int hn_ctl_port(const struct hn_ctl *c);
 /* Fill up to max pollfds; returns how many. */
 size_t hn_ctl_pollfds(const struct hn_ctl *c, struct pollfd *fds, size_t max);

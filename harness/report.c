@@ -100,6 +100,8 @@ static void failure_text(struct wc_buf *b, const json_t *f, int ind)
     wc_buf_addf(b, "%*s%s", ind, "", str_or(f, "requirement", "(no requirement)"));
     if (json_is_integer(step))
         wc_buf_addf(b, " (step %lld)", (long long)json_integer_value(step));
+    else if (kind && wc_json_str(f, "checker"))
+        wc_buf_addf(b, " (%s %s)", kind, wc_json_str(f, "checker"));
     else if (kind && strcmp(kind, "step"))
         wc_buf_addf(b, " (%s)", kind);
     s = one_line(str_or(f, "message", ""));

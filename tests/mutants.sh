@@ -41,10 +41,10 @@ while read -r name reqs _desc; do
     for r in ${reqs//,/ }; do sel+=(--req "$r"); done
     $GW run -j "$JOBS" --seed 7 --timeout-ms "${GWSPEC_MUTANT_TIMEOUT_MS:-2000}" \
         --mutant "$name" "${sel[@]}" --json "$OUT/$name" >"$OUT/$name.txt" 2>&1
-    killers=$(jq -r --arg reqs ",$reqs," '.cases[]
-        | select(.verdict == "FAILED")
+    killers=$(cat "$OUT/$name"/cases/*.json 2>/dev/null | jq -r --arg reqs ",$reqs," '
+        select(.verdict == "FAILED")
         | select([.failures[]?.requirement] | any(. as $r | $reqs | contains("," + $r + ",")))
-        | .id' "$OUT/$name/index.json" 2>/dev/null | sort -u | tr '\n' ' ')
+        | .id' 2>/dev/null | sort -u | tr '\n' ' ')
     if [ -n "$killers" ]; then
         printf '  killed    %-28s %-22s %s\n' "$name" "$reqs" "$killers"
         for k in $killers; do printf '%s\t%s\t%s\n' "$name" "$reqs" "$k" >>"$OUT/kills.tsv"; done

@@ -41,9 +41,10 @@ static json_t *sample_run(bool with_failure, bool with_stale)
                       "witness", 12, 15, "checks", "one_terminal", "fail", "transcript", "t", "header", "format",
                       "gwspec-transcript/1", "t", "recv", "conn", "c1", "text", NASTY, "rerun",
                       "bin/gwspec run --seed 1234 cases/6-abort/6.1.2-abort-mid-stream.yaml"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s}]}", "id", "7.3.1-stale-cursor",
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s, s:s}]}", "id", "7.3.1-stale-cursor",
                                            "verdict", "NON-STRICT", "duration_ms", 3, "seed", 1234, "failures",
-                                           "requirement", "R-SUB-7", "kind", "invariant", "message", "stale cursor"));
+                                           "requirement", "R-SUB-7", "kind", "invariant", "checker", "seq_contiguous",
+                                           "message", "stale cursor"));
     json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}]}", "id", "9.1.1-perm", "verdict",
                                            "UNIMPLEMENTED", "duration_ms", 0, "failures", "requirement", "R-PERM-1",
                                            "kind", "error", "message", "capability permissions not declared"));
@@ -116,7 +117,7 @@ static void test_report_console_lines(void)
     free(s);
     s = capture(hn_report_console_case, case_at(run, 2), false);
     expect_text(s, "  NON-STRICT   7.3.1-stale-cursor (3 ms)\n"
-                   "      R-SUB-7 (invariant): stale cursor\n");
+                   "      R-SUB-7 (invariant seq_contiguous): stale cursor\n");
     free(s);
     s = capture(hn_report_console_case, case_at(run, 3), false);
     expect_text(s, "  UNIMPLEMENTED 9.1.1-perm (0 ms)  capability permissions not declared\n");

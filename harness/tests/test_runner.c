@@ -869,6 +869,103 @@ static void test_http_parse(void)
     free(err);
 }
 
+
+static void test_send_raw_records(void)
+{
+    alarm(20);
+    json_t *r = run_case(NULL,
+                         "  - connect: c1\n"
+                         "  - send_raw: {client: c1, hex: \"7b7d\"}\n"
+                         "  - expect: {c1: {kind: protocol_error, code: INTERNAL_ERROR}}\n"
+                         "  - send_raw: {client: c1, binary: true, text: \"{}\"}\n"
+                         "  - expect: {c1: {kind: protocol_error}}\n"
+                         "  - send_raw: {client: c1, hex: \"ff00\"}\n"
+                         "  - expect: {c1: {kind: protocol_error}}\n"
+                         "  - send_raw: {client: c1, repeat: {count: 1200000, text: a}}\n"
+                         "  - expect: {c1: {kind: protocol_error}}\n"
+                         "  - quiet: c1\n",
+                         2000);
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    size_t i;
+    json_t *rec;
+    int frames = 0, binary = 0, hex = 0, truncated = 0;
+    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+        if (strcmp(wc_json_str(rec, "t"), "send") || json_is_true(json_object_get(rec, "sentinel")))
+            continue;
+        frames += json_object_get(rec, "frame") != NULL;
+        binary += json_is_true(json_object_get(rec, "binary"));
+        hex += wc_json_str(rec, "hex") && !strcmp(wc_json_str(rec, "hex"), "ff00");
+        if (json_is_true(json_object_get(rec, "truncated"))) {
+            truncated++;
+            CU_ASSERT_EQUAL(json_integer_value(json_object_get(rec, "len")), 1200000);
+            CU_ASSERT_EQUAL(strlen(wc_json_str(rec, "text")), 1024);
+        }
+    }
+    CU_ASSERT_EQUAL(frames, 2);
+    CU_ASSERT_EQUAL(binary, 1);
+    CU_ASSERT_EQUAL(hex, 1);
+    CU_ASSERT_EQUAL(truncated, 1);
+    json_decref(r);
+}
+
+static void test_quiet_period_profile(void)
+{
+    alarm(20);
+    char path[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-q-%d.yaml", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "name: fake-quiet\nhost: 127.0.0.1\nport: %d\n"
+                "auth: {kind: token, users: {alice: good}}\nquiescence: {quiet_ms: 150}\n",
+            server_port);
+    fclose(fp);
+    struct hn_target *q = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_EQUAL(hn_target_start(q, 2000, &err), 0);
+    CU_ASSERT_STRING_EQUAL(q->quiescence, "quiet_ms");
+    struct hn_target *save = target;
+    target = q;
+    int64_t t0 = wc_now_ms();
+    json_t *r = run_case(NULL,
+                         "  - connect: c1\n"
+                         "  - send: {c1: {type: chat.send, sessionId: $s1, content: echo}}\n"
+                         "  - expect: {c1: {kind: stream_delta}}\n"
+                         "  - expect: {c1: {kind: complete}}\n"
+                         "  - quiet: c1\n"
+                         "  - expect: {c1: none}\n",
+                         2000);
+    target = save;
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    CU_ASSERT_TRUE(wc_now_ms() - t0 >= 150);
+    json_decref(r);
+    hn_target_free(q);
+    unlink(path);
+}
+
+static void test_profile_errors(void)
+{
+    char path[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-bad-%d.yaml", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "name: bad\nport: 1\nauth: {kind: magic}\n");
+    fclose(fp);
+    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    if (err)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3:"));
+    free(err);
+    err = NULL;
+    fp = fopen(path, "w");
+    fprintf(fp, "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\ncolour: red\n");
+    fclose(fp);
+    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
+    if (err)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":4:1: unknown key 'colour' in target profile"));
+    free(err);
+    unlink(path);
+}
+
 static CU_TestInfo runner_tests[] = {
     {"ws_framing", test_ws_framing},
     {"http_parse", test_http_parse},
@@ -885,6 +982,9 @@ static CU_TestInfo runner_tests[] = {
     {"http_step", test_http_step},
     {"needs_unimplemented", test_needs_unimplemented},
     {"unreachable_target_is_error", test_unreachable_target_is_error},
+    {"send_raw_records", test_send_raw_records},
+    {"quiet_period_profile", test_quiet_period_profile},
+    {"profile_errors", test_profile_errors},
     CU_TEST_INFO_NULL,
 };
 
