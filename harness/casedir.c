@@ -180,6 +180,19 @@ static bool has_tag(const struct hn_case *c, const json_t *tags)
     return false;
 }
 
+static bool cites_req(const struct hn_case *c, const json_t *reqs)
+{
+    size_t i, j;
+    json_t *r, *u;
+    json_array_foreach(reqs, i, r) {
+        json_array_foreach(c->spec, j, u) {
+            if (json_equal(r, u))
+                return true;
+        }
+    }
+    return false;
+}
+
 static int case_cmp(const void *a, const void *b)
 {
     const struct hn_case *x = *(struct hn_case *const *)a, *y = *(struct hn_case *const *)b;
@@ -201,6 +214,8 @@ void hn_casedir_select(const struct hn_caselist *all, const struct hn_select *se
         if (json_array_size(sel->excludes) && any_glob(c, sel->excludes))
             continue;
         if (json_array_size(sel->tags) && !has_tag(c, sel->tags))
+            continue;
+        if (json_array_size(sel->reqs) && !cites_req(c, sel->reqs))
             continue;
         v[m++] = c;
     }

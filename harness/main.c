@@ -11,6 +11,8 @@
 
 #include "casedir.h"
 #include "cmd_check.h"
+#include "record.h"
+#include "replay.h"
 #include "invariant.h"
 #include "run.h"
 #include "scenario.h"
@@ -33,6 +35,8 @@ static void usage_main(FILE *fp)
             "                      invariant checkers\n"
             "  lint [FILES...]     validate case files strictly (file:line:col: message)\n"
             "  check TRANSCRIPT... run the invariant checkers over recorded transcripts\n"
+            "  record              a recording WebSocket proxy in front of a gateway\n"
+            "  replay TRANSCRIPT   turn a transcript into a case (--minimize to shrink it)\n"
             "\n"
             "`%s COMMAND --help` describes each command.\n"
             "exit status: 0 all scored cases passed, 1 a case failed, 2 usage or case-file\n"
@@ -75,7 +79,7 @@ static void usage_run(FILE *fp)
 static void usage_list(FILE *fp)
 {
     fprintf(fp,
-            "usage: %s list [--checks] [--strict] [--tag T] [--filter GLOB] [CASES...]\n"
+            "usage: %s list [--checks] [--json] [--tag T] [--filter GLOB] [--req ID] [CASES...]\n"
             "\n"
             "Print one line per case: id, requirement ids, tags. --checks prints the invariant\n"
             "checker table instead.\n",
@@ -121,7 +125,7 @@ static bool parse_int(const char *s, long min, long max, long *out)
 enum {
     OPT_TARGET = 1000, OPT_MUTANT, OPT_FILTER, OPT_EXCLUDE, OPT_TAG, OPT_STRICT, OPT_SHARD,
     OPT_SEED, OPT_REPEAT, OPT_BASELINE, OPT_JUNIT, OPT_TAP, OPT_JSON, OPT_SPEC, OPT_TIMEOUT,
-    OPT_CHECKS,
+    OPT_CHECKS, OPT_REQ, OPT_JSONOUT,
 };
 
 static int bad_usage(void (*usage)(FILE *), const char *msg, const char *arg)
@@ -140,6 +144,7 @@ static int cmd_run(int argc, char **argv)
         {"filter", required_argument, NULL, OPT_FILTER},
         {"exclude", required_argument, NULL, OPT_EXCLUDE},
         {"tag", required_argument, NULL, OPT_TAG},
+        {"req", required_argument, NULL, OPT_REQ},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"shard", required_argument, NULL, OPT_SHARD},
         {"seed", required_argument, NULL, OPT_SEED},
@@ -157,12 +162,14 @@ static int cmd_run(int argc, char **argv)
     struct hn_run_cfg cfg = {.jobs = 1, .repeat = 1, .spec_version = "chatgw/1.0",
                              .progname = prog};
     json_t *filters = json_array(), *excludes = json_array(), *tags = json_array();
+    json_t *reqs = json_array();
     int c, rc;
     long n;
 
     cfg.filters = filters;
     cfg.excludes = excludes;
     cfg.tags = tags;
+    cfg.reqs = reqs;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -171,6 +178,7 @@ static int cmd_run(int argc, char **argv)
         case OPT_FILTER: json_array_append_new(filters, json_string(optarg)); break;
         case OPT_EXCLUDE: json_array_append_new(excludes, json_string(optarg)); break;
         case OPT_TAG: json_array_append_new(tags, json_string(optarg)); break;
+        case OPT_REQ: json_array_append_new(reqs, json_string(optarg)); break;
         case OPT_STRICT: cfg.strict = true; break;
         case OPT_SHARD:
             if (hn_shard_parse(optarg, &cfg.shard_k, &cfg.shard_n) != 0) {
@@ -220,6 +228,7 @@ static int cmd_run(int argc, char **argv)
     cfg.ncases = (size_t)(argc - optind);
     rc = hn_run(&cfg);
 out:
+    json_decref(reqs);
     json_decref(filters);
     json_decref(excludes);
     json_decref(tags);
@@ -239,6 +248,33 @@ static void join(const json_t *arr, char *out, size_t outlen)
     }
 }
 
+/*
+ * `gwspec list --json`: the selected cases and the spec's requirements, for tools such as
+ * tests/mutants.sh. Returns 0 so the caller prints no text lines.
+ */
+static size_t print_list_json(const struct hn_spec *spec, struct hn_case **sel, size_t n)
+{
+    json_t *out = json_object(), *cases = json_array(), *reqs = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(cases, json_pack("{s:s,s:s,s:O,s:O,s:b}", "id", sel[i]->id, "file",
+                                               sel[i]->file, "spec", sel[i]->spec, "tags",
+                                               sel[i]->tags, "strict", sel[i]->strict));
+    for (size_t i = 0; i < spec->n; i++) {
+        const struct hn_req *r = &spec->reqs[i];
+        json_t *o = json_pack("{s:s,s:s}", "id", r->id, "level", hn_level_name(r->level));
+        if (r->capability)
+            json_object_set_new(o, "capability", json_string(r->capability));
+        json_array_append_new(reqs, o);
+    }
+    json_object_set_new(out, "cases", cases);
+    json_object_set_new(out, "requirements", reqs);
+    json_dumpf(out, stdout, JSON_INDENT(1));
+    putchar('\n');
+    json_decref(out);
+    return 0;
+}
+
 static int cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -246,13 +282,15 @@ static int cmd_list(int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"tag", required_argument, NULL, OPT_TAG},
         {"filter", required_argument, NULL, OPT_FILTER},
+        {"req", required_argument, NULL, OPT_REQ},
+        {"json", no_argument, NULL, OPT_JSONOUT},
         {"spec-version", required_argument, NULL, OPT_SPEC},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool checks = false, strict = true;
+    bool checks = false, strict = true, as_json = false;
     const char *version = "chatgw/1.0";
-    json_t *tags = json_array(), *filters = json_array();
+    json_t *tags = json_array(), *filters = json_array(), *reqs = json_array();
     int c, rc = 0;
 
     (void)strict;
@@ -263,6 +301,8 @@ static int cmd_list(int argc, char **argv)
         case OPT_STRICT: break;
         case OPT_TAG: json_array_append_new(tags, json_string(optarg)); break;
         case OPT_FILTER: json_array_append_new(filters, json_string(optarg)); break;
+        case OPT_REQ: json_array_append_new(reqs, json_string(optarg)); break;
+        case OPT_JSONOUT: as_json = true; break;
         case OPT_SPEC: version = optarg; break;
         case 'h': usage_list(stdout); goto out;
         default: rc = bad_usage(usage_list, NULL, NULL); goto out;
@@ -293,15 +333,17 @@ static int cmd_list(int argc, char **argv)
         json_array_foreach(errs, i, e) fprintf(stderr, "%s\n", json_string_value(e));
         rc = 2;
     } else {
-        struct hn_select s = {.filters = filters, .tags = tags, .strict = true};
+        struct hn_select s = {.filters = filters, .tags = tags, .reqs = reqs, .strict = true};
         struct hn_case **sel;
         size_t n;
         hn_casedir_select(&all, &s, &sel, &n);
+        if (as_json)
+            n = print_list_json(spec, sel, n);
         for (size_t i = 0; i < n; i++) {
-            char reqs[512], tg[512];
-            join(sel[i]->spec, reqs, sizeof(reqs));
+            char rq[512], tg[512];
+            join(sel[i]->spec, rq, sizeof(rq));
             join(sel[i]->tags, tg, sizeof(tg));
-            printf("%-40s %-32s %s%s\n", sel[i]->id, reqs, tg, sel[i]->strict ? " (strict)" : "");
+            printf("%-40s %-32s %s%s\n", sel[i]->id, rq, tg, sel[i]->strict ? " (strict)" : "");
         }
         free(sel);
     }
@@ -310,6 +352,7 @@ static int cmd_list(int argc, char **argv)
     json_decref(errs);
     hn_spec_free(spec);
 out:
+    json_decref(reqs);
     json_decref(tags);
     json_decref(filters);
     return rc;
@@ -384,6 +427,10 @@ int main(int argc, char **argv)
         return cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "lint"))
         return cmd_lint(argc - 1, argv + 1);
+    if (!strcmp(cmd, "record"))
+        return hn_cmd_record(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay"))
+        return hn_cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return hn_cmd_check(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);

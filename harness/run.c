@@ -307,7 +307,7 @@ int hn_run(const struct hn_run_cfg *cfg)
         seed = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 8)) %
                1000000000ULL;
     }
-    struct hn_select s = {.filters = cfg->filters, .excludes = cfg->excludes, .tags = cfg->tags,
+    struct hn_select s = {.filters = cfg->filters, .excludes = cfg->excludes, .tags = cfg->tags, .reqs = cfg->reqs,
                           .strict = cfg->strict, .shard_k = cfg->shard_k,
                           .shard_n = cfg->shard_n, .shuffle = true, .seed = seed};
     hn_casedir_select(&all, &s, &sel, &nsel);

@@ -20,6 +20,7 @@ struct hn_run_cfg {
     json_t *filters;           /* globs on case ids (borrowed) */
     json_t *excludes;
     json_t *tags;
+    json_t *reqs;              /* requirement ids: only cases citing one (borrowed) */
     bool strict;
     int jobs;                  /* >= 1 */
     int shard_k, shard_n;      /* shard_n 0: none */

@@ -92,7 +92,14 @@ if [ -x "$BIN/gwspec-badgw" ]; then
     done
 fi
 
-# 7. Every mutant of the reference gateway is killed by the catalog.
+# 7. Record -> check -> replay -> minimize round trip against mutants (issue: fixtures).
+if GWSPEC_BIN=$BIN bash tests/fixtures-roundtrip.sh >"$OUT/rt.txt" 2>&1; then
+    ok "fixtures round trip: $(tail -1 "$OUT/rt.txt")"
+else
+    bad "fixtures round trip" "$OUT/rt.txt"
+fi
+
+# 8. Every mutant of the reference gateway is killed by the catalog.
 if [ "${GWSPEC_SKIP_MUTANTS:-}" != 1 ]; then
     if bash tests/mutants.sh >"$OUT/mutants.txt" 2>&1; then
         ok "mutants: $(grep -c '^  killed' "$OUT/mutants.txt") killed, none survived"

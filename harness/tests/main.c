@@ -14,13 +14,14 @@ extern CU_SuiteInfo hn_invariant_suites[];
 extern CU_SuiteInfo hn_msgcat_suites[];
 extern CU_SuiteInfo hn_verdict_suites[];
 extern CU_SuiteInfo hn_report_suites[];
+extern CU_SuiteInfo hn_replay_suites[];
 
 int main(void)
 {
     CU_SuiteInfo *tables[] = {
         hn_match_suites,      hn_scenario_suites,  hn_casedir_suites, hn_runner_suites,
         hn_transcript_suites, hn_invariant_suites, hn_msgcat_suites,  hn_verdict_suites,
-        hn_report_suites,
+        hn_report_suites,     hn_replay_suites,
     };
     unsigned failures, suites_failed;
 
