@@ -360,7 +360,14 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
     argv = wc_xcalloc(argc + 4, sizeof(*argv));
     char seedtext[32];
     snprintf(seedtext, sizeof(seedtext), "%llu", (unsigned long long)t->seed);
-    json_t *subst = json_pack("{s:s, s:s}", "state_dir", t->state_dir, "seed", seedtext);
+    /* ${bin_dir}: the folder of the gateway binary, so test profiles can start our other tools */
+    char *gwpath = hn_target_gateway_path();
+    char *slash = strrchr(gwpath, '/');
+    if (slash)
+        *slash = '\0';
+    json_t *subst = json_pack("{s:s, s:s, s:s}", "state_dir", t->state_dir, "seed", seedtext,
+                              "bin_dir", slash ? gwpath : ".");
+    free(gwpath);
     for (size_t i = 0; i < argc; i++) {
         json_t *a = json_array_get(argv_j, i);
         if (json_is_integer(a)) {

@@ -84,8 +84,8 @@ if [ $rc = 3 ]; then ok "exit 3 when the target cannot be reached"; else
 # 6. Misbehaving gateways yield ERROR or FAILED within the safety timeout, never a hang.
 if [ -x "$BIN/gwspec-badgw" ]; then
     for mode in silent garbage huge close; do
-        timeout 60 $GW run --target "tests/targets/badgw-$mode.yaml" --timeout-ms 1500 \
-            cases >"$OUT/bad.txt" 2>&1
+        timeout 60 $GW run --target "tests/targets/badgw-$mode.yaml" --timeout-ms 1500 -j 4 \
+            --filter '3.1.*' cases/3-inbound >"$OUT/bad.txt" 2>&1
         rc=$?
         if [ $rc = 1 ] || [ $rc = 3 ]; then ok "bad gateway '$mode': exit $rc, no hang"; else
             echo "exit $rc" >>"$OUT/bad.txt"; bad "bad gateway '$mode'" "$OUT/bad.txt"; fi
