@@ -30,26 +30,40 @@ fi
 
 # --- 2. mutants --------------------------------------------------------------------------
 $GWSPEC_GATEWAY --mutant list >"$OUT/list.txt" || { echo "cannot list mutants"; exit 1; }
-echo "mutant matrix (mutant: requirement -> killing cases):"
+echo "mutant matrix (mutant: requirements -> killing cases):"
 : >"$OUT/kills.tsv"
+
+# One mutant: run the cases that cite its requirements; write "name<TAB>reqs<TAB>killers".
+# The timeout is short because a wait that times out is settled by a sentinel round trip
+# (harness/runner.c), so it decides between FAILED and ERROR, never between pass and fail.
+one_mutant() {
+    local name=$1 reqs=$2 sel=() r
+    for r in ${reqs//,/ }; do sel+=(--req "$r"); done
+    $GW run -j 2 --seed 7 --timeout-ms "${GWSPEC_MUTANT_TIMEOUT_MS:-1000}" \
+        --mutant "$name" "${sel[@]}" --json "$OUT/$name" >"$OUT/$name.txt" 2>&1
+    local killers
+    killers=$(cat "$OUT/$name"/cases/*.json 2>/dev/null | jq -r --arg reqs ",$reqs," '
+        select(.verdict == "FAILED")
+        | select([.failures[]?.requirement] | any(. as $r | $reqs | contains("," + $r + ",")))
+        | .id' 2>/dev/null | sort -u | tr '\n' ' ')
+    printf '%s\t%s\t%s\n' "$name" "$reqs" "$killers" >"$OUT/$name.result"
+}
+export -f one_mutant
+export GW OUT
+awk '{ print $1, $2 }' "$OUT/list.txt" | xargs -P "${GWSPEC_MUTANT_JOBS:-4}" -n 2 \
+    bash -c 'one_mutant "$0" "$1"'
+
 survivors=0
 total=0
 while read -r name reqs _desc; do
     [ -n "$name" ] || continue
     total=$((total + 1))
-    sel=()
-    for r in ${reqs//,/ }; do sel+=(--req "$r"); done
-    $GW run -j "$JOBS" --seed 7 --timeout-ms "${GWSPEC_MUTANT_TIMEOUT_MS:-2000}" \
-        --mutant "$name" "${sel[@]}" --json "$OUT/$name" >"$OUT/$name.txt" 2>&1
-    killers=$(cat "$OUT/$name"/cases/*.json 2>/dev/null | jq -r --arg reqs ",$reqs," '
-        select(.verdict == "FAILED")
-        | select([.failures[]?.requirement] | any(. as $r | $reqs | contains("," + $r + ",")))
-        | .id' 2>/dev/null | sort -u | tr '\n' ' ')
+    IFS=$'\t' read -r _ _ killers <"$OUT/$name.result"
     if [ -n "$killers" ]; then
-        printf '  killed    %-28s %-22s %s\n' "$name" "$reqs" "$killers"
+        printf '  killed    %-30s %-22s %s\n' "$name" "$reqs" "$killers"
         for k in $killers; do printf '%s\t%s\t%s\n' "$name" "$reqs" "$k" >>"$OUT/kills.tsv"; done
     else
-        printf '  SURVIVED  %-28s %-22s (no case failed with these requirements)\n' "$name" "$reqs"
+        printf '  SURVIVED  %-30s %-22s (no case failed with these requirements)\n' "$name" "$reqs"
         survivors=$((survivors + 1))
     fi
 done <"$OUT/list.txt"
