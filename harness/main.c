@@ -265,6 +265,8 @@ static size_t print_list_json(const struct hn_spec *spec, struct hn_case **sel, 
         json_t *o = json_pack("{s:s,s:s}", "id", r->id, "level", hn_level_name(r->level));
         if (r->capability)
             json_object_set_new(o, "capability", json_string(r->capability));
+        if (r->untestable)
+            json_object_set_new(o, "untestable", json_string(r->untestable));
         json_array_append_new(reqs, o);
     }
     json_object_set_new(out, "cases", cases);

@@ -455,6 +455,21 @@ static bool match_rec(struct mctx *m, const json_t *pat, const json_t *v)
         if (inner && json_object_size(pat) == 1)
             return json_is_object(inner) ? match_object(m, inner, v, true)
                                          : match_rec(m, inner, v);
+        json_t *each = json_object_get(pat, "$each");
+        if (each && json_object_size(pat) == 1) {
+            /* {$each: P}: an array (of any length) whose every element matches P */
+            size_t save = m->path.len;
+            if (!json_is_array(v))
+                return fail(m, "an array", NULL, v);
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                wc_buf_addf(&m->path, "[%zu]", i);
+                if (!match_rec(m, each, json_array_get(v, i)))
+                    return false;
+                m->path.len = save;
+                m->path.buf[save] = '\0';
+            }
+            return true;
+        }
         return match_object(m, pat, v, false);
     }
     if (json_is_array(pat)) {

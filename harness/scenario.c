@@ -65,6 +65,7 @@ static struct hn_spec *spec_from_doc(struct wc_yaml_doc *doc, char **err)
         const char *level = json_string_value(json_object_get(r, "level"));
         const char *cap = json_string_value(json_object_get(r, "capability"));
         const char *title = json_string_value(json_object_get(r, "title"));
+        const char *untestable = json_string_value(json_object_get(r, "untestable"));
         struct hn_req *q = &s->reqs[s->n];
 
         if (!id || !level) {
@@ -86,6 +87,7 @@ static struct hn_spec *spec_from_doc(struct wc_yaml_doc *doc, char **err)
         q->id = wc_xstrdup(id);
         q->capability = cap ? wc_xstrdup(cap) : NULL;
         q->title = title ? wc_xstrdup(title) : NULL;
+        q->untestable = untestable ? wc_xstrdup(untestable) : NULL;
         s->n++;
     }
     return s;
@@ -137,6 +139,7 @@ void hn_spec_free(struct hn_spec *s)
     for (size_t i = 0; i < s->n; i++) {
         free(s->reqs[i].id);
         free(s->reqs[i].capability);
+        free(s->reqs[i].untestable);
         free(s->reqs[i].title);
     }
     free(s->reqs);
@@ -482,8 +485,10 @@ static void check_pattern_rec(struct lint *l, const json_t *parent, const char *
         const char *k;
         json_t *m;
         json_object_foreach((json_t *)v, k, m) {
-            if (k[0] == '$' && strcmp(k, "$exact"))
+            if (k[0] == '$' && strcmp(k, "$exact") && strcmp(k, "$each"))
                 kerr(l, v, k, "unknown pattern operator '%s'", k);
+            else if (!strcmp(k, "$each") && json_object_size(v) != 1)
+                kerr(l, v, k, "'$each' must be the only key");
             else if (!strcmp(k, "$exact") && (json_object_size(v) != 1 || !json_is_object(m)))
                 kerr(l, v, k, "'$exact' must be the only key and hold a mapping");
             check_pattern_rec(l, v, k, m, caps);

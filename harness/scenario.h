@@ -25,6 +25,7 @@ struct hn_req {
     enum hn_level level;
     char *capability;  /* or NULL */
     char *title;       /* or NULL */
+    char *untestable;  /* why no case can exercise it yet (not scored), or NULL */
 };
 
 struct hn_spec {

@@ -58,7 +58,7 @@
       "sessionId is not trimmed: a whitespace id gets SESSION_NOT_FOUND")                       \
     X(WRONG_NOT_FOUND_TEXT, "wrong-not-found-text", "R-SEND-2",                                  \
       "SESSION_NOT_FOUND carries a different error text")                                       \
-    X(SEND_ACK, "send-ack", "R-SEND-3", "an accepted chat.send is acknowledged with {kind:chat_ack}") \
+    X(SEND_ACK, "send-ack", "R-SEND-3,R-CAT-1", "an accepted chat.send is acknowledged with {kind:chat_ack}") \
     X(NO_TIMESTAMP, "no-timestamp", "R-EVT-1", "run events get no timestamp")                    \
     X(REPLAY_FRESH_IDS, "replay-fresh-ids", "R-SEQ-3",                                           \
       "replayed copies get a fresh id and timestamp")                                           \

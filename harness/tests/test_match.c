@@ -248,7 +248,17 @@ static void test_json_path(void)
     CU_ASSERT_FALSE(hn_var_name_valid("a.", 2));
 }
 
+static void test_each_matches_every_element(void)
+{
+    CU_ASSERT_TRUE(ok("{\"$each\":{\"seq\":\"<absent>\"}}", "[{\"a\":1},{\"b\":2}]"));
+    CU_ASSERT_TRUE(ok("{\"$each\":{\"seq\":\"<absent>\"}}", "[]"));
+    CU_ASSERT_FALSE(ok("{\"$each\":\"<int>\"}", "{\"a\":1}"));
+    expect_diff("{\"$each\":{\"seq\":\"<absent>\"}}", "[{\"a\":1},{\"seq\":2}]",
+                "at [1].seq: expected the key to be absent, received 2");
+}
+
 static CU_TestInfo match_tests[] = {
+    {"each_matches_every_element", test_each_matches_every_element},
     {"partial_objects", test_partial_objects},
     {"scalars_and_numbers", test_scalars_and_numbers},
     {"arrays", test_arrays},
