@@ -14,6 +14,8 @@
  * waits for stderr (bounded by DRAIN_MAX_MS; a reader that never reads only slows us down).
  * The wait is on an observable condition (the bytes still queued: FIONREAD for a pipe,
  * SIOCOUTQ for a socket pair, which is what libuv gives a child's stdio), never a fixed sleep.
+ * For the same reason every control message except `emitted` (reached, done, aborted, ...) is
+ * written only once the gateway has read everything written to stdout and stderr before it.
  */
 #include "cli.h"
 
@@ -175,9 +177,19 @@ static void close_ctl(struct cli *c)
 static void sink_control(void *ctx, const char *line, size_t len)
 {
     struct cli *c = ctx;
+    static const char emitted[] = "{\"type\":\"emitted\"";
 
-    if (c->ctl_fd >= 0)
-        write_all(c->ctl_fd, line, len);
+    if (c->ctl_fd < 0)
+        return;
+    /* Everything but `emitted` (which precedes its event) tells the harness where the run is
+     * (reached, done, aborted, ...): let the gateway read what we wrote first, so a harness that
+     * acts on it (a sentinel, a subscribe expecting a replay) does not overtake our own events
+     * still sitting in the pipe. */
+    if (len < sizeof(emitted) - 1 || memcmp(line, emitted, sizeof(emitted) - 1) != 0) {
+        drain(1);
+        drain(2);
+    }
+    write_all(c->ctl_fd, line, len);
 }
 
 static void sink_timer(void *ctx, int64_t ms)
