@@ -143,6 +143,20 @@ static void finished(struct ctx *x, json_t *result)
     json_array_append_new(x->cases, result);
 }
 
+static int write_all(int fd, const char *s, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, s, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        s += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static void start_worker(struct ctx *x, struct worker *w, struct job *j)
 {
     int p[2];
@@ -159,9 +173,11 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     if (pid == 0) {
         close(p[0]);
         json_t *r = run_job(x, j);
-        json_dumpfd(r, p[1], JSON_COMPACT);
+        /* One buffer, written whole: json_dumpfd would make a write(2) per token. */
+        char *s = json_dumps(r, JSON_COMPACT);
+        int ok = s && write_all(p[1], s, strlen(s)) == 0;
         close(p[1]);
-        _exit(0);
+        _exit(ok ? 0 : 1);
     }
     close(p[1]);
     if (pid < 0) {

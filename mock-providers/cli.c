@@ -153,7 +153,7 @@ static void sink_announce(void *ctx, const char *id)
     flush(c);
 }
 
-static void sink_permission(void *ctx, const char *tool, json_t *input)
+static void sink_permission(void *ctx, const char *tool, json_t *input, int64_t timeout_ms)
 {
     struct cli *c = ctx;
 

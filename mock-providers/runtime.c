@@ -24,6 +24,7 @@
 #include "wc_log.h"
 #include "wc_mem.h"
 
+#define YIELD_EVERY 128 /* events of an emit_many between two sink->yield calls */
 #define DEFAULT_SEED 0x6777737065630001ULL /* "gwspec" + 1: the seed when the directive has none   \
                                             */
 
@@ -56,6 +57,8 @@ struct mp_run {
     enum run_state state;           /* where the interpreter is */
     size_t pc;                      /* index of the current step */
     int64_t many_i;                 /* events emitted so far by the current emit_many */
+    bool yielding;                  /* waiting for mp_run_resume after sink->yield */
+    int64_t yielded_at;             /* many_i of the last yield (not twice at one index) */
     bool running;                   /* pump() is on the stack */
     bool ctl;                       /* a control channel exists */
     bool aborted;                   /* an abort was seen (matters for on_abort: ignore) */
@@ -330,6 +333,7 @@ static void exec_step(struct mp_run *run)
         break;
     case MP_STEP_EMIT_MANY:
         run->many_i = 0;
+        run->yielded_at = 0;
         run->state = RS_EMIT_MANY;
         break;
     case MP_STEP_BARRIER:
@@ -357,7 +361,8 @@ static void exec_step(struct mp_run *run)
         run->answered = false;
         if (run->sink->permission)
             run->sink->permission(run->ctx, wc_json_str(st->fields, "toolName"),
-                                  json_object_get(st->fields, "input"));
+                                  json_object_get(st->fields, "input"),
+                                  json_integer_value(json_object_get(st->fields, "timeoutMs")));
         else
             mp_run_permission_answer(run, NULL, false, true, "no permission handler");
         break;
@@ -421,8 +426,16 @@ static bool step_once(struct mp_run *run)
             exec_step(run);
         return true;
     case RS_EMIT_MANY:
+        if (run->yielding)
+            return false;
         if (run->many_i >= st->count) {
             advance(run);
+        } else if (run->sink->yield && run->many_i > 0 && run->many_i % YIELD_EVERY == 0 &&
+                   run->yielded_at != run->many_i) {
+            run->yielded_at = run->many_i;
+            run->yielding = true;
+            run->sink->yield(run->ctx);
+            return false;
         } else {
             json_t *ev = json_deep_copy(st->fields);
             subst_index(ev, ++run->many_i);
@@ -585,6 +598,14 @@ void mp_run_timer_fired(struct mp_run *run)
     if (run->state != RS_TIMER)
         return;
     run->timer_fired = true;
+    pump(run);
+}
+
+void mp_run_resume(struct mp_run *run)
+{
+    if (!run->yielding)
+        return;
+    run->yielding = false;
     pump(run);
 }
 

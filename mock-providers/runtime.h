@@ -47,12 +47,17 @@ struct mp_run_sink {
     void (*event)(void *ctx, json_t *event);
     /* The provider announces its native session id (CloudCLI: writer.setSessionId). */
     void (*announce)(void *ctx, const char *native_id);
-    /* Raise a permission request; answer later with mp_run_permission_answer. input borrowed. */
-    void (*permission)(void *ctx, const char *tool_name, json_t *input);
+    /* Raise a permission request; answer later with mp_run_permission_answer. input borrowed.
+     * timeout_ms: the approval window the script asks for (its `timeoutMs`), 0 if none. */
+    void (*permission)(void *ctx, const char *tool_name, json_t *input, int64_t timeout_ms);
     /* One control-channel line, '\n'-terminated, to send to the harness. */
     void (*control)(void *ctx, const char *line, size_t len);
     /* Call mp_run_timer_fired after delay_ms (a delay step). */
     void (*timer)(void *ctx, int64_t delay_ms);
+    /* Optional: an emit_many hands the loop back every 128 events; call
+     * mp_run_resume on the next loop turn, so a flood interleaves with socket I/O (an abort
+     * can land in the middle of it). NULL: an emit_many runs to its end in one call. */
+    void (*yield)(void *ctx);
     /* The run is over: no callback follows. exit_code is the provider's exit status. */
     void (*ended)(void *ctx, enum mp_end how, int exit_code);
 };
@@ -73,6 +78,8 @@ void mp_run_permission_answer(struct mp_run *run, const char *request_id, bool a
                               bool cancelled, const char *reason);
 /* A timer requested through sink->timer fired. */
 void mp_run_timer_fired(struct mp_run *run);
+/* Go on after sink->yield (a no-op if the run is not yielding). */
+void mp_run_resume(struct mp_run *run);
 /* The native id announced so far, or NULL (borrowed). */
 const char *mp_run_native_id(const struct mp_run *run);
 bool mp_run_is_over(const struct mp_run *run);

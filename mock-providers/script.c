@@ -238,9 +238,9 @@ static bool parse_complete(struct pctx *p, const json_t *obj, struct mp_step *st
 
 static bool parse_permission(struct pctx *p, const json_t *obj, struct mp_step *st)
 {
-    static const char *const keys[] = {"toolName", "input", NULL};
+    static const char *const keys[] = {"toolName", "input", "timeoutMs", NULL};
     const json_t *v = json_object_get(obj, "permission");
-    const json_t *input;
+    const json_t *input, *tmo;
 
     if (!json_is_object(v))
         return fail_val(p, obj, "permission", "permission needs {toolName, input}");
@@ -250,10 +250,15 @@ static bool parse_permission(struct pctx *p, const json_t *obj, struct mp_step *
         return json_object_get(v, "toolName")
                    ? fail_val(p, v, "toolName", "permission: 'toolName' must be a string")
                    : fail_val(p, obj, "permission", "permission needs a string 'toolName'");
+    tmo = json_object_get(v, "timeoutMs");
+    if (tmo && (!json_is_integer(tmo) || json_integer_value(tmo) <= 0))
+        return fail_val(p, v, "timeoutMs", "permission: 'timeoutMs' must be a positive integer");
     input = json_object_get(v, "input");
     st->fields =
         json_pack("{s:s, s:o}", "toolName", json_string_value(json_object_get(v, "toolName")),
                   "input", input ? json_deep_copy(input) : json_object());
+    if (tmo)
+        json_object_set_new(st->fields, "timeoutMs", json_integer(json_integer_value(tmo)));
     return true;
 }
 

@@ -45,6 +45,7 @@ struct gw_core {
     const struct gw_provider_ops *ops;
     void *provider_self;
     int64_t perm_timeout_ms;
+    json_t *disabled;              /* provider names without a runtime: {name: true} */
     int64_t (*clock_ms)(void);
     struct conn *conns[CONN_BUCKETS];
     size_t n_conns;
@@ -83,6 +84,9 @@ struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
     c->ops = opts->provider;
     c->provider_self = opts->provider_self;
     c->perm_timeout_ms = opts->permission_timeout_ms > 0 ? opts->permission_timeout_ms : 55000;
+    c->disabled = json_object();
+    for (const char *const *p = opts->disabled_providers; p && *p; p++)
+        json_object_set_new(c->disabled, *p, json_true());
     c->clock_ms = opts->clock_ms ? opts->clock_ms : wc_now_ms;
     c->next_conn_id = 1;
     return c;
@@ -125,7 +129,13 @@ void gw_core_free(struct gw_core *c)
     gw_registry_free(c->reg);
     gw_store_free(c->store);
     gw_outbox_release(&c->ob);
+    json_decref(c->disabled);
     free(c);
+}
+
+bool gw_core_provider_available(const struct gw_core *c, const char *provider)
+{
+    return gw_provider_is_known(provider) && !json_object_get(c->disabled, provider);
 }
 
 struct gw_outbox *gw_core_outbox(struct gw_core *c)
@@ -387,7 +397,7 @@ static void sink_announce(void *ctx, const char *native_id)
     b->core->in_provider--;
 }
 
-static void sink_permission(void *ctx, const char *tool_name, json_t *input)
+static void sink_permission(void *ctx, const char *tool_name, json_t *input, int64_t timeout_ms)
 {
     struct binding *b = ctx;
     struct gw_core *c = b->core;
@@ -401,7 +411,10 @@ static void sink_permission(void *ctx, const char *tool_name, json_t *input)
     p->tool = wc_xstrdup(tool_name ? tool_name : "");
     p->input = input ? json_deep_copy(input) : json_object();
     wc_iso8601_now(p->received_at, sizeof(p->received_at));
-    p->deadline_ms = c->clock_ms() + c->perm_timeout_ms;
+    /* R-PERM-3: the gateway's window, or the provider's if it asks for a shorter one. */
+    if (timeout_ms <= 0 || timeout_ms > c->perm_timeout_ms)
+        timeout_ms = c->perm_timeout_ms;
+    p->deadline_ms = c->clock_ms() + timeout_ms;
     for (tail = &c->perms; *tail; tail = &(*tail)->next)
         ;
     *tail = p;

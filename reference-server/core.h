@@ -31,12 +31,16 @@ struct gw_core_opts {
     const struct gw_provider_ops *provider; /* borrowed */
     void *provider_self;                   /* passed to provider->open */
     int64_t (*clock_ms)(void);             /* monotonic ms; NULL: wc_now_ms */
+    const char *const *disabled_providers; /* NULL-terminated names without a runtime, or NULL */
 };
 
 /* New core. NULL and *err (new) when the store cannot be opened. */
 struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err);
 /* Releases every provider run, then frees everything. Accepts NULL. */
 void gw_core_free(struct gw_core *c);
+
+/* R-SEND-4: false for a provider name this gateway has no runtime for (unknown or disabled). */
+bool gw_core_provider_available(const struct gw_core *c, const char *provider);
 
 struct gw_outbox *gw_core_outbox(struct gw_core *c);  /* borrowed */
 struct gw_store *gw_core_store(struct gw_core *c);    /* borrowed */

@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include "mutants.h"
+#include "provider.h"
 #include "server.h"
 #include "users.h"
 #include "wc_err.h"
@@ -18,6 +19,7 @@
 
 #include "wc_banned.h"
 
+#define GW_MAX_DISABLED 8 /* --disable-provider names kept (repeats beyond are dropped) */
 #define VERSION_LINE "gwspec-gateway 0.1.0 (chatgw/1.0)"
 
 static struct gw_server *running_server; /* for the signal handler only */
@@ -39,6 +41,8 @@ static void usage(FILE *out)
             "  --max-frame BYTES         inbound message cap, close 1009 above (default 1048576)\n"
             "  --send-cap BYTES          per-connection send queue cap (default 8388608)\n"
             "  --ping-interval-ms N      heartbeat ping interval; 0 = off (default 30000)\n"
+            "  --disable-provider NAME   no runtime for NAME (repeatable): its sessions can still\n"
+            "                            be created and listed, chat.send gets UNSUPPORTED_PROVIDER\n"
             "  --fixtures DIR            where named provider scripts live (default $GWSPEC_FIXTURES"
             " or fixtures)\n"
             "  --mutant NAME|list        switch on one deliberate bug; 'list' prints them\n"
@@ -107,7 +111,7 @@ static int log_level(const char *s, enum wc_log_level *lvl, int *lws_mask)
 
 enum {
     OPT_PORT = 256, OPT_HOST, OPT_TOKEN, OPT_USERS, OPT_DB, OPT_SEED, OPT_REPLAY_CAP,
-    OPT_PERM_TIMEOUT, OPT_MAX_FRAME, OPT_SEND_CAP, OPT_PING, OPT_FIXTURES, OPT_MUTANT,
+    OPT_PERM_TIMEOUT, OPT_MAX_FRAME, OPT_SEND_CAP, OPT_PING, OPT_DISABLE, OPT_FIXTURES, OPT_MUTANT,
     OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
 };
 
@@ -123,6 +127,7 @@ static const struct option long_opts[] = {
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
     {"send-cap", required_argument, NULL, OPT_SEND_CAP},
     {"ping-interval-ms", required_argument, NULL, OPT_PING},
+    {"disable-provider", required_argument, NULL, OPT_DISABLE},
     {"fixtures", required_argument, NULL, OPT_FIXTURES},
     {"mutant", required_argument, NULL, OPT_MUTANT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -200,6 +205,21 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
                 return 2;
             o->ping_interval_ms = v;
             break;
+        case OPT_DISABLE: {
+            static const char *disabled[GW_MAX_DISABLED + 1];
+            size_t n = 0;
+            if (!gw_provider_is_known(optarg)) {
+                wc_error(WC_ERR_CONFIG, "--disable-provider: unknown provider '%s' (claude, "
+                         "cursor, codex or opencode)", optarg);
+                return 2;
+            }
+            while (disabled[n])
+                n++;
+            if (n < GW_MAX_DISABLED)
+                disabled[n] = optarg;
+            o->disabled_providers = disabled;
+            break;
+        }
         case OPT_FIXTURES:
             o->fixtures_dir = optarg;
             break;

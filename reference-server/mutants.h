@@ -95,7 +95,9 @@
     X(NO_PERSIST, "no-persist", "R-RES-2", "sessions live in memory only, whatever --db says")   \
     X(NO_FRAME_CAP, "no-frame-cap", "R-LIMIT-1", "inbound messages have no size cap")            \
     X(NO_SEND_CAP, "no-send-cap", "R-LIMIT-2", "a client that stops reading is never disconnected") \
-    X(NO_PING, "no-ping", "R-HB-1", "the server never pings")
+    X(NO_PING, "no-ping", "R-HB-1", "the server never pings")                                   \
+    X(UNAVAILABLE_PROVIDER_RUNS, "unavailable-provider-runs", "R-SEND-4",                         \
+      "chat.send starts a run although the session's provider has no runtime")
 
 enum gw_mutant {
     GW_MUT_NONE = 0,

@@ -172,7 +172,8 @@ static void handle_send(struct gw_core *c, uint64_t conn, const char *user, cons
         free(sid);
         return;
     }
-    if (!gw_provider_is_known(s.provider)) {
+    if (!gw_core_provider_available(c, s.provider) &&
+        !gw_mutant_on(GW_MUT_UNAVAILABLE_PROVIDER_RUNS)) {
         send_error_fmt(c, conn, "UNSUPPORTED_PROVIDER", sid,
                        wc_xasprintf("Provider \"%s\" is not available.", s.provider));
         goto out;

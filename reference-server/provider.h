@@ -34,8 +34,9 @@ struct gw_provider_sink {
     void (*event)(void *ctx, json_t *ev);
     /* The provider announced its native session id. */
     void (*announce)(void *ctx, const char *native_id);
-    /* The provider asks permission for a tool (input borrowed). */
-    void (*permission)(void *ctx, const char *tool_name, json_t *input);
+    /* The provider asks permission for a tool (input borrowed). timeout_ms > 0: the provider
+     * asks for a shorter approval window than the gateway's own (a mock-provider test hook). */
+    void (*permission)(void *ctx, const char *tool_name, json_t *input, int64_t timeout_ms);
     /* The run is over; exit_code is the provider's exit status. Nothing follows. */
     void (*ended)(void *ctx, int exit_code);
 };

@@ -51,6 +51,7 @@ struct mock_run {
     bool released;         /* the core let go: free when depth drops to 0 */
     bool ended;
     lws_sorted_usec_list_t sul; /* delay step */
+    lws_sorted_usec_list_t yield_sul; /* an emit_many handed the loop back */
     struct ctl *ctl;       /* or NULL */
 };
 
@@ -238,12 +239,12 @@ static void on_announce(void *ctx, const char *native_id)
         r->sink->announce(r->sink_ctx, native_id);
 }
 
-static void on_permission(void *ctx, const char *tool_name, json_t *input)
+static void on_permission(void *ctx, const char *tool_name, json_t *input, int64_t timeout_ms)
 {
     struct mock_run *r = ctx;
 
     if (!r->released)
-        r->sink->permission(r->sink_ctx, tool_name, input);
+        r->sink->permission(r->sink_ctx, tool_name, input, timeout_ms);
 }
 
 static void on_control(void *ctx, const char *line, size_t len)
@@ -275,6 +276,23 @@ static void on_timer(void *ctx, int64_t delay_ms)
                      (lws_usec_t)(delay_ms > 0 ? delay_ms : 0) * LWS_US_PER_MS);
 }
 
+static void yield_fired(lws_sorted_usec_list_t *sul)
+{
+    struct mock_run *r = (struct mock_run *)((char *)sul - offsetof(struct mock_run, yield_sul));
+
+    enter(r);
+    mp_run_resume(r->mp);
+    leave(r);
+}
+
+/* Go on at the next loop turn, after the sockets that are ready have been served. */
+static void on_yield(void *ctx)
+{
+    struct mock_run *r = ctx;
+
+    lws_sul_schedule(r->m->ctx, 0, &r->yield_sul, yield_fired, 1);
+}
+
 static void on_ended(void *ctx, enum mp_end how, int exit_code)
 {
     struct mock_run *r = ctx;
@@ -296,6 +314,7 @@ static const struct mp_run_sink mock_sink = {
     .permission = on_permission,
     .control = on_control,
     .timer = on_timer,
+    .yield = on_yield,
     .ended = on_ended,
 };
 
@@ -366,6 +385,7 @@ static void mock_permission(struct gw_prun *p, const char *request_id, bool allo
 static void run_destroy(struct mock_run *r)
 {
     lws_sul_cancel(&r->sul);
+    lws_sul_cancel(&r->yield_sul);
     if (r->ctl) {
         struct ctl *c = r->ctl;
         c->run = NULL;

@@ -30,6 +30,7 @@ struct gw_server_opts {
     const char *db_path;         /* NULL: ":memory:" */
     size_t replay_cap;           /* 0: 5000 */
     int64_t permission_timeout_ms; /* 0: 55000 */
+    const char *const *disabled_providers; /* NULL-terminated, or NULL (--disable-provider) */
     uint64_t seed;
     int lws_log_mask;            /* lws log levels (LLL_*) */
 };

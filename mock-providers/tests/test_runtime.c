@@ -3,8 +3,9 @@
  * recording sink, and check the exact order of control lines, events and callbacks.
  *
  * The recorder writes one log entry per callback: "C:<control line>" (hello shortened to
- * "C:hello" unless full_hello), "E:<event>", "A:<native id>", "P:<tool> <input>", "T:<ms>",
- * "X:<how> <code>". It also counts callbacks that arrive after `ended`, which must be none.
+ * "C:hello" unless full_hello), "E:<event>", "A:<native id>", "P:<tool> <input>[ t=<ms>]",
+ * "T:<ms>", "Y" (yield), "X:<how> <code>". It also counts callbacks that arrive after
+ * `ended`, which must be none.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,12 +67,15 @@ static void on_announce(void *ctx, const char *id)
     rec_add(ctx, wc_xasprintf("A:%s", id));
 }
 
-static void on_permission(void *ctx, const char *tool, json_t *input)
+static void on_permission(void *ctx, const char *tool, json_t *input, int64_t timeout_ms)
 {
     struct rec *r = ctx;
     char *s = wc_json_compact(input);
 
-    rec_add(r, wc_xasprintf("P:%s %s", tool, s));
+    if (timeout_ms > 0)
+        rec_add(r, wc_xasprintf("P:%s %s t=%lld", tool, s, (long long)timeout_ms));
+    else
+        rec_add(r, wc_xasprintf("P:%s %s", tool, s));
     free(s);
     if (r->sync_answer)
         mp_run_permission_answer(r->run, "sync-1", true, false, NULL);
@@ -116,12 +120,29 @@ static void on_ended(void *ctx, enum mp_end how, int code)
         r->abort_in_ended_ret = mp_run_abort(r->run);
 }
 
+static void on_yield(void *ctx)
+{
+    rec_add(ctx, wc_xstrdup("Y"));
+}
+
 static const struct mp_run_sink full_sink = {
     .event = on_event,
     .announce = on_announce,
     .permission = on_permission,
     .control = on_control,
     .timer = on_timer,
+    .ended = on_ended,
+};
+
+/* full_sink plus yield: the next fx_init uses it when fx_yield is set. */
+static bool fx_yield;
+static const struct mp_run_sink yield_sink = {
+    .event = on_event,
+    .announce = on_announce,
+    .permission = on_permission,
+    .control = on_control,
+    .timer = on_timer,
+    .yield = on_yield,
     .ended = on_ended,
 };
 
@@ -171,7 +192,7 @@ static void fx_init(struct fx *f, const char *script, bool ctl)
                                    .resume = NULL,
                                    .pid = 123};
     f->r.log = wc_xcalloc(LOG_MAX, sizeof(char *));
-    f->run = mp_run_new(&f->d, &f->info, &full_sink, &f->r);
+    f->run = mp_run_new(&f->d, &f->info, fx_yield ? &yield_sink : &full_sink, &f->r);
     f->r.run = f->run;
 }
 
@@ -587,6 +608,12 @@ static void test_runtime_permission_answered_and_cancelled(void)
            "C:{\"type\":\"done\",\"how\":\"completed\",\"exitCode\":0}", "X:completed 0");
     fx_release(&f);
 
+    /* timeoutMs reaches the sink */
+    fx_init(&f, "- permission: {toolName: Bash, timeoutMs: 150}\n", true);
+    mp_run_start(f.run);
+    EXPECT(&f, "C:hello", "P:Bash {} t=150");
+    fx_release(&f);
+
     /* answered from inside sink->permission */
     fx_init(&f, "- permission: {toolName: Bash}\n- exit: 0\n", true);
     f.r.sync_answer = true;
@@ -789,7 +816,55 @@ static int suite_cleanup(void)
     return 0;
 }
 
+/* With sink->yield, an emit_many hands the loop back every 128 events; an abort while it
+ * yields stops it, and a resume then (or when not yielding) does nothing. */
+static void test_runtime_emit_many_yields(void)
+{
+    struct fx f;
+
+    fx_yield = true;
+    fx_init(&f, "- emit_many: {count: 300, kind: stream_delta, content: \"d%d\"}\n- exit: 3\n", true);
+    fx_yield = false;
+    mp_run_start(f.run);
+    CU_ASSERT_EQUAL_FATAL(f.r.n, 1 + 2 * 128 + 1);
+    CU_ASSERT_STRING_EQUAL(f.r.log[256], "E:{\"kind\":\"stream_delta\",\"content\":\"d128\"}");
+    CU_ASSERT_STRING_EQUAL(f.r.log[257], "Y");
+    CU_ASSERT_STRING_EQUAL(mp_run_state_name(f.run), "emit_many");
+    fx_clear_log(&f);
+    mp_run_resume(f.run);
+    CU_ASSERT_EQUAL_FATAL(f.r.n, 2 * 128 + 1);
+    CU_ASSERT_STRING_EQUAL(f.r.log[0], "C:{\"type\":\"emitted\",\"index\":128,\"event\":{\"kind\":"
+                                       "\"stream_delta\",\"content\":\"d129\"}}");
+    CU_ASSERT_STRING_EQUAL(f.r.log[256], "Y");
+    fx_clear_log(&f);
+    mp_run_resume(f.run);
+    CU_ASSERT_EQUAL_FATAL(f.r.n, 2 * 44 + 2);
+    CU_ASSERT_STRING_EQUAL(f.r.log[87], "E:{\"kind\":\"stream_delta\",\"content\":\"d300\"}");
+    CU_ASSERT_STRING_EQUAL(f.r.log[89], "X:completed 3");
+    fx_clear_log(&f);
+    mp_run_resume(f.run); /* over: nothing */
+    CU_ASSERT_EQUAL(f.r.n, 0);
+    fx_release(&f);
+
+    /* an abort while yielding */
+    fx_yield = true;
+    fx_init(&f, "- emit_many: {count: 300, kind: stream_delta, content: x}\n- exit: 0\n", true);
+    fx_yield = false;
+    mp_run_start(f.run);
+    fx_clear_log(&f);
+    mp_run_resume(f.run); /* yielding at 128: go on to 256 */
+    CU_ASSERT_STRING_EQUAL(f.r.log[f.r.n - 1], "Y");
+    fx_clear_log(&f);
+    CU_ASSERT_TRUE(mp_run_abort(f.run));
+    EXPECT(&f, "C:{\"type\":\"aborted\",\"during\":0}",
+           "C:{\"type\":\"done\",\"how\":\"aborted\",\"exitCode\":0}", "X:aborted 0");
+    mp_run_resume(f.run);
+    CU_ASSERT_EQUAL(f.r.n, 0);
+    fx_release(&f);
+}
+
 static CU_TestInfo runtime_tests[] = {
+    {"emit_many_yields", test_runtime_emit_many_yields},
     {"hello_has_every_fact", test_runtime_hello_has_every_fact},
     {"emitted_comes_before_event", test_runtime_emitted_comes_before_event},
     {"announce_auto_is_seeded", test_runtime_announce_auto_is_seeded},

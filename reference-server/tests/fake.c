@@ -122,7 +122,7 @@ void gw_fake_permission(struct gw_fake_run *r, const char *tool, const char *inp
 {
     json_t *in = json_loads(input_json, 0, NULL);
     if (!r->ended)
-        r->sink->permission(r->ctx, tool, in);
+        r->sink->permission(r->ctx, tool, in, 0);
     json_decref(in);
 }
 
@@ -134,6 +134,8 @@ void gw_fake_end(struct gw_fake_run *r, int exit_code)
     r->sink->ended(r->ctx, exit_code);
 }
 
+const char *const *gw_test_disabled_providers;
+
 struct gw_core *gw_test_core(struct gw_fake *f, int64_t (*clock_ms)(void))
 {
     struct gw_core_opts o = {
@@ -144,6 +146,7 @@ struct gw_core *gw_test_core(struct gw_fake *f, int64_t (*clock_ms)(void))
         .provider = &gw_fake_ops,
         .provider_self = f,
         .clock_ms = clock_ms,
+        .disabled_providers = gw_test_disabled_providers,
     };
     char *err = NULL;
     struct gw_core *c = gw_core_new(&o, &err);

@@ -51,6 +51,8 @@ void gw_fake_announce(struct gw_fake_run *r, const char *native_id);
 void gw_fake_permission(struct gw_fake_run *r, const char *tool, const char *input_json);
 void gw_fake_end(struct gw_fake_run *r, int exit_code);
 
+/* Provider names the next gw_test_core disables (NULL-terminated), or NULL. */
+extern const char *const *gw_test_disabled_providers;
 /* A core on ":memory:" with the fake provider, seed 1, the given fake clock. */
 struct gw_core *gw_test_core(struct gw_fake *f, int64_t (*clock_ms)(void));
 /* Drain the outbox: new array of {conn, frame|close} objects (frame parsed). */

@@ -438,6 +438,27 @@ static bool sc_wrong_not_found_text(void)
                                                      "POST /api/providers/sessions first.") == 0));
 }
 
+/* R-SEND-4: a session row whose provider has no runtime here. */
+static bool sc_unavailable_provider_runs(void)
+{
+    static const char *const off[] = {"codex", NULL};
+    char *cx;
+    json_t *f;
+    bool ok;
+
+    gw_test_disabled_providers = off;
+    up();
+    gw_test_disabled_providers = NULL;
+    cx = gw_test_create_session(core, "alice", "codex", "/tmp/proj");
+    sendf(a1, "{\"type\":\"chat.send\",\"sessionId\":\"%s\",\"content\":\"hi\"}", cx);
+    f = got(a1);
+    ok = json_array_size(f) == 1 && strcmp(sget(f, 0, "code"), "UNSUPPORTED_PROVIDER") == 0 &&
+         strcmp(sget(f, 0, "error"), "Provider \"codex\" is not available.") == 0 &&
+         strcmp(sget(f, 0, "sessionId"), cx) == 0 && fake.n_open == 0;
+    free(cx);
+    return down(judge(f, ok));
+}
+
 static bool sc_send_ack(void)
 {
     json_t *f;
@@ -756,6 +777,7 @@ static const struct {
     {GW_MUT_PERMISSION_ALWAYS_DENY, sc_permission_always_deny},
     {GW_MUT_NO_RESUME, sc_no_resume},
     {GW_MUT_NO_PERSIST, sc_no_persist},
+    {GW_MUT_UNAVAILABLE_PROVIDER_RUNS, sc_unavailable_provider_runs},
 };
 
 static void test_mutants_each_flips_its_behaviour(void)
