@@ -700,7 +700,7 @@ int hn_report_json(const char *dir, const json_t *run)
     json_t *index = json_object(), *map = json_object(), *c;
     char *cases_dir = wc_xasprintf("%s/cases", dir), *path;
     static const char *const copy[] = {"seed", "target", "spec", "started", "duration_ms", "counts", "baseline",
-                                       "rerun", NULL};
+                                       "rerun", "resources", NULL};
     size_t i;
     int rc = mkdir_p(cases_dir);
 

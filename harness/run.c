@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,6 +262,47 @@ static void run_parallel(struct ctx *x, struct job *jobs, size_t njobs, int nwor
     free(w);
 }
 
+/* Peak resident memory in kB from /proc/PID/status (VmHWM), or -1 when unknown. */
+static long long peak_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long long kb = -1;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    if (!(fp = fopen(path, "r")))
+        return -1;
+    while (fgets(line, sizeof(line), fp)) {
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    }
+    fclose(fp);
+    return kb;
+}
+
+static json_int_t cpu_ms(const struct rusage *u)
+{
+    return (json_int_t)(u->ru_utime.tv_sec + u->ru_stime.tv_sec) * 1000 +
+           (u->ru_utime.tv_usec + u->ru_stime.tv_usec) / 1000;
+}
+
+/* What the run cost: peak memory of the harness and of the gateway it spawned (for bench-suite),
+ * CPU time of the harness with its workers (not the gateway's). */
+static json_t *resources(const struct hn_target *t)
+{
+    struct rusage self, kids;
+    json_t *r = json_object();
+
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    json_object_set_new(r, "harness_peak_rss_kb", json_integer(peak_rss_kb(getpid())));
+    json_object_set_new(r, "worker_peak_rss_kb", json_integer(kids.ru_maxrss));
+    if (t && t->pid > 0)
+        json_object_set_new(r, "gateway_peak_rss_kb", json_integer(peak_rss_kb(t->pid)));
+    json_object_set_new(r, "harness_cpu_ms", json_integer(cpu_ms(&self) + cpu_ms(&kids)));
+    return r;
+}
+
 static void count(json_t *run)
 {
     json_t *counts = json_object();
@@ -394,6 +436,7 @@ int hn_run(const struct hn_run_cfg *cfg)
             finished(&x, run_job(&x, &jobs[i]));
     }
     json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
+    json_object_set_new(run, "resources", resources(target));
     count(run);
     if (baseline)
         hn_baseline_apply(baseline, run);
