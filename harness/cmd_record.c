@@ -353,6 +353,10 @@ static void parse_ws(struct rec *r, struct pconn *p, bool from_client, int64_t u
             if (fr && hn_frame_is_sentinel(fr))
                 json_object_set_new(f, "sentinel", json_true());
             emit(r, from_client ? "send" : "recv", us, f);
+        } else if (ev.type == HN_WS_EV_PING && !from_client) {
+            /* the server's heartbeat (R-HB-1); the client's pong is relayed, not recorded */
+            emit(r, "ping", us, json_pack("{s:s, s:I}", "conn", p->name, "len",
+                                          (json_int_t)ev.len));
         } else if (ev.type == HN_WS_EV_CLOSE && !p->close_recorded) {
             json_t *reason = json_stringn(ev.data ? ev.data : "", ev.len);
             p->close_recorded = true;

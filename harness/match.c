@@ -160,6 +160,45 @@ char *hn_interp(const char *s, const struct hn_scope *sc, char **err)
     return interp(s, sc, NULL, err);
 }
 
+/* {$repeat: {count: N, text: T}}: T (interpolated) N times, as one string. */
+static json_t *expand_repeat(const json_t *spec, const struct hn_scope *sc, char **err)
+{
+    json_t *count = json_object_get(spec, "count");
+    json_t *text = json_object_get(spec, "text");
+    int64_t n = json_is_integer(count) ? json_integer_value(count) : -1;
+
+    if (!json_is_object(spec) || json_object_size(spec) != 2 || !json_is_string(text) || n < 0) {
+        if (err)
+            *err = wc_xstrdup("'$repeat' takes {count: N, text: \"...\"}");
+        return NULL;
+    }
+    json_t *unit = hn_expand(text, sc, err);
+    if (!unit)
+        return NULL;
+    if (!json_is_string(unit)) {
+        json_decref(unit);
+        if (err)
+            *err = wc_xstrdup("'$repeat': 'text' must be a string");
+        return NULL;
+    }
+    size_t ulen = json_string_length(unit);
+    if (ulen && (uint64_t)n > HN_REPEAT_MAX / ulen) {
+        json_decref(unit);
+        if (err)
+            *err = wc_xasprintf("'$repeat' makes more than %u bytes", HN_REPEAT_MAX);
+        return NULL;
+    }
+    size_t len = ulen * (size_t)n;
+    char *buf = wc_xmalloc(len + 1);
+    for (int64_t i = 0; i < n; i++)
+        memcpy(buf + (size_t)i * ulen, json_string_value(unit), ulen);
+    buf[len] = '\0';
+    json_t *out = json_stringn_nocheck(buf, len);
+    free(buf);
+    json_decref(unit);
+    return out;
+}
+
 json_t *hn_expand(const json_t *tmpl, const struct hn_scope *sc, char **err)
 {
     const char *name;
@@ -183,6 +222,8 @@ json_t *hn_expand(const json_t *tmpl, const struct hn_scope *sc, char **err)
             *err = wc_xasprintf("interpolated string is not valid UTF-8");
         return v;
     }
+    if (json_is_object(tmpl) && json_object_size(tmpl) == 1 && json_object_get(tmpl, "$repeat"))
+        return expand_repeat(json_object_get(tmpl, "$repeat"), sc, err);
     if (json_is_object(tmpl)) {
         json_t *out = json_object();
         const char *k;

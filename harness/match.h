@@ -40,9 +40,11 @@ char *hn_value_text(const json_t *v);
 char *hn_interp(const char *s, const struct hn_scope *sc, char **err);
 /*
  * Expand a template value: a whole string `$name` becomes the variable's value with its type;
- * `${name}` inside strings is interpolated; objects and arrays recursively. New value, or NULL
- * with *err (new).
+ * `${name}` inside strings is interpolated; `{$repeat: {count: N, text: T}}` becomes the string
+ * T repeated N times (at most HN_REPEAT_MAX bytes: big payloads without a big case file);
+ * objects and arrays recursively. New value, or NULL with *err (new).
  */
+#define HN_REPEAT_MAX (16u * 1024 * 1024)
 json_t *hn_expand(const json_t *tmpl, const struct hn_scope *sc, char **err);
 /* Substitute `${key}` for every key of `subst` (matrix values) in every string of v, leaving
  * other `${...}` alone. New value. */

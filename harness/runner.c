@@ -32,6 +32,8 @@
 #define MAX_POLL 256
 #define TEXT_RECORD_MAX (1024u * 1024)   /* larger payloads are recorded truncated */
 #define TEXT_RECORD_HEAD 1024u
+#define PAUSED_RCVBUF 16384              /* a paused client's socket: buffers of a real link */
+#define PAUSED_MSS 1400
 
 enum cstate { C_NONE, C_OPEN, C_CLOSING, C_CLOSED };
 
@@ -59,6 +61,8 @@ struct client {
     const char *closed_by;
     int64_t close_rec_n;
     bool corked;        /* frames queued for a burst: pump does not write them yet */
+    bool paused;        /* `pause`: the socket is not read (pings unanswered) until `resume` */
+    uint64_t npings;    /* pings received on this socket */
 };
 
 struct ctlmsg {
@@ -316,6 +320,9 @@ static void client_reset(struct client *c)
     c->close_rec_n = 0;
     json_object_clear(c->sentinels);
     c->state = C_NONE;
+    c->paused = false;
+    c->corked = false;
+    c->npings = 0;
 }
 
 static void record_close(struct rt *rt, struct client *c, const char *by, int code,
@@ -372,6 +379,29 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
     c->items[c->n++] = it;
 }
 
+/*
+ * A ping or pong from the server: a `ping` / `pong` record (spec/transcript.md). Pings are
+ * counted for `expect_ping`; they are control frames, never items of the frame queue, so
+ * `expect`, `quiet` and `expect ... none` do not see them.
+ */
+static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws_event *ev)
+{
+    bool ping = ev->type == HN_WS_EV_PING;
+    json_t *rec = json_pack("{s:s, s:s, s:I}", "t", ping ? "ping" : "pong", "conn", c->name,
+                            "len", (json_int_t)ev->len);
+
+    if (ev->len > 0) {
+        char *h = to_hex(ev->data, ev->len);
+        json_object_set_new(rec, "hex", json_string(h));
+        free(h);
+    }
+    if (ping) {
+        json_object_set_new(rec, "answered", json_boolean(!c->ws.no_pong && !c->ws.close_sent));
+        c->npings++;
+    }
+    add_record(rt, rec);
+}
+
 /* Parse whatever the client's rx holds. */
 static void client_process(struct rt *rt, struct client *c)
 {
@@ -396,6 +426,8 @@ static void client_process(struct rt *rt, struct client *c)
         }
         if (ev.type == HN_WS_EV_MESSAGE) {
             on_message(rt, c, &ev);
+        } else if (ev.type == HN_WS_EV_PING || ev.type == HN_WS_EV_PONG) {
+            on_control_frame(rt, c, &ev);
         } else if (ev.type == HN_WS_EV_CLOSE) {
             if (c->state == C_OPEN) {
                 record_close(rt, c, "server", ev.code, ev.data);
@@ -507,11 +539,12 @@ static void pump(struct rt *rt, int64_t deadline)
 
     for (size_t i = 0; i < rt->nclients && n < MAX_POLL; i++) {
         struct client *c = &rt->clients[i];
-        if (c->ws.fd < 0)
-            continue;
+        bool out = c->ws.tx.len && !c->corked;
+        if (c->ws.fd < 0 || (c->paused && !out))
+            continue; /* a paused socket is not read: only what we send to it is written */
         owner[n] = c;
         fds[n++] = (struct pollfd){.fd = c->ws.fd,
-                                   .events = POLLIN | (c->ws.tx.len && !c->corked ? POLLOUT : 0)};
+                                   .events = (c->paused ? 0 : POLLIN) | (out ? POLLOUT : 0)};
     }
     if (left < 0)
         left = 0;
@@ -523,9 +556,14 @@ static void pump(struct rt *rt, int64_t deadline)
         struct client *c = owner[i];
         if (!fds[i].revents || c->ws.fd != fds[i].fd)
             continue;
-        if (fds[i].revents & POLLOUT) {
+        if (fds[i].revents & (c->paused ? POLLOUT | POLLHUP | POLLERR : POLLOUT)) {
             if (hn_ws_flush(&c->ws) != 0)
                 c->ws.eof = true;
+        }
+        if (c->paused) {
+            if (c->ws.eof) /* a write failed: the connection is gone */
+                client_process(rt, c);
+            continue;
         }
         if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
             hn_ws_read(&c->ws);
@@ -671,6 +709,17 @@ static struct client *open_client(struct rt *rt, const json_t *step, const char 
     return c;
 }
 
+/* A client a step waits on: connected and not paused (the linter says so already). */
+static struct client *waiting_client(struct rt *rt, const json_t *step, const char *name)
+{
+    struct client *c = open_client(rt, step, name);
+    if (c && c->paused) {
+        step_error(rt, step, "client %s is paused: resume it before waiting on it", name);
+        return NULL;
+    }
+    return c;
+}
+
 /* ---- steps --------------------------------------------------------------------------------- */
 
 static char *url_encode(const char *s)
@@ -706,6 +755,21 @@ static char *expand_str(struct rt *rt, const json_t *step, const char *s)
     char *out = hn_value_text(v);
     json_decref(v);
     return out;
+}
+
+/* True when a `pause` step names the client (pause is never inside alternatives). */
+static bool pauses_client(const json_t *steps, const char *name)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(steps, i, e) {
+        json_t *v = json_object_get(e, "pause");
+        const char *c = json_is_string(v) ? json_string_value(v) : wc_json_str(v, "client");
+        if (c && !strcmp(c, name))
+            return true;
+    }
+    return false;
 }
 
 /* The token for a connect/http step: NULL = send none. *ok false on an expansion error. */
@@ -781,12 +845,16 @@ static void do_connect(struct rt *rt, const json_t *step)
         if (token)
             hdrs = wc_xasprintf("Authorization: Bearer %s\r\n", token);
     }
-    int fd = hn_tcp_connect(rt->t->host, rt->t->port, deadline, &err);
+    /* a client the case pauses gets the buffers of a real network link (ws.h) */
+    bool tuned = pauses_client(rt->c->steps, name);
+    int fd = hn_tcp_connect_tuned(rt->t->host, rt->t->port, deadline, tuned ? PAUSED_RCVBUF : 0,
+                                  tuned ? PAUSED_MSS : 0, &err);
     if (fd < 0) {
         step_error(rt, step, "connect %s: %s", name, err);
         goto out;
     }
     hn_ws_init(&c->ws, fd, &rt->rng);
+    c->ws.no_pong = spec && json_is_false(json_object_get(spec, "pong"));
     c->state = C_CLOSED; /* until the upgrade succeeds */
     c->user = wc_xstrdup(user);
     int status = 0;
@@ -809,7 +877,13 @@ static void do_connect(struct rt *rt, const json_t *step)
     }
     if (status == 101) {
         c->state = C_OPEN;
-        add_record(rt, json_pack("{s:s, s:s, s:s}", "t", "open", "conn", name, "user", user));
+        json_t *orec = json_pack("{s:s, s:s, s:s}", "t", "open", "conn", name, "user", user);
+        if (c->ws.no_pong)
+            json_object_set_new(orec, "pong", json_false());
+        if (tuned)
+            json_object_set_new(orec, "tcp", json_pack("{s:i, s:i}", "rcvbuf", PAUSED_RCVBUF,
+                                                       "mss", PAUSED_MSS));
+        add_record(rt, orec);
         client_process(rt, c); /* frames that came with the 101 */
         if (expect_status && expect_status != 101) {
             json_t *exp = json_pack("{s:I}", "status", (json_int_t)expect_status);
@@ -869,6 +943,7 @@ static void do_disconnect(struct rt *rt, const json_t *step)
 
     if (!c)
         return;
+    c->paused = false; /* closing reads the server's answer: a disconnect ends a pause */
     drain(rt);
     if (c->state != C_OPEN) {
         step_fail(rt, step, "the connection was already closed", NULL, NULL, NULL,
@@ -1039,14 +1114,14 @@ static uint64_t sentinel_round(struct rt *rt, const json_t *step, struct client 
  */
 static bool settled_after_timeout(struct rt *rt, struct client *prefer)
 {
-    struct client *c = prefer && prefer->state == C_OPEN ? prefer : NULL;
+    struct client *c = prefer && prefer->state == C_OPEN && !prefer->paused ? prefer : NULL;
 
     /* A quiet_ms target (out-of-process providers) answers sentinels too; they only do not prove
      * quiescence while provider output may be in flight. After a whole safety timeout nothing of
      * the case is in flight any more, so an answered sentinel proves the same here. A target that
      * does not answer one costs one more timeout and stays ERROR. */
     for (size_t i = 0; !c && i < rt->nclients; i++) {
-        if (rt->clients[i].state == C_OPEN)
+        if (rt->clients[i].state == C_OPEN && !rt->clients[i].paused)
             c = &rt->clients[i];
     }
     if (!c)
@@ -1137,7 +1212,7 @@ static void do_expect(struct rt *rt, const json_t *step)
     json_t *m;
 
     json_object_foreach(v, k, m) {
-        struct client *c = open_client(rt, step, k);
+        struct client *c = waiting_client(rt, step, k);
         if (!c)
             return;
         if (json_is_string(m) && !strcmp(json_string_value(m), "none"))
@@ -1153,7 +1228,7 @@ static void do_expect_close(struct rt *rt, const json_t *step)
 {
     json_t *v = json_object_get(step, "expect_close");
     const char *name = json_is_string(v) ? json_string_value(v) : wc_json_str(v, "client");
-    struct client *c = open_client(rt, step, name);
+    struct client *c = waiting_client(rt, step, name);
     json_t *codes = json_is_object(v) ? json_object_get(v, "codes") : NULL;
     json_t *code = json_is_object(v) ? json_object_get(v, "code") : NULL;
 
@@ -1194,6 +1269,82 @@ static void do_expect_close(struct rt *rt, const json_t *step)
         json_decref(rec);
     }
     json_decref(want);
+}
+
+/* ---- heartbeat ----------------------------------------------------------------------------- */
+
+/*
+ * How long `expect_ping` waits: two announced intervals plus a slack of half an interval, at least
+ * 500 ms, so a loaded machine does not turn a late timer into a failure; the safety timeout when
+ * the profile announces no interval.
+ */
+static int64_t ping_wait_ms(const struct rt *rt)
+{
+    int64_t iv = rt->t->ping_interval_ms;
+
+    if (iv <= 0)
+        return timeout_of(rt);
+    return 2 * iv + (iv / 2 > 500 ? iv / 2 : 500);
+}
+
+struct ping_arg {
+    struct client *c;
+    uint64_t since;
+};
+
+static bool cond_ping(struct rt *rt, void *arg)
+{
+    struct ping_arg *a = arg;
+    (void)rt;
+    return a->c->npings > a->since || a->c->state != C_OPEN;
+}
+
+/* expect_ping: a ping arrives on the client after the step starts, within ping_wait_ms(). */
+static void do_expect_ping(struct rt *rt, const json_t *step)
+{
+    json_t *v = json_object_get(step, "expect_ping");
+    const char *name = json_is_string(v) ? json_string_value(v) : wc_json_str(v, "client");
+    struct client *c = waiting_client(rt, step, name);
+    int64_t wait = ping_wait_ms(rt);
+
+    if (!c)
+        return;
+    drain(rt);
+    struct ping_arg a = {.c = c, .since = c->npings};
+    json_t *exp = json_pack("{s:s, s:I}", "ping", name, "within_ms", (json_int_t)wait);
+    int rc = c->state == C_OPEN ? wait_until(rt, cond_ping, &a, wc_now_ms() + wait) : 0;
+    if (rc == 0 && c->npings > a.since)
+        goto out;
+    if (rc != 0) {
+        if (!settled_after_timeout(rt, c)) {
+            if (!rt->failed)
+                step_error(rt, step, "timed out after %lld ms waiting for a ping on %s, and the "
+                           "gateway answered no sentinel", (long long)wait, name);
+            goto out;
+        }
+        if (c->state == C_OPEN || c->npings > a.since) {
+            char *diff = c->npings > a.since
+                ? wc_xasprintf("a ping arrived on %s only after more than %lld ms (profile "
+                               "ping_interval_ms %lld)", name, (long long)wait,
+                               (long long)rt->t->ping_interval_ms)
+                : wc_xasprintf("no ping on %s within %lld ms (profile ping_interval_ms %lld); "
+                               "the gateway answered a sentinel", name, (long long)wait,
+                               (long long)rt->t->ping_interval_ms);
+            step_fail(rt, step, "the expected ping never arrived", exp, NULL, diff, 0);
+            free(diff);
+            goto out;
+        }
+    }
+    /* the connection ended before a ping came */
+    json_t *rec = close_value(c);
+    char *diff = wc_xasprintf("expected a ping on %s, received a close (code %d) instead", name,
+                              c->close_code);
+    step_fail(rt, step, "the connection closed before a ping arrived", exp, rec, diff,
+              c->close_rec_n);
+    free(diff);
+    json_decref(rec);
+out:
+    json_decref(exp);
 }
 
 /* ---- group ------------------------------------------------------------------------------------ */
@@ -1333,7 +1484,7 @@ static void do_group(struct rt *rt, const json_t *step)
         }
     }
     for (i = 0; i < g.n; i++) {
-        if (!open_client(rt, step, g.items[i].client))
+        if (!waiting_client(rt, step, g.items[i].client))
             goto out;
     }
     while (!group_done(&g)) {
@@ -1704,7 +1855,7 @@ static void do_quiet(struct rt *rt, const json_t *step)
         json_array_foreach(list, i, e) until[i] = UINT64_MAX;
     } else {
         json_array_foreach(list, i, e) {
-            struct client *c = open_client(rt, step, json_string_value(e));
+            struct client *c = waiting_client(rt, step, json_string_value(e));
             if (!c)
                 goto out;
             drain(rt);
@@ -1961,11 +2112,69 @@ static void do_alternatives(struct rt *rt, const json_t *step)
 
 /* ---- the step dispatcher --------------------------------------------------------------------- */
 
+/* pause / resume: stop reading a client's socket (the kernel buffers fill), and start again. */
+static void do_pause(struct rt *rt, const json_t *step, bool pause)
+{
+    json_t *v = json_object_get(step, pause ? "pause" : "resume");
+    const char *name = json_is_string(v) ? json_string_value(v) : wc_json_str(v, "client");
+    struct client *c = open_client(rt, step, name);
+
+    if (!c)
+        return;
+    if (pause) {
+        c->paused = true;
+        note(rt, "%s paused: its socket is not read until resume", name);
+        return;
+    }
+    c->paused = false;
+    note(rt, "%s resumed", name);
+    drain(rt);
+}
+
+/* The providers a restart step disables (expanded), as a new array; NULL on an error. */
+static json_t *restart_disabled(struct rt *rt, const json_t *step)
+{
+    json_t *v = json_object_get(step, "restart");
+    json_t *d = json_is_object(v) ? json_object_get(v, "disable_provider") : NULL;
+    json_t *list = json_is_string(d) ? json_pack("[O]", d) : json_is_array(d) ? json_incref(d)
+                                                                            : json_array();
+    json_t *out = json_array();
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(list, i, e) {
+        char *name = expand_str(rt, step, json_string_value(e));
+        if (!name) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+        json_array_append_new(out, json_string(name));
+        free(name);
+    }
+    json_decref(list);
+    return out;
+}
+
 static void do_restart(struct rt *rt, const json_t *step)
 {
     char *err = NULL;
-    note(rt, "restarting the target");
-    if (hn_target_restart(rt->t, (int)(timeout_of(rt) * 4), &err) != 0) {
+    json_t *disabled = restart_disabled(rt, step);
+
+    if (!disabled)
+        return;
+    if (json_array_size(disabled)) {
+        char *names = wc_json_compact(disabled);
+        note(rt, "restarting the target with provider(s) %s unavailable", names);
+        free(names);
+    } else {
+        note(rt, "restarting the target");
+    }
+    int rc = hn_target_set_disabled(rt->t, disabled, &err);
+    json_decref(disabled);
+    if (rc == 0)
+        rc = hn_target_restart(rt->t, (int)(timeout_of(rt) * 4), &err);
+    if (rc != 0) {
         step_error(rt, step, "restart: %s", err);
         free(err);
         return;
@@ -2018,6 +2227,10 @@ static void run_step(struct rt *rt, const json_t *step)
         do_alternatives(rt, step);
     else if (!strcmp(name, "restart"))
         do_restart(rt, step);
+    else if (!strcmp(name, "expect_ping"))
+        do_expect_ping(rt, step);
+    else if (!strcmp(name, "pause") || !strcmp(name, "resume"))
+        do_pause(rt, step, !strcmp(name, "pause"));
     else if (!strcmp(name, "note")) {
         char *t = expand_str(rt, step, wc_json_str(step, "note"));
         if (t)
@@ -2149,6 +2362,13 @@ json_t *hn_runner_result_norun(const struct hn_case *c, const char *verdict, con
 
 static void final_round(struct rt *rt)
 {
+    /* a client still paused is read again, so the last sentinel and the close can work */
+    for (size_t i = 0; i < rt->nclients; i++) {
+        if (rt->clients[i].paused) {
+            rt->clients[i].paused = false;
+            note(rt, "%s resumed for the end of the case", rt->clients[i].name);
+        }
+    }
     /* a last sentinel on every open client so the transcript holds everything, then close */
     if (!rt->failed && !strcmp(rt->t->quiescence, "sentinel")) {
         for (size_t i = 0; i < rt->nclients; i++) {
@@ -2235,6 +2455,20 @@ static const char *missing_user(const struct hn_case *c, const struct hn_target 
     return NULL;
 }
 
+/* True when a `restart` step of the case makes a provider unavailable. */
+static bool needs_disable(const struct hn_case *c)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(c->steps, i, e) {
+        json_t *r = json_object_get(e, "restart");
+        if (json_is_object(r) && json_object_get(r, "disable_provider"))
+            return true;
+    }
+    return false;
+}
+
 json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
                       const struct hn_runner_opts *o)
 {
@@ -2273,6 +2507,12 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
             free(m);
             return r;
         }
+    }
+    if (needs_disable(c) && !hn_target_can_disable(shared)) {
+        return hn_runner_result_norun(c, "UNIMPLEMENTED",
+                                      "the target profile has no disable_provider_args: it "
+                                      "cannot be restarted with a provider unavailable",
+                                      o->seed, o->rerun);
     }
     const char *mu = missing_user(c, shared);
     if (mu) {

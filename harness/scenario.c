@@ -219,6 +219,7 @@ struct lint {
     json_t *script_labels; /* set of every declared script label */
     json_t *sessions;   /* set of session labels */
     json_t *connected;  /* set of connected clients */
+    json_t *paused;     /* set of paused clients (pause/resume) */
     json_t *matrix;     /* the matrix node or NULL */
     bool own_target;
     int nerr;
@@ -438,11 +439,63 @@ static void check_interp(struct lint *l, const json_t *parent, const char *key, 
     }
 }
 
+/* {$repeat: {count: N, text: T}} (hn_expand): the only key, a count and a text. */
+static void check_repeat(struct lint *l, const json_t *obj)
+{
+    static const char *const keys[] = {"count", "text", NULL};
+    json_t *r = json_object_get(obj, "$repeat");
+    int64_t n;
+
+    if (json_object_size(obj) != 1) {
+        kerr(l, obj, "$repeat", "'$repeat' must be the only key of its mapping");
+        return;
+    }
+    if (!json_is_object(r)) {
+        lerr(l, obj, "$repeat", r, "'$repeat' takes {count: N, text: \"...\"}");
+        return;
+    }
+    check_keys(l, r, keys, "$repeat");
+    if (!json_object_get(r, "count"))
+        lerr(l, r, NULL, r, "$repeat: missing required key 'count'");
+    else if (get_int(l, r, "count", 0, HN_REPEAT_MAX, &n) && json_is_string(json_object_get(r, "text")) &&
+             (uint64_t)n * strlen(json_string_value(json_object_get(r, "text"))) > HN_REPEAT_MAX)
+        lerr(l, r, "count", json_object_get(r, "count"), "$repeat: more than %u bytes",
+             HN_REPEAT_MAX);
+    if (!json_object_get(r, "text"))
+        lerr(l, r, NULL, r, "$repeat: missing required key 'text'");
+    else
+        get_str(l, r, "text", false, "$repeat");
+}
+
+/* The template operators inside a provider script ($repeat); variables are checked on use. */
+static void check_ops(struct lint *l, const json_t *v)
+{
+    const char *k;
+    json_t *m;
+    size_t i;
+
+    if (json_is_object(v) && json_object_get(v, "$repeat")) {
+        check_repeat(l, v);
+        return;
+    }
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, m) check_ops(l, m);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) check_ops(l, m);
+    }
+}
+
 /* A template (send frame, http body, paths): every variable must be bound. */
 static void check_template(struct lint *l, const json_t *parent, const char *key, const json_t *v)
 {
     const char *name;
 
+    if (json_is_object(v) && json_object_get(v, "$repeat")) {
+        check_repeat(l, v);
+        check_template(l, json_object_get(v, "$repeat"), "text",
+                       json_object_get(json_object_get(v, "$repeat"), "text"));
+        return;
+    }
     if (json_is_string(v)) {
         if (hn_var_ref(json_string_value(v), &name)) {
             if (!var_known(l, name))
@@ -524,6 +577,15 @@ static bool use_client(struct lint *l, const json_t *parent, const char *key, co
     return true;
 }
 
+/* A step that waits on a client (reads its socket) cannot use a paused one. */
+static void not_paused(struct lint *l, const json_t *parent, const char *key, const json_t *node,
+                       const char *name)
+{
+    if (name && json_object_get(l->paused, name))
+        lerr(l, parent, key, node, "client '%s' is paused: 'resume: %s' before waiting on it",
+             name, name);
+}
+
 /* The client of a step value that is either "cN" or {client: cN, ...}. */
 static const char *client_of(struct lint *l, const json_t *step, const char *sname, bool use)
 {
@@ -583,7 +645,7 @@ static void lint_connect(struct lint *l, const json_t *step)
 
     if (json_is_object(v)) {
         static const char *const keys[] = {"client", "user", "token", "auth", "path",
-                                           "expect_status", NULL};
+                                           "expect_status", "pong", NULL};
         const char *auth;
         check_keys(l, v, keys, "connect");
         if (get_str(l, v, "user", false, "connect"))
@@ -597,6 +659,7 @@ static void lint_connect(struct lint *l, const json_t *step)
             lerr(l, v, "auth", json_object_get(v, "auth"), "'auth' must be query or header, not '%s'",
                  auth);
         expect_status = get_int(l, v, "expect_status", 100, 599, &status);
+        get_bool(l, v, "pong", true);
     }
     if (!c)
         return;
@@ -623,8 +686,10 @@ static void lint_disconnect(struct lint *l, const json_t *step)
             (json_object_get(v, "code") || json_object_get(v, "reason")))
             kerr(l, v, "drop", "'drop' sends no close frame: it cannot have a code or reason");
     }
-    if (c)
+    if (c) {
         json_object_del(l->connected, c);
+        json_object_del(l->paused, c);
+    }
 }
 
 static void lint_send(struct lint *l, const json_t *step)
@@ -708,7 +773,8 @@ static void lint_expect(struct lint *l, const json_t *step)
         return;
     }
     json_object_foreach(v, k, m) {
-        use_client(l, v, k, NULL, k);
+        if (use_client(l, v, k, NULL, k))
+            not_paused(l, v, k, NULL, k);
         if (json_is_string(m) && !strcmp(json_string_value(m), "none"))
             continue;
         check_pattern(l, v, k, m);
@@ -722,6 +788,7 @@ static void lint_expect_close(struct lint *l, const json_t *step)
     const char *c = client_of(l, step, "expect_close", true);
     int64_t code;
 
+    not_paused(l, step, "expect_close", json_object_get(step, "expect_close"), c);
     if (json_is_object(v)) {
         json_t *codes = json_object_get(v, "codes");
         check_keys(l, v, keys, "expect_close");
@@ -803,7 +870,8 @@ static void lint_group(struct lint *l, const json_t *step)
                 continue;
             }
             clients++;
-            use_client(l, item, k, NULL, k);
+            if (use_client(l, item, k, NULL, k))
+                not_paused(l, item, k, NULL, k);
             json_t *save = l->known;
             l->known = json_deep_copy(save);
             check_pattern_rec(l, item, k, m, caps);
@@ -904,7 +972,8 @@ static void lint_quiet(struct lint *l, const json_t *step)
     json_t *e;
 
     if (json_is_string(v)) {
-        use_client(l, step, "quiet", v, json_string_value(v));
+        if (use_client(l, step, "quiet", v, json_string_value(v)))
+            not_paused(l, step, "quiet", v, json_string_value(v));
         return;
     }
     if (!json_is_array(v) || json_array_size(v) == 0) {
@@ -914,9 +983,85 @@ static void lint_quiet(struct lint *l, const json_t *step)
     json_array_foreach(v, i, e) {
         if (!json_is_string(e))
             lerr(l, v, NULL, e, "'quiet' takes client names");
-        else
-            use_client(l, v, NULL, e, json_string_value(e));
+        else if (use_client(l, v, NULL, e, json_string_value(e)))
+            not_paused(l, v, NULL, e, json_string_value(e));
     }
+}
+
+/* expect_ping: cN or {client: cN}. */
+static void lint_expect_ping(struct lint *l, const json_t *step)
+{
+    static const char *const keys[] = {"client", NULL};
+    json_t *v = json_object_get(step, "expect_ping");
+    const char *c = client_of(l, step, "expect_ping", true);
+
+    if (json_is_object(v))
+        check_keys(l, v, keys, "expect_ping");
+    if (c)
+        not_paused(l, step, "expect_ping", v, c);
+}
+
+/* pause / resume: cN or {client: cN}. */
+static void lint_pause(struct lint *l, const json_t *step, const char *sname)
+{
+    static const char *const keys[] = {"client", NULL};
+    json_t *v = json_object_get(step, sname);
+    const char *c = client_of(l, step, sname, true);
+    bool paused;
+
+    if (json_is_object(v))
+        check_keys(l, v, keys, sname);
+    if (!c)
+        return;
+    paused = json_object_get(l->paused, c) != NULL;
+    if (!strcmp(sname, "pause")) {
+        if (paused)
+            lerr(l, step, sname, v, "client '%s' is already paused", c);
+        json_object_set_new(l->paused, c, json_true());
+    } else {
+        if (!paused)
+            lerr(l, step, sname, v, "client '%s' is not paused", c);
+        json_object_del(l->paused, c);
+    }
+}
+
+/* restart: target, or {target: true, disable_provider: NAME | [NAME, ...]}. */
+static void lint_restart(struct lint *l, const json_t *step)
+{
+    static const char *const keys[] = {"target", "disable_provider", NULL};
+    json_t *v = json_object_get(step, "restart");
+    json_t *d;
+
+    if (json_is_object(v)) {
+        check_keys(l, v, keys, "restart");
+        if (!json_is_true(json_object_get(v, "target")))
+            lerr(l, v, "target", json_object_get(v, "target"),
+                 "restart: 'target: true' is required (the case's own target is restarted)");
+        d = json_object_get(v, "disable_provider");
+        if (d && !json_is_string(d) && !(json_is_array(d) && json_array_size(d) > 0)) {
+            lerr(l, v, "disable_provider", d,
+                 "'disable_provider' takes a provider name or a non-empty list of them");
+        } else if (d) {
+            size_t i, n = json_is_array(d) ? json_array_size(d) : 1;
+            for (i = 0; i < n; i++) {
+                json_t *e = json_is_array(d) ? json_array_get(d, i) : d;
+                if (!json_is_string(e))
+                    lerr(l, v, "disable_provider", e, "provider names are strings, not %s",
+                         type_name(e));
+                else if (strstr(json_string_value(e), "${"))
+                    check_interp(l, v, "disable_provider", e);
+                else if (!in_list(hn_provider_names, json_string_value(e)))
+                    lerr(l, v, "disable_provider", e, "unknown provider '%s'",
+                         json_string_value(e));
+            }
+        }
+    } else if (!json_is_string(v) || strcmp(json_string_value(v), "target")) {
+        lerr(l, step, "restart", v,
+             "'restart' takes the word 'target' or {target: true, disable_provider: NAME}");
+        return;
+    }
+    if (!l->own_target)
+        lerr(l, step, "restart", v, "'restart' needs 'own_target: true'");
 }
 
 static void lint_http(struct lint *l, const json_t *step)
@@ -1027,7 +1172,8 @@ static void lint_alternatives(struct lint *l, const json_t *step, bool in_alt)
 static void lint_step(struct lint *l, const json_t *steps, const json_t *step, bool in_alt)
 {
     static const char *const alt_ok[] = {"expect", "group", "quiet", "reached", "provider_done",
-                                         "provider_hello", "provider_event", "note", NULL};
+                                         "provider_hello", "provider_event", "expect_ping",
+                                         "note", NULL};
     const char *name;
     json_t *req;
     size_t nkeys = 0;
@@ -1094,13 +1240,13 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
         lint_http(l, step);
     else if (!strcmp(name, "alternatives"))
         lint_alternatives(l, step, in_alt);
-    else if (!strcmp(name, "restart")) {
-        json_t *v = json_object_get(step, "restart");
-        if (!json_is_string(v) || strcmp(json_string_value(v), "target"))
-            lerr(l, step, "restart", v, "'restart' takes the word 'target'");
-        else if (!l->own_target)
-            lerr(l, step, "restart", v, "'restart' needs 'own_target: true'");
-    } else if (!strcmp(name, "note")) {
+    else if (!strcmp(name, "restart"))
+        lint_restart(l, step);
+    else if (!strcmp(name, "expect_ping"))
+        lint_expect_ping(l, step);
+    else if (!strcmp(name, "pause") || !strcmp(name, "resume"))
+        lint_pause(l, step, name);
+    else if (!strcmp(name, "note")) {
         json_t *v = json_object_get(step, "note");
         if (!json_is_string(v))
             lerr(l, step, "note", v, "'note' takes a string");
@@ -1231,6 +1377,7 @@ static json_t *lint_providers(struct lint *l, const json_t *root)
         }
         if (!session)
             continue;
+        check_ops(l, script);
         lint_one_script(l, k, script);
         json_object_set_new(out, k, json_pack("{s:s, s:O}", "session", session, "script", script));
     }
@@ -1505,6 +1652,7 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
     l.script_labels = json_object();
     l.sessions = json_object();
     l.connected = json_object();
+    l.paused = json_object();
     for (size_t i = 0; builtins[i]; i++)
         json_object_set_new(l.known, builtins[i], json_true());
 
@@ -1523,6 +1671,7 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
     json_decref(l.script_labels);
     json_decref(l.sessions);
     json_decref(l.connected);
+    json_decref(l.paused);
     return l.nerr ? WC_ERR_CONFIG : 0;
 }
 

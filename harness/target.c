@@ -86,7 +86,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
     static const char *const keys[] = {"name", "description", "base_url", "host", "port",
                                        "start", "ws_path", "auth", "sessions", "providers",
                                        "capabilities", "extensions", "replay_cap",
-                                       "ping_interval_ms", "quiescence", NULL};
+                                       "ping_interval_ms", "quiescence",
+                                       "disable_provider_args", NULL};
     const char *k;
     json_t *v;
 
@@ -183,6 +184,39 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
             }
         }
     }
+    json_t *dpa = json_object_get(root, "disable_provider_args");
+    if (dpa) {
+        size_t i;
+        json_t *a;
+        bool named = false;
+        if (!json_is_array(dpa) || json_array_size(dpa) == 0) {
+            *err = perr(doc, root, "disable_provider_args",
+                        "'disable_provider_args' must be a non-empty list of strings");
+            return WC_ERR_CONFIG;
+        }
+        json_array_foreach(dpa, i, a) {
+            if (!json_is_string(a)) {
+                static const char msg[] = "'disable_provider_args' entries are strings";
+                int line, col;
+                bool at = !json_is_boolean(a) && !json_is_null(a) &&
+                          wc_yaml_pos(doc, a, &line, &col);
+                *err = at ? wc_yaml_msg(doc, a, NULL, "%s", msg)
+                          : perr(doc, root, "disable_provider_args", msg);
+                return WC_ERR_CONFIG;
+            }
+            named = named || strstr(json_string_value(a), "${provider}");
+        }
+        if (!named) {
+            *err = perr(doc, root, "disable_provider_args",
+                        "'disable_provider_args' must name the provider somewhere as ${provider}");
+            return WC_ERR_CONFIG;
+        }
+        if (!json_object_get(root, "start")) {
+            *err = perr(doc, root, "disable_provider_args",
+                        "'disable_provider_args' needs 'start' (the harness starts the gateway)");
+            return WC_ERR_CONFIG;
+        }
+    }
     json_t *q = json_object_get(root, "quiescence");
     if (q && !(json_is_string(q) && !strcmp(json_string_value(q), "sentinel")) &&
         !(json_is_object(q) && json_is_integer(json_object_get(q, "quiet_ms")))) {
@@ -233,6 +267,7 @@ static struct hn_target *from_profile(json_t *root, const char *path)
     t->replay_cap = 5000;
     wc_json_int(root, "replay_cap", &t->replay_cap);
     wc_json_int(root, "ping_interval_ms", &t->ping_interval_ms);
+    t->disabled = json_array();
     v = json_object_get(root, "quiescence");
     if (json_is_object(v)) {
         t->quiescence = wc_xstrdup("quiet_ms");
@@ -356,8 +391,11 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
     free(t->log_path);
     t->log_path = wc_xasprintf("%s/gateway-%ld.log", p->tmp_dir, (long)wc_now_us());
 
-    /* argv: "gwspec-gateway" -> the binary; ${state_dir} substituted; --mutant appended */
-    argv = wc_xcalloc(argc + 4, sizeof(*argv));
+    /* argv: "gwspec-gateway" -> the binary; ${state_dir} substituted; the disable_provider_args
+     * of every disabled provider and --mutant appended */
+    json_t *dpa = json_object_get(t->profile, "disable_provider_args");
+    argv = wc_xcalloc(argc + json_array_size(dpa) * json_array_size(t->disabled) + 4,
+                      sizeof(*argv));
     char seedtext[32];
     snprintf(seedtext, sizeof(seedtext), "%llu", (unsigned long long)t->seed);
     /* ${bin_dir}: the folder of the gateway binary, so test profiles can start our other tools */
@@ -381,6 +419,18 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
         json_t *s = hn_subst(a, subst);
         argv[i] = wc_xstrdup(json_string_value(s));
         json_decref(s);
+    }
+    size_t di;
+    json_t *dname;
+    json_array_foreach(t->disabled, di, dname) {
+        size_t ai;
+        json_t *a;
+        json_object_set(subst, "provider", dname);
+        json_array_foreach(dpa, ai, a) {
+            json_t *s = hn_subst(a, subst);
+            argv[argc++] = wc_xstrdup(json_string_value(s));
+            json_decref(s);
+        }
     }
     json_decref(subst);
     if (t->mutant) {
@@ -563,6 +613,28 @@ void hn_target_stop(struct hn_target *t)
     t->pid = 0;
 }
 
+bool hn_target_can_disable(const struct hn_target *t)
+{
+    return json_object_get(t->profile, "disable_provider_args") != NULL;
+}
+
+int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err)
+{
+    size_t i;
+    json_t *e;
+
+    if (json_array_size(names) && !hn_target_can_disable(t)) {
+        *err = wc_xasprintf("target %s: the profile has no disable_provider_args", t->name);
+        return WC_ERR_CONFIG;
+    }
+    json_array_clear(t->disabled);
+    json_array_foreach(names, i, e) {
+        if (json_is_string(e))
+            json_array_append(t->disabled, e);
+    }
+    return 0;
+}
+
 int hn_target_restart(struct hn_target *t, int timeout_ms, char **err)
 {
     if (!hn_target_spawns(t)) {
@@ -599,6 +671,7 @@ void hn_target_free(struct hn_target *t)
     free(t->mutant);
     free(t->state_dir);
     free(t->log_path);
+    json_decref(t->disabled);
     free(t);
 }
 

@@ -6,6 +6,12 @@
  * A profile either names a running gateway (`base_url`, or `host` + `port`) or says how to
  * start one (`start: {argv, ready, timeout_ms}`); then the harness spawns it, reads its port
  * from the first output line matching `ready`, and stops it at the end.
+ *
+ * `disable_provider_args` (optional, a list of strings with `${provider}`): what to append to
+ * start.argv, once per provider, to start the gateway with that provider's runtime unavailable
+ * (its sessions rows still name it; chat.send must answer UNSUPPORTED_PROVIDER, R-SEND-4). The
+ * reference profile says [--disable-provider, "${provider}"]. A case that restarts its target
+ * with a provider disabled is UNIMPLEMENTED on a profile without it.
  * Depends on http.h and lib/.
  */
 #ifndef HN_TARGET_H
@@ -40,6 +46,7 @@ struct hn_target {
     uint64_t seed;         /* substituted for ${seed} in start.argv */
     char *state_dir;       /* private directory for ${state_dir}, or NULL */
     char *log_path;        /* the spawned gateway's output */
+    json_t *disabled;      /* provider names the next start makes unavailable (array) */
 };
 
 /*
@@ -60,6 +67,14 @@ int hn_target_start(struct hn_target *t, int timeout_ms, char **err);
 void hn_target_stop(struct hn_target *t);
 /* Stop and start again with the same state directory, then authenticate. */
 int hn_target_restart(struct hn_target *t, int timeout_ms, char **err);
+/* True when the profile can start the gateway with a provider unavailable. */
+bool hn_target_can_disable(const struct hn_target *t);
+/*
+ * The providers (array of names, copied; NULL or empty: none) that the next start or restart
+ * makes unavailable through disable_provider_args. 0, or WC_ERR_CONFIG with *err (new) when
+ * names is not empty and the profile cannot do it.
+ */
+int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err);
 void hn_target_free(struct hn_target *t);   /* stops it first */
 
 /* Token of user (NULL: the default user), or NULL when the user is unknown. Borrowed. */

@@ -135,6 +135,8 @@ static const struct {
     {"close", {"conn", "by", NULL}},
     {"ctl", {"label", NULL}},
     {"ctl_send", {"label", NULL}},
+    {"ping", {"conn", NULL}},
+    {"pong", {"conn", NULL}},
 };
 
 /* NULL if the record is acceptable, else a new message. */

@@ -185,7 +185,7 @@ int hn_ws_next(struct hn_ws *ws, struct hn_ws_event *ev, char **why)
                 return 1;
             }
             if (op == HN_WS_PING || op == HN_WS_PONG) {
-                if (op == HN_WS_PING && !ws->close_sent)
+                if (op == HN_WS_PING && !ws->close_sent && !ws->no_pong)
                     hn_ws_frame(ws, HN_WS_PONG, true, payload, (size_t)plen);
                 ev->type = op == HN_WS_PING ? HN_WS_EV_PING : HN_WS_EV_PONG;
                 ev->data = (char *)payload;
@@ -280,6 +280,12 @@ int hn_ws_flush(struct hn_ws *ws)
 
 int hn_tcp_connect(const char *host, int port, int64_t deadline_ms, char **err)
 {
+    return hn_tcp_connect_tuned(host, port, deadline_ms, 0, 0, err);
+}
+
+int hn_tcp_connect_tuned(const char *host, int port, int64_t deadline_ms, int rcvbuf, int mss,
+                         char **err)
+{
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     char portstr[16];
     int fd = -1, rc;
@@ -294,6 +300,10 @@ int hn_tcp_connect(const char *host, int port, int64_t deadline_ms, char **err)
         fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0)
             continue;
+        if (rcvbuf > 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        if (mss > 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss));
         if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
             break;
         if (errno == EINPROGRESS) {

@@ -33,6 +33,7 @@ struct hn_ws {
     bool eof;               /* the peer ended TCP */
     bool close_sent;        /* we sent a close frame */
     bool masked_seen;       /* the server sent a masked frame (an RFC 6455 violation) */
+    bool no_pong;           /* do not answer pings (a client that withholds pongs, R-HB-2) */
 };
 
 enum hn_ws_event_type { HN_WS_EV_NONE, HN_WS_EV_MESSAGE, HN_WS_EV_CLOSE, HN_WS_EV_PING,
@@ -53,7 +54,8 @@ void hn_ws_event_release(struct hn_ws_event *ev);
 /*
  * Parse the next event out of ws->rx. Returns 1 with *ev filled, 0 when more bytes are needed,
  * or a negative wc_err (WC_ERR_PROTOCOL, WC_ERR_TOO_BIG) with *why (new) on a broken stream.
- * Pings are answered (a pong is queued) and also returned as events.
+ * Pings are answered (a pong with the same payload is queued) unless no_pong is set or a close
+ * was sent, and are returned as events either way; so are pongs.
  */
 int hn_ws_next(struct hn_ws *ws, struct hn_ws_event *ev, char **why);
 /* Append received bytes to rx (tests feed frames through this). */
@@ -80,5 +82,13 @@ int hn_ws_handshake(struct hn_ws *ws, const char *host, int port, const char *pa
 
 /* Connect a nonblocking TCP socket to host:port before deadline_ms. fd, or -1 with *err. */
 int hn_tcp_connect(const char *host, int port, int64_t deadline_ms, char **err);
+/*
+ * The same with a receive buffer of rcvbuf bytes and a maximum segment size of mss, both set
+ * before the SYN (0: the system's). A small MSS and receive buffer make a loopback connection
+ * buffer about as much as one over a real network (a few hundred KB, not 4 MB), so a client
+ * that stops reading fills the peer's buffers quickly.
+ */
+int hn_tcp_connect_tuned(const char *host, int port, int64_t deadline_ms, int rcvbuf, int mss,
+                         char **err);
 
 #endif

@@ -56,6 +56,8 @@ struct pss {
     bool killed;               /* send cap exceeded: being dropped */
     bool ping_due;
     int64_t last_pong_ms;
+    bool ping_unanswered;      /* a ping was written and no pong came since */
+    int64_t unanswered_since;  /* when the first ping without a pong was written */
 };
 
 struct gw_server {
@@ -430,8 +432,14 @@ static int ws_writeable(struct pss *p, struct lws *wsi)
     }
     if (p->ping_due) {
         p->ping_due = false;
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        /* a payload: lws 4.1 does not report an empty pong (LWS_CALLBACK_RECEIVE_PONG) */
+        memcpy(ping + LWS_PRE, "gwhb", 4);
+        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
             return -1;
+        if (!p->ping_unanswered) {
+            p->ping_unanswered = true;
+            p->unanswered_since = wc_now_ms();
+        }
     }
     while (p->qhead && !lws_send_pipe_choked(wsi)) {
         struct qnode *n = p->qhead;
@@ -452,7 +460,7 @@ static int ws_writeable(struct pss *p, struct lws *wsi)
 /* R-HB-1/R-HB-2: ping every interval; drop a client silent for two intervals. */
 static int ws_timer(struct gw_server *s, struct pss *p, struct lws *wsi)
 {
-    if (wc_now_ms() - p->last_pong_ms > 2 * s->ping_ms) {
+    if (p->ping_unanswered && wc_now_ms() - p->unanswered_since >= 2 * s->ping_ms) {
         wc_info("connection %llu: no pong for two intervals, dropped",
                 (unsigned long long)p->conn);
         return -1;
@@ -498,6 +506,7 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
         return ws_receive(s, p, wsi, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         p->last_pong_ms = wc_now_ms();
+        p->ping_unanswered = false;
         return 0;
     case LWS_CALLBACK_TIMER:
         return p->is_ws ? ws_timer(s, p, wsi) : 0;

@@ -137,6 +137,10 @@ static void on_ws_message(struct fconn *c, const char *text)
             srv_frame(c->fd, 8, "\x0f\xa1" "bye", 5);
         } else if (!strcmp(content, "drop")) {
             shutdown(c->fd, SHUT_RDWR);
+        } else if (!strcmp(content, "ping")) {
+            srv_frame(c->fd, 9, "hb", 2);
+        } else if (!strcmp(content, "pong")) {
+            srv_frame(c->fd, 10, "", 0);
         } else if (!strncmp(content, "gwspec:", 7)) {
             json_t *d = json_loads(content + 7, 0, NULL);
             int port = 0;
@@ -287,6 +291,9 @@ static void fake_server(int lfd)
                 while (hn_ws_next(&c->w, &ev, &why) == 1) {
                     if (ev.type == HN_WS_EV_MESSAGE)
                         on_ws_message(c, ev.data);
+                    else if (ev.type == HN_WS_EV_PONG)
+                        srv_json(c->fd, json_pack("{s:s, s:s%}", "kind", "pong_seen", "data",
+                                                  ev.data, ev.len));
                     else if (ev.type == HN_WS_EV_CLOSE) {
                         unsigned char p[2] = {(unsigned char)(ev.code >> 8), (unsigned char)ev.code};
                         srv_frame(c->fd, 8, (char *)p, ev.code == 1005 ? 0 : 2);
@@ -823,6 +830,36 @@ static void test_ws_framing(void)
     CU_ASSERT_STRING_EQUAL(ev.data, "hello");
     hn_ws_event_release(&ev);
     CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 0);
+    /* no_pong: a ping is returned but not answered; a pong is an event too */
+    wc_buf_reset(&w.tx);
+    w.no_pong = true;
+    hn_ws_feed(&w, "\x89\x02hb\x8a\x00", 6);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
+    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PING);
+    CU_ASSERT_EQUAL(ev.len, 2);
+    CU_ASSERT_STRING_EQUAL(ev.data, "hb");
+    hn_ws_event_release(&ev);
+    CU_ASSERT_EQUAL(w.tx.len, 0);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
+    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
+    CU_ASSERT_EQUAL(ev.len, 0);
+    hn_ws_event_release(&ev);
+    w.no_pong = false;
+    /* the pong echoes the ping's payload, masked */
+    hn_ws_feed(&w, "\x89\x02hb", 4);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
+    hn_ws_event_release(&ev);
+    {
+        struct hn_ws peer;
+        hn_ws_init(&peer, -1, NULL);
+        hn_ws_feed(&peer, w.tx.buf, w.tx.len);
+        CU_ASSERT_EQUAL(hn_ws_next(&peer, &ev, &why), 1);
+        CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
+        CU_ASSERT_STRING_EQUAL(ev.data, "hb");
+        hn_ws_event_release(&ev);
+        hn_ws_release(&peer);
+    }
+    wc_buf_reset(&w.tx);
     /* close with code and reason */
     hn_ws_feed(&w, "\x88\x05\x03\xe9" "bye", 7);
     CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
@@ -948,6 +985,38 @@ static void test_quiet_period_profile(void)
     unlink(path);
 }
 
+/* expect_ping waits 2 * ping_interval_ms + max(interval / 2, 500), not the safety timeout */
+static void test_ping_wait_from_profile(void)
+{
+    alarm(20);
+    char path[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-hb-%d.yaml", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "name: fake-hb\nhost: 127.0.0.1\nport: %d\n"
+                "auth: {kind: token, users: {alice: good}}\nping_interval_ms: 100\n"
+                "capabilities: [heartbeat]\n",
+            server_port);
+    fclose(fp);
+    struct hn_target *h = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(hn_target_start(h, 2000, &err), 0);
+    struct hn_target *save = target;
+    target = h;
+    int64_t t0 = wc_now_ms();
+    json_t *r = run_case_meta("needs: [heartbeat]\n", NULL,
+                              "  - connect: c1\n  - expect_ping: c1\n", 0);
+    target = save;
+    show(r, "FAILED");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "FAILED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_diff(r), "no ping on c1 within 700 ms (profile "
+                                                 "ping_interval_ms 100)"));
+    CU_ASSERT_TRUE(wc_now_ms() - t0 >= 700);
+    CU_ASSERT_TRUE(wc_now_ms() - t0 < 3000);
+    json_decref(r);
+    hn_target_free(h);
+    unlink(path);
+}
+
 static void test_profile_errors(void)
 {
     char path[64], *err = NULL;
@@ -968,7 +1037,189 @@ static void test_profile_errors(void)
     if (err)
         CU_ASSERT_PTR_NOT_NULL(strstr(err, ":4:1: unknown key 'colour' in target profile"));
     free(err);
+    err = NULL;
+    fp = fopen(path, "w");
+    fprintf(fp, "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                "disable_provider_args: [--off, codex]\n");
+    fclose(fp);
+    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
+    if (err)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":4:1: 'disable_provider_args' must name the provider "
+                                           "somewhere as ${provider}"));
+    free(err);
+    err = NULL;
+    fp = fopen(path, "w");
+    fprintf(fp, "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                "disable_provider_args: [--off, 7]\n");
+    fclose(fp);
+    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
+    if (err)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":4:32: 'disable_provider_args' entries are strings"));
+    free(err);
+    err = NULL;
+    fp = fopen(path, "w");
+    fprintf(fp, "name: ok\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                "disable_provider_args: [--off, \"${provider}\"]\n");
+    fclose(fp);
+    struct hn_target *t = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL(t);
+    if (t) {
+        json_t *names = json_pack("[ss]", "codex", "cursor");
+        CU_ASSERT_TRUE(hn_target_can_disable(t));
+        CU_ASSERT_EQUAL(hn_target_set_disabled(t, names, &err), 0);
+        CU_ASSERT_EQUAL(json_array_size(t->disabled), 2);
+        json_decref(names);
+        hn_target_free(t);
+    }
     unlink(path);
+}
+
+/* The ping and pong records of a result's transcript: "ping:answered", "ping:unanswered", "pong". */
+static char *control_records(const json_t *r)
+{
+    char buf[512] = "";
+    size_t i;
+    json_t *rec;
+    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+        const char *t = wc_json_str(rec, "t");
+        if (!strcmp(t, "ping"))
+            strncat(buf, json_is_true(json_object_get(rec, "answered")) ? "ping:answered "
+                                                                        : "ping:unanswered ",
+                    sizeof(buf) - strlen(buf) - 1);
+        else if (!strcmp(t, "pong"))
+            strncat(buf, "pong ", sizeof(buf) - strlen(buf) - 1);
+    }
+    return strdup(buf);
+}
+
+static void test_heartbeat_steps(void)
+{
+    alarm(20);
+    /* a ping is recorded, answered with the same payload, and never seen by expect or quiet */
+    json_t *r = run_case(NULL,
+                         "  - connect: c1\n"
+                         "  - send: {c1: {type: chat.send, sessionId: $s1, content: ping}}\n"
+                         "  - expect_ping: c1\n"
+                         "  - expect: {c1: {kind: pong_seen, data: hb}}\n"
+                         "  - send: {c1: {type: chat.send, sessionId: $s1, content: pong}}\n"
+                         "  - send: {c1: {type: chat.send, sessionId: $s1, content: ping}}\n"
+                         "  - quiet: c1\n"
+                         "  - expect: {c1: {kind: pong_seen}}\n"
+                         "  - quiet: c1\n"
+                         "  - expect: {c1: none}\n",
+                         2000);
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    char *cr = control_records(r);
+    CU_ASSERT_STRING_EQUAL(cr, "ping:answered pong ping:answered ");
+    free(cr);
+    json_t *rec;
+    size_t i;
+    int hex = 0;
+    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+        if (!strcmp(wc_json_str(rec, "t"), "ping"))
+            hex += wc_json_str(rec, "hex") && !strcmp(wc_json_str(rec, "hex"), "6862") &&
+                   json_integer_value(json_object_get(rec, "len")) == 2;
+    }
+    CU_ASSERT_EQUAL(hex, 2);
+    json_decref(r);
+
+    /* pong: false withholds the pong: no pong_seen ever comes */
+    r = run_case(NULL,
+                 "  - connect: {client: c1, pong: false}\n"
+                 "  - send: {c1: {type: chat.send, sessionId: $s1, content: ping}}\n"
+                 "  - expect_ping: c1\n"
+                 "  - quiet: c1\n"
+                 "  - expect: {c1: none}\n",
+                 2000);
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    cr = control_records(r);
+    CU_ASSERT_STRING_EQUAL(cr, "ping:unanswered ");
+    free(cr);
+    int open_no_pong = 0;
+    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+        if (!strcmp(wc_json_str(rec, "t"), "open"))
+            open_no_pong += json_is_false(json_object_get(rec, "pong"));
+    }
+    CU_ASSERT_EQUAL(open_no_pong, 1);
+    json_decref(r);
+
+    /* no ping: the wait (the safety timeout: the profile announces no interval) is settled by a
+     * sentinel into FAILED, quickly */
+    int64_t t0 = wc_now_ms();
+    r = run_case(NULL, "  - connect: c1\n  - expect_ping: c1\n", 300);
+    show(r, "FAILED");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "FAILED");
+    CU_ASSERT_STRING_EQUAL(first_message(r), "the expected ping never arrived");
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_diff(r), "no ping on c1 within 300 ms"));
+    CU_ASSERT_TRUE(wc_now_ms() - t0 < 3000);
+    json_decref(r);
+
+    /* a close before the ping */
+    r = run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - send: {c1: {type: chat.send, sessionId: $s1, content: drop}}\n"
+                 "  - expect_ping: c1\n",
+                 1000);
+    show(r, "FAILED");
+    CU_ASSERT_STRING_EQUAL(first_message(r), "the connection closed before a ping arrived");
+    json_decref(r);
+}
+
+static void test_pause_resume(void)
+{
+    alarm(20);
+    /* frames that arrive while c1 is paused are read only after resume */
+    json_t *r = run_case(NULL,
+                         "  - connect: c1\n"
+                         "  - pause: c1\n"
+                         "  - send: {c1: {type: chat.send, sessionId: $s1, content: echo}}\n"
+                         "  - note: still paused\n"
+                         "  - resume: c1\n"
+                         "  - expect: {c1: {kind: stream_delta, seq: 1}}\n"
+                         "  - expect: {c1: {kind: complete, seq: 2}}\n"
+                         "  - quiet: c1\n",
+                         2000);
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    size_t i;
+    json_t *rec;
+    long resumed = -1, first_recv = -1, opened_tuned = 0;
+    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+        const char *t = wc_json_str(rec, "t");
+        if (!strcmp(t, "note") && !strcmp(wc_json_str(rec, "text"), "c1 resumed"))
+            resumed = (long)i;
+        if (!strcmp(t, "recv") && first_recv < 0)
+            first_recv = (long)i;
+        if (!strcmp(t, "open"))
+            opened_tuned = json_integer_value(json_object_get(json_object_get(rec, "tcp"), "mss"));
+    }
+    CU_ASSERT_TRUE(resumed > 0 && first_recv > resumed);
+    CU_ASSERT_EQUAL(opened_tuned, 1400);
+    json_decref(r);
+
+    /* a client still paused at the end is resumed for the final round */
+    r = run_case(NULL, "  - connect: c1\n  - pause: c1\n", 1000);
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    json_decref(r);
+}
+
+static void test_restart_disable_unimplemented(void)
+{
+    /* the fake profile has no disable_provider_args: UNIMPLEMENTED, nothing runs */
+    json_t *r = run_case_meta(NULL, "own_target: true\n",
+                              "  - restart: {target: true, disable_provider: codex}\n", 1000);
+    CU_ASSERT_STRING_EQUAL(verdict(r), "UNIMPLEMENTED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(wc_json_str(r, "reason"), "disable_provider_args"));
+    json_decref(r);
+    char *err = NULL;
+    json_t *names = json_pack("[s]", "codex");
+    CU_ASSERT_FALSE(hn_target_can_disable(target));
+    CU_ASSERT_EQUAL(hn_target_set_disabled(target, names, &err), WC_ERR_CONFIG);
+    free(err);
+    json_decref(names);
 }
 
 static CU_TestInfo runner_tests[] = {
@@ -990,6 +1241,10 @@ static CU_TestInfo runner_tests[] = {
     {"send_raw_records", test_send_raw_records},
     {"quiet_period_profile", test_quiet_period_profile},
     {"profile_errors", test_profile_errors},
+    {"heartbeat_steps", test_heartbeat_steps},
+    {"pause_resume", test_pause_resume},
+    {"restart_disable_unimplemented", test_restart_disable_unimplemented},
+    {"ping_wait_from_profile", test_ping_wait_from_profile},
     CU_TEST_INFO_NULL,
 };
 

@@ -288,6 +288,114 @@ static void test_step_errors(void)
               "connects");
 }
 
+/* heartbeat, pause/resume, restart with disable_provider, $repeat */
+static void test_new_step_errors(void)
+{
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, pong: no}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:33: 'pong' must be true or false, not "
+              "a string");
+    lint_edit("  - expect: {c1: none}\n", "  - expect_ping: c2\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:18: client 'c2' is used before it "
+              "connects");
+    lint_edit("  - expect: {c1: none}\n", "  - expect_ping: {client: c1, every: 2}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:31: unknown key 'every' in "
+              "expect_ping");
+    lint_edit("  - expect: {c1: none}\n", "  - expect_ping: [c1]\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:19: 'expect_ping' takes a client name "
+              "or a mapping, not a list");
+    lint_edit("  - expect: {c1: none}\n", "  - pause: c1\n  - pause: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:12: client 'c1' is already paused");
+    lint_edit("  - expect: {c1: none}\n", "  - resume: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:13: client 'c1' is not paused");
+    lint_edit("  - expect: {c1: none}\n", "  - pause: c1\n  - expect: {c1: none}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:14: client 'c1' is paused: 'resume: "
+              "c1' before waiting on it");
+    lint_edit("  - expect: {c1: none}\n", "  - pause: c1\n  - quiet: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:12: client 'c1' is paused: 'resume: "
+              "c1' before waiting on it");
+    lint_edit("  - expect: {c1: none}\n", "  - pause: c1\n  - expect_ping: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:18: client 'c1' is paused: 'resume: "
+              "c1' before waiting on it");
+    lint_edit("  - expect: {c1: none}\n", "  - pause: c1\n  - expect_close: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:19: client 'c1' is paused: 'resume: "
+              "c1' before waiting on it");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - alternatives:\n"
+              "      - grade: ok\n"
+              "        steps: [{pause: c1}]\n"
+              "      - grade: non_strict\n"
+              "        steps: [{expect_ping: c1}]\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:27:18: 'pause' is not allowed inside "
+              "alternatives");
+    /* a pause ended by resume or disconnect, and sends while paused, are fine */
+    {
+        struct hn_caselist l = {0};
+        char *t = edit(GOOD, "  - quiet: c1\n  - expect: {c1: none}\n",
+                       "  - pause: c1\n"
+                       "  - send: {c1: {type: chat.subscribe, sessions: []}}\n"
+                       "  - resume: c1\n"
+                       "  - expect_ping: c1\n"
+                       "  - pause: {client: c1}\n"
+                       "  - disconnect: c1\n"
+                       "  - connect: {client: c1, pong: false}\n"
+                       "  - expect_ping: {client: c1}\n"
+                       "  - send: {c1: {type: x, pad: {$repeat: {count: 3, text: ab}}}}\n");
+        json_t *errs = load(NAME, t, &l);
+        for (size_t i = 0; i < json_array_size(errs); i++)
+            fprintf(stderr, "\n  unexpected: %s", json_string_value(json_array_get(errs, i)));
+        CU_ASSERT_EQUAL(json_array_size(errs), 0);
+        CU_ASSERT_EQUAL(l.n, 1);
+        hn_caselist_release(&l);
+        json_decref(errs);
+        free(t);
+    }
+    /* restart */
+    char *own = edit(GOOD, "steps:\n", "own_target: true\nsteps:\n");
+    char *t = edit(own, "  - expect: {c1: none}\n", "  - restart: {target: true, disable_provider: gemini}\n");
+    lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:47: unknown provider 'gemini'");
+    free(t);
+    t = edit(own, "  - expect: {c1: none}\n", "  - restart: {disable_provider: codex}\n");
+    lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:15: restart: 'target: true' is "
+                "required (the case's own target is restarted)");
+    t = (free(t), edit(own, "  - expect: {c1: none}\n",
+                       "  - restart: {target: true, disable_provider: [codex, 3]}\n"));
+    lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:55: provider names are strings, not "
+                "an integer");
+    t = (free(t), edit(own, "  - expect: {c1: none}\n", "  - restart: later\n"));
+    lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:14: 'restart' takes the word "
+                "'target' or {target: true, disable_provider: NAME}");
+    t = (free(t), edit(own, "  - expect: {c1: none}\n",
+                       "  - restart: {target: true, disable_provider: [codex, claude]}\n"
+                       "  - restart: {target: true, disable_provider: codex}\n"
+                       "  - restart: target\n"));
+    {
+        struct hn_caselist l = {0};
+        json_t *errs = load(NAME, t, &l);
+        CU_ASSERT_EQUAL(json_array_size(errs), 0);
+        CU_ASSERT_EQUAL(l.n, 1);
+        hn_caselist_release(&l);
+        json_decref(errs);
+    }
+    free(t);
+    free(own);
+    /* $repeat in templates and scripts */
+    lint_edit("  - expect: {c1: none}\n",
+              "  - send: {c1: {type: x, pad: {$repeat: {count: 3}}}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:42: $repeat: missing required key "
+              "'text'");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - send: {c1: {type: x, pad: {$repeat: {count: 3, text: a}, b: 1}}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:32: '$repeat' must be the only key of "
+              "its mapping");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - send: {c1: {type: x, pad: {$repeat: {count: 99999999, text: ab}}}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:49: 'count' must be between 0 and "
+              "16777216");
+    lint_has("    - emit: {kind: stream_delta, content: a}\n",
+             "    - emit: {kind: stream_delta, content: {$repeat: {count: 2, txt: a}}}\n",
+             "cases/6-abort/6.1.2-abort-mid-stream.yaml:13:64: unknown key 'txt' in $repeat");
+}
+
 static void test_group_and_alternatives_errors(void)
 {
     lint_edit("  - expect: {c1: none}\n",
@@ -436,6 +544,7 @@ static CU_TestInfo scenario_tests[] = {
     {"top_level_errors", test_top_level_errors},
     {"session_and_script_errors", test_session_and_script_errors},
     {"step_errors", test_step_errors},
+    {"new_step_errors", test_new_step_errors},
     {"group_and_alternatives_errors", test_group_and_alternatives_errors},
     {"good_group_alternatives_http", test_good_group_alternatives_http},
     {"matrix_expansion", test_matrix_expansion},
