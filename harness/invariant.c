@@ -1850,15 +1850,21 @@ static const char *payload_diff(const json_t *emitted, const json_t *got)
     return NULL;
 }
 
-/* The provider's events the client should see: up to its first complete, minus session_created. */
-static size_t expected_events(const struct model *m, const struct prun *p, long *out)
+/*
+ * The provider's events the client should see: up to its first complete, minus session_created.
+ * *completed: the provider emitted a complete.
+ */
+static size_t expected_events(const struct model *m, const struct prun *p, long *out, bool *completed)
 {
     size_t k, n = 0;
 
+    *completed = false;
     for (k = 0; k < p->nemitted; k++) {
         const json_t *ev = json_object_get(json_object_get(rec_at(m, p->emitted[k]), "msg"), "event");
-        if (is_kind(ev, "complete"))
+        if (is_kind(ev, "complete")) {
+            *completed = true;
             break;
+        }
         if (json_is_object(ev) && !is_kind(ev, "session_created"))
             out[n++] = p->emitted[k];
     }
@@ -1910,8 +1916,31 @@ static bool gateway_made(const json_t *got, const json_t *expected)
     return k && !strncmp(k, "permission_", 11) && !is_kind(expected, k);
 }
 
+/*
+ * R-TERM-4: the provider's process or runtime ended (`done`, not by an abort) without having
+ * emitted a complete, the run was not aborted, and the gateway sent its synthetic complete; then
+ * one informational `error` MAY precede that complete. It reports the end of the provider, so it
+ * comes after every event the provider emitted: got[g] is that error when it is followed by
+ * nothing but gateway-made permission events up to the complete. Anything else (a second error,
+ * an error before the provider's own complete or before an aborted complete, an error followed by
+ * a provider event) is still an invented event.
+ */
+static bool synthetic_end_error(const struct model *m, const struct prun *p, bool completed, bool aborted,
+                                const long *got, size_t g, size_t ng, long complete)
+{
+    if (completed || aborted || complete == NONE || p->done_idx == NONE)
+        return false;
+    if (!is_kind(m->ri[got[g]].frame, "error"))
+        return false;
+    for (g++; g < ng; g++) {
+        if (!gateway_made(m->ri[got[g]].frame, NULL))
+            return false;
+    }
+    return true;
+}
+
 static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const long *exp, size_t ne,
-                        const long *got, size_t ng, long complete)
+                        bool completed, const long *got, size_t ng, long complete)
 {
     const struct model *m = x->m;
     bool aborted = p->aborted_idx != NONE || (p->done_how && !strcmp(p->done_how, "aborted")) ||
@@ -1946,6 +1975,8 @@ static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const lo
     }
     while (g < ng && gateway_made(m->ri[got[g]].frame, NULL))
         g++;
+    if (g < ng && e == ne && synthetic_end_error(m, p, completed, aborted, got, g, ng, complete))
+        g = ng;
     if (g < ng)
         violate(x, "R-FWD-1", got[g], NONE, NONE,
                 "script %s run %s: %s received %s seq %lld (record %lld), which the provider did not "
@@ -1969,15 +2000,16 @@ static void check_provider_to_client(struct ctx *x)
         const struct prun *pr = &m->pruns[p];
         long conn, complete;
         size_t ne, ng;
+        bool completed;
         if (pr->crun == NONE || pr->hello_idx == NONE)
             continue;
         conn = run_recipient(m, pr->crun);
         if (conn == NONE)
             continue;
         x->exercised = true;
-        ne = expected_events(m, pr, exp);
+        ne = expected_events(m, pr, exp, &completed);
         ng = received_events(m, pr->crun, conn, got, &complete);
-        fwd_compare(x, pr, conn, exp, ne, got, ng, complete);
+        fwd_compare(x, pr, conn, exp, ne, completed, got, ng, complete);
     }
     free(exp);
     free(got);
@@ -2028,7 +2060,8 @@ static const struct checker checkers[] = {
      check_cwd_is_project_path},
     {{"provider_to_client", "R-FWD-1",
       "what the provider emitted reaches the sending connection one to one and in order, up to the "
-      "complete"},
+      "complete; nothing else but gateway-made permission events and, before the synthetic complete "
+      "of a provider that ended without one, one informational error (R-TERM-4)"},
      check_provider_to_client},
 };
 

@@ -448,6 +448,7 @@ struct rctx {
     json_t *used;           /* requirement ids used by steps */
     int sync_n;
     bool dirty;             /* something may have reached a client since the last flush */
+    bool async;             /* deliveries now may come after the answer to a later frame */
 };
 
 static int run_index(const struct rctx *x, const char *label)
@@ -504,7 +505,8 @@ static void deliver(struct rctx *x, const char *conn, json_t *pat, const char *r
         json_object_set_new(x->expected_all, conn, a);
     }
     json_array_append_new(a, json_pack("{s:O, s:s}", "pat", pat, "req", req));
-    json_array_append_new(p, json_pack("{s:o, s:s, s:s}", "pat", pat, "req", req, "stream", stream));
+    json_array_append_new(p, json_pack("{s:o, s:s, s:s, s:b}", "pat", pat, "req", req, "stream", stream,
+                                       "async", x->async));
 }
 
 /* A run event reaches every attached connection. */
@@ -522,6 +524,68 @@ static void deliver_run(struct rctx *x, struct rrun *r, json_t *pat, const char 
     json_decref(pat);
 }
 
+/*
+ * The expectations of one client at a sync point: its pending frames, then the sync ack.
+ * Frames of one stream (a run, or "resp") keep their order. Frames of several streams form a
+ * group (each run in order, runs in any order) before the ack. An ASYNC frame (the complete of an
+ * abort: the gateway stops the provider first, cloudcli.md 4.2 awaits runtime.abort) may also
+ * come after the ack, which answers a frame sent after the abort: a gateway whose handlers are
+ * async (cloudcli.md 4) answers the subscribe at once. Then the ack joins the group, after every
+ * frame that is not async, and the group is charged to the async frame's requirement.
+ */
+static void expect_pending(struct rctx *x, const char *cn, const json_t *p, const char *sync_id,
+                           const char *tag)
+{
+    json_t *streams = json_array(), *e;
+    const char *async_req = NULL;
+    size_t k;
+
+    json_array_foreach(p, k, e) {
+        add_unique(streams, wc_json_str(e, "stream"));
+        if (!async_req && wc_json_bool(e, "async", false))
+            async_req = wc_json_str(e, "req");
+    }
+    json_t *ack = json_pack("{s:s, s:s}", "kind", "chat_subscribed", "sessionId", sync_id);
+    if (json_array_size(streams) <= 1 && !async_req) {
+        json_array_foreach(p, k, e)
+            step_req(x, json_pack("{s:{s:O}}", "expect", cn, json_object_get(e, "pat")),
+                     wc_json_str(e, "req"));
+    } else {
+        /* frames of several runs: each run in order, runs in any order */
+        json_t *items = json_array(), *last = json_object(), *before_ack = json_array();
+        json_array_foreach(p, k, e) {
+            char *as = wc_xasprintf("%s_%zu", cn, k + 1);
+            json_t *it = json_pack("{s:O, s:s}", cn, json_object_get(e, "pat"), "as", as);
+            json_t *prev = json_object_get(last, wc_json_str(e, "stream"));
+            if (prev)
+                json_object_set_new(it, "after", json_pack("[O]", prev));
+            json_object_set_new(last, wc_json_str(e, "stream"), json_string(as));
+            json_array_append_new(items, it);
+            if (!wc_json_bool(e, "async", false))
+                json_array_append_new(before_ack, json_string(as));
+            add_unique(x->used, wc_json_str(e, "req"));
+            free(as);
+        }
+        if (async_req) {
+            char *as = wc_xasprintf("%s_sync", cn);
+            json_t *it = json_pack("{s:O, s:s}", cn, ack, "as", as);
+            if (json_array_size(before_ack))
+                json_object_set(it, "after", before_ack);
+            json_array_append_new(items, it);
+            if (tag)
+                add_unique(x->used, tag);
+            free(as);
+        }
+        step_req(x, json_pack("{s:o}", "group", items), async_req ? async_req : x->primary);
+        json_decref(last);
+        json_decref(before_ack);
+    }
+    if (!async_req)
+        step_req(x, json_pack("{s:{s:O}}", "expect", cn, ack), tag);
+    json_decref(ack);
+    json_decref(streams);
+}
+
 /* Sentinel-bounded expectations on every open client: exactly the pending frames. */
 static void flush(struct rctx *x, const char *first, const char *tag)
 {
@@ -535,8 +599,8 @@ static void flush(struct rctx *x, const char *first, const char *tag)
         if (!first || strcmp(conn, first))
             json_array_append_new(order, json_string(conn));
     }
-    size_t i, k;
-    json_t *c, *e;
+    size_t i;
+    json_t *c;
     json_t *ids = json_array();
     json_array_foreach(order, i, c) {
         char *id = wc_xasprintf("gwspec-sync-%d", ++x->sync_n);
@@ -547,34 +611,8 @@ static void flush(struct rctx *x, const char *first, const char *tag)
     }
     json_array_foreach(order, i, c) {
         const char *cn = json_string_value(c);
-        json_t *p = json_object_get(x->pending, cn);
-        json_t *streams = json_array();
-        json_array_foreach(p, k, e) add_unique(streams, wc_json_str(e, "stream"));
-        if (json_array_size(streams) <= 1) {
-            json_array_foreach(p, k, e)
-                step_req(x, json_pack("{s:{s:O}}", "expect", cn, json_object_get(e, "pat")),
-                         wc_json_str(e, "req"));
-        } else {
-            /* frames of several runs: each run in order, runs in any order */
-            json_t *items = json_array(), *last = json_object();
-            json_array_foreach(p, k, e) {
-                char *as = wc_xasprintf("%s_%zu", cn, k + 1);
-                json_t *it = json_pack("{s:O, s:s}", cn, json_object_get(e, "pat"), "as", as);
-                json_t *prev = json_object_get(last, wc_json_str(e, "stream"));
-                if (prev)
-                    json_object_set_new(it, "after", json_pack("[O]", prev));
-                json_object_set_new(last, wc_json_str(e, "stream"), json_string(as));
-                json_array_append_new(items, it);
-                add_unique(x->used, wc_json_str(e, "req"));
-                free(as);
-            }
-            step_req(x, json_pack("{s:o}", "group", items), x->primary);
-            json_decref(last);
-        }
-        json_decref(streams);
-        step_req(x, json_pack("{s:{s:{s:s, s:O}}}", "expect", cn, "kind", "chat_subscribed",
-                              "sessionId", json_array_get(ids, i)),
-                 tag);
+        expect_pending(x, cn, json_object_get(x->pending, cn), json_string_value(json_array_get(ids, i)),
+                       tag);
         json_object_del(x->pending, cn);
     }
     json_decref(ids);
@@ -794,7 +832,9 @@ static void do_action(struct rctx *x, const json_t *it)
         char *v = var(r->session);
         json_object_set_new(pat, "sessionId", json_string(v));
         free(v);
+        x->async = true; /* it waits for the provider to stop: a later frame may be answered first */
         deliver_run(x, r, pat, "R-ABORT-1");
+        x->async = false;
         r->live = false;
         r->aborted = true;
     } else if (!strcmp(type, "chat.subscribe")) {
@@ -1305,7 +1345,7 @@ static void y_folded(struct wc_buf *b, const char *key, const char *text)
     wc_buf_adds(b, "\n");
 }
 
-/* "- key: value" plus modifier keys on their own lines. */
+/* "- key: value" plus modifier keys on their own lines; a group's items one per line. */
 static void y_step(struct wc_buf *b, const json_t *st, const char *indent)
 {
     const char *k;
@@ -1313,11 +1353,22 @@ static void y_step(struct wc_buf *b, const json_t *st, const char *indent)
     bool first = true;
     json_object_foreach((json_t *)st, k, v) {
         wc_buf_addf(b, "%s%s", indent, first ? "- " : "  ");
-        first = false;
         y_string(b, k);
-        wc_buf_adds(b, ": ");
-        y_flow(b, v);
-        wc_buf_adds(b, "\n");
+        if (first && !strcmp(k, "group") && json_is_array(v) && json_array_size(v)) {
+            size_t i;
+            json_t *it;
+            wc_buf_adds(b, ":\n");
+            json_array_foreach(v, i, it) {
+                wc_buf_addf(b, "%s    - ", indent);
+                y_flow(b, it);
+                wc_buf_adds(b, "\n");
+            }
+        } else {
+            wc_buf_adds(b, ": ");
+            y_flow(b, v);
+            wc_buf_adds(b, "\n");
+        }
+        first = false;
     }
 }
 

@@ -14,7 +14,9 @@
  *  - the expectations are computed by simulating a CONFORMING gateway (chatgw/1.0) on the same
  *    actions and script, not copied from what was received: at every sync point each open
  *    client gets a sentinel subscribe ("gwspec-sync-N") and must receive exactly the conforming
- *    frames, then the sentinel's chat_subscribed. Invariant checkers do the rest.
+ *    frames, then the sentinel's chat_subscribed; only an abort's complete may also come after
+ *    that ack (a group), since a gateway with async handlers answers the subscribe while it
+ *    stops the provider. Invariant checkers do the rest.
  *  - an aborted run whose session runs again later is given `on_abort: ignore` and a late end
  *    released while the newer run is held: the abort race of R-ABORT-2, made explicit.
  *

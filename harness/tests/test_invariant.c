@@ -91,6 +91,10 @@ static const struct golden {
     {"provider_to_client-pass", "provider_to_client", "pass", NULL, {0}, NULL},
     {"provider_to_client-fail-dropped-event", "provider_to_client", "fail", "R-FWD-1", {9, 11}, NULL},
     {"provider_to_client-fail-truncated", "provider_to_client", "fail", "R-FWD-1", {9, 11}, NULL},
+    /* R-TERM-4: one informational error may precede the synthetic complete of a crashed provider */
+    {"provider_to_client-pass-crash-error", "provider_to_client", "pass", NULL, {0}, NULL},
+    {"provider_to_client-fail-error-before-provider-complete", "provider_to_client", "fail", "R-FWD-1", {10}, NULL},
+    {"provider_to_client-fail-two-errors-after-crash", "provider_to_client", "fail", "R-FWD-1", {10}, NULL},
 };
 
 #define NGOLDEN (sizeof(goldens) / sizeof(goldens[0]))
@@ -509,6 +513,64 @@ static void test_invariant_forwarding_edge_cases(void)
                  NULL, "provider_to_client", "pass", NULL);
 }
 
+#define ERR(seq, id) EV("error", seq, id, ",\"content\":\"Claude Code process exited with code 2\"")
+#define CRASH_COMPLETE(seq) EV("complete", seq, "done", ",\"exitCode\":1,\"success\":false,\"aborted\":false")
+#define EMIT_TEXT EMIT(0, "{\"kind\":\"stream_delta\",\"content\":\"x\"}")
+#define HELLO CTL("{\"type\":\"hello\",\"cwd\":\"/tmp\"}")
+
+/* R-TERM-4's informational error before a synthetic complete, and its near misses */
+static void test_invariant_error_before_synthetic_complete(void)
+{
+    const char *pre = H SESS SEND_DIR HELLO EMIT_TEXT DELTA(1, "e1");
+
+    /* allowed: the provider ended without a complete (any how but aborted), one error, the complete */
+    const char *ok_how[] = {"crashed", "completed", "error"};
+    size_t i;
+    for (i = 0; i < sizeof(ok_how) / sizeof(ok_how[0]); i++) {
+        char *t = NULL;
+        CU_ASSERT(asprintf(&t, "%s" ERR(2, "e2") CRASH_COMPLETE(3) CTL("{\"type\":\"done\",\"how\":\"%s\"}"),
+                           pre, ok_how[i]) > 0);
+        expect_check(t, NULL, "provider_to_client", "pass", NULL);
+        free(t);
+    }
+    /* allowed: a permission_cancelled the gateway made when the provider died may follow the error */
+    expect_check(H SESS SEND_DIR HELLO EMIT_TEXT DELTA(1, "e1") ERR(2, "e2")
+                 EV("permission_cancelled", 3, "e3", ",\"requestId\":\"gw-9\",\"reason\":\"provider ended\"")
+                 CRASH_COMPLETE(4) CTL("{\"type\":\"done\",\"how\":\"crashed\"}"),
+                 NULL, "provider_to_client", "pass", NULL);
+    /* the provider's own error, forwarded, and then the gateway's: still one invented */
+    expect_check(H SESS SEND_DIR HELLO EMIT(0, "{\"kind\":\"error\",\"content\":\"boom\"}")
+                 EV("error", 1, "e1", ",\"content\":\"boom\"") ERR(2, "e2") CRASH_COMPLETE(3)
+                 CTL("{\"type\":\"done\",\"how\":\"crashed\"}"),
+                 NULL, "provider_to_client", "pass", NULL);
+    /* forbidden: no `done`: the provider has not ended (a hang the gateway gave up on is not R-TERM-4) */
+    expect_check(H SESS SEND_DIR HELLO EMIT_TEXT DELTA(1, "e1") ERR(2, "e2") CRASH_COMPLETE(3),
+                 NULL, "provider_to_client", "fail", "R-FWD-1");
+    /* forbidden: the run was aborted (R-ABORT-1: the aborting socket gets no other reply) */
+    expect_check(H SESS SEND_DIR HELLO EMIT_TEXT DELTA(1, "e1") CTL("{\"type\":\"aborted\",\"during\":1}")
+                 ERR(2, "e2") EV("complete", 3, "done", ",\"exitCode\":0,\"success\":false,\"aborted\":true")
+                 CTL("{\"type\":\"done\",\"how\":\"aborted\"}"),
+                 NULL, "provider_to_client", "fail", "R-FWD-1");
+    expect_check(H SESS SEND_DIR HELLO EMIT_TEXT DELTA(1, "e1") ERR(2, "e2")
+                 EV("complete", 3, "done", ",\"exitCode\":1,\"success\":false,\"aborted\":true")
+                 CTL("{\"type\":\"done\",\"how\":\"crashed\"}"),
+                 NULL, "provider_to_client", "fail", "R-FWD-1");
+    /* forbidden: not at the end: an error, then a provider event it did not emit */
+    expect_check(H SESS SEND_DIR HELLO EMIT_TEXT DELTA(1, "e1") ERR(2, "e2")
+                 EV("stream_delta", 3, "e3", ",\"content\":\"extra\"") CRASH_COMPLETE(4)
+                 CTL("{\"type\":\"done\",\"how\":\"crashed\"}"),
+                 NULL, "provider_to_client", "fail", "R-FWD-1");
+    /* forbidden: an error in place of an event the provider emitted */
+    expect_check(H SESS SEND_DIR HELLO EMIT_TEXT ERR(1, "e1") CRASH_COMPLETE(2)
+                 CTL("{\"type\":\"done\",\"how\":\"crashed\"}"),
+                 NULL, "provider_to_client", "fail", "R-FWD-1");
+    /* forbidden: another invented kind in the error's place */
+    expect_check(H SESS SEND_DIR HELLO EMIT_TEXT DELTA(1, "e1")
+                 EV("status", 2, "e2", ",\"text\":\"exited\"") CRASH_COMPLETE(3)
+                 CTL("{\"type\":\"done\",\"how\":\"crashed\"}"),
+                 NULL, "provider_to_client", "fail", "R-FWD-1");
+}
+
 static void test_invariant_short_native_ids_must_stand_alone(void)
 {
     const char *pre = H SESS SEND_DIR CTL("{\"type\":\"announced\",\"nativeId\":\"ab12\"}");
@@ -576,6 +638,7 @@ static CU_TestInfo invariant_tests[] = {
     {"event_of_an_older_run", test_invariant_event_of_an_older_run},
     {"attached_live_events_before_ack_are_fine", test_invariant_attached_live_events_before_ack_are_fine},
     {"forwarding_edge_cases", test_invariant_forwarding_edge_cases},
+    {"error_before_synthetic_complete", test_invariant_error_before_synthetic_complete},
     {"short_native_ids_must_stand_alone", test_invariant_short_native_ids_must_stand_alone},
     {"sent_frames_checked_only_in_recordings", test_invariant_sent_frames_checked_only_in_recordings},
     {"cwd_resolves_links", test_invariant_cwd_resolves_links},

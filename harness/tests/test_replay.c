@@ -337,6 +337,54 @@ static void test_render_unknown_type_abort_raw(void)
     hn_replay_model_free(m);
 }
 
+/*
+ * The abort's complete and the ack of the sync subscribe sent right after it may come in either
+ * order (an async gateway answers the subscribe while it stops the provider): one group, charged
+ * to R-ABORT-1, with no order between the two; the other sync acks stay plain expects.
+ */
+static void test_render_abort_complete_may_follow_the_sync_ack(void)
+{
+    struct hn_replay_model *m = model_of(unknown_and_abort);
+    struct hn_replay_opts o = {.id = "12.0.4-t"};
+    json_t *c = hn_replay_render(m, NULL, &o);
+    const json_t *g = find_step(c, "group", 0), *items, *it;
+    size_t i, acks = 0, completes = 0;
+
+    CU_ASSERT(case_lints(c));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_PTR_NULL(find_step(c, "group", 1));
+    CU_ASSERT_STRING_EQUAL(wc_json_str(g, "requirement"), "R-ABORT-1");
+    items = json_object_get(g, "group");
+    CU_ASSERT_EQUAL(json_array_size(items), 2);
+    json_array_foreach(items, i, it) {
+        const char *kind = wc_json_str(json_object_get(it, "c1"), "kind");
+        CU_ASSERT_PTR_NULL(json_object_get(it, "after"));
+        CU_ASSERT_PTR_NULL(json_object_get(it, "before"));
+        if (kind && !strcmp(kind, "complete")) {
+            completes++;
+            CU_ASSERT(json_is_true(json_object_get(json_object_get(it, "c1"), "aborted")));
+        } else if (kind && !strcmp(kind, "chat_subscribed")) {
+            acks++;
+            CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(it, "c1"), "sessionId"), "gwspec-sync-3");
+        }
+    }
+    CU_ASSERT_EQUAL(completes, 1);
+    CU_ASSERT_EQUAL(acks, 1);
+    /* no separate expect for that ack: it is in the group */
+    for (i = 0; (it = find_step(c, "expect", i)) != NULL; i++) {
+        const char *sid = wc_json_str(json_object_get(json_object_get(it, "expect"), "c1"), "sessionId");
+        CU_ASSERT(!sid || strcmp(sid, "gwspec-sync-3"));
+    }
+    /* the group renders one item per line */
+    char *yaml = hn_replay_yaml(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(yaml, "  - group:\n      - {c1: {kind: complete, aborted: true"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(yaml, "\n      - {c1: {kind: chat_subscribed, sessionId: gwspec-sync-3}, as: c1_sync}\n"
+                                        "    requirement: R-ABORT-1\n"));
+    free(yaml);
+    json_decref(c);
+    hn_replay_model_free(m);
+}
+
 static void test_render_subsets_always_lint(void)
 {
     struct hn_replay_model *m = model_of(after_complete);
@@ -404,6 +452,7 @@ static CU_TestInfo replay_tests[] = {
     {"model and findings of a client-only transcript", test_model_and_findings},
     {"rendered case expects the conforming frames", test_render_conforming_expectations},
     {"unknown type, abort in setup, raw text", test_render_unknown_type_abort_raw},
+    {"an abort's complete may follow the sync ack", test_render_abort_complete_may_follow_the_sync_ack},
     {"every subset renders a case that lints", test_render_subsets_always_lint},
     {"YAML scalars are quoted when needed", test_yaml_quoting},
     {"ddmin finds the two items that matter", test_ddmin},

@@ -137,6 +137,11 @@ static void result_line(struct mp_persona_state *s, const json_t *ev, int code, 
                      "num_turns", 1, "result", "", "session_id", mp_persona_session(s, ev),
                      "total_cost_usd", 0);
     add_usage(line, ev);
+    /* An error result carries `errors`: the Claude SDK joins it and throws without it. */
+    if (code != 0)
+        json_object_set_new(line, "errors",
+                            json_pack("[s]", "gwspec: the scripted provider completed with a "
+                                             "non-zero status"));
     json_object_set_new(line, "uuid", json_string(uuid));
     mp_persona_line(out, line);
     s->wrote_result = true;

@@ -11,6 +11,9 @@
 #include "../personas/persona.h"
 #include "wc_mem.h"
 
+/* The `errors` entry of the claude persona's error result. */
+#define ERRTEXT "gwspec: the scripted provider completed with a non-zero status"
+
 /* Replace every "uuid":"<36 chars>" by "uuid":"U" in place. */
 static void mask_uuids(char *s)
 {
@@ -218,10 +221,10 @@ static void test_personas_claude_golden(void)
         "cost_usd\":0,\"usage\":{\"output_tokens\":1},\"uuid\":\"U\"}\n"
         "{\"type\":\"result\",\"subtype\":\"error_during_execution\",\"is_error\":true,\"duration_"
         "ms\":0,\"duration_api_ms\":0,\"num_turns\":1,\"result\":\"\",\"session_id\":\"nat-1\","
-        "\"total_cost_usd\":0,\"uuid\":\"U\"}\n"
+        "\"total_cost_usd\":0,\"errors\":[\"" ERRTEXT "\"],\"uuid\":\"U\"}\n"
         "{\"type\":\"result\",\"subtype\":\"error_during_execution\",\"is_error\":true,\"duration_"
         "ms\":0,\"duration_api_ms\":0,\"num_turns\":1,\"result\":\"\",\"session_id\":\"nat-1\","
-        "\"total_cost_usd\":0,\"uuid\":\"U\"}"
+        "\"total_cost_usd\":0,\"errors\":[\"" ERRTEXT "\"],\"uuid\":\"U\"}"
         "\n");
     CU_ASSERT_EQUAL(p->ended(&s, MP_END_CRASHED, 2, &out), 2);
     CU_ASSERT_EQUAL(out.len, 0);
