@@ -604,12 +604,16 @@ void hn_target_stop(struct hn_target *t)
         if (r == t->pid || (r < 0 && errno == ECHILD))
             break;
         if (wc_now_ms() >= deadline) {
-            kill(t->pid, SIGKILL);
+            kill(-t->pid, SIGKILL);
             waitpid(t->pid, &status, 0);
             break;
         }
         poll(NULL, 0, 5);
     }
+    /* The gateway leads its own process group (setpgid at spawn): whatever it left behind
+     * (provider processes that hang on purpose) goes too. A pgid is not reused while any
+     * member lives, so this reaches only the gateway's leftovers. */
+    kill(-t->pid, SIGKILL);
     t->pid = 0;
 }
 

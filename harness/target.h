@@ -63,7 +63,8 @@ bool hn_target_spawns(const struct hn_target *t);
  * 0, or WC_ERR_IO/WC_ERR_TIMEOUT/WC_ERR_PROTOCOL with *err (new).
  */
 int hn_target_start(struct hn_target *t, int timeout_ms, char **err);
-/* Stop a spawned gateway (SIGTERM, then SIGKILL after a grace period). */
+/* Stop a spawned gateway (SIGTERM, then SIGKILL after a grace period), then SIGKILL what is
+ * left of its process group. */
 void hn_target_stop(struct hn_target *t);
 /* Stop and start again with the same state directory, then authenticate. */
 int hn_target_restart(struct hn_target *t, int timeout_ms, char **err);

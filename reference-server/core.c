@@ -186,6 +186,15 @@ void gw_core_conn_close(struct gw_core *c, uint64_t id)
 {
     struct conn **pp;
 
+    /* R-HB-3: a socket going away never ends a run (the mutant aborts what it watched). */
+    if (gw_mutant_on(GW_MUT_DROP_ABORTS_RUN)) {
+        struct gw_run *run = gw_registry_first(c->reg), *next;
+        for (; run; run = next) {
+            next = run->next;
+            if (run->current && run->status == GW_RUN_RUNNING && gw_registry_is_attached(run, id))
+                gw_core_abort_run(c, run);
+        }
+    }
     gw_registry_detach_all(c->reg, id);
     for (pp = &c->conns[id % CONN_BUCKETS]; *pp; pp = &(*pp)->next) {
         if ((*pp)->id == id) {

@@ -97,7 +97,11 @@
     X(NO_SEND_CAP, "no-send-cap", "R-LIMIT-2", "a client that stops reading is never disconnected") \
     X(NO_PING, "no-ping", "R-HB-1", "the server never pings")                                   \
     X(UNAVAILABLE_PROVIDER_RUNS, "unavailable-provider-runs", "R-SEND-4",                         \
-      "chat.send starts a run although the session's provider has no runtime")
+      "chat.send starts a run although the session's provider has no runtime")                  \
+    X(PONG_IGNORED, "pong-ignored", "R-HB-3",                                                    \
+      "pongs are not seen: every socket is dropped two intervals after its first ping")         \
+    X(DROP_ABORTS_RUN, "drop-aborts-run", "R-HB-3",                                              \
+      "a socket that goes away aborts the runs it was attached to")
 
 enum gw_mutant {
     GW_MUT_NONE = 0,

@@ -195,6 +195,15 @@ void gw_registry_detach_all(struct gw_registry *reg, uint64_t conn)
     }
 }
 
+bool gw_registry_is_attached(const struct gw_run *run, uint64_t conn)
+{
+    for (size_t i = 0; i < run->n_conns; i++) {
+        if (run->conns[i] == conn)
+            return true;
+    }
+    return false;
+}
+
 static int64_t event_seq(const json_t *ev)
 {
     return json_integer_value(json_object_get(ev, "seq"));

@@ -99,6 +99,8 @@ bool gw_registry_complete_if_current(struct gw_registry *reg, struct gw_run *run
 void gw_registry_attach(struct gw_registry *reg, struct gw_run *run, uint64_t conn);
 /* Forget conn everywhere (it closed). */
 void gw_registry_detach_all(struct gw_registry *reg, uint64_t conn);
+/* True when conn is attached to run. */
+bool gw_registry_is_attached(const struct gw_run *run, uint64_t conn);
 bool gw_run_is_attached(const struct gw_run *run, uint64_t conn);
 
 /*

@@ -505,6 +505,8 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_RECEIVE:
         return ws_receive(s, p, wsi, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
+        if (gw_mutant_on(GW_MUT_PONG_IGNORED))
+            return 0;
         p->last_pong_ms = wc_now_ms();
         p->ping_unanswered = false;
         return 0;

@@ -99,7 +99,7 @@ while IFS=$'\t' read -r id level cap; do
 done < <(jq -r '.requirements[] | select(.untestable == null) | [.id, .level, (.capability // "")] | @tsv' "$OUT/cases.json")
 jq -r '.requirements[] | select(.untestable != null) | "| \(.id) | \(.level) | not scored: \(.untestable) | |"' \
     "$OUT/cases.json" >>reports/traceability.md
-echo "not scored (untestable yet):"
+echo "not scored (untestable yet): $(jq -r '[.requirements[] | select(.untestable != null)] | length' "$OUT/cases.json")"
 jq -r '.requirements[] | select(.untestable != null) | "  \(.id): \(.untestable)"' "$OUT/cases.json"
 [ $missing = 0 ] || status=1
 

@@ -2,7 +2,8 @@
  * test_mutants.c: every sans-I/O mutant flips the behaviour it claims. Each row is a scenario
  * that returns true when the clean behaviour is seen; it must be true with no mutant and false
  * with that mutant on. The table must cover every mutant except the lws-level ones
- * (no-frame-cap, no-send-cap, no-ping, bearer-ignored; gw_e2e covers them).
+ * (no-frame-cap, no-send-cap, no-ping, pong-ignored, bearer-ignored; gw_e2e covers them but
+ * pong-ignored, which the heartbeat cases kill end to end).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,22 @@ static bool sc_abort_keeps_provider(void)
     sendf(a1, "{\"type\":\"chat.abort\",\"sessionId\":\"%s\"}", sid);
     ok = fake.runs->aborted;
     return down(ok);
+}
+
+/* R-HB-3: the socket that started a run goes away; the run goes on and a2 can catch up. */
+static bool sc_drop_aborts_run(void)
+{
+    json_t *f;
+    bool ok;
+    up();
+    send_chat(a1);
+    gw_core_conn_close(core, a1);
+    ok = !fake.runs->aborted;
+    emit(DELTA);
+    subscribe(a2, 0);
+    f = got(a2);
+    ok = ok && count_kind(f, "stream_delta") == 1 && count_kind(f, "complete") == 0;
+    return down(judge(f, ok));
 }
 
 static bool sc_busy_accepts_second_send(void)
@@ -778,6 +795,7 @@ static const struct {
     {GW_MUT_NO_RESUME, sc_no_resume},
     {GW_MUT_NO_PERSIST, sc_no_persist},
     {GW_MUT_UNAVAILABLE_PROVIDER_RUNS, sc_unavailable_provider_runs},
+    {GW_MUT_DROP_ABORTS_RUN, sc_drop_aborts_run},
 };
 
 static void test_mutants_each_flips_its_behaviour(void)
@@ -801,8 +819,8 @@ static void test_mutants_each_flips_its_behaviour(void)
 static void test_mutants_table_is_complete(void)
 {
     size_t covered = sizeof(rows) / sizeof(rows[0]);
-    /* The lws-level four are proved end to end instead (gw_e2e). */
-    CU_ASSERT_EQUAL(covered + 4, (size_t)GW_MUT_COUNT - 1);
+    /* The lws-level five are proved end to end instead (gw_e2e). */
+    CU_ASSERT_EQUAL(covered + 5, (size_t)GW_MUT_COUNT - 1);
     for (int m = GW_MUT_NONE + 1; m < GW_MUT_COUNT; m++) {
         const struct gw_mutant_info *info = gw_mutant_info((enum gw_mutant)m);
         CU_ASSERT_PTR_NOT_NULL_FATAL(info);
