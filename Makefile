@@ -102,9 +102,18 @@ e2e: all
 
 check: unit e2e
 
+# Every process (unit tests, harness, its workers, gateways, providers) logs sanitizer reports,
+# leaks included, into ASAN_LOGS; any report fails the target, even from a process whose exit
+# status nobody checks (a gateway the harness stops).
+ASAN_LOGS ?= /tmp/gwspec-asan-logs
 asan:
-	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	ASAN_OPTIONS=log_path=$(ASAN_LOGS)/asan UBSAN_OPTIONS=log_path=$(ASAN_LOGS)/ubsan:print_stacktrace=1 \
+	  $(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check
+	@if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
+	  echo "asan: sanitizer reports in $(ASAN_LOGS):"; head -40 $(ASAN_LOGS)/*; exit 1; \
+	else echo "asan: no sanitizer report from any process"; fi
 
 mutants: all
 	@GWSPEC_BIN=$(BIN) bash tests/mutants.sh

@@ -351,8 +351,9 @@ static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
         }
     }
     fy_parse_document_destroy(parser, fyd);
-    if (doc && fy_parse_load_document(parser)) {
+    if (doc && (fyd = fy_parse_load_document(parser)) != NULL) {
         /* a second document: refuse rather than silently ignore it */
+        fy_parse_document_destroy(parser, fyd);
         *err = wc_xasprintf("%s: more than one YAML document", name);
         wc_yaml_free(doc);
         doc = NULL;
