@@ -22,6 +22,7 @@
 #include "verdict.h"
 #include "wc_buf.h"
 #include "wc_err.h"
+#include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 
@@ -144,20 +145,6 @@ static void finished(struct ctx *x, json_t *result)
     json_array_append_new(x->cases, result);
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        s += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static void start_worker(struct ctx *x, struct worker *w, struct job *j)
 {
     int p[2];
@@ -176,7 +163,7 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
         json_t *r = run_job(x, j);
         /* One buffer, written whole: json_dumpfd would make a write(2) per token. */
         char *s = json_dumps(r, JSON_COMPACT);
-        int ok = s && write_all(p[1], s, strlen(s)) == 0;
+        int ok = s && wc_write_all(p[1], s, strlen(s)) == 0;
         close(p[1]);
         _exit(ok ? 0 : 1);
     }
@@ -303,6 +290,34 @@ static json_t *resources(const struct hn_target *t)
     return r;
 }
 
+static bool is_slow(const struct hn_case *c)
+{
+    size_t i;
+    json_t *t;
+
+    json_array_foreach(c->tags, i, t) {
+        if (json_is_string(t) && strcmp(json_string_value(t), "slow") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Stable partition: slow cases first, each group in its given order. */
+static void slow_first(struct hn_case **sel, size_t n)
+{
+    struct hn_case **tmp = wc_xcalloc(n + 1, sizeof(*tmp));
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (is_slow(sel[i]))
+            tmp[k++] = sel[i];
+    for (size_t i = 0; i < n; i++)
+        if (!is_slow(sel[i]))
+            tmp[k++] = sel[i];
+    memcpy(sel, tmp, n * sizeof(*sel));
+    free(tmp);
+}
+
 static void count(json_t *run)
 {
     json_t *counts = json_object();
@@ -421,6 +436,10 @@ int hn_run(const struct hn_run_cfg *cfg)
                     .cases = json_object_get(run, "cases")};
     int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
     jobs = wc_xcalloc(nsel * (size_t)repeat + 1, sizeof(*jobs));
+    /* With workers, cases tagged `slow` (they wait on real intervals) start first so the others
+     * fill the gaps instead of leaving a tail; otherwise the seeded order is kept. */
+    if (cfg->jobs > 1)
+        slow_first(sel, nsel);
     for (int r = 0; r < repeat; r++) {
         for (size_t i = 0; i < nsel; i++) {
             struct job *j = &jobs[njobs++];

@@ -39,6 +39,7 @@
 #include "personas/persona.h"
 #include "runtime.h"
 #include "wc_buf.h"
+#include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 
@@ -80,18 +81,6 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* the reader is gone: nothing useful to do */
-        p += w;
-        n -= (size_t)w;
-    }
-}
 
 /* Bytes written to fd that its reader has not consumed yet; -1 when that cannot be known. */
 static int unread(int fd)
@@ -121,12 +110,12 @@ static void flush(struct cli *c)
 {
     if (c->out.len) {
         drain(2);
-        write_all(1, c->out.buf, c->out.len);
+        (void)wc_write_all(1, c->out.buf, c->out.len); /* a reader that is gone: nothing to do */
     }
     if (c->err.len) {
         drain(1);
         drain(2);
-        write_all(2, c->err.buf, c->err.len);
+        (void)wc_write_all(2, c->err.buf, c->err.len);
     }
     wc_buf_reset(&c->out);
     wc_buf_reset(&c->err);
@@ -189,7 +178,7 @@ static void sink_control(void *ctx, const char *line, size_t len)
         drain(1);
         drain(2);
     }
-    write_all(c->ctl_fd, line, len);
+    (void)wc_write_all(c->ctl_fd, line, len);
 }
 
 static void sink_timer(void *ctx, int64_t ms)

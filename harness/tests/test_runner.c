@@ -1017,47 +1017,40 @@ static void test_ping_wait_from_profile(void)
     unlink(path);
 }
 
+/* Write text as a profile at path; loading it must fail with a message containing want. */
+static void expect_profile_error(const char *path, const char *text, const char *want)
+{
+    char *err = NULL;
+    FILE *fp = fopen(path, "w");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs(text, fp);
+    fclose(fp);
+    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    if (err && !strstr(err, want))
+        fprintf(stderr, "\n    profile error '%s' lacks '%s'\n", err, want);
+    CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, want) : NULL);
+    free(err);
+}
+
 static void test_profile_errors(void)
 {
     char path[64], *err = NULL;
     snprintf(path, sizeof(path), "/tmp/gwspec-profile-bad-%d.yaml", (int)getpid());
+    expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: magic}\n", ":3:");
+    expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\ncolour: red\n",
+                         ":4:1: unknown key 'colour' in target profile");
+    expect_profile_error(path,
+                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                         "disable_provider_args: [--off, codex]\n",
+                         ":4:1: 'disable_provider_args' must name the provider somewhere as "
+                         "${provider}");
+    expect_profile_error(path,
+                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                         "disable_provider_args: [--off, 7]\n",
+                         ":4:32: 'disable_provider_args' entries are strings");
     FILE *fp = fopen(path, "w");
-    fprintf(fp, "name: bad\nport: 1\nauth: {kind: magic}\n");
-    fclose(fp);
-    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
-    CU_ASSERT_PTR_NOT_NULL(err);
-    if (err)
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3:"));
-    free(err);
-    err = NULL;
-    fp = fopen(path, "w");
-    fprintf(fp, "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\ncolour: red\n");
-    fclose(fp);
-    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
-    if (err)
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":4:1: unknown key 'colour' in target profile"));
-    free(err);
-    err = NULL;
-    fp = fopen(path, "w");
-    fprintf(fp, "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
-                "disable_provider_args: [--off, codex]\n");
-    fclose(fp);
-    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
-    if (err)
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":4:1: 'disable_provider_args' must name the provider "
-                                           "somewhere as ${provider}"));
-    free(err);
-    err = NULL;
-    fp = fopen(path, "w");
-    fprintf(fp, "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
-                "disable_provider_args: [--off, 7]\n");
-    fclose(fp);
-    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
-    if (err)
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, ":4:32: 'disable_provider_args' entries are strings"));
-    free(err);
-    err = NULL;
-    fp = fopen(path, "w");
     fprintf(fp, "name: ok\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
                 "disable_provider_args: [--off, \"${provider}\"]\n");
     fclose(fp);

@@ -6,10 +6,11 @@
 extern CU_SuiteInfo wc_buf_suites[];
 extern CU_SuiteInfo wc_yaml_suites[];
 extern CU_SuiteInfo wc_json_suites[];
+extern CU_SuiteInfo wc_io_suites[];
 
 int main(void)
 {
-    CU_SuiteInfo *tables[] = {wc_buf_suites, wc_yaml_suites, wc_json_suites};
+    CU_SuiteInfo *tables[] = {wc_buf_suites, wc_yaml_suites, wc_json_suites, wc_io_suites};
     unsigned failures, suites_failed;
 
     setvbuf(stdout, NULL, _IOLBF, 0);

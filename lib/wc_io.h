@@ -1,0 +1,14 @@
+/*
+ * wc_io.h: small file-descriptor helpers.
+ * Depends on nothing.
+ */
+#ifndef WC_IO_H
+#define WC_IO_H
+
+#include <stddef.h>
+
+/* Write all n bytes of p to fd, retrying short writes and EINTR. 0, or -1 (errno set) when a
+ * write fails or writes nothing. */
+int wc_write_all(int fd, const void *p, size_t n);
+
+#endif
