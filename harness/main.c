@@ -68,6 +68,8 @@ static void usage_run(FILE *fp)
             "  --junit FILE        write JUnit XML\n"
             "  --tap FILE          write TAP\n"
             "  --json DIR          write DIR/index.json and DIR/cases/<id>.json\n"
+            "  --html FILE         write one self-contained HTML page: the verdict matrix and,\n"
+            "                      for every case that is not OK, its failures and transcript\n"
             "  --spec-version V    the spec version (default chatgw/1.0 = spec/chatgw-1.0)\n"
             "  --timeout-ms N      the safety timeout of every waiting step (default: the\n"
             "                      case's timeout_ms, 5000)\n"
@@ -125,7 +127,7 @@ static bool parse_int(const char *s, long min, long max, long *out)
 enum {
     OPT_TARGET = 1000, OPT_MUTANT, OPT_FILTER, OPT_EXCLUDE, OPT_TAG, OPT_STRICT, OPT_SHARD,
     OPT_SEED, OPT_REPEAT, OPT_BASELINE, OPT_JUNIT, OPT_TAP, OPT_JSON, OPT_SPEC, OPT_TIMEOUT,
-    OPT_CHECKS, OPT_REQ, OPT_JSONOUT,
+    OPT_CHECKS, OPT_REQ, OPT_JSONOUT, OPT_HTML,
 };
 
 static int bad_usage(void (*usage)(FILE *), const char *msg, const char *arg)
@@ -153,6 +155,7 @@ static int cmd_run(int argc, char **argv)
         {"junit", required_argument, NULL, OPT_JUNIT},
         {"tap", required_argument, NULL, OPT_TAP},
         {"json", required_argument, NULL, OPT_JSON},
+        {"html", required_argument, NULL, OPT_HTML},
         {"spec-version", required_argument, NULL, OPT_SPEC},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
@@ -211,6 +214,7 @@ static int cmd_run(int argc, char **argv)
         case OPT_JUNIT: cfg.junit = optarg; break;
         case OPT_TAP: cfg.tap = optarg; break;
         case OPT_JSON: cfg.json_dir = optarg; break;
+        case OPT_HTML: cfg.html = optarg; break;
         case OPT_SPEC: cfg.spec_version = optarg; break;
         case OPT_TIMEOUT:
             if (!parse_int(optarg, 1, 3600000, &n)) {

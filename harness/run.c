@@ -71,36 +71,75 @@ static char *shell_quote(const char *s)
     return wc_buf_detach(&b, NULL);
 }
 
+static void add_opt(struct wc_buf *b, const char *opt, const char *value)
+{
+    char *q = shell_quote(value);
+    wc_buf_addf(b, " %s %s", opt, q);
+    free(q);
+}
+
+static void add_opts(struct wc_buf *b, const char *opt, const json_t *values)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v) {
+        if (json_is_string(v))
+            add_opt(b, opt, json_string_value(v));
+    }
+}
+
+/* "<prog> run --seed N" and the options that decide how cases behave, for both rerun lines. */
+static void rerun_prefix(struct wc_buf *b, const struct hn_run_cfg *cfg, uint64_t seed, bool strict)
+{
+    wc_buf_init(b, 0);
+    wc_buf_addf(b, "%s run --seed %llu", cfg->progname, (unsigned long long)seed);
+    if (cfg->target)
+        add_opt(b, "--target", cfg->target);
+    if (cfg->mutant)
+        add_opt(b, "--mutant", cfg->mutant);
+    if (strict)
+        wc_buf_adds(b, " --strict");
+    if (cfg->timeout_ms > 0)
+        wc_buf_addf(b, " --timeout-ms %lld", (long long)cfg->timeout_ms);
+    if (cfg->spec_version && strcmp(cfg->spec_version, "chatgw/1.0"))
+        add_opt(b, "--spec-version", cfg->spec_version);
+}
+
+/* The command that reruns one case with the same seed. New string. */
 static char *rerun_line(const struct hn_run_cfg *cfg, uint64_t seed, const struct hn_case *c)
 {
     struct wc_buf b;
-    char *q;
-    wc_buf_init(&b, 0);
-    wc_buf_addf(&b, "%s run --seed %llu", cfg->progname, (unsigned long long)seed);
-    if (cfg->target) {
-        q = shell_quote(cfg->target);
-        wc_buf_addf(&b, " --target %s", q);
-        free(q);
-    }
-    if (cfg->mutant) {
-        q = shell_quote(cfg->mutant);
-        wc_buf_addf(&b, " --mutant %s", q);
-        free(q);
-    }
-    if (c->strict)
-        wc_buf_adds(&b, " --strict");
-    if (cfg->timeout_ms > 0)
-        wc_buf_addf(&b, " --timeout-ms %lld", (long long)cfg->timeout_ms);
-    if (cfg->spec_version && strcmp(cfg->spec_version, "chatgw/1.0"))
-        wc_buf_addf(&b, " --spec-version %s", cfg->spec_version);
-    if (c->matrix) {
-        q = shell_quote(c->id);
-        wc_buf_addf(&b, " --filter %s", q);
-        free(q);
-    }
-    q = shell_quote(c->file);
+
+    rerun_prefix(&b, cfg, seed, c->strict);
+    if (c->matrix)
+        add_opt(&b, "--filter", c->id);
+    char *q = shell_quote(c->file);
     wc_buf_addf(&b, " %s", q);
     free(q);
+    return wc_buf_detach(&b, NULL);
+}
+
+/* The command that reruns the whole selection with the same seed (run["rerun"]). New string. */
+static char *run_rerun_line(const struct hn_run_cfg *cfg, uint64_t seed)
+{
+    struct wc_buf b;
+
+    rerun_prefix(&b, cfg, seed, cfg->strict);
+    if (cfg->shard_n > 0)
+        wc_buf_addf(&b, " --shard %d/%d", cfg->shard_k, cfg->shard_n);
+    if (cfg->repeat > 1)
+        wc_buf_addf(&b, " --repeat %d", cfg->repeat);
+    if (cfg->baseline)
+        add_opt(&b, "--baseline", cfg->baseline);
+    add_opts(&b, "--filter", cfg->filters);
+    add_opts(&b, "--exclude", cfg->excludes);
+    add_opts(&b, "--tag", cfg->tags);
+    add_opts(&b, "--req", cfg->reqs);
+    for (size_t i = 0; i < cfg->ncases; i++) {
+        char *q = shell_quote(cfg->cases[i]);
+        wc_buf_addf(&b, " %s", q);
+        free(q);
+    }
     return wc_buf_detach(&b, NULL);
 }
 
@@ -336,6 +375,33 @@ static void count(json_t *run)
     json_object_set_new(run, "counts", counts);
 }
 
+/* run["requirements"]: title and level of every requirement a case cites or fails (report.h). */
+static void add_requirements(json_t *run, const struct hn_spec *spec)
+{
+    json_t *reqs = json_object(), *c, *r, *f;
+    size_t i, k;
+
+    json_array_foreach(json_object_get(run, "cases"), i, c) {
+        json_t *ids = json_array();
+        json_array_extend(ids, json_object_get(c, "spec"));
+        json_array_foreach(json_object_get(c, "failures"), k, f) {
+            if (json_object_get(f, "requirement"))
+                json_array_append(ids, json_object_get(f, "requirement"));
+        }
+        json_array_foreach(ids, k, r) {
+            const struct hn_req *q = json_is_string(r) ? hn_spec_find(spec, json_string_value(r)) : NULL;
+            if (!q || json_object_get(reqs, q->id))
+                continue;
+            json_t *o = json_pack("{s:s}", "level", hn_level_name(q->level));
+            if (q->title)
+                json_object_set_new(o, "title", json_string(q->title));
+            json_object_set_new(reqs, q->id, o);
+        }
+        json_decref(ids);
+    }
+    json_object_set_new(run, "requirements", reqs);
+}
+
 static void print_errs(const json_t *errs)
 {
     size_t i;
@@ -432,6 +498,9 @@ int hn_run(const struct hn_run_cfg *cfg)
                     target->name, "spec", cfg->spec_version, "started", started, "cases");
     if (cfg->mutant)
         json_object_set_new(run, "mutant", json_string(cfg->mutant));
+    char *whole = run_rerun_line(cfg, seed);
+    json_object_set_new(run, "rerun", json_string(whole));
+    free(whole);
     struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target,
                     .cases = json_object_get(run, "cases")};
     int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
@@ -457,6 +526,7 @@ int hn_run(const struct hn_run_cfg *cfg)
     json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
     json_object_set_new(run, "resources", resources(target));
     count(run);
+    add_requirements(run, spec);
     if (baseline)
         hn_baseline_apply(baseline, run);
     hn_report_console_summary(stdout, run);
@@ -467,6 +537,8 @@ int hn_run(const struct hn_run_cfg *cfg)
         fprintf(stderr, "gwspec: cannot write %s\n", cfg->tap);
     if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
         fprintf(stderr, "gwspec: cannot write %s\n", cfg->json_dir);
+    if (cfg->html && hn_report_html(cfg->html, run, 0) != 0)
+        fprintf(stderr, "gwspec: cannot write %s\n", cfg->html);
     rc = hn_run_exit_code(run);
 
 out:

@@ -31,6 +31,7 @@ struct hn_run_cfg {
     const char *junit;
     const char *tap;
     const char *json_dir;
+    const char *html;          /* --html FILE, or NULL */
     const char *spec_version;  /* "chatgw/1.0" */
     bool verbose;
     int64_t timeout_ms;        /* 0: per case */

@@ -2,7 +2,7 @@
 # tests/e2e.sh: end-to-end tests of gwspec, run by `make check`.
 #
 # The harness against the reference gateway (every case must pass), its reports (JUnit through
-# xmllint, TAP through prove), the offline checker against the live verdicts, the case linter's
+# xmllint, TAP through prove, HTML through xmllint --html), the offline checker against the live verdicts, the case linter's
 # file:line:col errors, exit codes for an unreachable target, and the mutant matrix.
 # Prints one line per test and ends with "N passed, N failed".
 set -u
@@ -20,10 +20,22 @@ bad() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/    
 
 # 1. The whole catalog against the embedded reference gateway passes, with every report.
 if $GW run -j 2 --seed 1 --junit "$OUT/junit.xml" --tap "$OUT/tap.txt" --json "$OUT/json" \
-        >"$OUT/run.txt" 2>&1; then
+        --html "$OUT/report.html" >"$OUT/run.txt" 2>&1; then
     ok "conform: every case passes against the reference gateway ($(tail -1 "$OUT/run.txt"))"
 else
     bad "conform: every case passes against the reference gateway" "$OUT/run.txt"
+fi
+
+# 1b. The HTML report parses without an error (xmllint --html exits 0 even on errors, so its
+#     output must be empty) and has one matrix row per case.
+ncases=$(sed -n 's/^gwspec: \([0-9]*\) case(s).*/\1/p' "$OUT/run.txt")
+xmllint --html --noout "$OUT/report.html" >"$OUT/html.txt" 2>&1
+rows=$(xmllint --html --xpath 'count(//tr[@class="case"])' "$OUT/report.html" 2>>"$OUT/html.txt")
+if [ -s "$OUT/report.html" ] && [ ! -s "$OUT/html.txt" ] && [ -n "$ncases" ] && [ "$rows" = "$ncases" ]; then
+    ok "html: parses, $rows matrix rows for $ncases cases, $(wc -c <"$OUT/report.html") bytes"
+else
+    echo "rows ${rows:-?}, cases ${ncases:-?}" >>"$OUT/html.txt"
+    bad "html: parses, one matrix row per case" "$OUT/html.txt"
 fi
 
 # 2. The reports validate.

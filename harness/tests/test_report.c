@@ -5,7 +5,8 @@
  * a JUnit schema written below (the Ant/Jenkins shape: testsuites/testsuite/properties/testcase
  * with failure|error|skipped, system-out, system-err) plus XPath checks; TAP with perl's
  * TAP::Parser (plan, test count, SKIP/TODO, YAML diagnostics read back). When xmllint or perl
- * is missing the external check says so and is skipped.
+ * is missing the external check says so and is skipped. HTML is checked as text, with
+ * `xmllint --html` (no parse error, XPath counts) when it is installed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <jansson.h>
 
 #include "../report.h"
+#include "wc_err.h"
 #include "wc_json.h"
 
 /* Markup, quotes, C0 controls, a non-character, a TAP directive mark and a newline. */
@@ -454,6 +456,293 @@ static void test_report_case_file_names_are_safe(void)
     }
 }
 
+
+/* --- HTML ---------------------------------------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out;
+    int c;
+
+    if (!fp)
+        return NULL;
+    out = open_memstream(&buf, &len);
+    while ((c = fgetc(fp)) != EOF)
+        fputc(c, out);
+    fclose(out);
+    fclose(fp);
+    return buf;
+}
+
+static size_t occurrences(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Write the HTML report of run to a temp file (name in path, 32 bytes); its text (new). */
+static char *html_of(const json_t *run, size_t cap, char *path)
+{
+    int fd;
+
+    strcpy(path, "/tmp/hn-html-XXXXXX");
+    fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    CU_ASSERT_EQUAL_FATAL(hn_report_html(path, run, cap), 0);
+    return slurp(path);
+}
+
+/* xmllint --html reports parse errors on stderr but exits 0: the check is that it prints nothing. */
+static void expect_html_valid(const char *path)
+{
+    char *cmd = NULL, *out;
+    int st = -1;
+
+    CU_ASSERT(asprintf(&cmd, "xmllint --html --noout %s 2>&1", path) > 0);
+    out = run_cmd(cmd, &st);
+    if (st != 0 || !out || *out)
+        printf("\n  xmllint --html: %s\n", out ? out : "(null)");
+    CU_ASSERT(st == 0 && out && !*out);
+    free(out);
+    free(cmd);
+}
+
+static void expect_html_xpath(const char *file, const char *expr, const char *want)
+{
+    char *cmd = NULL, *got;
+    int st = -1;
+
+    CU_ASSERT(asprintf(&cmd, "xmllint --html --xpath '%s' %s 2>&1", expr, file) > 0);
+    got = run_cmd(cmd, &st);
+    free(cmd);
+    if (got && *got && got[strlen(got) - 1] == '\n')
+        got[strlen(got) - 1] = '\0';
+    if (!got || strcmp(got, want))
+        printf("\n  html xpath %s: got \"%s\", want \"%s\"\n", expr, got ? got : "(null)", want);
+    CU_ASSERT(got && !strcmp(got, want));
+    free(got);
+}
+
+static void test_report_html_matrix(void)
+{
+    json_t *run = sample_run(true, true), *cases = json_object_get(run, "cases");
+    char path[32], *html;
+
+    /* natural order: 1.2.9 before 1.2.10; a repeated id gets a second anchor */
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i}", "id", "1.2.10-later", "title", "ten",
+                                           "verdict", "OK", "duration_ms", 1));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i, s:[s, s]}", "id", "1.2.9-earlier", "title",
+                                           "nine", "verdict", "OK", "duration_ms", 1, "spec", "R-TERM-1", "R-X-9"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i}", "id", "1.1.1-auth", "verdict", "ERROR",
+                                           "duration_ms", 7));
+    json_object_set_new(run, "requirements", json_pack("{s:{s:s, s:s}}", "R-TERM-1", "title",
+                                                       "one complete per run", "level", "MUST"));
+    json_object_set_new(run, "mutant", json_string("dup-complete"));
+    html = html_of(run, 0, path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    /* one matrix row per case, in id order, OK cases without a link */
+    CU_ASSERT_EQUAL(occurrences(html, "<tr class=\"case\">"), 11);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr class=\"case\"><td class=\"mono\">4.1.1-seq-basic</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<a href=\"#case-6.1.2-abort-mid-stream\">6.1.2-abort-mid-stream</a>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"case-1.1.1-auth\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"case-1.1.1-auth:2\""));
+    CU_ASSERT(strstr(html, ">1.2.9-earlier<") && strstr(html, ">1.2.10-later<") &&
+              strstr(html, ">1.2.9-earlier<") < strstr(html, ">1.2.10-later<"));
+    /* header facts, counts, baseline, the requirement title as a tooltip */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr><th>seed</th><td>1234</td></tr>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr><th>mutant</th><td>dup-complete</td></tr>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"v v-fail\">FAILED 2</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"v v-fail known\">known 1</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "1 stale</span> (4.9.9-old)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"req\" title=\"one complete per run\">R-TERM-1</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"req\">R-X-9</span>"));
+    /* the known failure is marked in the matrix, with its reason */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"v v-fail known\" title=\"known: bare complete (#959)\">"
+                                        "FAILED known</span>"));
+    /* no script, no external URL */
+    CU_ASSERT_PTR_NULL(strstr(html, "<script"));
+    CU_ASSERT_PTR_NULL(strstr(html, "http://"));
+    CU_ASSERT_PTR_NULL(strstr(html, "https://"));
+    if (have("xmllint")) {
+        expect_html_valid(path);
+        expect_html_xpath(path, "count(//tr[@class=\"case\"])", "11");
+        expect_html_xpath(path, "count(//tr[@class=\"sec\"])", "8"); /* 1 3 4 5 6 7 9 10 */
+        expect_html_xpath(path, "string(//tr[@class=\"case\"][1]/td[1])", "1.1.1-auth");
+        expect_html_xpath(path, "string(//tr[@class=\"case\"][3]/td[1])", "1.2.9-earlier");
+        expect_html_xpath(path, "string(//tr[@class=\"case\"][4]/td[1])", "1.2.10-later");
+        expect_html_xpath(path, "string(//tr[@class=\"case\"][11]/td[1])", "10.1.1-upserted");
+        expect_html_xpath(path, "string(//tr[@class=\"case\"][5]/td[3])", "SKIPPED");
+        /* every not-OK case has a detail section, OK cases none */
+        expect_html_xpath(path, "count(//div[@class=\"case\"])", "8");
+        expect_html_xpath(path, "count(//tr[@class=\"case\"]//a)", "8");
+    }
+    unlink(path);
+    free(html);
+    json_decref(run);
+}
+
+static void test_report_html_failure_detail(void)
+{
+    json_t *run = sample_run(true, false);
+    json_t *c = case_at(run, 1), *tr = json_object_get(c, "transcript");
+    char path[32], *html, *d;
+    int i;
+
+    /* witnesses 12 and 15 of the sample exist in this transcript */
+    json_array_clear(tr);
+    json_array_append_new(tr, json_pack("{s:s, s:s}", "t", "header", "format", "gwspec-transcript/1"));
+    for (i = 1; i <= 16; i++)
+        json_array_append_new(tr, json_pack("{s:s, s:s, s:{s:s, s:i}, s:i, s:i}", "t", i % 2 ? "send" : "recv",
+                                            "conn", "c1", "frame", "kind", "text", "seq", i, "n", i, "us",
+                                            1000 * i + 7));
+    json_array_append_new(tr, json_pack("{s:s, s:s, s:s, s:{s:s}, s:i, s:i}", "t", "ctl", "label", "s1", "run",
+                                        "r1", "msg", "type", "emitted", "n", 17, "us", 17500));
+    json_object_set_new(run, "requirements",
+                        json_pack("{s:{s:s}}", "R-TERM-1", "title", "a run ends with one complete"));
+    html = html_of(run, 0, path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    d = strstr(html, "<div class=\"case\" id=\"case-6.1.2-abort-mid-stream\">");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<b class=\"mono\">R-TERM-1</b> <span class=\"muted\">a run ends with one "
+                                     "complete</span> <span class=\"muted\">(step 5)</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<div>expected:</div><pre>{\"kind\":\"complete\",\"aborted\":true}</pre>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<div>received:</div><pre>{\"kind\":\"complete\",\"aborted\":false,\"seq\":3}"
+                                     "</pre>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<pre>- aborted: true\n+ aborted: false</pre>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<a href=\"#case-6.1.2-abort-mid-stream:r12\">12</a>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<pre class=\"cmd\">bin/gwspec run --seed 1234 "
+                                     "cases/6-abort/6.1.2-abort-mid-stream.yaml</pre>"));
+    /* the transcript rows: number, ms, who, direction, type, frame; witnesses highlighted */
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"t-recv wit\" id=\"case-6.1.2-abort-mid-stream:r12\">"
+                                     "<td class=\"num\">12</td><td class=\"num\">12.007</td><td>c1</td>"
+                                     "<td class=\"dir\">gw &#8594;</td><td>recv</td>"
+                                     "<td class=\"rec\">{\"kind\":\"text\",\"seq\":12}</td></tr>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"t-send\"><td class=\"num\">11</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<td>s1/r1</td><td class=\"dir\">prov &#8594;</td><td>ctl</td>"
+                                     "<td class=\"rec\">{\"type\":\"emitted\"}</td>"));
+    CU_ASSERT_EQUAL(occurrences(d, " wit\""), 2);
+    CU_ASSERT_PTR_NULL(strstr(d, "left out"));
+    /* the known failure's detail says so */
+    d = strstr(html, "<div class=\"case\" id=\"case-5.2.1-codex\">");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "known failure</span> bare complete (#959)"));
+    if (have("xmllint")) {
+        expect_html_valid(path);
+        expect_html_xpath(path, "count(//div[@id=\"case-6.1.2-abort-mid-stream\"]//table//tr[td])", "18");
+        expect_html_xpath(path, "count(//div[@id=\"case-6.1.2-abort-mid-stream\"]//div[@class=\"failure\"])", "1");
+    }
+    unlink(path);
+    free(html);
+    json_decref(run);
+}
+
+#define EVIL "</td><script>alert(1)</script><!-- \" ' &amp;"
+
+static void test_report_html_escapes_gateway_text(void)
+{
+    json_t *run = sample_run(true, false), *c = case_at(run, 1);
+    json_t *f = json_array_get(json_object_get(c, "failures"), 0);
+    char path[32], *html;
+
+    json_object_set_new(c, "title", json_string(EVIL));
+    json_object_set_new(f, "message", json_string(EVIL));
+    json_object_set_new(f, "requirement", json_string(EVIL));
+    json_object_set_new(f, "diff", json_string(EVIL "\nline2"));
+    json_object_set_new(f, "received", json_pack("{s:s}", "content", EVIL));
+    json_object_set_new(c, "known_reason", json_string(EVIL));
+    json_array_append_new(json_object_get(c, "transcript"),
+                          json_pack("{s:s, s:s, s:{s:s}, s:i}", "t", "recv", "conn", EVIL, "frame", "content", EVIL,
+                                    "n", 12));
+    json_array_append_new(json_object_get(c, "transcript"),
+                          json_pack("{s:s, s:s, s:i}", "t", "note", "text", "\x01\x7f" EVIL, "n", 13));
+    json_array_append_new(json_object_get(c, "transcript"), json_pack("{s:s, s:i}", "t", EVIL, "n", 14));
+    json_object_set_new(case_at(run, 4), "known_reason", json_string(EVIL)); /* an attribute value */
+    json_object_set_new(run, "target", json_string(EVIL));
+    html = html_of(run, 0, path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NULL(strstr(html, "<script"));
+    CU_ASSERT_PTR_NULL(strstr(html, "</td><script"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<!--"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- \" ' &amp;amp;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "title=\"known: &lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- "
+                                        "&quot; &#39; &amp;amp;\""));
+    /* control characters; a record type in a class attribute */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"rec\">\\u0001\\u007F&lt;/td&gt;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr class=\"t-&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &quot;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<title>gwspec: chatgw/1.0 against &lt;/td&gt;&lt;script&gt;"));
+    /* the NASTY message of the sample is in the transcript: C0 controls, a non-character */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "bad &lt;frame&gt; &amp; \\\"q\\\" 'a' \\u0001\\u001B ]]&gt;"));
+    if (have("xmllint")) {
+        expect_html_valid(path);
+        expect_html_xpath(path, "count(//script)", "0");
+        expect_html_xpath(path, "count(//comment())", "0");
+        /* the text reads back as sent */
+        expect_html_xpath(path, "string(//div[@id=\"case-6.1.2-abort-mid-stream\"]/div[1])", EVIL);
+    }
+    unlink(path);
+    free(html);
+    json_decref(run);
+}
+
+static void test_report_html_caps_transcript(void)
+{
+    json_t *run = sample_run(true, false), *c = case_at(run, 1), *tr = json_object_get(c, "transcript");
+    json_t *f = json_array_get(json_object_get(c, "failures"), 0);
+    char path[32], *html, *d;
+    int i;
+
+    json_array_clear(tr);
+    json_array_append_new(tr, json_pack("{s:s, s:s}", "t", "header", "format", "gwspec-transcript/1"));
+    for (i = 1; i <= 1000; i++)
+        json_array_append_new(tr, json_pack("{s:s, s:s, s:{s:i}, s:i, s:i}", "t", "recv", "conn", "c1", "frame",
+                                            "seq", i, "n", i, "us", 10 * i));
+    json_object_set_new(f, "witness", json_pack("[i]", 800));
+    html = html_of(run, 50, path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    d = strstr(html, "<div class=\"case\" id=\"case-6.1.2-abort-mid-stream\">");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    /* the first 50 (header included), the witness with 2 on each side, the last 10 */
+    CU_ASSERT_EQUAL(occurrences(d, "<tr class=\"t-"), 65);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<td class=\"num\">49</td>"));
+    CU_ASSERT_PTR_NULL(strstr(d, "<td class=\"num\">50</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"gap\"><td colspan=\"6\">748 records left out</td></tr>\n"
+                                     "<tr class=\"t-recv\"><td class=\"num\">798</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"t-recv wit\" id=\"case-6.1.2-abort-mid-stream:r800\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"gap\"><td colspan=\"6\">188 records left out</td></tr>\n"
+                                     "<tr class=\"t-recv\"><td class=\"num\">991</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<td class=\"num\">1000</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "936 of 1001 records left out"));
+    free(html);
+    unlink(path);
+    /* the default cap */
+    html = html_of(run, 0, path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_EQUAL(occurrences(strstr(html, "<div class=\"case\" id=\"case-6.1.2"), "<tr class=\"t-"),
+                    HN_HTML_RECORDS + 15);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"num\">499</td>"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<td class=\"num\">500</td>"));
+    if (have("xmllint"))
+        expect_html_valid(path);
+    unlink(path);
+    free(html);
+    json_decref(run);
+}
+
+static void test_report_html_unwritable(void)
+{
+    json_t *run = sample_run(false, false);
+
+    CU_ASSERT_EQUAL(hn_report_html("/nonexistent-dir/x.html", run, 0), WC_ERR_IO);
+    json_decref(run);
+}
+
 static CU_TestInfo report_tests[] = {
     {"console_lines", test_report_console_lines},
     {"console_summary_last_line", test_report_console_summary_last_line},
@@ -461,6 +750,11 @@ static CU_TestInfo report_tests[] = {
     {"tap_parses", test_report_tap_parses},
     {"json_writes_index_and_cases", test_report_json_writes_index_and_cases},
     {"case_file_names_are_safe", test_report_case_file_names_are_safe},
+    {"html_matrix", test_report_html_matrix},
+    {"html_failure_detail", test_report_html_failure_detail},
+    {"html_escapes_gateway_text", test_report_html_escapes_gateway_text},
+    {"html_caps_transcript", test_report_html_caps_transcript},
+    {"html_unwritable", test_report_html_unwritable},
     CU_TEST_INFO_NULL,
 };
 
