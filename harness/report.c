@@ -298,11 +298,12 @@ static size_t utf8_char(const unsigned char *p, uint32_t *cp)
 }
 
 /*
- * XML 1.0 text: markup characters escaped; in attributes also quotes and \t \n \r as
- * character references. Characters XML cannot carry at all (C0 controls, U+FFFE, U+FFFF) are
+ * Text for XML 1.0 (JUnit) and HTML alike: markup characters as entities, and in attribute
+ * values (always double-quoted) the quotes and \t \n as character references too. Characters
+ * that neither may carry raw (C0 controls but \t and \n, DEL, C1 controls, U+FFFE, U+FFFF) are
  * written as "\uXXXX" text, and bytes that are not UTF-8 as U+FFFD.
  */
-static void xml_put(FILE *fp, const char *s, bool attr)
+static void markup_put(FILE *fp, const char *s, bool attr)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
 
@@ -319,12 +320,11 @@ static void xml_put(FILE *fp, const char *s, bool attr)
         case '<': fputs("&lt;", fp); break;
         case '>': fputs("&gt;", fp); break;
         case '"': fputs(attr ? "&quot;" : "\"", fp); break;
-        case '\'': fputs(attr ? "&apos;" : "'", fp); break;
+        case '\'': fputs(attr ? "&#39;" : "'", fp); break;
         case '\n': fputs(attr ? "&#10;" : "\n", fp); break;
-        case '\r': fputs("&#13;", fp); break;
         case '\t': fputs(attr ? "&#9;" : "\t", fp); break;
         default:
-            if (cp < 0x20 || cp == 0xfffe || cp == 0xffff)
+            if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff)
                 fprintf(fp, "\\u%04X", (unsigned)cp);
             else
                 fwrite(p, 1, n, fp);
@@ -336,7 +336,7 @@ static void xml_put(FILE *fp, const char *s, bool attr)
 static void xml_attr(FILE *fp, const char *name, const char *value)
 {
     fprintf(fp, " %s=\"", name);
-    xml_put(fp, value, true);
+    markup_put(fp, value, true);
     fputc('"', fp);
 }
 
@@ -373,7 +373,7 @@ static void junit_transcript(FILE *fp, const json_t *c)
     if (!json_array_size(tr))
         return;
     fputs("      <system-err>", fp);
-    xml_put(fp, "transcript (gwspec-transcript/1, JSONL):\n", false);
+    markup_put(fp, "transcript (gwspec-transcript/1, JSONL):\n", false);
     json_array_foreach(tr, i, rec) {
         char *s;
         if (i == JUNIT_RECORDS) {
@@ -381,7 +381,7 @@ static void junit_transcript(FILE *fp, const json_t *c)
             break;
         }
         s = wc_json_compact(rec);
-        xml_put(fp, s, false);
+        markup_put(fp, s, false);
         fputc('\n', fp);
         free(s);
     }
@@ -413,7 +413,7 @@ static void junit_case(FILE *fp, const json_t *c)
         xml_attr(fp, "message", msg);
         xml_attr(fp, "type", str_or(first, "requirement", hn_verdict_name(v)));
         fputs(">", fp);
-        xml_put(fp, details, false);
+        markup_put(fp, details, false);
         fprintf(fp, "</%s>\n", el);
     } else if (v == HN_UNIMPLEMENTED || v == HN_SKIPPED) {
         char *m = wc_xasprintf("%s%s%s", hn_verdict_name(v), first ? ": " : "", str_or(first, "message", ""));
@@ -427,7 +427,7 @@ static void junit_case(FILE *fp, const json_t *c)
         char *out = wc_xasprintf("verdict: %s\nseed: %lld\n%s%s%s", hn_verdict_name(v), int_or(c, "seed", 0),
                                  v == HN_NON_STRICT || v == HN_INFORMATIONAL ? details : "",
                                  wc_json_str(c, "rerun") ? "rerun: " : "", str_or(c, "rerun", ""));
-        xml_put(fp, out, false);
+        markup_put(fp, out, false);
         free(out);
     }
     fputs("</system-out>\n", fp);
@@ -751,49 +751,14 @@ int hn_report_json(const char *dir, const json_t *run)
 #define HTML_CONTEXT 2      /* records shown on each side of a witness past the cap */
 #define HTML_TAIL 10        /* last records of a transcript always shown */
 
-/*
- * HTML text: markup characters as entities, and in attribute values (always double-quoted) the
- * quotes too; C0 and C1 controls (except \t and \n), DEL, U+FFFE and U+FFFF, which HTML does not
- * allow raw, as "\uXXXX" text; bytes that are not UTF-8 as U+FFFD.
- */
-static void html_put_as(FILE *fp, const char *s, bool attr)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-    while (*p) {
-        uint32_t cp;
-        size_t n = utf8_char(p, &cp);
-        if (!n) {
-            fputs("\xef\xbf\xbd", fp);
-            p++;
-            continue;
-        }
-        switch (cp) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs(attr ? "&quot;" : "\"", fp); break;
-        case '\'': fputs(attr ? "&#39;" : "'", fp); break;
-        case '\n': fputs(attr ? "&#10;" : "\n", fp); break;
-        case '\t': fputs(attr ? "&#9;" : "\t", fp); break;
-        default:
-            if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff)
-                fprintf(fp, "\\u%04X", (unsigned)cp);
-            else
-                fwrite(p, 1, n, fp);
-        }
-        p += n;
-    }
-}
-
 static void html_put(FILE *fp, const char *s)
 {
-    html_put_as(fp, s, false);
+    markup_put(fp, s, false);
 }
 
 static void html_attr(FILE *fp, const char *s)
 {
-    html_put_as(fp, s, true);
+    markup_put(fp, s, true);
 }
 
 /* <tag class="cls">escaped text</tag>; cls may be NULL. */
