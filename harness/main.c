@@ -11,6 +11,7 @@
 
 #include "casedir.h"
 #include "cmd_check.h"
+#include "cmd_diff.h"
 #include "record.h"
 #include "replay.h"
 #include "invariant.h"
@@ -37,6 +38,7 @@ static void usage_main(FILE *fp)
             "  check TRANSCRIPT... run the invariant checkers over recorded transcripts\n"
             "  record              a recording WebSocket proxy in front of a gateway\n"
             "  replay TRANSCRIPT   turn a transcript into a case (--minimize to shrink it)\n"
+            "  diff OLD NEW        compare two `run --json` results: every changed verdict\n"
             "\n"
             "`%s COMMAND --help` describes each command.\n"
             "exit status: 0 all scored cases passed, 1 a case failed, 2 usage or case-file\n"
@@ -439,6 +441,8 @@ int main(int argc, char **argv)
         return hn_cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return hn_cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "diff"))
+        return hn_cmd_diff(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
     usage_main(stderr);
     return 2;

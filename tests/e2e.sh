@@ -38,6 +38,21 @@ else
     bad "html: parses, one matrix row per case" "$OUT/html.txt"
 fi
 
+# 1c. gwspec diff: a run against a mutant compared with the clean run names the regressions
+# (exit 1), and the other way round is no regression (exit 0).
+$GW run --seed 1 --json "$OUT/cleanjson" cases/5-terminal >/dev/null 2>&1
+$GW run --seed 1 --mutant dup-complete --json "$OUT/mutjson" cases/5-terminal >/dev/null 2>&1
+$GW diff "$OUT/cleanjson" "$OUT/mutjson" >"$OUT/diff.txt" 2>&1
+drc=$?
+$GW diff "$OUT/mutjson" "$OUT/cleanjson" >"$OUT/diff2.txt" 2>&1
+drc2=$?
+if [ $drc = 1 ] && [ $drc2 = 0 ] && grep -q 'WORSE  5.1.1-provider-completes-twice: OK -> FAILED  \["R-TERM-1"\]' "$OUT/diff.txt"; then
+    ok "diff: $(tail -1 "$OUT/diff.txt" | sed 's/^gwspec diff: //')"
+else
+    cat "$OUT/diff2.txt" >>"$OUT/diff.txt"
+    bad "diff: a mutant's regressions are listed (exit $drc, reverse exit $drc2)" "$OUT/diff.txt"
+fi
+
 # 2. The reports validate.
 if xmllint --noout "$OUT/junit.xml" 2>"$OUT/xml.txt" \
         && [ "$(xmllint --xpath 'count(//testcase)' "$OUT/junit.xml")" -gt 0 ]; then
