@@ -38,7 +38,16 @@ else
     bad "html: parses, one matrix row per case" "$OUT/html.txt"
 fi
 
-# 1c. gwspec diff: a run against a mutant compared with the clean run names the regressions
+# 1c. The run index says what the run cost (bench-suite prints it).
+if jq -e '.resources.gateway_peak_rss_kb > 0 and .resources.harness_peak_rss_kb > 0
+          and .resources.harness_cpu_ms > 0' "$OUT/json/index.json" >/dev/null 2>&1; then
+    ok "resources: $(jq -c .resources "$OUT/json/index.json")"
+else
+    jq .resources "$OUT/json/index.json" >"$OUT/res.txt" 2>&1
+    bad "resources: peak RSS and CPU in index.json" "$OUT/res.txt"
+fi
+
+# 1d. gwspec diff: a run against a mutant compared with the clean run names the regressions
 # (exit 1), and the other way round is no regression (exit 0).
 $GW run --seed 1 --json "$OUT/cleanjson" cases/5-terminal >/dev/null 2>&1
 $GW run --seed 1 --mutant dup-complete --json "$OUT/mutjson" cases/5-terminal >/dev/null 2>&1

@@ -985,6 +985,63 @@ static void test_quiet_period_profile(void)
     unlink(path);
 }
 
+/* True once pid is gone or a zombie (killed; its new parent may not have reaped it yet). */
+static bool pid_dead(long pid)
+{
+    char path[64], buf[256];
+    FILE *fp;
+    bool dead = true;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if ((fp = fopen(path, "r"))) {
+        char *rp = fgets(buf, sizeof(buf), fp) ? strrchr(buf, ')') : NULL;
+        dead = rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+        fclose(fp);
+    }
+    return dead;
+}
+
+/* Stopping a spawned target also kills what it left in its process group (a provider that
+ * hangs on purpose, a child the gateway never reaped). */
+static void test_stop_sweeps_process_group(void)
+{
+    alarm(20);
+    char path[64], pidfile[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-pg-%d.yaml", (int)getpid());
+    snprintf(pidfile, sizeof(pidfile), "/tmp/gwspec-pg-%d.pid", (int)getpid());
+    unlink(pidfile);
+    FILE *fp = fopen(path, "w");
+    fprintf(fp,
+            "name: leaves-a-child\n"
+            "start: {argv: [sh, -c, 'sleep 30 & echo $! > %s; echo listening on 127.0.0.1:%d; "
+            "exec sleep 30'], ready: 'listening on [^ :]+:([0-9]+)'}\n"
+            "auth: {kind: token, users: {alice: good}}\n",
+            pidfile, server_port);
+    fclose(fp);
+    struct hn_target *t = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(hn_target_start(t, 5000, &err), 0);
+    long child = 0;
+    if ((fp = fopen(pidfile, "r"))) {
+        if (fscanf(fp, "%ld", &child) != 1)
+            child = 0;
+        fclose(fp);
+    }
+    CU_ASSERT_TRUE_FATAL(child > 0);
+    CU_ASSERT_FALSE(pid_dead(child));
+    hn_target_stop(t);
+    int64_t deadline = wc_now_ms() + 2000;
+    while (!pid_dead(child) && wc_now_ms() < deadline)
+        poll(NULL, 0, 10);
+    CU_ASSERT_TRUE(pid_dead(child));
+    if (!pid_dead(child))
+        kill((pid_t)child, SIGKILL);
+    hn_target_free(t);
+    unlink(path);
+    unlink(pidfile);
+    free(err);
+}
+
 /* expect_ping waits 2 * ping_interval_ms + max(interval / 2, 500), not the safety timeout */
 static void test_ping_wait_from_profile(void)
 {
@@ -1216,6 +1273,7 @@ static void test_restart_disable_unimplemented(void)
 }
 
 static CU_TestInfo runner_tests[] = {
+    {"stop_sweeps_process_group", test_stop_sweeps_process_group},
     {"ws_framing", test_ws_framing},
     {"http_parse", test_http_parse},
     {"echo_ok", test_echo_ok},
