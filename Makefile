@@ -57,7 +57,7 @@ BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
-.PHONY: all conform check unit e2e asan mutants stress bench-suite lint clean list-cases
+.PHONY: all conform check unit e2e asan mutants stress stress-external bench-suite lint clean list-cases
 all: $(BINS)
 
 $(BUILD)/%.o: %.c $(DEPS_STAMP)
@@ -120,6 +120,9 @@ mutants: all
 
 stress: all
 	@GWSPEC_BIN=$(BIN) bash tests/stress.sh
+
+stress-external: all
+	@GWSPEC_BIN=$(BIN) EXTERNAL=1 bash tests/stress.sh
 
 bench-suite: all
 	@GWSPEC_BIN=$(BIN) bash tests/bench-suite.sh

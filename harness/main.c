@@ -263,9 +263,12 @@ static size_t print_list_json(const struct hn_spec *spec, struct hn_case **sel, 
     json_t *out = json_object(), *cases = json_array(), *reqs = json_array();
 
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(cases, json_pack("{s:s,s:s,s:O,s:O,s:b}", "id", sel[i]->id, "file",
-                                               sel[i]->file, "spec", sel[i]->spec, "tags",
-                                               sel[i]->tags, "strict", sel[i]->strict));
+        json_array_append_new(cases, json_pack("{s:s,s:s,s:O,s:O,s:O,s:b,s:b,s:b}", "id",
+                                               sel[i]->id, "file", sel[i]->file, "spec",
+                                               sel[i]->spec, "tags", sel[i]->tags, "needs",
+                                               sel[i]->needs, "strict", sel[i]->strict,
+                                               "own_target", sel[i]->own_target, "own_users",
+                                               sel[i]->own_users));
     for (size_t i = 0; i < spec->n; i++) {
         const struct hn_req *r = &spec->reqs[i];
         json_t *o = json_pack("{s:s,s:s}", "id", r->id, "level", hn_level_name(r->level));

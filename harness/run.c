@@ -147,6 +147,7 @@ struct job {
     const struct hn_case *c;
     uint64_t seed;       /* the run seed for this repetition */
     char *rerun;
+    size_t user_set;     /* the target's user set it runs with (hn_target_use_user_set) */
 };
 
 struct worker {
@@ -205,6 +206,7 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
+        hn_target_use_user_set(x->target, j->user_set);
         json_t *r = run_job(x, j);
         /* One buffer, written whole: json_dumpfd would make a write(2) per token. */
         char *s = json_dumps(r, JSON_COMPACT);
@@ -251,17 +253,70 @@ static void reap_worker(struct ctx *x, struct worker *w)
     finished(x, r);
 }
 
+/*
+ * Isolation on a shared gateway. A case without own_users runs with user set 0, beside any
+ * other such case: the default `ignore` skips broadcasts, and everything else it sees answers
+ * its own sockets or its own sessions. A case with own_users (it observes broadcasts or a
+ * per-user listing) takes a pool set that no running case holds; when the target has no pool
+ * (or no multi-user, so other users are no wall), it runs alone. A job that cannot start yet
+ * holds back the ones after it, so the seeded order is kept.
+ */
+struct lease {
+    bool *busy;      /* per user set, [0] unused: set 0 is shared */
+    size_t nsets;
+    bool alone;      /* a job that needs the gateway to itself is running */
+};
+
+static bool lease_take(struct lease *l, struct job *j, size_t running)
+{
+    if (l->alone)
+        return false;
+    j->user_set = 0;
+    if (!j->c->own_users)
+        return true;
+    if (l->nsets == 1) {
+        if (running > 0)
+            return false;
+        l->alone = true;
+        return true;
+    }
+    for (size_t i = 1; i < l->nsets; i++) {
+        if (!l->busy[i]) {
+            l->busy[i] = true;
+            j->user_set = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void lease_release(struct lease *l, const struct job *j)
+{
+    if (!j->c->own_users)
+        return;
+    if (j->user_set > 0)
+        l->busy[j->user_set] = false;
+    else
+        l->alone = false;
+}
+
 static void run_parallel(struct ctx *x, struct job *jobs, size_t njobs, int nworkers)
 {
     struct worker *w = wc_xcalloc((size_t)nworkers, sizeof(*w));
     size_t next = 0, running = 0;
+    struct lease lease = {.nsets = hn_target_user_sets(x->target)};
 
+    lease.busy = wc_xcalloc(lease.nsets, sizeof(bool));
     while (next < njobs || running > 0) {
         for (int i = 0; i < nworkers && next < njobs; i++) {
             if (w[i].pid == 0) {
+                if (!lease_take(&lease, &jobs[next], running))
+                    break;
                 start_worker(x, &w[i], &jobs[next++]);
                 if (w[i].pid)
                     running++;
+                else
+                    lease_release(&lease, &jobs[next - 1]);
             }
         }
         if (!running)
@@ -286,11 +341,13 @@ static void run_parallel(struct ctx *x, struct job *jobs, size_t njobs, int nwor
             if (r > 0) {
                 wc_buf_add(&wk->out, buf, (size_t)r);
             } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+                lease_release(&lease, wk->job);
                 reap_worker(x, wk);
                 running--;
             }
         }
     }
+    free(lease.busy);
     free(w);
 }
 

@@ -2514,6 +2514,12 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
                                       "cannot be restarted with a provider unavailable",
                                       o->seed, o->rerun);
     }
+    if (c->own_target && !hn_target_spawns(shared)) {
+        return hn_runner_result_norun(c, "UNIMPLEMENTED",
+                                      "the case needs a private gateway (own_target) and the "
+                                      "target profile cannot start one (it has no 'start')",
+                                      o->seed, o->rerun);
+    }
     const char *mu = missing_user(c, shared);
     if (mu) {
         char *m = wc_xasprintf("the case uses user '%s'; the target has no such user%s", mu,

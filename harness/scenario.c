@@ -15,6 +15,7 @@
 #include "match.h"
 #include "scenario.h"
 #include "wc_err.h"
+#include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_yaml.h"
 
@@ -1386,10 +1387,55 @@ static json_t *lint_providers(struct lint *l, const json_t *root)
 
 /* ---- the top level ------------------------------------------------------------------------- */
 
+/* Kinds a gateway sends to every socket of a user, whatever the socket is subscribed to: the
+ * default `ignore` of a case. */
+static const char *const broadcast_kinds[] = {"session_upserted", "loading_progress", NULL};
+
+static const char *pattern_names_broadcast(const json_t *v)
+{
+    const char *k;
+    json_t *e;
+    size_t i;
+
+    if (json_is_object(v)) {
+        const char *kind = wc_json_str(v, "kind");
+        for (i = 0; kind && broadcast_kinds[i]; i++) {
+            if (!strcmp(kind, broadcast_kinds[i]))
+                return broadcast_kinds[i];
+        }
+        json_object_foreach((json_t *)v, k, e) {
+            const char *r = pattern_names_broadcast(e);
+            if (r)
+                return r;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            const char *r = pattern_names_broadcast(e);
+            if (r)
+                return r;
+        }
+    }
+    return NULL;
+}
+
+const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
+{
+    for (size_t i = 0; ignore && broadcast_kinds[i]; i++) {
+        size_t j;
+        json_t *e;
+        bool in = false;
+        json_array_foreach(ignore, j, e)
+            in = in || (json_is_string(e) && !strcmp(json_string_value(e), broadcast_kinds[i]));
+        if (!in)
+            return broadcast_kinds[i];
+    }
+    return pattern_names_broadcast(steps);
+}
+
 static const char *const top_keys[] = {
     "id", "title", "spec", "tags", "needs", "providers_needed", "strict", "description",
     "expectation", "matrix", "sessions", "providers", "ignore", "timeout_ms", "own_target",
-    "steps", NULL,
+    "own_users", "steps", NULL,
 };
 
 static int top_index(const char *k)
@@ -1468,7 +1514,8 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
         if (idx < last)
             kerr(l, root, k, "key '%s' must come before '%s' (order: id, title, spec, tags, needs, "
                              "providers_needed, strict, description, expectation, matrix, "
-                             "sessions, providers, ignore, timeout_ms, own_target, steps)",
+                             "sessions, providers, ignore, timeout_ms, own_target, own_users, "
+                             "steps)",
                  k, last_key);
         else {
             last = idx;
@@ -1524,6 +1571,15 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     get_str_list(l, root, "ignore", NULL, false);
     get_int(l, root, "timeout_ms", 1, 600000, &t);
     l->own_target = get_bool(l, root, "own_target", false);
+    bool own_users = get_bool(l, root, "own_users", false);
+    if (!own_users && !l->own_target) {
+        const char *bk = hn_case_broadcast_kind(json_object_get(root, "ignore"),
+                                                json_object_get(root, "steps"));
+        if (bk)
+            lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
+                 "the case observes '%s', a broadcast that other cases running beside it cause "
+                 "too: add 'own_users: true' (users no other running case has)", bk);
+    }
 
     json_t *matrix = json_object_get(root, "matrix");
     if (matrix) {
@@ -1627,6 +1683,7 @@ static void expand(const json_t *root, const json_t *providers, const char *file
         c->providers = json_object_get(r, "providers");
         c->strict = json_is_true(json_object_get(r, "strict"));
         c->own_target = json_is_true(json_object_get(r, "own_target"));
+        c->own_users = json_is_true(json_object_get(r, "own_users"));
         c->timeout_ms = 5000;
         if (json_is_integer(json_object_get(r, "timeout_ms")))
             c->timeout_ms = json_integer_value(json_object_get(r, "timeout_ms"));

@@ -69,6 +69,7 @@ struct hn_case {
     json_t *steps;     /* array of one-key step objects */
     bool strict;
     bool own_target;
+    bool own_users;    /* needs users no other running case has (it sees their broadcasts) */
     int64_t timeout_ms;
 };
 
@@ -98,5 +99,11 @@ void hn_caselist_release(struct hn_caselist *l); /* frees the cases and the arra
 bool hn_client_name_valid(const char *name);
 /* The step's name (its one non-modifier key), or NULL. */
 const char *hn_step_name(const json_t *step);
+/*
+ * The first broadcast kind (session_upserted, loading_progress) a case would observe: one its
+ * `ignore` (NULL: the default, which skips them all) does not skip, or one a pattern in its
+ * steps names. NULL when it observes none. Such a case needs own_users (or own_target).
+ */
+const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps);
 
 #endif

@@ -81,6 +81,61 @@ static char *perr(const struct wc_yaml_doc *doc, const json_t *obj, const char *
     return wc_yaml_msg(doc, obj, key, "%s", msg);
 }
 
+/*
+ * auth.pool: more user sets, each mapping the same role names as auth.users to the tokens of
+ * other users, so that cases which observe a user's broadcasts or listings (own_users) can run
+ * beside other cases without seeing their traffic. Every token of every set must be distinct:
+ * two roles sharing a user would see each other's broadcasts.
+ */
+static int check_pool(const struct wc_yaml_doc *doc, const json_t *auth, const json_t *users,
+                      char **err)
+{
+    json_t *pool = json_object_get(auth, "pool");
+    json_t *seen, *set;
+    size_t i;
+    const char *k;
+    json_t *v;
+    int rc = 0;
+
+    if (!pool)
+        return 0;
+    if (!json_is_array(pool)) {
+        *err = perr(doc, auth, "pool", "'pool' must be a list of {role: token} mappings");
+        return WC_ERR_CONFIG;
+    }
+    seen = json_object();
+    json_object_foreach((json_t *)users, k, v)
+        json_object_set_new(seen, json_string_value(v), json_true());
+    json_array_foreach(pool, i, set) {
+        if (!json_is_object(set) || json_object_size(set) != json_object_size(users)) {
+            *err = perr(doc, set, NULL, "a pool entry maps exactly the roles of 'users' to tokens");
+            rc = WC_ERR_CONFIG;
+            break;
+        }
+        json_object_foreach(set, k, v) {
+            if (!json_object_get(users, k)) {
+                *err = wc_yaml_msg(doc, set, k, "'%s' is not a role of 'users'", k);
+                rc = WC_ERR_CONFIG;
+            } else if (!json_is_string(v)) {
+                *err = wc_yaml_msg(doc, set, k, "the token of '%s' must be a string", k);
+                rc = WC_ERR_CONFIG;
+            } else if (json_object_get(seen, json_string_value(v))) {
+                *err = wc_yaml_msg(doc, set, k, "token of '%s' is used twice in auth: every "
+                                   "user set needs users of its own", k);
+                rc = WC_ERR_CONFIG;
+            } else {
+                json_object_set_new(seen, json_string_value(v), json_true());
+                continue;
+            }
+            break;
+        }
+        if (rc)
+            break;
+    }
+    json_decref(seen);
+    return rc;
+}
+
 static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **err)
 {
     static const char *const keys[] = {"name", "description", "base_url", "host", "port",
@@ -137,7 +192,7 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         return WC_ERR_CONFIG;
     }
     {
-        static const char *const akeys[] = {"kind", "users", "username", "password", NULL};
+        static const char *const akeys[] = {"kind", "users", "pool", "username", "password", NULL};
         const char *kind = wc_json_str(auth, "kind");
         json_object_foreach(auth, k, v) {
             if (!in_strs(akeys, k)) {
@@ -161,6 +216,11 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                     return WC_ERR_CONFIG;
                 }
             }
+            if (check_pool(doc, auth, users, err) != 0)
+                return WC_ERR_CONFIG;
+        } else if (json_object_get(auth, "pool")) {
+            *err = perr(doc, auth, "pool", "'pool' needs auth kind token (static tokens)");
+            return WC_ERR_CONFIG;
         } else if (!wc_json_str(auth, "username") || !wc_json_str(auth, "password")) {
             *err = perr(doc, auth, "kind", "cloudcli-register needs 'username' and 'password'");
             return WC_ERR_CONFIG;
@@ -533,7 +593,10 @@ static int authenticate(struct hn_target *t, int timeout_ms, char **err)
         json_object_foreach(json_object_get(auth, "users"), k, v) {
             if (!t->default_user)
                 t->default_user = wc_xstrdup(k);
-            json_object_set(t->users, k, v);
+            json_t *set = t->user_set > 0
+                              ? json_array_get(json_object_get(auth, "pool"), t->user_set - 1)
+                              : NULL;
+            json_object_set(t->users, k, set ? json_object_get(set, k) : v);
         }
         return 0;
     }
@@ -677,6 +740,31 @@ void hn_target_free(struct hn_target *t)
     free(t->log_path);
     json_decref(t->disabled);
     free(t);
+}
+
+size_t hn_target_user_sets(const struct hn_target *t)
+{
+    json_t *pool = json_object_get(json_object_get(t->profile, "auth"), "pool");
+    /* Without multi-user a gateway may send any broadcast to every socket (R-MU-2 does not
+     * apply), so other users do not keep other cases' traffic away. */
+    if (!hn_target_has_capability(t, "multi-user") || strcmp(t->auth_kind, "token"))
+        return 1;
+    return 1 + json_array_size(pool);
+}
+
+void hn_target_use_user_set(struct hn_target *t, size_t i)
+{
+    const char *k;
+    json_t *v;
+    json_t *set = i > 0 ? json_array_get(json_object_get(json_object_get(t->profile, "auth"),
+                                                         "pool"), i - 1)
+                        : NULL;
+
+    t->user_set = set ? i : 0;
+    if (strcmp(t->auth_kind, "token"))
+        return;
+    json_object_foreach(json_object_get(json_object_get(t->profile, "auth"), "users"), k, v)
+        json_object_set(t->users, k, set ? json_object_get(set, k) : v);
 }
 
 const char *hn_target_token(const struct hn_target *t, const char *user)

@@ -47,6 +47,7 @@ struct hn_target {
     char *state_dir;       /* private directory for ${state_dir}, or NULL */
     char *log_path;        /* the spawned gateway's output */
     json_t *disabled;      /* provider names the next start makes unavailable (array) */
+    size_t user_set;       /* which user set `users` holds: 0 auth.users, i auth.pool[i-1] */
 };
 
 /*
@@ -77,6 +78,16 @@ bool hn_target_can_disable(const struct hn_target *t);
  */
 int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err);
 void hn_target_free(struct hn_target *t);   /* stops it first */
+
+/*
+ * User sets: auth.users is set 0, each auth.pool entry one more, all with the same role names
+ * (alice, bob) and distinct users. A case that observes its users' broadcasts or per-user
+ * listings (own_users) gets a set no other running case has. The count is 1 when the target
+ * does not declare multi-user: then other users do not keep broadcasts away.
+ */
+size_t hn_target_user_sets(const struct hn_target *t);
+/* Make `users` the tokens of set i (0 when i is out of range). */
+void hn_target_use_user_set(struct hn_target *t, size_t i);
 
 /* Token of user (NULL: the default user), or NULL when the user is unknown. Borrowed. */
 const char *hn_target_token(const struct hn_target *t, const char *user);

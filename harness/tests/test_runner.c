@@ -761,7 +761,7 @@ static void test_quiet_catches_extra_frames(void)
     json_decref(r);
 
     /* ignore: [] makes session_upserted visible */
-    r = run_case("ignore: []\n",
+    r = run_case("ignore: []\nown_users: true\n",
                  "  - connect: c1\n"
                  "  - send: {c1: {type: chat.send, sessionId: $s1, content: echo}}\n"
                  "  - expect: {c1: {kind: stream_delta}}\n",
@@ -1263,6 +1263,11 @@ static void test_restart_disable_unimplemented(void)
                               "  - restart: {target: true, disable_provider: codex}\n", 1000);
     CU_ASSERT_STRING_EQUAL(verdict(r), "UNIMPLEMENTED");
     CU_ASSERT_PTR_NOT_NULL(strstr(wc_json_str(r, "reason"), "disable_provider_args"));
+    json_decref(r);
+    /* a private gateway on a profile that cannot start one: UNIMPLEMENTED, never the shared one */
+    r = run_case_meta(NULL, "own_target: true\n", "  - restart: {target: true}\n", 1000);
+    CU_ASSERT_STRING_EQUAL(verdict(r), "UNIMPLEMENTED");
+    CU_ASSERT_PTR_NOT_NULL(strstr(wc_json_str(r, "reason"), "needs a private gateway"));
     json_decref(r);
     char *err = NULL;
     json_t *names = json_pack("[s]", "codex");

@@ -193,7 +193,7 @@ static void test_top_level_errors(void)
               "spec: [R-ABORT-1, R-TERM-1]\ntitle: an abort mid-stream gives exactly one aborted complete\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:3:1: key 'title' must come before 'spec' "
               "(order: id, title, spec, tags, needs, providers_needed, strict, description, "
-              "expectation, matrix, sessions, providers, ignore, timeout_ms, own_target, steps)");
+              "expectation, matrix, sessions, providers, ignore, timeout_ms, own_target, own_users, steps)");
     /* section directory */
     struct hn_caselist l = {0};
     char *t = edit(GOOD, "6.1.2-abort-mid-stream", "7.1.2-abort-mid-stream");
@@ -539,7 +539,35 @@ static void test_spec_table(void)
     CU_ASSERT_FALSE(hn_client_name_valid("x1"));
 }
 
+/* A case that sees broadcasts must say it needs users of its own (own_users), at the key that
+ * makes it see them. */
+static void test_broadcasts_need_own_users(void)
+{
+    lint_edit("steps:\n", "ignore: []\nsteps:\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes 'session_upserted', a broadcast that other "
+              "cases running beside it cause too: add 'own_users: true' (users no other running "
+              "case has)");
+    lint_edit("steps:\n", "ignore: [session_upserted]\nsteps:\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes 'loading_progress', a broadcast that other "
+              "cases running beside it cause too: add 'own_users: true' (users no other running "
+              "case has)");
+    lint_edit("  - quiet: c1\n", "  - expect: {c1: {kind: session_upserted}}\n  - quiet: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes 'session_upserted', a broadcast that other "
+              "cases running beside it cause too: add 'own_users: true' (users no other running "
+              "case has)");
+    struct hn_caselist l = {0};
+    char *t = edit(GOOD, "steps:\n", "ignore: []\nown_users: true\nsteps:\n");
+    json_t *errs = load(NAME, t, &l);
+    CU_ASSERT_EQUAL(json_array_size(errs), 0);
+    CU_ASSERT_EQUAL_FATAL(l.n, 1);
+    CU_ASSERT_TRUE(l.v[0]->own_users);
+    hn_caselist_release(&l);
+    json_decref(errs);
+    free(t);
+}
+
 static CU_TestInfo scenario_tests[] = {
+    {"broadcasts_need_own_users", test_broadcasts_need_own_users},
     {"good_case_loads", test_good_case_loads},
     {"top_level_errors", test_top_level_errors},
     {"session_and_script_errors", test_session_and_script_errors},
