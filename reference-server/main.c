@@ -41,6 +41,8 @@ static void usage(FILE *out)
             "  --max-frame BYTES         inbound message cap, close 1009 above (default 1048576)\n"
             "  --send-cap BYTES          per-connection send queue cap (default 8388608)\n"
             "  --ping-interval-ms N      heartbeat ping interval; 0 = off (default 30000)\n"
+            "  --pong-timeout-ms N       drop a socket whose ping has no pong after N ms\n"
+            "                            (default two intervals, the least R-HB-2 allows)\n"
             "  --disable-provider NAME   no runtime for NAME (repeatable): its sessions can still\n"
             "                            be created and listed, chat.send gets UNSUPPORTED_PROVIDER\n"
             "  --fixtures DIR            where named provider scripts live (default $GWSPEC_FIXTURES"
@@ -111,7 +113,8 @@ static int log_level(const char *s, enum wc_log_level *lvl, int *lws_mask)
 
 enum {
     OPT_PORT = 256, OPT_HOST, OPT_TOKEN, OPT_USERS, OPT_DB, OPT_SEED, OPT_REPLAY_CAP,
-    OPT_PERM_TIMEOUT, OPT_MAX_FRAME, OPT_SEND_CAP, OPT_PING, OPT_DISABLE, OPT_FIXTURES, OPT_MUTANT,
+    OPT_PERM_TIMEOUT, OPT_MAX_FRAME, OPT_SEND_CAP, OPT_PING,
+    OPT_PONG, OPT_DISABLE, OPT_FIXTURES, OPT_MUTANT,
     OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
 };
 
@@ -127,6 +130,7 @@ static const struct option long_opts[] = {
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
     {"send-cap", required_argument, NULL, OPT_SEND_CAP},
     {"ping-interval-ms", required_argument, NULL, OPT_PING},
+    {"pong-timeout-ms", required_argument, NULL, OPT_PONG},
     {"disable-provider", required_argument, NULL, OPT_DISABLE},
     {"fixtures", required_argument, NULL, OPT_FIXTURES},
     {"mutant", required_argument, NULL, OPT_MUTANT},
@@ -204,6 +208,11 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
             if (parse_num("--ping-interval-ms", optarg, 0, &v))
                 return 2;
             o->ping_interval_ms = v;
+            break;
+        case OPT_PONG:
+            if (parse_num("--pong-timeout-ms", optarg, 1, &v))
+                return 2;
+            o->pong_timeout_ms = v;
             break;
         case OPT_DISABLE: {
             static const char *disabled[GW_MAX_DISABLED + 1];

@@ -71,6 +71,7 @@ struct gw_server {
     size_t max_frame;
     size_t send_cap;
     int64_t ping_ms;
+    int64_t pong_timeout_ms;
     volatile sig_atomic_t stop;
     lws_sorted_usec_list_t deadline_sul;
 };
@@ -460,9 +461,9 @@ static int ws_writeable(struct pss *p, struct lws *wsi)
 /* R-HB-1/R-HB-2: ping every interval; drop a client silent for two intervals. */
 static int ws_timer(struct gw_server *s, struct pss *p, struct lws *wsi)
 {
-    if (p->ping_unanswered && wc_now_ms() - p->unanswered_since >= 2 * s->ping_ms) {
-        wc_info("connection %llu: no pong for two intervals, dropped",
-                (unsigned long long)p->conn);
+    if (p->ping_unanswered && wc_now_ms() - p->unanswered_since >= s->pong_timeout_ms) {
+        wc_info("connection %llu: no pong for %lld ms, dropped", (unsigned long long)p->conn,
+                (long long)s->pong_timeout_ms);
         return -1;
     }
     p->ping_due = true;
@@ -550,6 +551,9 @@ struct gw_server *gw_server_new(const struct gw_server_opts *o, char **err)
     s->max_frame = o->max_frame ? o->max_frame : 1024 * 1024;
     s->send_cap = o->send_cap ? o->send_cap : 8 * 1024 * 1024;
     s->ping_ms = o->ping_interval_ms;
+    /* R-HB-2 allows a drop after two intervals without a pong; a longer deadline keeps a client
+     * that answers late (a busy or starved process reading a long burst first) */
+    s->pong_timeout_ms = o->pong_timeout_ms > 0 ? o->pong_timeout_ms : 2 * o->ping_interval_ms;
     lws_set_log_level(o->lws_log_mask, lws_emit);
     memset(&info, 0, sizeof(info));
     info.port = o->port;

@@ -26,6 +26,7 @@ struct gw_server_opts {
     size_t max_frame;            /* inbound message cap in bytes; 0: 1 MiB */
     size_t send_cap;             /* per-connection send queue cap; 0: 8 MiB */
     int64_t ping_interval_ms;    /* 0: no pings */
+    int64_t pong_timeout_ms;     /* drop a socket whose ping has no pong this long; 0: 2 intervals */
     const char *fixtures_dir;    /* for named provider scripts; NULL: default */
     const char *db_path;         /* NULL: ":memory:" */
     size_t replay_cap;           /* 0: 5000 */

@@ -27,7 +27,7 @@ if [ "$EXTERNAL" = 1 ]; then
         --token alice:gwspec-token-alice --token bob:gwspec-token-bob \
         --token carol:gwspec-token-carol --token dave:gwspec-token-dave \
         --token erin:gwspec-token-erin --token frank:gwspec-token-frank \
-        --ping-interval-ms 250 --send-cap 2097152 --log-level info >"$OUT/gateway.log" 2>&1 &
+        --ping-interval-ms 250 --pong-timeout-ms 2000 --send-cap 2097152 --log-level info >"$OUT/gateway.log" 2>&1 &
     gw=$!
     port=
     for ((t = 0; t < 100; t++)); do
