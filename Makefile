@@ -9,7 +9,7 @@
 CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
 DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
-            jq libxml2-utils
+            jq libxml2-utils python3
 BUILD    ?= build
 BIN      ?= bin
 SAN      ?=
@@ -24,7 +24,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 $(DEPS_STAMP):
 	@mkdir -p $(BUILD)
 	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null || ! command -v jq >/dev/null \
-	    || ! command -v xmllint >/dev/null; then \
+	    || ! command -v xmllint >/dev/null || ! [ -x /usr/bin/python3 ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "gwspec: installing $(DEBS)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null \

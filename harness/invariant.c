@@ -328,7 +328,7 @@ static long attribute(struct model *m, long s, const char *id, int64_t seq, long
     } else if (se->nruns >= 2 && seq == m->runs[se->runs[se->nruns - 2]].max_seq + 1 &&
                seq != m->runs[last].max_seq + 1) {
         /* it continues the previous run exactly and not the latest: a late event of an old run
-         * (cloudcli.md 7.2 C), which one_terminal reports as an event after its terminal */
+         * (cloudcli-notes.md §7.2 C), which one_terminal reports as an event after its terminal */
         r = se->runs[se->nruns - 2];
     } else {
         r = last;
@@ -1824,7 +1824,7 @@ static bool is_envelope_key(const char *key, const char *kind)
         if (!strcmp(keys[i], key))
             return true;
     }
-    /* permission request ids are made by the gateway (cloudcli.md 5.3) */
+    /* permission request ids are made by the gateway (cloudcli-notes.md §5.3) */
     return !strcmp(key, "requestId") && kind && !strncmp(kind, "permission_", 11);
 }
 

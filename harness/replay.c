@@ -528,9 +528,9 @@ static void deliver_run(struct rctx *x, struct rrun *r, json_t *pat, const char 
  * The expectations of one client at a sync point: its pending frames, then the sync ack.
  * Frames of one stream (a run, or "resp") keep their order. Frames of several streams form a
  * group (each run in order, runs in any order) before the ack. An ASYNC frame (the complete of an
- * abort: the gateway stops the provider first, cloudcli.md 4.2 awaits runtime.abort) may also
+ * abort: the gateway stops the provider first, cloudcli-notes.md §4.2 awaits runtime.abort) may also
  * come after the ack, which answers a frame sent after the abort: a gateway whose handlers are
- * async (cloudcli.md 4) answers the subscribe at once. Then the ack joins the group, after every
+ * async (cloudcli-notes.md §4) answers the subscribe at once. Then the ack joins the group, after every
  * frame that is not async, and the group is charged to the async frame's requirement.
  */
 static void expect_pending(struct rctx *x, const char *cn, const json_t *p, const char *sync_id,

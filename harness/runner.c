@@ -1904,7 +1904,7 @@ static void mkdir_p(const char *path);
 /*
  * A POST to the profile's session path names a project directory: make it, as create_sessions
  * does for `sessions:`, because a real gateway runs the provider there (CloudCLI spawns it with
- * that cwd and does not check that it exists, cloudcli.md §3). Surrounding blanks are trimmed,
+ * that cwd and does not check that it exists, cloudcli-notes.md §3). Surrounding blanks are trimmed,
  * as the gateway trims them; only absolute paths are made.
  */
 static void make_project_dir(const struct rt *rt, const char *method, const char *path,

@@ -1,7 +1,7 @@
 /*
  * protocol.h: inbound WebSocket frame dispatch (chat.send, chat.abort, chat.subscribe,
  * chat.permission-response), with CloudCLI's validation, codes and exact error strings
- * (cloudcli.md §4, chatgw-1.md "Inbound frames").
+ * (cloudcli-notes.md §4, chatgw-1.0.md §D.1).
  *
  * Sans-I/O: the result of handling a frame is data in the core's outbox: frames for connection
  * ids, or a close code. Text and binary frames are parsed alike. Depends on core.h and lib/.

@@ -1,5 +1,5 @@
 /*
- * rest.h: the REST endpoints of the chat protocol (cloudcli.md §3), sans-I/O:
+ * rest.h: the REST endpoints of the chat protocol (cloudcli-notes.md §3), sans-I/O:
  *   POST /api/providers/sessions                 create a session (201)
  *   GET  /api/providers/sessions/running         the caller's running runs with lastSeq
  *   GET  /api/providers/sessions/:id/messages    history without seq (?limit&offset)

@@ -146,6 +146,35 @@ if [ "${GWSPEC_SKIP_MUTANTS:-}" != 1 ]; then
     fi
 fi
 
+# 9. Every document cases/, spec/ and fixtures/ cite is in the repository, and every section
+#    they cite exists in it (tests/check-citations.py). A copy with a planted case holding five
+#    bad citations (a document not in the repo, a missing section, a missing 7.2 case, a
+#    missing seed scenario item, a bare §) and one data file name must fail with exactly those
+#    five lines.
+if /usr/bin/python3 tests/check-citations.py >"$OUT/cite.txt" 2>&1; then
+    ok "citations: every cited document and section exists"
+else
+    bad "citations: every cited document and section exists" "$OUT/cite.txt"
+fi
+mkdir -p "$OUT/cite" && cp -r cases spec fixtures "$OUT/cite/"
+printf '%s\n' 'id: 0.0.1' 'description: >' '  Planted: CloudCLI does this (cloudcli-notes.md §4.1,' \
+    '  §4.7).' 'steps: [{emit: {file_path: notes.md}}]' '# planted: see cloudcli.md §4.2' '' \
+    '# planted: cloudcli-notes.md §7.2 B and Z' '' '# planted: bare §6.5' \
+    'expectation: cloudcli-notes.md §12 item 17' >"$OUT/cite/cases/0.0.1-planted.yaml"
+/usr/bin/python3 tests/check-citations.py --root "$OUT/cite" >"$OUT/cite-bad.txt" 2>&1
+rc=$?
+if [ $rc = 1 ] && [ "$(wc -l <"$OUT/cite-bad.txt")" = 5 ] &&
+    grep -q 'cites cloudcli.md, which is not in the repository' "$OUT/cite-bad.txt" &&
+    grep -q 'planted.yaml:4:3: §4.7: .* has no section 4.7' "$OUT/cite-bad.txt" &&
+    grep -q '§12 item 17: .* has no item 17' "$OUT/cite-bad.txt" &&
+    grep -q '§7.2 has no case Z' "$OUT/cite-bad.txt" &&
+    grep -q '§6.5 names no document' "$OUT/cite-bad.txt"; then
+    ok "citations: five planted bad citations are reported, nothing else"
+else
+    echo "exit $rc" >>"$OUT/cite-bad.txt"
+    bad "citations: five planted bad citations are reported, nothing else" "$OUT/cite-bad.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -7,7 +7,7 @@
 #
 # 1. Installs VERSION from the npm registry into .interop/cloudcli-VERSION/ (git-ignored), once:
 #    the wrapper package.json tests/interop/package-VERSION.json (the exact dependency, the
-#    overrides of cloudcli.md §11.1, for 1.37.3 the ripgrep platform package), then
+#    overrides of cloudcli-notes.md §11.1, for 1.37.3 the ripgrep platform package), then
 #    npm install --omit=dev --omit=optional --ignore-scripts --before=<the release date> and
 #    npm rebuild better-sqlite3 --build-from-source against the local node headers. A later run
 #    reuses the install while the template and the node version are unchanged.

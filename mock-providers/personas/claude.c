@@ -1,6 +1,6 @@
 /*
  * claude.c: the `claude` persona: stream-json on stdin and stdout, as the Agent SDK drives it
- * (cloudcli.md §8.1).
+ * (cloudcli-notes.md §8.1).
  *
  * stdin: control_request initialize/interrupt/... (each answered with a success
  * control_response), one `user` message (the prompt), control_response answers to our

@@ -1,6 +1,6 @@
 /*
  * codex.c: the `codex` persona: `codex exec --experimental-json ... [resume <id>]`, the prompt on
- * stdin (or after `--`, as newer SDKs pass it), stdout JSON lines (cloudcli.md §8.3).
+ * stdin (or after `--`, as newer SDKs pass it), stdout JSON lines (cloudcli-notes.md §8.3).
  *
  * thread.started announces the id; turn.started precedes the first item; each event is an
  * item.completed (agent_message, reasoning, command_execution, mcp_tool_call) or a top-level

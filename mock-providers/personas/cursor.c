@@ -1,6 +1,6 @@
 /*
  * cursor.c: the `cursor-agent` persona: `-p <prompt> --output-format stream-json`, stdout JSON
- * lines (cloudcli.md §8.2). stdin is not read.
+ * lines (cloudcli-notes.md §8.2). stdin is not read.
  *
  * system/init announces the id; assistant lines carry text (the gateway makes stream_delta of
  * them, so both `text` and `stream_delta` events map there); `result` is the terminal line; an

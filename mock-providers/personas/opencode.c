@@ -1,6 +1,6 @@
 /*
  * opencode.c: the `opencode` persona: `opencode run --format json ... <prompt>`, stdout JSON lines
- * (cloudcli.md §8.4). stdin is not read.
+ * (cloudcli-notes.md §8.4). stdin is not read.
  *
  * Every line after the announcement carries `sessionID` (that is how the gateway learns the id);
  * the announcement itself is a step_start line. text/stream_delta become `text`, thinking

@@ -1,6 +1,6 @@
 /*
  * persona.h: the native stream formats of the provider CLIs the gwspec-provider binary imitates
- * (claude, cursor-agent, codex, opencode; /work/shared/protocol/cloudcli.md §8).
+ * (claude, cursor-agent, codex, opencode; spec/chatgw-1.0/cloudcli-notes.md §8).
  *
  * A persona is a table of pure encoders: it turns the runtime's normalized events and callbacks
  * into the CLI's stdout lines (appended to a wc_buf), parses the CLI's argv, and, for stream-json
