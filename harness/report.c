@@ -264,7 +264,11 @@ int hn_run_exit_code(const json_t *run)
 
     if (t.failed || json_array_size(json_object_get(json_object_get(run, "baseline"), "stale")))
         return 1;
-    return t.error ? 3 : 0;
+    if (t.error)
+        return 3;
+    /* nothing was scored (every case UNIMPLEMENTED or SKIPPED, or none): a gate that tested
+     * nothing must not pass */
+    return t.passed + t.known ? 0 : 2;
 }
 
 /* --- XML ----------------------------------------------------------------------------------- */

@@ -408,6 +408,13 @@ static void add_requirements(json_t *run, const struct hn_spec *spec)
     json_object_set_new(run, "requirements", reqs);
 }
 
+static int report_failed(const char *opt, const char *path)
+{
+    fprintf(stderr, "gwspec: %s: cannot write %s: %s\n", opt, path,
+            errno ? strerror(errno) : "write error");
+    return 1;
+}
+
 static void print_errs(const json_t *errs)
 {
     size_t i;
@@ -455,9 +462,32 @@ int hn_run(const struct hn_run_cfg *cfg)
     struct hn_select s = {.filters = cfg->filters, .excludes = cfg->excludes, .tags = cfg->tags, .reqs = cfg->reqs,
                           .strict = cfg->strict, .shard_k = cfg->shard_k,
                           .shard_n = cfg->shard_n, .shuffle = true, .seed = seed};
+    if (hn_select_check_names(&all, spec, &s, errs) != 0) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) fprintf(stderr, "gwspec: %s\n", json_string_value(e));
+        rc = 2;
+        goto out;
+    }
     hn_casedir_select(&all, &s, &sel, &nsel);
-    printf("gwspec: %zu case(s), seed %llu%s\n", nsel, (unsigned long long)seed,
-           cfg->jobs > 1 ? "" : "");
+    if (nsel == 0) {
+        /* A typo in a filter must not pass a CI gate: selecting nothing is a usage error. */
+        char *what = hn_select_describe(&s, cfg->cases, cfg->ncases);
+        size_t strict_only = 0;
+        if (!cfg->strict) {
+            struct hn_select t = s;
+            struct hn_case **v;
+            t.strict = true;
+            hn_casedir_select(&all, &t, &v, &strict_only);
+            free(v);
+        }
+        fprintf(stderr, "gwspec: no case selected by %s (%zu case(s) loaded)%s\n", what, all.n,
+                strict_only ? "; the only matches are strict cases: add --strict" : "");
+        free(what);
+        rc = 2;
+        goto out;
+    }
+    printf("gwspec: %zu case(s), seed %llu\n", nsel, (unsigned long long)seed);
     fflush(stdout);
     if (cfg->baseline) {
         baseline = hn_baseline_load(cfg->baseline, &err);
@@ -479,6 +509,11 @@ int hn_run(const struct hn_run_cfg *cfg)
             rc = 2;
             goto out;
         }
+        if (hn_target_check_mutant(target, cfg->mutant, &err) != 0) {
+            fprintf(stderr, "gwspec: --mutant: %s\n", err);
+            rc = 2;
+            goto out;
+        }
         target->mutant = wc_xstrdup(cfg->mutant);
     }
     target->seed = seed;
@@ -491,7 +526,7 @@ int hn_run(const struct hn_run_cfg *cfg)
         free(err);
         err = NULL;
     }
-    if (nsel > 0 && hn_target_start(target, 20000, &err) != 0) {
+    if (hn_target_start(target, 20000, &err) != 0) {
         fprintf(stderr, "gwspec: target %s unreachable: %s\n", target->name, err);
         rc = 3;
         goto out;
@@ -537,15 +572,27 @@ int hn_run(const struct hn_run_cfg *cfg)
         hn_baseline_apply(baseline, run);
     hn_report_console_summary(stdout, run);
     fflush(stdout);
-    if (cfg->junit && hn_report_junit(cfg->junit, run) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->junit);
-    if (cfg->tap && hn_report_tap(cfg->tap, run) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->tap);
-    if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->json_dir);
-    if (cfg->html && hn_report_html(cfg->html, run, 0) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->html);
     rc = hn_run_exit_code(run);
+    if (rc == 2)
+        fprintf(stderr, "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "
+                "SKIPPED on target %s): nothing was tested\n", nsel, target->name);
+    /* Every report is attempted; one that cannot be written makes the run a harness error
+     * (exit 3, whatever the verdicts): a gate must not pass without the evidence it asked for. */
+    int unwritten = 0;
+    errno = 0;
+    if (cfg->junit && hn_report_junit(cfg->junit, run) != 0)
+        unwritten += report_failed("--junit", cfg->junit);
+    errno = 0;
+    if (cfg->tap && hn_report_tap(cfg->tap, run) != 0)
+        unwritten += report_failed("--tap", cfg->tap);
+    errno = 0;
+    if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
+        unwritten += report_failed("--json", cfg->json_dir);
+    errno = 0;
+    if (cfg->html && hn_report_html(cfg->html, run, 0) != 0)
+        unwritten += report_failed("--html", cfg->html);
+    if (unwritten)
+        rc = 3;
 
 out:
     for (size_t i = 0; i < njobs; i++)

@@ -146,6 +146,50 @@ if [ "${GWSPEC_SKIP_MUTANTS:-}" != 1 ]; then
     fi
 fi
 
+# 9. Exit codes: every row of the table in `gwspec --help` (issue 11). Each row is
+#    "want|what|command"; the command runs in a subshell with $GW, $OUT and $CASE set.
+CASE=cases/5-terminal
+mkdir -p "$OUT/ec" "$OUT/ec-empty"
+NOWHERE=$OUT/ec/a-file/x   # under a regular file: not writable, not even by root
+: >"$OUT/ec/a-file"
+sed 's/^capabilities: .*/capabilities: []/' fixtures/targets/reference.yaml >"$OUT/ec/nocap.yaml"
+while IFS='|' read -r want what cmd; do
+    [ -n "$want" ] || continue
+    (eval "$cmd") >"$OUT/ec/out.txt" 2>&1
+    rc=$?
+    if [ "$rc" = "$want" ]; then ok "exit $want: $what"; else
+        echo "exit $rc, wanted $want: $cmd" >>"$OUT/ec/out.txt"; bad "exit $want: $what" "$OUT/ec/out.txt"; fi
+done <<'ROWS'
+0|every scored case passed|$GW run --filter '5.1.1*' $CASE
+1|a case failed|$GW run --mutant dup-complete --filter '5.1.1*' $CASE
+1|a stale baseline entry|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    reason: "fixed upstream; see #12"\n' >"$OUT/ec/b.yaml" && $GW run --baseline "$OUT/ec/b.yaml" --filter '5.1.1*' $CASE
+0|a known failure (baseline, reason with " #" quoted)|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    reason: "dup complete; upstream #42"\n' >"$OUT/ec/k.yaml" && $GW run --mutant dup-complete --baseline "$OUT/ec/k.yaml" --filter '5.1.1*' $CASE
+2|an empty selection (--filter) names the filter|$GW run --filter 'zzz*' 2>&1 | grep -F "no case selected by --filter 'zzz*'"; exit ${PIPESTATUS[0]}
+2|an empty selection (--exclude everything)|$GW run --exclude '*' $CASE
+2|an empty selection (--shard beyond the cases)|$GW run --shard 90/90 --filter '5.1.1*' $CASE
+2|a path with no case|$GW run "$OUT/ec-empty"
+2|an unknown tag (run)|$GW run --tag bogus 2>&1 | grep -F "unknown tag 'bogus'"; exit ${PIPESTATUS[0]}
+2|an unknown tag (list)|$GW list --tag bogus
+2|an unknown requirement (run)|$GW run --req R-NOPE-1 2>&1 | grep -F "unknown requirement 'R-NOPE-1'"; exit ${PIPESTATUS[0]}
+2|an unknown requirement (list)|$GW list --req R-NOPE-1
+2|an unknown mutant, before any gateway starts|$GW run --mutant nope $CASE 2>&1 | grep -F "unknown mutant 'nope'"; exit ${PIPESTATUS[0]}
+2|every selected case UNIMPLEMENTED: nothing tested|$GW run --target "$OUT/ec/nocap.yaml" --filter '1.3.*' cases/1-transport
+2|a bad option|$GW run --bogus-option
+2|a case file that does not lint|$GW run tests/lint/$(ls tests/lint | head -1)
+3|the target cannot be reached|$GW run --target tests/targets/unreachable.yaml $CASE
+3|--junit cannot be written, --tap still is|rm -f "$OUT/ec/t.tap"; $GW run --filter '5.1.1*' --junit "$NOWHERE.xml" --tap "$OUT/ec/t.tap" $CASE; rc=$?; [ -s "$OUT/ec/t.tap" ] || rc=99; exit $rc
+3|--tap cannot be written, --junit still is|rm -f "$OUT/ec/j.xml"; $GW run --filter '5.1.1*' --tap "$NOWHERE.tap" --junit "$OUT/ec/j.xml" $CASE; rc=$?; [ -s "$OUT/ec/j.xml" ] || rc=99; exit $rc
+3|--html cannot be written, --json still is|rm -rf "$OUT/ec/j"; $GW run --filter '5.1.1*' --html "$NOWHERE.html" --json "$OUT/ec/j" $CASE; rc=$?; [ -s "$OUT/ec/j/index.json" ] || rc=99; exit $rc
+3|--json cannot be written, --html still is|rm -f "$OUT/ec/h.html"; $GW run --filter '5.1.1*' --json "$NOWHERE" --html "$OUT/ec/h.html" $CASE; rc=$?; [ -s "$OUT/ec/h.html" ] || rc=99; exit $rc
+3|a failing run whose report cannot be written|$GW run --mutant dup-complete --filter '5.1.1*' --junit "$NOWHERE.xml" $CASE
+ROWS
+# the table the rows test is the one --help prints
+if $GW --help | grep -q '^  2  usage or case-file error' && $GW run --help | grep -q '^  3  harness or target error'; then
+    ok "exit codes: the table is in gwspec --help and gwspec run --help"
+else
+    bad "exit codes: the table is in gwspec --help and gwspec run --help"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
