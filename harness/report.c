@@ -154,6 +154,70 @@ static char *case_details(const json_t *c, int ind)
 
 /* --- console ------------------------------------------------------------------------------- */
 
+static char *record_who(const json_t *r);
+static char *record_text(const json_t *r);
+
+/* The direction of a record for the console: "->gw" what a client sent, "gw->" what it received,
+ * "prov->" / "->prov" the control channel to the mock provider, "->REST" a REST call. */
+static const char *console_dir(const char *t)
+{
+    static const char *const map[][2] = {
+        {"send", "->gw"}, {"recv", "gw->"}, {"ctl", "prov->"}, {"ctl_send", "->prov"},
+        {"ping", "gw->"}, {"pong", "gw->"}, {"http", "->REST"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (!strcmp(t, map[i][0]))
+            return map[i][1];
+    }
+    return "";
+}
+
+/* -v: the two-sided transcript of a case, one record a line: number, ms since the start, who,
+ * direction, type and the frame or event; witness records of a failure are marked '*'. The
+ * header record (the case facts) is left out: the case line says them. */
+static void console_transcript(FILE *fp, const json_t *c)
+{
+    const json_t *tr = json_object_get(c, "transcript"), *r;
+    json_t *wit = json_object(), *f, *w;
+    size_t i, k;
+
+    if (!json_array_size(tr)) {
+        fputs("      transcript: none recorded\n", fp);
+        json_decref(wit);
+        return;
+    }
+    json_array_foreach(json_object_get(c, "failures"), i, f) {
+        json_array_foreach(json_object_get(f, "witness"), k, w) {
+            if (json_is_integer(w)) {
+                char key[32];
+                snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(w));
+                json_object_set_new(wit, key, json_true());
+            }
+        }
+    }
+    fprintf(fp, "      transcript (%zu records):\n", json_array_size(tr));
+    json_array_foreach(tr, i, r) {
+        const char *t = str_or(r, "t", "?");
+        int64_t n = -1, us = 0;
+        char key[32], *who, *text, *clean;
+        if (!strcmp(t, "header"))
+            continue;
+        wc_json_int(r, "n", &n);
+        wc_json_int(r, "us", &us);
+        snprintf(key, sizeof(key), "%lld", (long long)n);
+        who = record_who(r);
+        text = record_text(r);
+        clean = one_line(text);
+        fprintf(fp, "      %c%4lld %8.3f %-10s %-6s %-8s %s%s\n", json_object_get(wit, key) ? '*' : ' ',
+                (long long)n, (double)us / 1000.0, who, console_dir(t), t,
+                json_is_true(json_object_get(r, "sentinel")) ? "[sentinel] " : "", clean);
+        free(clean);
+        free(text);
+        free(who);
+    }
+    json_decref(wit);
+}
+
 void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
 {
     enum hn_verdict v = verdict_of(c);
@@ -178,6 +242,8 @@ void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
         fputs(d, fp);
         free(d);
     }
+    if (verbose && v != HN_OK)
+        console_transcript(fp, c);
 }
 
 struct tally {

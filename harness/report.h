@@ -34,7 +34,8 @@
 /*
  * One line per case: "  OK           4.2.1-abort-mid-stream (12 ms)". A failing, erroring or
  * NON-STRICT case (every case when verbose) is followed by its failures: requirement, message,
- * expected, received, diff, witness records, and the rerun command.
+ * expected, received, diff, witness records, and the rerun command. When verbose, a case that is
+ * not OK is then followed by its two-sided transcript, one record a line (witnesses marked '*').
  */
 void hn_report_console_case(FILE *fp, const json_t *case_result, bool verbose);
 
