@@ -146,6 +146,7 @@ static char *run_rerun_line(const struct hn_run_cfg *cfg, uint64_t seed)
 struct job {
     const struct hn_case *c;
     uint64_t seed;       /* the run seed for this repetition */
+    int repetition;      /* 1..repeat */
     char *rerun;
 };
 
@@ -183,8 +184,9 @@ static json_t *run_job(struct ctx *x, struct job *j)
     return r;
 }
 
-static void finished(struct ctx *x, json_t *result)
+static void finished(struct ctx *x, const struct job *j, json_t *result)
 {
+    json_object_set_new(result, "repetition", json_integer(j->repetition));
     hn_report_console_case(stdout, result, x->cfg->verbose);
     fflush(stdout);
     json_array_append_new(x->cases, result);
@@ -195,7 +197,7 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     int p[2];
     if (pipe(p) != 0) {
         char *m = wc_xasprintf("pipe: %s", strerror(errno));
-        finished(x, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
+        finished(x, j, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
                                            j->rerun));
         free(m);
         w->pid = 0;
@@ -216,7 +218,7 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     if (pid < 0) {
         close(p[0]);
         char *m = wc_xasprintf("fork: %s", strerror(errno));
-        finished(x, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
+        finished(x, j, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
                                            j->rerun));
         free(m);
         w->pid = 0;
@@ -248,7 +250,7 @@ static void reap_worker(struct ctx *x, struct worker *w)
     }
     wc_buf_release(&w->out);
     w->pid = 0;
-    finished(x, r);
+    finished(x, w->job, r);
 }
 
 static void run_parallel(struct ctx *x, struct job *jobs, size_t njobs, int nworkers)
@@ -415,6 +417,50 @@ static int report_failed(const char *opt, const char *path)
     return 1;
 }
 
+/* run["flaky"]: the cases whose verdict differs between repetitions (--repeat), in id order,
+ * each {id, verdicts: [the verdict of repetition 1, 2, ...]}. */
+static void add_flaky(json_t *run, int repeat)
+{
+    json_t *per = json_object(), *flaky = json_array(), *c, *v;
+    const char *id;
+    size_t i;
+
+    json_array_foreach(json_object_get(run, "cases"), i, c) {
+        json_int_t rep = json_integer_value(json_object_get(c, "repetition"));
+        if (!(id = wc_json_str(c, "id")) || rep < 1 || rep > repeat)
+            continue;
+        if (!(v = json_object_get(per, id))) {
+            v = json_array();
+            for (int k = 0; k < repeat; k++)
+                json_array_append_new(v, json_null());
+            json_object_set_new(per, id, v);
+        }
+        json_array_set(v, (size_t)(rep - 1), json_object_get(c, "verdict"));
+    }
+    json_object_foreach(per, id, v) {
+        bool differ = false;
+        for (size_t k = 1; k < json_array_size(v); k++)
+            differ = differ || !json_equal(json_array_get(v, k), json_array_get(v, 0));
+        if (differ)
+            json_array_append_new(flaky, json_pack("{s:s, s:O}", "id", id, "verdicts", v));
+    }
+    /* id order, as every report lists cases */
+    size_t n = json_array_size(flaky);
+    for (size_t a = 1; a < n; a++) {
+        for (size_t b = a; b > 0; b--) {
+            json_t *x = json_array_get(flaky, b - 1), *y = json_array_get(flaky, b);
+            if (hn_case_id_cmp(wc_json_str(x, "id"), wc_json_str(y, "id")) <= 0)
+                break;
+            json_incref(x);
+            json_array_set(flaky, b - 1, y);
+            json_array_set_new(flaky, b, x);
+        }
+    }
+    json_object_set_new(run, "repeat", json_integer(repeat));
+    json_object_set_new(run, "flaky", flaky);
+    json_decref(per);
+}
+
 static void print_errs(const json_t *errs)
 {
     size_t i;
@@ -555,6 +601,7 @@ int hn_run(const struct hn_run_cfg *cfg)
             struct job *j = &jobs[njobs++];
             j->c = sel[i];
             j->seed = seed + (uint64_t)r;
+            j->repetition = r + 1;
             j->rerun = rerun_line(cfg, j->seed, sel[i]);
         }
     }
@@ -562,11 +609,12 @@ int hn_run(const struct hn_run_cfg *cfg)
         run_parallel(&x, jobs, njobs, cfg->jobs);
     } else {
         for (size_t i = 0; i < njobs; i++)
-            finished(&x, run_job(&x, &jobs[i]));
+            finished(&x, &jobs[i], run_job(&x, &jobs[i]));
     }
     json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
     json_object_set_new(run, "resources", resources(target));
     count(run);
+    add_flaky(run, repeat);
     add_requirements(run, spec);
     if (baseline)
         hn_baseline_apply(baseline, run);
