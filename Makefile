@@ -1,5 +1,6 @@
 # gwspec: the one build entry point.
-#   make            build every binary into bin/
+#   make            build every binary into bin/ (`all`, the default goal; `make help` lists
+#                   every target)
 #   make conform    build, then run the suite against the embedded reference gateway
 #   make check      all tests: CUnit for every layer, then the harness end to end
 #   make asan       the unit tests and the suite under ASan+UBSan
@@ -9,7 +10,7 @@
 CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
 DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
-            jq libxml2-utils python3
+            jq libxml2-utils python3 python3-jsonschema
 BUILD    ?= build
 BIN      ?= bin
 SAN      ?=
@@ -19,12 +20,15 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -Ilib
 LDFLAGS  += $(SAN)
 
+.DEFAULT_GOAL := all
+
 # --- dependencies: install them when missing (root), otherwise say what to install ---------
 DEPS_STAMP := $(BUILD)/.deps-ok
 $(DEPS_STAMP):
 	@mkdir -p $(BUILD)
 	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null || ! command -v jq >/dev/null \
-	    || ! command -v xmllint >/dev/null || ! [ -x /usr/bin/python3 ]; then \
+	    || ! command -v xmllint >/dev/null \
+	    || ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "gwspec: installing $(DEBS)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null \
@@ -57,8 +61,27 @@ BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
-.PHONY: all conform check unit e2e asan mutants stress stress-external bench-suite lint clean list-cases
+.PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite lint \
+        clean list-cases interop-cloudcli
 all: $(BINS)
+
+help:
+	@echo "make targets:"
+	@echo "  all (default)     build every binary into $(BIN)/: $(notdir $(BINS))"
+	@echo "  conform           build, then run the suite against the embedded reference gateway"
+	@echo "                    (GWSPEC_ARGS= adds gwspec run options)"
+	@echo "  check             unit, then e2e"
+	@echo "  unit              the CUnit tests of every layer"
+	@echo "  e2e               tests/e2e.sh: the harness end to end (reports, schemas, exit codes,"
+	@echo "                    signals, mutants)"
+	@echo "  asan              check under ASan+UBSan (build-asan/); fails on any sanitizer report"
+	@echo "  mutants           the suite against every mutant of the reference gateway"
+	@echo "  stress            the whole suite RUNS=200 times at -j2 with the other core busy"
+	@echo "  bench-suite       cases, median wall time and cases per second"
+	@echo "  lint              gwspec lint over every case file"
+	@echo "  list-cases        gwspec list"
+	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
+	@echo "  clean             remove build/, build-asan/ and bin/"
 
 $(BUILD)/%.o: %.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

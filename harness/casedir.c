@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "casedir.h"
+#include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
@@ -239,4 +240,87 @@ void hn_casedir_select(const struct hn_caselist *all, const struct hn_select *se
     }
     *out = v;
     *n = m;
+}
+
+static bool carries(const struct hn_case *c, const json_t *tag)
+{
+    size_t i;
+    json_t *u;
+    json_array_foreach(c->tags, i, u) {
+        if (json_equal(u, tag))
+            return true;
+    }
+    return false;
+}
+
+int hn_select_check_names(const struct hn_caselist *all, const struct hn_spec *spec,
+                          const struct hn_select *sel, json_t *errs)
+{
+    size_t i, j, k;
+    json_t *r, *t, *u;
+    int rc = 0;
+
+    json_array_foreach(sel->reqs, i, r) {
+        if (!hn_spec_find(spec, json_string_value(r))) {
+            json_array_append_new(errs, json_sprintf("unknown requirement '%s' (--req): %s "
+                                                     "defines no such id",
+                                                     json_string_value(r), spec->dir));
+            rc = WC_ERR_NOTFOUND;
+        }
+    }
+    json_array_foreach(sel->tags, i, t) {
+        bool found = false;
+        for (k = 0; k < all->n && !found; k++)
+            found = carries(all->v[k], t);
+        if (found)
+            continue;
+        /* the tags there are, each once, in the order the cases give them */
+        struct wc_buf b;
+        wc_buf_init(&b, 0);
+        for (k = 0; k < all->n; k++) {
+            json_array_foreach(all->v[k]->tags, j, u) {
+                bool seen = false;
+                for (size_t m = 0; m < k && !seen; m++)
+                    seen = carries(all->v[m], u);
+                for (size_t m = 0; m < j && !seen; m++)
+                    seen = json_equal(json_array_get(all->v[k]->tags, m), u);
+                if (!seen && json_is_string(u))
+                    wc_buf_addf(&b, "%s%s", b.len ? ", " : "", json_string_value(u));
+            }
+        }
+        json_array_append_new(errs, json_sprintf("unknown tag '%s' (--tag): none of the %zu "
+                                                 "case(s) loaded carries it (tags: %s)",
+                                                 json_string_value(t), all->n,
+                                                 b.len ? b.buf : "none"));
+        wc_buf_release(&b);
+        rc = WC_ERR_NOTFOUND;
+    }
+    return rc;
+}
+
+static void describe_list(struct wc_buf *b, const char *opt, const json_t *values)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v) {
+        wc_buf_addf(b, "%s%s '%s'", b->len ? ", " : "", opt, json_string_value(v));
+    }
+}
+
+char *hn_select_describe(const struct hn_select *sel, char *const *args, size_t nargs)
+{
+    struct wc_buf b;
+
+    wc_buf_init(&b, 0);
+    describe_list(&b, "--filter", sel->filters);
+    describe_list(&b, "--exclude", sel->excludes);
+    describe_list(&b, "--tag", sel->tags);
+    describe_list(&b, "--req", sel->reqs);
+    if (sel->shard_n > 0)
+        wc_buf_addf(&b, "%s--shard %d/%d", b.len ? ", " : "", sel->shard_k, sel->shard_n);
+    for (size_t i = 0; i < nargs; i++)
+        wc_buf_addf(&b, "%s%s", b.len ? ", " : "", args[i]);
+    if (!nargs)
+        wc_buf_addf(&b, "%sthe default cases/", b.len ? " in " : "");
+    return wc_buf_detach(&b, NULL);
 }

@@ -49,5 +49,18 @@ bool hn_case_glob(const struct hn_case *c, const char *glob);
  */
 void hn_casedir_select(const struct hn_caselist *all, const struct hn_select *sel,
                        struct hn_case ***out, size_t *n);
+/*
+ * The names a selection uses that cannot select anything: a --req id the spec does not define,
+ * a --tag no loaded case carries. Appends one message per unknown name to errs; returns 0 or
+ * WC_ERR_NOTFOUND (a usage error: exit 2).
+ */
+int hn_select_check_names(const struct hn_caselist *all, const struct hn_spec *spec,
+                          const struct hn_select *sel, json_t *errs);
+/*
+ * The selection in words, for "no case selected" messages: "--filter 'zzz*', --tag bogus,
+ * cases/x" (the options given, then the case arguments), or "the default cases/" when nothing
+ * narrows it. New string.
+ */
+char *hn_select_describe(const struct hn_select *sel, char *const *args, size_t nargs);
 
 #endif

@@ -1,9 +1,13 @@
 /*
  * main.c: the `gwspec` command line: run, list, lint, check.
  *
- * Exit codes: 0 all scored cases passed (after the baseline); 1 a case failed; 2 usage or
- * case-file error; 3 target unreachable or harness error.
+ * Exit codes (EXIT_TABLE below, printed by --help): 0 at least one case was scored and every
+ * scored case passed (after the baseline); 1 a case failed or a baseline entry is stale; 2 a
+ * usage or case-file error, including a selection that selects or scores nothing and an unknown
+ * mutant, requirement or tag; 3 the target is unreachable, a case is ERROR, a report cannot be
+ * written, or the run was interrupted.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 #include "cmd_check.h"
 #include "cmd_diff.h"
 #include "record.h"
+#include "report.h"
 #include "replay.h"
 #include "invariant.h"
 #include "run.h"
@@ -22,6 +27,19 @@
 #include "wc_mem.h"
 
 static const char *prog = "gwspec";
+
+#define EXIT_TABLE                                                                              \
+    "exit status:\n"                                                                            \
+    "  0  at least one case was scored and every scored case passed (after --baseline)\n"       \
+    "  1  a case FAILED (not a known failure), or a --baseline entry is stale\n"                \
+    "  2  usage or case-file error: a bad option, a case file that does not lint, a\n"          \
+    "     selection that selects no case (--filter, --exclude, --tag, --req, --shard or a\n"    \
+    "     path with no case) or whose every case is UNIMPLEMENTED or SKIPPED, an unknown\n"     \
+    "     --mutant (not in `gwspec-gateway --mutant list`), --req id or --tag\n"                \
+    "  3  harness or target error: the target cannot be started or reached, a case is\n"       \
+    "     ERROR, a --junit/--tap/--json/--html report cannot be written (the others are\n"      \
+    "     still written), or the run was interrupted (SIGINT, SIGTERM, SIGHUP: the run\n"       \
+    "     stops every process it started first)\n"
 
 static void usage_main(FILE *fp)
 {
@@ -40,9 +58,10 @@ static void usage_main(FILE *fp)
             "  replay TRANSCRIPT   turn a transcript into a case (--minimize to shrink it)\n"
             "  diff OLD NEW        compare two `run --json` results: every changed verdict\n"
             "\n"
+            "  --version           the harness version and the spec versions it finds\n"
+            "\n"
             "`%s COMMAND --help` describes each command.\n"
-            "exit status: 0 all scored cases passed, 1 a case failed, 2 usage or case-file\n"
-            "error, 3 target unreachable or harness error\n",
+            "\n" EXIT_TABLE,
             prog, prog);
 }
 
@@ -75,8 +94,16 @@ static void usage_run(FILE *fp)
             "  --spec-version V    the spec version (default chatgw/1.0 = spec/chatgw-1.0)\n"
             "  --timeout-ms N      the safety timeout of every waiting step (default: the\n"
             "                      case's timeout_ms, 5000)\n"
-            "  -v, --verbose       print the transcript of every failing case\n"
-            "  -h, --help          this text\n",
+            "  -v, --verbose       print the failures of every case and the two-sided\n"
+            "                      transcript (client and gateway frames, provider events) of\n"
+            "                      every case that is not OK\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "Every process the run starts (gateways, workers) is in a process group of its own\n"
+            "that the run stops, with its state directory, on exit and on SIGINT, SIGTERM,\n"
+            "SIGHUP or a crash. GWSPEC_MANIFEST=FILE appends one line per process started\n"
+            "(\"gateway PID DIR\" or \"worker PID\") to FILE.\n"
+            "\n" EXIT_TABLE,
             prog);
 }
 
@@ -86,7 +113,7 @@ static void usage_list(FILE *fp)
             "usage: %s list [--checks] [--json] [--tag T] [--filter GLOB] [--req ID] [CASES...]\n"
             "\n"
             "Print one line per case: id, requirement ids, tags. --checks prints the invariant\n"
-            "checker table instead.\n",
+            "checker table instead. An unknown --req id or --tag is a usage error (exit 2).\n",
             prog);
 }
 
@@ -347,6 +374,13 @@ static int cmd_list(int argc, char **argv)
         struct hn_select s = {.filters = filters, .tags = tags, .reqs = reqs, .strict = true};
         struct hn_case **sel;
         size_t n;
+        if (hn_select_check_names(&all, spec, &s, errs) != 0) {
+            size_t i;
+            json_t *e;
+            json_array_foreach(errs, i, e) fprintf(stderr, "%s: %s\n", prog, json_string_value(e));
+            rc = 2;
+            goto done;
+        }
         hn_casedir_select(&all, &s, &sel, &n);
         if (as_json)
             n = print_list_json(spec, sel, n);
@@ -358,6 +392,7 @@ static int cmd_list(int argc, char **argv)
         }
         free(sel);
     }
+done:
     hn_caselist_release(&all);
     json_decref(paths);
     json_decref(errs);
@@ -416,6 +451,42 @@ static int cmd_lint(int argc, char **argv)
     return rc;
 }
 
+/* `gwspec --version`: the harness, the report format and every spec version found. */
+static int print_version(void)
+{
+    char *dir = hn_spec_dir("chatgw/1.0"), *slash = strrchr(dir, '/');
+    DIR *d;
+    struct dirent *e;
+    int found = 0;
+
+    printf("gwspec %s (report format %s)\n", HN_VERSION, HN_REPORT_FORMAT);
+    if (slash)
+        *slash = '\0';
+    if ((d = opendir(slash ? dir : "spec")) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            char *sub, *err = NULL;
+            struct hn_spec *spec;
+            if (e->d_name[0] == '.')
+                continue;
+            sub = wc_xasprintf("%s/%s", slash ? dir : "spec", e->d_name);
+            spec = hn_spec_load(sub, &err);
+            if (spec) {
+                printf("spec %s: %s (%zu requirements)\n", spec->version ? spec->version : "?",
+                       sub, spec->n);
+                found++;
+            }
+            hn_spec_free(spec);
+            free(err);
+            free(sub);
+        }
+        closedir(d);
+    }
+    if (!found)
+        printf("spec: none found (looked in %s)\n", slash ? dir : "spec");
+    free(dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -432,6 +503,8 @@ int main(int argc, char **argv)
         usage_main(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version"))
+        return print_version();
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "list"))

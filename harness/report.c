@@ -154,6 +154,70 @@ static char *case_details(const json_t *c, int ind)
 
 /* --- console ------------------------------------------------------------------------------- */
 
+static char *record_who(const json_t *r);
+static char *record_text(const json_t *r);
+
+/* The direction of a record for the console: "->gw" what a client sent, "gw->" what it received,
+ * "prov->" / "->prov" the control channel to the mock provider, "->REST" a REST call. */
+static const char *console_dir(const char *t)
+{
+    static const char *const map[][2] = {
+        {"send", "->gw"}, {"recv", "gw->"}, {"ctl", "prov->"}, {"ctl_send", "->prov"},
+        {"ping", "gw->"}, {"pong", "gw->"}, {"http", "->REST"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (!strcmp(t, map[i][0]))
+            return map[i][1];
+    }
+    return "";
+}
+
+/* -v: the two-sided transcript of a case, one record a line: number, ms since the start, who,
+ * direction, type and the frame or event; witness records of a failure are marked '*'. The
+ * header record (the case facts) is left out: the case line says them. */
+static void console_transcript(FILE *fp, const json_t *c)
+{
+    const json_t *tr = json_object_get(c, "transcript"), *r;
+    json_t *wit = json_object(), *f, *w;
+    size_t i, k;
+
+    if (!json_array_size(tr)) {
+        fputs("      transcript: none recorded\n", fp);
+        json_decref(wit);
+        return;
+    }
+    json_array_foreach(json_object_get(c, "failures"), i, f) {
+        json_array_foreach(json_object_get(f, "witness"), k, w) {
+            if (json_is_integer(w)) {
+                char key[32];
+                snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(w));
+                json_object_set_new(wit, key, json_true());
+            }
+        }
+    }
+    fprintf(fp, "      transcript (%zu records):\n", json_array_size(tr));
+    json_array_foreach(tr, i, r) {
+        const char *t = str_or(r, "t", "?");
+        int64_t n = -1, us = 0;
+        char key[32], *who, *text, *clean;
+        if (!strcmp(t, "header"))
+            continue;
+        wc_json_int(r, "n", &n);
+        wc_json_int(r, "us", &us);
+        snprintf(key, sizeof(key), "%lld", (long long)n);
+        who = record_who(r);
+        text = record_text(r);
+        clean = one_line(text);
+        fprintf(fp, "      %c%4lld %8.3f %-10s %-6s %-8s %s%s\n", json_object_get(wit, key) ? '*' : ' ',
+                (long long)n, (double)us / 1000.0, who, console_dir(t), t,
+                json_is_true(json_object_get(r, "sentinel")) ? "[sentinel] " : "", clean);
+        free(clean);
+        free(text);
+        free(who);
+    }
+    json_decref(wit);
+}
+
 void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
 {
     enum hn_verdict v = verdict_of(c);
@@ -162,6 +226,8 @@ void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
     bool details = verbose || (!known && (v == HN_FAILED || v == HN_ERROR || v == HN_NON_STRICT));
 
     fprintf(fp, "  %-12s %s (%lld ms)", label, str_or(c, "id", "?"), int_or(c, "duration_ms", 0));
+    if (int_or(c, "repetition", 1) > 1)
+        fprintf(fp, " [repetition %lld]", int_or(c, "repetition", 1));
     if (known) {
         char *r = one_line(str_or(c, "known_reason", ""));
         fprintf(fp, "  known: %s", r);
@@ -178,6 +244,8 @@ void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
         fputs(d, fp);
         free(d);
     }
+    if (verbose && v != HN_OK)
+        console_transcript(fp, c);
 }
 
 struct tally {
@@ -255,6 +323,19 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
     if (b.len)
         fprintf(fp, "%s\n", b.buf);
     wc_buf_release(&b);
+    json_t *flaky = json_object_get(run, "flaky"), *f, *v;
+    if (json_array_size(flaky)) {
+        fprintf(fp, "flaky: %zu case%s with different verdicts across %lld repetitions:\n",
+                json_array_size(flaky), json_array_size(flaky) == 1 ? "" : "s",
+                int_or(run, "repeat", 0));
+        json_array_foreach(flaky, i, f) {
+            size_t k;
+            fprintf(fp, "  FLAKY        %s:", str_or(f, "id", "?"));
+            json_array_foreach(json_object_get(f, "verdicts"), k, v)
+                fprintf(fp, " %s", json_is_string(v) ? json_string_value(v) : "-");
+            fputc('\n', fp);
+        }
+    }
     fprintf(fp, "%ld passed, %ld failed\n", t.passed, t.failed);
 }
 
@@ -264,7 +345,11 @@ int hn_run_exit_code(const json_t *run)
 
     if (t.failed || json_array_size(json_object_get(json_object_get(run, "baseline"), "stale")))
         return 1;
-    return t.error ? 3 : 0;
+    if (t.error)
+        return 3;
+    /* nothing was scored (every case UNIMPLEMENTED or SKIPPED, or none): a gate that tested
+     * nothing must not pass */
+    return t.passed + t.known ? 0 : 2;
 }
 
 /* --- XML ----------------------------------------------------------------------------------- */
@@ -696,39 +781,101 @@ static int dump_file(const char *path, const json_t *v)
     return json_dump_file(v, path, JSON_INDENT(2) | JSON_ENCODE_ANY) ? WC_ERR_IO : 0;
 }
 
+/* The index entry of one result: its verdict, timing, checks and case file. New object. */
+static json_t *index_entry(const json_t *c, const char *rel)
+{
+    json_t *e = json_object();
+
+    json_object_set_new(e, "repetition", json_integer(int_or(c, "repetition", 1)));
+    json_object_set(e, "verdict", json_object_get(c, "verdict") ? json_object_get(c, "verdict") : json_null());
+    json_object_set_new(e, "known", json_boolean(is_known(c)));
+    json_object_set_new(e, "duration_ms", json_integer(int_or(c, "duration_ms", 0)));
+    if (json_object_get(c, "checks"))
+        json_object_set(e, "checks", json_object_get(c, "checks"));
+    else
+        json_object_set_new(e, "checks", json_object());
+    json_object_set_new(e, "report", json_string(rel));
+    return e;
+}
+
+static bool is_flaky(const json_t *run, const char *id)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(json_object_get(run, "flaky"), i, f) {
+        if (id && wc_json_str(f, "id") && !strcmp(wc_json_str(f, "id"), id))
+            return true;
+    }
+    return false;
+}
+
 int hn_report_json(const char *dir, const json_t *run)
 {
-    json_t *index = json_object(), *map = json_object(), *c;
+    json_t *index = json_object(), *map = json_object(), *used = json_object(), *c;
     char *cases_dir = wc_xasprintf("%s/cases", dir), *path;
     static const char *const copy[] = {"seed", "target", "spec", "started", "duration_ms", "counts", "baseline",
-                                       "rerun", "resources", NULL};
+                                       "rerun", "resources", "repeat", "flaky", NULL};
+    long long repeat = int_or(run, "repeat", 1);
     size_t i;
     int rc = mkdir_p(cases_dir);
 
-    for (i = 0; !rc && copy[i]; i++) {
+    json_object_set_new(index, "format", json_string(HN_REPORT_FORMAT));
+    for (i = 0; copy[i]; i++) {
         if (json_object_get(run, copy[i]))
             json_object_set(index, copy[i], json_object_get(run, copy[i]));
     }
     json_object_set_new(index, "exit_code", json_integer(hn_run_exit_code(run)));
     json_array_foreach(json_object_get(run, "cases"), i, c) {
+        const char *id = wc_json_str(c, "id");
         char *name, *rel;
-        json_t *e;
+        json_t *e, *top, *file;
+        int k = 1;
         if (rc)
             break;
-        name = hn_report_case_file_name(wc_json_str(c, "id"));
-        rel = wc_xasprintf("cases/%s.json", name);
-        path = wc_xasprintf("%s/%s", dir, rel);
-        rc = dump_file(path, c);
-        e = json_object();
-        json_object_set(e, "verdict", json_object_get(c, "verdict") ? json_object_get(c, "verdict") : json_null());
-        json_object_set_new(e, "known", json_boolean(is_known(c)));
-        json_object_set_new(e, "duration_ms", json_integer(int_or(c, "duration_ms", 0)));
-        if (json_object_get(c, "checks"))
-            json_object_set(e, "checks", json_object_get(c, "checks"));
+        /* one file per result: <id>.json, or <id>.rep<N>.json with --repeat; never one over
+         * another (two ids with one safe name get a ~2) */
+        name = hn_report_case_file_name(id);
+        if (repeat > 1)
+            rel = wc_xasprintf("cases/%s.rep%lld.json", name, int_or(c, "repetition", 1));
         else
-            json_object_set_new(e, "checks", json_object());
-        json_object_set_new(e, "report", json_string(rel));
-        json_object_set_new(map, wc_json_str(c, "id") ? wc_json_str(c, "id") : name, e);
+            rel = wc_xasprintf("cases/%s.json", name);
+        while (json_object_get(used, rel)) {
+            free(rel);
+            if (repeat > 1)
+                rel = wc_xasprintf("cases/%s~%d.rep%lld.json", name, ++k, int_or(c, "repetition", 1));
+            else
+                rel = wc_xasprintf("cases/%s~%d.json", name, ++k);
+        }
+        json_object_set_new(used, rel, json_true());
+        path = wc_xasprintf("%s/%s", dir, rel);
+        file = json_copy((json_t *)c);
+        json_object_set_new(file, "format", json_string(HN_REPORT_FORMAT));
+        rc = dump_file(path, file);
+        json_decref(file);
+        e = index_entry(c, rel);
+        /* cases[id]: the worst repetition (the first of equals), every repetition under
+         * "repetitions" when there are several, and "flaky" when their verdicts differ */
+        if (!id)
+            id = name;
+        top = json_object_get(map, id);
+        if (!top) {
+            top = json_deep_copy(e);
+            json_object_set_new(top, "flaky", json_boolean(is_flaky(run, id)));
+            if (repeat > 1)
+                json_object_set_new(top, "repetitions", json_array());
+            json_object_set_new(map, id, top);
+        } else {
+            enum hn_verdict was = verdict_of(top), now = verdict_of(c);
+            if (now != was && hn_verdict_worst(was, now) == now) {
+                const char *key;
+                json_t *v;
+                json_object_foreach(e, key, v) json_object_set(top, key, v);
+            }
+        }
+        if (repeat > 1)
+            json_array_append(json_object_get(top, "repetitions"), e);
+        json_decref(e);
         free(path);
         free(rel);
         free(name);
@@ -739,6 +886,7 @@ int hn_report_json(const char *dir, const json_t *run)
         rc = dump_file(path, index);
         free(path);
     }
+    json_decref(used);
     json_decref(index);
     free(cases_dir);
     return rc;
@@ -892,7 +1040,7 @@ static const char html_css[] =
     ".v-ok{background:#d4f4d4;color:#155715}.v-ns{background:#fbe7b5;color:#6b4a00}\n"
     ".v-info{background:#d6e6fb;color:#163f73}.v-unimpl{background:#e4e4e4;color:#444}\n"
     ".v-skip{background:#f2f2f2;color:#777}.v-fail{background:#f8caca;color:#8a1010}\n"
-    ".v-err{background:#e3cdf3;color:#4f1877}\n"
+    ".v-err{background:#e3cdf3;color:#4f1877}.v-flaky{background:#ffe08a;color:#5c3d00}\n"
     ".known{background:repeating-linear-gradient(135deg,#f8caca 0 6px,#fbe3e3 6px 12px);"
     "border:1px dashed #8a1010}\n"
     ".req{margin-right:4px}.muted{color:#777}\n"
@@ -953,6 +1101,24 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
     if (known)
         fprintf(fp, "<span class=\"v v-fail known\">known %ld</span>", known);
     fputs("</td></tr>\n", fp);
+    if (int_or(run, "repeat", 1) > 1) {
+        json_t *flaky = json_object_get(run, "flaky"), *f, *fv;
+        fprintf(fp, "<tr><th>repeat</th><td>%lld repetitions; ", int_or(run, "repeat", 1));
+        if (!json_array_size(flaky))
+            fputs("no case is flaky", fp);
+        json_array_foreach(flaky, i, f) {
+            size_t j;
+            fputs(i ? ", " : "<span class=\"v v-flaky\">flaky</span> ", fp);
+            html_el(fp, "code", NULL, str_or(f, "id", "?"));
+            fputs(" (", fp);
+            json_array_foreach(json_object_get(f, "verdicts"), j, fv) {
+                fputs(j ? ", " : "", fp);
+                html_put(fp, json_is_string(fv) ? json_string_value(fv) : "-");
+            }
+            fputc(')', fp);
+        }
+        fputs("</td></tr>\n", fp);
+    }
     if (wc_json_str(run, "rerun")) {
         html_fact(fp, "rerun", wc_json_str(run, "rerun"), true);
     } else {
@@ -1046,10 +1212,14 @@ static void html_matrix(FILE *fp, const json_t *run, const struct html_case *v, 
         } else {
             html_put(fp, str_or(c, "id", "?"));
         }
+        if (int_or(run, "repeat", 1) > 1)
+            fprintf(fp, " <span class=\"muted\">#%lld</span>", int_or(c, "repetition", 0));
         fputs("</td><td>", fp);
         html_put(fp, str_or(c, "title", ""));
         fputs("</td><td>", fp);
         html_verdict(fp, c);
+        if (is_flaky(run, wc_json_str(c, "id")))
+            fputs(" <span class=\"v v-flaky\">flaky</span>", fp);
         fputs("</td><td class=\"mono\">", fp);
         json_array_foreach(json_object_get(c, "spec"), k, r) {
             if (json_is_string(r))

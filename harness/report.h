@@ -27,10 +27,15 @@
 
 #include <jansson.h>
 
+/* The "format" of every JSON report file (index.json and cases/<id>.json); the schemas are
+ * spec/report/index.schema.json and spec/report/case.schema.json. */
+#define HN_REPORT_FORMAT "gwspec-report/1"
+
 /*
  * One line per case: "  OK           4.2.1-abort-mid-stream (12 ms)". A failing, erroring or
  * NON-STRICT case (every case when verbose) is followed by its failures: requirement, message,
- * expected, received, diff, witness records, and the rerun command.
+ * expected, received, diff, witness records, and the rerun command. When verbose, a case that is
+ * not OK is then followed by its two-sided transcript, one record a line (witnesses marked '*').
  */
 void hn_report_console_case(FILE *fp, const json_t *case_result, bool verbose);
 
@@ -69,7 +74,8 @@ int hn_report_json(const char *dir, const json_t *run);
 int hn_report_html(const char *path, const json_t *run, size_t max_records);
 
 /* Exit status of a run: 1 when a case FAILED and is not known, or a baseline entry is stale;
- * otherwise 3 when a case is ERROR; otherwise 0. */
+ * otherwise 3 when a case is ERROR; otherwise 2 when no case was scored (all UNIMPLEMENTED or
+ * SKIPPED, or none ran); otherwise 0. */
 int hn_run_exit_code(const json_t *run);
 
 /* The file name used for a case id in reports: unsafe characters become '_'. New string. */

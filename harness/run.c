@@ -146,6 +146,7 @@ static char *run_rerun_line(const struct hn_run_cfg *cfg, uint64_t seed)
 struct job {
     const struct hn_case *c;
     uint64_t seed;       /* the run seed for this repetition */
+    int repetition;      /* 1..repeat */
     char *rerun;
     size_t user_set;     /* the target's user set it runs with (hn_target_use_user_set) */
 };
@@ -184,8 +185,9 @@ static json_t *run_job(struct ctx *x, struct job *j)
     return r;
 }
 
-static void finished(struct ctx *x, json_t *result)
+static void finished(struct ctx *x, const struct job *j, json_t *result)
 {
+    json_object_set_new(result, "repetition", json_integer(j->repetition));
     hn_report_console_case(stdout, result, x->cfg->verbose);
     fflush(stdout);
     json_array_append_new(x->cases, result);
@@ -196,7 +198,7 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     int p[2];
     if (pipe(p) != 0) {
         char *m = wc_xasprintf("pipe: %s", strerror(errno));
-        finished(x, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
+        finished(x, j, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
                                            j->rerun));
         free(m);
         w->pid = 0;
@@ -218,7 +220,7 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     if (pid < 0) {
         close(p[0]);
         char *m = wc_xasprintf("fork: %s", strerror(errno));
-        finished(x, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
+        finished(x, j, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
                                            j->rerun));
         free(m);
         w->pid = 0;
@@ -250,7 +252,7 @@ static void reap_worker(struct ctx *x, struct worker *w)
     }
     wc_buf_release(&w->out);
     w->pid = 0;
-    finished(x, r);
+    finished(x, w->job, r);
 }
 
 /*
@@ -465,6 +467,57 @@ static void add_requirements(json_t *run, const struct hn_spec *spec)
     json_object_set_new(run, "requirements", reqs);
 }
 
+static int report_failed(const char *opt, const char *path)
+{
+    fprintf(stderr, "gwspec: %s: cannot write %s: %s\n", opt, path,
+            errno ? strerror(errno) : "write error");
+    return 1;
+}
+
+/* run["flaky"]: the cases whose verdict differs between repetitions (--repeat), in id order,
+ * each {id, verdicts: [the verdict of repetition 1, 2, ...]}. */
+static void add_flaky(json_t *run, int repeat)
+{
+    json_t *per = json_object(), *flaky = json_array(), *c, *v;
+    const char *id;
+    size_t i;
+
+    json_array_foreach(json_object_get(run, "cases"), i, c) {
+        json_int_t rep = json_integer_value(json_object_get(c, "repetition"));
+        if (!(id = wc_json_str(c, "id")) || rep < 1 || rep > repeat)
+            continue;
+        if (!(v = json_object_get(per, id))) {
+            v = json_array();
+            for (int k = 0; k < repeat; k++)
+                json_array_append_new(v, json_null());
+            json_object_set_new(per, id, v);
+        }
+        json_array_set(v, (size_t)(rep - 1), json_object_get(c, "verdict"));
+    }
+    json_object_foreach(per, id, v) {
+        bool differ = false;
+        for (size_t k = 1; k < json_array_size(v); k++)
+            differ = differ || !json_equal(json_array_get(v, k), json_array_get(v, 0));
+        if (differ)
+            json_array_append_new(flaky, json_pack("{s:s, s:O}", "id", id, "verdicts", v));
+    }
+    /* id order, as every report lists cases */
+    size_t n = json_array_size(flaky);
+    for (size_t a = 1; a < n; a++) {
+        for (size_t b = a; b > 0; b--) {
+            json_t *x = json_array_get(flaky, b - 1), *y = json_array_get(flaky, b);
+            if (hn_case_id_cmp(wc_json_str(x, "id"), wc_json_str(y, "id")) <= 0)
+                break;
+            json_incref(x);
+            json_array_set(flaky, b - 1, y);
+            json_array_set_new(flaky, b, x);
+        }
+    }
+    json_object_set_new(run, "repeat", json_integer(repeat));
+    json_object_set_new(run, "flaky", flaky);
+    json_decref(per);
+}
+
 static void print_errs(const json_t *errs)
 {
     size_t i;
@@ -512,9 +565,32 @@ int hn_run(const struct hn_run_cfg *cfg)
     struct hn_select s = {.filters = cfg->filters, .excludes = cfg->excludes, .tags = cfg->tags, .reqs = cfg->reqs,
                           .strict = cfg->strict, .shard_k = cfg->shard_k,
                           .shard_n = cfg->shard_n, .shuffle = true, .seed = seed};
+    if (hn_select_check_names(&all, spec, &s, errs) != 0) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) fprintf(stderr, "gwspec: %s\n", json_string_value(e));
+        rc = 2;
+        goto out;
+    }
     hn_casedir_select(&all, &s, &sel, &nsel);
-    printf("gwspec: %zu case(s), seed %llu%s\n", nsel, (unsigned long long)seed,
-           cfg->jobs > 1 ? "" : "");
+    if (nsel == 0) {
+        /* A typo in a filter must not pass a CI gate: selecting nothing is a usage error. */
+        char *what = hn_select_describe(&s, cfg->cases, cfg->ncases);
+        size_t strict_only = 0;
+        if (!cfg->strict) {
+            struct hn_select t = s;
+            struct hn_case **v;
+            t.strict = true;
+            hn_casedir_select(&all, &t, &v, &strict_only);
+            free(v);
+        }
+        fprintf(stderr, "gwspec: no case selected by %s (%zu case(s) loaded)%s\n", what, all.n,
+                strict_only ? "; the only matches are strict cases: add --strict" : "");
+        free(what);
+        rc = 2;
+        goto out;
+    }
+    printf("gwspec: %zu case(s), seed %llu\n", nsel, (unsigned long long)seed);
     fflush(stdout);
     if (cfg->baseline) {
         baseline = hn_baseline_load(cfg->baseline, &err);
@@ -536,6 +612,11 @@ int hn_run(const struct hn_run_cfg *cfg)
             rc = 2;
             goto out;
         }
+        if (hn_target_check_mutant(target, cfg->mutant, &err) != 0) {
+            fprintf(stderr, "gwspec: --mutant: %s\n", err);
+            rc = 2;
+            goto out;
+        }
         target->mutant = wc_xstrdup(cfg->mutant);
     }
     target->seed = seed;
@@ -548,7 +629,7 @@ int hn_run(const struct hn_run_cfg *cfg)
         free(err);
         err = NULL;
     }
-    if (nsel > 0 && hn_target_start(target, 20000, &err) != 0) {
+    if (hn_target_start(target, 20000, &err) != 0) {
         fprintf(stderr, "gwspec: target %s unreachable: %s\n", target->name, err);
         rc = 3;
         goto out;
@@ -577,6 +658,7 @@ int hn_run(const struct hn_run_cfg *cfg)
             struct job *j = &jobs[njobs++];
             j->c = sel[i];
             j->seed = seed + (uint64_t)r;
+            j->repetition = r + 1;
             j->rerun = rerun_line(cfg, j->seed, sel[i]);
         }
     }
@@ -584,25 +666,38 @@ int hn_run(const struct hn_run_cfg *cfg)
         run_parallel(&x, jobs, njobs, cfg->jobs);
     } else {
         for (size_t i = 0; i < njobs; i++)
-            finished(&x, run_job(&x, &jobs[i]));
+            finished(&x, &jobs[i], run_job(&x, &jobs[i]));
     }
     json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
     json_object_set_new(run, "resources", resources(target));
     count(run);
+    add_flaky(run, repeat);
     add_requirements(run, spec);
     if (baseline)
         hn_baseline_apply(baseline, run);
     hn_report_console_summary(stdout, run);
     fflush(stdout);
-    if (cfg->junit && hn_report_junit(cfg->junit, run) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->junit);
-    if (cfg->tap && hn_report_tap(cfg->tap, run) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->tap);
-    if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->json_dir);
-    if (cfg->html && hn_report_html(cfg->html, run, 0) != 0)
-        fprintf(stderr, "gwspec: cannot write %s\n", cfg->html);
     rc = hn_run_exit_code(run);
+    if (rc == 2)
+        fprintf(stderr, "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "
+                "SKIPPED on target %s): nothing was tested\n", nsel, target->name);
+    /* Every report is attempted; one that cannot be written makes the run a harness error
+     * (exit 3, whatever the verdicts): a gate must not pass without the evidence it asked for. */
+    int unwritten = 0;
+    errno = 0;
+    if (cfg->junit && hn_report_junit(cfg->junit, run) != 0)
+        unwritten += report_failed("--junit", cfg->junit);
+    errno = 0;
+    if (cfg->tap && hn_report_tap(cfg->tap, run) != 0)
+        unwritten += report_failed("--tap", cfg->tap);
+    errno = 0;
+    if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
+        unwritten += report_failed("--json", cfg->json_dir);
+    errno = 0;
+    if (cfg->html && hn_report_html(cfg->html, run, 0) != 0)
+        unwritten += report_failed("--html", cfg->html);
+    if (unwritten)
+        rc = 3;
 
 out:
     for (size_t i = 0; i < njobs; i++)

@@ -14,6 +14,9 @@
 
 #include <jansson.h>
 
+/* The harness version (`gwspec --version`). */
+#define HN_VERSION "1.0.0"
+
 struct hn_run_cfg {
     const char *target;        /* profile name or path; NULL: the reference gateway */
     const char *mutant;        /* --mutant NAME for the spawned gateway, or NULL */

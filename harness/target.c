@@ -19,6 +19,7 @@
 #include "http.h"
 #include "match.h"
 #include "target.h"
+#include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
@@ -376,6 +377,71 @@ struct hn_target *hn_target_clone(const struct hn_target *t)
 bool hn_target_spawns(const struct hn_target *t)
 {
     return json_object_get(t->profile, "start") != NULL;
+}
+
+int hn_target_check_mutant(const struct hn_target *t, const char *name, char **err)
+{
+    json_t *argv_j = json_object_get(json_object_get(t->profile, "start"), "argv");
+    const char *argv0 = json_string_value(json_array_get(argv_j, 0));
+    int p[2], status = 0;
+    struct wc_buf out;
+    pid_t pid;
+
+    if (!argv0 || strcmp(argv0, "gwspec-gateway"))
+        return 0;
+    char *path = hn_target_gateway_path();
+    if (pipe(p) != 0) {
+        free(path);
+        return 0;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        close(p[0]);
+        dup2(p[1], 1);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 2);
+        }
+        execl(path, path, "--mutant", "list", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    wc_buf_init(&out, 0);
+    if (pid > 0) {
+        char buf[4096];
+        ssize_t r;
+        while ((r = read(p[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)) {
+            if (r > 0)
+                wc_buf_add(&out, buf, (size_t)r);
+        }
+        waitpid(pid, &status, 0);
+    }
+    close(p[0]);
+    /* Cannot ask (no binary, a crash): the start will say what is wrong. */
+    int rc = 0;
+    if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && out.len) {
+        size_t count = 0;
+        bool found = false;
+        for (char *line = out.buf; line && *line;) {
+            char *eol = strchr(line, '\n');
+            size_t len = strcspn(line, " \t\n");
+            if (len) {
+                count++;
+                found = found || (len == strlen(name) && !strncmp(line, name, len));
+            }
+            line = eol ? eol + 1 : NULL;
+        }
+        if (!found) {
+            *err = wc_xasprintf("unknown mutant '%s': `%s --mutant list` names %zu others", name,
+                                path, count);
+            rc = WC_ERR_NOTFOUND;
+        }
+    }
+    wc_buf_release(&out);
+    free(path);
+    return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

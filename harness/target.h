@@ -57,6 +57,13 @@ struct hn_target {
 struct hn_target *hn_target_load(const char *spec, char **err);
 /* A copy of t's configuration, not started and not authenticated (for own_target cases). */
 struct hn_target *hn_target_clone(const struct hn_target *t);
+/*
+ * Before a run with --mutant: when the profile starts the reference gateway (start.argv[0]
+ * "gwspec-gateway"), ask it for `--mutant list` and check that `name` is one of them. 0 when it
+ * is, or when the profile starts another program (its start reports a bad name);
+ * WC_ERR_NOTFOUND with *err (new) for an unknown name.
+ */
+int hn_target_check_mutant(const struct hn_target *t, const char *name, char **err);
 /* True when the profile starts its own gateway. */
 bool hn_target_spawns(const struct hn_target *t);
 /*

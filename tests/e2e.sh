@@ -146,7 +146,7 @@ if [ "${GWSPEC_SKIP_MUTANTS:-}" != 1 ]; then
     fi
 fi
 
-# 9. Every document cases/, spec/ and fixtures/ cite is in the repository, and every section
+# 8b. Every document cases/, spec/ and fixtures/ cite is in the repository, and every section
 #    they cite exists in it (tests/check-citations.py). A copy with a planted case holding five
 #    bad citations (a document not in the repo, a missing section, a missing 7.2 case, a
 #    missing seed scenario item, a bare §) and one data file name must fail with exactly those
@@ -173,6 +173,129 @@ if [ $rc = 1 ] && [ "$(wc -l <"$OUT/cite-bad.txt")" = 5 ] &&
 else
     echo "exit $rc" >>"$OUT/cite-bad.txt"
     bad "citations: five planted bad citations are reported, nothing else" "$OUT/cite-bad.txt"
+fi
+
+# 9. Exit codes: every row of the table in `gwspec --help` (issue 11). Each row is
+#    "want|what|command"; the command runs in a subshell with $GW, $OUT and $CASE set.
+CASE=cases/5-terminal
+mkdir -p "$OUT/ec" "$OUT/ec-empty"
+NOWHERE=$OUT/ec/a-file/x   # under a regular file: not writable, not even by root
+: >"$OUT/ec/a-file"
+sed 's/^capabilities: .*/capabilities: []/' fixtures/targets/reference.yaml >"$OUT/ec/nocap.yaml"
+while IFS='|' read -r want what cmd; do
+    [ -n "$want" ] || continue
+    (eval "$cmd") >"$OUT/ec/out.txt" 2>&1
+    rc=$?
+    if [ "$rc" = "$want" ]; then ok "exit $want: $what"; else
+        echo "exit $rc, wanted $want: $cmd" >>"$OUT/ec/out.txt"; bad "exit $want: $what" "$OUT/ec/out.txt"; fi
+done <<'ROWS'
+0|every scored case passed|$GW run --filter '5.1.1*' $CASE
+1|a case failed|$GW run --mutant dup-complete --filter '5.1.1*' $CASE
+1|a stale baseline entry|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    reason: "fixed upstream; see #12"\n' >"$OUT/ec/b.yaml" && $GW run --baseline "$OUT/ec/b.yaml" --filter '5.1.1*' $CASE
+0|a known failure (baseline, reason with " #" quoted)|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    reason: "dup complete; upstream #42"\n' >"$OUT/ec/k.yaml" && $GW run --mutant dup-complete --baseline "$OUT/ec/k.yaml" --filter '5.1.1*' $CASE
+2|an empty selection (--filter) names the filter|$GW run --filter 'zzz*' 2>&1 | grep -F "no case selected by --filter 'zzz*'"; exit ${PIPESTATUS[0]}
+2|an empty selection (--exclude everything)|$GW run --exclude '*' $CASE
+2|an empty selection (--shard beyond the cases)|$GW run --shard 90/90 --filter '5.1.1*' $CASE
+2|a path with no case|$GW run "$OUT/ec-empty"
+2|an unknown tag (run)|$GW run --tag bogus 2>&1 | grep -F "unknown tag 'bogus'"; exit ${PIPESTATUS[0]}
+2|an unknown tag (list)|$GW list --tag bogus
+2|an unknown requirement (run)|$GW run --req R-NOPE-1 2>&1 | grep -F "unknown requirement 'R-NOPE-1'"; exit ${PIPESTATUS[0]}
+2|an unknown requirement (list)|$GW list --req R-NOPE-1
+2|an unknown mutant, before any gateway starts|$GW run --mutant nope $CASE 2>&1 | grep -F "unknown mutant 'nope'"; exit ${PIPESTATUS[0]}
+2|every selected case UNIMPLEMENTED: nothing tested|$GW run --target "$OUT/ec/nocap.yaml" --filter '1.3.*' cases/1-transport
+2|a bad option|$GW run --bogus-option
+2|a case file that does not lint|$GW run tests/lint/$(ls tests/lint | head -1)
+3|the target cannot be reached|$GW run --target tests/targets/unreachable.yaml $CASE
+3|--junit cannot be written, --tap still is|rm -f "$OUT/ec/t.tap"; $GW run --filter '5.1.1*' --junit "$NOWHERE.xml" --tap "$OUT/ec/t.tap" $CASE; rc=$?; [ -s "$OUT/ec/t.tap" ] || rc=99; exit $rc
+3|--tap cannot be written, --junit still is|rm -f "$OUT/ec/j.xml"; $GW run --filter '5.1.1*' --tap "$NOWHERE.tap" --junit "$OUT/ec/j.xml" $CASE; rc=$?; [ -s "$OUT/ec/j.xml" ] || rc=99; exit $rc
+3|--html cannot be written, --json still is|rm -rf "$OUT/ec/j"; $GW run --filter '5.1.1*' --html "$NOWHERE.html" --json "$OUT/ec/j" $CASE; rc=$?; [ -s "$OUT/ec/j/index.json" ] || rc=99; exit $rc
+3|--json cannot be written, --html still is|rm -f "$OUT/ec/h.html"; $GW run --filter '5.1.1*' --json "$NOWHERE" --html "$OUT/ec/h.html" $CASE; rc=$?; [ -s "$OUT/ec/h.html" ] || rc=99; exit $rc
+3|a failing run whose report cannot be written|$GW run --mutant dup-complete --filter '5.1.1*' --junit "$NOWHERE.xml" $CASE
+ROWS
+# the table the rows test is the one --help prints
+if $GW --help | grep -q '^  2  usage or case-file error' && $GW run --help | grep -q '^  3  harness or target error'; then
+    ok "exit codes: the table is in gwspec --help and gwspec run --help"
+else
+    bad "exit codes: the table is in gwspec --help and gwspec run --help"
+fi
+
+# 10. --repeat keeps every repetition, and a case with different verdicts is flaky (console,
+#     index.json, HTML). tests/repeat/99.1.1-echo-seed.yaml passes only for the seed it is given:
+#     a first run learns the seed of repetition 1, then --repeat 3 passes once and fails twice.
+R=$OUT/repeat
+mkdir -p "$R"
+cp tests/repeat/99.1.1-echo-seed.yaml "$R/99.1.1-echo-seed.yaml"
+$GW run --seed 5 --json "$R/probe" "$R/99.1.1-echo-seed.yaml" >"$R/probe.txt" 2>&1
+s1=$(jq -r '[.transcript[] | select(.t == "recv" and .frame.kind == "stream_delta") | .frame.content][0]' \
+     "$R/probe/cases/99.1.1-echo-seed.json" 2>/dev/null)
+sed -i "s/@SEED@/$s1/" "$R/99.1.1-echo-seed.yaml"
+$GW run --seed 5 --repeat 3 --json "$R/json" --html "$R/r.html" "$R/99.1.1-echo-seed.yaml" >"$R/run.txt" 2>&1
+rc=$?
+files=$(ls "$R/json/cases" 2>/dev/null | tr '\n' ' ')
+if [ $rc = 1 ] && [ "$files" = "99.1.1-echo-seed.rep1.json 99.1.1-echo-seed.rep2.json 99.1.1-echo-seed.rep3.json " ] \
+   && jq -e '.repeat == 3 and .flaky == [{"id": "99.1.1-echo-seed", "verdicts": ["OK", "FAILED", "FAILED"]}]
+             and (.cases["99.1.1-echo-seed"] | .flaky and .verdict == "FAILED"
+                  and ([.repetitions[].repetition] == [1, 2, 3])
+                  and ([.repetitions[].verdict] == ["OK", "FAILED", "FAILED"]))' "$R/json/index.json" >/dev/null \
+   && grep -q '^  FLAKY        99.1.1-echo-seed: OK FAILED FAILED$' "$R/run.txt" \
+   && [ "$(xmllint --html --xpath 'count(//tr[@class="case"])' "$R/r.html" 2>/dev/null)" = 3 ] \
+   && [ "$(xmllint --html --xpath 'count(//tr[@class="case"]//span[contains(@class,"v-flaky")])' "$R/r.html" 2>/dev/null)" = 3 ]; then
+    ok "repeat: 3 repetitions in index.json, 3 case files, 3 HTML rows, flaky in all three reports"
+else
+    { echo "exit $rc, files: $files"; jq -c '{repeat, flaky}' "$R/json/index.json"; } >>"$R/run.txt" 2>&1
+    bad "repeat: every repetition kept, the flaky case shown" "$R/run.txt"
+fi
+
+# 10b. -v prints the two-sided transcript of a failing case: frames sent and received, provider
+#      events, the witness records marked.
+$GW run -v --mutant dup-complete --filter '5.1.1*' cases/5-terminal >"$OUT/verbose.txt" 2>&1
+if grep -q '^      transcript ([0-9]* records):$' "$OUT/verbose.txt" && grep -qE '^ +[0-9]+ +[0-9.]+ c1 +->gw +send ' "$OUT/verbose.txt" \
+   && grep -qE '^ +\* +[0-9]+ +[0-9.]+ c1 +gw-> +recv .*"kind":"complete"' "$OUT/verbose.txt" \
+   && grep -qE '^ +[0-9]+ +[0-9.]+ s1/r1 +prov-> +ctl ' "$OUT/verbose.txt" \
+   && ! $GW run --filter '5.1.1*' cases/5-terminal -v | grep -q 'transcript ('; then
+    ok "-v: the failing case's transcript, both sides, witnesses marked; none for a passing case"
+else
+    bad "-v: the failing case's transcript" "$OUT/verbose.txt"
+fi
+
+# 10c. The JSON reports validate against the committed schemas (spec/report/*.schema.json):
+#      the whole catalog, a mutant run, the repeated run, a run with a baseline. A broken copy
+#      must not validate.
+PY=/usr/bin/python3
+$GW run --mutant dup-complete --baseline "$OUT/ec/k.yaml" --filter '5.1.*' --json "$OUT/basejson" cases/5-terminal >/dev/null 2>&1
+if $PY tests/validate-reports.py "$OUT/json" "$OUT/mutjson" "$R/json" "$OUT/basejson" >"$OUT/schema.txt" 2>&1; then
+    ok "schema: $(tail -1 "$OUT/schema.txt" | sed 's/^validate-reports: //')"
+else
+    bad "schema: the reports validate" "$OUT/schema.txt"
+fi
+cp -r "$R/json" "$OUT/broken"
+jq '.cases["99.1.1-echo-seed"].verdict = "PASSED" | del(.format)' "$R/json/index.json" >"$OUT/broken/index.json"
+jq 'del(.verdict) | .repetition = 0' "$R/json/cases/99.1.1-echo-seed.rep2.json" >"$OUT/broken/cases/99.1.1-echo-seed.rep2.json"
+: >"$OUT/broken/cases/stray.json"
+$PY tests/validate-reports.py "$OUT/broken" >"$OUT/broken.txt" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q "index.json: \$: 'format' is a required property" "$OUT/broken.txt" \
+   && grep -q "index.json: \$\['cases'\]\['99.1.1-echo-seed'\]\['verdict'\]: 'PASSED' is not one of" "$OUT/broken.txt" \
+   && grep -q "rep2.json: \$: 'verdict' is a required property" "$OUT/broken.txt" \
+   && grep -q "rep2.json: \$\['repetition'\]: 0 is less than the minimum of 1" "$OUT/broken.txt" \
+   && grep -q "stray.json: cannot read" "$OUT/broken.txt"; then
+    ok "schema: a broken copy fails ($(tail -1 "$OUT/broken.txt" | sed 's/^validate-reports: //'))"
+else
+    echo "exit $rc" >>"$OUT/broken.txt"
+    bad "schema: a broken copy fails validation" "$OUT/broken.txt"
+fi
+
+# 10d. `make` with no target builds every binary (all is the default goal), `make help` lists
+#      the targets, gwspec --version names the spec versions.
+make -s -n BUILD="$OUT/mk" BIN="$OUT/mkbin" >"$OUT/make.txt" 2>&1
+built=$(grep -c -- "-o $OUT/mkbin/" "$OUT/make.txt")
+make -s help >"$OUT/help.txt" 2>&1
+if [ "$built" = 4 ] && grep -q '^  all (default)' "$OUT/help.txt" && grep -q '^  check ' "$OUT/help.txt" \
+   && $GW --version | grep -q '^spec chatgw/1.0: '; then
+    ok "make: the default goal links the $built binaries; make help; gwspec --version"
+else
+    { echo "binaries linked by a plain make: $built"; cat "$OUT/help.txt"; $GW --version; } >>"$OUT/make.txt" 2>&1
+    bad "make: the default goal, make help, --version" "$OUT/make.txt"
 fi
 
 echo

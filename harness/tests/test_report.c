@@ -129,8 +129,26 @@ static void test_report_console_lines(void)
     free(s);
     s = capture(hn_report_console_case, case_at(run, 4), true);
     expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n"
-                   "      R-TERM-3 (invariant): complete: missing exitCode\n");
+                   "      R-TERM-3 (invariant): complete: missing exitCode\n"
+                   "      transcript: none recorded\n");
     free(s);
+    /* -v: both sides of the transcript, one record a line, the witness marked */
+    json_t *c = json_deep_copy(case_at(run, 4));
+    json_object_set_new(json_array_get(json_object_get(c, "failures"), 0), "witness", json_pack("[i]", 2));
+    json_object_set_new(c, "transcript",
+                        json_pack("[{s:s}, {s:s, s:i, s:i, s:s, s:{s:s}}, {s:s, s:i, s:i, s:s, s:{s:s}}]",
+                                  "t", "header", "t", "send", "n", 1, "us", 1500, "conn", "c1", "frame",
+                                  "type", "chat.send", "t", "recv", "n", 2, "us", 2250, "conn", "c1",
+                                  "frame", "kind", "complete"));
+    s = capture(hn_report_console_case, c, true);
+    expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n"
+                   "      R-TERM-3 (invariant): complete: missing exitCode\n"
+                   "        witness: record 2\n"
+                   "      transcript (3 records):\n"
+                   "          1    1.500 c1         ->gw   send     {\"type\":\"chat.send\"}\n"
+                   "      *   2    2.250 c1         gw->   recv     {\"kind\":\"complete\"}\n");
+    free(s);
+    json_decref(c);
     json_decref(run);
 }
 
@@ -433,6 +451,9 @@ static void test_report_json_writes_index_and_cases(void)
     CU_ASSERT(asprintf(&path, "%s/out/report/cases/6.1.2-abort-mid-stream.json", dir) > 0);
     c = json_load_file(path, 0, &jerr);
     free(path);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(index, "format"), HN_REPORT_FORMAT);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(c, "format"), HN_REPORT_FORMAT);
+    json_object_del(c, "format");
     CU_ASSERT(json_equal(c, case_at(run, 1)));
     json_decref(c);
     json_decref(index);
