@@ -1224,6 +1224,23 @@ static void do_expect(struct rt *rt, const json_t *step)
     }
 }
 
+static int64_t ping_wait_ms(const struct rt *rt);
+
+/*
+ * How long expect_close waits: the step timeout, or, for a client that withholds pongs, at least
+ * the time the target keeps a silent socket (profile pong_timeout_ms, else the two intervals of
+ * R-HB-2) plus the wait for one more ping: the drop is due then, not at the step timeout.
+ */
+static int64_t close_wait_ms(const struct rt *rt, const struct client *c)
+{
+    int64_t wait = timeout_of(rt), iv = rt->t->ping_interval_ms, keep;
+
+    if (!c->ws.no_pong || iv <= 0)
+        return wait;
+    keep = rt->t->pong_timeout_ms > 0 ? rt->t->pong_timeout_ms : 2 * iv;
+    return keep + ping_wait_ms(rt) > wait ? keep + ping_wait_ms(rt) : wait;
+}
+
 static void do_expect_close(struct rt *rt, const json_t *step)
 {
     json_t *v = json_object_get(step, "expect_close");
@@ -1234,7 +1251,8 @@ static void do_expect_close(struct rt *rt, const json_t *step)
 
     if (!c)
         return;
-    if (wait_until(rt, cond_closed, c, wc_now_ms() + timeout_of(rt)) != 0) {
+    int64_t wait = close_wait_ms(rt, c);
+    if (wait_until(rt, cond_closed, c, wc_now_ms() + wait) != 0) {
         /* still open and answering a sentinel: the server did not close it */
         if (settled_after_timeout(rt, c) && !cond_closed(rt, c)) {
             json_t *want = codes ? codes : code;
@@ -1243,7 +1261,7 @@ static void do_expect_close(struct rt *rt, const json_t *step)
                       "sentinel", 0);
         } else if (!rt->failed) {
             step_error(rt, step, "timed out after %lld ms waiting for the server to close %s",
-                       (long long)timeout_of(rt), name);
+                       (long long)wait, name);
         }
         return;
     }

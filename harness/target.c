@@ -142,7 +142,7 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
     static const char *const keys[] = {"name", "description", "base_url", "host", "port",
                                        "start", "ws_path", "auth", "sessions", "providers",
                                        "capabilities", "extensions", "replay_cap",
-                                       "ping_interval_ms", "quiescence",
+                                       "ping_interval_ms", "pong_timeout_ms", "quiescence",
                                        "disable_provider_args", NULL};
     const char *k;
     json_t *v;
@@ -328,6 +328,7 @@ static struct hn_target *from_profile(json_t *root, const char *path)
     t->replay_cap = 5000;
     wc_json_int(root, "replay_cap", &t->replay_cap);
     wc_json_int(root, "ping_interval_ms", &t->ping_interval_ms);
+    wc_json_int(root, "pong_timeout_ms", &t->pong_timeout_ms);
     t->disabled = json_array();
     v = json_object_get(root, "quiescence");
     if (json_is_object(v)) {

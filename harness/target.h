@@ -38,6 +38,7 @@ struct hn_target {
     json_t *extensions;    /* {kinds: [], types: []} */
     int64_t replay_cap;
     int64_t ping_interval_ms; /* 0: none declared */
+    int64_t pong_timeout_ms;  /* how long a silent socket is kept; 0: two intervals (R-HB-2) */
     char *quiescence;      /* "sentinel" or "quiet_ms" */
     int64_t quiet_ms;      /* for quiescence quiet_ms */
     /* spawned instance */

@@ -51,6 +51,7 @@ providers: [claude, cursor, codex, opencode]
 capabilities: [multi-user, fan-out, permissions, persistent-sessions, heartbeat]
 replay_cap: 5000
 ping_interval_ms: 250
+pong_timeout_ms: 2000
 EOF
     TARGET=(--target "$OUT/external.yaml")
 fi
