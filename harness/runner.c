@@ -1233,12 +1233,12 @@ static int64_t ping_wait_ms(const struct rt *rt);
  */
 static int64_t close_wait_ms(const struct rt *rt, const struct client *c)
 {
-    int64_t wait = timeout_of(rt), iv = rt->t->ping_interval_ms, keep;
+    int64_t wait = timeout_of(rt), iv = rt->t->ping_interval_ms, due;
 
     if (!c->ws.no_pong || iv <= 0)
         return wait;
-    keep = rt->t->pong_timeout_ms > 0 ? rt->t->pong_timeout_ms : 2 * iv;
-    return keep + ping_wait_ms(rt) > wait ? keep + ping_wait_ms(rt) : wait;
+    due = (rt->t->pong_timeout_ms > 0 ? rt->t->pong_timeout_ms : 2 * iv) + ping_wait_ms(rt);
+    return due > wait ? due : wait;
 }
 
 static void do_expect_close(struct rt *rt, const json_t *step)

@@ -1074,6 +1074,39 @@ static void test_ping_wait_from_profile(void)
     unlink(path);
 }
 
+/* expect_close on a client that withholds pongs waits for the profile's pong_timeout_ms plus one
+ * ping wait (1000 + 700 ms here), not the 200 ms step timeout: the drop is due only then. */
+static void test_close_wait_from_pong_timeout(void)
+{
+    alarm(20);
+    char path[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-pt-%d.yaml", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "name: fake-pt\nhost: 127.0.0.1\nport: %d\n"
+                "auth: {kind: token, users: {alice: good}}\nping_interval_ms: 100\n"
+                "pong_timeout_ms: 1000\ncapabilities: [heartbeat]\n",
+            server_port);
+    fclose(fp);
+    struct hn_target *h = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL_FATAL(h->pong_timeout_ms, 1000);
+    CU_ASSERT_EQUAL(hn_target_start(h, 2000, &err), 0);
+    struct hn_target *save = target;
+    target = h;
+    int64_t t0 = wc_now_ms();
+    json_t *r = run_case_meta("needs: [heartbeat]\n", NULL,
+                              "  - connect: {client: c1, pong: false}\n  - expect_close: c1\n",
+                              200);
+    int64_t took = wc_now_ms() - t0;
+    target = save;
+    CU_ASSERT_STRING_NOT_EQUAL(verdict(r), "OK");
+    CU_ASSERT_TRUE(took >= 1700);
+    CU_ASSERT_TRUE(took < 5000);
+    json_decref(r);
+    hn_target_free(h);
+    unlink(path);
+}
+
 /* Write text as a profile at path; loading it must fail with a message containing want. */
 static void expect_profile_error(const char *path, const char *text, const char *want)
 {
@@ -1301,6 +1334,7 @@ static CU_TestInfo runner_tests[] = {
     {"pause_resume", test_pause_resume},
     {"restart_disable_unimplemented", test_restart_disable_unimplemented},
     {"ping_wait_from_profile", test_ping_wait_from_profile},
+    {"close_wait_from_pong_timeout", test_close_wait_from_pong_timeout},
     CU_TEST_INFO_NULL,
 };
 
