@@ -45,6 +45,7 @@ struct item {
     uint64_t consumed;  /* 0 or the stamp that consumed it */
     bool sentinel;
     int64_t rec_n;      /* transcript record number */
+    int64_t at_ms;      /* when it arrived (monotonic ms): `within_ms` grades it */
 };
 
 struct client {
@@ -63,6 +64,8 @@ struct client {
     bool corked;        /* frames queued for a burst: pump does not write them yet */
     bool paused;        /* `pause`: the socket is not read (pings unanswered) until `resume` */
     uint64_t npings;    /* pings received on this socket */
+    int64_t *ping_at;   /* when each of them arrived (monotonic ms) */
+    int64_t close_at_ms; /* when the close was seen */
 };
 
 struct ctlmsg {
@@ -72,6 +75,20 @@ struct ctlmsg {
     uint64_t arrival;
     uint64_t consumed;
     int64_t rec_n;
+    int64_t at_ms;
+};
+
+/*
+ * A time bound on a waiting step (`within_ms`, cases/README.md; expect_ping has its own). The
+ * clock starts at t0; what the step waited for arrived at seen_ms. At or before max_ms it is on
+ * time, up to twice max_ms it is late (NON-STRICT), later or never it is FAILED, and before
+ * min_ms (when given) it is early (FAILED). The wait itself ends at twice the bound.
+ */
+struct within {
+    bool on;
+    int64_t min_ms;     /* -1: no lower bound */
+    int64_t max_ms;
+    int64_t t0;
 };
 
 struct rt {
@@ -103,6 +120,9 @@ struct rt {
     bool alt_timeout;
     const char *alt_grade;     /* the grade of the winning alternative, worst so far */
     int64_t step_index;
+    struct within within;      /* the current step's time bound, if any */
+    int64_t seen_ms;           /* the latest arrival the current step consumed, or -1 */
+    int64_t mark_ms;           /* where the previous step left the clock (its arrival or end) */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -323,6 +343,9 @@ static void client_reset(struct client *c)
     c->paused = false;
     c->corked = false;
     c->npings = 0;
+    free(c->ping_at);
+    c->ping_at = NULL;
+    c->close_at_ms = 0;
 }
 
 static void record_close(struct rt *rt, struct client *c, const char *by, int code,
@@ -334,6 +357,7 @@ static void record_close(struct rt *rt, struct client *c, const char *by, int co
     if (reason)
         json_object_set_new(r, "reason", rs ? rs : json_string("(not UTF-8)"));
     c->close_rec_n = add_record(rt, r);
+    c->close_at_ms = wc_now_ms();
     c->close_code = code;
     free(c->close_reason);
     c->close_reason = reason ? wc_xstrdup(reason) : NULL;
@@ -371,6 +395,7 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
     it.frame = parsed;
     it.raw = fields;
     it.arrival = ++rt->arrival;
+    it.at_ms = wc_now_ms();
     it.rec_n = add_record(rt, rec);
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 32;
@@ -397,7 +422,8 @@ static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws
     }
     if (ping) {
         json_object_set_new(rec, "answered", json_boolean(!c->ws.no_pong && !c->ws.close_sent));
-        c->npings++;
+        c->ping_at = wc_xrealloc(c->ping_at, (c->npings + 1) * sizeof(*c->ping_at));
+        c->ping_at[c->npings++] = wc_now_ms();
     }
     add_record(rt, rec);
 }
@@ -492,6 +518,7 @@ static void on_ctl(void *ctx, int conn, const char *label, const char *run, json
     m->run = wc_xstrdup(run ? run : "");
     m->msg = json_incref(msg);
     m->arrival = ++rt->arrival;
+    m->at_ms = wc_now_ms();
     m->rec_n = n;
     if (type && !strcmp(type, "announced") && wc_json_str(msg, "nativeId")) {
         char *k = wc_xasprintf("native.%s", label);
@@ -1129,6 +1156,100 @@ static bool settled_after_timeout(struct rt *rt, struct client *prefer)
     return sentinel_round(rt, NULL, c) != 0;
 }
 
+/* ---- time bounds (`within_ms`) ------------------------------------------------------------ */
+
+/* The deadline of a wait that would otherwise last wait_ms: with a time bound, the end of its
+ * tolerance (twice the bound after the clock started), since anything later is FAILED. */
+static int64_t wait_deadline(const struct rt *rt, int64_t wait_ms)
+{
+    if (rt->within.on)
+        return rt->within.t0 + 2 * rt->within.max_ms;
+    return wc_now_ms() + wait_ms;
+}
+
+/* The step consumed something that arrived at at_ms. */
+static void seen_at(struct rt *rt, int64_t at_ms)
+{
+    if (at_ms > rt->seen_ms)
+        rt->seen_ms = at_ms;
+}
+
+static json_t *within_value(const struct rt *rt)
+{
+    json_t *v = json_pack("{s:I}", "within_ms", (json_int_t)rt->within.max_ms);
+    if (rt->within.min_ms >= 0)
+        json_object_set_new(v, "min_ms", json_integer(rt->within.min_ms));
+    return v;
+}
+
+/*
+ * A bounded wait reached the end of its tolerance without what it waited for (`what`). When the
+ * gateway answers a sentinel, it is alive and the thing is late beyond the tolerance or never
+ * comes: FAILED. When it answers none: ERROR, as for any wait. Returns false when the step has
+ * no time bound (the caller's own timeout handling applies).
+ */
+static bool within_expired(struct rt *rt, const json_t *step, struct client *prefer,
+                           const char *what)
+{
+    if (!rt->within.on)
+        return false;
+    if (!settled_after_timeout(rt, prefer)) {
+        if (!rt->failed)
+            step_error(rt, step, "waited %lld ms (twice the bound of %lld ms) for %s, and the "
+                       "gateway answered no sentinel", (long long)(2 * rt->within.max_ms),
+                       (long long)rt->within.max_ms, what);
+        return true;
+    }
+    json_t *exp = within_value(rt);
+    char *diff = wc_xasprintf("%s did not come within %lld ms, twice the bound of %lld ms (late "
+                              "beyond the tolerance, or never); the gateway answered a sentinel",
+                              what, (long long)(2 * rt->within.max_ms),
+                              (long long)rt->within.max_ms);
+    step_fail(rt, step, "not within the time bound", exp, NULL, diff, 0);
+    free(diff);
+    json_decref(exp);
+    return true;
+}
+
+/*
+ * Grade the arrival time of what a bounded step consumed: early (before min_ms) and later than
+ * twice the bound are FAILED; later than the bound but within twice it is a `late` failure
+ * record, graded NON-STRICT, and the case goes on.
+ */
+static void within_grade(struct rt *rt, const json_t *step)
+{
+    const struct within *w = &rt->within;
+    int64_t took;
+    json_t *exp;
+    char *diff = NULL;
+
+    if (!w->on || rt->failed || rt->seen_ms < 0)
+        return;
+    took = rt->seen_ms - w->t0;
+    exp = within_value(rt);
+    if (w->min_ms >= 0 && took < w->min_ms) {
+        diff = wc_xasprintf("it came after %lld ms, before the lower bound of %lld ms",
+                            (long long)took, (long long)w->min_ms);
+        step_fail(rt, step, "early: before the time bound's lower limit", exp, NULL, diff, 0);
+    } else if (took > 2 * w->max_ms) {
+        diff = wc_xasprintf("it came after %lld ms, beyond twice the bound of %lld ms",
+                            (long long)took, (long long)w->max_ms);
+        step_fail(rt, step, "late beyond the tolerance", exp, NULL, diff, 0);
+    } else if (took > w->max_ms) {
+        diff = wc_xasprintf("it came after %lld ms: later than the bound of %lld ms, within twice "
+                            "it (the tolerance)", (long long)took, (long long)w->max_ms);
+        if (rt->alt_depth > 0) {
+            step_fail(rt, step, "late: after the time bound", exp, NULL, diff, 0);
+        } else {
+            add_failure(rt, step, "late", "late: after the time bound, within the tolerance",
+                        exp, NULL, diff, NULL);
+            note(rt, "step %lld late: %s", (long long)rt->step_index, diff);
+        }
+    }
+    free(diff);
+    json_decref(exp);
+}
+
 static json_t *item_value(const struct item *it)
 {
     if (it->frame)
@@ -1155,11 +1276,18 @@ static void expect_none(struct rt *rt, const json_t *step, struct client *c)
 static bool expect_one(struct rt *rt, const json_t *step, struct client *c, const json_t *pat)
 {
     struct next_arg a = {.c = c, .except_kind = pattern_kind(pat)};
-    int64_t deadline = wc_now_ms() + timeout_of(rt);
+    int64_t deadline = wait_deadline(rt, timeout_of(rt));
     char *diff = NULL;
 
     if (wait_until(rt, cond_next, &a, deadline) != 0) {
         char *p = wc_json_compact(pat);
+        char *what = wc_xasprintf("a frame on %s for %.300s", c->name, p);
+        bool bounded = within_expired(rt, step, c, what);
+        free(what);
+        if (bounded) {
+            free(p);
+            return false;
+        }
         if (settled_after_timeout(rt, c) && !cond_next(rt, &a)) {
             diff = wc_xasprintf("expected %.300s, received nothing: the gateway answered a "
                                 "sentinel sent after %lld ms first", p, (long long)timeout_of(rt));
@@ -1201,6 +1329,7 @@ static bool expect_one(struct rt *rt, const json_t *step, struct client *c, cons
         return false;
     }
     it->consumed = ++rt->stamp;
+    seen_at(rt, it->at_ms);
     json_decref(val);
     return true;
 }
@@ -1252,7 +1381,12 @@ static void do_expect_close(struct rt *rt, const json_t *step)
     if (!c)
         return;
     int64_t wait = close_wait_ms(rt, c);
-    if (wait_until(rt, cond_closed, c, wc_now_ms() + wait) != 0) {
+    if (wait_until(rt, cond_closed, c, wait_deadline(rt, wait)) != 0) {
+        char *what = wc_xasprintf("the server's close of %s", name);
+        bool bounded = within_expired(rt, step, c, what);
+        free(what);
+        if (bounded)
+            return;
         /* still open and answering a sentinel: the server did not close it */
         if (settled_after_timeout(rt, c) && !cond_closed(rt, c)) {
             json_t *want = codes ? codes : code;
@@ -1269,6 +1403,7 @@ static void do_expect_close(struct rt *rt, const json_t *step)
         step_error(rt, step, "%s was closed by the harness, not the server", name);
         return;
     }
+    seen_at(rt, c->close_at_ms);
     json_t *want = codes ? json_incref(codes) : code ? json_pack("[O]", code) : NULL;
     bool ok = !want;
     size_t i;
@@ -1317,7 +1452,12 @@ static bool cond_ping(struct rt *rt, void *arg)
     return a->c->npings > a->since || a->c->state != C_OPEN;
 }
 
-/* expect_ping: a ping arrives on the client after the step starts, within ping_wait_ms(). */
+/*
+ * expect_ping: a ping arrives on the client after the step starts. Its time bound is the step's
+ * within_ms, else ping_wait_ms() when the profile announces an interval (graded like within_ms:
+ * late up to twice the bound is NON-STRICT, later FAILED); the clock starts with the step, since a
+ * ping that came before it does not count.
+ */
 static void do_expect_ping(struct rt *rt, const json_t *step)
 {
     json_t *v = json_object_get(step, "expect_ping");
@@ -1328,12 +1468,26 @@ static void do_expect_ping(struct rt *rt, const json_t *step)
     if (!c)
         return;
     drain(rt);
+    if (!rt->within.on && rt->t->ping_interval_ms > 0)
+        rt->within = (struct within){.on = true, .min_ms = -1, .max_ms = wait};
+    if (rt->within.on) {
+        rt->within.t0 = wc_now_ms();
+        wait = rt->within.max_ms;
+    }
     struct ping_arg a = {.c = c, .since = c->npings};
     json_t *exp = json_pack("{s:s, s:I}", "ping", name, "within_ms", (json_int_t)wait);
-    int rc = c->state == C_OPEN ? wait_until(rt, cond_ping, &a, wc_now_ms() + wait) : 0;
-    if (rc == 0 && c->npings > a.since)
+    int rc = c->state == C_OPEN ? wait_until(rt, cond_ping, &a, wait_deadline(rt, wait)) : 0;
+    if (rc == 0 && c->npings > a.since) {
+        seen_at(rt, c->ping_at[a.since]);
         goto out;
+    }
     if (rc != 0) {
+        char *what = wc_xasprintf("a ping on %s (profile ping_interval_ms %lld)", name,
+                                  (long long)rt->t->ping_interval_ms);
+        bool bounded = within_expired(rt, step, c, what);
+        free(what);
+        if (bounded)
+            goto out;
         if (!settled_after_timeout(rt, c)) {
             if (!rt->failed)
                 step_error(rt, step, "timed out after %lld ms waiting for a ping on %s, and the "
@@ -1342,12 +1496,11 @@ static void do_expect_ping(struct rt *rt, const json_t *step)
         }
         if (c->state == C_OPEN || c->npings > a.since) {
             char *diff = c->npings > a.since
-                ? wc_xasprintf("a ping arrived on %s only after more than %lld ms (profile "
-                               "ping_interval_ms %lld)", name, (long long)wait,
-                               (long long)rt->t->ping_interval_ms)
-                : wc_xasprintf("no ping on %s within %lld ms (profile ping_interval_ms %lld); "
-                               "the gateway answered a sentinel", name, (long long)wait,
-                               (long long)rt->t->ping_interval_ms);
+                ? wc_xasprintf("a ping arrived on %s only after more than %lld ms (the profile "
+                               "announces no ping_interval_ms)", name, (long long)wait)
+                : wc_xasprintf("no ping on %s within %lld ms (the profile announces no "
+                               "ping_interval_ms); the gateway answered a sentinel", name,
+                               (long long)wait);
             step_fail(rt, step, "the expected ping never arrived", exp, NULL, diff, 0);
             free(diff);
             goto out;
@@ -1470,7 +1623,7 @@ static void do_group(struct rt *rt, const json_t *step)
     struct group g = {.items = wc_xcalloc(json_array_size(v) + 1, sizeof(struct gitem))};
     size_t i;
     json_t *e;
-    int64_t deadline = wc_now_ms() + timeout_of(rt);
+    int64_t deadline = wait_deadline(rt, timeout_of(rt));
 
     json_array_foreach(v, i, e) {
         struct gitem *gi = &g.items[g.n++];
@@ -1515,6 +1668,14 @@ static void do_group(struct rt *rt, const json_t *step)
             }
             char *p = wc_json_compact(pending);
             struct client *gc = client_get(rt, g.items[0].client, false);
+            char *what = wc_xasprintf("the group's %.400s", p);
+            bool bounded = within_expired(rt, step, gc, what);
+            free(what);
+            if (bounded) {
+                free(p);
+                json_decref(pending);
+                goto out;
+            }
             if (settled_after_timeout(rt, gc) && !cond_group(rt, &g)) {
                 char *d = wc_xasprintf("still expecting %.400s; the gateway answered a sentinel "
                                        "first", p);
@@ -1590,6 +1751,7 @@ static void do_group(struct rt *rt, const json_t *step)
         }
         free(first_diff);
         it->consumed = ++rt->stamp;
+        seen_at(rt, it->at_ms);
     }
 out:
     for (i = 0; i < g.n; i++)
@@ -1656,7 +1818,12 @@ static struct ctlmsg *wait_ctl(struct rt *rt, const json_t *step, struct ctl_arg
     a->found = -1;
     a->newest_run = NULL;
     a->newest_done = false;
-    if (wait_until(rt, cond_ctl, a, wc_now_ms() + timeout_of(rt)) != 0) {
+    if (wait_until(rt, cond_ctl, a, wait_deadline(rt, timeout_of(rt))) != 0) {
+        char *bwhat = wc_xasprintf("script %s reporting %s", a->label, what);
+        bool bounded = within_expired(rt, step, NULL, bwhat);
+        free(bwhat);
+        if (bounded)
+            return NULL;
         /* The gateway answered a sentinel, and a grace period of one more timeout for the
          * control socket passed: the provider was not made to do it. */
         if (settled_after_timeout(rt, NULL) &&
@@ -1679,6 +1846,7 @@ static struct ctlmsg *wait_ctl(struct rt *rt, const json_t *step, struct ctl_arg
         free(msg);
         return NULL;
     }
+    seen_at(rt, rt->msgs[a->found].at_ms);
     return &rt->msgs[a->found];
 }
 
@@ -2209,12 +2377,44 @@ static void do_restart(struct rt *rt, const json_t *step)
     note(rt, "target restarted on port %d", rt->t->port);
 }
 
+/* The step's within_ms (an integer, or {max, min}): the clock starts where the previous step
+ * left it (the arrival of what it waited for, else its end). */
+static void within_setup(struct rt *rt, const json_t *step)
+{
+    json_t *w = json_object_get(step, "within_ms");
+    int64_t max = -1, min = -1;
+
+    rt->within = (struct within){.on = false, .min_ms = -1};
+    if (json_is_integer(w)) {
+        max = json_integer_value(w);
+    } else if (json_is_object(w)) {
+        wc_json_int(w, "max", &max);
+        wc_json_int(w, "min", &min);
+    }
+    if (max <= 0)
+        return;
+    rt->within = (struct within){.on = true, .min_ms = min, .max_ms = max, .t0 = rt->mark_ms};
+}
+
+static void run_step_inner(struct rt *rt, const json_t *step, const char *name);
+
 static void run_step(struct rt *rt, const json_t *step)
 {
     const char *name = hn_step_name(step);
+    struct within saved = rt->within;
 
     if (!name)
         return;
+    within_setup(rt, step);
+    rt->seen_ms = -1;
+    run_step_inner(rt, step, name);
+    within_grade(rt, step);
+    rt->mark_ms = rt->seen_ms >= 0 ? rt->seen_ms : wc_now_ms();
+    rt->within = saved;
+}
+
+static void run_step_inner(struct rt *rt, const json_t *step, const char *name)
+{
     if (!strcmp(name, "connect"))
         do_connect(rt, step);
     else if (!strcmp(name, "disconnect"))
@@ -2570,6 +2770,9 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     rt->pending_release = json_array();
     rt->vars = json_object();
     rt->scope = (struct hn_scope){.vars = rt->vars, .resolve = resolve, .ctx = rt};
+    rt->within.min_ms = -1;
+    rt->seen_ms = -1;
+    rt->mark_ms = wc_now_ms();
     wc_rand_init(&rt->rng, o->seed);
     snprintf(rt->case_token, sizeof(rt->case_token), "%s#%04llx", c->id,
              (unsigned long long)(wc_rand_next(&rt->rng) & 0xffff));
@@ -2616,6 +2819,8 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     json_array_foreach(rt->failures, i, e) {
         if (!strcmp(wc_json_str(e, "kind"), "error"))
             verdict = worse(verdict, HN_ERROR);
+        else if (!strcmp(wc_json_str(e, "kind"), "late"))
+            verdict = worse(verdict, HN_NON_STRICT); /* late within the tolerance */
         else
             verdict = worse(verdict, level_verdict(rt, wc_json_str(e, "requirement")));
     }

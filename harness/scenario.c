@@ -162,7 +162,7 @@ bool hn_client_name_valid(const char *name)
     return name[1] != '0';
 }
 
-static const char *const step_modifiers[] = {"requirement", NULL};
+static const char *const step_modifiers[] = {"requirement", "within_ms", NULL};
 
 const char *hn_step_name(const json_t *step)
 {
@@ -1170,6 +1170,57 @@ static void lint_alternatives(struct lint *l, const json_t *step, bool in_alt)
     json_decref(known_after);
 }
 
+/*
+ * within_ms: a time bound on a waiting step, N (ms) or {max: N, min: M}. Only a step that waits
+ * for something that arrives can carry it; an alternative has its own grade, so not inside one.
+ */
+static void lint_within(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    static const char *const waits[] = {"expect", "expect_close", "expect_ping", "group",
+                                        "reached", "provider_done", "provider_hello",
+                                        "provider_event", NULL};
+    static const char *const keys[] = {"max", "min", NULL};
+    json_t *w = json_object_get(step, "within_ms");
+    int64_t max = 0, min = -1;
+
+    if (in_alt) {
+        kerr(l, step, "within_ms", "'within_ms' is not allowed inside alternatives (an "
+                                   "alternative has its own grade)");
+        return;
+    }
+    if (!in_list(waits, name)) {
+        kerr(l, step, "within_ms", "'within_ms' bounds a step that waits (expect, expect_close, "
+                                   "expect_ping, group, reached, provider_*), not '%s'", name);
+        return;
+    }
+    if (!strcmp(name, "expect")) {
+        const char *k;
+        json_t *m;
+        json_object_foreach(json_object_get(step, "expect"), k, m) {
+            if (json_is_string(m) && !strcmp(json_string_value(m), "none"))
+                kerr(l, step, "within_ms", "'within_ms' cannot bound 'expect: {%s: none}': "
+                                           "nothing arrives", k);
+        }
+    }
+    if (json_is_integer(w)) {
+        get_int(l, step, "within_ms", 1, 600000, &max);
+        return;
+    }
+    if (!json_is_object(w)) {
+        lerr(l, step, "within_ms", w, "'within_ms' takes milliseconds or {max: N, min: M}, not %s",
+             type_name(w));
+        return;
+    }
+    check_keys(l, w, keys, "within_ms");
+    if (!json_object_get(w, "max"))
+        lerr(l, w, NULL, w, "within_ms: missing required key 'max'");
+    else
+        get_int(l, w, "max", 1, 600000, &max);
+    if (get_int(l, w, "min", 0, 600000, &min) && max > 0 && min >= max)
+        lerr(l, w, "min", json_object_get(w, "min"), "within_ms: 'min' (%lld) must be below "
+             "'max' (%lld)", (long long)min, (long long)max);
+}
+
 static void lint_step(struct lint *l, const json_t *steps, const json_t *step, bool in_alt)
 {
     static const char *const alt_ok[] = {"expect", "group", "quiet", "reached", "provider_done",
@@ -1211,6 +1262,8 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
         else if (!hn_spec_find(l->spec, json_string_value(req)))
             lerr(l, step, "requirement", req, "unknown requirement '%s'", json_string_value(req));
     }
+    if (json_object_get(step, "within_ms"))
+        lint_within(l, step, name, in_alt);
     if (in_alt && !in_list(alt_ok, name)) {
         kerr(l, step, name, "'%s' is not allowed inside alternatives", name);
         return;

@@ -137,6 +137,13 @@ static void on_ws_message(struct fconn *c, const char *text)
             srv_frame(c->fd, 8, "\x0f\xa1" "bye", 5);
         } else if (!strcmp(content, "drop")) {
             shutdown(c->fd, SHUT_RDWR);
+        } else if (!strncmp(content, "delay:", 6)) {
+            /* the fake's answer comes N ms late (a blocking wait in the fake only: it shapes
+             * the timing the `within_ms` tests grade) */
+            poll(NULL, 0, atoi(content + 6));
+            json_t *e = event(sid, "stream_delta", 1);
+            json_object_set_new(e, "content", json_string("late"));
+            srv_json(c->fd, e);
         } else if (!strcmp(content, "ping")) {
             srv_frame(c->fd, 9, "hb", 2);
         } else if (!strcmp(content, "pong")) {
@@ -1065,9 +1072,11 @@ static void test_ping_wait_from_profile(void)
     target = save;
     show(r, "FAILED");
     CU_ASSERT_STRING_EQUAL(verdict(r), "FAILED");
-    CU_ASSERT_PTR_NOT_NULL(strstr(first_diff(r), "no ping on c1 within 700 ms (profile "
-                                                 "ping_interval_ms 100)"));
-    CU_ASSERT_TRUE(wc_now_ms() - t0 >= 700);
+    /* the bound is 2 * 100 + 500 ms; FAILED only past twice it (the tolerance) */
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_diff(r), "a ping on c1 (profile ping_interval_ms 100) did "
+                                                 "not come within 1400 ms, twice the bound of "
+                                                 "700 ms"));
+    CU_ASSERT_TRUE(wc_now_ms() - t0 >= 1400);
     CU_ASSERT_TRUE(wc_now_ms() - t0 < 3000);
     json_decref(r);
     hn_target_free(h);
@@ -1310,7 +1319,68 @@ static void test_restart_disable_unimplemented(void)
     json_decref(names);
 }
 
+
+/* within_ms grades the arrival time: on time OK, late within twice the bound NON-STRICT (a `late`
+ * failure, the case goes on), beyond FAILED without waiting for the safety timeout, early FAILED */
+static const char *first_kind(const json_t *r)
+{
+    return wc_json_str(json_array_get(json_object_get(r, "failures"), 0), "kind");
+}
+
+static json_t *run_delay(int delay_ms, const char *within)
+{
+    char *steps = wc_xasprintf("  - connect: c1\n"
+                               "  - send: {c1: {type: chat.send, sessionId: $s1, content: "
+                               "\"delay:%d\"}}\n"
+                               "  - expect: {c1: {kind: stream_delta, content: late}}\n"
+                               "    within_ms: %s\n"
+                               "  - quiet: c1\n",
+                               delay_ms, within);
+    json_t *r = run_case(NULL, steps, 3000);
+    free(steps);
+    return r;
+}
+
+static void test_within_grading(void)
+{
+    alarm(30);
+    json_t *r = run_delay(0, "1000");
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    json_decref(r);
+
+    r = run_delay(300, "200");
+    show(r, "NON-STRICT");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "NON-STRICT");
+    CU_ASSERT_STRING_EQUAL(first_kind(r), "late");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(r, "failures"), 0),
+                                       "requirement"), "R-X-1");
+    json_decref(r);
+
+    int64_t t0 = wc_now_ms();
+    r = run_delay(700, "100");
+    show(r, "FAILED");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "FAILED");
+    CU_ASSERT_STRING_EQUAL(first_message(r), "not within the time bound");
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_diff(r), "did not come within 200 ms, twice the bound of "
+                                                 "100 ms"));
+    CU_ASSERT_TRUE(wc_now_ms() - t0 < 2900); /* decided at the tolerance, not the 3 s timeout */
+    json_decref(r);
+
+    r = run_delay(0, "{max: 1000, min: 250}");
+    show(r, "FAILED");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "FAILED");
+    CU_ASSERT_STRING_EQUAL(first_message(r), "early: before the time bound's lower limit");
+    json_decref(r);
+
+    r = run_delay(300, "{max: 1000, min: 150}");
+    show(r, "OK");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
+    json_decref(r);
+}
+
 static CU_TestInfo runner_tests[] = {
+    {"within_grading", test_within_grading},
     {"stop_sweeps_process_group", test_stop_sweeps_process_group},
     {"ws_framing", test_ws_framing},
     {"http_parse", test_http_parse},

@@ -9,6 +9,7 @@
 
 #include "../scenario.h"
 #include "wc_json.h"
+#include "wc_mem.h"
 
 static const char *REQS =
     "version: chatgw/1.0\n"
@@ -566,7 +567,67 @@ static void test_broadcasts_need_own_users(void)
     free(t);
 }
 
+
+/* within_ms: where it may stand and what it takes */
+static void test_within_errors(void)
+{
+    static const char *const abort_send = "  - send: {c1: {type: chat.abort, sessionId: $s1, n: $n1}}\n";
+    static const char *const complete = "  - expect: {c1: {kind: complete, aborted: true, success: false}}\n";
+    char *to;
+
+    to = wc_xasprintf("%s    within_ms: 100\n", abort_send);
+    lint_edit(abort_send, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:22:5: 'within_ms' bounds "
+              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_*), "
+              "not 'send'");
+    free(to);
+    to = wc_xasprintf("%s    within_ms: {max: 100, min: 100}\n", complete);
+    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:32: within_ms: 'min' "
+              "(100) must be below 'max' (100)");
+    free(to);
+    to = wc_xasprintf("%s    within_ms: soon\n", complete);
+    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:16: 'within_ms' takes "
+              "milliseconds or {max: N, min: M}, not a string");
+    free(to);
+    to = wc_xasprintf("%s    within_ms: {min: 5}\n", complete);
+    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:17: within_ms: missing "
+              "required key 'max'");
+    free(to);
+    to = wc_xasprintf("%s    within_ms: 0\n", complete);
+    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:16: 'within_ms' must be "
+              "between 1 and 600000");
+    free(to);
+    lint_edit("  - expect: {c1: none}\n", "  - expect: {c1: none}\n    within_ms: 100\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:5: 'within_ms' cannot bound 'expect: "
+              "{c1: none}': nothing arrives");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - alternatives:\n"
+              "      - grade: ok\n"
+              "        steps: [{expect_ping: c1, within_ms: 100}]\n"
+              "      - grade: non_strict\n"
+              "        steps: [{expect_ping: c1}]\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:27:35: 'within_ms' is not allowed inside "
+              "alternatives (an alternative has its own grade)");
+    /* both forms load, on every waiting step */
+    {
+        struct hn_caselist l = {0};
+        char *t = edit(GOOD, "  - provider_done: {s1: aborted}\n",
+                       "  - provider_done: {s1: aborted}\n    within_ms: {max: 500, min: 0}\n"
+                       "  - expect_ping: c1\n    within_ms: 800\n");
+        char *t2 = edit(t, complete, "  - expect: {c1: {kind: complete}}\n    within_ms: 300\n");
+        json_t *errs = load(NAME, t2, &l);
+        for (size_t i = 0; i < json_array_size(errs); i++)
+            fprintf(stderr, "\n  unexpected: %s", json_string_value(json_array_get(errs, i)));
+        CU_ASSERT_EQUAL(json_array_size(errs), 0);
+        CU_ASSERT_EQUAL(l.n, 1);
+        hn_caselist_release(&l);
+        json_decref(errs);
+        free(t);
+        free(t2);
+    }
+}
+
 static CU_TestInfo scenario_tests[] = {
+    {"within_errors", test_within_errors},
     {"broadcasts_need_own_users", test_broadcasts_need_own_users},
     {"good_case_loads", test_good_case_loads},
     {"top_level_errors", test_top_level_errors},
