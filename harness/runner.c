@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2346,9 +2347,13 @@ static void do_restart(struct rt *rt, const json_t *step)
 {
     char *err = NULL;
     json_t *disabled = restart_disabled(rt, step);
+    const char *sig = wc_json_str(json_object_get(step, "restart"), "signal");
+    bool crash = sig && !strcmp(sig, "KILL");
 
     if (!disabled)
         return;
+    if (crash)
+        note(rt, "killing the target with SIGKILL (a crash: nothing is flushed)");
     if (json_array_size(disabled)) {
         char *names = wc_json_compact(disabled);
         note(rt, "restarting the target with provider(s) %s unavailable", names);
@@ -2359,7 +2364,8 @@ static void do_restart(struct rt *rt, const json_t *step)
     int rc = hn_target_set_disabled(rt->t, disabled, &err);
     json_decref(disabled);
     if (rc == 0)
-        rc = hn_target_restart(rt->t, (int)(timeout_of(rt) * 4), &err);
+        rc = hn_target_restart_signal(rt->t, crash ? SIGKILL : SIGTERM,
+                                      (int)(timeout_of(rt) * 4), &err);
     if (rc != 0) {
         step_error(rt, step, "restart: %s", err);
         free(err);

@@ -1026,15 +1026,21 @@ static void lint_pause(struct lint *l, const json_t *step, const char *sname)
     }
 }
 
-/* restart: target, or {target: true, disable_provider: NAME | [NAME, ...]}. */
+/* restart: target, or {target: true, disable_provider: NAME | [NAME, ...], signal: TERM|KILL}. */
 static void lint_restart(struct lint *l, const json_t *step)
 {
-    static const char *const keys[] = {"target", "disable_provider", NULL};
+    static const char *const keys[] = {"target", "disable_provider", "signal", NULL};
+    static const char *const signals[] = {"TERM", "KILL", NULL};
     json_t *v = json_object_get(step, "restart");
     json_t *d;
+    const char *sig;
 
     if (json_is_object(v)) {
         check_keys(l, v, keys, "restart");
+        sig = get_str(l, v, "signal", false, "restart");
+        if (sig && !in_list(signals, sig))
+            lerr(l, v, "signal", json_object_get(v, "signal"),
+                 "'signal' is TERM (a clean stop) or KILL (a crash), not '%s'", sig);
         if (!json_is_true(json_object_get(v, "target")))
             lerr(l, v, "target", json_object_get(v, "target"),
                  "restart: 'target: true' is required (the case's own target is restarted)");
@@ -1058,7 +1064,8 @@ static void lint_restart(struct lint *l, const json_t *step)
         }
     } else if (!json_is_string(v) || strcmp(json_string_value(v), "target")) {
         lerr(l, step, "restart", v,
-             "'restart' takes the word 'target' or {target: true, disable_provider: NAME}");
+             "'restart' takes the word 'target' or {target: true, disable_provider: NAME, "
+             "signal: KILL}");
         return;
     }
     if (!l->own_target)

@@ -720,14 +720,16 @@ int hn_target_start(struct hn_target *t, int timeout_ms, char **err)
     return authenticate(t, timeout_ms, err);
 }
 
-void hn_target_stop(struct hn_target *t)
+/* Stop the spawned gateway with sig: SIGTERM (a clean stop, then SIGKILL after a grace period)
+ * or SIGKILL (a crash: no chance to flush or clean up). */
+static void stop_with(struct hn_target *t, int sig)
 {
     struct hn_target_priv *p = priv(t);
     int status;
 
     if (t->pid <= 0 || p->owner != getpid())
         return;
-    kill(t->pid, SIGTERM);
+    kill(t->pid, sig);
     int64_t deadline = wc_now_ms() + STOP_GRACE_MS;
     for (;;) {
         pid_t r = waitpid(t->pid, &status, WNOHANG);
@@ -745,6 +747,11 @@ void hn_target_stop(struct hn_target *t)
      * member lives, so this reaches only the gateway's leftovers. */
     kill(-t->pid, SIGKILL);
     t->pid = 0;
+}
+
+void hn_target_stop(struct hn_target *t)
+{
+    stop_with(t, SIGTERM);
 }
 
 bool hn_target_can_disable(const struct hn_target *t)
@@ -769,14 +776,19 @@ int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err)
     return 0;
 }
 
-int hn_target_restart(struct hn_target *t, int timeout_ms, char **err)
+int hn_target_restart_signal(struct hn_target *t, int sig, int timeout_ms, char **err)
 {
     if (!hn_target_spawns(t)) {
         *err = wc_xasprintf("target %s: cannot restart a gateway it did not start", t->name);
         return WC_ERR_CONFIG;
     }
-    hn_target_stop(t);
+    stop_with(t, sig == SIGKILL ? SIGKILL : SIGTERM);
     return hn_target_start(t, timeout_ms, err);
+}
+
+int hn_target_restart(struct hn_target *t, int timeout_ms, char **err)
+{
+    return hn_target_restart_signal(t, SIGTERM, timeout_ms, err);
 }
 
 void hn_target_free(struct hn_target *t)

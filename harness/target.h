@@ -77,6 +77,9 @@ int hn_target_start(struct hn_target *t, int timeout_ms, char **err);
 void hn_target_stop(struct hn_target *t);
 /* Stop and start again with the same state directory, then authenticate. */
 int hn_target_restart(struct hn_target *t, int timeout_ms, char **err);
+/* The same, stopping with sig: SIGTERM (hn_target_restart) or SIGKILL (a crash: the gateway gets
+ * no chance to flush or clean up; its process group is swept as by hn_target_stop). */
+int hn_target_restart_signal(struct hn_target *t, int sig, int timeout_ms, char **err);
 /* True when the profile can start the gateway with a provider unavailable. */
 bool hn_target_can_disable(const struct hn_target *t);
 /*

@@ -612,6 +612,10 @@ void gw_core_tick(struct gw_core *c, int64_t now_ms)
 
 void gw_core_flush(struct gw_core *c)
 {
+    /* R-RES-2: what a client was told is durable before the next burst, so a crash keeps it
+     * (the mutant keeps the batch open until gw_store_free, which only a clean stop reaches). */
+    if (gw_mutant_on(GW_MUT_COMMIT_AT_EXIT))
+        return;
     gw_store_flush(c->store);
 }
 

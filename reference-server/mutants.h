@@ -101,7 +101,9 @@
     X(PONG_IGNORED, "pong-ignored", "R-HB-3",                                                    \
       "pongs are not seen: every socket is dropped two intervals after its first ping")         \
     X(DROP_ABORTS_RUN, "drop-aborts-run", "R-HB-3",                                              \
-      "a socket that goes away aborts the runs it was attached to")
+      "a socket that goes away aborts the runs it was attached to")                            \
+    X(COMMIT_AT_EXIT, "commit-at-exit", "R-RES-2",                                               \
+      "store writes are committed only at a clean shutdown: a crash loses sessions and native ids")
 
 enum gw_mutant {
     GW_MUT_NONE = 0,

@@ -1379,7 +1379,43 @@ static void test_within_grading(void)
     json_decref(r);
 }
 
+
+/* restart with SIGKILL is a crash: the gateway's TERM handler never runs (a clean restart runs it) */
+static void test_restart_signal_kill(void)
+{
+    alarm(20);
+    char path[64], mark[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-kill-%d.yaml", (int)getpid());
+    snprintf(mark, sizeof(mark), "/tmp/gwspec-kill-%d.mark", (int)getpid());
+    unlink(mark);
+    FILE *fp = fopen(path, "w");
+    fprintf(fp,
+            "name: traps-term\n"
+            "start: {argv: [sh, -c, 'trap ''echo term >> %s; exit 0'' TERM; "
+            "echo listening on 127.0.0.1:%d; while :; do sleep 0.05; done'], "
+            "ready: 'listening on [^ :]+:([0-9]+)'}\n"
+            "auth: {kind: token, users: {alice: good}}\n",
+            mark, server_port);
+    fclose(fp);
+    struct hn_target *t = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(hn_target_start(t, 5000, &err), 0);
+    CU_ASSERT_EQUAL(hn_target_restart_signal(t, SIGTERM, 5000, &err), 0);
+    CU_ASSERT_EQUAL(access(mark, F_OK), 0); /* the clean stop ran the handler */
+    unlink(mark);
+    pid_t before = t->pid;
+    CU_ASSERT_EQUAL(hn_target_restart_signal(t, SIGKILL, 5000, &err), 0);
+    CU_ASSERT_NOT_EQUAL(t->pid, before);
+    CU_ASSERT_TRUE(pid_dead(before));
+    CU_ASSERT_NOT_EQUAL(access(mark, F_OK), 0); /* the crash did not */
+    hn_target_free(t);
+    unlink(path);
+    unlink(mark);
+    free(err);
+}
+
 static CU_TestInfo runner_tests[] = {
+    {"restart_signal_kill", test_restart_signal_kill},
     {"within_grading", test_within_grading},
     {"stop_sweeps_process_group", test_stop_sweeps_process_group},
     {"ws_framing", test_ws_framing},

@@ -364,10 +364,14 @@ static void test_new_step_errors(void)
                 "an integer");
     t = (free(t), edit(own, "  - expect: {c1: none}\n", "  - restart: later\n"));
     lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:14: 'restart' takes the word "
-                "'target' or {target: true, disable_provider: NAME}");
+                "'target' or {target: true, disable_provider: NAME, signal: KILL}");
+    t = (free(t), edit(own, "  - expect: {c1: none}\n", "  - restart: {target: true, signal: HUP}\n"));
+    lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:37: 'signal' is TERM (a clean stop) "
+                "or KILL (a crash), not 'HUP'");
     t = (free(t), edit(own, "  - expect: {c1: none}\n",
                        "  - restart: {target: true, disable_provider: [codex, claude]}\n"
                        "  - restart: {target: true, disable_provider: codex}\n"
+                       "  - restart: {target: true, signal: KILL}\n"
                        "  - restart: target\n"));
     {
         struct hn_caselist l = {0};

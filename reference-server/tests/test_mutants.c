@@ -742,6 +742,51 @@ static bool sc_no_persist(void)
     return ok;
 }
 
+
+/* After a burst the core's writes are committed: a second connection to the database (what a
+ * gateway restarted after a crash would open) sees the native id. */
+static bool sc_commit_at_exit(void)
+{
+    char dir[] = "/tmp/gw-mut-XXXXXX";
+    char *path, *err = NULL, *p2;
+    struct gw_store *st;
+    struct gw_session s;
+    bool ok = false;
+
+    if (!mkdtemp(dir))
+        return false;
+    path = wc_xasprintf("%s/db", dir);
+    gw_fake_reset(&fake);
+    struct gw_core_opts o = {.db_path = path, .seed = 1, .provider = &gw_fake_ops,
+                             .provider_self = &fake, .clock_ms = clock_fn};
+    core = gw_core_new(&o, &err);
+    if (core) {
+        a1 = gw_core_conn_open(core, "alice", NULL);
+        sid = gw_test_create_session(core, "alice", "claude", "/tmp/proj");
+        send_chat(a1);
+        gw_fake_announce(fake.runs, "nat-1");
+        emit(COMPLETE);
+        gw_core_flush(core);
+        st = gw_store_open(path, &err);
+        ok = st && gw_store_get(st, sid, &s) == 0 && s.native_id && !strcmp(s.native_id, "nat-1");
+        if (st && s.id)
+            gw_session_release(&s);
+        gw_store_free(st);
+        down(true);
+    }
+    unlink(path);
+    p2 = wc_xasprintf("%s-wal", path);
+    unlink(p2);
+    free(p2);
+    p2 = wc_xasprintf("%s-shm", path);
+    unlink(p2);
+    free(p2);
+    rmdir(dir);
+    free(path);
+    free(err);
+    return ok;
+}
+
 static const struct {
     enum gw_mutant m;
     bool (*scenario)(void);
@@ -796,6 +841,7 @@ static const struct {
     {GW_MUT_NO_PERSIST, sc_no_persist},
     {GW_MUT_UNAVAILABLE_PROVIDER_RUNS, sc_unavailable_provider_runs},
     {GW_MUT_DROP_ABORTS_RUN, sc_drop_aborts_run},
+    {GW_MUT_COMMIT_AT_EXIT, sc_commit_at_exit},
 };
 
 static void test_mutants_each_flips_its_behaviour(void)
