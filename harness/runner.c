@@ -800,12 +800,38 @@ static bool pauses_client(const json_t *steps, const char *name)
     return false;
 }
 
-/* The token for a connect/http step: NULL = send none. *ok false on an expansion error. */
-static char *token_for(struct rt *rt, const json_t *step, const json_t *spec, const char *user,
-                       bool *ok)
+/*
+ * A token value of a connect/http step: NULL (the user's own token), none, bad, a literal, or
+ * {of: USER, cut: N} (USER's token without its last N characters: a prefix of a valid token) or
+ * {of: USER, append: TEXT} (USER's token with TEXT appended). NULL result = send none; *ok false
+ * on an error (recorded).
+ */
+static char *token_value(struct rt *rt, const json_t *step, const json_t *v, const char *user,
+                         bool *ok)
 {
-    const char *tok = wc_json_str(spec, "token");
+    const char *tok = json_string_value(v);
     *ok = true;
+    if (json_is_object(v)) {
+        const char *of = wc_json_str(v, "of");
+        const char *base = hn_target_token(rt->t, of);
+        int64_t cut = 0;
+        if (!base) {
+            step_error(rt, step, "target %s has no user '%s'", rt->t->name, of ? of : "?");
+            *ok = false;
+            return NULL;
+        }
+        if (wc_json_int(v, "cut", &cut) && cut > 0) {
+            size_t n = strlen(base);
+            if ((size_t)cut >= n) {
+                step_error(rt, step, "the token of '%s' has only %zu characters: cannot cut %lld",
+                           of, n, (long long)cut);
+                *ok = false;
+                return NULL;
+            }
+            return wc_xstrndup(base, n - (size_t)cut);
+        }
+        return wc_xasprintf("%s%s", base, wc_json_str(v, "append") ? wc_json_str(v, "append") : "");
+    }
     if (tok) {
         if (!strcmp(tok, "none"))
             return NULL;
@@ -822,6 +848,13 @@ static char *token_for(struct rt *rt, const json_t *step, const json_t *spec, co
         return NULL;
     }
     return wc_xstrdup(t);
+}
+
+/* The token for a connect/http step (its `token`, else the user's). */
+static char *token_for(struct rt *rt, const json_t *step, const json_t *spec, const char *user,
+                       bool *ok)
+{
+    return token_value(rt, step, json_object_get(spec, "token"), user, ok);
 }
 
 static void do_connect(struct rt *rt, const json_t *step)
@@ -854,6 +887,23 @@ static void do_connect(struct rt *rt, const json_t *step)
         free(user);
         return;
     }
+    char *htoken = NULL;
+    bool both = !strcmp(auth, "both");
+    if (both) {
+        /* auth: both: the query carries `token`, the header `header_token` or `header_user`'s
+         * token (default: the same token) */
+        const json_t *hv = json_object_get(spec, "header_token");
+        const char *hu = wc_json_str(spec, "header_user");
+        if (hv || hu)
+            htoken = token_value(rt, step, hv, hu ? hu : user, &ok);
+        else
+            htoken = token ? wc_xstrdup(token) : NULL;
+        if (!ok) {
+            free(user);
+            free(token);
+            return;
+        }
+    }
     if (spec && wc_json_str(spec, "path"))
         path = expand_str(rt, step, wc_json_str(spec, "path"));
     else
@@ -861,18 +911,20 @@ static void do_connect(struct rt *rt, const json_t *step)
     if (!path) {
         free(user);
         free(token);
+        free(htoken);
         return;
     }
     char *full, *hdrs = NULL;
-    if (token && !strcmp(auth, "query")) {
+    if (token && (both || !strcmp(auth, "query"))) {
         char *enc = url_encode(token);
         full = wc_xasprintf("%s%stoken=%s", path, strchr(path, '?') ? "&" : "?", enc);
         free(enc);
     } else {
         full = wc_xstrdup(path);
-        if (token)
-            hdrs = wc_xasprintf("Authorization: Bearer %s\r\n", token);
     }
+    if (both ? htoken != NULL : token && strcmp(auth, "query"))
+        hdrs = wc_xasprintf("Authorization: Bearer %s\r\n", both ? htoken : token);
+    free(htoken);
     /* a client the case pauses gets the buffers of a real network link (ws.h) */
     bool tuned = pauses_client(rt->c->steps, name);
     int fd = hn_tcp_connect_tuned(rt->t->host, rt->t->port, deadline, tuned ? PAUSED_RCVBUF : 0,
@@ -2672,9 +2724,18 @@ static const char *missing_user(const struct hn_case *c, const struct hn_target 
         json_t *body = json_object_get(e, "connect");
         if (!json_is_object(body))
             body = json_object_get(e, "http");
-        u = json_is_object(body) ? wc_json_str(body, "user") : NULL;
-        if (u && !strchr(u, '$') && !hn_target_token(t, u))
-            return u;
+        const char *const keys[] = {"user", "header_user", NULL};
+        for (size_t j = 0; json_is_object(body) && keys[j]; j++) {
+            u = wc_json_str(body, keys[j]);
+            if (u && !strchr(u, '$') && !hn_target_token(t, u))
+                return u;
+        }
+        const char *const toks[] = {"token", "header_token", NULL};
+        for (size_t j = 0; json_is_object(body) && toks[j]; j++) {
+            u = wc_json_str(json_object_get(body, toks[j]), "of");
+            if (u && !strchr(u, '$') && !hn_target_token(t, u))
+                return u;
+        }
     }
     return NULL;
 }

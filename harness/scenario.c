@@ -637,6 +637,37 @@ static bool is_hex(const char *s)
     return true;
 }
 
+/*
+ * A `token` (connect, http) or `header_token` (connect with auth: both): none, bad, a literal,
+ * or {of: USER, cut: N} / {of: USER, append: TEXT} (a prefix of USER's token, or USER's token
+ * with text appended).
+ */
+static void lint_token(struct lint *l, const json_t *obj, const char *key)
+{
+    static const char *const keys[] = {"of", "cut", "append", NULL};
+    json_t *v = json_object_get(obj, key);
+    int64_t cut;
+
+    if (!v)
+        return;
+    if (json_is_string(v)) {
+        check_template(l, obj, key, v);
+        return;
+    }
+    if (!json_is_object(v)) {
+        lerr(l, obj, key, v, "'%s' takes none, bad, a token, or {of: USER, cut: N | append: "
+                             "TEXT}, not %s", key, type_name(v));
+        return;
+    }
+    check_keys(l, v, keys, key);
+    if (get_str(l, v, "of", true, key))
+        check_template(l, v, "of", json_object_get(v, "of"));
+    get_int(l, v, "cut", 1, 4096, &cut);
+    get_str(l, v, "append", false, key);
+    if (!!json_object_get(v, "cut") + !!json_object_get(v, "append") != 1)
+        lerr(l, v, NULL, v, "%s: give exactly one of 'cut' and 'append'", key);
+}
+
 static void lint_connect(struct lint *l, const json_t *step)
 {
     json_t *v = json_object_get(step, "connect");
@@ -646,19 +677,28 @@ static void lint_connect(struct lint *l, const json_t *step)
 
     if (json_is_object(v)) {
         static const char *const keys[] = {"client", "user", "token", "auth", "path",
-                                           "expect_status", "pong", NULL};
+                                           "expect_status", "pong", "header_token",
+                                           "header_user", NULL};
         const char *auth;
         check_keys(l, v, keys, "connect");
         if (get_str(l, v, "user", false, "connect"))
             check_template(l, v, "user", json_object_get(v, "user"));
-        if (get_str(l, v, "token", false, "connect"))
-            check_template(l, v, "token", json_object_get(v, "token"));
+        lint_token(l, v, "token");
         if (get_str(l, v, "path", false, "connect"))
             check_template(l, v, "path", json_object_get(v, "path"));
         auth = get_str(l, v, "auth", false, "connect");
-        if (auth && strcmp(auth, "query") && strcmp(auth, "header"))
-            lerr(l, v, "auth", json_object_get(v, "auth"), "'auth' must be query or header, not '%s'",
-                 auth);
+        if (auth && strcmp(auth, "query") && strcmp(auth, "header") && strcmp(auth, "both"))
+            lerr(l, v, "auth", json_object_get(v, "auth"),
+                 "'auth' must be query, header or both, not '%s'", auth);
+        if ((json_object_get(v, "header_token") || json_object_get(v, "header_user")) &&
+            (!auth || strcmp(auth, "both")))
+            kerr(l, v, json_object_get(v, "header_token") ? "header_token" : "header_user",
+                 "'header_token' and 'header_user' need 'auth: both' (the query carries 'token')");
+        if (json_object_get(v, "header_token") && json_object_get(v, "header_user"))
+            kerr(l, v, "header_user", "give 'header_token' or 'header_user', not both");
+        lint_token(l, v, "header_token");
+        if (get_str(l, v, "header_user", false, "connect"))
+            check_template(l, v, "header_user", json_object_get(v, "header_user"));
         expect_status = get_int(l, v, "expect_status", 100, 599, &status);
         get_bool(l, v, "pong", true);
     }
@@ -1098,8 +1138,7 @@ static void lint_http(struct lint *l, const json_t *step)
     }
     if (get_str(l, v, "user", false, "http"))
         check_template(l, v, "user", json_object_get(v, "user"));
-    if (get_str(l, v, "token", false, "http"))
-        check_template(l, v, "token", json_object_get(v, "token"));
+    lint_token(l, v, "token");
     if (json_object_get(v, "body"))
         check_template(l, v, "body", json_object_get(v, "body"));
     ex = json_object_get(v, "expect");

@@ -258,8 +258,8 @@ static void test_step_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:24:12: client 'c2' is used before it "
               "connects");
     lint_edit("  - connect: c1\n", "  - connect: {client: c1, auth: cookie}\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:33: 'auth' must be query or header, "
-              "not 'cookie'");
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:33: 'auth' must be query, header or "
+              "both, not 'cookie'");
     lint_edit("  - connect: c1\n", "  - connect: {client: c1, tokn: none}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:27: unknown key 'tokn' in connect");
     lint_has("seq: $n1, sessionId: $s1}}", "seq: \"<integer>\", sessionId: $s1}}",
@@ -630,7 +630,31 @@ static void test_within_errors(void)
     }
 }
 
+
+static void test_token_forms_errors(void)
+{
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, auth: twice}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:33: 'auth' must be query, header or "
+              "both, not 'twice'");
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, header_user: bob}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:27: 'header_token' and 'header_user' "
+              "need 'auth: both' (the query carries 'token')");
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, token: {of: bob}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:35: token: give exactly one of 'cut' "
+              "and 'append'");
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, token: {of: bob, cut: 0}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:49: 'cut' must be between 1 and 4096");
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, auth: both, header_token: [x]}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:54: 'header_token' takes none, bad, a "
+              "token, or {of: USER, cut: N | append: TEXT}, not a list");
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, auth: both, header_token: bad, "
+              "header_user: bob}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:58: give 'header_token' or "
+              "'header_user', not both");
+}
+
 static CU_TestInfo scenario_tests[] = {
+    {"token_forms_errors", test_token_forms_errors},
     {"within_errors", test_within_errors},
     {"broadcasts_need_own_users", test_broadcasts_need_own_users},
     {"good_case_loads", test_good_case_loads},
