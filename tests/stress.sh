@@ -27,6 +27,7 @@ if [ "$EXTERNAL" = 1 ]; then
         --token alice:gwspec-token-alice --token bob:gwspec-token-bob \
         --token carol:gwspec-token-carol --token dave:gwspec-token-dave \
         --token erin:gwspec-token-erin --token frank:gwspec-token-frank \
+        --token ali:gwspec-token-ali --token car:gwspec-token-car --token eri:gwspec-token-eri \
         --ping-interval-ms 250 --pong-timeout-ms 2000 --send-cap 2097152 --log-level info >"$OUT/gateway.log" 2>&1 &
     gw=$!
     port=
@@ -42,10 +43,10 @@ description: gwspec-gateway started outside the harness (tests/stress.sh EXTERNA
 base_url: http://127.0.0.1:$port
 auth:
   kind: token
-  users: {alice: gwspec-token-alice, bob: gwspec-token-bob}
+  users: {alice: gwspec-token-alice, bob: gwspec-token-bob, ali: gwspec-token-ali}
   pool:
-    - {alice: gwspec-token-carol, bob: gwspec-token-dave}
-    - {alice: gwspec-token-erin, bob: gwspec-token-frank}
+    - {alice: gwspec-token-carol, bob: gwspec-token-dave, ali: gwspec-token-car}
+    - {alice: gwspec-token-erin, bob: gwspec-token-frank, ali: gwspec-token-eri}
 sessions: {path: /api/providers/sessions}
 providers: [claude, cursor, codex, opencode]
 capabilities: [multi-user, fan-out, permissions, persistent-sessions, heartbeat]
