@@ -2799,6 +2799,15 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
                                       "cannot be restarted with a provider unavailable",
                                       o->seed, o->rerun);
     }
+    int64_t cap = 0;
+    if (wc_json_int(c->root, "replay_cap", &cap) && cap != shared->replay_cap) {
+        char *m = wc_xasprintf("the case is written for a replay cap of %lld events; the target "
+                               "declares %lld (replay_cap)", (long long)cap,
+                               (long long)shared->replay_cap);
+        json_t *r = hn_runner_result_norun(c, "UNIMPLEMENTED", m, o->seed, o->rerun);
+        free(m);
+        return r;
+    }
     if (c->own_target && !hn_target_spawns(shared)) {
         return hn_runner_result_norun(c, "UNIMPLEMENTED",
                                       "the case needs a private gateway (own_target) and the "

@@ -1533,7 +1533,8 @@ const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
 
 static const char *const top_keys[] = {
     "id", "title", "spec", "tags", "needs", "providers_needed", "strict", "description",
-    "expectation", "matrix", "sessions", "providers", "ignore", "timeout_ms", "own_target",
+    "expectation", "matrix", "sessions", "providers", "ignore", "replay_cap", "timeout_ms",
+    "own_target",
     "own_users", "steps", NULL,
 };
 
@@ -1613,7 +1614,8 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
         if (idx < last)
             kerr(l, root, k, "key '%s' must come before '%s' (order: id, title, spec, tags, needs, "
                              "providers_needed, strict, description, expectation, matrix, "
-                             "sessions, providers, ignore, timeout_ms, own_target, own_users, "
+                             "sessions, providers, ignore, replay_cap, timeout_ms, own_target, "
+                             "own_users, "
                              "steps)",
                  k, last_key);
         else {
@@ -1669,6 +1671,7 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
         lerr(l, root, "expectation", json_object_get(root, "expectation"), "'expectation' is empty");
     get_str_list(l, root, "ignore", NULL, false);
     get_int(l, root, "timeout_ms", 1, 600000, &t);
+    get_int(l, root, "replay_cap", 1, 100000000, &t);
     l->own_target = get_bool(l, root, "own_target", false);
     bool own_users = get_bool(l, root, "own_users", false);
     if (!own_users && !l->own_target) {

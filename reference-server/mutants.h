@@ -103,7 +103,9 @@
     X(DROP_ABORTS_RUN, "drop-aborts-run", "R-HB-3",                                              \
       "a socket that goes away aborts the runs it was attached to")                            \
     X(COMMIT_AT_EXIT, "commit-at-exit", "R-RES-2",                                               \
-      "store writes are committed only at a clean shutdown: a crash loses sessions and native ids")
+      "store writes are committed only at a clean shutdown: a crash loses sessions and native ids") \
+    X(DROPPED_TAKE_SEQ, "dropped-take-seq", "R-SEQ-1,R-SUB-4",                                   \
+      "an event dropped after the run's complete still takes a seq (CloudCLI's only gaps)")
 
 enum gw_mutant {
     GW_MUT_NONE = 0,

@@ -311,6 +311,10 @@ void gw_registry_emit(struct gw_registry *reg, struct gw_run *run, json_t *ev)
     }
     /* R-ABORT-1: once an abort is under way, the provider is silenced for this run. */
     if (run->aborting || !may_forward(run, out)) {
+        /* R-SEQ-1: a dropped event takes no seq (the mutant numbers it anyway, as CloudCLI's
+         * registry does for the duplicates it drops). */
+        if (gw_mutant_on(GW_MUT_DROPPED_TAKE_SEQ))
+            run->last_seq++;
         json_decref(out);
         return;
     }

@@ -194,7 +194,7 @@ static void test_top_level_errors(void)
               "spec: [R-ABORT-1, R-TERM-1]\ntitle: an abort mid-stream gives exactly one aborted complete\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:3:1: key 'title' must come before 'spec' "
               "(order: id, title, spec, tags, needs, providers_needed, strict, description, "
-              "expectation, matrix, sessions, providers, ignore, timeout_ms, own_target, own_users, steps)");
+              "expectation, matrix, sessions, providers, ignore, replay_cap, timeout_ms, own_target, own_users, steps)");
     /* section directory */
     struct hn_caselist l = {0};
     char *t = edit(GOOD, "6.1.2-abort-mid-stream", "7.1.2-abort-mid-stream");

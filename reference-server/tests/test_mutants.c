@@ -787,6 +787,22 @@ static bool sc_commit_at_exit(void)
     return ok;
 }
 
+/* Events dropped after the complete leave the run's lastSeq at the complete's seq. */
+static bool sc_dropped_take_seq(void)
+{
+    struct gw_run *run;
+    bool ok;
+    up();
+    send_chat(a1);
+    emit(COMPLETE);
+    emit("{\"kind\":\"status\",\"text\":\"after\"}");
+    emit(COMPLETE);
+    run = gw_registry_current(gw_core_registry(core), sid);
+    ok = run && run->last_seq == 1;
+    json_decref(got(a1));
+    return down(ok);
+}
+
 static const struct {
     enum gw_mutant m;
     bool (*scenario)(void);
@@ -842,6 +858,7 @@ static const struct {
     {GW_MUT_UNAVAILABLE_PROVIDER_RUNS, sc_unavailable_provider_runs},
     {GW_MUT_DROP_ABORTS_RUN, sc_drop_aborts_run},
     {GW_MUT_COMMIT_AT_EXIT, sc_commit_at_exit},
+    {GW_MUT_DROPPED_TAKE_SEQ, sc_dropped_take_seq},
 };
 
 static void test_mutants_each_flips_its_behaviour(void)
