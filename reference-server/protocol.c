@@ -296,15 +296,61 @@ static void handle_permission_response(struct gw_core *c, uint64_t conn, const c
     gw_core_permission_response(c, user, rid, gw_json_truthy(json_object_get(msg, "allow")));
 }
 
+/*
+ * A copy of the JSON text data with every number token whose value overflows a double (1e400,
+ * -1e999) replaced by `null`, padded with blanks to the token's length. JSON.parse reads such a
+ * number as +-Infinity, which no field accepts as a number (R-SUB-5: not finite, so lastSeq 0) and
+ * JSON.stringify writes as null; jansson refuses the whole text instead. Strings are skipped.
+ */
+static char *null_infinite_numbers(const char *data, size_t len)
+{
+    char *out = wc_xmalloc(len + 1);
+    size_t i = 0;
+
+    memcpy(out, data, len);
+    out[len] = '\0';
+    while (i < len) {
+        if (out[i] == '"') {
+            for (i++; i < len && out[i] != '"'; i++) {
+                if (out[i] == '\\')
+                    i++;
+            }
+            i++;
+            continue;
+        }
+        if (out[i] == '-' || (out[i] >= '0' && out[i] <= '9')) {
+            size_t start = i;
+            char *end;
+            double d;
+            while (i < len && (strchr("+-.eE", out[i]) || (out[i] >= '0' && out[i] <= '9')))
+                i++;
+            char *tok = wc_xstrndup(out + start, i - start);
+            d = strtod(tok, &end);
+            if (*end == '\0' && isinf(d) && i - start >= 4) {
+                memcpy(out + start, "null", 4);
+                memset(out + start + 4, ' ', i - start - 4);
+            }
+            free(tok);
+            continue;
+        }
+        i++;
+    }
+    return out;
+}
+
 static json_t *parse_object(const void *data, size_t len)
 {
     json_error_t err;
     json_t *v = json_loadb(data, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
 
-    /* JSON.parse takes integers of any size; jansson wants them as reals. */
-    if (!v && json_error_code(&err) == json_error_numeric_overflow)
-        v = json_loadb(data, len, JSON_ALLOW_NUL | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
+    /* JSON.parse takes integers of any size (jansson wants them as reals) and reads a number
+     * beyond the double range as Infinity (here null, see above). */
+    if (!v && json_error_code(&err) == json_error_numeric_overflow) {
+        char *fixed = null_infinite_numbers(data, len);
+        v = json_loadb(fixed, len, JSON_ALLOW_NUL | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
                        &err);
+        free(fixed);
+    }
     if (v && !json_is_object(v)) {
         json_decref(v);
         v = NULL;

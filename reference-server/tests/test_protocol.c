@@ -510,7 +510,37 @@ static void test_protocol_permissions(void)
     teardown();
 }
 
+
+/* Numbers beyond int64 and beyond the double range are numbers, as for JSON.parse: no
+ * protocol_error; a huge negative cursor is 0, 1e400 (Infinity) is not finite, so 0. */
+static void test_protocol_numbers_beyond_range(void)
+{
+    static const char *const texts[] = {
+        "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"u1\",\"lastSeq\":"
+        "-123456789012345678901234567890}]}",
+        "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"u1\",\"lastSeq\":1e400}]}",
+        "{\"type\":\"chat.subscribe\",\"pad\":\"1e400 \\\" -1e999\",\"n\":-1E999,"
+        "\"sessions\":[{\"sessionId\":\"u1\",\"lastSeq\":1e400}]}",
+    };
+    json_t *got;
+
+    setup();
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        got = roundtrip(a1, texts[i]);
+        CU_ASSERT_EQUAL(json_array_size(got), 1);
+        CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(got, 0), "kind"), "chat_subscribed");
+        json_decref(got);
+    }
+    /* a number token that only looks huge inside a string is left alone, and bad JSON stays bad */
+    got = roundtrip(a1, "{\"type\":\"chat.subscribe\",\"sessions\":[1e400,}");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(got), 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(got, 0), "code"), "INTERNAL_ERROR");
+    json_decref(got);
+    teardown();
+}
+
 static CU_TestInfo protocol_tests[] = {
+    {"numbers beyond int64 and double range", test_protocol_numbers_beyond_range},
     {"malformed_and_unknown_types", test_protocol_malformed_and_unknown_types},
     {"send_validation", test_protocol_send_validation},
     {"send_runs_provider_in_project_path", test_protocol_send_runs_provider_in_project_path},
