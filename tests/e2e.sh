@@ -298,6 +298,70 @@ else
     bad "make: the default goal, make help, --version" "$OUT/make.txt"
 fi
 
+# 11-signals. Nothing the harness starts outlives it (issue 11): SIGINT, SIGTERM and SIGHUP in
+#      the middle of a run at -j 2 (and SIGTERM at -j 1, the in-process mode) exit 3 and leave
+#      no process and no directory, checked by the pids and paths the harness recorded in
+#      GWSPEC_MANIFEST, not by name. A harness killed outright (SIGKILL) takes its gateways and
+#      workers with it (PR_SET_PDEATHSIG); the next run removes the directory it left.
+leftovers() {   # manifest -> lines naming what is still there
+    while read -r kind a b; do
+        case $kind in
+        gateway) kill -0 "$a" 2>/dev/null && echo "gateway $a alive"
+                 [ "$b" != - ] && [ -e "$b" ] && echo "state dir $b left";;
+        worker)  kill -0 "$a" 2>/dev/null && echo "worker $a alive";;
+        dir)     [ -e "$a" ] && echo "dir $a left";;
+        esac
+    done <"$1"
+    return 0
+}
+signal_run() {  # SIG JOBS GATEWAYS: signal once the manifest shows GATEWAYS gateways started
+    local sig=$1 jobs=$2 want=$3 m="$OUT/manifest-$1-$2.txt" n=0 pid rc
+    : >"$m"
+    GWSPEC_MANIFEST="$m" $GW run -j "$jobs" --seed 7 cases/3-inbound cases/10-remap cases/5-terminal \
+        >"$OUT/sig-$sig-$jobs.txt" 2>&1 &
+    pid=$!
+    while [ "$(grep -c '^gateway ' "$m")" -lt "$want" ] && kill -0 $pid 2>/dev/null && [ $n -lt 3000 ]; do
+        sleep 0.01; n=$((n + 1))
+    done
+    kill -"$sig" $pid 2>/dev/null
+    wait $pid
+    rc=$?
+    left=$(leftovers "$m")
+    if [ $rc = 3 ] && grep -q "interrupted by SIG$sig" "$OUT/sig-$sig-$jobs.txt" && [ -z "$left" ] \
+       && [ "$(grep -c '^gateway ' "$m")" -ge "$want" ]; then
+        ok "signals: SIG$sig at -j $jobs: exit 3, $(grep -c . "$m") recorded, none left"
+    else
+        { echo "exit $rc"; echo "$left"; cat "$m"; } >>"$OUT/sig-$sig-$jobs.txt"
+        bad "signals: SIG$sig at -j $jobs leaves nothing" "$OUT/sig-$sig-$jobs.txt"
+    fi
+}
+signal_run INT 2 2
+signal_run TERM 2 2
+signal_run HUP 2 2
+signal_run TERM 1 1
+m="$OUT/manifest-KILL.txt"
+: >"$m"
+GWSPEC_MANIFEST="$m" $GW run -j 2 --seed 7 cases/3-inbound cases/10-remap >"$OUT/sig-KILL.txt" 2>&1 &
+pid=$!
+n=0
+while [ "$(grep -c '^worker ' "$m")" -lt 4 ] && kill -0 $pid 2>/dev/null && [ $n -lt 3000 ]; do
+    sleep 0.01; n=$((n + 1))
+done
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+# Processes go by the kernel's parent-death signal; give them the workers' grace to finish.
+n=0
+while [ -n "$(leftovers "$m" | grep alive)" ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n + 1)); done
+alive=$(leftovers "$m" | grep alive)
+$GW run --filter '1.1.1*' >"$OUT/sig-after.txt" 2>&1
+left=$(leftovers "$m")
+if [ -z "$alive" ] && [ -z "$left" ] && grep -q "removed 1 state directory" "$OUT/sig-after.txt"; then
+    ok "signals: SIGKILL: no process outlives the harness; the next run removes its directory"
+else
+    { echo "alive: $alive"; echo "left: $left"; cat "$m" "$OUT/sig-after.txt"; } >>"$OUT/sig-KILL.txt"
+    bad "signals: SIGKILL leaves no process, and the next run sweeps the directory" "$OUT/sig-KILL.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
