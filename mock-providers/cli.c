@@ -505,10 +505,11 @@ int mp_cli_main(int argc, char **argv)
         json_decref(c.argv_json);
         return 0;
     }
+    const char *asked = argc >= 3 && !strcmp(argv[1], "--as") ? argv[2] : NULL;
     c.p = argc > 0 ? pick(&argc, &argv) : NULL;
     if (!c.p) {
-        if (argc >= 3 && !strcmp(argv[1], "--as"))
-            fprintf(stderr, "gwspec-provider: unknown persona '%s'\n", argv[2]);
+        if (asked)
+            fprintf(stderr, "gwspec-provider: unknown persona '%s'\n", asked);
         usage(stderr);
         json_decref(c.argv_json);
         return 2;

@@ -210,6 +210,7 @@ done <<'ROWS'
 3|--tap cannot be written, --junit still is|rm -f "$OUT/ec/j.xml"; $GW run --filter '5.1.1*' --tap "$NOWHERE.tap" --junit "$OUT/ec/j.xml" $CASE; rc=$?; [ -s "$OUT/ec/j.xml" ] || rc=99; exit $rc
 3|--html cannot be written, --json still is|rm -rf "$OUT/ec/j"; $GW run --filter '5.1.1*' --html "$NOWHERE.html" --json "$OUT/ec/j" $CASE; rc=$?; [ -s "$OUT/ec/j/index.json" ] || rc=99; exit $rc
 3|--json cannot be written, --html still is|rm -f "$OUT/ec/h.html"; $GW run --filter '5.1.1*' --json "$NOWHERE" --html "$OUT/ec/h.html" $CASE; rc=$?; [ -s "$OUT/ec/h.html" ] || rc=99; exit $rc
+2|replay --minimize without --target or --mutant, and nothing written|rm -f "$OUT/ec/min.yaml"; $GW replay fixtures/transcripts/duplicate-complete.jsonl --minimize --out "$OUT/ec/min.yaml"; rc=$?; [ -e "$OUT/ec/min.yaml" ] && rc=99; exit $rc
 3|a failing run whose report cannot be written|$GW run --mutant dup-complete --filter '5.1.1*' --junit "$NOWHERE.xml" $CASE
 ROWS
 # the table the rows test is the one --help prints
@@ -360,6 +361,23 @@ if [ -z "$alive" ] && [ -z "$left" ] && grep -q "removed 1 state directory" "$OU
 else
     { echo "alive: $alive"; echo "left: $left"; cat "$m" "$OUT/sig-after.txt"; } >>"$OUT/sig-KILL.txt"
     bad "signals: SIGKILL leaves no process, and the next run sweeps the directory" "$OUT/sig-KILL.txt"
+fi
+
+# 11b-tools. gwspec-provider --help documents every persona; `--as claude -p hi` answers
+#      (system/init, the echoed text, result) and exits; an unknown persona is exit 2.
+PV=$BIN/gwspec-provider
+$PV --help >"$OUT/pv-help.txt" 2>&1; hrc=$?
+timeout 10 $PV --as claude -p hi >"$OUT/pv-p.txt" 2>&1; prc=$?
+$PV --as nope >"$OUT/pv-nope.txt" 2>&1; nrc=$?
+if [ $hrc = 0 ] && [ $prc = 0 ] && [ $nrc = 2 ] \
+   && [ "$(grep -cE '^  (claude|cursor-agent|codex|opencode) ' "$OUT/pv-help.txt")" = 4 ] \
+   && grep -q GWSPEC_FIXTURES "$OUT/pv-help.txt" \
+   && jq -e -s '.[0].subtype == "init" and (.[1].message.content[0].text == "hi") and .[-1].type == "result"' \
+        "$OUT/pv-p.txt" >/dev/null && grep -q "unknown persona 'nope'" "$OUT/pv-nope.txt"; then
+    ok "gwspec-provider: --help names the 4 personas; --as claude -p hi answers; unknown persona exit 2"
+else
+    { echo "help $hrc, -p $prc, nope $nrc"; cat "$OUT/pv-help.txt" "$OUT/pv-p.txt" "$OUT/pv-nope.txt"; } >"$OUT/pv.txt"
+    bad "gwspec-provider: --help, --as claude -p hi, unknown persona" "$OUT/pv.txt"
 fi
 
 echo
