@@ -136,6 +136,9 @@ static void failure_text(struct wc_buf *b, const json_t *f, int ind)
         wc_buf_addf(b, "%*switness: record%s %s\n", ind + 2, "", json_array_size(wit) > 1 ? "s" : "", s);
         free(s);
     }
+    if (wc_json_str(f, "witness_key"))
+        wc_buf_addf(b, "%*sbaseline: requirement %s, witness %s\n", ind + 2, "",
+                    str_or(f, "requirement", "?"), wc_json_str(f, "witness_key"));
 }
 
 /* Every failure of a case plus its rerun line. New string. */
@@ -292,6 +295,43 @@ static void add_count(struct wc_buf *b, long n, const char *one, const char *man
         wc_buf_addf(b, "%s%ld %s", b->len ? ", " : "", n, n == 1 ? one : many);
 }
 
+/* A witness list ["a", "b"] as "a, b". New string. */
+static char *list_text(const json_t *v)
+{
+    struct wc_buf b;
+    size_t i;
+    json_t *s;
+
+    if (json_is_string(v))
+        return wc_xstrdup(json_string_value(v));
+    wc_buf_init(&b, 0);
+    json_array_foreach(v, i, s) wc_buf_addf(&b, "%s%s", i ? ", " : "", json_is_string(s) ? json_string_value(s) : "?");
+    return wc_buf_detach(&b, NULL);
+}
+
+/* The baseline's new failures (failures of a baselined case that no entry excuses) and stale
+ * entries, one line each, said plainly. */
+static void console_baseline(FILE *fp, const json_t *base)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(base, "new"), i, e) {
+        char *m = one_line(str_or(e, "message", ""));
+        fprintf(fp, "  NEW-FAIL     %s: %s, witness %s, is not in the baseline (a new failure in a "
+                    "baselined case): %s\n", str_or(e, "case", "?"), str_or(e, "requirement", "(no requirement)"),
+                str_or(e, "witness", "?"), m);
+        free(m);
+    }
+    json_array_foreach(json_object_get(base, "stale_entries"), i, e) {
+        char *w = list_text(json_object_get(e, "witness"));
+        fprintf(fp, "  STALE        %s: the entry for %s, witness %s, matched nothing: %s\n",
+                str_or(e, "case", "?"), str_or(e, "requirement", "(any requirement)"), w,
+                str_or(e, "why", "the case no longer fails that way"));
+        free(w);
+    }
+}
+
 void hn_report_console_summary(FILE *fp, const json_t *run)
 {
     struct tally t = count(run);
@@ -323,6 +363,7 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
     if (b.len)
         fprintf(fp, "%s\n", b.buf);
     wc_buf_release(&b);
+    console_baseline(fp, json_object_get(run, "baseline"));
     json_t *flaky = json_object_get(run, "flaky"), *f, *v;
     if (json_array_size(flaky)) {
         fprintf(fp, "flaky: %zu case%s with different verdicts across %lld repetitions:\n",

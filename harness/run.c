@@ -185,9 +185,26 @@ static json_t *run_job(struct ctx *x, struct job *j)
     return r;
 }
 
+/* Every failure that names a requirement gets its "witness_key" (verdict.h): what a baseline
+ * entry names to excuse it, printed with the failure so an entry can be written from it. */
+static void add_witness_keys(json_t *result)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(json_object_get(result, "failures"), i, f) {
+        if (wc_json_str(f, "requirement") && !json_object_get(f, "witness_key")) {
+            char *key = hn_baseline_witness_key(f);
+            json_object_set_new(f, "witness_key", json_string(key));
+            free(key);
+        }
+    }
+}
+
 static void finished(struct ctx *x, const struct job *j, json_t *result)
 {
     json_object_set_new(result, "repetition", json_integer(j->repetition));
+    add_witness_keys(result);
     hn_report_console_case(stdout, result, x->cfg->verbose);
     fflush(stdout);
     json_array_append_new(x->cases, result);

@@ -191,8 +191,8 @@ while IFS='|' read -r want what cmd; do
 done <<'ROWS'
 0|every scored case passed|$GW run --filter '5.1.1*' $CASE
 1|a case failed|$GW run --mutant dup-complete --filter '5.1.1*' $CASE
-1|a stale baseline entry|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    reason: "fixed upstream; see #12"\n' >"$OUT/ec/b.yaml" && $GW run --baseline "$OUT/ec/b.yaml" --filter '5.1.1*' $CASE
-0|a known failure (baseline, reason with " #" quoted)|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    reason: "dup complete; upstream #42"\n' >"$OUT/ec/k.yaml" && $GW run --mutant dup-complete --baseline "$OUT/ec/k.yaml" --filter '5.1.1*' $CASE
+1|a stale baseline entry|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    requirement: R-TERM-1\n    witness: one_terminal/complete\n    reason: "fixed upstream; see #12"\n' >"$OUT/ec/b.yaml" && $GW run --baseline "$OUT/ec/b.yaml" --filter '5.1.1*' $CASE
+0|a known failure (baseline, reason with " #" quoted)|printf 'target: reference\nknown:\n  - case: 5.1.1-provider-completes-twice\n    requirement: R-TERM-1\n    witness: [step-5/complete, one_terminal/complete]\n    reason: "dup complete; upstream #42"\n' >"$OUT/ec/k.yaml" && $GW run --mutant dup-complete --baseline "$OUT/ec/k.yaml" --filter '5.1.1*' $CASE
 2|an empty selection (--filter) names the filter|$GW run --filter 'zzz*' 2>&1 | grep -F "no case selected by --filter 'zzz*'"; exit ${PIPESTATUS[0]}
 2|an empty selection (--exclude everything)|$GW run --exclude '*' $CASE
 2|an empty selection (--shard beyond the cases)|$GW run --shard 90/90 --filter '5.1.1*' $CASE
