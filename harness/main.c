@@ -1,5 +1,5 @@
 /*
- * main.c: the `gwspec` command line: run, list, lint, check.
+ * main.c: the `gwspec` command line: run, list, lint, check, record, replay, diff, spec.
  *
  * Exit codes (EXIT_TABLE below, printed by --help): 0 at least one case was scored and every
  * scored case passed (after the baseline); 1 a case failed or a baseline entry is stale; 2 a
@@ -16,6 +16,8 @@
 #include "casedir.h"
 #include "cmd_check.h"
 #include "cmd_diff.h"
+#include "cmd_spec.h"
+#include "coverage.h"
 #include "record.h"
 #include "report.h"
 #include "replay.h"
@@ -57,6 +59,8 @@ static void usage_main(FILE *fp)
             "  record              a recording WebSocket proxy in front of a gateway\n"
             "  replay TRANSCRIPT   turn a transcript into a case (--minimize to shrink it)\n"
             "  diff OLD NEW        compare two `run --json` results: every changed verdict\n"
+            "  spec diff OLD NEW   requirements added, removed and changed between two spec\n"
+            "                      versions, with the cases that cite each\n"
             "\n"
             "  --version           the harness version and the spec versions it finds\n"
             "\n"
@@ -124,8 +128,11 @@ static void usage_lint(FILE *fp)
             "\n"
             "Validate case files (default: every cases/**/*.yaml) strictly: unknown keys,\n"
             "wrong types, missing keys, ids that differ from the file name, unknown requirement\n"
-            "ids, unknown clients, scripts, barriers and variables. Prints file:line:col:\n"
-            "message per problem; exit 2 on any.\n",
+            "ids, unknown clients, scripts, barriers and variables. Linting the whole catalog\n"
+            "(no FILES, or the cases/ directory itself) also checks requirement coverage: a\n"
+            "MUST of the spec version that no case cites and that is not marked `untestable:`\n"
+            "is a problem, and so is an untestable requirement a case cites. Prints\n"
+            "file:line:col: message per problem; exit 2 on any.\n",
             prog);
 }
 
@@ -435,6 +442,13 @@ static int cmd_lint(int argc, char **argv)
     int rc = 0;
     hn_casedir_find(argv + optind, (size_t)(argc - optind), "cases", paths, errs);
     hn_casedir_load(paths, spec, &all, errs);
+    /* the whole catalog: every MUST needs a case or an `untestable:` reason (coverage.h) */
+    struct hn_select whole = {0};
+    if (hn_coverage_is_whole(&whole, argv + optind, (size_t)(argc - optind), "cases")) {
+        json_t *cov = hn_coverage_compute(spec, &all, NULL, 0, NULL, true);
+        hn_coverage_problems(spec, cov, true, errs);
+        json_decref(cov);
+    }
     if (json_array_size(errs)) {
         size_t i;
         json_t *e;
@@ -519,6 +533,8 @@ int main(int argc, char **argv)
         return hn_cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "diff"))
         return hn_cmd_diff(argc - 1, argv + 1);
+    if (!strcmp(cmd, "spec"))
+        return hn_cmd_spec(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
     usage_main(stderr);
     return 2;

@@ -14,6 +14,7 @@
 
 #include "casedir.h"
 #include "cmd_check.h"
+#include "coverage.h"
 #include "msgcat.h"
 #include "report.h"
 #include "run.h"
@@ -535,6 +536,18 @@ static void add_flaky(json_t *run, int repeat)
     json_decref(per);
 }
 
+/* A whole-catalog run with MUSTs that no case cites fails (coverage.h): say which, on stderr. */
+static void print_missing_musts(const json_t *run, const struct hn_spec *spec)
+{
+    json_t *problems = json_array(), *p;
+    size_t i;
+
+    if (hn_coverage_problems(spec, json_object_get(run, "coverage"), false, problems))
+        fprintf(stderr, "gwspec: the run fails: MUST requirements of %s without a case:\n", spec->version);
+    json_array_foreach(problems, i, p) fprintf(stderr, "  %s\n", json_string_value(p));
+    json_decref(problems);
+}
+
 static void print_errs(const json_t *errs)
 {
     size_t i;
@@ -690,11 +703,15 @@ int hn_run(const struct hn_run_cfg *cfg)
     count(run);
     add_flaky(run, repeat);
     add_requirements(run, spec);
+    json_object_set_new(run, "coverage",
+                        hn_coverage_compute(spec, &all, sel, nsel, json_object_get(run, "cases"),
+                                            hn_coverage_is_whole(&s, cfg->cases, cfg->ncases, "cases")));
     if (baseline)
         hn_baseline_apply(baseline, run);
     hn_report_console_summary(stdout, run);
     fflush(stdout);
     rc = hn_run_exit_code(run);
+    print_missing_musts(run, spec);
     if (rc == 2)
         fprintf(stderr, "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "
                 "SKIPPED on target %s): nothing was tested\n", nsel, target->name);
