@@ -145,6 +145,7 @@ struct entry {
     size_t nwitness;   /* >= 1 */
     char *reason;      /* why it is known */
     char *upstream;    /* issue / PR, or NULL */
+    char *race;        /* entries of one case with one race label are alternatives, or NULL */
 };
 
 struct hn_baseline {
@@ -167,6 +168,7 @@ void hn_baseline_free(struct hn_baseline *b)
         free(b->e[i].witness);
         free(b->e[i].reason);
         free(b->e[i].upstream);
+        free(b->e[i].race);
     }
     free(b->e);
     free(b->target);
@@ -224,7 +226,7 @@ static char *load_witness(struct wc_yaml_doc *doc, const json_t *item, struct en
 /* NULL on success, else a new message. */
 static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entry *e)
 {
-    static const char *const keys[] = {"case", "requirement", "witness", "reason", "upstream", NULL};
+    static const char *const keys[] = {"case", "requirement", "witness", "reason", "upstream", "race", NULL};
     const char *key, *s, *id;
     json_t *v;
 
@@ -255,6 +257,7 @@ static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entr
     e->requirement = wc_xstrdup(s);
     e->reason = wc_xstrdup(wc_json_str(item, "reason"));
     e->upstream = wc_json_str(item, "upstream") ? wc_xstrdup(wc_json_str(item, "upstream")) : NULL;
+    e->race = wc_json_str(item, "race") ? wc_xstrdup(wc_json_str(item, "race")) : NULL;
     return load_witness(doc, item, e);
 }
 
@@ -526,6 +529,22 @@ static void add_unused(json_t *unused, const struct entry *e, const struct seen 
         json_decref(keys);
 }
 
+/* Did another entry of entry i's race (same case, same label) match? Then i is the outcome
+ * the race did not take this time, not stale. */
+static bool race_won(const struct hn_baseline *b, const struct seen *seen, size_t i)
+{
+    size_t k;
+
+    if (!b->e[i].race)
+        return false;
+    for (k = 0; k < b->n; k++) {
+        if (k != i && seen[k].used && b->e[k].race && !strcmp(b->e[k].race, b->e[i].race) &&
+            !strcmp(b->e[k].case_id, b->e[i].case_id))
+            return true;
+    }
+    return false;
+}
+
 void hn_baseline_apply(const struct hn_baseline *b, json_t *run)
 {
     struct seen *seen = wc_xcalloc(b->n + 1, sizeof(*seen));
@@ -547,7 +566,7 @@ void hn_baseline_apply(const struct hn_baseline *b, json_t *run)
     for (i = 0; i < b->n; i++) {
         if (!seen[i].ran && !seen[i].used)
             not_run++;
-        else if (!seen[i].used)
+        else if (!seen[i].used && !race_won(b, seen, i))
             add_stale(stale, stale_entries, &b->e[i], &seen[i]);
         else
             add_unused(unused, &b->e[i], &seen[i]);

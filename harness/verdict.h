@@ -67,9 +67,12 @@ char *hn_baseline_witness_key(const json_t *failure);
 
 /*
  * Load a baseline: { target: NAME, known: [ {case: ID, requirement: R-.., witness: KEY or
- * [KEY, ...], reason: TEXT, upstream: URL-or-text} ] }. `case`, `requirement`, `witness` and
- * `reason` are required, `upstream` optional; unknown keys are errors. Returns a new baseline,
- * or NULL with *err a new "file:line:col: message" (free()).
+ * [KEY, ...], reason: TEXT, upstream: URL-or-text, race: LABEL} ] }. `case`, `requirement`,
+ * `witness` and `reason` are required, `upstream` and `race` optional; unknown keys are errors.
+ * Several witness keys in one entry are alternatives (any of them is that known failure).
+ * Entries of one case with the same `race` label are alternatives too: the outcomes of a race
+ * inside the target, of which one run shows some. Returns a new baseline, or NULL with *err a
+ * new "file:line:col: message" (free()).
  */
 struct hn_baseline *hn_baseline_load(const char *path, char **err);
 struct hn_baseline *hn_baseline_load_string(const char *name, const char *yaml, char **err);
@@ -80,7 +83,8 @@ struct hn_baseline *hn_baseline_load_string(const char *name, const char *yaml, 
  * "witness_key", computed when absent). A case whose every failure is covered gets "known":
  * true and "known_reason". A case with entries and an uncovered failure gets
  * "baseline_new": [{requirement, witness}] and is a new failure. An entry of a case that ran
- * (not SKIPPED, UNIMPLEMENTED or ERROR) none of whose witness keys occurred is stale. Sets
+ * (not SKIPPED, UNIMPLEMENTED or ERROR) none of whose witness keys occurred is stale, unless
+ * another entry of its race matched. Sets
  * run["baseline"] = {target, known: n, stale: [case ids], stale_entries: [{case, requirement,
  * witness: [..], why}], new: [{case, requirement, witness, message}], not_run: n}, plus
  * "warning" when the baseline's target differs from run["target"].

@@ -241,6 +241,36 @@ static void test_verdict_baseline_computes_missing_keys(void)
     hn_baseline_free(b);
 }
 
+/* Entries of one case with one race label: the outcome a run did not take is not stale; when
+ * none of them matched, every one is. */
+static void test_verdict_baseline_race_alternatives(void)
+{
+    static const char *yaml =
+        "known:\n"
+        "  - {case: a, requirement: R-ABORT-1, witness: step-7/chat_subscribed, race: r, reason: x}\n"
+        "  - {case: a, requirement: R-SUB-2, witness: ack_before_replay/permission_cancelled, race: r, reason: y}\n"
+        "  - {case: b, requirement: R-ABORT-1, witness: step-7/chat_subscribed, race: r, reason: x}\n"
+        "  - {case: b, requirement: R-SUB-2, witness: ack_before_replay/permission_cancelled, race: r, reason: y}\n";
+    char *err = NULL;
+    struct hn_baseline *b = hn_baseline_load_string("b", yaml, &err);
+    json_t *run = json_pack("{s:s, s:[]}", "target", "x", "cases"), *info;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    json_array_append_new(json_object_get(run, "cases"),
+                          case_json("a", "FAILED", failure("R-SUB-2", "ack_before_replay/permission_cancelled"), NULL));
+    json_array_append_new(json_object_get(run, "cases"),
+                          case_json("b", "FAILED", failure("R-SUB-2", "one_terminal/status"), NULL));
+    hn_baseline_apply(b, run);
+    info = json_object_get(run, "baseline");
+    CU_ASSERT(json_is_true(json_object_get(find_case(run, "a"), "known")));
+    CU_ASSERT(json_is_false(json_object_get(find_case(run, "b"), "known")));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(info, "stale")), 1);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(info, "stale"), 0)), "b");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(info, "stale_entries")), 2);
+    json_decref(run);
+    hn_baseline_free(b);
+}
+
 static void test_verdict_baseline_other_target_warns(void)
 {
     char *err = NULL;
@@ -302,6 +332,7 @@ static CU_TestInfo verdict_tests[] = {
     {"baseline_marks_known_and_stale", test_verdict_baseline_marks_known_and_stale},
     {"witness_key_names_checker_or_step_and_frame_kind", test_verdict_witness_key_names_checker_or_step_and_frame_kind},
     {"baseline_computes_missing_keys", test_verdict_baseline_computes_missing_keys},
+    {"baseline_race_alternatives", test_verdict_baseline_race_alternatives},
     {"baseline_other_target_warns", test_verdict_baseline_other_target_warns},
     {"baseline_errors_have_positions", test_verdict_baseline_errors_have_positions},
     CU_TEST_INFO_NULL,
