@@ -2,7 +2,8 @@
  * main.c: the `gwspec` command line: run, list, lint, check, record, replay, diff, spec.
  *
  * Exit codes (EXIT_TABLE below, printed by --help): 0 at least one case was scored and every
- * scored case passed (after the baseline); 1 a case failed or a baseline entry is stale; 2 a
+ * scored case passed (after the baseline); 1 a case failed, a baseline entry is stale, or a
+ * whole-catalog run finds a MUST without a case; 2 a
  * usage or case-file error, including a selection that selects or scores nothing and an unknown
  * mutant, requirement or tag; 3 the target is unreachable, a case is ERROR, a report cannot be
  * written, or the run was interrupted.
@@ -33,7 +34,9 @@ static const char *prog = "gwspec";
 #define EXIT_TABLE                                                                              \
     "exit status:\n"                                                                            \
     "  0  at least one case was scored and every scored case passed (after --baseline)\n"       \
-    "  1  a case FAILED (not a known failure), or a --baseline entry is stale\n"                \
+    "  1  a case FAILED (not a known failure), a --baseline entry is stale, or a\n"           \
+    "     whole-catalog run finds a MUST requirement that no case cites (and that is\n"       \
+    "     not marked untestable)\n"                                                            \
     "  2  usage or case-file error: a bad option, a case file that does not lint, a\n"          \
     "     selection that selects no case (--filter, --exclude, --tag, --req, --shard or a\n"    \
     "     path with no case) or whose every case is UNIMPLEMENTED or SKIPPED, an unknown\n"     \
@@ -89,19 +92,28 @@ static void usage_run(FILE *fp)
             "  --seed N            the run seed: case order and every generated id (default:\n"
             "                      chosen from time and pid, and printed)\n"
             "  --repeat N          run the selection N times (seeds N, N+1, ...)\n"
-            "  --baseline FILE     known failures (fixtures/baselines/*.yaml)\n"
+            "  --baseline FILE     known failures (fixtures/baselines/*.yaml): each entry a\n"
+            "                      case, a requirement and a witness key (printed after each\n"
+            "                      failure as `baseline: requirement R-.., witness KEY`)\n"
             "  --junit FILE        write JUnit XML\n"
             "  --tap FILE          write TAP\n"
             "  --json DIR          write DIR/index.json and DIR/cases/<id>.json\n"
             "  --html FILE         write one self-contained HTML page: the verdict matrix and,\n"
             "                      for every case that is not OK, its failures and transcript\n"
-            "  --spec-version V    the spec version (default chatgw/1.0 = spec/chatgw-1.0)\n"
+            "  --spec-version V    the spec version (default chatgw/1.0 = spec/chatgw-1.0;\n"
+            "                      $GWSPEC_SPEC_PATH, colon-separated, is searched first)\n"
             "  --timeout-ms N      the safety timeout of every waiting step (default: the\n"
             "                      case's timeout_ms, 5000)\n"
             "  -v, --verbose       print the failures of every case and the two-sided\n"
             "                      transcript (client and gateway frames, provider events) of\n"
             "                      every case that is not OK\n"
             "  -h, --help          this text\n"
+            "\n"
+            "The summary gives the requirement coverage per level (exercised, not run, without\n"
+            "a case, marked untestable). Only a run of the whole catalog (no --filter,\n"
+            "--exclude, --tag, --req, --shard, no case path but cases/) enforces it: a MUST\n"
+            "that no case cites and that requirements.yaml does not mark `untestable:` fails\n"
+            "the run. A narrowed run reports the requirements its cases cite.\n"
             "\n"
             "Every process the run starts (gateways, workers) is in a process group of its own\n"
             "that the run stops, with its state directory, on exit and on SIGINT, SIGTERM,\n"
