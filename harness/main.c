@@ -129,7 +129,8 @@ static void usage_list(FILE *fp)
             "usage: %s list [--checks] [--json] [--tag T] [--filter GLOB] [--req ID] [CASES...]\n"
             "\n"
             "Print one line per case: id, requirement ids, tags. --checks prints the invariant\n"
-            "checker table instead. An unknown --req id or --tag is a usage error (exit 2).\n",
+            "checker table instead. An unknown --req id or --tag is a usage error (exit 2); a\n"
+            "--req id that no case cites is said on stderr, and exit 2 when nothing is listed.\n",
             prog);
 }
 
@@ -332,6 +333,29 @@ static size_t print_list_json(const struct hn_spec *spec, struct hn_case **sel, 
     return 0;
 }
 
+/* Each --req id that no loaded case cites, said on stderr (a spec author asking for a new
+ * requirement's cases must not get an empty list that looks like success). The count. */
+static size_t no_case_for_reqs(const struct hn_caselist *all, const struct hn_spec *spec, const json_t *reqs)
+{
+    size_t i, k, n = 0;
+    json_t *r, *id;
+
+    json_array_foreach(reqs, i, r) {
+        bool cited = false;
+        const struct hn_req *q = hn_spec_find(spec, json_string_value(r));
+        for (k = 0; k < all->n && !cited; k++) {
+            size_t j;
+            json_array_foreach(all->v[k]->spec, j, id) cited |= json_equal(id, r);
+        }
+        if (!cited) {
+            fprintf(stderr, "%s: no case cites %s (%s)%s\n", prog, json_string_value(r),
+                    q ? hn_level_name(q->level) : "?", q && q->untestable ? ", marked untestable" : "");
+            n++;
+        }
+    }
+    return n;
+}
+
 static int cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -401,6 +425,8 @@ static int cmd_list(int argc, char **argv)
             goto done;
         }
         hn_casedir_select(&all, &s, &sel, &n);
+        if (no_case_for_reqs(&all, spec, reqs) && n == 0)
+            rc = 2; /* as `run`: a selection that selects nothing is a usage error */
         if (as_json)
             n = print_list_json(spec, sel, n);
         for (size_t i = 0; i < n; i++) {

@@ -385,9 +385,12 @@ GWSPEC_SPEC_PATH=$S $GW lint --spec-version chatgw/1.1 cases/ >"$B/lint11.txt" 2
 rc1=$?
 GWSPEC_SPEC_PATH=$S $GW lint --spec-version chatgw/1.1 cases/5-terminal >>"$B/lint11.txt" 2>&1
 rc2=$?
+GWSPEC_SPEC_PATH=$S $GW list --spec-version chatgw/1.1 --req R-NEW-1 >>"$B/lint11.txt" 2>&1
+rc3=$?
 if [ $rc1 = 2 ] && grep -qF "$S/chatgw-1.1/requirements.yaml:$newline:5: MUST requirement 'R-NEW-1' has no case in chatgw/1.1: write one, or mark it \`untestable:\` with the reason" "$B/lint11.txt" \
-   && [ "$(grep -c 'has no case' "$B/lint11.txt")" = 1 ] && [ $rc2 = 0 ]; then
-    ok "coverage: lint of the whole catalog names the MUST without a case (line $newline, exit 2); lint of one folder does not"
+   && [ "$(grep -c 'has no case' "$B/lint11.txt")" = 1 ] && [ $rc2 = 0 ] \
+   && [ $rc3 = 2 ] && grep -q ': no case cites R-NEW-1 (MUST)$' "$B/lint11.txt"; then
+    ok "coverage: lint of the whole catalog names the MUST without a case (line $newline, exit 2), lint of one folder does not; list --req R-NEW-1 says no case cites it (exit 2)"
 else
     echo "exit $rc1 / $rc2" >>"$B/lint11.txt"; bad "coverage: lint names the MUST without a case" "$B/lint11.txt"
 fi
