@@ -503,36 +503,53 @@ static int cmd_lint(int argc, char **argv)
     return rc;
 }
 
-/* `gwspec --version`: the harness, the report format and every spec version found. */
-static int print_version(void)
+/* Print every spec version found in directory `dir`; the count. */
+static int list_specs(const char *dir)
 {
-    char *dir = hn_spec_dir("chatgw/1.0"), *slash = strrchr(dir, '/');
     DIR *d;
     struct dirent *e;
     int found = 0;
 
+    if ((d = opendir(dir)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char *sub, *err = NULL;
+        struct hn_spec *spec;
+        if (e->d_name[0] == '.')
+            continue;
+        sub = wc_xasprintf("%s/%s", dir, e->d_name);
+        spec = hn_spec_load(sub, &err);
+        if (spec) {
+            printf("spec %s: %s (%zu requirements)\n", spec->version ? spec->version : "?", sub, spec->n);
+            found++;
+        }
+        hn_spec_free(spec);
+        free(err);
+        free(sub);
+    }
+    closedir(d);
+    return found;
+}
+
+/* `gwspec --version`: the harness, the report format and every spec version found (in
+ * $GWSPEC_SPEC_PATH first, as the lookup goes). */
+static int print_version(void)
+{
+    char *dir = hn_spec_dir("chatgw/1.0"), *slash = strrchr(dir, '/');
+    const char *path = getenv("GWSPEC_SPEC_PATH"), *colon;
+    int found = 0;
+
     printf("gwspec %s (report format %s)\n", HN_VERSION, HN_REPORT_FORMAT);
+    for (; path && *path; path = colon ? colon + 1 : "") {
+        colon = strchr(path, ':');
+        char *one = colon ? wc_xstrndup(path, (size_t)(colon - path)) : wc_xstrdup(path);
+        if (*one)
+            found += list_specs(one);
+        free(one);
+    }
     if (slash)
         *slash = '\0';
-    if ((d = opendir(slash ? dir : "spec")) != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            char *sub, *err = NULL;
-            struct hn_spec *spec;
-            if (e->d_name[0] == '.')
-                continue;
-            sub = wc_xasprintf("%s/%s", slash ? dir : "spec", e->d_name);
-            spec = hn_spec_load(sub, &err);
-            if (spec) {
-                printf("spec %s: %s (%zu requirements)\n", spec->version ? spec->version : "?",
-                       sub, spec->n);
-                found++;
-            }
-            hn_spec_free(spec);
-            free(err);
-            free(sub);
-        }
-        closedir(d);
-    }
+    found += list_specs(slash ? dir : "spec");
     if (!found)
         printf("spec: none found (looked in %s)\n", slash ? dir : "spec");
     free(dir);
