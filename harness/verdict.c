@@ -117,15 +117,32 @@ static const char *received_kind(const json_t *v)
     return json_object_get(v, "status") ? "http" : "frame";
 }
 
+/*
+ * The kind of the frame that broke an invariant: the last frame of the witness that a client
+ * received from the gateway, else its last frame ("none" when it has none). What the gateway
+ * sent, not the transcript position of the provider's record beside it: a provider event and
+ * the client frame it became can be recorded in either order from run to run.
+ */
+static const char *witness_kind(const json_t *frames)
+{
+    size_t n = json_array_size(frames), i;
+
+    for (i = n; i > 0; i--) {
+        const char *t = wc_json_str(json_array_get(frames, i - 1), "t");
+        if (t && !strcmp(t, "recv"))
+            return record_kind(json_array_get(frames, i - 1));
+    }
+    return n ? record_kind(json_array_get(frames, n - 1)) : "none";
+}
+
 char *hn_baseline_witness_key(const json_t *f)
 {
     const char *kind = wc_json_str(f, "kind");
     const json_t *step = json_object_get(f, "step"), *frames = json_object_get(f, "frames");
 
     if (kind && !strcmp(kind, "invariant")) {
-        size_t n = json_array_size(frames);
         return wc_xasprintf("%s/%s", wc_json_str(f, "checker") ? wc_json_str(f, "checker") : "invariant",
-                            n ? record_kind(json_array_get(frames, n - 1)) : "none");
+                            witness_kind(frames));
     }
     if (kind && !strcmp(kind, "step")) {
         if (json_is_integer(step))

@@ -54,8 +54,9 @@ struct hn_baseline;
  * The witness key of one failure (report.h's failure object): what a baseline entry must name
  * besides the case and the requirement, so that a second, different violation of the same
  * requirement in the same case is not hidden by the first one's entry.
- *   invariant failure: "<checker>/<K>", K the kind of the last frame of its witness (the one
- *                      that broke the invariant), e.g. "one_terminal/status";
+ *   invariant failure: "<checker>/<K>", K the kind of the last frame of its witness that a
+ *                      client received (what the gateway sent that broke the invariant), else
+ *                      of its last frame (a provider-side witness), e.g. "one_terminal/status";
  *   step failure:      "step-<N>/<K>", N the step index as reports print it, K the kind of the
  *                      frame received instead of the expected one ("none" when nothing came);
  *   other failures:    their kind ("alternative").

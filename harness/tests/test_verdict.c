@@ -203,6 +203,12 @@ static void test_verdict_witness_key_names_checker_or_step_and_frame_kind(void)
         {"{\"kind\":\"invariant\",\"checker\":\"provider_to_client\",\"frames\":[{\"t\":\"ctl\",\"msg\":"
          "{\"type\":\"emitted\"}}]}", "provider_to_client/emitted"},
         {"{\"kind\":\"invariant\",\"checker\":\"x\",\"frames\":[]}", "x/none"},
+        /* the client frame, not the provider record that happens to be recorded after it (the
+         * CloudCLI 1.37.3 interop run of 2026-12-03 showed both orders of one failure) */
+        {"{\"kind\":\"invariant\",\"checker\":\"provider_to_client\",\"frames\":[{\"t\":\"recv\",\"frame\":"
+         "{\"kind\":\"text\"}},{\"t\":\"ctl\",\"msg\":{\"type\":\"emitted\"}}]}", "provider_to_client/text"},
+        {"{\"kind\":\"invariant\",\"checker\":\"provider_to_client\",\"frames\":[{\"t\":\"ctl\",\"msg\":"
+         "{\"type\":\"emitted\"}},{\"t\":\"recv\",\"frame\":{\"kind\":\"text\"}}]}", "provider_to_client/text"},
         /* a step: its index and what came instead */
         {"{\"kind\":\"step\",\"step\":4,\"received\":{\"kind\":\"text\",\"seq\":1}}", "step-4/text"},
         {"{\"kind\":\"step\",\"step\":0,\"received\":null}", "step-0/none"},
