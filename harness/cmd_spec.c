@@ -44,11 +44,12 @@ static json_t *req_summary(const struct hn_req *q, const json_t *cites)
 static void add_change(json_t *changes, const char *field, const char *a, const char *b)
 {
     if (!same_str(a, b))
-        json_array_append_new(changes, json_pack("{s:s, s:o, s:o}", "field", field, "old", str_or_null(a),
-                                                 "new", str_or_null(b)));
+        json_array_append_new(changes, json_pack("{s:s, s:o, s:o}", "field", field, "old",
+                                                 str_or_null(a), "new", str_or_null(b)));
 }
 
-json_t *hn_spec_diff(const struct hn_spec *old_spec, const struct hn_spec *new_spec, const json_t *cites)
+json_t *hn_spec_diff(const struct hn_spec *old_spec, const struct hn_spec *new_spec,
+                     const json_t *cites)
 {
     json_t *added = json_array(), *removed = json_array(), *changed = json_array();
     size_t i, unchanged = 0;
@@ -113,8 +114,10 @@ static struct hn_spec *load_spec(const char *arg)
         free(req);
     }
     if (!dir) {
-        fprintf(stderr, "gwspec spec diff: unknown spec version '%s' (not in $GWSPEC_SPEC_PATH, spec/ "
-                        "or next to the binary, and not a directory with requirements.yaml)\n", arg);
+        fprintf(stderr,
+                "gwspec spec diff: unknown spec version '%s' (not in $GWSPEC_SPEC_PATH, spec/ "
+                "or next to the binary, and not a directory with requirements.yaml)\n",
+                arg);
         return NULL;
     }
     s = hn_spec_load(dir, &err);
@@ -157,7 +160,8 @@ static int read_cites(char *const *args, size_t nargs, json_t *cites)
         }
         wc_yaml_free(doc);
     }
-    json_array_foreach(errs, i, e) fprintf(stderr, "%s\n", json_string_value(e));
+    json_array_foreach(errs, i, e)
+        fprintf(stderr, "%s\n", json_string_value(e));
     json_decref(paths);
     json_decref(errs);
     return rc;
@@ -171,7 +175,8 @@ static void print_cases(const json_t *r)
     fputs("      cases:", stdout);
     if (!json_array_size(cases))
         fputs(" none", stdout);
-    json_array_foreach(cases, i, c) printf("%s %s", i ? "," : "", json_string_value(c));
+    json_array_foreach(cases, i, c)
+        printf("%s %s", i ? "," : "", json_string_value(c));
     putchar('\n');
 }
 
@@ -186,11 +191,14 @@ static void print_list(const json_t *list, const char *what)
         json_array_foreach(json_object_get(r, "changes"), k, ch) {
             const char *field = wc_json_str(ch, "field");
             if (!strcmp(field, "level") || !strcmp(field, "capability"))
-                printf("      %s: %s -> %s\n", field, wc_json_str(ch, "old") ? wc_json_str(ch, "old") : "(none)",
+                printf("      %s: %s -> %s\n", field,
+                       wc_json_str(ch, "old") ? wc_json_str(ch, "old") : "(none)",
                        wc_json_str(ch, "new") ? wc_json_str(ch, "new") : "(none)");
             else
-                printf("      %s %s\n", field, !wc_json_str(ch, "old") ? "added"
-                                               : !wc_json_str(ch, "new") ? "removed" : "changed");
+                printf("      %s %s\n", field,
+                       !wc_json_str(ch, "old")   ? "added"
+                       : !wc_json_str(ch, "new") ? "removed"
+                                                 : "changed");
         }
         print_cases(r);
     }
@@ -211,9 +219,16 @@ static int spec_diff(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'J': as_json = true; break;
-        case 'h': usage(stdout); rc = 0; goto out;
-        default: usage(stderr); goto out;
+        case 'J':
+            as_json = true;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto out;
+        default:
+            usage(stderr);
+            goto out;
         }
     }
     if (argc - optind < 2) {
@@ -226,18 +241,21 @@ static int spec_diff(int argc, char **argv)
     if (read_cites(argv + optind + 2, (size_t)(argc - optind - 2), cites) != 0)
         goto out;
     d = hn_spec_diff(a, b, cites);
-    size_t na = json_array_size(json_object_get(d, "added")), nr = json_array_size(json_object_get(d, "removed"));
+    size_t na = json_array_size(json_object_get(d, "added")),
+           nr = json_array_size(json_object_get(d, "removed"));
     size_t nc = json_array_size(json_object_get(d, "changed"));
     if (as_json) {
-        json_object_set_new(d, "old", json_pack("{s:s, s:s, s:I}", "version", a->version, "dir", a->dir,
-                                                "requirements", (json_int_t)a->n));
-        json_object_set_new(d, "new", json_pack("{s:s, s:s, s:I}", "version", b->version, "dir", b->dir,
-                                                "requirements", (json_int_t)b->n));
+        json_object_set_new(d, "old",
+                            json_pack("{s:s, s:s, s:I}", "version", a->version, "dir", a->dir,
+                                      "requirements", (json_int_t)a->n));
+        json_object_set_new(d, "new",
+                            json_pack("{s:s, s:s, s:I}", "version", b->version, "dir", b->dir,
+                                      "requirements", (json_int_t)b->n));
         json_dumpf(d, stdout, JSON_INDENT(2));
         putchar('\n');
     } else {
-        printf("spec diff %s (%s, %zu requirements) -> %s (%s, %zu requirements)\n", a->version, a->dir, a->n,
-               b->version, b->dir, b->n);
+        printf("spec diff %s (%s, %zu requirements) -> %s (%s, %zu requirements)\n", a->version,
+               a->dir, a->n, b->version, b->dir, b->n);
         print_list(json_object_get(d, "added"), "added");
         print_list(json_object_get(d, "removed"), "removed");
         print_list(json_object_get(d, "changed"), "changed");
@@ -261,7 +279,8 @@ int hn_cmd_spec(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "gwspec spec: %s\n", argc >= 2 ? "unknown subcommand" : "needs a subcommand (diff)");
+    fprintf(stderr, "gwspec spec: %s\n",
+            argc >= 2 ? "unknown subcommand" : "needs a subcommand (diff)");
     usage(stderr);
     return 2;
 }

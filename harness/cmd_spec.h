@@ -27,7 +27,8 @@
  * with each list in the order of NEW (removed: of OLD); "level" and "title" are NEW's (for
  * removed: OLD's). Fields compared: level, title, text, capability, untestable.
  */
-json_t *hn_spec_diff(const struct hn_spec *old_spec, const struct hn_spec *new_spec, const json_t *cites);
+json_t *hn_spec_diff(const struct hn_spec *old_spec, const struct hn_spec *new_spec,
+                     const json_t *cites);
 
 /* argv[0] is "spec"; returns the exit code. Writes to stdout/stderr. */
 int hn_cmd_spec(int argc, char **argv);

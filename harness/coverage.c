@@ -106,8 +106,9 @@ static json_t *new_levels(void)
 
     for (i = 0; i < 3; i++)
         json_object_set_new(o, levels[i],
-                            json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "requirements", 0, "with_case", 0,
-                                      "exercised", 0, "not_run", 0, "without_case", 0, "untestable", 0));
+                            json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "requirements", 0,
+                                      "with_case", 0, "exercised", 0, "not_run", 0, "without_case",
+                                      0, "untestable", 0));
     return o;
 }
 
@@ -131,10 +132,12 @@ json_t *hn_coverage_compute(const struct hn_spec *spec, const struct hn_caselist
         bump(lv, "requirements");
         if (q->untestable) {
             bump(lv, "untestable");
-            json_array_append_new(untestable, json_pack("{s:s, s:s, s:s}", "id", q->id, "level",
-                                                        hn_level_name(q->level), "reason", q->untestable));
+            json_array_append_new(untestable,
+                                  json_pack("{s:s, s:s, s:s}", "id", q->id, "level",
+                                            hn_level_name(q->level), "reason", q->untestable));
             if (json_array_size(by))
-                json_array_append_new(cited_untestable, json_pack("{s:s, s:O}", "id", q->id, "cases", by));
+                json_array_append_new(cited_untestable,
+                                      json_pack("{s:s, s:O}", "id", q->id, "cases", by));
         } else if (!json_array_size(by)) {
             bump(lv, "without_case");
             json_array_append_new(without, json_string(q->id));
@@ -150,10 +153,10 @@ json_t *hn_coverage_compute(const struct hn_spec *spec, const struct hn_caselist
         }
         json_decref(by);
     }
-    return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "scope", whole ? "catalog" : "selection",
-                     "enforced", whole, "levels", levels, "without_case", without, "not_run", not_run,
-                     "untestable", untestable, "untestable_cited", cited_untestable, "missing_must",
-                     missing);
+    return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "scope",
+                     whole ? "catalog" : "selection", "enforced", whole, "levels", levels,
+                     "without_case", without, "not_run", not_run, "untestable", untestable,
+                     "untestable_cited", cited_untestable, "missing_must", missing);
 }
 
 size_t hn_coverage_problems(const struct hn_spec *spec, const json_t *coverage, bool lint,
@@ -164,24 +167,27 @@ size_t hn_coverage_problems(const struct hn_spec *spec, const json_t *coverage, 
 
     json_array_foreach(json_object_get(coverage, "missing_must"), i, id) {
         const struct hn_req *q = hn_spec_find(spec, json_string_value(id));
-        json_array_append_new(errs, json_sprintf("%s: MUST requirement '%s' has no case in %s: write one, "
-                                                 "or mark it `untestable:` with the reason",
-                                                 q && q->where ? q->where : "requirements.yaml",
-                                                 json_string_value(id), spec->version));
+        json_array_append_new(
+            errs, json_sprintf("%s: MUST requirement '%s' has no case in %s: write one, "
+                               "or mark it `untestable:` with the reason",
+                               q && q->where ? q->where : "requirements.yaml",
+                               json_string_value(id), spec->version));
         n++;
     }
     json_array_foreach(lint ? json_object_get(coverage, "untestable_cited") : NULL, i, u) {
         const struct hn_req *q = hn_spec_find(spec, wc_json_str(u, "id"));
         char *list = NULL;
         json_array_foreach(json_object_get(u, "cases"), k, c) {
-            char *next = wc_xasprintf("%s%s%s", list ? list : "", list ? ", " : "", json_string_value(c));
+            char *next =
+                wc_xasprintf("%s%s%s", list ? list : "", list ? ", " : "", json_string_value(c));
             free(list);
             list = next;
         }
-        json_array_append_new(errs, json_sprintf("%s: requirement '%s' is marked untestable but case(s) "
-                                                 "cite it (%s): drop the mark or the citation",
-                                                 q && q->where ? q->where : "requirements.yaml",
-                                                 wc_json_str(u, "id"), list ? list : ""));
+        json_array_append_new(errs,
+                              json_sprintf("%s: requirement '%s' is marked untestable but case(s) "
+                                           "cite it (%s): drop the mark or the citation",
+                                           q && q->where ? q->where : "requirements.yaml",
+                                           wc_json_str(u, "id"), list ? list : ""));
         free(list);
         n++;
     }

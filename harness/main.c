@@ -336,7 +336,8 @@ static size_t print_list_json(const struct hn_spec *spec, struct hn_case **sel, 
 
 /* Each --req id that no loaded case cites, said on stderr (a spec author asking for a new
  * requirement's cases must not get an empty list that looks like success). The count. */
-static size_t no_case_for_reqs(const struct hn_caselist *all, const struct hn_spec *spec, const json_t *reqs)
+static size_t no_case_for_reqs(const struct hn_caselist *all, const struct hn_spec *spec,
+                               const json_t *reqs)
 {
     size_t i, k, n = 0;
     json_t *r, *id;
@@ -350,7 +351,8 @@ static size_t no_case_for_reqs(const struct hn_caselist *all, const struct hn_sp
         }
         if (!cited) {
             fprintf(stderr, "%s: no case cites %s (%s)%s\n", prog, json_string_value(r),
-                    q ? hn_level_name(q->level) : "?", q && q->untestable ? ", marked untestable" : "");
+                    q ? hn_level_name(q->level) : "?",
+                    q && q->untestable ? ", marked untestable" : "");
             n++;
         }
     }
@@ -521,7 +523,8 @@ static int list_specs(const char *dir)
         sub = wc_xasprintf("%s/%s", dir, e->d_name);
         spec = hn_spec_load(sub, &err);
         if (spec) {
-            printf("spec %s: %s (%zu requirements)\n", spec->version ? spec->version : "?", sub, spec->n);
+            printf("spec %s: %s (%zu requirements)\n", spec->version ? spec->version : "?", sub,
+                   spec->n);
             found++;
         }
         hn_spec_free(spec);

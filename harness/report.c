@@ -163,16 +163,18 @@ static const char *const cov_levels[] = {"MUST", "SHOULD", "MAY"};
 static const json_t *cov_missing(const json_t *run)
 {
     const json_t *cov = json_object_get(run, "coverage");
-    return json_is_true(json_object_get(cov, "enforced")) ? json_object_get(cov, "missing_must") : NULL;
+    return json_is_true(json_object_get(cov, "enforced")) ? json_object_get(cov, "missing_must")
+                                                          : NULL;
 }
 
 /* "MUST 52: 52 exercised, 0 not run, 0 without a case, 0 untestable" for one level. New string. */
 static char *cov_level_text(const json_t *cov, const char *level)
 {
     const json_t *l = json_object_get(json_object_get(cov, "levels"), level);
-    return wc_xasprintf("%s %lld: %lld exercised, %lld not run, %lld without a case, %lld untestable", level,
-                        int_or(l, "requirements", 0), int_or(l, "exercised", 0), int_or(l, "not_run", 0),
-                        int_or(l, "without_case", 0), int_or(l, "untestable", 0));
+    return wc_xasprintf(
+        "%s %lld: %lld exercised, %lld not run, %lld without a case, %lld untestable", level,
+        int_or(l, "requirements", 0), int_or(l, "exercised", 0), int_or(l, "not_run", 0),
+        int_or(l, "without_case", 0), int_or(l, "untestable", 0));
 }
 
 /* "R-A-1, R-B-2" from an array of strings (or of objects with "id"). New string. */
@@ -183,8 +185,9 @@ static char *cov_ids(const json_t *a)
     json_t *v;
 
     wc_buf_init(&b, 0);
-    json_array_foreach(a, i, v) wc_buf_addf(&b, "%s%s", i ? ", " : "",
-                                            json_is_string(v) ? json_string_value(v) : str_or(v, "id", "?"));
+    json_array_foreach(a, i, v)
+        wc_buf_addf(&b, "%s%s", i ? ", " : "",
+                    json_is_string(v) ? json_string_value(v) : str_or(v, "id", "?"));
     return wc_buf_detach(&b, NULL);
 }
 
@@ -345,7 +348,8 @@ static char *list_text(const json_t *v)
     if (json_is_string(v))
         return wc_xstrdup(json_string_value(v));
     wc_buf_init(&b, 0);
-    json_array_foreach(v, i, s) wc_buf_addf(&b, "%s%s", i ? ", " : "", json_is_string(s) ? json_string_value(s) : "?");
+    json_array_foreach(v, i, s)
+        wc_buf_addf(&b, "%s%s", i ? ", " : "", json_is_string(s) ? json_string_value(s) : "?");
     return wc_buf_detach(&b, NULL);
 }
 
@@ -358,8 +362,10 @@ static void console_baseline(FILE *fp, const json_t *base)
 
     json_array_foreach(json_object_get(base, "new"), i, e) {
         char *m = one_line(str_or(e, "message", ""));
-        fprintf(fp, "  NEW-FAIL     %s: %s, witness %s, is not in the baseline (a new failure in a "
-                    "baselined case): %s\n", str_or(e, "case", "?"), str_or(e, "requirement", "(no requirement)"),
+        fprintf(fp,
+                "  NEW-FAIL     %s: %s, witness %s, is not in the baseline (a new failure in a "
+                "baselined case): %s\n",
+                str_or(e, "case", "?"), str_or(e, "requirement", "(no requirement)"),
                 str_or(e, "witness", "?"), m);
         free(m);
     }
@@ -400,7 +406,9 @@ static void console_coverage(FILE *fp, const json_t *run)
     }
     if (json_array_size(cov_missing(run))) {
         ids = cov_ids(cov_missing(run));
-        fprintf(fp, "  FAILED: MUST without a case (write one, or mark it `untestable:` with the reason): %s\n",
+        fprintf(fp,
+                "  FAILED: MUST without a case (write one, or mark it `untestable:` with the "
+                "reason): %s\n",
                 ids);
         free(ids);
     }
@@ -645,7 +653,8 @@ static void junit_case(FILE *fp, const json_t *c)
 /* coverage.scope, coverage.MUST.exercised, ... as testsuite properties. */
 static void junit_coverage_properties(FILE *fp, const json_t *run)
 {
-    static const char *const keys[] = {"requirements", "exercised", "not_run", "without_case", "untestable", NULL};
+    static const char *const keys[] = {"requirements", "exercised",  "not_run",
+                                       "without_case", "untestable", NULL};
     const json_t *cov = json_object_get(run, "coverage");
     size_t i, k;
 
@@ -677,13 +686,17 @@ static void junit_coverage_case(FILE *fp, const json_t *run)
     if (!json_array_size(cov_missing(run)))
         return;
     ids = cov_ids(cov_missing(run));
-    msg = wc_xasprintf("MUST requirement(s) of %s without a case: %s", str_or(run, "spec", "chatgw/1.0"), ids);
+    msg = wc_xasprintf("MUST requirement(s) of %s without a case: %s",
+                       str_or(run, "spec", "chatgw/1.0"), ids);
     fputs("    <testcase name=\"requirement-coverage\" classname=\"gwspec.coverage\" time=\"0\">\n"
-          "      <failure", fp);
+          "      <failure",
+          fp);
     xml_attr(fp, "message", msg);
     xml_attr(fp, "type", "coverage");
     fputs(">", fp);
-    markup_put(fp, "write a case for each, or mark it `untestable:` with the reason in requirements.yaml", false);
+    markup_put(
+        fp, "write a case for each, or mark it `untestable:` with the reason in requirements.yaml",
+        false);
     fputs("</failure>\n    </testcase>\n", fp);
     free(msg);
     free(ids);
@@ -1011,8 +1024,9 @@ int hn_report_json(const char *dir, const json_t *run)
 {
     json_t *index = json_object(), *map = json_object(), *used = json_object(), *c;
     char *cases_dir = wc_xasprintf("%s/cases", dir), *path;
-    static const char *const copy[] = {"seed", "target", "spec", "started", "duration_ms", "counts", "baseline",
-                                       "rerun", "resources", "repeat", "flaky", "coverage", NULL};
+    static const char *const copy[] = {"seed",   "target",   "spec",  "started",   "duration_ms",
+                                       "counts", "baseline", "rerun", "resources", "repeat",
+                                       "flaky",  "coverage", NULL};
     long long repeat = int_or(run, "repeat", 1);
     size_t i;
     int rc = mkdir_p(cases_dir);

@@ -555,8 +555,10 @@ static void print_missing_musts(const json_t *run, const struct hn_spec *spec)
     size_t i;
 
     if (hn_coverage_problems(spec, json_object_get(run, "coverage"), false, problems))
-        fprintf(stderr, "gwspec: the run fails: MUST requirements of %s without a case:\n", spec->version);
-    json_array_foreach(problems, i, p) fprintf(stderr, "  %s\n", json_string_value(p));
+        fprintf(stderr, "gwspec: the run fails: MUST requirements of %s without a case:\n",
+                spec->version);
+    json_array_foreach(problems, i, p)
+        fprintf(stderr, "  %s\n", json_string_value(p));
     json_decref(problems);
 }
 
@@ -721,9 +723,10 @@ int hn_run(const struct hn_run_cfg *cfg)
     count(run);
     add_flaky(run, repeat);
     add_requirements(run, spec);
-    json_object_set_new(run, "coverage",
-                        hn_coverage_compute(spec, &all, sel, nsel, json_object_get(run, "cases"),
-                                            hn_coverage_is_whole(&s, cfg->cases, cfg->ncases, "cases")));
+    json_object_set_new(
+        run, "coverage",
+        hn_coverage_compute(spec, &all, sel, nsel, json_object_get(run, "cases"),
+                            hn_coverage_is_whole(&s, cfg->cases, cfg->ncases, "cases")));
     if (baseline)
         hn_baseline_apply(baseline, run);
     hn_report_console_summary(stdout, run);

@@ -53,8 +53,9 @@ static const char *req_str(struct wc_yaml_doc *doc, const json_t *r, const char 
     if (!v || *err || !json_is_object(r))
         return NULL;
     if (!strcmp(key, "untestable") && (!json_is_string(v) || !*json_string_value(v))) {
-        *err = wc_yaml_msg(doc, r, key, "'untestable' needs the reason no case can exercise the "
-                                        "requirement (a non-empty string)");
+        *err = wc_yaml_msg(doc, r, key,
+                           "'untestable' needs the reason no case can exercise the "
+                           "requirement (a non-empty string)");
         return NULL;
     }
     if (!json_is_string(v)) {
@@ -71,7 +72,8 @@ static char *req_from_entry(struct wc_yaml_doc *doc, const json_t *r, const stru
     char *err = NULL;
     const char *id = req_str(doc, r, "id", &err), *level = req_str(doc, r, "level", &err);
     const char *cap = req_str(doc, r, "capability", &err), *title = req_str(doc, r, "title", &err);
-    const char *text = req_str(doc, r, "text", &err), *untestable = req_str(doc, r, "untestable", &err);
+    const char *text = req_str(doc, r, "text", &err),
+               *untestable = req_str(doc, r, "untestable", &err);
     int line, col;
 
     if (err)

@@ -141,7 +141,8 @@ char *hn_baseline_witness_key(const json_t *f)
     const json_t *step = json_object_get(f, "step"), *frames = json_object_get(f, "frames");
 
     if (kind && !strcmp(kind, "invariant")) {
-        return wc_xasprintf("%s/%s", wc_json_str(f, "checker") ? wc_json_str(f, "checker") : "invariant",
+        return wc_xasprintf("%s/%s",
+                            wc_json_str(f, "checker") ? wc_json_str(f, "checker") : "invariant",
                             witness_kind(frames));
     }
     if (kind && !strcmp(kind, "step")) {
@@ -230,7 +231,8 @@ static char *load_witness(struct wc_yaml_doc *doc, const json_t *item, struct en
     json_array_foreach(list, i, one) {
         if (!json_is_string(one) || !witness_ok(json_string_value(one))) {
             json_decref(list);
-            return wc_yaml_msg(doc, json_is_array(w) ? one : item, json_is_array(w) ? NULL : "witness",
+            return wc_yaml_msg(doc, json_is_array(w) ? one : item,
+                               json_is_array(w) ? NULL : "witness",
                                "a witness key is one word such as 'one_terminal/status' or "
                                "'step-4/text' (gwspec prints it after each failure)");
         }
@@ -243,13 +245,15 @@ static char *load_witness(struct wc_yaml_doc *doc, const json_t *item, struct en
 /* NULL on success, else a new message. */
 static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entry *e)
 {
-    static const char *const keys[] = {"case", "requirement", "witness", "reason", "upstream", "race", NULL};
+    static const char *const keys[] = {"case",     "requirement", "witness", "reason",
+                                       "upstream", "race",        NULL};
     const char *key, *s, *id;
     json_t *v;
 
     if (!json_is_object(item))
-        return wc_yaml_msg(doc, item, NULL, "a baseline entry must be a mapping {case, requirement, "
-                                            "witness, reason, upstream}");
+        return wc_yaml_msg(doc, item, NULL,
+                           "a baseline entry must be a mapping {case, requirement, "
+                           "witness, reason, upstream}");
     json_object_foreach((json_t *)item, key, v) {
         if (!key_ok(key, keys))
             return wc_yaml_msg(doc, item, key, "unknown key '%s' in a baseline entry", key);
@@ -262,14 +266,18 @@ static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entr
         return wc_yaml_msg(doc, item, NULL, "baseline entry for '%s' without 'reason'", id);
     s = wc_json_str(item, "requirement");
     if (!s)
-        return wc_yaml_msg(doc, item, NULL, "baseline entry for '%s' without 'requirement': an entry "
-                                            "excuses one requirement of a case, never the whole case", id);
+        return wc_yaml_msg(doc, item, NULL,
+                           "baseline entry for '%s' without 'requirement': an entry "
+                           "excuses one requirement of a case, never the whole case",
+                           id);
     if (strncmp(s, "R-", 2))
         return wc_yaml_msg(doc, item, "requirement", "requirement '%s' is not a requirement id (R-...)", s);
     if (!json_object_get(item, "witness"))
-        return wc_yaml_msg(doc, item, NULL, "baseline entry for '%s' %s without 'witness': name the "
-                                            "witness key of the known failure (gwspec prints it after "
-                                            "each failure)", id, s);
+        return wc_yaml_msg(doc, item, NULL,
+                           "baseline entry for '%s' %s without 'witness': name the "
+                           "witness key of the known failure (gwspec prints it after "
+                           "each failure)",
+                           id, s);
     e->case_id = wc_xstrdup(id);
     e->requirement = wc_xstrdup(s);
     e->reason = wc_xstrdup(wc_json_str(item, "reason"));
@@ -363,11 +371,11 @@ static enum hn_verdict case_verdict(const json_t *c)
 
 /* Per entry, what this run showed of it (for the stale message). */
 struct seen {
-    bool ran;            /* its case ran (was scored) */
-    bool used;           /* one of its witness keys occurred */
-    bool failed;         /* its case was FAILED or NON-STRICT */
-    json_t *req_keys;    /* the witness keys its requirement failed with in its case (array) */
-    bool *key_seen;      /* per witness key of the entry: it occurred */
+    bool ran;         /* its case ran (was scored) */
+    bool used;        /* one of its witness keys occurred */
+    bool failed;      /* its case was FAILED or NON-STRICT */
+    json_t *req_keys; /* the witness keys its requirement failed with in its case (array) */
+    bool *key_seen;   /* per witness key of the entry: it occurred */
 };
 
 /* The witness key of failure f (its "witness_key", else computed). New string. */
@@ -475,9 +483,10 @@ static void apply_case(const struct hn_baseline *b, json_t *c, struct seen *seen
             }
         }
         if (!any && listed) {
-            json_array_append_new(news, json_pack("{s:s?, s:s}", "requirement", req, "witness", key));
-            json_array_append_new(fresh, json_pack("{s:s, s:s?, s:s, s:s?}", "case", id, "requirement",
-                                                   req, "witness", key, "message",
+            json_array_append_new(news,
+                                  json_pack("{s:s?, s:s}", "requirement", req, "witness", key));
+            json_array_append_new(fresh, json_pack("{s:s, s:s?, s:s, s:s?}", "case", id,
+                                                   "requirement", req, "witness", key, "message",
                                                    wc_json_str(f, "message")));
         }
         covered &= any;
@@ -502,28 +511,33 @@ static char *stale_why(const struct entry *e, const struct seen *s)
     if (!s->failed)
         return wc_xstrdup("the case passed: remove the entry");
     if (!json_array_size(s->req_keys))
-        return wc_xasprintf("the case failed, but not under %s: its failures are new and this entry "
-                            "excuses none of them", e->requirement);
+        return wc_xasprintf(
+            "the case failed, but not under %s: its failures are new and this entry "
+            "excuses none of them",
+            e->requirement);
     wc_buf_init(&b, 0);
-    json_array_foreach(s->req_keys, i, k) wc_buf_addf(&b, "%s%s", i ? ", " : "", json_string_value(k));
+    json_array_foreach(s->req_keys, i, k)
+        wc_buf_addf(&b, "%s%s", i ? ", " : "", json_string_value(k));
     keys = wc_buf_detach(&b, NULL);
-    why = wc_xasprintf("%s failed with another witness (%s): a new failure, not this one", e->requirement,
-                       keys);
+    why = wc_xasprintf("%s failed with another witness (%s): a new failure, not this one",
+                       e->requirement, keys);
     free(keys);
     return why;
 }
 
-static void add_stale(json_t *stale, json_t *stale_entries, const struct entry *e, const struct seen *s)
+static void add_stale(json_t *stale, json_t *stale_entries, const struct entry *e,
+                      const struct seen *s)
 {
     size_t k;
     json_t *id;
     bool dup = false;
 
-    json_array_append_new(stale_entries, json_pack("{s:s, s:s, s:o, s:o}", "case", e->case_id, "requirement",
-                                                   e->requirement, "witness",
-                                                   string_list(e->witness, e->nwitness), "why",
-                                                   take_string(stale_why(e, s))));
-    json_array_foreach(stale, k, id) dup |= !strcmp(json_string_value(id), e->case_id);
+    json_array_append_new(stale_entries,
+                          json_pack("{s:s, s:s, s:o, s:o}", "case", e->case_id, "requirement",
+                                    e->requirement, "witness", string_list(e->witness, e->nwitness),
+                                    "why", take_string(stale_why(e, s))));
+    json_array_foreach(stale, k, id)
+        dup |= !strcmp(json_string_value(id), e->case_id);
     if (!dup)
         json_array_append_new(stale, json_string(e->case_id));
 }
@@ -540,8 +554,8 @@ static void add_unused(json_t *unused, const struct entry *e, const struct seen 
             json_array_append_new(keys, json_string(e->witness[i]));
     }
     if (json_array_size(keys))
-        json_array_append_new(unused, json_pack("{s:s, s:s, s:o}", "case", e->case_id, "requirement",
-                                                e->requirement, "witness", keys));
+        json_array_append_new(unused, json_pack("{s:s, s:s, s:o}", "case", e->case_id,
+                                                "requirement", e->requirement, "witness", keys));
     else
         json_decref(keys);
 }

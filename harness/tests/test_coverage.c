@@ -13,14 +13,13 @@
 #include "wc_json.h"
 #include "wc_mem.h"
 
-static const char *reqs =
-    "version: chatgw/9.1\n"
-    "requirements:\n"
-    "  - {id: R-A-1, level: MUST, title: cited and run}\n"
-    "  - {id: R-A-2, level: MUST, title: no case}\n"
-    "  - {id: R-A-3, level: MUST, untestable: no frame for it yet}\n"
-    "  - {id: R-B-1, level: SHOULD}\n"
-    "  - {id: R-C-1, level: MAY}\n";
+static const char *reqs = "version: chatgw/9.1\n"
+                          "requirements:\n"
+                          "  - {id: R-A-1, level: MUST, title: cited and run}\n"
+                          "  - {id: R-A-2, level: MUST, title: no case}\n"
+                          "  - {id: R-A-3, level: MUST, untestable: no frame for it yet}\n"
+                          "  - {id: R-B-1, level: SHOULD}\n"
+                          "  - {id: R-C-1, level: MAY}\n";
 
 static struct hn_spec *spec;
 static struct hn_caselist all;
@@ -28,8 +27,10 @@ static struct hn_caselist all;
 static void add_case(const char *id, const char *cites)
 {
     char *name = wc_xasprintf("%s.yaml", id);
-    char *text = wc_xasprintf("id: %s\ntitle: t\nspec: %s\ntags: []\ndescription: d\nexpectation: e\n"
-                              "steps:\n  - connect: c1\n", id, cites);
+    char *text =
+        wc_xasprintf("id: %s\ntitle: t\nspec: %s\ntags: []\ndescription: d\nexpectation: e\n"
+                     "steps:\n  - connect: c1\n",
+                     id, cites);
     json_t *errs = json_array();
 
     if (hn_case_load_string(name, text, spec, &all, errs) != 0)
@@ -64,14 +65,16 @@ static int teardown(void)
 
 static long long level_count(const json_t *cov, const char *level, const char *key)
 {
-    return json_integer_value(json_object_get(json_object_get(json_object_get(cov, "levels"), level), key));
+    return json_integer_value(
+        json_object_get(json_object_get(json_object_get(cov, "levels"), level), key));
 }
 
 /* Results: 1.1.1 ran (OK), 1.1.2 was UNIMPLEMENTED, 1.1.3 FAILED (a failure is exercised too). */
 static json_t *results(void)
 {
-    return json_pack("[{s:s, s:[s]}, {s:s, s:[s]}, {s:s, s:[s, s]}]", "verdict", "OK", "spec", "R-A-1", "verdict",
-                     "UNIMPLEMENTED", "spec", "R-B-1", "verdict", "FAILED", "spec", "R-C-1", "R-A-1");
+    return json_pack("[{s:s, s:[s]}, {s:s, s:[s]}, {s:s, s:[s, s]}]", "verdict", "OK", "spec",
+                     "R-A-1", "verdict", "UNIMPLEMENTED", "spec", "R-B-1", "verdict", "FAILED",
+                     "spec", "R-C-1", "R-A-1");
 }
 
 static void test_coverage_whole_catalog_counts_every_requirement_once(void)
@@ -88,10 +91,12 @@ static void test_coverage_whole_catalog_counts_every_requirement_once(void)
     CU_ASSERT_EQUAL(level_count(cov, "SHOULD", "not_run"), 1); /* its only case UNIMPLEMENTED */
     CU_ASSERT_EQUAL(level_count(cov, "SHOULD", "with_case"), 1);
     CU_ASSERT_EQUAL(level_count(cov, "MAY", "exercised"), 1);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(cov, "missing_must"), 0)), "R-A-2");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(json_object_get(cov, "missing_must"), 0)), "R-A-2");
     CU_ASSERT_EQUAL(json_array_size(json_object_get(cov, "missing_must")), 1);
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(cov, "untestable"), 0), "reason"),
-                           "no frame for it yet");
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_array_get(json_object_get(cov, "untestable"), 0), "reason"),
+        "no frame for it yet");
     json_decref(cov);
     json_decref(res);
 }
@@ -117,9 +122,10 @@ static void test_coverage_lint_problems_name_the_requirement_line(void)
     json_t *cov = hn_coverage_compute(spec, &all, NULL, 0, NULL, true), *errs = json_array();
 
     CU_ASSERT_EQUAL(hn_coverage_problems(spec, cov, true, errs), 1);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(errs, 0)),
-                           "requirements.yaml:4:6: MUST requirement 'R-A-2' has no case in chatgw/9.1: write one, "
-                           "or mark it `untestable:` with the reason");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(errs, 0)),
+        "requirements.yaml:4:6: MUST requirement 'R-A-2' has no case in chatgw/9.1: write one, "
+        "or mark it `untestable:` with the reason");
     json_decref(cov);
     json_decref(errs);
 }
@@ -134,9 +140,10 @@ static void test_coverage_untestable_but_cited_is_a_lint_problem(void)
     CU_ASSERT_EQUAL(json_array_size(json_object_get(cov, "missing_must")), 0);
     CU_ASSERT_EQUAL(hn_coverage_problems(spec, cov, false, errs), 0);
     CU_ASSERT_EQUAL(hn_coverage_problems(spec, cov, true, errs), 1);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(errs, 0)),
-                           "requirements.yaml:5:6: requirement 'R-A-3' is marked untestable but case(s) cite it "
-                           "(1.1.4-d): drop the mark or the citation");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(errs, 0)),
+        "requirements.yaml:5:6: requirement 'R-A-3' is marked untestable but case(s) cite it "
+        "(1.1.4-d): drop the mark or the citation");
     hn_case_free(all.v[--all.n]);
     json_decref(cov);
     json_decref(errs);
@@ -163,12 +170,15 @@ static void test_coverage_untestable_needs_a_reason(void)
         const char *want;
     } rows[] = {
         {"requirements:\n  - {id: R-A-1, level: MUST, untestable: ''}\n",
-         "r.yaml:2:30: 'untestable' needs the reason no case can exercise the requirement (a non-empty string)"},
+         "r.yaml:2:30: 'untestable' needs the reason no case can exercise the requirement (a "
+         "non-empty string)"},
         {"requirements:\n  - id: R-A-1\n    level: MUST\n    untestable:\n",
-         "r.yaml:4:5: 'untestable' needs the reason no case can exercise the requirement (a non-empty string)"},
+         "r.yaml:4:5: 'untestable' needs the reason no case can exercise the requirement (a "
+         "non-empty string)"},
         {"requirements:\n  - {id: R-A-1, level: MUST}\n  - {id: R-A-1, level: MAY}\n",
          "r.yaml:3:6: requirement 'R-A-1' is listed twice"},
-        {"requirements:\n  - {id: R-A-1, level: MUST, title: [x]}\n", "r.yaml:2:30: 'title' must be a string"},
+        {"requirements:\n  - {id: R-A-1, level: MUST, title: [x]}\n",
+         "r.yaml:2:30: 'title' must be a string"},
     };
     size_t i;
 
@@ -188,36 +198,47 @@ static void test_coverage_untestable_needs_a_reason(void)
 static void test_coverage_spec_diff_lists_changes_with_cases(void)
 {
     char *err = NULL;
-    struct hn_spec *b = hn_spec_load_string("new.yaml",
-                                            "version: chatgw/9.2\n"
-                                            "requirements:\n"
-                                            "  - {id: R-A-1, level: SHOULD, title: cited and run}\n"
-                                            "  - {id: R-A-2, level: MUST, title: no case, text: now with text}\n"
-                                            "  - {id: R-A-3, level: MUST, untestable: no frame for it yet}\n"
-                                            "  - {id: R-B-1, level: SHOULD}\n"
-                                            "  - {id: R-N-1, level: MUST, title: new}\n",
-                                            &err);
-    json_t *cites = json_pack("{s:[s, s], s:[s]}", "R-A-1", "1.1.1-a", "1.1.3-c", "R-C-1", "1.1.3-c");
+    struct hn_spec *b =
+        hn_spec_load_string("new.yaml",
+                            "version: chatgw/9.2\n"
+                            "requirements:\n"
+                            "  - {id: R-A-1, level: SHOULD, title: cited and run}\n"
+                            "  - {id: R-A-2, level: MUST, title: no case, text: now with text}\n"
+                            "  - {id: R-A-3, level: MUST, untestable: no frame for it yet}\n"
+                            "  - {id: R-B-1, level: SHOULD}\n"
+                            "  - {id: R-N-1, level: MUST, title: new}\n",
+                            &err);
+    json_t *cites =
+        json_pack("{s:[s, s], s:[s]}", "R-A-1", "1.1.1-a", "1.1.3-c", "R-C-1", "1.1.3-c");
     json_t *d, *ch;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     d = hn_spec_diff(spec, b, cites);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(d, "added")), 1);
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(d, "added"), 0), "id"), "R-N-1");
-    CU_ASSERT_EQUAL(json_array_size(json_object_get(json_array_get(json_object_get(d, "added"), 0), "cases")), 0);
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(d, "removed"), 0), "id"), "R-C-1");
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(json_array_get(json_object_get(d, "removed"),
-                                                                                           0), "cases"), 0)),
-                           "1.1.3-c");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(d, "added"), 0), "id"),
+                           "R-N-1");
+    CU_ASSERT_EQUAL(
+        json_array_size(json_object_get(json_array_get(json_object_get(d, "added"), 0), "cases")),
+        0);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(d, "removed"), 0), "id"),
+                           "R-C-1");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(
+            json_object_get(json_array_get(json_object_get(d, "removed"), 0), "cases"), 0)),
+        "1.1.3-c");
     CU_ASSERT_EQUAL(json_array_size(json_object_get(d, "changed")), 2);
     ch = json_array_get(json_object_get(d, "changed"), 0);
     CU_ASSERT_STRING_EQUAL(wc_json_str(ch, "id"), "R-A-1");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "field"), "level");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "old"), "MUST");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "new"), "SHOULD");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "field"),
+                           "level");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "old"),
+                           "MUST");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "new"),
+                           "SHOULD");
     CU_ASSERT_EQUAL(json_array_size(json_object_get(ch, "cases")), 2);
     ch = json_array_get(json_object_get(d, "changed"), 1);
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "field"), "text");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(ch, "changes"), 0), "field"),
+                           "text");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(d, "unchanged")), 2);
     json_decref(d);
     json_decref(cites);
@@ -225,10 +246,13 @@ static void test_coverage_spec_diff_lists_changes_with_cases(void)
 }
 
 static CU_TestInfo coverage_tests[] = {
-    {"whole_catalog_counts_every_requirement_once", test_coverage_whole_catalog_counts_every_requirement_once},
+    {"whole_catalog_counts_every_requirement_once",
+     test_coverage_whole_catalog_counts_every_requirement_once},
     {"selection_is_not_enforced", test_coverage_selection_is_not_enforced},
-    {"lint_problems_name_the_requirement_line", test_coverage_lint_problems_name_the_requirement_line},
-    {"untestable_but_cited_is_a_lint_problem", test_coverage_untestable_but_cited_is_a_lint_problem},
+    {"lint_problems_name_the_requirement_line",
+     test_coverage_lint_problems_name_the_requirement_line},
+    {"untestable_but_cited_is_a_lint_problem",
+     test_coverage_untestable_but_cited_is_a_lint_problem},
     {"whole_means_no_narrowing", test_coverage_whole_means_no_narrowing},
     {"untestable_needs_a_reason", test_coverage_untestable_needs_a_reason},
     {"spec_diff_lists_changes_with_cases", test_coverage_spec_diff_lists_changes_with_cases},
@@ -236,6 +260,9 @@ static CU_TestInfo coverage_tests[] = {
 };
 
 CU_SuiteInfo hn_coverage_suites[] = {
-    {.pName = "hn_coverage", .pInitFunc = setup, .pCleanupFunc = teardown, .pTests = coverage_tests},
+    {.pName = "hn_coverage",
+     .pInitFunc = setup,
+     .pCleanupFunc = teardown,
+     .pTests = coverage_tests},
     CU_SUITE_INFO_NULL,
 };
