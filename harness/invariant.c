@@ -1835,18 +1835,85 @@ static bool value_same(const json_t *a, const json_t *b)
     return json_equal(a, b);
 }
 
-/* The first payload field of the provider's event that the client's copy lacks or changes. */
-static const char *payload_diff(const json_t *emitted, const json_t *got)
+/* s with every occurrence of id (as contains_id counts them) replaced by app; NULL if none. */
+static char *replace_native(const char *s, const char *id, const char *app)
+{
+    size_t len = strlen(id), at = 0;
+    const char *p;
+    char *out = NULL, *tmp;
+    bool hit = false;
+
+    out = wc_xstrdup("");
+    while (len && (p = strstr(s + at, id)) != NULL) {
+        size_t off = (size_t)(p - s);
+        bool counts = len >= 8 || ((off == 0 || !id_char(s[off - 1])) && !id_char(s[off + len]));
+        tmp = wc_xasprintf("%s%.*s%s", out, (int)(off - at + (counts ? 0 : 1)), s + at, counts ? app : "");
+        free(out);
+        out = tmp;
+        at = off + (counts ? len : 1);
+        hit |= counts;
+    }
+    if (!hit) {
+        free(out);
+        return NULL;
+    }
+    tmp = wc_xasprintf("%s%s", out, s + at);
+    free(out);
+    return tmp;
+}
+
+/* In place: every native id of session s inside a string value of v, at any depth, -> app id. */
+static void remap_natives(const struct model *m, json_t *v, long s, int depth)
+{
+    const char *key;
+    json_t *e, *sv;
+    size_t i;
+
+    if (depth > JSON_PARSER_MAX_DEPTH)
+        return;
+    if (json_is_string(v)) {
+        json_object_foreach(m->native_sess, key, sv) {
+            char *to;
+            if (json_integer_value(sv) != s || !(to = replace_native(json_string_value(v), key, m->sessions[s].sid)))
+                continue;
+            json_string_set(v, to);
+            free(to);
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, e)
+            remap_natives(m, e, s, depth + 1);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, e)
+            remap_natives(m, e, s, depth + 1);
+    }
+}
+
+/*
+ * The first payload field of the provider's event that the client's copy lacks or changes.
+ * R-MAP-2 wins over R-FWD-1: a value may arrive as emitted or with the session's native ids
+ * remapped to its app id (as emitted with a native id left in, no_native_ids reports it).
+ */
+static const char *payload_diff(const struct model *m, long sess, const json_t *emitted, const json_t *got)
 {
     const char *key, *kind = wc_json_str(emitted, "kind");
-    json_t *v;
+    json_t *v, *mapped = NULL;
 
     json_object_foreach((json_t *)emitted, key, v) {
+        json_t *g = json_object_get(got, key);
         if (is_envelope_key(key, kind))
             continue;
-        if (!json_object_get(got, key) || !value_same(v, json_object_get(got, key)))
-            return key;
+        if (g && value_same(v, g))
+            continue;
+        if (g && sess != NONE && !mapped) {
+            mapped = json_deep_copy(emitted);
+            remap_natives(m, mapped, sess, 0);
+        }
+        if (g && mapped && value_same(json_object_get(mapped, key), g))
+            continue;
+        json_decref(mapped);
+        return key;
     }
+    json_decref(mapped);
     return NULL;
 }
 
@@ -1951,7 +2018,7 @@ static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const lo
     while (e < ne && g < ng) {
         const json_t *ev = json_object_get(json_object_get(rec_at(m, exp[e]), "msg"), "event");
         const json_t *rf = m->ri[got[g]].frame;
-        const char *key = payload_diff(ev, rf);
+        const char *key = payload_diff(m, p->sess, ev, rf);
         if (!key) {
             e++, g++;
             continue;
