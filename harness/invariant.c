@@ -2082,6 +2082,189 @@ static void check_provider_to_client(struct ctx *x)
     free(got);
 }
 
+/* --- answers_in_order (R-IN-1, R-IN-2, R-SUB-1) -------------------------------------------- */
+
+/*
+ * What a sent frame asks for. A gateway answers one connection's requests in the order it
+ * received them, so once a later request of the same connection has its answer, an earlier
+ * request that must be answered and has not been never will be.
+ */
+enum ask {
+    ASK_BAD,      /* malformed or unknown type: exactly one protocol_error (R-IN-1, R-IN-2) */
+    ASK_SUB,      /* one valid chat.subscribe entry: its chat_subscribed (R-SUB-1) */
+    ASK_MAY,      /* chat.send, chat.abort, chat.permission-response: an error or nothing */
+    ASK_ANY,      /* an extension type, a binary or truncated frame: may get any error */
+};
+
+struct unit {
+    long send_idx;   /* the request */
+    enum ask ask;    /* what it asks for */
+    char *sid;       /* ASK_SUB: the trimmed session id */
+    bool done;       /* answered, reported, or past an answer to a later request */
+};
+
+struct aio_conn {
+    struct unit *u;  /* the connection's requests in send order */
+    size_t n;        /* entries */
+    size_t head;     /* the first one not done */
+};
+
+static void aio_add(struct aio_conn *c, long idx, enum ask ask, char *sid)
+{
+    c->u = grow(c->u, c->n, sizeof(*c->u));
+    c->u[c->n++] = (struct unit){.send_idx = idx, .ask = ask, .sid = sid};
+}
+
+/* The requests one sent frame makes, appended to its connection. */
+static void aio_send(struct ctx *x, struct aio_conn *c, size_t i)
+{
+    const struct rinfo *ri = &x->m->ri[i];
+    const json_t *rec = rec_at(x->m, (long)i), *arr, *e;
+    const char *type = ri->kind;
+    size_t k;
+
+    if (ri->bad_input) {
+        /* a binary frame or a payload kept only in part (over 1 MiB, which a SHOULD-level cap
+         * closes with 1009) is not required to be answered */
+        bool any = wc_json_bool(rec, "binary", false) || wc_json_bool(rec, "truncated", false);
+        aio_add(c, (long)i, any ? ASK_ANY : ASK_BAD, NULL);
+        x->exercised |= !any;
+        return;
+    }
+    if (!strcmp(type, "chat.subscribe")) {
+        arr = json_object_get(ri->frame, "sessions");
+        json_array_foreach(arr, k, e) {
+            char *sid = json_is_object(e) ? trimmed(wc_json_str(e, "sessionId")) : NULL;
+            if (sid) {
+                aio_add(c, (long)i, ASK_SUB, sid);
+                x->exercised = true;
+            }
+        }
+    } else if (!strcmp(type, "chat.send") || !strcmp(type, "chat.abort") ||
+               !strcmp(type, "chat.permission-response")) {
+        aio_add(c, (long)i, ASK_MAY, NULL);
+    } else {
+        aio_add(c, (long)i, ASK_ANY, NULL);
+    }
+}
+
+/* Can frame f (a chat_subscribed or a protocol_error) be the answer to u? */
+static bool aio_answers(const struct unit *u, const json_t *f, bool subscribed)
+{
+    const char *code = wc_json_str(f, "code"), *err = wc_json_str(f, "error");
+    char *sid;
+    bool same;
+
+    switch (u->ask) {
+    case ASK_SUB:
+        if (!subscribed)
+            return false;
+        sid = trimmed(wc_json_str(f, "sessionId"));
+        same = sid && !strcmp(sid, u->sid);
+        free(sid);
+        return same;
+    case ASK_BAD:
+        /* any code (a wrong one is R-IN-1's and R-IN-2's cases' to judge), except those only a
+         * well-formed chat.send or chat.abort earns */
+        if (subscribed)
+            return false;
+        return !code || (strcmp(code, "SESSION_ID_REQUIRED") && strcmp(code, "SESSION_NOT_FOUND") &&
+                         strcmp(code, "UNSUPPORTED_PROVIDER") && strcmp(code, "RUN_IN_PROGRESS") &&
+                         strcmp(code, "NO_ACTIVE_RUN"));
+    case ASK_ANY:
+        return !subscribed;
+    case ASK_MAY:
+        /* a well-formed request of a known type earns neither of the payload errors, except
+         * a handler's own exception reported as INTERNAL_ERROR (cloudcli-notes.md §4) */
+        if (subscribed || (code && !strcmp(code, "UNKNOWN_MESSAGE_TYPE")))
+            return false;
+        return !(code && !strcmp(code, "INTERNAL_ERROR") && err && !strcmp(err, "Invalid websocket payload"));
+    }
+    return false;
+}
+
+static const char *aio_requirement(const struct model *m, const struct unit *u)
+{
+    const json_t *f = m->ri[u->send_idx].frame;
+
+    if (u->ask == ASK_SUB)
+        return "R-SUB-1";
+    return f && json_is_object(f) ? "R-IN-2" : "R-IN-1";
+}
+
+static char *aio_what(const struct model *m, const struct unit *u)
+{
+    const struct rinfo *ri = &m->ri[u->send_idx];
+
+    if (u->ask == ASK_SUB)
+        return wc_xasprintf("the chat.subscribe entry for '%s'", u->sid);
+    if (ri->frame && json_is_object(ri->frame))
+        return ri->kind ? wc_xasprintf("the %s frame", ri->kind) : wc_xstrdup("a frame with no string type");
+    return wc_xstrdup(ri->frame ? "a JSON frame that is not an object" : "a frame that is not JSON");
+}
+
+/* An answer arrived: match it to the oldest request it can answer, and report what it skips. */
+static void aio_recv(struct ctx *x, struct aio_conn *c, size_t i)
+{
+    const struct model *m = x->m;
+    const struct rinfo *ri = &m->ri[i];
+    bool subscribed = !strcmp(ri->kind, "chat_subscribed");
+    size_t j, k;
+
+    for (j = c->head; j < c->n; j++) {
+        if (!c->u[j].done && aio_answers(&c->u[j], ri->frame, subscribed))
+            break;
+    }
+    if (j == c->n)
+        return; /* answers nothing we know of: errors_to_requester and the cases judge it */
+    for (k = c->head; k < j; k++) {
+        struct unit *u = &c->u[k];
+        char *what, *later;
+        if (u->done)
+            continue;
+        u->done = true;
+        if (u->ask != ASK_BAD && u->ask != ASK_SUB)
+            continue; /* it may go unanswered */
+        what = aio_what(m, u);
+        later = aio_what(m, &c->u[j]);
+        violate(x, aio_requirement(m, u), u->send_idx, c->u[j].send_idx, (long)i,
+                "%s: %s (record %lld) was never answered, but %s %s (record %lld) got its "
+                "answer, %s (record %lld): a connection's requests are answered in order",
+                cname(x, ri->conn), what, RN(u->send_idx), later,
+                u->send_idx == c->u[j].send_idx ? "after it in the same frame" : "sent after it",
+                RN(c->u[j].send_idx), ri->kind, RN(i));
+        free(what);
+        free(later);
+    }
+    c->u[j].done = true;
+    while (c->head < c->n && c->u[c->head].done)
+        c->head++;
+}
+
+static void check_answers_in_order(struct ctx *x)
+{
+    const struct model *m = x->m;
+    struct aio_conn *conns = wc_xcalloc(m->nconns + 1, sizeof(*conns));
+    size_t i, c, k;
+
+    for (i = 0; i < m->nrec; i++) {
+        const struct rinfo *ri = &m->ri[i];
+        if (ri->conn == NONE)
+            continue;
+        if (ri->type == RT_SEND)
+            aio_send(x, &conns[ri->conn], i);
+        else if (ri->type == RT_RECV && ri->kind &&
+                 (!strcmp(ri->kind, "chat_subscribed") || !strcmp(ri->kind, "protocol_error")))
+            aio_recv(x, &conns[ri->conn], i);
+    }
+    for (c = 0; c < m->nconns; c++) {
+        for (k = 0; k < conns[c].n; k++)
+            free(conns[c].u[k].sid);
+        free(conns[c].u);
+    }
+    free(conns);
+}
+
 /* --- the table ----------------------------------------------------------------------------- */
 
 struct checker {
@@ -2130,6 +2313,11 @@ static const struct checker checkers[] = {
       "complete; nothing else but gateway-made permission events and, before the synthetic complete "
       "of a provider that ended without one, one informational error (R-TERM-4)"},
      check_provider_to_client},
+    {{"answers_in_order", "R-IN-2,R-IN-1,R-SUB-1",
+      "on one connection requests are answered in order: a malformed or unknown-type frame (its "
+      "protocol_error) or a valid subscribe entry (its chat_subscribed) still unanswered when a later "
+      "request's answer arrives is never answered"},
+     check_answers_in_order},
 };
 
 #define NCHECKERS (sizeof(checkers) / sizeof(checkers[0]))

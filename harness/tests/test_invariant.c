@@ -95,6 +95,11 @@ static const struct golden {
     {"provider_to_client-pass-crash-error", "provider_to_client", "pass", NULL, {0}, NULL},
     {"provider_to_client-fail-error-before-provider-complete", "provider_to_client", "fail", "R-FWD-1", {10}, NULL},
     {"provider_to_client-fail-two-errors-after-crash", "provider_to_client", "fail", "R-FWD-1", {10}, NULL},
+    /* requests answered in order: pipelined bad input, errors, skipped entries, a late send error */
+    {"answers_in_order-pass", "answers_in_order", "pass", NULL, {0}, NULL},
+    /* fixtures/transcripts/unknown-type-ignored.jsonl: chat.nope unanswered, the sentinel answered */
+    {"answers_in_order-fail-unknown-type-unanswered", "answers_in_order", "fail", "R-IN-2", {3, 8, 9}, NULL},
+    {"answers_in_order-fail-subscribe-entry-skipped", "answers_in_order", "fail", "R-SUB-1", {3, 4, 5}, NULL},
 };
 
 #define NGOLDEN (sizeof(goldens) / sizeof(goldens[0]))
@@ -414,7 +419,7 @@ static void test_invariant_malformed_records_never_crash(void)
     hn_transcript_add(t, json_pack("{s:s, s:i}", "t", "session", "label", 3));
     res = hn_invariants_run(t, cat);
     CU_ASSERT_PTR_NOT_NULL(json_object_get(res, "checks"));
-    CU_ASSERT_EQUAL(json_object_size(json_object_get(res, "checks")), 11);
+    CU_ASSERT_EQUAL(json_object_size(json_object_get(res, "checks")), 12);
     json_decref(res);
     hn_transcript_free(t);
 }
@@ -621,6 +626,90 @@ static void test_invariant_cwd_resolves_links(void)
     free(link);
 }
 
+#define ASEND(conn, frame) "{\"t\":\"send\",\"conn\":\"" conn "\",\"frame\":" frame "}\n"
+#define ARECV(conn, frame) "{\"t\":\"recv\",\"conn\":\"" conn "\",\"frame\":" frame "}\n"
+#define SUB(sid) "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"" sid "\"}]}"
+#define ACK(sid) "{\"kind\":\"chat_subscribed\",\"sessionId\":\"" sid "\",\"isProcessing\":false,\"lastSeq\":0}"
+#define PE(code, sid) "{\"kind\":\"protocol_error\",\"code\":\"" code "\",\"error\":\"e\",\"sessionId\":" sid "}"
+
+/* answers_in_order: which frames must be answered, and which answer belongs to which request */
+static void test_invariant_answers_in_order(void)
+{
+    /* not JSON, then a subscribe answered first: R-IN-1 */
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\"}\n" ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "fail", "R-IN-1");
+    /* the same, answered in order */
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\"}\n" ASEND("c1", SUB("x"))
+                 ARECV("c1", PE("INTERNAL_ERROR", "null")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a binary frame and a truncated oversize frame need no answer */
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"hex\":\"00ff\",\"binary\":true}\n"
+                 "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"aaaa\",\"len\":2000000,\"truncated\":true}\n"
+                 ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* another connection's answer says nothing about c1 */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.nope\"}") ASEND("c2", SUB("x")) ARECV("c2", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a new instance of c1 (after open) starts afresh */
+    expect_check(H "{\"t\":\"open\",\"conn\":\"c1\"}\n" ASEND("c1", "{\"type\":\"chat.nope\"}")
+                 "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1006}\n"
+                 "{\"t\":\"open\",\"conn\":\"c1\"}\n" ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a session error cannot answer an unknown type: chat.nope is skipped by the send's answer */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.nope\"}")
+                 ASEND("c1", "{\"type\":\"chat.send\",\"sessionId\":\"s9\",\"content\":\"x\"}")
+                 ARECV("c1", PE("SESSION_NOT_FOUND", "\"s9\"")),
+                 NULL, "answers_in_order", "fail", "R-IN-2");
+    /* UNKNOWN_MESSAGE_TYPE is never a chat.send's answer: it goes to the later chat.nope */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.send\",\"sessionId\":\"s9\",\"content\":\"x\"}")
+                 ASEND("c1", "{\"type\":\"chat.nope\"}") ARECV("c1", PE("UNKNOWN_MESSAGE_TYPE", "null"))
+                 ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* two entries of one subscribe answered in reverse order: R-SUB-1 */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"a\"},{\"sessionId\":\"b\"}]}")
+                 ARECV("c1", ACK("b")) ARECV("c1", ACK("a")),
+                 NULL, "answers_in_order", "fail", "R-SUB-1");
+    /* an entry with a padded id is answered with the trimmed id */
+    expect_check(H ASEND("c1", SUB("  a ")) ASEND("c1", SUB("b")) ARECV("c1", ACK("a")) ARECV("c1", ACK("b")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a request still unanswered at the end is not this checker's to judge (no later answer) */
+    expect_check(H ASEND("c1", SUB("x")) ASEND("c1", "{\"type\":\"chat.nope\"}"),
+                 NULL, "answers_in_order", "pass", NULL);
+}
+
+/* R-MAP-2 over R-FWD-1: a value that arrives with the native id remapped is the same value */
+static void test_invariant_remapped_values_are_forwarded(void)
+{
+#define ANN CTL("{\"type\":\"announced\",\"nativeId\":\"nat-0123456789\"}")
+    const char *pre = H SESS SEND_DIR HELLO ANN
+        EMIT(0, "{\"kind\":\"tool_use\",\"toolId\":\"nat-0123456789\",\"toolInput\":{\"c\":\"x/nat-0123456789.jsonl\",\"l\":[\"nat-0123456789\",1]}}");
+    char *t = NULL;
+
+    /* remapped at every depth: no R-FWD-1, no R-MAP-2 */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"" APP "\",\"toolInput\":{\"c\":\"x/" APP ".jsonl\",\"l\":[\"" APP "\",1]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "pass", NULL);
+    expect_check(t, NULL, "no_native_ids", "pass", NULL);
+    free(t);
+    /* left as emitted: a leak (R-MAP-2), not a forwarding fault */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"nat-0123456789\",\"toolInput\":{\"c\":\"x/nat-0123456789.jsonl\",\"l\":[\"nat-0123456789\",1]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "pass", NULL);
+    expect_check(t, NULL, "no_native_ids", "fail", "R-MAP-2");
+    free(t);
+    /* a value that is neither as emitted nor remapped */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"t\",\"toolInput\":{\"c\":\"x/" APP ".jsonl\",\"l\":[\"" APP "\",1]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "fail", "R-FWD-1");
+    free(t);
+    /* any other change is still R-FWD-1 */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"" APP "\",\"toolInput\":{\"c\":\"x/" APP ".jsonl\",\"l\":[\"" APP "\",2]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "fail", "R-FWD-1");
+    free(t);
+#undef ANN
+}
+
 static CU_TestInfo invariant_tests[] = {
     {"goldens", test_invariant_goldens},
     {"goldens_cover_every_checker", test_invariant_goldens_cover_every_checker},
@@ -642,6 +731,8 @@ static CU_TestInfo invariant_tests[] = {
     {"short_native_ids_must_stand_alone", test_invariant_short_native_ids_must_stand_alone},
     {"sent_frames_checked_only_in_recordings", test_invariant_sent_frames_checked_only_in_recordings},
     {"cwd_resolves_links", test_invariant_cwd_resolves_links},
+    {"answers_in_order", test_invariant_answers_in_order},
+    {"remapped_values_are_forwarded", test_invariant_remapped_values_are_forwarded},
     CU_TEST_INFO_NULL,
 };
 
