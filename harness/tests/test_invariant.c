@@ -710,6 +710,40 @@ static void test_invariant_remapped_values_are_forwarded(void)
 #undef ANN
 }
 
+/* one_terminal names the duplicate terminal itself, even after it reported an event after it */
+static void test_invariant_duplicate_terminal_is_named(void)
+{
+    json_t *res = run_text(H SEND DELTA(1, "e1") COMPLETE(2) EV("status", 3, "e3", ",\"text\":\"token_budget\"")
+                               EV("complete", 4, "dup", ",\"exitCode\":0,\"success\":true,\"aborted\":false"),
+                           NULL);
+    json_t *v, *dup = NULL;
+    size_t i;
+    int term2 = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    json_array_foreach(json_object_get(res, "violations"), i, v) {
+        if (strcmp(wc_json_str(v, "checker"), "one_terminal"))
+            continue;
+        if (!strcmp(wc_json_str(v, "requirement"), "R-TERM-2"))
+            term2++;
+        else if (!strcmp(wc_json_str(v, "requirement"), "R-TERM-1"))
+            dup = v;
+    }
+    CU_ASSERT_EQUAL(term2, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dup);
+    /* the witness is the first complete and the duplicate (records 3 and 5), the duplicate's frame last */
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(dup, "witness")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(json_object_get(dup, "witness"), 1)), 5);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(json_array_get(json_object_get(dup, "frames"), 1), "frame"), "id"),
+                           "dup");
+    CU_ASSERT_PTR_NOT_NULL(strstr(wc_json_str(dup, "message"), "complete seq 4 (record 5)"));
+    json_decref(res);
+    /* a late complete of an older run that already completed is a duplicate terminal too */
+    expect_check(H SEND DELTA(1, "a1") COMPLETE(2) SEND DELTA(1, "b1")
+                 EV("complete", 3, "a-dup", ",\"exitCode\":0,\"success\":true,\"aborted\":false"),
+                 NULL, "one_terminal", "fail", "R-TERM-1");
+}
+
 static CU_TestInfo invariant_tests[] = {
     {"goldens", test_invariant_goldens},
     {"goldens_cover_every_checker", test_invariant_goldens_cover_every_checker},
@@ -732,6 +766,7 @@ static CU_TestInfo invariant_tests[] = {
     {"sent_frames_checked_only_in_recordings", test_invariant_sent_frames_checked_only_in_recordings},
     {"cwd_resolves_links", test_invariant_cwd_resolves_links},
     {"answers_in_order", test_invariant_answers_in_order},
+    {"duplicate_terminal_is_named", test_invariant_duplicate_terminal_is_named},
     {"remapped_values_are_forwarded", test_invariant_remapped_values_are_forwarded},
     CU_TEST_INFO_NULL,
 };
