@@ -1714,6 +1714,7 @@ static void check_connection_survives(struct ctx *x)
     const struct model *m = x->m;
     long *bad = wc_xcalloc(m->nconns + 1, sizeof(*bad));
     bool *bad_utf8 = wc_xcalloc(m->nconns + 1, sizeof(*bad_utf8));
+    bool *asked = wc_xcalloc(m->nconns + 1, sizeof(*asked)); /* a valid frame sent since bad */
     size_t i, c;
 
     for (c = 0; c < m->nconns; c++)
@@ -1729,17 +1730,27 @@ static void check_connection_survives(struct ctx *x)
                 bad[c] = NONE; /* closes around a target restart are not about the input */
         } else if (ri->type == RT_SEND && ri->bad_input && !ri->sentinel) {
             x->exercised = true;
-            if (bad[ri->conn] == NONE)
+            if (bad[ri->conn] == NONE) {
                 bad[ri->conn] = (long)i;
+                asked[ri->conn] = false;
+            }
             bad_utf8[ri->conn] |= json_object_get(rec, "hex") && !wc_json_bool(rec, "binary", false);
+        } else if (ri->type == RT_SEND) {
+            asked[ri->conn] = bad[ri->conn] != NONE;
         } else if (ri->type == RT_RECV && ri->kind && !strcmp(ri->kind, "protocol_error")) {
             x->exercised = true;
             if (bad[ri->conn] == NONE) { /* the witness is the first bad event of the streak */
                 bad_utf8[ri->conn] = false;
                 bad[ri->conn] = (long)i;
+                asked[ri->conn] = false;
             }
-        } else if (ri->type == RT_RECV) {
-            bad[ri->conn] = NONE; /* the connection answered normally afterwards: it survived */
+        } else if (ri->type == RT_RECV && asked[ri->conn] &&
+                   ((ri->kind && !strcmp(ri->kind, "chat_subscribed")) || ri->run_event)) {
+            /* the connection handled a frame sent after the bad one: it survived. A frame that
+             * answers nothing (another session's session_upserted, broadcast to every socket of
+             * the user) proves nothing about the bad input, which may still be in flight */
+            bad[ri->conn] = NONE;
+            asked[ri->conn] = false;
         } else if (ri->type == RT_CLOSE && bad[ri->conn] != NONE) {
             by = wc_json_str(rec, "by");
             if (!by || !strcmp(by, "client"))
@@ -1763,6 +1774,7 @@ static void check_connection_survives(struct ctx *x)
     }
     free(bad);
     free(bad_utf8);
+    free(asked);
 }
 
 /* --- cwd_is_project_path (R-TRUST-1) ------------------------------------------------------- */
