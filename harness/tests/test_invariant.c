@@ -744,6 +744,25 @@ static void test_invariant_duplicate_terminal_is_named(void)
                  NULL, "one_terminal", "fail", "R-TERM-1");
 }
 
+/* connection_survives: only an answer to a frame sent after the bad one proves survival */
+static void test_invariant_broadcast_does_not_prove_survival(void)
+{
+#define UPS "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"session_upserted\",\"sessionId\":\"other\"}}\n"
+#define BAD "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"aaaa\",\"len\":1100000,\"truncated\":true}\n"
+    /* a broadcast between the bad frame and a 1008 close: still the bad frame's close */
+    expect_check(H BAD UPS "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1008}\n", NULL,
+                 "connection_survives", "fail", "R-IN-4");
+    /* 1009 for the oversize frame is allowed */
+    expect_check(H BAD UPS "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1009}\n", NULL,
+                 "connection_survives", "pass", NULL);
+    /* a subscribe sent after it and answered: the connection survived; a later close is not blamed */
+    expect_check(H BAD ASEND("c1", SUB("x")) ARECV("c1", ACK("x"))
+                 "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1001}\n", NULL,
+                 "connection_survives", "pass", NULL);
+#undef UPS
+#undef BAD
+}
+
 static CU_TestInfo invariant_tests[] = {
     {"goldens", test_invariant_goldens},
     {"goldens_cover_every_checker", test_invariant_goldens_cover_every_checker},
@@ -766,6 +785,7 @@ static CU_TestInfo invariant_tests[] = {
     {"sent_frames_checked_only_in_recordings", test_invariant_sent_frames_checked_only_in_recordings},
     {"cwd_resolves_links", test_invariant_cwd_resolves_links},
     {"answers_in_order", test_invariant_answers_in_order},
+    {"broadcast_does_not_prove_survival", test_invariant_broadcast_does_not_prove_survival},
     {"duplicate_terminal_is_named", test_invariant_duplicate_terminal_is_named},
     {"remapped_values_are_forwarded", test_invariant_remapped_values_are_forwarded},
     CU_TEST_INFO_NULL,
