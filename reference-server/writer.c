@@ -176,6 +176,11 @@ static bool remap_value(struct gw_writer *w, json_t *v, int depth)
     return true;
 }
 
+bool gw_writer_remap(struct gw_writer *w, json_t *v)
+{
+    return !w->native_id || gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID) || remap_value(w, v, 0);
+}
+
 enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t **out,
                                          bool *announced)
 {

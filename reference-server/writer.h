@@ -57,6 +57,14 @@ bool gw_writer_capture(struct gw_writer *w, const char *native_id);
 enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t **out,
                                          bool *announced);
 
+/*
+ * Remap the native id known so far in every string value of v, at any depth, in place (what
+ * decorate does to an event), for provider data that reaches clients outside an event (a
+ * pending permission's input in chat_subscribed). False when v nests deeper than
+ * GW_WRITER_MAX_DEPTH (v is then partly remapped: do not send it).
+ */
+bool gw_writer_remap(struct gw_writer *w, json_t *v);
+
 /* A new synthetic complete {kind, exitCode, aborted} (undecorated: pass it to decorate). */
 json_t *gw_writer_complete_event(int exit_code, bool aborted);
 

@@ -240,6 +240,22 @@ static void test_writer_depth_bound(void)
     gw_writer_release(&w);
 }
 
+/* gw_writer_remap: the same rule for provider data outside an event; no native id, no change */
+static void test_writer_remap_api(void)
+{
+    struct gw_writer w;
+    json_t *v = json_loads("{\"a\":[{\"b\":\"x nat-0123456789 y\"}]}", 0, NULL);
+
+    gw_writer_init(&w, "app-1", "claude", NULL, &rnd);
+    CU_ASSERT_TRUE(gw_writer_remap(&w, v));
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"), "x nat-0123456789 y");
+    CU_ASSERT_TRUE(gw_writer_capture(&w, "nat-0123456789"));
+    CU_ASSERT_TRUE(gw_writer_remap(&w, v));
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"), "x app-1 y");
+    json_decref(v);
+    gw_writer_release(&w);
+}
+
 static CU_TestInfo writer_tests[] = {
     {"remaps_session_id_and_fills_envelope", test_writer_remaps_session_id_and_fills_envelope},
     {"swallows_session_created", test_writer_swallows_session_created},
@@ -249,6 +265,7 @@ static CU_TestInfo writer_tests[] = {
     {"remaps_at_any_depth", test_writer_remaps_at_any_depth},
     {"remaps_short_ids_as_tokens", test_writer_remaps_short_ids_as_tokens},
     {"depth_bound", test_writer_depth_bound},
+    {"remap_api", test_writer_remap_api},
     CU_TEST_INFO_NULL,
 };
 
