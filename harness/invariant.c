@@ -512,6 +512,7 @@ static void model_recv(struct model *m, struct cs_table *cs, long i)
 }
 
 static long prun_session(const struct model *m, const char *label);
+static bool is_kind(const json_t *ev, const char *kind);
 
 static long prun_get(struct model *m, const char *label, const char *run)
 {
@@ -702,8 +703,14 @@ static void prescan(struct model *m)
         const json_t *rec = json_array_get(m->records, i), *msg = json_object_get(rec, "msg");
         const char *t = wc_json_str(rec, "t"), *type = wc_json_str(msg, "type");
         const char *nat = wc_json_str(msg, "nativeId"), *label = wc_json_str(rec, "label");
+        const json_t *ev = json_object_get(msg, "event");
         long s;
-        if (!t || strcmp(t, "ctl") || !type || strcmp(type, "announced") || !nat || !label)
+        /* a session_created event announces its id too (as collect_natives counts it) */
+        if (type && !strcmp(type, "emitted") && is_kind(ev, "session_created")) {
+            nat = wc_json_str(ev, "newSessionId");
+            type = "announced";
+        }
+        if (!t || strcmp(t, "ctl") || !type || strcmp(type, "announced") || !nat || !*nat || !label)
             continue;
         s = prun_session(m, label);
         if (s != NONE && !json_object_get(m->sess_by_sid, nat))
