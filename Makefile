@@ -77,6 +77,8 @@ help:
 	@echo "  asan              check under ASan+UBSan (build-asan/); fails on any sanitizer report"
 	@echo "  mutants           the suite against every mutant of the reference gateway"
 	@echo "  stress            the whole suite RUNS=200 times at -j2 with the other core busy"
+	@echo "  stress-external   the same against a gateway started outside the harness (a"
+	@echo "                    base_url profile, no start): RUNS=50 by default"
 	@echo "  bench-suite       cases, median wall time and cases per second"
 	@echo "  lint              gwspec lint over every case file"
 	@echo "  list-cases        gwspec list"
