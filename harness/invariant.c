@@ -1046,7 +1046,8 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
             sn = sess_name(x->m, ri->sess);
             violate(x, "R-TERM-1", old_end, (long)i, NONE,
                     "%s: duplicate terminal: complete seq %lld (record %lld) is a second complete "
-                    "for run %zu of %s, after its complete seq %lld (record %lld) and after run %zu began",
+                    "for run %zu of %s, after its complete seq %lld (record %lld) and after run %zu "
+                    "began",
                     cname(x, ri->conn), (long long)ri->seq, RN(i), x->m->runs[ri->run].k + 1, sn,
                     (long long)x->m->ri[old_end].seq, RN(old_end), x->m->runs[st->run].k + 1);
             free(sn);
@@ -1078,8 +1079,8 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
          * was (a baseline that excuses a status after complete must not hide a second complete) */
         sn = sess_name(x->m, ri->sess);
         violate(x, "R-TERM-1", st->complete_idx, (long)i, NONE,
-                "%s: duplicate terminal: complete seq %lld (record %lld) is a second complete for run "
-                "%zu of %s, after its complete seq %lld (record %lld)",
+                "%s: duplicate terminal: complete seq %lld (record %lld) is a second complete for "
+                "run %zu of %s, after its complete seq %lld (record %lld)",
                 cname(x, ri->conn), (long long)ri->seq, RN(i), x->m->runs[ri->run].k + 1, sn,
                 (long long)x->m->ri[st->complete_idx].seq, RN(st->complete_idx));
         free(sn);
@@ -1884,7 +1885,8 @@ static char *replace_native(const char *s, const char *id, const char *app)
     while (len && (p = strstr(s + at, id)) != NULL) {
         size_t off = (size_t)(p - s);
         bool counts = len >= 8 || ((off == 0 || !id_char(s[off - 1])) && !id_char(s[off + len]));
-        tmp = wc_xasprintf("%s%.*s%s", out, (int)(off - at + (counts ? 0 : 1)), s + at, counts ? app : "");
+        tmp = wc_xasprintf("%s%.*s%s", out, (int)(off - at + (counts ? 0 : 1)), s + at,
+                           counts ? app : "");
         free(out);
         out = tmp;
         at = off + (counts ? len : 1);
@@ -1911,7 +1913,10 @@ static void remap_natives(const struct model *m, json_t *v, long s, int depth)
     if (json_is_string(v)) {
         json_object_foreach(m->native_sess, key, sv) {
             char *to;
-            if (json_integer_value(sv) != s || !(to = replace_native(json_string_value(v), key, m->sessions[s].sid)))
+            if (json_integer_value(sv) != s)
+                continue;
+            to = replace_native(json_string_value(v), key, m->sessions[s].sid);
+            if (!to)
                 continue;
             json_string_set(v, to);
             free(to);
@@ -1930,7 +1935,8 @@ static void remap_natives(const struct model *m, json_t *v, long s, int depth)
  * R-MAP-2 wins over R-FWD-1: a value may arrive as emitted or with the session's native ids
  * remapped to its app id (as emitted with a native id left in, no_native_ids reports it).
  */
-static const char *payload_diff(const struct model *m, long sess, const json_t *emitted, const json_t *got)
+static const char *payload_diff(const struct model *m, long sess, const json_t *emitted,
+                                const json_t *got)
 {
     const char *key, *kind = wc_json_str(emitted, "kind");
     json_t *v, *mapped = NULL;
@@ -2215,7 +2221,8 @@ static bool aio_answers(const struct unit *u, const json_t *f, bool subscribed)
          * a handler's own exception reported as INTERNAL_ERROR (cloudcli-notes.md §4) */
         if (subscribed || (code && !strcmp(code, "UNKNOWN_MESSAGE_TYPE")))
             return false;
-        return !(code && !strcmp(code, "INTERNAL_ERROR") && err && !strcmp(err, "Invalid websocket payload"));
+        return !(code && !strcmp(code, "INTERNAL_ERROR") && err &&
+                 !strcmp(err, "Invalid websocket payload"));
     }
     return false;
 }
@@ -2236,8 +2243,10 @@ static char *aio_what(const struct model *m, const struct unit *u)
     if (u->ask == ASK_SUB)
         return wc_xasprintf("the chat.subscribe entry for '%s'", u->sid);
     if (ri->frame && json_is_object(ri->frame))
-        return ri->kind ? wc_xasprintf("the %s frame", ri->kind) : wc_xstrdup("a frame with no string type");
-    return wc_xstrdup(ri->frame ? "a JSON frame that is not an object" : "a frame that is not JSON");
+        return ri->kind ? wc_xasprintf("the %s frame", ri->kind)
+                        : wc_xstrdup("a frame with no string type");
+    return wc_xstrdup(ri->frame ? "a JSON frame that is not an object"
+                                : "a frame that is not JSON");
 }
 
 /* An answer arrived: match it to the oldest request it can answer, and report what it skips. */
@@ -2352,8 +2361,8 @@ static const struct checker checkers[] = {
      check_provider_to_client},
     {{"answers_in_order", "R-IN-2,R-IN-1,R-SUB-1",
       "on one connection requests are answered in order: a malformed or unknown-type frame (its "
-      "protocol_error) or a valid subscribe entry (its chat_subscribed) still unanswered when a later "
-      "request's answer arrives is never answered"},
+      "protocol_error) or a valid subscribe entry (its chat_subscribed) still unanswered when a "
+      "later request's answer arrives is never answered"},
      check_answers_in_order},
 };
 
