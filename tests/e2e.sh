@@ -535,6 +535,29 @@ else
     bad "coverage: untestable makes lint and the run pass" "$B/run11u.txt"
 fi
 
+# 13-ref. Issue 10 §3 (h-ref): the unknown-type fixture fails answers_in_order naming chat.nope;
+#      the remap reaches nested values and the remap-top-level-only mutant is killed for it.
+$GW check fixtures/transcripts/unknown-type-ignored.jsonl >"$OUT/aio.txt" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q '^  answers_in_order: R-IN-2: c1: the chat.nope frame (record 3) was never answered' "$OUT/aio.txt"; then
+    ok "check: unknown-type-ignored.jsonl fails answers_in_order (R-IN-2) naming the unanswered chat.nope"
+else
+    echo "exit $rc" >>"$OUT/aio.txt"
+    bad "check: unknown-type-ignored.jsonl fails answers_in_order" "$OUT/aio.txt"
+fi
+$GW run --seed 3 --filter '10.1.[678]-*' cases/10-remap >"$OUT/remap-clean.txt" 2>&1
+c_rc=$?
+$GW run --seed 3 --mutant remap-top-level-only --filter '10.1.[678]-*' --json "$OUT/remapjson" cases/10-remap \
+    >"$OUT/remap-mut.txt" 2>&1
+killers=$(cat "$OUT/remapjson"/cases/*.json 2>/dev/null | jq -r 'select(.verdict == "FAILED")
+    | select([.failures[]?.requirement] | index("R-MAP-2")) | .id' | sort | tr '\n' ' ')
+if [ $c_rc = 0 ] && [ "$killers" = "10.1.6-nested-native-ids-remapped 10.1.8-native-id-in-pending-permission " ]; then
+    ok "remap: 10.1.6-8 pass on the reference; remap-top-level-only fails 10.1.6 and 10.1.8 with R-MAP-2"
+else
+    { echo "clean exit $c_rc; killers: $killers"; cat "$OUT/remap-clean.txt" "$OUT/remap-mut.txt"; } >"$OUT/remap.txt"
+    bad "remap: nested native ids" "$OUT/remap.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
