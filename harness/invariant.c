@@ -140,6 +140,7 @@ struct model {
     json_t *prun_by_key;   /* "label\x1frun" -> provider run */
     json_t *native_sess;   /* announced native id -> its session */
     json_t *script_sess;   /* script label -> session, from the chat.send directives */
+    json_t *owned;         /* frames the model parsed itself (parse_like_js), kept alive */
     bool fanout;           /* the target declares fan-out */
     int64_t replay_cap; /* header replay_cap, default 5000 */
     bool has_sessions;     /* any `session` record */
@@ -240,19 +241,87 @@ static char *sess_name(const struct model *m, long s)
     return wc_xasprintf("'%s'", m->sessions[s].sid);
 }
 
-/* A sessionId trimmed as gateways do; NULL when missing or blank. New string. */
+/* The length of the JavaScript white space character (String.prototype.trim's set, R-SEND-1)
+ * that starts at p, or 0. */
+static size_t js_ws(const unsigned char *p)
+{
+    unsigned cp;
+
+    if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+        return 1;
+    if (p[0] == 0xc2)
+        return p[1] == 0xa0 ? 2 : 0;
+    if ((p[0] & 0xf0) != 0xe0 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+        return 0;
+    cp = ((p[0] & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+                   cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff
+               ? 3
+               : 0;
+}
+
+/* A sessionId trimmed as gateways do (JavaScript's trim); NULL when missing or blank. New. */
 static char *trimmed(const char *s)
 {
-    size_t len;
+    const unsigned char *p = (const unsigned char *)s, *q, *end;
+    size_t n;
 
     if (!s)
         return NULL;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    len = strlen(s);
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
-        len--;
-    return len ? wc_xstrndup(s, len) : NULL;
+    while ((n = js_ws(p)) > 0)
+        p += n;
+    end = p;
+    for (q = p; *q;) {
+        if ((n = js_ws(q)) > 0) {
+            q += n;
+            continue;
+        }
+        for (q++; (*q & 0xc0) == 0x80; q++)
+            ;
+        end = q;
+    }
+    return end > p ? wc_xstrndup((const char *)p, (size_t)(end - p)) : NULL;
+}
+
+/*
+ * A sent text that jansson refused only for its numbers (an integer beyond int64, a real beyond
+ * the double range) parsed as a JavaScript gateway reads it: integers as reals, a number that
+ * overflows as null (JSON.parse's Infinity, no field's number). NULL when it is not JSON.
+ */
+static json_t *parse_like_js(const char *text)
+{
+    json_error_t err;
+    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
+    char *t;
+    size_t i, len;
+
+    if (v || json_error_code(&err) != json_error_numeric_overflow)
+        return v;
+    len = strlen(text);
+    t = wc_xstrdup(text);
+    for (i = 0; i < len;) {
+        if (t[i] == '"') {
+            for (i++; i < len && t[i] != '"'; i += t[i] == '\\' ? 2 : 1)
+                ;
+            i++;
+        } else if (t[i] == '-' || (t[i] >= '0' && t[i] <= '9')) {
+            size_t j = i;
+            while (j < len && (strchr("+-.eE", t[j]) || (t[j] >= '0' && t[j] <= '9')))
+                j++;
+            char *num = wc_xstrndup(t + i, j - i);
+            if (j - i >= 4 && isinf(strtod(num, NULL))) {
+                memcpy(t + i, "null", 4);
+                memset(t + i + 4, ' ', j - i - 4);
+            }
+            free(num);
+            i = j;
+        } else {
+            i++;
+        }
+    }
+    v = json_loads(t, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+    free(t);
+    return v;
 }
 
 /* Parse the `gwspec:{...}` directive in a prompt: its label and run. */
@@ -594,6 +663,16 @@ static void model_record(struct model *m, struct cs_table *cs, long i, const jso
         ri->type = !strcmp(t, "send") ? RT_SEND : RT_RECV;
         ri->conn = conn_lookup(m, conn, false);
         ri->frame = json_object_get(rec, "frame");
+        if (!ri->frame && ri->type == RT_SEND && wc_json_str(rec, "text") &&
+            !wc_json_bool(rec, "truncated", false)) {
+            json_t *v = parse_like_js(wc_json_str(rec, "text"));
+            if (v) {
+                if (!m->owned)
+                    m->owned = json_array();
+                json_array_append_new(m->owned, v);
+                ri->frame = v;
+            }
+        }
         if (ri->type == RT_SEND)
             model_send(m, cs, i, rec);
         else if (json_is_object(ri->frame))
@@ -752,6 +831,7 @@ static void model_free(struct model *m)
 {
     size_t i;
 
+    json_decref(m->owned);
     for (i = 0; i < m->nsess; i++) {
         json_decref(m->sessions[i].idmap);
         free(m->sessions[i].sid);

@@ -672,6 +672,20 @@ static void test_invariant_answers_in_order(void)
     /* an entry with a padded id is answered with the trimmed id */
     expect_check(H ASEND("c1", SUB("  a ")) ASEND("c1", SUB("b")) ARECV("c1", ACK("a")) ARECV("c1", ACK("b")),
                  NULL, "answers_in_order", "pass", NULL);
+    /* JavaScript's trim: a no-break space, VT and U+3000 are trimmed, U+200B is not */
+    expect_check(H ASEND("c1", SUB("\\u00a0a\\u000b")) ASEND("c1", SUB("\\u3000b"))
+                 ASEND("c1", SUB("\\u200bc")) ARECV("c1", ACK("a")) ARECV("c1", ACK("b"))
+                 ARECV("c1", ACK("\\u200bc")),
+                 NULL, "answers_in_order", "pass", NULL);
+    expect_check(H ASEND("c1", SUB("\\u200bc")) ASEND("c1", SUB("d")) ARECV("c1", ACK("c"))
+                 ARECV("c1", ACK("d")),
+                 NULL, "answers_in_order", "fail", "R-SUB-1");
+    /* a text that is JSON with numbers beyond int64 or the double range is a request like any
+     * other (JSON.parse reads it): its chat_subscribed answers it, no protocol_error is owed */
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\\\"type\\\":\\\"chat.subscribe\\\",\\\"sessions\\\":"
+                 "[{\\\"sessionId\\\":\\\"x\\\",\\\"lastSeq\\\":123456789012345678901234567890}],\\\"n\\\":1e400}\"}\n"
+                 ASEND("c1", SUB("y")) ARECV("c1", ACK("x")) ARECV("c1", ACK("y")),
+                 NULL, "answers_in_order", "pass", NULL);
     /* a request still unanswered at the end is not this checker's to judge (no later answer) */
     expect_check(H ASEND("c1", SUB("x")) ASEND("c1", "{\"type\":\"chat.nope\"}"),
                  NULL, "answers_in_order", "pass", NULL);
