@@ -4,7 +4,8 @@
 # For each mutant named (default: every mutant of `gwspec-gateway --mutant list`), the cases that
 # cite one of its requirements run together against the gateway with that mutant on, as
 # tests/mutants.sh runs them (`--full`: the whole catalog instead); then each of those cases runs
-# alone. A case whose verdict or set of failed requirements differs between the two runs is
+# alone (with `--full`: the cases that cite the mutant's requirements, and those that did not
+# pass in the whole run). A case whose verdict or set of failed requirements differs between the two runs is
 # printed: its result depends on what else runs, not only on the requirement it was written for.
 # Prints one line per difference, then "N mutants, N cases compared, N differences".
 #
@@ -41,7 +42,14 @@ for m in "${mutants[@]}"; do
     $GW run -j 2 --seed 7 --strict --timeout-ms "$TMO" --mutant "$m" "${sel[@]}" --json "$OUT/$m.all" \
         >/dev/null 2>&1
     verdicts "$OUT/$m.all" >"$OUT/$m.all.tsv"
+    if [ $FULL = 1 ]; then
+        cited=$($GW list --json $(for r in ${reqs//,/ }; do echo --req "$r"; done) 2>/dev/null \
+            | jq -r '.cases[]?.id' | sort -u)
+    fi
     while IFS=$'\t' read -r id v r; do
+        if [ $FULL = 1 ] && [ "$v" = OK ] && ! grep -qxF -e "$id" -e "${id%.?}" <<<"$cited"; then
+            continue
+        fi
         file=$(jq -r .file "$OUT/$m.all/cases/$id.json")
         [ -e "$OUT/$m.$(basename "$file").done" ] && continue
         : >"$OUT/$m.$(basename "$file").done"
