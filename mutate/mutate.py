@@ -582,6 +582,7 @@ def write_reports(pts, results, equivalents, meta, excluded):
 
 # --- main -------------------------------------------------------------------------------------
 def main():
+    global WORK_DIR, REPORT_DIR
     ap = argparse.ArgumentParser(description="automatic source mutation of the reference gateway")
     ap.add_argument("-j", type=int, default=2, help="parallel workers (default 2)")
     ap.add_argument("--sample", type=int, default=0, help="only N mutants, chosen by --seed")
@@ -599,7 +600,6 @@ def main():
     ap.add_argument("--survivors-out", default=None, help="also write the survivor list here")
     a = ap.parse_args()
     os.chdir(ROOT)
-    global WORK_DIR, REPORT_DIR
     WORK_DIR, REPORT_DIR = a.work, a.report_dir
     t_start = time.time()
 
