@@ -8,8 +8,8 @@
    is an error.
 2. Coverage, computed once and cached in build-cov/ (keyed on a hash of the gateway's, the
    harness's and the catalog's sources): a gcov-instrumented gwspec-gateway runs every case of
-   the catalog alone; case -> lines it executes. `--coverage aggregate` (the default of a sampled
-   pass without a cached map) runs the catalog once and only says whether a line is executed.
+   the catalog alone; case -> lines it executes. `--coverage aggregate` runs the catalog once and
+   only says whether a line is executed (then every case runs for a covered mutant).
 3. Mutants: each worker (-j, default 2) has a private copy of the gateway's sources and objects
    (build-mutate/wN/): it writes the mutated file there (never in the working tree), rebuilds
    gwspec-gateway (only the mutated object is compiled), runs `gwspec run --fail-fast` over the
@@ -509,7 +509,7 @@ def write_reports(pts, results, equivalents, meta, excluded):
         if r is None:
             continue
         row = {k: p[k] for k in ("id", "key", "file", "function", "area", "op", "line",
-                                 "original", "mutant", "context")}
+                                 "original", "mutant", "context", "source")}
         row.update({k: v for k, v in r.items() if k != "id"})
         row["reproduce"] = repro(p)
         rows.append(row)
@@ -555,9 +555,9 @@ def write_reports(pts, results, equivalents, meta, excluded):
            "`file:line: original -> mutant` (operator, function, id); reproduce with the command "
            "after it.", ""]
     for r in surv:
-        md.append("- `%s/%s:%d: %s -> %s` (%s, %s, %s, %d covering cases): `%s`" % (
+        md.append("- `%s/%s:%d: %s -> %s` (%s, %s, %s, %d covering cases): `%s`  \n  line: `%s`" % (
             GW_DIR, r["file"], r["line"], r["original"], r["mutant"], r["op"], r["function"],
-            r["id"], r.get("covering", 0), r["reproduce"]))
+            r["id"], r.get("covering", 0), r["reproduce"], r["source"]))
     nc = sorted([r for r in rows if r["status"] == "not covered"], key=lambda r: (r["file"], r["line"]))
     md += ["", "## Not covered (%d): no case executes the line" % len(nc), ""]
     for r in nc:
@@ -590,13 +590,15 @@ def main():
     ap.add_argument("--only", action="append", default=[], help="only this mutant id (repeatable)")
     ap.add_argument("--file", action="append", default=[], help="only mutants of this file")
     ap.add_argument("--coverage", choices=["per-case", "aggregate"], default=None,
-                    help="per-case (default of a full pass) or aggregate (default with --sample "
-                         "when no per-case map is cached)")
+                    help="per-case (default: each case alone, case -> lines) or aggregate (one "
+                         "run of the catalog: line executed or not; every case runs for a mutant)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--min-kills", type=int, default=0,
                     help="fail when fewer covered mutants are killed (a sanity floor)")
     ap.add_argument("--work", default=WORK_DIR, help="worker directory (default build-mutate)")
     ap.add_argument("--report-dir", default=REPORT_DIR, help="where mutation.md/.json go")
+    ap.add_argument("--from-journal", default=None,
+                    help="run nothing: write the reports from a journal.jsonl of an earlier pass")
     ap.add_argument("--survivors-out", default=None, help="also write the survivor list here")
     a = ap.parse_args()
     os.chdir(ROOT)
@@ -636,18 +638,27 @@ def main():
     sel.sort(key=lambda p: (p["file"], p["start"]))
     log("%d points in scope, %d equivalent, %d to run" % (len(pts), len(equivalents), len(sel)))
 
+    if a.from_journal:
+        results = {}
+        with open(a.from_journal) as f:
+            for ln in f:
+                r = json.loads(ln)
+                if r["id"] in ids:
+                    results[r["id"]] = r
+        sel = [p for p in sel if p["id"] in results]
+        meta = {"command": "mutate/mutate.py " + " ".join(sys.argv[1:]), "finished":
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall": "from a journal",
+                "sample": sample_desc + "; %d results in the journal" % len(results),
+                "jobs": a.j, "coverage": "per-case", "points": len(pts),
+                "equivalents": len(equivalents), "mutants_run": len(sel),
+                "case_timeout_ms": CASE_TIMEOUT_MS}
+        return finish(a, pts, sel, results, equivalents, meta, excluded, t_start)
+
     make_harness()
     cases = list_cases()
     id_file = {c["id"]: c["file"] for c in cases}
     want = sorted({p["file"] for p in pts})
-    mode = a.coverage
-    if mode is None:
-        mode = "per-case"
-        if a.sample or a.only:
-            h = sources_hash(["reference-server", "lib", "mock-providers", "harness", "cases",
-                              "fixtures", "spec"])
-            if not os.path.exists(os.path.join(ROOT, COV_DIR, "coverage-per-case-%s.json" % h)):
-                mode = "aggregate"
+    mode = a.coverage or "per-case"
     cov = coverage(mode, want, a.j, a.seed, cases)
     if cov.get("failed"):
         log("warning: %d case(s) fail on the clean gateway and cannot kill: %s"
@@ -705,6 +716,11 @@ def main():
             "coverage": "%s (%s s to compute, 0 if cached)" % (cov["mode"], cov.get("seconds", "?")),
             "points": len(pts), "equivalents": len(equivalents), "mutants_run": len(sel),
             "case_timeout_ms": CASE_TIMEOUT_MS}
+    return finish(a, pts, sel, results, equivalents, meta, excluded, t_start)
+
+
+def finish(a, pts, sel, results, equivalents, meta, excluded, t_start):
+    wall = time.time() - t_start
     summary, surv = write_reports(pts, results, equivalents if not (a.only or a.sample or a.file)
                                   else {k: v for k, v in equivalents.items()
                                         if k in {p["id"] for p in sel}}, meta, excluded)
@@ -714,16 +730,16 @@ def main():
             % (f, "%.1f%%" % ft["score"] if ft["score"] is not None else "-", ft["killed"],
                ft["timeout"], ft["survived"], ft["not covered"], ft["build error"]))
     log("score %s over %d mutants (killed %d, timeout %d, survived %d, not covered %d, build "
-        "error %d) in %.0f s; reports/mutation.md" % (
+        "error %d) in %.0f s; %s/mutation.md" % (
             "%.1f%%" % t["score"] if t["score"] is not None else "-", len(sel), t["killed"],
-            t["timeout"], t["survived"], t["not covered"], t["build error"], wall))
+            t["timeout"], t["survived"], t["not covered"], t["build error"], wall, REPORT_DIR))
     if a.survivors_out:
         with open(a.survivors_out, "w") as f:
             f.write("# survivors of %s (%s)\n" % (meta["command"], meta["finished"]))
             for r in surv:
-                f.write("%s/%s:%d: %s -> %s   [%s %s %s] %s\n" % (
+                f.write("%s/%s:%d: %s -> %s   [%s %s %s] %s   | %s\n" % (
                     GW_DIR, r["file"], r["line"], r["original"], r["mutant"], r["op"],
-                    r["function"], r["id"], r["reproduce"]))
+                    r["function"], r["id"], r["reproduce"], r["source"]))
     covered = t["killed"] + t["timeout"] + t["survived"]
     if a.min_kills and covered and t["killed"] + t["timeout"] < a.min_kills:
         die("only %d of %d covered mutants were killed (floor %d): the tool or the suite is "

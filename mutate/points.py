@@ -443,6 +443,7 @@ class FileMutator:
             "original": norm(orig), "mutant": norm(rep), "line": ls, "end_line": le,
             "start": s, "end": e, "replacement": rep,
             "context": norm(self.text(node))[:160],
+            "source": norm(self.src.split(b"\n")[ls - 1].decode("utf-8", "replace"))[:200],
         })
 
     def condition(self, cond):
