@@ -170,8 +170,11 @@ def run(cmd, cwd=ROOT, env=None, timeout=None):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+COV_FORMAT = "2"  # bump when what a coverage map holds changes (2: strict cases too)
+
+
 def sources_hash(extra_dirs):
-    h = hashlib.sha1()
+    h = hashlib.sha1(COV_FORMAT.encode())
     for d in extra_dirs:
         base = os.path.join(ROOT, d)
         for dp, dns, fns in os.walk(base):
@@ -202,8 +205,8 @@ def list_cases():
     r = run(["bin/gwspec", "list", "--json"])
     if r.returncode:
         die("gwspec list --json failed: " + r.stderr[-1000:])
-    cases = [c for c in json.loads(r.stdout)["cases"] if not c["strict"]]
-    return cases
+    # strict (SHOULD-level) cases too: a mutant they catch is caught (graded NON-STRICT)
+    return json.loads(r.stdout)["cases"]
 
 
 def gcov_lines(prefix_dir, want_files):
@@ -245,12 +248,13 @@ def run_case_cov(case, tmp, want_files, seed):
     env = dict(os.environ, GCOV_PREFIX=tmp, GCOV_PREFIX_STRIP="0",
                GWSPEC_GATEWAY=os.path.join(ROOT, COV_DIR, "bin", "gwspec-gateway"))
     t0 = time.time()
-    r = run(["bin/gwspec", "run", "--seed", str(seed), "--timeout-ms", str(CASE_TIMEOUT_MS),
-             "--filter", case["id"], case["file"]], env=env, timeout=300)
+    r = run(["bin/gwspec", "run", "--strict", "--seed", str(seed), "--timeout-ms",
+             str(CASE_TIMEOUT_MS), "--filter", case["id"], case["file"]], env=env, timeout=300)
     dt = time.time() - t0
     lines = gcov_lines(tmp, want_files)
     shutil.rmtree(tmp, ignore_errors=True)
-    return {"ok": r.returncode == 0, "seconds": round(dt, 3),
+    ok = r.returncode == 0 and not re.search(r"^\s+NON-STRICT\s", r.stdout, re.M)
+    return {"ok": ok, "seconds": round(dt, 3),
             "lines": {f: sorted(v) for f, v in lines.items()},
             "output": "" if r.returncode == 0 else (r.stdout[-1500:] + r.stderr[-500:])}
 
@@ -261,6 +265,7 @@ def coverage(mode, want_files, jobs, seed, cases):
     h = sources_hash(["reference-server", "lib", "mock-providers", "harness", "cases",
                       "fixtures", "spec"])
     cache = os.path.join(ROOT, COV_DIR, "coverage-%s-%s.json" % (mode, h))
+
     if os.path.exists(cache):
         with open(cache) as f:
             log("coverage: %s (cached)" % os.path.relpath(cache, ROOT))
@@ -278,10 +283,10 @@ def coverage(mode, want_files, jobs, seed, cases):
     if mode == "aggregate":
         env = dict(os.environ, GCOV_PREFIX=tmproot + "/all", GCOV_PREFIX_STRIP="0",
                    GWSPEC_GATEWAY=os.path.join(ROOT, COV_DIR, "bin", "gwspec-gateway"))
-        r = run(["bin/gwspec", "run", "-j", str(jobs), "--seed", str(seed), "--timeout-ms",
-                 str(CASE_TIMEOUT_MS)], env=env, timeout=1800)
+        r = run(["bin/gwspec", "run", "--strict", "-j", str(jobs), "--seed", str(seed),
+                 "--timeout-ms", str(CASE_TIMEOUT_MS)], env=env, timeout=1800)
         failed = [ln.split()[1] for ln in r.stdout.splitlines()
-                  if ln.startswith(("  FAILED", "  ERROR"))]
+                  if ln.startswith(("  FAILED", "  ERROR", "  NON-STRICT"))]
         lines = gcov_lines(tmproot + "/all", want_files)
         data = {"mode": "aggregate", "hash": h, "failed": failed,
                 "lines": {f: sorted(v) for f, v in lines.items()}}
@@ -372,9 +377,32 @@ class Worker:
         return None
 
 
+LIVE = set()            # the gwspec runs in flight, stopped on SIGINT/SIGTERM
+LIVE_LOCK = threading.Lock()
+
+
+def stop_live(signum, frame):
+    """SIGINT/SIGTERM: stop every gwspec run in flight (each stops its gateway), then exit."""
+    with LIVE_LOCK:
+        procs = list(LIVE)
+    for p in procs:
+        try:
+            p.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    print("mutate: interrupted; the results so far are in %s/journal.jsonl" % WORK_DIR,
+          file=sys.stderr, flush=True)
+    os._exit(130)
+
+
 def run_cases(worker, ids, id_file, seed, budget):
     """One `gwspec run --fail-fast` over ids. Returns (status, killer, seconds)."""
-    cmd = ["bin/gwspec", "run", "--fail-fast", "--seed", str(seed), "--timeout-ms",
+    cmd = ["bin/gwspec", "run", "--strict", "--fail-fast", "--seed", str(seed), "--timeout-ms",
            str(CASE_TIMEOUT_MS)]
     for i in ids:
         cmd += ["--filter", i]
@@ -384,6 +412,8 @@ def run_cases(worker, ids, id_file, seed, budget):
     t0 = time.time()
     p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
+    with LIVE_LOCK:
+        LIVE.add(p)
     try:
         out, err = p.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
@@ -394,8 +424,15 @@ def run_cases(worker, ids, id_file, seed, budget):
             os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
         return "timeout", None, time.time() - t0
+    finally:
+        with LIVE_LOCK:
+            LIVE.discard(p)
     dt = time.time() - t0
     if p.returncode == 0:
+        # a SHOULD-level case that fails is graded NON-STRICT (exit 0): it caught the mutant
+        m = re.search(r"^\s+NON-STRICT\s+(\S+)", out, re.M)
+        if m:
+            return "killed", "%s NON-STRICT" % m.group(1), dt
         return "survived", None, dt
     if p.returncode in (1, 3):
         for ln in out.splitlines():
@@ -687,6 +724,8 @@ def main():
             with lock:
                 free.append(w)
 
+    signal.signal(signal.SIGTERM, stop_live)
+    signal.signal(signal.SIGINT, stop_live)
     t_mut = time.time()
     done = 0
     journal = open(os.path.join(ROOT, WORK_DIR, "journal.jsonl"), "w")
