@@ -83,6 +83,8 @@ help:
 	@echo "                    reports/mutation.md and .json; mutate-one KEY=ID reruns one"
 	@echo "  mutate-check      the tool's self-test and a sampled pass (part of check)"
 	@echo "  stress            the whole suite RUNS=200 times at -j2 with the other core busy"
+	@echo "  stress-external   the same against a gateway started outside the harness (a"
+	@echo "                    base_url profile, no start): RUNS=50 by default"
 	@echo "  bench-suite       cases, median wall time and cases per second"
 	@echo "  lint              gwspec lint over every case file"
 	@echo "  list-cases        gwspec list"

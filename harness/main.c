@@ -104,8 +104,9 @@ static void usage_run(FILE *fp)
             "\n"
             "Every process the run starts (gateways, workers) is in a process group of its own\n"
             "that the run stops, with its state directory, on exit and on SIGINT, SIGTERM,\n"
-            "SIGHUP or a crash. GWSPEC_MANIFEST=FILE appends one line per process started\n"
-            "(\"gateway PID DIR\" or \"worker PID\") to FILE.\n"
+            "SIGHUP or a crash; a run killed with SIGKILL takes its processes with it and the\n"
+            "next run removes the directory it left. GWSPEC_MANIFEST=FILE appends one line per\n"
+            "process or directory started (\"gateway PID DIR\", \"worker PID\", \"dir PATH\").\n"
             "\n" EXIT_TABLE,
             prog);
 }

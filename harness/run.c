@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "casedir.h"
 #include "cmd_check.h"
 #include "msgcat.h"
+#include "reap.h"
 #include "report.h"
 #include "run.h"
 #include "runner.h"
@@ -209,8 +211,16 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
         return;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* What the parent started is the parent's to stop: this worker's handler stops only
+         * the gateways and directories the worker itself starts. */
+        hn_reap_forget_all();
+        /* A harness killed outright: the worker's own handler still stops what it started. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
         close(p[0]);
         hn_target_use_user_set(x->target, j->user_set);
         json_t *r = run_job(x, j);
@@ -230,6 +240,7 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
         w->pid = 0;
         return;
     }
+    hn_reap_add_worker(pid);
     w->pid = pid;
     w->fd = p[0];
     w->job = j;
@@ -241,6 +252,7 @@ static void reap_worker(struct ctx *x, struct worker *w)
     int status = 0;
     json_t *r = NULL;
     waitpid(w->pid, &status, 0);
+    hn_reap_remove_worker(w->pid);
     close(w->fd);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         r = json_loadb(w->out.buf, w->out.len, 0, NULL);
@@ -542,6 +554,12 @@ int hn_run(const struct hn_run_cfg *cfg)
     struct hn_msgcat *cat = NULL;
     struct hn_target *target = NULL;
     int rc = 0;
+
+    hn_reap_install();
+    size_t stale = hn_target_sweep_stale();
+    if (stale)
+        fprintf(stderr, "gwspec: removed %zu state directory(ies) left by a harness that was killed\n",
+                stale);
     json_t *run = NULL;
     struct job *jobs = NULL;
     size_t njobs = 0;

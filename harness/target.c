@@ -2,6 +2,7 @@
  * target.c: target profiles, spawning the gateway, authentication, session creation
  * (see target.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -12,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "match.h"
+#include "reap.h"
 #include "target.h"
 #include "wc_buf.h"
 #include "wc_err.h"
@@ -454,6 +457,39 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
+/* tmpfs when there is one: the gateway's SQLite store writes on every event */
+static const char *tmp_root(void)
+{
+    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+}
+
+size_t hn_target_sweep_stale(void)
+{
+    const char *root = tmp_root();
+    DIR *d = opendir(root);
+    struct dirent *e;
+    size_t n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        long pid;
+        char rest[32];
+        /* gwspec-target-PID-XXXXXX: the spawning process's pid; gone means nobody uses it */
+        if (e->d_type != DT_DIR ||
+            sscanf(e->d_name, "gwspec-target-%ld-%31s", &pid, rest) != 2 || pid <= 0)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *path = wc_xasprintf("%s/%s", root, e->d_name);
+        if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+            n++;
+        free(path);
+    }
+    closedir(d);
+    return n;
+}
+
 static char *read_file_text(const char *path)
 {
     FILE *fp = fopen(path, "rb");
@@ -503,15 +539,15 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
     }
     if (!p->tmp_dir) {
         /* tmpfs when there is one: the gateway's SQLite store writes on every event */
-        char tmpl[64];
-        snprintf(tmpl, sizeof(tmpl), "%s/gwspec-target-XXXXXX",
-                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+        char tmpl[80];
+        snprintf(tmpl, sizeof(tmpl), "%s/gwspec-target-%ld-XXXXXX", tmp_root(), (long)getpid());
         if (!mkdtemp(tmpl)) {
             regfree(&re);
             *err = wc_xasprintf("mkdtemp: %s", strerror(errno));
             return WC_ERR_IO;
         }
         p->tmp_dir = wc_xstrdup(tmpl);
+        hn_reap_add_dir(p->tmp_dir);
         t->state_dir = wc_xasprintf("%s/state", tmpl);
         mkdir(t->state_dir, 0700);
     }
@@ -574,10 +610,16 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
         return WC_ERR_IO;
     }
     fflush(NULL);
+    pid_t self = getpid();
     pid = fork();
     if (pid == 0) {
         int devnull = open("/dev/null", O_RDONLY);
         setpgid(0, 0);
+        /* A harness killed outright (SIGKILL, an outer `timeout -s KILL`) takes the gateway
+         * with it; the getppid test closes the race with a parent that died before prctl. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != self)
+            _exit(127);
         if (devnull >= 0)
             dup2(devnull, 0);
         dup2(logfd, 1);
@@ -597,6 +639,8 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
         regfree(&re);
         return WC_ERR_IO;
     }
+    setpgid(pid, pid);   /* also here: the group exists before anyone signals it */
+    hn_reap_add_group(pid, t->state_dir);
     t->pid = pid;
     p->owner = getpid();
 
@@ -744,6 +788,7 @@ void hn_target_stop(struct hn_target *t)
      * (provider processes that hang on purpose) goes too. A pgid is not reused while any
      * member lives, so this reaches only the gateway's leftovers. */
     kill(-t->pid, SIGKILL);
+    hn_reap_remove_group(t->pid);
     t->pid = 0;
 }
 
@@ -789,6 +834,8 @@ void hn_target_free(struct hn_target *t)
     hn_target_stop(t);
     if (p->tmp_dir && (p->owner == getpid() || p->owner == 0) && !getenv("GWSPEC_KEEP_TMP"))
         nftw(p->tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (p->tmp_dir)
+        hn_reap_remove_dir(p->tmp_dir);
     free(p->tmp_dir);
     free(t->name);
     free(t->profile_path);

@@ -113,4 +113,10 @@ int hn_target_create_session(const struct hn_target *t, const char *user, const 
 /* The gateway binary for the reference profile: $GWSPEC_GATEWAY, else next to this program. */
 char *hn_target_gateway_path(void);
 
+/*
+ * Remove the private directories of spawning processes that no longer exist (a harness killed
+ * with SIGKILL cannot remove its own; the gateways themselves went with it). Returns how many.
+ */
+size_t hn_target_sweep_stale(void);
+
 #endif

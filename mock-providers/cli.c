@@ -410,6 +410,45 @@ static bool poll_once(struct cli *c)
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
+static void usage(FILE *fp)
+{
+    fputs("usage: gwspec-provider --as PERSONA ARGS...\n"
+          "       PERSONA ARGS...   (the binary run under a persona's name, e.g. a symlink)\n"
+          "\n"
+          "A scriptable mock of a coding-agent CLI: it speaks the CLI's native stream format so\n"
+          "that a gateway can run it in place of the real one. What it emits comes from the\n"
+          "directive gwspec:{...} inside the prompt (spec/control-channel.md); a prompt without\n"
+          "a directive runs the default script (the prompt echoed as one text reply, then\n"
+          "complete).\n"
+          "\n"
+          "personas (spec/chatgw-1.0/cloudcli-notes.md section 8):\n"
+          "  claude        stream-json on stdin and stdout, as the Agent SDK drives it: the\n"
+          "                prompt is a `user` message on stdin, or `-p PROMPT` in argv;\n"
+          "                flags: --verbose --include-partial-messages --continue --print/-p\n"
+          "                --dangerously-skip-permissions (boolean), --resume ID, and any\n"
+          "                --NAME VALUE (recorded, shown to the script as options)\n"
+          "  cursor-agent  -p PROMPT (or the last argument) --output-format stream-json;\n"
+          "                flags: -f --force --trust --print (boolean), --resume ID\n"
+          "  codex         exec --experimental-json [resume ID] PROMPT, or the prompt on\n"
+          "                stdin; flags: --json --experimental-json --skip-git-repo-check\n"
+          "                --full-auto --dangerously-bypass-approvals-and-sandbox (boolean),\n"
+          "                --cd DIR\n"
+          "  opencode      run [--session ID] [--dir DIR] PROMPT; flags: --auto --print-logs\n"
+          "                --continue/-c (boolean)\n"
+          "\n"
+          "  -h, --help    this text\n"
+          "\n"
+          "environment:\n"
+          "  GWSPEC_FIXTURES  where named scripts live (DIR/providers/NAME.yaml; default\n"
+          "                   ./fixtures)\n"
+          "\n"
+          "SIGTERM or SIGINT aborts the run (the persona's native abort), or exits once it is\n"
+          "over. Exit status: the persona's, as the script ends the run; 2 for bad arguments.\n"
+          "\n"
+          "example:  gwspec-provider --as claude -p hi </dev/null\n",
+          fp);
+}
+
 static const struct mp_persona *pick(int *argc, char ***argv)
 {
     const char *base = strrchr((*argv)[0], '/');
@@ -461,10 +500,17 @@ int mp_cli_main(int argc, char **argv)
     c.argv_json = json_array();
     for (int i = 0; i < argc; i++)
         json_array_append_new(c.argv_json, json_string(argv[i]));
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        json_decref(c.argv_json);
+        return 0;
+    }
+    const char *asked = argc >= 3 && !strcmp(argv[1], "--as") ? argv[2] : NULL;
     c.p = argc > 0 ? pick(&argc, &argv) : NULL;
     if (!c.p) {
-        fprintf(stderr, "usage: gwspec-provider --as claude|cursor-agent|codex|opencode ARGS...\n"
-                        "       (or run it under one of those names)\n");
+        if (asked)
+            fprintf(stderr, "gwspec-provider: unknown persona '%s'\n", asked);
+        usage(stderr);
         json_decref(c.argv_json);
         return 2;
     }
@@ -482,8 +528,9 @@ int mp_cli_main(int argc, char **argv)
     wc_buf_init(&c.out, 0);
     wc_buf_init(&c.err, 0);
     setup_signals();
-    c.stdin_open = c.p->prompt_from == MP_PROMPT_STREAM_JSON ||
-                   (c.p->prompt_from == MP_PROMPT_STDIN && !c.args.prompt);
+    /* A prompt in argv (codex, claude -p PROMPT) means stdin carries nothing for the run. */
+    c.stdin_open = (c.p->prompt_from == MP_PROMPT_STREAM_JSON ||
+                    c.p->prompt_from == MP_PROMPT_STDIN) && !c.args.prompt;
     if (c.args.prompt)
         begin_run(&c, c.args.prompt);
     while (!may_exit(&c) && poll_once(&c))

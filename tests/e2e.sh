@@ -210,6 +210,7 @@ done <<'ROWS'
 3|--tap cannot be written, --junit still is|rm -f "$OUT/ec/j.xml"; $GW run --filter '5.1.1*' --tap "$NOWHERE.tap" --junit "$OUT/ec/j.xml" $CASE; rc=$?; [ -s "$OUT/ec/j.xml" ] || rc=99; exit $rc
 3|--html cannot be written, --json still is|rm -rf "$OUT/ec/j"; $GW run --filter '5.1.1*' --html "$NOWHERE.html" --json "$OUT/ec/j" $CASE; rc=$?; [ -s "$OUT/ec/j/index.json" ] || rc=99; exit $rc
 3|--json cannot be written, --html still is|rm -f "$OUT/ec/h.html"; $GW run --filter '5.1.1*' --json "$NOWHERE" --html "$OUT/ec/h.html" $CASE; rc=$?; [ -s "$OUT/ec/h.html" ] || rc=99; exit $rc
+2|replay --minimize without --target or --mutant, and nothing written|rm -f "$OUT/ec/min.yaml"; $GW replay fixtures/transcripts/duplicate-complete.jsonl --minimize --out "$OUT/ec/min.yaml"; rc=$?; [ -e "$OUT/ec/min.yaml" ] && rc=99; exit $rc
 3|a failing run whose report cannot be written|$GW run --mutant dup-complete --filter '5.1.1*' --junit "$NOWHERE.xml" $CASE
 ROWS
 # the table the rows test is the one --help prints
@@ -296,6 +297,87 @@ if [ "$built" = 4 ] && grep -q '^  all (default)' "$OUT/help.txt" && grep -q '^ 
 else
     { echo "binaries linked by a plain make: $built"; cat "$OUT/help.txt"; $GW --version; } >>"$OUT/make.txt" 2>&1
     bad "make: the default goal, make help, --version" "$OUT/make.txt"
+fi
+
+# 11-signals. Nothing the harness starts outlives it (issue 11): SIGINT, SIGTERM and SIGHUP in
+#      the middle of a run at -j 2 (and SIGTERM at -j 1, the in-process mode) exit 3 and leave
+#      no process and no directory, checked by the pids and paths the harness recorded in
+#      GWSPEC_MANIFEST, not by name. A harness killed outright (SIGKILL) takes its gateways and
+#      workers with it (PR_SET_PDEATHSIG); the next run removes the directory it left.
+leftovers() {   # manifest -> lines naming what is still there
+    while read -r kind a b; do
+        case $kind in
+        gateway) kill -0 "$a" 2>/dev/null && echo "gateway $a alive"
+                 [ "$b" != - ] && [ -e "$b" ] && echo "state dir $b left";;
+        worker)  kill -0 "$a" 2>/dev/null && echo "worker $a alive";;
+        dir)     [ -e "$a" ] && echo "dir $a left";;
+        esac
+    done <"$1"
+    return 0
+}
+signal_run() {  # SIG JOBS GATEWAYS: signal once the manifest shows GATEWAYS gateways started
+    local sig=$1 jobs=$2 want=$3 m="$OUT/manifest-$1-$2.txt" n=0 pid rc
+    : >"$m"
+    GWSPEC_MANIFEST="$m" $GW run -j "$jobs" --seed 7 cases/3-inbound cases/10-remap cases/5-terminal \
+        >"$OUT/sig-$sig-$jobs.txt" 2>&1 &
+    pid=$!
+    while [ "$(grep -c '^gateway ' "$m")" -lt "$want" ] && kill -0 $pid 2>/dev/null && [ $n -lt 3000 ]; do
+        sleep 0.01; n=$((n + 1))
+    done
+    kill -"$sig" $pid 2>/dev/null
+    wait $pid
+    rc=$?
+    left=$(leftovers "$m")
+    if [ $rc = 3 ] && grep -q "interrupted by SIG$sig" "$OUT/sig-$sig-$jobs.txt" && [ -z "$left" ] \
+       && [ "$(grep -c '^gateway ' "$m")" -ge "$want" ]; then
+        ok "signals: SIG$sig at -j $jobs: exit 3, $(grep -c . "$m") recorded, none left"
+    else
+        { echo "exit $rc"; echo "$left"; cat "$m"; } >>"$OUT/sig-$sig-$jobs.txt"
+        bad "signals: SIG$sig at -j $jobs leaves nothing" "$OUT/sig-$sig-$jobs.txt"
+    fi
+}
+signal_run INT 2 2
+signal_run TERM 2 2
+signal_run HUP 2 2
+signal_run TERM 1 1
+m="$OUT/manifest-KILL.txt"
+: >"$m"
+GWSPEC_MANIFEST="$m" $GW run -j 2 --seed 7 cases/3-inbound cases/10-remap >"$OUT/sig-KILL.txt" 2>&1 &
+pid=$!
+n=0
+while [ "$(grep -c '^worker ' "$m")" -lt 4 ] && kill -0 $pid 2>/dev/null && [ $n -lt 3000 ]; do
+    sleep 0.01; n=$((n + 1))
+done
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+# Processes go by the kernel's parent-death signal; give them the workers' grace to finish.
+n=0
+while [ -n "$(leftovers "$m" | grep alive)" ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n + 1)); done
+alive=$(leftovers "$m" | grep alive)
+$GW run --filter '1.1.1*' >"$OUT/sig-after.txt" 2>&1
+left=$(leftovers "$m")
+if [ -z "$alive" ] && [ -z "$left" ] && grep -q "removed 1 state directory" "$OUT/sig-after.txt"; then
+    ok "signals: SIGKILL: no process outlives the harness; the next run removes its directory"
+else
+    { echo "alive: $alive"; echo "left: $left"; cat "$m" "$OUT/sig-after.txt"; } >>"$OUT/sig-KILL.txt"
+    bad "signals: SIGKILL leaves no process, and the next run sweeps the directory" "$OUT/sig-KILL.txt"
+fi
+
+# 11b-tools. gwspec-provider --help documents every persona; `--as claude -p hi` answers
+#      (system/init, the echoed text, result) and exits; an unknown persona is exit 2.
+PV=$BIN/gwspec-provider
+$PV --help >"$OUT/pv-help.txt" 2>&1; hrc=$?
+timeout 10 $PV --as claude -p hi >"$OUT/pv-p.txt" 2>&1; prc=$?
+$PV --as nope >"$OUT/pv-nope.txt" 2>&1; nrc=$?
+if [ $hrc = 0 ] && [ $prc = 0 ] && [ $nrc = 2 ] \
+   && [ "$(grep -cE '^  (claude|cursor-agent|codex|opencode) ' "$OUT/pv-help.txt")" = 4 ] \
+   && grep -q GWSPEC_FIXTURES "$OUT/pv-help.txt" \
+   && jq -e -s '.[0].subtype == "init" and (.[1].message.content[0].text == "hi") and .[-1].type == "result"' \
+        "$OUT/pv-p.txt" >/dev/null && grep -q "unknown persona 'nope'" "$OUT/pv-nope.txt"; then
+    ok "gwspec-provider: --help names the 4 personas; --as claude -p hi answers; unknown persona exit 2"
+else
+    { echo "help $hrc, -p $prc, nope $nrc"; cat "$OUT/pv-help.txt" "$OUT/pv-p.txt" "$OUT/pv-nope.txt"; } >"$OUT/pv.txt"
+    bad "gwspec-provider: --help, --as claude -p hi, unknown persona" "$OUT/pv.txt"
 fi
 
 echo

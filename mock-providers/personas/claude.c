@@ -35,7 +35,7 @@ static int parse_args(int argc, char **argv, struct mp_persona_args *out, char *
 {
     static const char *const bools[] = {"--verbose",  "--include-partial-messages",
                                         "--continue", "--dangerously-skip-permissions",
-                                        "--print",    NULL};
+                                        "--print",    "-p", NULL};
     json_t *positional = json_array();
     int rc;
 
@@ -44,6 +44,10 @@ static int parse_args(int argc, char **argv, struct mp_persona_args *out, char *
     partial_messages = rc == 0 && wc_json_bool(out->options, "include-partial-messages", false);
     if (rc == 0 && wc_json_str(out->options, "resume"))
         out->resume = wc_xstrdup(wc_json_str(out->options, "resume"));
+    /* `claude -p PROMPT`: the prompt in argv, as a person types it; the SDK's way is a
+     * stream-json `user` message on stdin instead (then there is no positional argument). */
+    if (rc == 0 && json_array_size(positional) > 0)
+        out->prompt = wc_xstrdup(json_string_value(json_array_get(positional, 0)));
     json_decref(positional);
     return rc;
 }
