@@ -28,6 +28,7 @@ Exclusion rules (a point inside an excluded region is not made; see mutate/READM
            holds one: the condition and the branch
   mutant   the deliberate-bug switches (`gw_mutant_on(...)`, reference-server/mutants.h): a span
            that holds such a call, and the branch a positive test of one guards
+  alloc-size  the arguments of an allocation that takes only sizes (SIZE_ALLOC_FUNCS)
   free     a deallocation statement (FREE_FUNCS, or a call of *_free, *_unref, *_release,
            *_destroy) is not removed
 """
@@ -48,6 +49,10 @@ ALLOC_FUNCS = {"malloc", "calloc", "realloc", "strdup", "strndup", "wc_xmalloc",
                "json_copy", "json_loads", "json_loadb", "json_integer", "json_real"}
 ABORT_FUNCS = {"abort", "exit", "_exit", "wc_bug", "__assert_fail", "__builtin_trap",
                "__builtin_unreachable"}
+# allocations whose arguments are only sizes: a larger zeroed block is not observable, a smaller
+# one is a heap overflow whose effect is the allocator's slack, not the suite's power (make asan)
+SIZE_ALLOC_FUNCS = {"malloc", "calloc", "realloc", "wc_xmalloc", "wc_xcalloc", "wc_xrealloc",
+                    "lws_zalloc", "lws_malloc", "lws_realloc", "sqlite3_malloc"}
 FREE_FUNCS = {"free", "json_decref", "sqlite3_finalize", "sqlite3_close", "sqlite3_free",
               "lws_free", "wc_buf_release", "fclose"}
 FREE_SUFFIXES = ("_free", "_unref", "_release", "_destroy")
@@ -394,6 +399,9 @@ class FileMutator:
             return
         if k == K.CALL_EXPR and c.spelling == MUTANT_SWITCH:
             self._skip("mutant")
+            return
+        if k == K.CALL_EXPR and c.spelling in SIZE_ALLOC_FUNCS:
+            self._skip("alloc-size")
             return
         if k == K.VAR_DECL and c.type.kind in (ci.TypeKind.CONSTANTARRAY, ci.TypeKind.VARIABLEARRAY):
             # the array's size is a declaration, not behaviour; its initialiser is walked

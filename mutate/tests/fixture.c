@@ -90,7 +90,7 @@ char *oom(const char *s)
     char *copy = strdup(s);
     if (!copy)                                  // none
         return NULL;                            // none
-    char *other = malloc(4);
+    char *other = malloc(4);                    // none
     if (other == NULL) {                        // none
         free(copy);                             // none
         return NULL;                            // none
