@@ -630,6 +630,8 @@ def main():
                     help="per-case (default: each case alone, case -> lines) or aggregate (one "
                          "run of the catalog: line executed or not; every case runs for a mutant)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--keys", action="store_true",
+                    help="with --list: print each mutant's key (the form equivalents.txt takes)")
     ap.add_argument("--min-kills", type=int, default=0,
                     help="fail when fewer covered mutants are killed (a sanity floor)")
     ap.add_argument("--work", default=WORK_DIR, help="worker directory (default build-mutate)")
@@ -653,6 +655,9 @@ def main():
         die("two mutants share an id (a key collision): report this")
     if a.list:
         for p in pts:
+            if a.keys:
+                print("%s  # %s/%s:%d" % (P.key_text(p), GW_DIR, p["file"], p["line"]))
+                continue
             print("%s %s/%s:%d: %s %s -> %s%s" % (p["id"], GW_DIR, p["file"], p["line"], p["op"],
                                                  p["original"], p["mutant"],
                                                  "  (equivalent)" if p["id"] in equivalents else ""))
