@@ -636,8 +636,10 @@ def main():
                     help="fail when fewer covered mutants are killed (a sanity floor)")
     ap.add_argument("--work", default=WORK_DIR, help="worker directory (default build-mutate)")
     ap.add_argument("--report-dir", default=REPORT_DIR, help="where mutation.md/.json go")
-    ap.add_argument("--from-journal", default=None,
-                    help="run nothing: write the reports from a journal.jsonl of an earlier pass")
+    ap.add_argument("--from-journal", action="append", default=[],
+                    help="run nothing: write the reports from the journal.jsonl of earlier passes "
+                         "(repeatable: the shards of one pass)")
+    ap.add_argument("--shard", default=None, help="K/N: only the K-th of N shards (CI matrices)")
     ap.add_argument("--survivors-out", default=None, help="also write the survivor list here")
     a = ap.parse_args()
     os.chdir(ROOT)
@@ -677,16 +679,24 @@ def main():
         sel = sorted(sel, key=lambda p: p["id"])
         sel = rnd.sample(sel, min(a.sample, len(sel)))
         sample_desc = "%d of %d, seed %d" % (len(sel), len(pts) - len(equivalents), a.seed)
+    if a.shard:
+        m = re.fullmatch(r"([0-9]+)/([0-9]+)", a.shard)
+        if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+            die("--shard takes K/N with 1 <= K <= N")
+        k, n = int(m.group(1)), int(m.group(2))
+        sel = [p for i, p in enumerate(sorted(sel, key=lambda p: p["id"])) if i % n == k - 1]
+        sample_desc += "; shard %d/%d" % (k, n)
     sel.sort(key=lambda p: (p["file"], p["start"]))
     log("%d points in scope, %d equivalent, %d to run" % (len(pts), len(equivalents), len(sel)))
 
     if a.from_journal:
         results = {}
-        with open(a.from_journal) as f:
-            for ln in f:
-                r = json.loads(ln)
-                if r["id"] in ids:
-                    results[r["id"]] = r
+        for jf in a.from_journal:
+            with open(jf) as f:
+                for ln in f:
+                    r = json.loads(ln)
+                    if r["id"] in ids:
+                        results[r["id"]] = r
         sel = [p for p in sel if p["id"] in results]
         meta = {"command": "mutate/mutate.py " + " ".join(sys.argv[1:]), "finished":
                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall": "from a journal",
@@ -701,6 +711,9 @@ def main():
     id_file = {c["id"]: c["file"] for c in cases}
     want = sorted({p["file"] for p in pts})
     mode = a.coverage or "per-case"
+    # the workers' clean build runs while the coverage runs wait on their cases
+    base_ex = cf.ThreadPoolExecutor(max_workers=1)
+    base_fut = base_ex.submit(prepare_base)
     cov = coverage(mode, want, a.j, a.seed, cases)
     if cov.get("failed"):
         log("warning: %d case(s) fail on the clean gateway and cannot kill: %s"
@@ -709,7 +722,8 @@ def main():
     if cov["mode"] == "per-case":
         seconds = {i: c["seconds"] for i, c in cov["cases"].items()}
 
-    base = prepare_base()
+    base = base_fut.result()
+    base_ex.shutdown()
     originals = {}
     for f in want:
         with open(os.path.join(ROOT, GW_DIR, f), "rb") as fh:
