@@ -1,6 +1,7 @@
 /* cmd_check.c: `gwspec check`, the invariant checkers over transcript files (see cmd_check.h). */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,24 @@ static bool has_catalog(const char *dir)
     return ok;
 }
 
+/* DIR/<v> for the first DIR of $GWSPEC_SPEC_PATH (colon-separated) that has it, or NULL. */
+static char *from_spec_path(const char *v)
+{
+    const char *path = getenv("GWSPEC_SPEC_PATH"), *colon;
+
+    for (; path && *path; path = colon ? colon + 1 : "") {
+        colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        if (!len)
+            continue;
+        char *p = wc_xasprintf("%.*s/%s", (int)len, path, v);
+        if (has_catalog(p))
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
 char *hn_spec_dir_for(const char *version)
 {
     char exe[4096], *v = wc_xstrdup(version ? version : "chatgw/1.0"), *p, *slash;
@@ -34,6 +53,8 @@ char *hn_spec_dir_for(const char *version)
         if (*p == '/')
             *p = '-';
     }
+    if ((p = from_spec_path(v)) != NULL)
+        goto out;
     p = wc_xasprintf("spec/%s", v);
     if (has_catalog(p))
         goto out;

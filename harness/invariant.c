@@ -512,6 +512,7 @@ static void model_recv(struct model *m, struct cs_table *cs, long i)
 }
 
 static long prun_session(const struct model *m, const char *label);
+static bool is_kind(const json_t *ev, const char *kind);
 
 static long prun_get(struct model *m, const char *label, const char *run)
 {
@@ -702,8 +703,14 @@ static void prescan(struct model *m)
         const json_t *rec = json_array_get(m->records, i), *msg = json_object_get(rec, "msg");
         const char *t = wc_json_str(rec, "t"), *type = wc_json_str(msg, "type");
         const char *nat = wc_json_str(msg, "nativeId"), *label = wc_json_str(rec, "label");
+        const json_t *ev = json_object_get(msg, "event");
         long s;
-        if (!t || strcmp(t, "ctl") || !type || strcmp(type, "announced") || !nat || !label)
+        /* a session_created event announces its id too (as collect_natives counts it) */
+        if (type && !strcmp(type, "emitted") && is_kind(ev, "session_created")) {
+            nat = wc_json_str(ev, "newSessionId");
+            type = "announced";
+        }
+        if (!t || strcmp(t, "ctl") || !type || strcmp(type, "announced") || !nat || !*nat || !label)
             continue;
         s = prun_session(m, label);
         if (s != NONE && !json_object_get(m->sess_by_sid, nat))
@@ -985,6 +992,7 @@ struct term_state {
     long last_idx;      /* its last event (or the attaching ack) */
     bool via_sub;       /* attached by a subscribe that found the run processing */
     bool after_reported; /* one report per segment for events after the terminal */
+    bool dup_reported;  /* one report per segment for a second complete */
     long old_reported;  /* 1 + the older run whose late events were reported, 0 = none */
     size_t nevents;     /* events in the segment */
 };
@@ -1032,11 +1040,24 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
     if (st->active && st->via_sub && st->nevents == 0)
         st->run = ri->run; /* the subscribe's run is known only from its events */
     if (st->active && ri->run < st->run) {
+        old_end = x->m->runs[ri->run].complete_idx;
+        if (is_complete && old_end != NONE && old_end < (long)i) {
+            /* a duplicate terminal of the older run: named as such, whatever was reported */
+            sn = sess_name(x->m, ri->sess);
+            violate(x, "R-TERM-1", old_end, (long)i, NONE,
+                    "%s: duplicate terminal: complete seq %lld (record %lld) is a second complete "
+                    "for run %zu of %s, after its complete seq %lld (record %lld) and after run %zu "
+                    "began",
+                    cname(x, ri->conn), (long long)ri->seq, RN(i), x->m->runs[ri->run].k + 1, sn,
+                    (long long)x->m->ri[old_end].seq, RN(old_end), x->m->runs[st->run].k + 1);
+            free(sn);
+            return;
+        }
         if (st->old_reported == ri->run + 1)
             return;
         st->old_reported = ri->run + 1;
         sn = sess_name(x->m, ri->sess);
-        old_end = x->m->runs[ri->run].complete_idx != NONE ? x->m->runs[ri->run].complete_idx : st->last_idx;
+        old_end = old_end != NONE ? old_end : st->last_idx;
         violate(x, "R-TERM-2", old_end, (long)i, NONE,
                 "%s: event after terminal: %s seq %lld (record %lld) continues run %zu of %s (its "
                 "complete: record %lld) after run %zu began",
@@ -1053,19 +1074,24 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
     if (!st->active) {
         *st = (struct term_state){.active = true, .run = ri->run, .complete_idx = NONE,
                                   .last_idx = (long)i};
-    } else if (st->complete_idx != NONE && !st->after_reported) {
+    } else if (st->complete_idx != NONE && is_complete && !st->dup_reported) {
+        /* the duplicate terminal is reported on its own, even after an event after the terminal
+         * was (a baseline that excuses a status after complete must not hide a second complete) */
         sn = sess_name(x->m, ri->sess);
-        if (is_complete)
-            violate(x, "R-TERM-1", st->complete_idx, (long)i, NONE,
-                    "%s: second complete for run %zu of %s: record %lld after the complete at record "
-                    "%lld",
-                    cname(x, ri->conn), x->m->runs[ri->run].k + 1, sn, RN(i), RN(st->complete_idx));
-        else
-            violate(x, "R-TERM-2", st->complete_idx, (long)i, NONE,
-                    "%s: event after terminal: %s seq %lld (record %lld) after the complete of run "
-                    "%zu of %s (record %lld)",
-                    cname(x, ri->conn), ri->kind, (long long)ri->seq, RN(i),
-                    x->m->runs[ri->run].k + 1, sn, RN(st->complete_idx));
+        violate(x, "R-TERM-1", st->complete_idx, (long)i, NONE,
+                "%s: duplicate terminal: complete seq %lld (record %lld) is a second complete for "
+                "run %zu of %s, after its complete seq %lld (record %lld)",
+                cname(x, ri->conn), (long long)ri->seq, RN(i), x->m->runs[ri->run].k + 1, sn,
+                (long long)x->m->ri[st->complete_idx].seq, RN(st->complete_idx));
+        free(sn);
+        st->dup_reported = true;
+    } else if (st->complete_idx != NONE && !is_complete && !st->after_reported) {
+        sn = sess_name(x->m, ri->sess);
+        violate(x, "R-TERM-2", st->complete_idx, (long)i, NONE,
+                "%s: event after terminal: %s seq %lld (record %lld) after the complete of run "
+                "%zu of %s (record %lld)",
+                cname(x, ri->conn), ri->kind, (long long)ri->seq, RN(i),
+                x->m->runs[ri->run].k + 1, sn, RN(st->complete_idx));
         free(sn);
         st->after_reported = true;
     }
@@ -1696,6 +1722,7 @@ static void check_connection_survives(struct ctx *x)
     const struct model *m = x->m;
     long *bad = wc_xcalloc(m->nconns + 1, sizeof(*bad));
     bool *bad_utf8 = wc_xcalloc(m->nconns + 1, sizeof(*bad_utf8));
+    bool *asked = wc_xcalloc(m->nconns + 1, sizeof(*asked)); /* a valid frame sent since bad */
     size_t i, c;
 
     for (c = 0; c < m->nconns; c++)
@@ -1711,17 +1738,27 @@ static void check_connection_survives(struct ctx *x)
                 bad[c] = NONE; /* closes around a target restart are not about the input */
         } else if (ri->type == RT_SEND && ri->bad_input && !ri->sentinel) {
             x->exercised = true;
-            if (bad[ri->conn] == NONE)
+            if (bad[ri->conn] == NONE) {
                 bad[ri->conn] = (long)i;
+                asked[ri->conn] = false;
+            }
             bad_utf8[ri->conn] |= json_object_get(rec, "hex") && !wc_json_bool(rec, "binary", false);
+        } else if (ri->type == RT_SEND) {
+            asked[ri->conn] = bad[ri->conn] != NONE;
         } else if (ri->type == RT_RECV && ri->kind && !strcmp(ri->kind, "protocol_error")) {
             x->exercised = true;
             if (bad[ri->conn] == NONE) { /* the witness is the first bad event of the streak */
                 bad_utf8[ri->conn] = false;
                 bad[ri->conn] = (long)i;
+                asked[ri->conn] = false;
             }
-        } else if (ri->type == RT_RECV) {
-            bad[ri->conn] = NONE; /* the connection answered normally afterwards: it survived */
+        } else if (ri->type == RT_RECV && asked[ri->conn] &&
+                   ((ri->kind && !strcmp(ri->kind, "chat_subscribed")) || ri->run_event)) {
+            /* the connection handled a frame sent after the bad one: it survived. A frame that
+             * answers nothing (another session's session_upserted, broadcast to every socket of
+             * the user) proves nothing about the bad input, which may still be in flight */
+            bad[ri->conn] = NONE;
+            asked[ri->conn] = false;
         } else if (ri->type == RT_CLOSE && bad[ri->conn] != NONE) {
             by = wc_json_str(rec, "by");
             if (!by || !strcmp(by, "client"))
@@ -1745,6 +1782,7 @@ static void check_connection_survives(struct ctx *x)
     }
     free(bad);
     free(bad_utf8);
+    free(asked);
 }
 
 /* --- cwd_is_project_path (R-TRUST-1) ------------------------------------------------------- */
@@ -1835,18 +1873,90 @@ static bool value_same(const json_t *a, const json_t *b)
     return json_equal(a, b);
 }
 
-/* The first payload field of the provider's event that the client's copy lacks or changes. */
-static const char *payload_diff(const json_t *emitted, const json_t *got)
+/* s with every occurrence of id (as contains_id counts them) replaced by app; NULL if none. */
+static char *replace_native(const char *s, const char *id, const char *app)
+{
+    size_t len = strlen(id), at = 0;
+    const char *p;
+    char *out = NULL, *tmp;
+    bool hit = false;
+
+    out = wc_xstrdup("");
+    while (len && (p = strstr(s + at, id)) != NULL) {
+        size_t off = (size_t)(p - s);
+        bool counts = len >= 8 || ((off == 0 || !id_char(s[off - 1])) && !id_char(s[off + len]));
+        tmp = wc_xasprintf("%s%.*s%s", out, (int)(off - at + (counts ? 0 : 1)), s + at,
+                           counts ? app : "");
+        free(out);
+        out = tmp;
+        at = off + (counts ? len : 1);
+        hit |= counts;
+    }
+    if (!hit) {
+        free(out);
+        return NULL;
+    }
+    tmp = wc_xasprintf("%s%s", out, s + at);
+    free(out);
+    return tmp;
+}
+
+/* In place: every native id of session s inside a string value of v, at any depth, -> app id. */
+static void remap_natives(const struct model *m, json_t *v, long s, int depth)
+{
+    const char *key;
+    json_t *e, *sv;
+    size_t i;
+
+    if (depth > JSON_PARSER_MAX_DEPTH)
+        return;
+    if (json_is_string(v)) {
+        json_object_foreach(m->native_sess, key, sv) {
+            char *to;
+            if (json_integer_value(sv) != s)
+                continue;
+            to = replace_native(json_string_value(v), key, m->sessions[s].sid);
+            if (!to)
+                continue;
+            json_string_set(v, to);
+            free(to);
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, e)
+            remap_natives(m, e, s, depth + 1);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, e)
+            remap_natives(m, e, s, depth + 1);
+    }
+}
+
+/*
+ * The first payload field of the provider's event that the client's copy lacks or changes.
+ * R-MAP-2 wins over R-FWD-1: a value may arrive as emitted or with the session's native ids
+ * remapped to its app id (as emitted with a native id left in, no_native_ids reports it).
+ */
+static const char *payload_diff(const struct model *m, long sess, const json_t *emitted,
+                                const json_t *got)
 {
     const char *key, *kind = wc_json_str(emitted, "kind");
-    json_t *v;
+    json_t *v, *mapped = NULL;
 
     json_object_foreach((json_t *)emitted, key, v) {
+        json_t *g = json_object_get(got, key);
         if (is_envelope_key(key, kind))
             continue;
-        if (!json_object_get(got, key) || !value_same(v, json_object_get(got, key)))
-            return key;
+        if (g && value_same(v, g))
+            continue;
+        if (g && sess != NONE && !mapped) {
+            mapped = json_deep_copy(emitted);
+            remap_natives(m, mapped, sess, 0);
+        }
+        if (g && mapped && value_same(json_object_get(mapped, key), g))
+            continue;
+        json_decref(mapped);
+        return key;
     }
+    json_decref(mapped);
     return NULL;
 }
 
@@ -1951,7 +2061,7 @@ static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const lo
     while (e < ne && g < ng) {
         const json_t *ev = json_object_get(json_object_get(rec_at(m, exp[e]), "msg"), "event");
         const json_t *rf = m->ri[got[g]].frame;
-        const char *key = payload_diff(ev, rf);
+        const char *key = payload_diff(m, p->sess, ev, rf);
         if (!key) {
             e++, g++;
             continue;
@@ -2015,6 +2125,192 @@ static void check_provider_to_client(struct ctx *x)
     free(got);
 }
 
+/* --- answers_in_order (R-IN-1, R-IN-2, R-SUB-1) -------------------------------------------- */
+
+/*
+ * What a sent frame asks for. A gateway answers one connection's requests in the order it
+ * received them, so once a later request of the same connection has its answer, an earlier
+ * request that must be answered and has not been never will be.
+ */
+enum ask {
+    ASK_BAD,      /* malformed or unknown type: exactly one protocol_error (R-IN-1, R-IN-2) */
+    ASK_SUB,      /* one valid chat.subscribe entry: its chat_subscribed (R-SUB-1) */
+    ASK_MAY,      /* chat.send, chat.abort, chat.permission-response: an error or nothing */
+    ASK_ANY,      /* an extension type, a binary or truncated frame: may get any error */
+};
+
+struct unit {
+    long send_idx;   /* the request */
+    enum ask ask;    /* what it asks for */
+    char *sid;       /* ASK_SUB: the trimmed session id */
+    bool done;       /* answered, reported, or past an answer to a later request */
+};
+
+struct aio_conn {
+    struct unit *u;  /* the connection's requests in send order */
+    size_t n;        /* entries */
+    size_t head;     /* the first one not done */
+};
+
+static void aio_add(struct aio_conn *c, long idx, enum ask ask, char *sid)
+{
+    c->u = grow(c->u, c->n, sizeof(*c->u));
+    c->u[c->n++] = (struct unit){.send_idx = idx, .ask = ask, .sid = sid};
+}
+
+/* The requests one sent frame makes, appended to its connection. */
+static void aio_send(struct ctx *x, struct aio_conn *c, size_t i)
+{
+    const struct rinfo *ri = &x->m->ri[i];
+    const json_t *rec = rec_at(x->m, (long)i), *arr, *e;
+    const char *type = ri->kind;
+    size_t k;
+
+    if (ri->bad_input) {
+        /* a binary frame or a payload kept only in part (over 1 MiB, which a SHOULD-level cap
+         * closes with 1009) is not required to be answered */
+        bool any = wc_json_bool(rec, "binary", false) || wc_json_bool(rec, "truncated", false);
+        aio_add(c, (long)i, any ? ASK_ANY : ASK_BAD, NULL);
+        x->exercised |= !any;
+        return;
+    }
+    if (!strcmp(type, "chat.subscribe")) {
+        arr = json_object_get(ri->frame, "sessions");
+        json_array_foreach(arr, k, e) {
+            char *sid = json_is_object(e) ? trimmed(wc_json_str(e, "sessionId")) : NULL;
+            if (sid) {
+                aio_add(c, (long)i, ASK_SUB, sid);
+                x->exercised = true;
+            }
+        }
+    } else if (!strcmp(type, "chat.send") || !strcmp(type, "chat.abort") ||
+               !strcmp(type, "chat.permission-response")) {
+        aio_add(c, (long)i, ASK_MAY, NULL);
+    } else {
+        aio_add(c, (long)i, ASK_ANY, NULL);
+    }
+}
+
+/* Can frame f (a chat_subscribed or a protocol_error) be the answer to u? */
+static bool aio_answers(const struct unit *u, const json_t *f, bool subscribed)
+{
+    const char *code = wc_json_str(f, "code"), *err = wc_json_str(f, "error");
+    char *sid;
+    bool same;
+
+    switch (u->ask) {
+    case ASK_SUB:
+        if (!subscribed)
+            return false;
+        sid = trimmed(wc_json_str(f, "sessionId"));
+        same = sid && !strcmp(sid, u->sid);
+        free(sid);
+        return same;
+    case ASK_BAD:
+        /* any code (a wrong one is R-IN-1's and R-IN-2's cases' to judge), except those only a
+         * well-formed chat.send or chat.abort earns */
+        if (subscribed)
+            return false;
+        return !code || (strcmp(code, "SESSION_ID_REQUIRED") && strcmp(code, "SESSION_NOT_FOUND") &&
+                         strcmp(code, "UNSUPPORTED_PROVIDER") && strcmp(code, "RUN_IN_PROGRESS") &&
+                         strcmp(code, "NO_ACTIVE_RUN"));
+    case ASK_ANY:
+        return !subscribed;
+    case ASK_MAY:
+        /* a well-formed request of a known type earns neither of the payload errors, except
+         * a handler's own exception reported as INTERNAL_ERROR (cloudcli-notes.md §4) */
+        if (subscribed || (code && !strcmp(code, "UNKNOWN_MESSAGE_TYPE")))
+            return false;
+        return !(code && !strcmp(code, "INTERNAL_ERROR") && err &&
+                 !strcmp(err, "Invalid websocket payload"));
+    }
+    return false;
+}
+
+static const char *aio_requirement(const struct model *m, const struct unit *u)
+{
+    const json_t *f = m->ri[u->send_idx].frame;
+
+    if (u->ask == ASK_SUB)
+        return "R-SUB-1";
+    return f && json_is_object(f) ? "R-IN-2" : "R-IN-1";
+}
+
+static char *aio_what(const struct model *m, const struct unit *u)
+{
+    const struct rinfo *ri = &m->ri[u->send_idx];
+
+    if (u->ask == ASK_SUB)
+        return wc_xasprintf("the chat.subscribe entry for '%s'", u->sid);
+    if (ri->frame && json_is_object(ri->frame))
+        return ri->kind ? wc_xasprintf("the %s frame", ri->kind)
+                        : wc_xstrdup("a frame with no string type");
+    return wc_xstrdup(ri->frame ? "a JSON frame that is not an object"
+                                : "a frame that is not JSON");
+}
+
+/* An answer arrived: match it to the oldest request it can answer, and report what it skips. */
+static void aio_recv(struct ctx *x, struct aio_conn *c, size_t i)
+{
+    const struct model *m = x->m;
+    const struct rinfo *ri = &m->ri[i];
+    bool subscribed = !strcmp(ri->kind, "chat_subscribed");
+    size_t j, k;
+
+    for (j = c->head; j < c->n; j++) {
+        if (!c->u[j].done && aio_answers(&c->u[j], ri->frame, subscribed))
+            break;
+    }
+    if (j == c->n)
+        return; /* answers nothing we know of: errors_to_requester and the cases judge it */
+    for (k = c->head; k < j; k++) {
+        struct unit *u = &c->u[k];
+        char *what, *later;
+        if (u->done)
+            continue;
+        u->done = true;
+        if (u->ask != ASK_BAD && u->ask != ASK_SUB)
+            continue; /* it may go unanswered */
+        what = aio_what(m, u);
+        later = aio_what(m, &c->u[j]);
+        violate(x, aio_requirement(m, u), u->send_idx, c->u[j].send_idx, (long)i,
+                "%s: %s (record %lld) was never answered, but %s %s (record %lld) got its "
+                "answer, %s (record %lld): a connection's requests are answered in order",
+                cname(x, ri->conn), what, RN(u->send_idx), later,
+                u->send_idx == c->u[j].send_idx ? "after it in the same frame" : "sent after it",
+                RN(c->u[j].send_idx), ri->kind, RN(i));
+        free(what);
+        free(later);
+    }
+    c->u[j].done = true;
+    while (c->head < c->n && c->u[c->head].done)
+        c->head++;
+}
+
+static void check_answers_in_order(struct ctx *x)
+{
+    const struct model *m = x->m;
+    struct aio_conn *conns = wc_xcalloc(m->nconns + 1, sizeof(*conns));
+    size_t i, c, k;
+
+    for (i = 0; i < m->nrec; i++) {
+        const struct rinfo *ri = &m->ri[i];
+        if (ri->conn == NONE)
+            continue;
+        if (ri->type == RT_SEND)
+            aio_send(x, &conns[ri->conn], i);
+        else if (ri->type == RT_RECV && ri->kind &&
+                 (!strcmp(ri->kind, "chat_subscribed") || !strcmp(ri->kind, "protocol_error")))
+            aio_recv(x, &conns[ri->conn], i);
+    }
+    for (c = 0; c < m->nconns; c++) {
+        for (k = 0; k < conns[c].n; k++)
+            free(conns[c].u[k].sid);
+        free(conns[c].u);
+    }
+    free(conns);
+}
+
 /* --- the table ----------------------------------------------------------------------------- */
 
 struct checker {
@@ -2063,6 +2359,11 @@ static const struct checker checkers[] = {
       "complete; nothing else but gateway-made permission events and, before the synthetic complete "
       "of a provider that ended without one, one informational error (R-TERM-4)"},
      check_provider_to_client},
+    {{"answers_in_order", "R-IN-2,R-IN-1,R-SUB-1",
+      "on one connection requests are answered in order: a malformed or unknown-type frame (its "
+      "protocol_error) or a valid subscribe entry (its chat_subscribed) still unanswered when a "
+      "later request's answer arrives is never answered"},
+     check_answers_in_order},
 };
 
 #define NCHECKERS (sizeof(checkers) / sizeof(checkers[0]))

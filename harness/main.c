@@ -1,8 +1,9 @@
 /*
- * main.c: the `gwspec` command line: run, list, lint, check.
+ * main.c: the `gwspec` command line: run, list, lint, check, record, replay, diff, spec.
  *
  * Exit codes (EXIT_TABLE below, printed by --help): 0 at least one case was scored and every
- * scored case passed (after the baseline); 1 a case failed or a baseline entry is stale; 2 a
+ * scored case passed (after the baseline); 1 a case failed, a baseline entry is stale, or a
+ * whole-catalog run finds a MUST without a case; 2 a
  * usage or case-file error, including a selection that selects or scores nothing and an unknown
  * mutant, requirement or tag; 3 the target is unreachable, a case is ERROR, a report cannot be
  * written, or the run was interrupted.
@@ -16,6 +17,8 @@
 #include "casedir.h"
 #include "cmd_check.h"
 #include "cmd_diff.h"
+#include "cmd_spec.h"
+#include "coverage.h"
 #include "record.h"
 #include "report.h"
 #include "replay.h"
@@ -31,7 +34,9 @@ static const char *prog = "gwspec";
 #define EXIT_TABLE                                                                              \
     "exit status:\n"                                                                            \
     "  0  at least one case was scored and every scored case passed (after --baseline)\n"       \
-    "  1  a case FAILED (not a known failure), or a --baseline entry is stale\n"                \
+    "  1  a case FAILED (not a known failure), a --baseline entry is stale, or a\n"           \
+    "     whole-catalog run finds a MUST requirement that no case cites (and that is\n"       \
+    "     not marked untestable)\n"                                                            \
     "  2  usage or case-file error: a bad option, a case file that does not lint, a\n"          \
     "     selection that selects no case (--filter, --exclude, --tag, --req, --shard or a\n"    \
     "     path with no case) or whose every case is UNIMPLEMENTED or SKIPPED, an unknown\n"     \
@@ -57,6 +62,8 @@ static void usage_main(FILE *fp)
             "  record              a recording WebSocket proxy in front of a gateway\n"
             "  replay TRANSCRIPT   turn a transcript into a case (--minimize to shrink it)\n"
             "  diff OLD NEW        compare two `run --json` results: every changed verdict\n"
+            "  spec diff OLD NEW   requirements added, removed and changed between two spec\n"
+            "                      versions, with the cases that cite each\n"
             "\n"
             "  --version           the harness version and the spec versions it finds\n"
             "\n"
@@ -85,13 +92,16 @@ static void usage_run(FILE *fp)
             "  --seed N            the run seed: case order and every generated id (default:\n"
             "                      chosen from time and pid, and printed)\n"
             "  --repeat N          run the selection N times (seeds N, N+1, ...)\n"
-            "  --baseline FILE     known failures (fixtures/baselines/*.yaml)\n"
+            "  --baseline FILE     known failures (fixtures/baselines/*.yaml): each entry a\n"
+            "                      case, a requirement and a witness key (printed after each\n"
+            "                      failure as `baseline: requirement R-.., witness KEY`)\n"
             "  --junit FILE        write JUnit XML\n"
             "  --tap FILE          write TAP\n"
             "  --json DIR          write DIR/index.json and DIR/cases/<id>.json\n"
             "  --html FILE         write one self-contained HTML page: the verdict matrix and,\n"
             "                      for every case that is not OK, its failures and transcript\n"
-            "  --spec-version V    the spec version (default chatgw/1.0 = spec/chatgw-1.0)\n"
+            "  --spec-version V    the spec version (default chatgw/1.0 = spec/chatgw-1.0;\n"
+            "                      $GWSPEC_SPEC_PATH, colon-separated, is searched first)\n"
             "  --timeout-ms N      the safety timeout of every waiting step (default: the\n"
             "                      case's timeout_ms, 5000)\n"
             "  -v, --verbose       print the failures of every case and the two-sided\n"
@@ -101,6 +111,12 @@ static void usage_run(FILE *fp)
             "                      started are not run (and not reported); cases already\n"
             "                      running with -j finish\n"
             "  -h, --help          this text\n"
+            "\n"
+            "The summary gives the requirement coverage per level (exercised, not run, without\n"
+            "a case, marked untestable). Only a run of the whole catalog (no --filter,\n"
+            "--exclude, --tag, --req, --shard, no case path but cases/) enforces it: a MUST\n"
+            "that no case cites and that requirements.yaml does not mark `untestable:` fails\n"
+            "the run. A narrowed run reports the requirements its cases cite.\n"
             "\n"
             "Every process the run starts (gateways, workers) is in a process group of its own\n"
             "that the run stops, with its state directory, on exit and on SIGINT, SIGTERM,\n"
@@ -117,7 +133,8 @@ static void usage_list(FILE *fp)
             "usage: %s list [--checks] [--json] [--tag T] [--filter GLOB] [--req ID] [CASES...]\n"
             "\n"
             "Print one line per case: id, requirement ids, tags. --checks prints the invariant\n"
-            "checker table instead. An unknown --req id or --tag is a usage error (exit 2).\n",
+            "checker table instead. An unknown --req id or --tag is a usage error (exit 2); a\n"
+            "--req id that no case cites is said on stderr, and exit 2 when nothing is listed.\n",
             prog);
 }
 
@@ -128,8 +145,11 @@ static void usage_lint(FILE *fp)
             "\n"
             "Validate case files (default: every cases/**/*.yaml) strictly: unknown keys,\n"
             "wrong types, missing keys, ids that differ from the file name, unknown requirement\n"
-            "ids, unknown clients, scripts, barriers and variables. Prints file:line:col:\n"
-            "message per problem; exit 2 on any.\n",
+            "ids, unknown clients, scripts, barriers and variables. Linting the whole catalog\n"
+            "(no FILES, or the cases/ directory itself) also checks requirement coverage: a\n"
+            "MUST of the spec version that no case cites and that is not marked `untestable:`\n"
+            "is a problem, and so is an untestable requirement a case cites. Prints\n"
+            "file:line:col: message per problem; exit 2 on any.\n",
             prog);
 }
 
@@ -319,6 +339,31 @@ static size_t print_list_json(const struct hn_spec *spec, struct hn_case **sel, 
     return 0;
 }
 
+/* Each --req id that no loaded case cites, said on stderr (a spec author asking for a new
+ * requirement's cases must not get an empty list that looks like success). The count. */
+static size_t no_case_for_reqs(const struct hn_caselist *all, const struct hn_spec *spec,
+                               const json_t *reqs)
+{
+    size_t i, k, n = 0;
+    json_t *r, *id;
+
+    json_array_foreach(reqs, i, r) {
+        bool cited = false;
+        const struct hn_req *q = hn_spec_find(spec, json_string_value(r));
+        for (k = 0; k < all->n && !cited; k++) {
+            size_t j;
+            json_array_foreach(all->v[k]->spec, j, id) cited |= json_equal(id, r);
+        }
+        if (!cited) {
+            fprintf(stderr, "%s: no case cites %s (%s)%s\n", prog, json_string_value(r),
+                    q ? hn_level_name(q->level) : "?",
+                    q && q->untestable ? ", marked untestable" : "");
+            n++;
+        }
+    }
+    return n;
+}
+
 static int cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -388,6 +433,8 @@ static int cmd_list(int argc, char **argv)
             goto done;
         }
         hn_casedir_select(&all, &s, &sel, &n);
+        if (no_case_for_reqs(&all, spec, reqs) && n == 0)
+            rc = 2; /* as `run`: a selection that selects nothing is a usage error */
         if (as_json)
             n = print_list_json(spec, sel, n);
         for (size_t i = 0; i < n; i++) {
@@ -441,6 +488,13 @@ static int cmd_lint(int argc, char **argv)
     int rc = 0;
     hn_casedir_find(argv + optind, (size_t)(argc - optind), "cases", paths, errs);
     hn_casedir_load(paths, spec, &all, errs);
+    /* the whole catalog: every MUST needs a case or an `untestable:` reason (coverage.h) */
+    struct hn_select whole = {0};
+    if (hn_coverage_is_whole(&whole, argv + optind, (size_t)(argc - optind), "cases")) {
+        json_t *cov = hn_coverage_compute(spec, &all, NULL, 0, NULL, true);
+        hn_coverage_problems(spec, cov, true, errs);
+        json_decref(cov);
+    }
     if (json_array_size(errs)) {
         size_t i;
         json_t *e;
@@ -457,36 +511,54 @@ static int cmd_lint(int argc, char **argv)
     return rc;
 }
 
-/* `gwspec --version`: the harness, the report format and every spec version found. */
-static int print_version(void)
+/* Print every spec version found in directory `dir`; the count. */
+static int list_specs(const char *dir)
 {
-    char *dir = hn_spec_dir("chatgw/1.0"), *slash = strrchr(dir, '/');
     DIR *d;
     struct dirent *e;
     int found = 0;
 
+    if ((d = opendir(dir)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char *sub, *err = NULL;
+        struct hn_spec *spec;
+        if (e->d_name[0] == '.')
+            continue;
+        sub = wc_xasprintf("%s/%s", dir, e->d_name);
+        spec = hn_spec_load(sub, &err);
+        if (spec) {
+            printf("spec %s: %s (%zu requirements)\n", spec->version ? spec->version : "?", sub,
+                   spec->n);
+            found++;
+        }
+        hn_spec_free(spec);
+        free(err);
+        free(sub);
+    }
+    closedir(d);
+    return found;
+}
+
+/* `gwspec --version`: the harness, the report format and every spec version found (in
+ * $GWSPEC_SPEC_PATH first, as the lookup goes). */
+static int print_version(void)
+{
+    char *dir = hn_spec_dir("chatgw/1.0"), *slash = strrchr(dir, '/');
+    const char *path = getenv("GWSPEC_SPEC_PATH"), *colon;
+    int found = 0;
+
     printf("gwspec %s (report format %s)\n", HN_VERSION, HN_REPORT_FORMAT);
+    for (; path && *path; path = colon ? colon + 1 : "") {
+        colon = strchr(path, ':');
+        char *one = colon ? wc_xstrndup(path, (size_t)(colon - path)) : wc_xstrdup(path);
+        if (*one)
+            found += list_specs(one);
+        free(one);
+    }
     if (slash)
         *slash = '\0';
-    if ((d = opendir(slash ? dir : "spec")) != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            char *sub, *err = NULL;
-            struct hn_spec *spec;
-            if (e->d_name[0] == '.')
-                continue;
-            sub = wc_xasprintf("%s/%s", slash ? dir : "spec", e->d_name);
-            spec = hn_spec_load(sub, &err);
-            if (spec) {
-                printf("spec %s: %s (%zu requirements)\n", spec->version ? spec->version : "?",
-                       sub, spec->n);
-                found++;
-            }
-            hn_spec_free(spec);
-            free(err);
-            free(sub);
-        }
-        closedir(d);
-    }
+    found += list_specs(slash ? dir : "spec");
     if (!found)
         printf("spec: none found (looked in %s)\n", slash ? dir : "spec");
     free(dir);
@@ -525,6 +597,8 @@ int main(int argc, char **argv)
         return hn_cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "diff"))
         return hn_cmd_diff(argc - 1, argv + 1);
+    if (!strcmp(cmd, "spec"))
+        return hn_cmd_spec(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
     usage_main(stderr);
     return 2;

@@ -136,6 +136,9 @@ static void failure_text(struct wc_buf *b, const json_t *f, int ind)
         wc_buf_addf(b, "%*switness: record%s %s\n", ind + 2, "", json_array_size(wit) > 1 ? "s" : "", s);
         free(s);
     }
+    if (wc_json_str(f, "witness_key"))
+        wc_buf_addf(b, "%*sbaseline: requirement %s, witness %s\n", ind + 2, "",
+                    str_or(f, "requirement", "?"), wc_json_str(f, "witness_key"));
 }
 
 /* Every failure of a case plus its rerun line. New string. */
@@ -150,6 +153,49 @@ static char *case_details(const json_t *c, int ind)
     if (wc_json_str(c, "rerun"))
         wc_buf_addf(&b, "%*srerun: %s\n", ind, "", wc_json_str(c, "rerun"));
     return wc_buf_detach(&b, NULL);
+}
+
+/* --- requirement coverage (run["coverage"], coverage.h) ------------------------------------ */
+
+static const char *const cov_levels[] = {"MUST", "SHOULD", "MAY"};
+
+/* The MUSTs without a case of an enforced coverage: they fail the run. */
+static const json_t *cov_missing(const json_t *run)
+{
+    const json_t *cov = json_object_get(run, "coverage");
+    return json_is_true(json_object_get(cov, "enforced")) ? json_object_get(cov, "missing_must")
+                                                          : NULL;
+}
+
+/* "MUST 52: 52 exercised, 0 not run, 0 without a case, 0 untestable" for one level. New string. */
+static char *cov_level_text(const json_t *cov, const char *level)
+{
+    const json_t *l = json_object_get(json_object_get(cov, "levels"), level);
+    return wc_xasprintf(
+        "%s %lld: %lld exercised, %lld not run, %lld without a case, %lld untestable", level,
+        int_or(l, "requirements", 0), int_or(l, "exercised", 0), int_or(l, "not_run", 0),
+        int_or(l, "without_case", 0), int_or(l, "untestable", 0));
+}
+
+/* "R-A-1, R-B-2" from an array of strings (or of objects with "id"). New string. */
+static char *cov_ids(const json_t *a)
+{
+    struct wc_buf b;
+    size_t i;
+    json_t *v;
+
+    wc_buf_init(&b, 0);
+    json_array_foreach(a, i, v)
+        wc_buf_addf(&b, "%s%s", i ? ", " : "",
+                    json_is_string(v) ? json_string_value(v) : str_or(v, "id", "?"));
+    return wc_buf_detach(&b, NULL);
+}
+
+/* The scope in words: "whole catalog" or "selected cases only (not enforced)". */
+static const char *cov_scope(const json_t *cov)
+{
+    return json_is_true(json_object_get(cov, "enforced")) ? "whole catalog"
+                                                          : "the selected cases only, not enforced";
 }
 
 /* --- console ------------------------------------------------------------------------------- */
@@ -292,6 +338,82 @@ static void add_count(struct wc_buf *b, long n, const char *one, const char *man
         wc_buf_addf(b, "%s%ld %s", b->len ? ", " : "", n, n == 1 ? one : many);
 }
 
+/* A witness list ["a", "b"] as "a, b". New string. */
+static char *list_text(const json_t *v)
+{
+    struct wc_buf b;
+    size_t i;
+    json_t *s;
+
+    if (json_is_string(v))
+        return wc_xstrdup(json_string_value(v));
+    wc_buf_init(&b, 0);
+    json_array_foreach(v, i, s)
+        wc_buf_addf(&b, "%s%s", i ? ", " : "", json_is_string(s) ? json_string_value(s) : "?");
+    return wc_buf_detach(&b, NULL);
+}
+
+/* The baseline's new failures (failures of a baselined case that no entry excuses) and stale
+ * entries, one line each, said plainly. */
+static void console_baseline(FILE *fp, const json_t *base)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(base, "new"), i, e) {
+        char *m = one_line(str_or(e, "message", ""));
+        fprintf(fp,
+                "  NEW-FAIL     %s: %s, witness %s, is not in the baseline (a new failure in a "
+                "baselined case): %s\n",
+                str_or(e, "case", "?"), str_or(e, "requirement", "(no requirement)"),
+                str_or(e, "witness", "?"), m);
+        free(m);
+    }
+    json_array_foreach(json_object_get(base, "stale_entries"), i, e) {
+        char *w = list_text(json_object_get(e, "witness"));
+        fprintf(fp, "  STALE        %s: the entry for %s, witness %s, matched nothing: %s\n",
+                str_or(e, "case", "?"), str_or(e, "requirement", "(any requirement)"), w,
+                str_or(e, "why", "the case no longer fails that way"));
+        free(w);
+    }
+}
+
+/* Requirement coverage: one line per level, the requirements without a case or marked
+ * untestable by id, and the MUSTs that fail the run. */
+static void console_coverage(FILE *fp, const json_t *run)
+{
+    const json_t *cov = json_object_get(run, "coverage");
+    char *ids;
+    size_t i;
+
+    if (!cov)
+        return;
+    fprintf(fp, "requirements of %s (%s):\n", str_or(run, "spec", "chatgw/1.0"), cov_scope(cov));
+    for (i = 0; i < 3; i++) {
+        char *t = cov_level_text(cov, cov_levels[i]);
+        fprintf(fp, "  %s\n", t);
+        free(t);
+    }
+    if (json_array_size(json_object_get(cov, "without_case"))) {
+        ids = cov_ids(json_object_get(cov, "without_case"));
+        fprintf(fp, "  without a case: %s\n", ids);
+        free(ids);
+    }
+    if (json_array_size(json_object_get(cov, "untestable"))) {
+        ids = cov_ids(json_object_get(cov, "untestable"));
+        fprintf(fp, "  marked untestable: %s\n", ids);
+        free(ids);
+    }
+    if (json_array_size(cov_missing(run))) {
+        ids = cov_ids(cov_missing(run));
+        fprintf(fp,
+                "  FAILED: MUST without a case (write one, or mark it `untestable:` with the "
+                "reason): %s\n",
+                ids);
+        free(ids);
+    }
+}
+
 void hn_report_console_summary(FILE *fp, const json_t *run)
 {
     struct tally t = count(run);
@@ -323,6 +445,8 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
     if (b.len)
         fprintf(fp, "%s\n", b.buf);
     wc_buf_release(&b);
+    console_baseline(fp, json_object_get(run, "baseline"));
+    console_coverage(fp, run);
     json_t *flaky = json_object_get(run, "flaky"), *f, *v;
     if (json_array_size(flaky)) {
         fprintf(fp, "flaky: %zu case%s with different verdicts across %lld repetitions:\n",
@@ -343,7 +467,8 @@ int hn_run_exit_code(const json_t *run)
 {
     struct tally t = count(run);
 
-    if (t.failed || json_array_size(json_object_get(json_object_get(run, "baseline"), "stale")))
+    if (t.failed || json_array_size(json_object_get(json_object_get(run, "baseline"), "stale")) ||
+        json_array_size(cov_missing(run)))
         return 1;
     if (t.error)
         return 3;
@@ -525,6 +650,58 @@ static void junit_case(FILE *fp, const json_t *c)
     free(details);
 }
 
+/* coverage.scope, coverage.MUST.exercised, ... as testsuite properties. */
+static void junit_coverage_properties(FILE *fp, const json_t *run)
+{
+    static const char *const keys[] = {"requirements", "exercised",  "not_run",
+                                       "without_case", "untestable", NULL};
+    const json_t *cov = json_object_get(run, "coverage");
+    size_t i, k;
+
+    if (!cov)
+        return;
+    xml_property(fp, "      ", "coverage.scope", str_or(cov, "scope", "?"));
+    for (i = 0; i < 3; i++) {
+        const json_t *l = json_object_get(json_object_get(cov, "levels"), cov_levels[i]);
+        for (k = 0; keys[k]; k++) {
+            char *name = wc_xasprintf("coverage.%s.%s", cov_levels[i], keys[k]);
+            char *val = wc_xasprintf("%lld", int_or(l, keys[k], 0));
+            xml_property(fp, "      ", name, val);
+            free(name);
+            free(val);
+        }
+    }
+    if (json_array_size(json_object_get(cov, "without_case"))) {
+        char *ids = cov_ids(json_object_get(cov, "without_case"));
+        xml_property(fp, "      ", "coverage.without_case", ids);
+        free(ids);
+    }
+}
+
+/* MUSTs without a case fail the run: one failing testcase says so, so CI shows why. */
+static void junit_coverage_case(FILE *fp, const json_t *run)
+{
+    char *ids, *msg;
+
+    if (!json_array_size(cov_missing(run)))
+        return;
+    ids = cov_ids(cov_missing(run));
+    msg = wc_xasprintf("MUST requirement(s) of %s without a case: %s",
+                       str_or(run, "spec", "chatgw/1.0"), ids);
+    fputs("    <testcase name=\"requirement-coverage\" classname=\"gwspec.coverage\" time=\"0\">\n"
+          "      <failure",
+          fp);
+    xml_attr(fp, "message", msg);
+    xml_attr(fp, "type", "coverage");
+    fputs(">", fp);
+    markup_put(
+        fp, "write a case for each, or mark it `untestable:` with the reason in requirements.yaml",
+        false);
+    fputs("</failure>\n    </testcase>\n", fp);
+    free(msg);
+    free(ids);
+}
+
 int hn_report_junit(const char *path, const json_t *run)
 {
     struct tally t = count(run);
@@ -537,8 +714,8 @@ int hn_report_junit(const char *path, const json_t *run)
     if (!fp)
         return WC_ERR_IO;
     secs = seconds(int_or(run, "duration_ms", 0));
-    n[0] = wc_xasprintf("%ld", t.total);
-    n[1] = wc_xasprintf("%ld", t.failed);
+    n[0] = wc_xasprintf("%ld", t.total + (json_array_size(cov_missing(run)) ? 1 : 0));
+    n[1] = wc_xasprintf("%ld", t.failed + (json_array_size(cov_missing(run)) ? 1 : 0));
     n[2] = wc_xasprintf("%ld", t.error);
     n[3] = wc_xasprintf("%ld", t.unimplemented + t.skipped + t.known);
     suite = wc_xasprintf("gwspec %s %s", str_or(run, "spec", "chatgw/1.0"), str_or(run, "target", "?"));
@@ -569,8 +746,10 @@ int hn_report_junit(const char *path, const json_t *run)
     xml_property(fp, "      ", "target", str_or(run, "target", "?"));
     xml_property(fp, "      ", "spec", str_or(run, "spec", "chatgw/1.0"));
     xml_property(fp, "      ", "rerun", rerun);
+    junit_coverage_properties(fp, run);
     fputs("    </properties>\n", fp);
     json_array_foreach(json_object_get(run, "cases"), i, c) junit_case(fp, c);
+    junit_coverage_case(fp, run);
     fputs("  </testsuite>\n</testsuites>\n", fp);
     rc = ferror(fp) ? WC_ERR_IO : 0;
     if (fclose(fp))
@@ -721,6 +900,34 @@ static void tap_case(FILE *fp, size_t num, const json_t *c)
         tap_yaml(fp, c, v);
 }
 
+/* Coverage as comment lines; MUSTs without a case as one more test point, "not ok". */
+static void tap_coverage(FILE *fp, const json_t *run, size_t num)
+{
+    const json_t *cov = json_object_get(run, "coverage");
+    size_t i;
+
+    if (!cov)
+        return;
+    fprintf(fp, "# requirements of %s (%s)\n", str_or(run, "spec", "chatgw/1.0"), cov_scope(cov));
+    for (i = 0; i < 3; i++) {
+        char *t = cov_level_text(cov, cov_levels[i]);
+        fprintf(fp, "# %s\n", t);
+        free(t);
+    }
+    if (json_array_size(json_object_get(cov, "without_case"))) {
+        char *ids = cov_ids(json_object_get(cov, "without_case"));
+        fprintf(fp, "# without a case: %s\n", ids);
+        free(ids);
+    }
+    if (json_array_size(cov_missing(run))) {
+        char *ids = cov_ids(cov_missing(run));
+        fprintf(fp, "not ok %zu - requirement coverage: MUST without a case: ", num);
+        tap_desc(fp, ids);
+        fputc('\n', fp);
+        free(ids);
+    }
+}
+
 int hn_report_tap(const char *path, const json_t *run)
 {
     FILE *fp = fopen(path, "w");
@@ -730,10 +937,13 @@ int hn_report_tap(const char *path, const json_t *run)
 
     if (!fp)
         return WC_ERR_IO;
-    fprintf(fp, "TAP version 13\n1..%zu\n", json_array_size(cases));
+    bool missing = json_array_size(cov_missing(run)) > 0;
+
+    fprintf(fp, "TAP version 13\n1..%zu\n", json_array_size(cases) + (missing ? 1 : 0));
     fprintf(fp, "# gwspec %s against %s, seed %lld\n", str_or(run, "spec", "chatgw/1.0"),
             str_or(run, "target", "?"), int_or(run, "seed", 0));
     json_array_foreach(cases, i, c) tap_case(fp, i + 1, c);
+    tap_coverage(fp, run, json_array_size(cases) + 1);
     rc = ferror(fp) ? WC_ERR_IO : 0;
     if (fclose(fp))
         rc = WC_ERR_IO;
@@ -814,8 +1024,9 @@ int hn_report_json(const char *dir, const json_t *run)
 {
     json_t *index = json_object(), *map = json_object(), *used = json_object(), *c;
     char *cases_dir = wc_xasprintf("%s/cases", dir), *path;
-    static const char *const copy[] = {"seed", "target", "spec", "started", "duration_ms", "counts", "baseline",
-                                       "rerun", "resources", "repeat", "flaky", NULL};
+    static const char *const copy[] = {"seed",   "target",   "spec",  "started",   "duration_ms",
+                                       "counts", "baseline", "rerun", "resources", "repeat",
+                                       "flaky",  "coverage", NULL};
     long long repeat = int_or(run, "repeat", 1);
     size_t i;
     int rc = mkdir_p(cases_dir);
@@ -1063,6 +1274,37 @@ static void html_fact(FILE *fp, const char *name, const char *value, bool code)
     fputs("</td></tr>\n", fp);
 }
 
+/* The coverage row of the facts table: per level, then the ids without a case. */
+static void html_coverage(FILE *fp, const json_t *run)
+{
+    const json_t *cov = json_object_get(run, "coverage");
+    size_t i;
+
+    if (!cov)
+        return;
+    fputs("<tr><th>requirements</th><td>", fp);
+    html_put(fp, cov_scope(cov));
+    for (i = 0; i < 3; i++) {
+        char *t = cov_level_text(cov, cov_levels[i]);
+        fputs("<br>", fp);
+        html_put(fp, t);
+        free(t);
+    }
+    if (json_array_size(json_object_get(cov, "without_case"))) {
+        char *ids = cov_ids(json_object_get(cov, "without_case"));
+        fputs("<br>without a case: ", fp);
+        html_put(fp, ids);
+        free(ids);
+    }
+    if (json_array_size(cov_missing(run))) {
+        char *ids = cov_ids(cov_missing(run));
+        fputs("<br><span class=\"v v-fail\">FAILED</span> MUST without a case: ", fp);
+        html_put(fp, ids);
+        free(ids);
+    }
+    fputs("</td></tr>\n", fp);
+}
+
 static void html_header(FILE *fp, const json_t *run, const struct html_case *v, size_t n)
 {
     struct tally t = count(run);
@@ -1126,6 +1368,7 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
         html_fact(fp, "rerun", txt, true);
         free(txt);
     }
+    html_coverage(fp, run);
     if (base) {
         fprintf(fp, "<tr><th>baseline</th><td>%lld known failure%s", int_or(base, "known", 0),
                 int_or(base, "known", 0) == 1 ? "" : "s");

@@ -15,6 +15,7 @@
 
 #include "casedir.h"
 #include "cmd_check.h"
+#include "coverage.h"
 #include "msgcat.h"
 #include "reap.h"
 #include "report.h"
@@ -188,9 +189,26 @@ static json_t *run_job(struct ctx *x, struct job *j)
     return r;
 }
 
+/* Every failure that names a requirement gets its "witness_key" (verdict.h): what a baseline
+ * entry names to excuse it, printed with the failure so an entry can be written from it. */
+static void add_witness_keys(json_t *result)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(json_object_get(result, "failures"), i, f) {
+        if (wc_json_str(f, "requirement") && !json_object_get(f, "witness_key")) {
+            char *key = hn_baseline_witness_key(f);
+            json_object_set_new(f, "witness_key", json_string(key));
+            free(key);
+        }
+    }
+}
+
 static void finished(struct ctx *x, const struct job *j, json_t *result)
 {
     json_object_set_new(result, "repetition", json_integer(j->repetition));
+    add_witness_keys(result);
     hn_report_console_case(stdout, result, x->cfg->verbose);
     fflush(stdout);
     const char *v = wc_json_str(result, "verdict");
@@ -534,6 +552,20 @@ static void add_flaky(json_t *run, int repeat)
     json_decref(per);
 }
 
+/* A whole-catalog run with MUSTs that no case cites fails (coverage.h): say which, on stderr. */
+static void print_missing_musts(const json_t *run, const struct hn_spec *spec)
+{
+    json_t *problems = json_array(), *p;
+    size_t i;
+
+    if (hn_coverage_problems(spec, json_object_get(run, "coverage"), false, problems))
+        fprintf(stderr, "gwspec: the run fails: MUST requirements of %s without a case:\n",
+                spec->version);
+    json_array_foreach(problems, i, p)
+        fprintf(stderr, "  %s\n", json_string_value(p));
+    json_decref(problems);
+}
+
 static void print_errs(const json_t *errs)
 {
     size_t i;
@@ -698,11 +730,16 @@ int hn_run(const struct hn_run_cfg *cfg)
     count(run);
     add_flaky(run, repeat);
     add_requirements(run, spec);
+    json_object_set_new(
+        run, "coverage",
+        hn_coverage_compute(spec, &all, sel, nsel, json_object_get(run, "cases"),
+                            hn_coverage_is_whole(&s, cfg->cases, cfg->ncases, "cases")));
     if (baseline)
         hn_baseline_apply(baseline, run);
     hn_report_console_summary(stdout, run);
     fflush(stdout);
     rc = hn_run_exit_code(run);
+    print_missing_musts(run, spec);
     if (rc == 2)
         fprintf(stderr, "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "
                 "SKIPPED on target %s): nothing was tested\n", nsel, target->name);

@@ -44,6 +44,62 @@ const char *hn_level_name(enum hn_level l)
     return "?";
 }
 
+/* A string field of requirement r, or NULL when absent; a present non-string (or, for
+ * `untestable`, an empty string) is an error in *err. */
+static const char *req_str(struct wc_yaml_doc *doc, const json_t *r, const char *key, char **err)
+{
+    const json_t *v = json_object_get(r, key);
+
+    if (!v || *err || !json_is_object(r))
+        return NULL;
+    if (!strcmp(key, "untestable") && (!json_is_string(v) || !*json_string_value(v))) {
+        *err = wc_yaml_msg(doc, r, key,
+                           "'untestable' needs the reason no case can exercise the "
+                           "requirement (a non-empty string)");
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        *err = wc_yaml_msg(doc, r, key, "'%s' must be a string", key);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* Fill q from entry r. NULL, or a new message. */
+static char *req_from_entry(struct wc_yaml_doc *doc, const json_t *r, const struct hn_spec *s,
+                            struct hn_req *q)
+{
+    char *err = NULL;
+    const char *id = req_str(doc, r, "id", &err), *level = req_str(doc, r, "level", &err);
+    const char *cap = req_str(doc, r, "capability", &err), *title = req_str(doc, r, "title", &err);
+    const char *text = req_str(doc, r, "text", &err),
+               *untestable = req_str(doc, r, "untestable", &err);
+    int line, col;
+
+    if (err)
+        return err;
+    if (!json_is_object(r) || !id || !level)
+        return wc_yaml_msg(doc, r, NULL, "a requirement needs 'id' and 'level'");
+    if (hn_spec_find(s, id))
+        return wc_yaml_msg(doc, r, "id", "requirement '%s' is listed twice", id);
+    if (!strcmp(level, "MUST"))
+        q->level = HN_LEVEL_MUST;
+    else if (!strcmp(level, "SHOULD"))
+        q->level = HN_LEVEL_SHOULD;
+    else if (!strcmp(level, "MAY"))
+        q->level = HN_LEVEL_MAY;
+    else
+        return wc_yaml_msg(doc, r, "level", "unknown level '%s'", level);
+    q->id = wc_xstrdup(id);
+    q->capability = cap ? wc_xstrdup(cap) : NULL;
+    q->title = title ? wc_xstrdup(title) : NULL;
+    q->text = text ? wc_xstrdup(text) : NULL;
+    q->untestable = untestable ? wc_xstrdup(untestable) : NULL;
+    wc_yaml_pos(doc, r, &line, &col);
+    q->where = wc_xasprintf("%s:%d:%d", wc_yaml_name(doc), line, col);
+    return NULL;
+}
+
 static struct hn_spec *spec_from_doc(struct wc_yaml_doc *doc, char **err)
 {
     json_t *root = wc_yaml_root(doc);
@@ -62,33 +118,13 @@ static struct hn_spec *spec_from_doc(struct wc_yaml_doc *doc, char **err)
                                : "chatgw/1.0");
     s->reqs = wc_xcalloc(json_array_size(list) + 1, sizeof(*s->reqs));
     json_array_foreach(list, i, r) {
-        const char *id = json_string_value(json_object_get(r, "id"));
-        const char *level = json_string_value(json_object_get(r, "level"));
-        const char *cap = json_string_value(json_object_get(r, "capability"));
-        const char *title = json_string_value(json_object_get(r, "title"));
-        const char *untestable = json_string_value(json_object_get(r, "untestable"));
-        struct hn_req *q = &s->reqs[s->n];
-
-        if (!id || !level) {
-            *err = wc_yaml_msg(doc, r, NULL, "a requirement needs 'id' and 'level'");
+        *err = req_from_entry(doc, r, s, &s->reqs[s->n]);
+        if (*err) {
+            /* the half-filled entry is counted so that it is freed */
+            s->n++;
             hn_spec_free(s);
             return NULL;
         }
-        if (!strcmp(level, "MUST"))
-            q->level = HN_LEVEL_MUST;
-        else if (!strcmp(level, "SHOULD"))
-            q->level = HN_LEVEL_SHOULD;
-        else if (!strcmp(level, "MAY"))
-            q->level = HN_LEVEL_MAY;
-        else {
-            *err = wc_yaml_msg(doc, r, "level", "unknown level '%s'", level);
-            hn_spec_free(s);
-            return NULL;
-        }
-        q->id = wc_xstrdup(id);
-        q->capability = cap ? wc_xstrdup(cap) : NULL;
-        q->title = title ? wc_xstrdup(title) : NULL;
-        q->untestable = untestable ? wc_xstrdup(untestable) : NULL;
         s->n++;
     }
     return s;
@@ -142,6 +178,8 @@ void hn_spec_free(struct hn_spec *s)
         free(s->reqs[i].capability);
         free(s->reqs[i].untestable);
         free(s->reqs[i].title);
+        free(s->reqs[i].text);
+        free(s->reqs[i].where);
     }
     free(s->reqs);
     free(s->version);

@@ -25,7 +25,9 @@ struct hn_req {
     enum hn_level level;
     char *capability;  /* or NULL */
     char *title;       /* or NULL */
+    char *text;        /* the normative statement, or NULL */
     char *untestable;  /* why no case can exercise it yet (not scored), or NULL */
+    char *where;       /* "requirements.yaml:LINE:COL" of its entry, for messages */
 };
 
 struct hn_spec {
@@ -35,7 +37,11 @@ struct hn_spec {
     size_t n;
 };
 
-/* Load <spec_dir>/requirements.yaml. NULL with *err (new) on failure. */
+/*
+ * Load <spec_dir>/requirements.yaml. Every requirement needs an `id` (unique), a `level`
+ * (MUST, SHOULD, MAY); `untestable`, when present, is the reason no case can exercise it and
+ * must be a non-empty string. NULL with *err (new, "file:line:col: message") on failure.
+ */
 struct hn_spec *hn_spec_load(const char *spec_dir, char **err);
 /* Build a spec table from a YAML string (for tests). */
 struct hn_spec *hn_spec_load_string(const char *name, const char *text, char **err);

@@ -4,8 +4,11 @@
  * OK, NON-STRICT (a SHOULD missed), INFORMATIONAL (a MAY), UNIMPLEMENTED (a capability the
  * target does not declare), SKIPPED, FAILED (a MUST broken), ERROR (the harness could not
  * judge). A baseline (fixtures/baselines/<target>.yaml) lists failures a target is known to
- * have: a listed failure is marked "known" and does not fail the run; a listed case that no
- * longer fails is "stale" and does fail it, so the baseline is kept honest.
+ * have, each as a case, the requirement its failure is reported under and the witness key of
+ * that failure (hn_baseline_witness_key). A failure is known only when an entry names all
+ * three; a case is known only when every one of its failures is. Any other failure of a
+ * baselined case is a new failure and fails the run. An entry none of whose witnesses occurred
+ * in a case that ran is "stale" and fails the run too, so the baseline is kept honest.
  * Works on the JSON run result of report.h. Depends on lib/ (wc_yaml, wc_json) and jansson.
  */
 #ifndef HN_VERDICT_H
@@ -48,20 +51,43 @@ bool hn_verdict_is_pass(enum hn_verdict v);
 struct hn_baseline;
 
 /*
- * Load a baseline: { target: NAME, known: [ {case: ID, requirement: R-.., reason: TEXT,
- * upstream: URL-or-text} ] }. `case` and `reason` are required, `requirement` and `upstream`
- * optional; unknown keys are errors. Returns a new baseline, or NULL with *err a new
- * "file:line:col: message" (free()).
+ * The witness key of one failure (report.h's failure object): what a baseline entry must name
+ * besides the case and the requirement, so that a second, different violation of the same
+ * requirement in the same case is not hidden by the first one's entry.
+ *   invariant failure: "<checker>/<K>", K the kind of the last frame of its witness that a
+ *                      client received (what the gateway sent that broke the invariant), else
+ *                      of its last frame (a provider-side witness), e.g. "one_terminal/status";
+ *   step failure:      "step-<N>/<K>", N the step index as reports print it, K the kind of the
+ *                      frame received instead of the expected one ("none" when nothing came);
+ *   other failures:    their kind ("alternative").
+ * The kind K of a frame is its "kind" (server events), else its "type" (requests, replies,
+ * control messages), else "frame"; a record that carries no JSON frame gives its record type
+ * ("close", "http", "ping", ...), unparsed text or binary gives "raw". New string.
+ */
+char *hn_baseline_witness_key(const json_t *failure);
+
+/*
+ * Load a baseline: { target: NAME, known: [ {case: ID, requirement: R-.., witness: KEY or
+ * [KEY, ...], reason: TEXT, upstream: URL-or-text, race: LABEL} ] }. `case`, `requirement`,
+ * `witness` and `reason` are required, `upstream` and `race` optional; unknown keys are errors.
+ * Several witness keys in one entry are alternatives (any of them is that known failure).
+ * Entries of one case with the same `race` label are alternatives too: the outcomes of a race
+ * inside the target, of which one run shows some. Returns a new baseline, or NULL with *err a
+ * new "file:line:col: message" (free()).
  */
 struct hn_baseline *hn_baseline_load(const char *path, char **err);
 struct hn_baseline *hn_baseline_load_string(const char *name, const char *yaml, char **err);
 
 /*
- * Apply to a run result (report.h): a FAILED or NON-STRICT case whose every failure requirement
- * is covered by an entry for that case (an entry without requirement covers all) gets
- * "known": true and "known_reason"; an entry for a case that ran (not SKIPPED, UNIMPLEMENTED or
- * ERROR) and matched none of its failures is stale. Sets run["baseline"] =
- * {target, known: n, stale: [case ids], stale_entries: [{case, requirement}], not_run: n}, plus
+ * Apply to a run result (report.h). A failure of a FAILED or NON-STRICT case is covered by an
+ * entry with the same case and requirement that lists its witness key (the failure's
+ * "witness_key", computed when absent). A case whose every failure is covered gets "known":
+ * true and "known_reason". A case with entries and an uncovered failure gets
+ * "baseline_new": [{requirement, witness}] and is a new failure. An entry of a case that ran
+ * (not SKIPPED, UNIMPLEMENTED or ERROR) none of whose witness keys occurred is stale, unless
+ * another entry of its race matched. Sets
+ * run["baseline"] = {target, known: n, stale: [case ids], stale_entries: [{case, requirement,
+ * witness: [..], why}], new: [{case, requirement, witness, message}], not_run: n}, plus
  * "warning" when the baseline's target differs from run["target"].
  */
 void hn_baseline_apply(const struct hn_baseline *b, json_t *run);

@@ -535,10 +535,18 @@ json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run)
     if (!run || gw_mutant_on(GW_MUT_PENDING_NOT_LISTED))
         return arr;
     for (struct perm *p = c->perms; p; p = p->next) {
+        json_t *input;
         if (p->run != run || run->status != GW_RUN_RUNNING)
             continue;
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:O, s:s, s:s}", "requestId", p->id,
-                                             "toolName", p->tool, "input", p->input, "sessionId",
+        /* R-MAP-2: the provider's input, remapped as its permission_request event was (the
+         * native id may have been announced since) */
+        input = json_deep_copy(p->input);
+        if (!gw_writer_remap(&run->writer, input)) {
+            json_decref(input);
+            input = json_object();
+        }
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s, s:s}", "requestId", p->id,
+                                             "toolName", p->tool, "input", input, "sessionId",
                                              run->session_id, "receivedAt", p->received_at));
     }
     return arr;

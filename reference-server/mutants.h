@@ -19,6 +19,8 @@
       "a provider that ends without a terminal event yields no complete")                       \
     X(LEAK_PROVIDER_ID, "leak-provider-id", "R-MAP-2,R-MAP-1",                                   \
       "run events keep the provider-native sessionId")                                          \
+    X(REMAP_TOP_LEVEL_ONLY, "remap-top-level-only", "R-MAP-2",                                   \
+      "the native id is remapped only in an event's top-level strings, not in objects or arrays") \
     X(FORWARD_SESSION_CREATED, "forward-session-created", "R-MAP-3",                             \
       "session_created is forwarded to the client")                                             \
     X(SEQ_GAP, "seq-gap", "R-SEQ-1", "seq skips a number after seq 2")                           \

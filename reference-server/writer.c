@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mutants.h"
+#include "wc_buf.h"
 #include "wc_mem.h"
 #include "writer.h"
 
@@ -89,18 +90,95 @@ static void normalise_complete(struct gw_writer *w, json_t *ev)
     json_object_set_new(ev, "actualSessionId", json_string(w->app_id));
 }
 
-/* Any other top-level string that is exactly the native id becomes the app id (R-MAP-2). */
-static void remap_native_strings(struct gw_writer *w, json_t *ev)
+static bool id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+/*
+ * Is the native id at s[at] an occurrence (R-MAP-2)? An id of GW_WRITER_SHORT_ID characters or
+ * more counts anywhere; a shorter one only as a token of its own, so that a short id such as
+ * "42" does not rewrite every number that contains it.
+ */
+static bool id_occurs_at(const char *s, size_t at, size_t len)
+{
+    if (len >= GW_WRITER_SHORT_ID)
+        return true;
+    return (at == 0 || !id_char(s[at - 1])) && !id_char(s[at + len]);
+}
+
+/* s with every occurrence of nid replaced by app; NULL when there is none. New string. */
+static char *replace_id(const char *s, const char *nid, const char *app)
+{
+    size_t len = strlen(nid), alen = strlen(app), at = 0;
+    const char *p;
+    struct wc_buf b;
+    bool hit = false;
+
+    wc_buf_init(&b, 0);
+    while ((p = strstr(s + at, nid)) != NULL) {
+        size_t off = (size_t)(p - s);
+        if (!id_occurs_at(s, off, len)) {
+            wc_buf_add(&b, s + at, off + 1 - at);
+            at = off + 1;
+            continue;
+        }
+        wc_buf_add(&b, s + at, off - at);
+        wc_buf_add(&b, app, alen);
+        at = off + len;
+        hit = true;
+    }
+    if (!hit) {
+        wc_buf_release(&b);
+        return NULL;
+    }
+    wc_buf_add(&b, s + at, strlen(s + at));
+    return wc_buf_detach(&b, NULL);
+}
+
+/*
+ * Replace the native id in every string value of v, at any depth (R-MAP-2: remap wins over
+ * R-FWD-1's "same field values"). Object keys are names, not values, and stay. Returns false
+ * when v nests deeper than GW_WRITER_MAX_DEPTH, with v possibly half remapped: the caller
+ * drops the event rather than forward a value it could not finish.
+ */
+static bool remap_value(struct gw_writer *w, json_t *v, int depth)
 {
     const char *key;
-    json_t *val;
+    json_t *e;
+    size_t i;
+    char *to;
 
-    if (!w->native_id)
-        return;
-    json_object_foreach(ev, key, val) {
-        if (json_is_string(val) && strcmp(json_string_value(val), w->native_id) == 0)
-            json_string_set(val, w->app_id);
+    if (depth > GW_WRITER_MAX_DEPTH)
+        return false;
+    if (json_is_string(v)) {
+        to = replace_id(json_string_value(v), w->native_id, w->app_id);
+        if (to)
+            json_string_set(v, to);
+        free(to);
+        return true;
     }
+    /* the old bug: only the event's own top-level strings were looked at */
+    if (depth > 0 && gw_mutant_on(GW_MUT_REMAP_TOP_LEVEL_ONLY))
+        return true;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, e) {
+            if (!remap_value(w, e, depth + 1))
+                return false;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            if (!remap_value(w, e, depth + 1))
+                return false;
+        }
+    }
+    return true;
+}
+
+bool gw_writer_remap(struct gw_writer *w, json_t *v)
+{
+    return !w->native_id || gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID) || remap_value(w, v, 0);
 }
 
 enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t **out,
@@ -132,13 +210,17 @@ enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t
         *out = json_deep_copy(ev);
         json_decref(ev);
     }
-    kind = wc_json_str(*out, "kind");
     if (!gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID)) {
-        remap_native_strings(w, *out);
+        if (w->native_id && !remap_value(w, *out, 0)) {
+            json_decref(*out);
+            *out = NULL;
+            return GW_WRITER_DROP;
+        }
         json_object_set_new(*out, "sessionId", json_string(w->app_id));
     } else if (!wc_json_str(*out, "sessionId")) {
         json_object_set_new(*out, "sessionId", json_string(w->app_id));
     }
+    kind = wc_json_str(*out, "kind"); /* after the remap, which may have replaced the string */
     if (!json_is_string(json_object_get(*out, "id"))) {
         char *id;
         wc_rand_uuid(w->rand, uuid);

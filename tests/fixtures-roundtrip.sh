@@ -31,6 +31,7 @@ ROUNDS=(
 "duplicate-complete|dup-complete|R-TERM-1"
 "stale-cursor|stale-cursor-no-replay|R-SUB-7"
 "second-tab-steals-stream|single-writer|R-TERM-1"
+"unknown-type-ignored|unknown-type-silent|R-IN-2"
 )
 
 # run_case FILE ID JSONDIR [--mutant M] -> prints "VERDICT REQ1,REQ2,..."

@@ -95,6 +95,11 @@ static const struct golden {
     {"provider_to_client-pass-crash-error", "provider_to_client", "pass", NULL, {0}, NULL},
     {"provider_to_client-fail-error-before-provider-complete", "provider_to_client", "fail", "R-FWD-1", {10}, NULL},
     {"provider_to_client-fail-two-errors-after-crash", "provider_to_client", "fail", "R-FWD-1", {10}, NULL},
+    /* requests answered in order: pipelined bad input, errors, skipped entries, a late send error */
+    {"answers_in_order-pass", "answers_in_order", "pass", NULL, {0}, NULL},
+    /* fixtures/transcripts/unknown-type-ignored.jsonl: chat.nope unanswered, the sentinel answered */
+    {"answers_in_order-fail-unknown-type-unanswered", "answers_in_order", "fail", "R-IN-2", {3, 8, 9}, NULL},
+    {"answers_in_order-fail-subscribe-entry-skipped", "answers_in_order", "fail", "R-SUB-1", {3, 4, 5}, NULL},
 };
 
 #define NGOLDEN (sizeof(goldens) / sizeof(goldens[0]))
@@ -414,7 +419,7 @@ static void test_invariant_malformed_records_never_crash(void)
     hn_transcript_add(t, json_pack("{s:s, s:i}", "t", "session", "label", 3));
     res = hn_invariants_run(t, cat);
     CU_ASSERT_PTR_NOT_NULL(json_object_get(res, "checks"));
-    CU_ASSERT_EQUAL(json_object_size(json_object_get(res, "checks")), 11);
+    CU_ASSERT_EQUAL(json_object_size(json_object_get(res, "checks")), 12);
     json_decref(res);
     hn_transcript_free(t);
 }
@@ -621,6 +626,143 @@ static void test_invariant_cwd_resolves_links(void)
     free(link);
 }
 
+#define ASEND(conn, frame) "{\"t\":\"send\",\"conn\":\"" conn "\",\"frame\":" frame "}\n"
+#define ARECV(conn, frame) "{\"t\":\"recv\",\"conn\":\"" conn "\",\"frame\":" frame "}\n"
+#define SUB(sid) "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"" sid "\"}]}"
+#define ACK(sid) "{\"kind\":\"chat_subscribed\",\"sessionId\":\"" sid "\",\"isProcessing\":false,\"lastSeq\":0}"
+#define PE(code, sid) "{\"kind\":\"protocol_error\",\"code\":\"" code "\",\"error\":\"e\",\"sessionId\":" sid "}"
+
+/* answers_in_order: which frames must be answered, and which answer belongs to which request */
+static void test_invariant_answers_in_order(void)
+{
+    /* not JSON, then a subscribe answered first: R-IN-1 */
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\"}\n" ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "fail", "R-IN-1");
+    /* the same, answered in order */
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\"}\n" ASEND("c1", SUB("x"))
+                 ARECV("c1", PE("INTERNAL_ERROR", "null")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a binary frame and a truncated oversize frame need no answer */
+    expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"hex\":\"00ff\",\"binary\":true}\n"
+                 "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"aaaa\",\"len\":2000000,\"truncated\":true}\n"
+                 ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* another connection's answer says nothing about c1 */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.nope\"}") ASEND("c2", SUB("x")) ARECV("c2", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a new instance of c1 (after open) starts afresh */
+    expect_check(H "{\"t\":\"open\",\"conn\":\"c1\"}\n" ASEND("c1", "{\"type\":\"chat.nope\"}")
+                 "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1006}\n"
+                 "{\"t\":\"open\",\"conn\":\"c1\"}\n" ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a session error cannot answer an unknown type: chat.nope is skipped by the send's answer */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.nope\"}")
+                 ASEND("c1", "{\"type\":\"chat.send\",\"sessionId\":\"s9\",\"content\":\"x\"}")
+                 ARECV("c1", PE("SESSION_NOT_FOUND", "\"s9\"")),
+                 NULL, "answers_in_order", "fail", "R-IN-2");
+    /* UNKNOWN_MESSAGE_TYPE is never a chat.send's answer: it goes to the later chat.nope */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.send\",\"sessionId\":\"s9\",\"content\":\"x\"}")
+                 ASEND("c1", "{\"type\":\"chat.nope\"}") ARECV("c1", PE("UNKNOWN_MESSAGE_TYPE", "null"))
+                 ASEND("c1", SUB("x")) ARECV("c1", ACK("x")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* two entries of one subscribe answered in reverse order: R-SUB-1 */
+    expect_check(H ASEND("c1", "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"a\"},{\"sessionId\":\"b\"}]}")
+                 ARECV("c1", ACK("b")) ARECV("c1", ACK("a")),
+                 NULL, "answers_in_order", "fail", "R-SUB-1");
+    /* an entry with a padded id is answered with the trimmed id */
+    expect_check(H ASEND("c1", SUB("  a ")) ASEND("c1", SUB("b")) ARECV("c1", ACK("a")) ARECV("c1", ACK("b")),
+                 NULL, "answers_in_order", "pass", NULL);
+    /* a request still unanswered at the end is not this checker's to judge (no later answer) */
+    expect_check(H ASEND("c1", SUB("x")) ASEND("c1", "{\"type\":\"chat.nope\"}"),
+                 NULL, "answers_in_order", "pass", NULL);
+}
+
+/* R-MAP-2 over R-FWD-1: a value that arrives with the native id remapped is the same value */
+static void test_invariant_remapped_values_are_forwarded(void)
+{
+#define ANN CTL("{\"type\":\"announced\",\"nativeId\":\"nat-0123456789\"}")
+    const char *pre = H SESS SEND_DIR HELLO ANN
+        EMIT(0, "{\"kind\":\"tool_use\",\"toolId\":\"nat-0123456789\",\"toolInput\":{\"c\":\"x/nat-0123456789.jsonl\",\"l\":[\"nat-0123456789\",1]}}");
+    char *t = NULL;
+
+    /* remapped at every depth: no R-FWD-1, no R-MAP-2 */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"" APP "\",\"toolInput\":{\"c\":\"x/" APP ".jsonl\",\"l\":[\"" APP "\",1]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "pass", NULL);
+    expect_check(t, NULL, "no_native_ids", "pass", NULL);
+    free(t);
+    /* left as emitted: a leak (R-MAP-2), not a forwarding fault */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"nat-0123456789\",\"toolInput\":{\"c\":\"x/nat-0123456789.jsonl\",\"l\":[\"nat-0123456789\",1]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "pass", NULL);
+    expect_check(t, NULL, "no_native_ids", "fail", "R-MAP-2");
+    free(t);
+    /* a value that is neither as emitted nor remapped */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"t\",\"toolInput\":{\"c\":\"x/" APP ".jsonl\",\"l\":[\"" APP "\",1]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "fail", "R-FWD-1");
+    free(t);
+    /* any other change is still R-FWD-1 */
+    CU_ASSERT(asprintf(&t, "%s" EV("tool_use", 1, "e1", ",\"toolId\":\"" APP "\",\"toolInput\":{\"c\":\"x/" APP ".jsonl\",\"l\":[\"" APP "\",2]}")
+                       COMPLETE(2) CTL("{\"type\":\"done\",\"how\":\"completed\"}"), pre) > 0);
+    expect_check(t, NULL, "provider_to_client", "fail", "R-FWD-1");
+    free(t);
+#undef ANN
+}
+
+/* one_terminal names the duplicate terminal itself, even after it reported an event after it */
+static void test_invariant_duplicate_terminal_is_named(void)
+{
+    json_t *res = run_text(H SEND DELTA(1, "e1") COMPLETE(2) EV("status", 3, "e3", ",\"text\":\"token_budget\"")
+                               EV("complete", 4, "dup", ",\"exitCode\":0,\"success\":true,\"aborted\":false"),
+                           NULL);
+    json_t *v, *dup = NULL;
+    size_t i;
+    int term2 = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    json_array_foreach(json_object_get(res, "violations"), i, v) {
+        if (strcmp(wc_json_str(v, "checker"), "one_terminal"))
+            continue;
+        if (!strcmp(wc_json_str(v, "requirement"), "R-TERM-2"))
+            term2++;
+        else if (!strcmp(wc_json_str(v, "requirement"), "R-TERM-1"))
+            dup = v;
+    }
+    CU_ASSERT_EQUAL(term2, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dup);
+    /* the witness is the first complete and the duplicate (records 3 and 5), the duplicate's frame last */
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(dup, "witness")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(json_object_get(dup, "witness"), 1)), 5);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(json_array_get(json_object_get(dup, "frames"), 1), "frame"), "id"),
+                           "dup");
+    CU_ASSERT_PTR_NOT_NULL(strstr(wc_json_str(dup, "message"), "complete seq 4 (record 5)"));
+    json_decref(res);
+    /* a late complete of an older run that already completed is a duplicate terminal too */
+    expect_check(H SEND DELTA(1, "a1") COMPLETE(2) SEND DELTA(1, "b1")
+                 EV("complete", 3, "a-dup", ",\"exitCode\":0,\"success\":true,\"aborted\":false"),
+                 NULL, "one_terminal", "fail", "R-TERM-1");
+}
+
+/* connection_survives: only an answer to a frame sent after the bad one proves survival */
+static void test_invariant_broadcast_does_not_prove_survival(void)
+{
+#define UPS "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"session_upserted\",\"sessionId\":\"other\"}}\n"
+#define BAD "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"aaaa\",\"len\":1100000,\"truncated\":true}\n"
+    /* a broadcast between the bad frame and a 1008 close: still the bad frame's close */
+    expect_check(H BAD UPS "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1008}\n", NULL,
+                 "connection_survives", "fail", "R-IN-4");
+    /* 1009 for the oversize frame is allowed */
+    expect_check(H BAD UPS "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1009}\n", NULL,
+                 "connection_survives", "pass", NULL);
+    /* a subscribe sent after it and answered: the connection survived; a later close is not blamed */
+    expect_check(H BAD ASEND("c1", SUB("x")) ARECV("c1", ACK("x"))
+                 "{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"server\",\"code\":1001}\n", NULL,
+                 "connection_survives", "pass", NULL);
+#undef UPS
+#undef BAD
+}
+
 static CU_TestInfo invariant_tests[] = {
     {"goldens", test_invariant_goldens},
     {"goldens_cover_every_checker", test_invariant_goldens_cover_every_checker},
@@ -642,6 +784,10 @@ static CU_TestInfo invariant_tests[] = {
     {"short_native_ids_must_stand_alone", test_invariant_short_native_ids_must_stand_alone},
     {"sent_frames_checked_only_in_recordings", test_invariant_sent_frames_checked_only_in_recordings},
     {"cwd_resolves_links", test_invariant_cwd_resolves_links},
+    {"answers_in_order", test_invariant_answers_in_order},
+    {"broadcast_does_not_prove_survival", test_invariant_broadcast_does_not_prove_survival},
+    {"duplicate_terminal_is_named", test_invariant_duplicate_terminal_is_named},
+    {"remapped_values_are_forwarded", test_invariant_remapped_values_are_forwarded},
     CU_TEST_INFO_NULL,
 };
 

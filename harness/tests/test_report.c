@@ -764,7 +764,76 @@ static void test_report_html_unwritable(void)
     json_decref(run);
 }
 
+/* Requirement coverage (issue 10 §5) in the console, JUnit and TAP, and the MUST without a case
+ * failing the run; the baseline's new failures and stale entries said plainly. */
+static void test_report_coverage_and_baseline_lines(void)
+{
+    json_t *run = sample_run(false, false);
+    char xml[] = "/tmp/hn-cov-XXXXXX", tap[] = "/tmp/hn-cov-tap-XXXXXX";
+    int fx = mkstemp(xml), ft = mkstemp(tap);
+    char *s, *x, *t;
+
+    CU_ASSERT_FATAL(fx >= 0 && ft >= 0);
+    close(fx);
+    close(ft);
+    json_array_remove(json_object_get(run, "cases"), 4); /* the ERROR */
+    CU_ASSERT_EQUAL(hn_run_exit_code(run), 0);
+    json_object_set_new(run, "coverage",
+                        json_pack("{s:s, s:b, s:{s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i},"
+                                  " s:{s:i, s:i, s:i, s:i, s:i, s:i}}, s:[s], s:[], s:[{s:s, s:s, s:s}], s:[s]}",
+                                  "scope", "catalog", "enforced", 1, "levels", "MUST", "requirements", 3, "with_case",
+                                  1, "exercised", 1, "not_run", 0, "without_case", 1, "untestable", 1, "SHOULD",
+                                  "requirements", 1, "with_case", 1, "exercised", 0, "not_run", 1, "without_case", 0,
+                                  "untestable", 0, "MAY", "requirements", 0, "with_case", 0, "exercised", 0,
+                                  "not_run", 0, "without_case", 0, "untestable", 0, "without_case", "R-NEW-1",
+                                  "not_run", "untestable", "id", "R-OLD-1", "level", "MUST", "reason", "r",
+                                  "missing_must", "R-NEW-1"));
+    json_object_set_new(json_object_get(run, "baseline"), "new",
+                        json_pack("[{s:s, s:s, s:s, s:s}]", "case", "4.2.1-abort", "requirement", "R-TERM-1",
+                                  "witness", "one_terminal/complete", "message", "second complete"));
+    json_object_set_new(json_object_get(run, "baseline"), "stale_entries",
+                        json_pack("[{s:s, s:s, s:[s], s:s}]", "case", "4.2.1-abort", "requirement", "R-TERM-1",
+                                  "witness", "one_terminal/status", "why", "R-TERM-1 failed with another witness"));
+    CU_ASSERT_EQUAL(hn_run_exit_code(run), 1);
+    s = capture(summary_adapter, run, false);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\n  NEW-FAIL     4.2.1-abort: R-TERM-1, witness one_terminal/complete, is not in "
+                                     "the baseline (a new failure in a baselined case): second complete\n"
+                                     "  STALE        4.2.1-abort: the entry for R-TERM-1, witness one_terminal/status, "
+                                     "matched nothing: R-TERM-1 failed with another witness\n"
+                                     "requirements of chatgw/1.0 (whole catalog):\n"
+                                     "  MUST 3: 1 exercised, 0 not run, 1 without a case, 1 untestable\n"
+                                     "  SHOULD 1: 0 exercised, 1 not run, 0 without a case, 0 untestable\n"
+                                     "  MAY 0: 0 exercised, 0 not run, 0 without a case, 0 untestable\n"
+                                     "  without a case: R-NEW-1\n"
+                                     "  marked untestable: R-OLD-1\n"
+                                     "  FAILED: MUST without a case (write one, or mark it `untestable:` with the "
+                                     "reason): R-NEW-1\n"
+                                     "3 passed, 0 failed\n"));
+    free(s);
+    CU_ASSERT_EQUAL_FATAL(hn_report_junit(xml, run), 0);
+    x = slurp(xml);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<property name=\"coverage.MUST.without_case\" value=\"1\"/>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<property name=\"coverage.scope\" value=\"catalog\"/>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testcase name=\"requirement-coverage\" classname=\"gwspec.coverage\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "message=\"MUST requirement(s) of chatgw/1.0 without a case: R-NEW-1\""));
+    CU_ASSERT_EQUAL_FATAL(hn_report_tap(tap, run), 0);
+    t = slurp(tap);
+    CU_ASSERT(!strncmp(t, "TAP version 13\n1..7\n", 20));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\n# MUST 3: 1 exercised, 0 not run, 1 without a case, 1 untestable\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\nnot ok 7 - requirement coverage: MUST without a case: R-NEW-1\n"));
+    free(x);
+    free(t);
+    /* not enforced (a narrowed run): no failure */
+    json_object_set_new(json_object_get(run, "coverage"), "enforced", json_false());
+    json_object_del(json_object_get(run, "baseline"), "stale_entries");
+    CU_ASSERT_EQUAL(hn_run_exit_code(run), 0);
+    unlink(xml);
+    unlink(tap);
+    json_decref(run);
+}
+
 static CU_TestInfo report_tests[] = {
+    {"coverage_and_baseline_lines", test_report_coverage_and_baseline_lines},
     {"console_lines", test_report_console_lines},
     {"console_summary_last_line", test_report_console_summary_last_line},
     {"junit_validates", test_report_junit_validates},

@@ -159,6 +159,23 @@ static bool sc_leak_provider_id(void)
     return down(judge(f, strcmp(sget(f, 1, "sessionId"), sid) == 0));
 }
 
+static bool sc_remap_top_level_only(void)
+{
+    json_t *f, *ev;
+    bool ok;
+    up();
+    send_chat(a1);
+    gw_fake_announce(fake.runs, "nat-1");
+    emit("{\"kind\":\"tool_use\",\"toolInput\":{\"session\":\"nat-1\"},\"ids\":[\"nat-1\"]}");
+    f = got(a1);
+    ev = json_array_get(f, 1);
+    ok = wc_json_str(json_object_get(ev, "toolInput"), "session") &&
+         strcmp(wc_json_str(json_object_get(ev, "toolInput"), "session"), sid) == 0 &&
+         json_is_string(json_array_get(json_object_get(ev, "ids"), 0)) &&
+         strcmp(json_string_value(json_array_get(json_object_get(ev, "ids"), 0)), sid) == 0;
+    return down(judge(f, ok));
+}
+
 static bool sc_forward_session_created(void)
 {
     json_t *f;
@@ -749,6 +766,7 @@ static const struct {
     {GW_MUT_DUP_COMPLETE, sc_dup_complete},
     {GW_MUT_NO_SYNTHETIC_COMPLETE, sc_no_synthetic_complete},
     {GW_MUT_LEAK_PROVIDER_ID, sc_leak_provider_id},
+    {GW_MUT_REMAP_TOP_LEVEL_ONLY, sc_remap_top_level_only},
     {GW_MUT_FORWARD_SESSION_CREATED, sc_forward_session_created},
     {GW_MUT_SEQ_GAP, sc_seq_gap},
     {GW_MUT_SEQ_NO_RESET, sc_seq_no_reset},

@@ -146,12 +146,126 @@ static void test_writer_mutants_flip(void)
     gw_writer_release(&w);
 }
 
+/* R-MAP-2 over R-FWD-1: the native id becomes the app id in every string value at any depth. */
+static void test_writer_remaps_at_any_depth(void)
+{
+    struct gw_writer w;
+    enum gw_writer_action act;
+    bool ann;
+    json_t *out, *in;
+
+    gw_writer_init(&w, "app-1", "claude", "nat-0123456789", &rnd);
+    out = decorate(&w, "{\"kind\":\"tool_use\",\"toolId\":\"nat-0123456789\","
+                       "\"toolInput\":{\"command\":\"cat x/nat-0123456789.jsonl\","
+                       "\"meta\":{\"thread\":\"nat-0123456789\",\"n\":3}},"
+                       "\"list\":[\"a\",[\"nat-0123456789\"],{\"s\":\"nat-0123456789\"}],"
+                       "\"nat-0123456789\":\"kept as a key\"}", &act, &ann);
+    CU_ASSERT_EQUAL_FATAL(act, GW_WRITER_FORWARD);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "toolId"), "app-1");
+    in = json_object_get(out, "toolInput");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(in, "command"), "cat x/app-1.jsonl");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(in, "meta"), "thread"), "app-1");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(in, "meta"), "n")), 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(out, "list"), 0)), "a");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+                               json_array_get(json_object_get(out, "list"), 1), 0)), "app-1");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(out, "list"), 2), "s"), "app-1");
+    /* keys are names, not values */
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "nat-0123456789"), "kept as a key");
+    json_decref(out);
+    /* the old behaviour, behind its mutant: nested values keep the native id */
+    gw_mutant_force(GW_MUT_REMAP_TOP_LEVEL_ONLY);
+    out = decorate(&w, "{\"kind\":\"text\",\"a\":\"nat-0123456789\",\"b\":{\"c\":\"nat-0123456789\"}}",
+                   &act, &ann);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "a"), "app-1");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(out, "b"), "c"), "nat-0123456789");
+    json_decref(out);
+    gw_mutant_force(GW_MUT_NONE);
+    gw_writer_release(&w);
+}
+
+/* A short native id is an occurrence only as a token of its own; a kind may be remapped too. */
+static void test_writer_remaps_short_ids_as_tokens(void)
+{
+    struct gw_writer w;
+    enum gw_writer_action act;
+    bool ann;
+    json_t *out;
+
+    gw_writer_init(&w, "app-1", "codex", "t42", &rnd);
+    out = decorate(&w, "{\"kind\":\"text\",\"content\":\"t42 and t420 and xt42 and (t42)\"}", &act, &ann);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "content"), "app-1 and t420 and xt42 and (app-1)");
+    json_decref(out);
+    /* the kind itself equal to the native id: the generated id uses the remapped kind */
+    out = decorate(&w, "{\"kind\":\"t42\"}", &act, &ann);
+    CU_ASSERT_EQUAL(act, GW_WRITER_FORWARD);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(out, "kind"), "app-1");
+    CU_ASSERT(strncmp(wc_json_str(out, "id"), "app-1_", 6) == 0);
+    json_decref(out);
+    gw_writer_release(&w);
+}
+
+/* Nesting up to GW_WRITER_MAX_DEPTH is remapped; one level more is dropped, never half sent. */
+static void test_writer_depth_bound(void)
+{
+    struct gw_writer w;
+    enum gw_writer_action act;
+    bool ann;
+    json_t *ev, *v, *out = NULL;
+    int d;
+
+    gw_writer_init(&w, "app-1", "claude", "nat-0123456789", &rnd);
+    for (int extra = 0; extra <= 1; extra++) {
+        /* the event is depth 0, its field depth 1: the string sits at depth MAX + extra */
+        v = json_string("nat-0123456789");
+        for (d = GW_WRITER_MAX_DEPTH + extra; d > 1; d--) {
+            json_t *a = json_array();
+            json_array_append_new(a, v);
+            v = a;
+        }
+        ev = json_pack("{s:s, s:o}", "kind", "text", "deep", v);
+        act = gw_writer_decorate(&w, ev, &out, &ann);
+        if (extra == 0) {
+            CU_ASSERT_EQUAL(act, GW_WRITER_FORWARD);
+            v = json_object_get(out, "deep");
+            while (json_is_array(v))
+                v = json_array_get(v, 0);
+            CU_ASSERT_STRING_EQUAL(json_string_value(v), "app-1");
+            json_decref(out);
+        } else {
+            CU_ASSERT_EQUAL(act, GW_WRITER_DROP);
+            CU_ASSERT_PTR_NULL(out);
+        }
+    }
+    gw_writer_release(&w);
+}
+
+/* gw_writer_remap: the same rule for provider data outside an event; no native id, no change */
+static void test_writer_remap_api(void)
+{
+    struct gw_writer w;
+    json_t *v = json_loads("{\"a\":[{\"b\":\"x nat-0123456789 y\"}]}", 0, NULL);
+
+    gw_writer_init(&w, "app-1", "claude", NULL, &rnd);
+    CU_ASSERT_TRUE(gw_writer_remap(&w, v));
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"), "x nat-0123456789 y");
+    CU_ASSERT_TRUE(gw_writer_capture(&w, "nat-0123456789"));
+    CU_ASSERT_TRUE(gw_writer_remap(&w, v));
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"), "x app-1 y");
+    json_decref(v);
+    gw_writer_release(&w);
+}
+
 static CU_TestInfo writer_tests[] = {
     {"remaps_session_id_and_fills_envelope", test_writer_remaps_session_id_and_fills_envelope},
     {"swallows_session_created", test_writer_swallows_session_created},
     {"drops_non_kind_objects", test_writer_drops_non_kind_objects},
     {"normalises_complete", test_writer_normalises_complete},
     {"mutants_flip", test_writer_mutants_flip},
+    {"remaps_at_any_depth", test_writer_remaps_at_any_depth},
+    {"remaps_short_ids_as_tokens", test_writer_remaps_short_ids_as_tokens},
+    {"depth_bound", test_writer_depth_bound},
+    {"remap_api", test_writer_remap_api},
     CU_TEST_INFO_NULL,
 };
 
