@@ -4,13 +4,15 @@
 #   make conform    build, then run the suite against the embedded reference gateway
 #   make check      all tests: CUnit for every layer, then the harness end to end
 #   make asan       the unit tests and the suite under ASan+UBSan
+#   make mutate     automatic source mutation of the reference gateway (mutate/README.md)
 # Layers: lib/ (wc_), reference-server/ (gw_), mock-providers/ (mp_), harness/ (hn_).
 # Sources are found by wildcard, so adding a file to a layer is enough to build it.
 
 CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
 DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
-            jq libxml2-utils python3 python3-jsonschema
+            jq libxml2-utils python3 python3-jsonschema python3-clang-14 libclang-14-dev
+PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 BIN      ?= bin
 SAN      ?=
@@ -28,7 +30,8 @@ $(DEPS_STAMP):
 	@mkdir -p $(BUILD)
 	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null || ! command -v jq >/dev/null \
 	    || ! command -v xmllint >/dev/null \
-	    || ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then \
+	    || ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null \
+	    || ! /usr/bin/python3 -c 'import clang.cindex' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "gwspec: installing $(DEBS)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null \
@@ -62,7 +65,7 @@ UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite lint \
-        clean list-cases interop-cloudcli
+        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check
 all: $(BINS)
 
 help:
@@ -76,6 +79,9 @@ help:
 	@echo "                    signals, mutants)"
 	@echo "  asan              check under ASan+UBSan (build-asan/); fails on any sanitizer report"
 	@echo "  mutants           the suite against every mutant of the reference gateway"
+	@echo "  mutate            automatic source mutation (every point in scope, -j $(MUTATE_JOBS)):"
+	@echo "                    reports/mutation.md and .json; mutate-one KEY=ID reruns one"
+	@echo "  mutate-check      the tool's self-test and a sampled pass (part of check)"
 	@echo "  stress            the whole suite RUNS=200 times at -j2 with the other core busy"
 	@echo "  stress-external   the same against a gateway started outside the harness (a"
 	@echo "                    base_url profile, no start): RUNS=50 by default"
@@ -125,7 +131,7 @@ unit: $(UNIT_BINS)
 e2e: all
 	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
 
-check: unit e2e
+check: unit e2e mutate-check
 
 # Every process (unit tests, harness, its workers, gateways, providers) logs sanitizer reports,
 # leaks included, into ASAN_LOGS; any report fails the target, even from a process whose exit
@@ -143,6 +149,23 @@ asan:
 mutants: all
 	@GWSPEC_BIN=$(BIN) bash tests/mutants.sh
 
+# Automatic source mutation of the reference gateway (mutate/README.md). MUTATE_ARGS adds
+# options (--file registry.c, --sample N --seed S, ...).
+MUTATE_JOBS ?= 2
+MUTATE_ARGS ?=
+MUTATE_SAMPLE ?= 8
+mutate: all $(DEPS_STAMP)
+	$(PYTHON) mutate/mutate.py -j $(MUTATE_JOBS) $(MUTATE_ARGS)
+mutate-one: all $(DEPS_STAMP)
+	@test -n "$(KEY)" || { echo "make mutate-one KEY=ID (an id from reports/mutation.md)" >&2; exit 2; }
+	$(PYTHON) mutate/mutate.py -j 1 --only $(KEY) --work build-mutate-one --report-dir reports/mutate-one
+mutate-selftest: $(DEPS_STAMP)
+	$(PYTHON) mutate/tests/test_points.py
+# A sampled pass: fails when the tool breaks or kills nothing, prints the sampled score.
+mutate-check: all mutate-selftest
+	$(PYTHON) mutate/mutate.py -j $(MUTATE_JOBS) --sample $(MUTATE_SAMPLE) --seed 1 --min-kills 1 \
+	  --work build-mutate-check --report-dir reports/mutate-check
+
 stress: all
 	@GWSPEC_BIN=$(BIN) bash tests/stress.sh
 
@@ -159,7 +182,7 @@ lint: all
 	$(BIN)/gwspec lint
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-cov build-mutate build-mutate-check build-mutate-one bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -107,6 +107,9 @@ static void usage_run(FILE *fp)
             "  -v, --verbose       print the failures of every case and the two-sided\n"
             "                      transcript (client and gateway frames, provider events) of\n"
             "                      every case that is not OK\n"
+            "  --fail-fast         stop at the first FAILED or ERROR case: the cases not yet\n"
+            "                      started are not run (and not reported); cases already\n"
+            "                      running with -j finish\n"
             "  -h, --help          this text\n"
             "\n"
             "The summary gives the requirement coverage per level (exercised, not run, without\n"
@@ -177,7 +180,7 @@ static bool parse_int(const char *s, long min, long max, long *out)
 enum {
     OPT_TARGET = 1000, OPT_MUTANT, OPT_FILTER, OPT_EXCLUDE, OPT_TAG, OPT_STRICT, OPT_SHARD,
     OPT_SEED, OPT_REPEAT, OPT_BASELINE, OPT_JUNIT, OPT_TAP, OPT_JSON, OPT_SPEC, OPT_TIMEOUT,
-    OPT_CHECKS, OPT_REQ, OPT_JSONOUT, OPT_HTML,
+    OPT_CHECKS, OPT_REQ, OPT_JSONOUT, OPT_HTML, OPT_FAIL_FAST,
 };
 
 static int bad_usage(void (*usage)(FILE *), const char *msg, const char *arg)
@@ -209,6 +212,7 @@ static int cmd_run(int argc, char **argv)
         {"spec-version", required_argument, NULL, OPT_SPEC},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
+        {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -274,6 +278,7 @@ static int cmd_run(int argc, char **argv)
             cfg.timeout_ms = n;
             break;
         case 'v': cfg.verbose = true; break;
+        case OPT_FAIL_FAST: cfg.fail_fast = true; break;
         case 'h': usage_run(stdout); rc = 0; goto out;
         default: rc = bad_usage(usage_run, NULL, NULL); goto out;
         }

@@ -167,6 +167,7 @@ struct ctx {
     const struct hn_msgcat *cat;
     struct hn_target *target;
     json_t *cases;       /* results, in completion order */
+    bool stop;           /* --fail-fast: a case FAILED or was ERROR; start no other */
 };
 
 static json_t *run_job(struct ctx *x, struct job *j)
@@ -210,6 +211,9 @@ static void finished(struct ctx *x, const struct job *j, json_t *result)
     add_witness_keys(result);
     hn_report_console_case(stdout, result, x->cfg->verbose);
     fflush(stdout);
+    const char *v = wc_json_str(result, "verdict");
+    if (x->cfg->fail_fast && v && (!strcmp(v, "FAILED") || !strcmp(v, "ERROR")))
+        x->stop = true;
     json_array_append_new(x->cases, result);
 }
 
@@ -339,8 +343,8 @@ static void run_parallel(struct ctx *x, struct job *jobs, size_t njobs, int nwor
     struct lease lease = {.nsets = hn_target_user_sets(x->target)};
 
     lease.busy = wc_xcalloc(lease.nsets, sizeof(bool));
-    while (next < njobs || running > 0) {
-        for (int i = 0; i < nworkers && next < njobs; i++) {
+    while ((next < njobs && !x->stop) || running > 0) {
+        for (int i = 0; i < nworkers && next < njobs && !x->stop; i++) {
             if (w[i].pid == 0) {
                 if (!lease_take(&lease, &jobs[next], running))
                     break;
@@ -715,9 +719,12 @@ int hn_run(const struct hn_run_cfg *cfg)
     if (cfg->jobs > 1) {
         run_parallel(&x, jobs, njobs, cfg->jobs);
     } else {
-        for (size_t i = 0; i < njobs; i++)
+        for (size_t i = 0; i < njobs && !x.stop; i++)
             finished(&x, &jobs[i], run_job(&x, &jobs[i]));
     }
+    if (x.stop && json_array_size(x.cases) < njobs)
+        printf("gwspec: --fail-fast: stopped at the first FAILED or ERROR case; %zu case(s) not "
+               "run\n", njobs - json_array_size(x.cases));
     json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
     json_object_set_new(run, "resources", resources(target));
     count(run);

@@ -558,6 +558,20 @@ else
     bad "remap: nested native ids" "$OUT/remap.txt"
 fi
 
+# 14-mutate. `gwspec run --fail-fast` (make mutate runs every mutant with it): with a mutant that
+#      a case kills, the run stops at the first FAILED case (exit 1, one FAILED line, the rest
+#      counted as not run); on the clean gateway the same selection runs whole and passes.
+$GW run --seed 3 --fail-fast --mutant dup-complete cases/5-terminal cases/2-rest >"$OUT/ff.txt" 2>&1; frc=$?
+$GW run --seed 3 --fail-fast cases/5-terminal cases/2-rest >"$OUT/ff-clean.txt" 2>&1; crc=$?
+if [ $frc = 1 ] && [ "$(grep -c '^  FAILED ' "$OUT/ff.txt")" = 1 ] \
+   && grep -qE '^gwspec: --fail-fast: stopped at the first FAILED or ERROR case; [1-9][0-9]* case\(s\) not run' "$OUT/ff.txt" \
+   && [ $crc = 0 ] && ! grep -q -- '--fail-fast: stopped' "$OUT/ff-clean.txt"; then
+    ok "run --fail-fast: stops at the first FAILED case ($(grep -o '[0-9]* case(s) not run' "$OUT/ff.txt")); a clean run is whole"
+else
+    { echo "mutant exit $frc, clean exit $crc"; cat "$OUT/ff.txt" "$OUT/ff-clean.txt"; } >"$OUT/ff-all.txt"
+    bad "run --fail-fast" "$OUT/ff-all.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
