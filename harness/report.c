@@ -378,32 +378,42 @@ static void console_baseline(FILE *fp, const json_t *base)
     }
 }
 
+/* The coverage block both the console and TAP print: a heading, a line per level, and the
+ * requirements without a case (and, with nlists 2, those marked untestable); `lead` starts each
+ * line after the heading. */
+static void coverage_lines(FILE *fp, const json_t *run, const json_t *cov, const char *head,
+                           const char *colon, const char *lead, size_t nlists)
+{
+    static const char *const lists[][2] = {{"without_case", "without a case"},
+                                           {"untestable", "marked untestable"}};
+
+    fprintf(fp, "%srequirements of %s (%s)%s\n", head, str_or(run, "spec", "chatgw/1.0"),
+            cov_scope(cov), colon);
+    for (size_t i = 0; i < 3; i++) {
+        char *t = cov_level_text(cov, cov_levels[i]);
+        fprintf(fp, "%s%s\n", lead, t);
+        free(t);
+    }
+    for (size_t i = 0; i < nlists && i < 2; i++) {
+        const json_t *ids = json_object_get(cov, lists[i][0]);
+        if (json_array_size(ids)) {
+            char *text = cov_ids(ids);
+            fprintf(fp, "%s%s: %s\n", lead, lists[i][1], text);
+            free(text);
+        }
+    }
+}
+
 /* Requirement coverage: one line per level, the requirements without a case or marked
  * untestable by id, and the MUSTs that fail the run. */
 static void console_coverage(FILE *fp, const json_t *run)
 {
     const json_t *cov = json_object_get(run, "coverage");
     char *ids;
-    size_t i;
 
     if (!cov)
         return;
-    fprintf(fp, "requirements of %s (%s):\n", str_or(run, "spec", "chatgw/1.0"), cov_scope(cov));
-    for (i = 0; i < 3; i++) {
-        char *t = cov_level_text(cov, cov_levels[i]);
-        fprintf(fp, "  %s\n", t);
-        free(t);
-    }
-    if (json_array_size(json_object_get(cov, "without_case"))) {
-        ids = cov_ids(json_object_get(cov, "without_case"));
-        fprintf(fp, "  without a case: %s\n", ids);
-        free(ids);
-    }
-    if (json_array_size(json_object_get(cov, "untestable"))) {
-        ids = cov_ids(json_object_get(cov, "untestable"));
-        fprintf(fp, "  marked untestable: %s\n", ids);
-        free(ids);
-    }
+    coverage_lines(fp, run, cov, "", ":", "  ", 2);
     if (json_array_size(cov_missing(run))) {
         ids = cov_ids(cov_missing(run));
         fprintf(fp,
@@ -904,21 +914,10 @@ static void tap_case(FILE *fp, size_t num, const json_t *c)
 static void tap_coverage(FILE *fp, const json_t *run, size_t num)
 {
     const json_t *cov = json_object_get(run, "coverage");
-    size_t i;
 
     if (!cov)
         return;
-    fprintf(fp, "# requirements of %s (%s)\n", str_or(run, "spec", "chatgw/1.0"), cov_scope(cov));
-    for (i = 0; i < 3; i++) {
-        char *t = cov_level_text(cov, cov_levels[i]);
-        fprintf(fp, "# %s\n", t);
-        free(t);
-    }
-    if (json_array_size(json_object_get(cov, "without_case"))) {
-        char *ids = cov_ids(json_object_get(cov, "without_case"));
-        fprintf(fp, "# without a case: %s\n", ids);
-        free(ids);
-    }
+    coverage_lines(fp, run, cov, "# ", "", "# ", 1);
     if (json_array_size(cov_missing(run))) {
         char *ids = cov_ids(cov_missing(run));
         fprintf(fp, "not ok %zu - requirement coverage: MUST without a case: ", num);

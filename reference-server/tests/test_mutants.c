@@ -722,10 +722,25 @@ static bool sc_no_resume(void)
     return down(ok);
 }
 
+/* Remove a scenario's SQLite database (with its WAL and shared-memory files) and its folder;
+ * frees path. */
+static void remove_db(const char *dir, char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+
+    for (size_t i = 0; i < 3; i++) {
+        char *p = wc_xasprintf("%s%s", path, suffixes[i]);
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+    free(path);
+}
+
 static bool sc_no_persist(void)
 {
     char dir[] = "/tmp/gw-mut-XXXXXX";
-    char *path, *err = NULL, *p2;
+    char *path, *err = NULL;
     struct gw_store *st;
     struct gw_session s;
     struct wc_rand r;
@@ -747,15 +762,7 @@ static bool sc_no_persist(void)
         free(id);
     }
     gw_store_free(st);
-    unlink(path);
-    p2 = wc_xasprintf("%s-wal", path);
-    unlink(p2);
-    free(p2);
-    p2 = wc_xasprintf("%s-shm", path);
-    unlink(p2);
-    free(p2);
-    rmdir(dir);
-    free(path);
+    remove_db(dir, path);
     return ok;
 }
 
@@ -765,7 +772,7 @@ static bool sc_no_persist(void)
 static bool sc_commit_at_exit(void)
 {
     char dir[] = "/tmp/gw-mut-XXXXXX";
-    char *path, *err = NULL, *p2;
+    char *path, *err = NULL;
     struct gw_store *st;
     struct gw_session s;
     bool ok = false;
@@ -791,15 +798,7 @@ static bool sc_commit_at_exit(void)
         gw_store_free(st);
         down(true);
     }
-    unlink(path);
-    p2 = wc_xasprintf("%s-wal", path);
-    unlink(p2);
-    free(p2);
-    p2 = wc_xasprintf("%s-shm", path);
-    unlink(p2);
-    free(p2);
-    rmdir(dir);
-    free(path);
+    remove_db(dir, path);
     free(err);
     return ok;
 }
