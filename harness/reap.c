@@ -37,7 +37,9 @@ struct slot {
 static struct slot slots[REAP_SLOTS];
 static pid_t installer;   /* the process that installed the handlers: the one that reports */
 
-static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+/* SIGPIPE: the reader of our output went away (`gwspec run | head`); the sockets send with
+ * MSG_NOSIGNAL, so only stdout and the worker pipes raise it. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
 static void block(sigset_t *old)
@@ -222,6 +224,7 @@ static const char *signame(int sig)
     case SIGINT: return "SIGINT";
     case SIGTERM: return "SIGTERM";
     case SIGHUP: return "SIGHUP";
+    case SIGPIPE: return "SIGPIPE";
     case SIGSEGV: return "SIGSEGV";
     case SIGBUS: return "SIGBUS";
     case SIGFPE: return "SIGFPE";

@@ -340,6 +340,17 @@ signal_run INT 2 2
 signal_run TERM 2 2
 signal_run HUP 2 2
 signal_run TERM 1 1
+# A reader that goes away (`gwspec run | head -1`): SIGPIPE stops the run the same way.
+m="$OUT/manifest-PIPE.txt"
+: >"$m"
+GWSPEC_MANIFEST="$m" $GW run -j 2 --seed 7 2>"$OUT/sig-PIPE.txt" | head -1 >/dev/null
+left=$(leftovers "$m")
+if [ -z "$left" ] && grep -q "interrupted by SIGPIPE" "$OUT/sig-PIPE.txt" && grep -q '^gateway ' "$m"; then
+    ok "signals: a closed stdout (| head -1) stops the run; $(grep -c . "$m") recorded, none left"
+else
+    { echo "left: $left"; cat "$m"; } >>"$OUT/sig-PIPE.txt"
+    bad "signals: a closed stdout leaves nothing" "$OUT/sig-PIPE.txt"
+fi
 m="$OUT/manifest-KILL.txt"
 : >"$m"
 GWSPEC_MANIFEST="$m" $GW run -j 2 --seed 7 cases/3-inbound cases/10-remap >"$OUT/sig-KILL.txt" 2>&1 &

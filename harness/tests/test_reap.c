@@ -81,6 +81,7 @@ static void stops_everything(int sig)
 static void test_sigterm(void) { stops_everything(SIGTERM); }
 static void test_sigint(void) { stops_everything(SIGINT); }
 static void test_sighup(void) { stops_everything(SIGHUP); }
+static void test_sigpipe(void) { stops_everything(SIGPIPE); }
 
 static void test_records(void)
 {
@@ -101,6 +102,7 @@ static CU_TestInfo reap_tests[] = {
     {"sigterm_stops_groups_workers_dirs", test_sigterm},
     {"sigint_stops_groups_workers_dirs", test_sigint},
     {"sighup_stops_groups_workers_dirs", test_sighup},
+    {"sigpipe_stops_groups_workers_dirs", test_sigpipe},
     {"records_add_remove_forget", test_records},
     CU_TEST_INFO_NULL,
 };
