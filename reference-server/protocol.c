@@ -324,7 +324,8 @@ static char *null_infinite_numbers(const char *data, size_t len)
                 i++;
             char *tok = wc_xstrndup(out + start, i - start);
             d = strtod(tok, &end);
-            if (*end == '\0' && isinf(d) && i - start >= 4) {
+            /* An infinite value takes at least five characters (1e309), room for "null". */
+            if (*end == '\0' && isinf(d)) {
                 memcpy(out + start, "null", 4);
                 memset(out + start + 4, ' ', i - start - 4);
             }
