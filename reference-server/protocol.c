@@ -137,6 +137,11 @@ static void user_history_row(struct gw_core *c, const struct gw_session *s, cons
     wc_rand_uuid(gw_core_rand(c), uuid);
     wc_iso8601_now(ts, sizeof(ts));
     id = wc_xasprintf("text_%s", uuid);
+    /* R-REST-4: no two messages of a session share an id. */
+    if (gw_mutant_on(GW_MUT_HISTORY_PROMPT_ID_REUSED)) {
+        free(id);
+        id = wc_xasprintf("text_%s", s->id);
+    }
     row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "sessionId", s->id,
                     "timestamp", ts, "provider", s->provider, "kind", "text", "role", "user",
                     "content", content);
