@@ -51,13 +51,19 @@ CU_LIBS    = $(shell pkg-config --libs cunit 2>/dev/null)
 LIB_SRCS := $(wildcard lib/*.c)
 GW_SRCS  := $(filter-out reference-server/main.c,$(wildcard reference-server/*.c))
 MP_SRCS  := $(filter-out mock-providers/main.c,$(wildcard mock-providers/*.c) $(wildcard mock-providers/personas/*.c))
-HN_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c))
+# harness/: one folder per layer (harness/README.md); sources are included as "layer/x.h".
+HN_SRCS  := $(filter-out harness/cmd/main.c,$(wildcard harness/*/*.c))
+HN_SRCS  := $(filter-out harness/tests/%,$(HN_SRCS))
+# The one piece of mock-providers/ that gwspec needs: the provider-script parser (lint checks
+# scripts), reached through the include path.
+MP_SCRIPT_SRCS := mock-providers/script.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 GW_OBJS  := $(call obj,$(GW_SRCS))
 MP_OBJS  := $(call obj,$(MP_SRCS))
 HN_OBJS  := $(call obj,$(HN_SRCS))
+MP_SCRIPT_OBJS := $(call obj,$(MP_SCRIPT_SRCS))
 
 BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
         $(BIN)/gwspec-badgw
@@ -91,14 +97,16 @@ help:
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
 	@echo "  clean             remove build/, build-asan/ and bin/"
 
-$(BUILD)/%.o: %.c $(DEPS_STAMP)
+# The stamp is order-only: installing the libraries once does not make every object stale.
+$(BUILD)/harness/%.o: CFLAGS += -Iharness -Imock-providers
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BIN)/gwspec-gateway: $(call obj,reference-server/main.c) $(GW_OBJS) $(MP_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-$(BIN)/gwspec: $(call obj,harness/main.c) $(HN_OBJS) $(MP_OBJS) $(LIB_OBJS)
+$(BIN)/gwspec: $(call obj,harness/cmd/main.c) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
@@ -117,7 +125,7 @@ $(BUILD)/test-reference-server: $(call obj,$(wildcard reference-server/tests/*.c
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 $(BUILD)/test-mock-providers: $(call obj,$(wildcard mock-providers/tests/*.c)) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
-$(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_OBJS) $(LIB_OBJS)
+$(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 
 # --- the jobs ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 #include <CUnit/Basic.h>
 
-/* harness-core */
+/* model/, exec/, cmd/ */
 extern CU_SuiteInfo hn_scenario_suites[];
 extern CU_SuiteInfo hn_match_suites[];
 extern CU_SuiteInfo hn_casedir_suites[];
@@ -11,7 +11,7 @@ extern CU_SuiteInfo hn_diff_suites[];
 extern CU_SuiteInfo hn_runner_suites[];
 extern CU_SuiteInfo hn_target_suites[];
 extern CU_SuiteInfo hn_reap_suites[];
-/* harness-checks */
+/* check/, report/, replay/ */
 extern CU_SuiteInfo hn_transcript_suites[];
 extern CU_SuiteInfo hn_invariant_suites[];
 extern CU_SuiteInfo hn_msgcat_suites[];

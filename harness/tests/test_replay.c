@@ -1,6 +1,6 @@
 /*
- * test_replay.c: CUnit tests for harness/record.c (the proxy's sans-I/O half: HTTP heads in
- * every chunking, chunked bodies, redaction, payload records, sentinels) and harness/replay.c
+ * test_replay.c: CUnit tests for harness/replay/record.c (the proxy's sans-I/O half: HTTP heads in
+ * every chunking, chunked bodies, redaction, payload records, sentinels) and harness/replay/replay.c
  * (transcript -> model -> case, the conforming simulation, findings, YAML that lints, ddmin).
  * Suite table: hn_replay_suites.
  */
@@ -11,10 +11,10 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../record.h"
-#include "../replay.h"
-#include "../scenario.h"
-#include "../transcript.h"
+#include "replay/record.h"
+#include "replay/replay.h"
+#include "model/scenario.h"
+#include "model/transcript.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"

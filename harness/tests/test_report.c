@@ -1,5 +1,5 @@
 /*
- * test_report.c: CUnit tests for harness/report.c (suite hn_report).
+ * test_report.c: CUnit tests for harness/report/report.c (suite hn_report).
  *
  * Console output is compared line by line. JUnit XML is validated with `xmllint --schema` against
  * a JUnit schema written below (the Ant/Jenkins shape: testsuites/testsuite/properties/testcase
@@ -16,7 +16,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../report.h"
+#include "report/report.h"
 #include "wc_err.h"
 #include "wc_json.h"
 

@@ -1,4 +1,4 @@
-/* test_runner.c: CUnit tests for harness/runner.c, ws.c, http.c, control.c and target.c
+/* test_runner.c: CUnit tests for harness/exec/runner.c, ws.c, http.c, control.c and target.c
  * (suite hn_runner). A small fake gateway runs in a child process: REST session creation, a
  * WebSocket endpoint whose behaviour is chosen by the chat.send content (echo, garbage, a
  * 100 MB frame header, close 4001, a TCP drop, silence, a control-channel provider), so each
@@ -19,15 +19,15 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
-#include "../http.h"
-#include "../runner.h"
-#include "../scenario.h"
-#include "../target.h"
+#include "exec/http.h"
+#include "exec/runner.h"
+#include "model/scenario.h"
+#include "exec/target.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
-#include "../ws.h"
+#include "exec/ws.h"
 
 /* ---- the fake gateway (child process) ------------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-/* test_scenario.c: CUnit tests for harness/scenario.c (suite hn_scenario): loading, every lint
+/* test_scenario.c: CUnit tests for harness/model/scenario.c (suite hn_scenario): loading, every lint
  * error with its exact file:line:col, matrix expansion, variables. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../scenario.h"
+#include "model/scenario.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 
