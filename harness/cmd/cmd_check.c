@@ -10,74 +10,11 @@
 #include "cmd/cmd_check.h"
 #include "check/invariant.h"
 #include "model/msgcat.h"
+#include "model/scenario.h"
 #include "model/transcript.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_banned.h"
-
-static bool has_catalog(const char *dir)
-{
-    char *p = wc_xasprintf("%s/catalog.yaml", dir);
-    bool ok = access(p, R_OK) == 0;
-
-    free(p);
-    return ok;
-}
-
-/* DIR/<v> for the first DIR of $GWSPEC_SPEC_PATH (colon-separated) that has it, or NULL. */
-static char *from_spec_path(const char *v)
-{
-    const char *path = getenv("GWSPEC_SPEC_PATH"), *colon;
-
-    for (; path && *path; path = colon ? colon + 1 : "") {
-        colon = strchr(path, ':');
-        size_t len = colon ? (size_t)(colon - path) : strlen(path);
-        if (!len)
-            continue;
-        char *p = wc_xasprintf("%.*s/%s", (int)len, path, v);
-        if (has_catalog(p))
-            return p;
-        free(p);
-    }
-    return NULL;
-}
-
-char *hn_spec_dir_for(const char *version)
-{
-    char exe[4096], *v = wc_xstrdup(version ? version : "chatgw/1.0"), *p, *slash;
-    static const char *const rel[] = {"../spec", "../../spec", "spec"};
-    ssize_t len;
-    size_t i;
-
-    for (p = v; *p; p++) {
-        if (*p == '/')
-            *p = '-';
-    }
-    if ((p = from_spec_path(v)) != NULL)
-        goto out;
-    p = wc_xasprintf("spec/%s", v);
-    if (has_catalog(p))
-        goto out;
-    free(p);
-    p = NULL;
-    len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-            p = wc_xasprintf("%s/%s/%s", exe, rel[i], v);
-            if (has_catalog(p))
-                goto out;
-            free(p);
-            p = NULL;
-        }
-    }
-out:
-    free(v);
-    return p;
-}
 
 static void usage(FILE *fp)
 {
@@ -137,7 +74,7 @@ static int check_file(const char *path, const char *spec_opt, bool as_json, json
         return 2;
     }
     h = hn_transcript_header(t);
-    dir = spec_opt ? wc_xstrdup(spec_opt) : hn_spec_dir_for(wc_json_str(h, "spec"));
+    dir = spec_opt ? wc_xstrdup(spec_opt) : hn_spec_locate(wc_json_str(h, "spec"));
     if (!dir) {
         fprintf(stderr, "gwspec check: %s: no spec directory with a catalog.yaml for '%s' (use --spec)\n",
                 path, wc_json_str(h, "spec") ? wc_json_str(h, "spec") : "chatgw/1.0");

@@ -12,13 +12,5 @@
 /* argv[0] is "check" (or the program name); returns the exit code. Writes to stdout/stderr. */
 int hn_cmd_check(int argc, char **argv);
 
-/*
- * The spec directory of a spec version ("chatgw/1.0" -> ".../spec/chatgw-1.0"): tried in each
- * directory of $GWSPEC_SPEC_PATH (colon-separated: a spec author's draft versions, outside the
- * repository), then under the current directory, then next to the running binary (bin/../spec,
- * build/bin/../../spec). A directory counts when it holds catalog.yaml.
- * NULL version means chatgw/1.0. Returns a new path (free()), or NULL when none exists.
- */
-char *hn_spec_dir_for(const char *version);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "replay/record.h"
 #include "model/transcript.h"
+#include "exec/net.h"
 #include "exec/ws.h"
 #include "wc_buf.h"
 #include "wc_err.h"
@@ -55,7 +56,7 @@ struct pconn {
     json_t *req_body;    /* the HTTP request body for the record, or NULL */
     struct hn_ws cp, sp; /* parsers for client->server and server->client */
     bool cp_broken, sp_broken, close_recorded, recorded;
-    struct hn_http_head resp;
+    struct hn_record_head resp;
     bool resp_head;
 };
 
@@ -143,7 +144,7 @@ static void pconn_free(struct rec *r, struct pconn *p)
     wc_buf_release(&p->in);
     hn_ws_release(&p->cp);
     hn_ws_release(&p->sp);
-    hn_http_head_release(&p->resp);
+    hn_record_head_release(&p->resp);
     free(p->method);
     free(p->path);
     free(p->auth);
@@ -182,7 +183,7 @@ static char *query_param(const char *target, const char *name)
 /* ---- the request ----------------------------------------------------------------------- */
 
 /* Rewrite the request head for the upstream into out. */
-static void rewrite_head(const struct rec *r, const struct pconn *p, const struct hn_http_head *h,
+static void rewrite_head(const struct rec *r, const struct pconn *p, const struct hn_record_head *h,
                          struct wc_buf *out)
 {
     size_t i;
@@ -229,9 +230,9 @@ static void answer_error(struct pconn *p, int status, const char *text)
  */
 static bool try_request(struct rec *r, struct pconn *p)
 {
-    struct hn_http_head h;
+    struct hn_record_head h;
     char *why = NULL, *err = NULL;
-    int rc = hn_http_head_parse(p->in.buf, p->in.len, true, &h, &why);
+    int rc = hn_record_head_parse(p->in.buf, p->in.len, true, &h, &why);
     size_t body_len = 0, total;
     const char *cl, *te, *up;
 
@@ -243,21 +244,21 @@ static bool try_request(struct rec *r, struct pconn *p)
         answer_error(p, 400, "gwspec record: bad request");
         return true;
     }
-    up = hn_http_head_get(&h, "Upgrade");
-    p->ws = up && hn_http_header_has_token(up, "websocket");
-    cl = hn_http_head_get(&h, "Content-Length");
-    te = hn_http_head_get(&h, "Transfer-Encoding");
+    up = hn_record_head_get(&h, "Upgrade");
+    p->ws = up && hn_record_header_has_token(up, "websocket");
+    cl = hn_record_head_get(&h, "Content-Length");
+    te = hn_record_head_get(&h, "Transfer-Encoding");
     total = h.head_len;
-    if (!p->ws && te && hn_http_header_has_token(te, "chunked")) {
+    if (!p->ws && te && hn_record_header_has_token(te, "chunked")) {
         char *body = NULL;
         size_t blen = 0, used = 0;
         int d = hn_http_dechunk(p->in.buf + h.head_len, p->in.len - h.head_len, &body, &blen, &used);
         if (d == 0) {
-            hn_http_head_release(&h);
+            hn_record_head_release(&h);
             return true;
         }
         if (d < 0) {
-            hn_http_head_release(&h);
+            hn_record_head_release(&h);
             answer_error(p, 400, "gwspec record: bad chunked body");
             return true;
         }
@@ -268,13 +269,13 @@ static bool try_request(struct rec *r, struct pconn *p)
         char *end;
         unsigned long long v = strtoull(cl, &end, 10);
         if (*end || v > BODY_CAP * 4ULL) {
-            hn_http_head_release(&h);
+            hn_record_head_release(&h);
             answer_error(p, 400, "gwspec record: bad Content-Length");
             return true;
         }
         body_len = (size_t)v;
         if (p->in.len - h.head_len < body_len) {
-            hn_http_head_release(&h);
+            hn_record_head_release(&h);
             return true;
         }
         p->req_body = hn_record_body(p->in.buf + h.head_len, body_len, r->fields);
@@ -282,7 +283,7 @@ static bool try_request(struct rec *r, struct pconn *p)
     }
     p->method = wc_xstrdup(h.method);
     p->path = hn_redact_target(h.target, r->fields);
-    const char *authz = hn_http_head_get(&h, "Authorization");
+    const char *authz = hn_record_head_get(&h, "Authorization");
     char *qtok = query_param(h.target, "token");
     if (authz) {
         /* the same token as a query parameter and as a Bearer header is one identity */
@@ -299,11 +300,11 @@ static bool try_request(struct rec *r, struct pconn *p)
     }
     free(qtok);
 
-    p->u.fd = hn_tcp_connect(r->up_host, r->up_port, wc_now_ms() + 5000, &err);
+    p->u.fd = hn_net_connect(r->up_host, r->up_port, wc_now_ms() + 5000, &err);
     if (p->u.fd < 0) {
         fprintf(stderr, "gwspec record: upstream: %s\n", err);
         free(err);
-        hn_http_head_release(&h);
+        hn_record_head_release(&h);
         answer_error(p, 502, "gwspec record: upstream unreachable");
         return true;
     }
@@ -317,7 +318,7 @@ static bool try_request(struct rec *r, struct pconn *p)
             hn_ws_feed(&p->cp, p->in.buf + total, p->in.len - total);
     }
     wc_buf_reset(&p->in);
-    hn_http_head_release(&h);
+    hn_record_head_release(&h);
     p->st = P_RESP;
     return true;
 }
@@ -373,8 +374,8 @@ static void parse_ws(struct rec *r, struct pconn *p, bool from_client, int64_t u
 
 static void record_http(struct rec *r, struct pconn *p, int64_t us)
 {
-    const char *cl = hn_http_head_get(&p->resp, "Content-Length");
-    const char *te = hn_http_head_get(&p->resp, "Transfer-Encoding");
+    const char *cl = hn_record_head_get(&p->resp, "Content-Length");
+    const char *te = hn_record_head_get(&p->resp, "Transfer-Encoding");
     const char *body = p->in.buf + p->resp.head_len;
     size_t blen = p->in.len - p->resp.head_len;
     json_t *b = NULL;
@@ -382,7 +383,7 @@ static void record_http(struct rec *r, struct pconn *p, int64_t us)
     if (p->recorded)
         return;
     p->recorded = true;
-    if (te && hn_http_header_has_token(te, "chunked")) {
+    if (te && hn_record_header_has_token(te, "chunked")) {
         char *dec = NULL;
         size_t dlen = 0, used = 0;
         if (hn_http_dechunk(body, blen, &dec, &dlen, &used) == 1)
@@ -410,14 +411,14 @@ static void record_http(struct rec *r, struct pconn *p, int64_t us)
 /* True when the HTTP response in p->in is complete. */
 static bool http_complete(const struct pconn *p)
 {
-    const char *cl = hn_http_head_get(&p->resp, "Content-Length");
-    const char *te = hn_http_head_get(&p->resp, "Transfer-Encoding");
+    const char *cl = hn_record_head_get(&p->resp, "Content-Length");
+    const char *te = hn_record_head_get(&p->resp, "Transfer-Encoding");
     size_t blen = p->in.len - p->resp.head_len;
 
     if (p->resp.status == 204 || p->resp.status == 304 || (p->resp.status >= 100 && p->resp.status < 200) ||
         (p->method && !strcmp(p->method, "HEAD")))
         return true;
-    if (te && hn_http_header_has_token(te, "chunked")) {
+    if (te && hn_record_header_has_token(te, "chunked")) {
         char *dec = NULL;
         size_t dlen = 0, used = 0;
         int d = hn_http_dechunk(p->in.buf + p->resp.head_len, blen, &dec, &dlen, &used);
@@ -440,7 +441,7 @@ static void on_response_bytes(struct rec *r, struct pconn *p, const char *buf, s
         wc_buf_add(&p->in, buf, n);
     if (!p->resp_head) {
         char *why = NULL;
-        int rc = hn_http_head_parse(p->in.buf, p->in.len, false, &p->resp, &why);
+        int rc = hn_record_head_parse(p->in.buf, p->in.len, false, &p->resp, &why);
         if (rc == 0)
             return;
         if (rc < 0) {

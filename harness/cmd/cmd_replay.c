@@ -310,7 +310,7 @@ int hn_cmd_replay(int argc, char **argv)
     }
     if (!version)
         version = wc_json_str(hn_transcript_header(t), "spec");
-    dir = hn_spec_dir_for(version);
+    dir = hn_spec_locate(version);
     if (!dir) {
         fprintf(stderr, "gwspec replay: no spec directory for '%s'\n", version ? version : "chatgw/1.0");
         goto out;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "model/casedir.h"
+#include "model/scenario.h"
 #include "cmd/cmd_check.h"
 #include "cmd/cmd_spec.h"
 #include "wc_json.h"
@@ -103,7 +104,7 @@ static void usage(FILE *fp)
 /* The spec of a version name or a directory; NULL with a message on stderr. */
 static struct hn_spec *load_spec(const char *arg)
 {
-    char *dir = hn_spec_dir_for(arg), *err = NULL, *req;
+    char *dir = hn_spec_locate(arg), *err = NULL, *req;
     struct hn_spec *s;
     struct stat st;
 

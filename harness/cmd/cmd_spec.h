@@ -3,7 +3,7 @@
  * runs. Lists the requirements added, removed and changed (level, title, text, capability or
  * `untestable:` mark) between two spec versions, each with the catalog's cases that cite it.
  *
- * OLD and NEW are spec versions ("chatgw/1.0", found as hn_spec_dir_for does, which includes
+ * OLD and NEW are spec versions ("chatgw/1.0", found as hn_spec_locate does, which includes
  * $GWSPEC_SPEC_PATH) or spec directories holding requirements.yaml. The cases are read for their
  * `id` and `spec` only (no lint: a case may cite a requirement only one side defines).
  *

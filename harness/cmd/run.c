@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "model/casedir.h"
+#include "model/scenario.h"
 #include "cmd/cmd_check.h"
 #include "check/coverage.h"
 #include "model/msgcat.h"
@@ -28,19 +29,6 @@
 #include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
-
-char *hn_spec_dir(const char *version)
-{
-    char *found = hn_spec_dir_for(version); /* cwd, then next to the binary */
-    if (found)
-        return found;
-    char *d = wc_xasprintf("spec/%s", version);
-    for (char *p = d + 5; *p; p++) {
-        if (*p == '/')
-            *p = '-';
-    }
-    return d;
-}
 
 uint64_t hn_case_seed(uint64_t run_seed, const char *case_id)
 {
@@ -738,7 +726,7 @@ int hn_run(const struct hn_run_cfg *cfg)
         hn_baseline_apply(baseline, run);
     hn_report_console_summary(stdout, run);
     fflush(stdout);
-    rc = hn_run_exit_code(run);
+    rc = hn_report_exit_code(run);
     print_missing_musts(run, spec);
     if (rc == 2)
         fprintf(stderr, "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "

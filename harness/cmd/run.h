@@ -48,8 +48,6 @@ struct hn_run_cfg {
 /* Run; returns the process exit status (0, 1, 2 or 3). */
 int hn_run(const struct hn_run_cfg *cfg);
 
-/* "chatgw/1.0" -> "spec/chatgw-1.0" (new string). */
-char *hn_spec_dir(const char *version);
 /* The seed of one case in one repetition (the same on every machine). */
 uint64_t hn_case_seed(uint64_t run_seed, const char *case_id);
 

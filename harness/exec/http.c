@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exec/http.h"
+#include "exec/net.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
@@ -153,7 +154,7 @@ int hn_http_request(const char *host, int port, const char *method, const char *
     free(ctype);
     memset(resp, 0, sizeof(*resp));
     wc_buf_init(&in, HN_HTTP_MAX_BODY + 65536);
-    fd = hn_tcp_connect(host, port, deadline, err);
+    fd = hn_net_connect(host, port, deadline, err);
     if (fd < 0) {
         free(req);
         wc_buf_release(&in);

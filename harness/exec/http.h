@@ -2,7 +2,7 @@
  * http.h: a tiny blocking HTTP/1.1 client for loopback REST calls (session creation, auth, the
  * `http` step). One request per connection (Connection: close), JSON bodies, a deadline.
  *
- * Depends on ws.h (hn_tcp_connect) and lib/.
+ * Depends on net.h (hn_net_connect) and lib/.
  */
 #ifndef HN_HTTP_H
 #define HN_HTTP_H

@@ -20,12 +20,14 @@
 
 #include "exec/control.h"
 #include "exec/http.h"
+#include "exec/net.h"
 #include "check/invariant.h"
 #include "model/match.h"
 #include "exec/runner.h"
 #include "model/transcript.h"
 #include "check/verdict.h"
 #include "wc_err.h"
+#include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "exec/ws.h"
@@ -963,7 +965,7 @@ static void do_connect(struct rt *rt, const json_t *step)
     free(htoken);
     /* a client the case pauses gets the buffers of a real network link (ws.h) */
     bool tuned = pauses_client(rt->c->steps, name);
-    int fd = hn_tcp_connect_tuned(rt->t->host, rt->t->port, deadline, tuned ? PAUSED_RCVBUF : 0,
+    int fd = hn_net_connect_tuned(rt->t->host, rt->t->port, deadline, tuned ? PAUSED_RCVBUF : 0,
                                   tuned ? PAUSED_MSS : 0, &err);
     if (fd < 0) {
         step_error(rt, step, "connect %s: %s", name, err);
@@ -2179,7 +2181,6 @@ out:
 
 /* ---- http ----------------------------------------------------------------------------------------- */
 
-static void mkdir_p(const char *path);
 
 /*
  * A POST to the profile's session path names a project directory: make it, as create_sessions
@@ -2204,7 +2205,7 @@ static void make_project_dir(const struct rt *rt, const char *method, const char
         n--;
     if (n > 1 && pp[0] == '/') {
         char *dir = wc_xstrndup(pp, n);
-        mkdir_p(dir);
+        (void)wc_mkdir_p(dir, 0755);
         free(dir);
     }
 }
@@ -2565,20 +2566,6 @@ static void run_step_inner(struct rt *rt, const json_t *step, const char *name)
 
 /* ---- setup, teardown, grading ------------------------------------------------------------------ */
 
-static void mkdir_p(const char *path)
-{
-    char *p = wc_xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(p, 0755);
-            *s = '/';
-        }
-    }
-    mkdir(p, 0755);
-    free(p);
-}
-
 static int create_sessions(struct rt *rt)
 {
     const char *label;
@@ -2596,7 +2583,7 @@ static int create_sessions(struct rt *rt)
             pp = expand_str(rt, NULL, wc_json_str(s, "projectPath"));
         } else {
             pp = wc_xasprintf("/tmp/gwspec/%s/%s", rt->c->id, label);
-            mkdir_p(pp);
+            (void)wc_mkdir_p(pp, 0755);
         }
         if (!pp) {
             free(user);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "exec/http.h"
+#include "exec/net.h"
 #include "model/match.h"
 #include "exec/reap.h"
 #include "exec/target.h"
@@ -753,7 +754,7 @@ int hn_target_start(struct hn_target *t, int timeout_ms, char **err)
     /* is anybody there? (a spawned gateway said so already) */
     if (t->pid == 0) {
         char *cerr = NULL;
-        int fd = hn_tcp_connect(t->host, t->port, wc_now_ms() + timeout_ms, &cerr);
+        int fd = hn_net_connect(t->host, t->port, wc_now_ms() + timeout_ms, &cerr);
         if (fd < 0) {
             *err = wc_xasprintf("target %s: %s", t->name, cerr);
             free(cerr);

@@ -341,57 +341,6 @@ int hn_ws_flush(struct hn_ws *ws)
     return 0;
 }
 
-int hn_tcp_connect(const char *host, int port, int64_t deadline_ms, char **err)
-{
-    return hn_tcp_connect_tuned(host, port, deadline_ms, 0, 0, err);
-}
-
-int hn_tcp_connect_tuned(const char *host, int port, int64_t deadline_ms, int rcvbuf, int mss,
-                         char **err)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    char portstr[16];
-    int fd = -1, rc;
-
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0) {
-        *err = wc_xasprintf("cannot resolve %s: %s", host, gai_strerror(rc));
-        return -1;
-    }
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (rcvbuf > 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-        if (mss > 0)
-            setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss));
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-            break;
-        if (errno == EINPROGRESS) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            int64_t left = deadline_ms - wc_now_ms();
-            int soerr = 0;
-            socklen_t sl = sizeof(soerr);
-            if (left > 0 && poll(&p, 1, (int)left) == 1 &&
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
-                break;
-            errno = soerr ? soerr : ETIMEDOUT;
-        }
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0)
-        *err = wc_xasprintf("cannot connect to %s:%d: %s", host, port, strerror(errno));
-    else {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
 /* Value of header `name` in the header block (NUL-terminated copy in out), or false. */
 static bool header_value(const char *hdrs, const char *name, char *out, size_t outlen)
 {

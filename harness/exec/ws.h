@@ -91,15 +91,5 @@ int hn_ws_flush(struct hn_ws *ws);
 int hn_ws_handshake(struct hn_ws *ws, const char *host, int port, const char *path,
                     const char *extra_headers, int64_t deadline_ms, int *status, char **err);
 
-/* Connect a nonblocking TCP socket to host:port before deadline_ms. fd, or -1 with *err. */
-int hn_tcp_connect(const char *host, int port, int64_t deadline_ms, char **err);
-/*
- * The same with a receive buffer of rcvbuf bytes and a maximum segment size of mss, both set
- * before the SYN (0: the system's). A small MSS and receive buffer make a loopback connection
- * buffer about as much as one over a real network (a few hundred KB, not 4 MB), so a client
- * that stops reading fills the peer's buffers quickly.
- */
-int hn_tcp_connect_tuned(const char *host, int port, int64_t deadline_ms, int rcvbuf, int mss,
-                         char **err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "script.h" /* mock-providers/: the script parser, on the include path */
 #include "model/match.h"
@@ -1904,4 +1905,83 @@ int hn_case_load_string(const char *name, const char *text, const struct hn_spec
     rc = load_doc(doc, name, spec, out, errs);
     wc_yaml_free(doc);
     return rc;
+}
+
+/* ---- where a spec version lives ---------------------------------------------------------- */
+
+static bool has_catalog(const char *dir)
+{
+    char *p = wc_xasprintf("%s/catalog.yaml", dir);
+    bool ok = access(p, R_OK) == 0;
+
+    free(p);
+    return ok;
+}
+
+/* DIR/<v> for the first DIR of $GWSPEC_SPEC_PATH (colon-separated) that has it, or NULL. */
+static char *from_spec_path(const char *v)
+{
+    const char *path = getenv("GWSPEC_SPEC_PATH"), *colon;
+
+    for (; path && *path; path = colon ? colon + 1 : "") {
+        colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        if (!len)
+            continue;
+        char *p = wc_xasprintf("%.*s/%s", (int)len, path, v);
+        if (has_catalog(p))
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+char *hn_spec_locate(const char *version)
+{
+    char exe[4096], *v = wc_xstrdup(version ? version : "chatgw/1.0"), *p, *slash;
+    static const char *const rel[] = {"../spec", "../../spec", "spec"};
+    ssize_t len;
+    size_t i;
+
+    for (p = v; *p; p++) {
+        if (*p == '/')
+            *p = '-';
+    }
+    if ((p = from_spec_path(v)) != NULL)
+        goto out;
+    p = wc_xasprintf("spec/%s", v);
+    if (has_catalog(p))
+        goto out;
+    free(p);
+    p = NULL;
+    len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+            p = wc_xasprintf("%s/%s/%s", exe, rel[i], v);
+            if (has_catalog(p))
+                goto out;
+            free(p);
+            p = NULL;
+        }
+    }
+out:
+    free(v);
+    return p;
+}
+
+char *hn_spec_dir(const char *version)
+{
+    char *found = hn_spec_locate(version); /* cwd, then next to the binary */
+    if (found)
+        return found;
+    char *d = wc_xasprintf("spec/%s", version);
+    for (char *p = d + 5; *p; p++) {
+        if (*p == '/')
+            *p = '-';
+    }
+    return d;
 }

@@ -49,6 +49,17 @@ const struct hn_req *hn_spec_find(const struct hn_spec *s, const char *id);
 const char *hn_level_name(enum hn_level l);
 void hn_spec_free(struct hn_spec *s);
 
+/*
+ * The spec directory of a spec version ("chatgw/1.0" -> ".../spec/chatgw-1.0"): tried in each
+ * directory of $GWSPEC_SPEC_PATH (colon-separated: a spec author's draft versions, outside the
+ * repository), then under the current directory, then next to the running binary (bin/../spec,
+ * build/bin/../../spec). A directory counts when it holds catalog.yaml.
+ * NULL version means chatgw/1.0. Returns a new path (free()), or NULL when none exists.
+ */
+char *hn_spec_locate(const char *version);
+/* hn_spec_locate, else "spec/<version>" with '/' made '-' (a path that may not exist). */
+char *hn_spec_dir(const char *version);
+
 /* ---- cases ---------------------------------------------------------------------------------- */
 
 /* The capability words a case may `need`, and the provider names. NULL-terminated. */

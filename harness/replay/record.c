@@ -41,7 +41,7 @@ static bool token_chars(const char *s, size_t n)
     return true;
 }
 
-void hn_http_head_release(struct hn_http_head *h)
+void hn_record_head_release(struct hn_record_head *h)
 {
     free(h->method);
     free(h->target);
@@ -50,7 +50,7 @@ void hn_http_head_release(struct hn_http_head *h)
 }
 
 /* Parse the first line; 0 or a new message. */
-static char *parse_first_line(const char *line, size_t n, bool request, struct hn_http_head *h)
+static char *parse_first_line(const char *line, size_t n, bool request, struct hn_record_head *h)
 {
     const char *sp1 = memchr(line, ' ', n), *sp2;
 
@@ -79,7 +79,7 @@ static char *parse_first_line(const char *line, size_t n, bool request, struct h
     return NULL;
 }
 
-int hn_http_head_parse(const char *buf, size_t len, bool request, struct hn_http_head *h,
+int hn_record_head_parse(const char *buf, size_t len, bool request, struct hn_record_head *h,
                        char **why)
 {
     const char *end = find_blank_line(buf, len < HN_HTTP_MAX_HEAD + 4 ? len : HN_HTTP_MAX_HEAD + 4);
@@ -133,11 +133,11 @@ int hn_http_head_parse(const char *buf, size_t len, bool request, struct hn_http
     return 1;
 bad:
     *why = msg;
-    hn_http_head_release(h);
+    hn_record_head_release(h);
     return WC_ERR_PROTOCOL;
 }
 
-const char *hn_http_head_get(const struct hn_http_head *h, const char *name)
+const char *hn_record_head_get(const struct hn_record_head *h, const char *name)
 {
     size_t i;
     json_t *e;
@@ -149,7 +149,7 @@ const char *hn_http_head_get(const struct hn_http_head *h, const char *name)
     return NULL;
 }
 
-bool hn_http_header_has_token(const char *value, const char *token)
+bool hn_record_header_has_token(const char *value, const char *token)
 {
     size_t tl = strlen(token);
     const char *p = value;
@@ -295,7 +295,7 @@ char *hn_redact_target(const char *target, const json_t *fields)
     return wc_buf_detach(&b, NULL);
 }
 
-bool hn_target_has_secret(const char *target, const json_t *fields)
+bool hn_record_has_secret(const char *target, const json_t *fields)
 {
     return walk_query(target, fields, NULL);
 }

@@ -22,7 +22,7 @@
 #define HN_HTTP_MAX_HEAD 65536
 
 /* A parsed HTTP/1.x request or status line plus headers. */
-struct hn_http_head {
+struct hn_record_head {
     char *method;      /* request: "GET"; response: NULL */
     char *target;      /* request: "/ws?token=x"; response: NULL */
     int status;        /* response: 101, 200, ...; request: 0 */
@@ -32,16 +32,16 @@ struct hn_http_head {
 
 /*
  * Parse a head out of buf[0..len). Returns 1 with *h filled (release with
- * hn_http_head_release), 0 when the blank line has not arrived yet, or WC_ERR_PROTOCOL /
+ * hn_record_head_release), 0 when the blank line has not arrived yet, or WC_ERR_PROTOCOL /
  * WC_ERR_TOO_BIG with *why (new) for a head that is not HTTP/1.x or is over HN_HTTP_MAX_HEAD.
  */
-int hn_http_head_parse(const char *buf, size_t len, bool request, struct hn_http_head *h,
+int hn_record_head_parse(const char *buf, size_t len, bool request, struct hn_record_head *h,
                        char **why);
-void hn_http_head_release(struct hn_http_head *h);
+void hn_record_head_release(struct hn_record_head *h);
 /* The value of the first header called name (case-insensitive), borrowed, or NULL. */
-const char *hn_http_head_get(const struct hn_http_head *h, const char *name);
+const char *hn_record_head_get(const struct hn_record_head *h, const char *name);
 /* True when a header's comma-separated value list contains token (case-insensitive). */
-bool hn_http_header_has_token(const char *value, const char *token);
+bool hn_record_header_has_token(const char *value, const char *token);
 
 /*
  * Decode a chunked body from buf[0..len). Returns 1 with *out (new) and *out_len and *used
@@ -57,7 +57,7 @@ int hn_http_dechunk(const char *buf, size_t len, char **out, size_t *out_len, si
  */
 char *hn_redact_target(const char *target, const json_t *fields);
 /* True when the target's query carries a secret parameter (as above). */
-bool hn_target_has_secret(const char *target, const json_t *fields);
+bool hn_record_has_secret(const char *target, const json_t *fields);
 /*
  * Replace, in place and at any depth, the value of every object member whose name is in
  * fields (array of strings) by the string HN_REDACTED. Accepts NULL.

@@ -13,6 +13,7 @@
 #include "check/verdict.h"
 #include "wc_buf.h"
 #include "wc_err.h"
+#include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_banned.h"
@@ -473,7 +474,7 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
     fprintf(fp, "%ld passed, %ld failed\n", t.passed, t.failed);
 }
 
-int hn_run_exit_code(const json_t *run)
+int hn_report_exit_code(const json_t *run)
 {
     struct tally t = count(run);
 
@@ -966,25 +967,6 @@ char *hn_report_case_file_name(const char *id)
     return s;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char *p = wc_xstrdup(dir), *s;
-    int rc = 0;
-
-    for (s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) && errno != EEXIST)
-            rc = WC_ERR_IO;
-        *s = '/';
-    }
-    if (mkdir(p, 0777) && errno != EEXIST)
-        rc = WC_ERR_IO;
-    free(p);
-    return rc;
-}
-
 static int dump_file(const char *path, const json_t *v)
 {
     return json_dump_file(v, path, JSON_INDENT(2) | JSON_ENCODE_ANY) ? WC_ERR_IO : 0;
@@ -1028,14 +1010,14 @@ int hn_report_json(const char *dir, const json_t *run)
                                        "flaky",  "coverage", NULL};
     long long repeat = int_or(run, "repeat", 1);
     size_t i;
-    int rc = mkdir_p(cases_dir);
+    int rc = wc_mkdir_p(cases_dir, 0777) ? WC_ERR_IO : 0;
 
     json_object_set_new(index, "format", json_string(HN_REPORT_FORMAT));
     for (i = 0; copy[i]; i++) {
         if (json_object_get(run, copy[i]))
             json_object_set(index, copy[i], json_object_get(run, copy[i]));
     }
-    json_object_set_new(index, "exit_code", json_integer(hn_run_exit_code(run)));
+    json_object_set_new(index, "exit_code", json_integer(hn_report_exit_code(run)));
     json_array_foreach(json_object_get(run, "cases"), i, c) {
         const char *id = wc_json_str(c, "id");
         char *name, *rel;
@@ -1330,7 +1312,7 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
     html_fact(fp, "duration", txt, false);
     free(txt);
     txt = wc_xasprintf("%ld case%s: %ld passed, %ld failed (exit status %d)", t.total, t.total == 1 ? "" : "s",
-                       t.passed, t.failed, hn_run_exit_code(run));
+                       t.passed, t.failed, hn_report_exit_code(run));
     html_fact(fp, "result", txt, false);
     free(txt);
     fputs("<tr><th>verdicts</th><td>", fp);

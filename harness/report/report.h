@@ -76,7 +76,7 @@ int hn_report_html(const char *path, const json_t *run, size_t max_records);
 /* Exit status of a run: 1 when a case FAILED and is not known, or a baseline entry is stale;
  * otherwise 3 when a case is ERROR; otherwise 2 when no case was scored (all UNIMPLEMENTED or
  * SKIPPED, or none ran); otherwise 0. */
-int hn_run_exit_code(const json_t *run);
+int hn_report_exit_code(const json_t *run);
 
 /* The file name used for a case id in reports: unsafe characters become '_'. New string. */
 char *hn_report_case_file_name(const char *id);

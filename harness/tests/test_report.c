@@ -163,16 +163,16 @@ static void test_report_console_summary_last_line(void)
                    "1 stale baseline entry (4.9.9-old)\n"
                    "3 passed, 1 failed\n");
     free(s);
-    CU_ASSERT_EQUAL(hn_run_exit_code(run), 1);
+    CU_ASSERT_EQUAL(hn_report_exit_code(run), 1);
     json_decref(run);
 
     run = sample_run(false, true); /* only a stale entry fails the run */
-    CU_ASSERT_EQUAL(hn_run_exit_code(run), 1);
+    CU_ASSERT_EQUAL(hn_report_exit_code(run), 1);
     json_decref(run);
     run = sample_run(false, false); /* an ERROR without failures */
-    CU_ASSERT_EQUAL(hn_run_exit_code(run), 3);
+    CU_ASSERT_EQUAL(hn_report_exit_code(run), 3);
     json_array_remove(json_object_get(run, "cases"), 4); /* ERROR is index 4 without the failure */
-    CU_ASSERT_EQUAL(hn_run_exit_code(run), 0);
+    CU_ASSERT_EQUAL(hn_report_exit_code(run), 0);
     s = capture(summary_adapter, run, false);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "\n3 passed, 0 failed\n"));
     free(s);
@@ -777,7 +777,7 @@ static void test_report_coverage_and_baseline_lines(void)
     close(fx);
     close(ft);
     json_array_remove(json_object_get(run, "cases"), 4); /* the ERROR */
-    CU_ASSERT_EQUAL(hn_run_exit_code(run), 0);
+    CU_ASSERT_EQUAL(hn_report_exit_code(run), 0);
     json_object_set_new(run, "coverage",
                         json_pack("{s:s, s:b, s:{s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i},"
                                   " s:{s:i, s:i, s:i, s:i, s:i, s:i}}, s:[s], s:[], s:[{s:s, s:s, s:s}], s:[s]}",
@@ -794,7 +794,7 @@ static void test_report_coverage_and_baseline_lines(void)
     json_object_set_new(json_object_get(run, "baseline"), "stale_entries",
                         json_pack("[{s:s, s:s, s:[s], s:s}]", "case", "4.2.1-abort", "requirement", "R-TERM-1",
                                   "witness", "one_terminal/status", "why", "R-TERM-1 failed with another witness"));
-    CU_ASSERT_EQUAL(hn_run_exit_code(run), 1);
+    CU_ASSERT_EQUAL(hn_report_exit_code(run), 1);
     s = capture(summary_adapter, run, false);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "\n  NEW-FAIL     4.2.1-abort: R-TERM-1, witness one_terminal/complete, is not in "
                                      "the baseline (a new failure in a baselined case): second complete\n"
@@ -826,7 +826,7 @@ static void test_report_coverage_and_baseline_lines(void)
     /* not enforced (a narrowed run): no failure */
     json_object_set_new(json_object_get(run, "coverage"), "enforced", json_false());
     json_object_del(json_object_get(run, "baseline"), "stale_entries");
-    CU_ASSERT_EQUAL(hn_run_exit_code(run), 0);
+    CU_ASSERT_EQUAL(hn_report_exit_code(run), 0);
     unlink(xml);
     unlink(tap);
     json_decref(run);
