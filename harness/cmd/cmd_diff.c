@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/casedir.h"
 #include "cmd/cmd_diff.h"
+#include "model/casedir.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 

@@ -23,10 +23,10 @@
 
 #include <jansson.h>
 
-#include "replay/record.h"
-#include "model/transcript.h"
 #include "exec/net.h"
 #include "exec/ws.h"
+#include "model/transcript.h"
+#include "replay/record.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"

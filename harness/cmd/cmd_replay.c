@@ -16,9 +16,9 @@
 
 #include "cmd/cmd_check.h"
 #include "model/msgcat.h"
-#include "replay/replay.h"
 #include "model/scenario.h"
 #include "model/transcript.h"
+#include "replay/replay.h"
 #include "wc_buf.h"
 #include "wc_json.h"
 #include "wc_mem.h"

@@ -8,10 +8,10 @@
 
 #include <jansson.h>
 
+#include "cmd/cmd_spec.h"
+#include "cmd/cmd_check.h"
 #include "model/casedir.h"
 #include "model/scenario.h"
-#include "cmd/cmd_check.h"
-#include "cmd/cmd_spec.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_yaml.h"

@@ -14,17 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/casedir.h"
+#include "check/coverage.h"
+#include "check/invariant.h"
 #include "cmd/cmd_check.h"
 #include "cmd/cmd_diff.h"
 #include "cmd/cmd_spec.h"
-#include "check/coverage.h"
-#include "replay/record.h"
-#include "report/report.h"
-#include "replay/replay.h"
-#include "check/invariant.h"
 #include "cmd/run.h"
+#include "model/casedir.h"
 #include "model/scenario.h"
+#include "replay/record.h"
+#include "replay/replay.h"
+#include "report/report.h"
 #include "wc_json.h"
 #include "wc_log.h"
 #include "wc_mem.h"

@@ -13,11 +13,11 @@
 
 #include "exec/http.h"
 #include "exec/net.h"
+#include "exec/ws.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
-#include "exec/ws.h"
 
 void hn_http_resp_release(struct hn_http_resp *r)
 {

@@ -15,9 +15,9 @@
 
 #include <jansson.h>
 
+#include "exec/target.h"
 #include "model/msgcat.h"
 #include "model/scenario.h"
-#include "exec/target.h"
 
 struct hn_runner_opts {
     uint64_t seed;                  /* the case seed (directive seeds, nonces, masks) */

@@ -18,17 +18,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/target.h"
 #include "exec/http.h"
 #include "exec/net.h"
-#include "model/match.h"
 #include "exec/reap.h"
-#include "exec/target.h"
+#include "exec/ws.h"
+#include "model/match.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_yaml.h"
-#include "exec/ws.h"
 
 #define STOP_GRACE_MS 3000
 

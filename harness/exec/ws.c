@@ -17,9 +17,9 @@
 
 #include <libwebsockets.h>
 
+#include "exec/ws.h"
 #include "wc_err.h"
 #include "wc_mem.h"
-#include "exec/ws.h"
 
 #define HANDSHAKE_MAX 16384
 

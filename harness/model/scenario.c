@@ -12,9 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "script.h" /* mock-providers/: the script parser, on the include path */
-#include "model/match.h"
 #include "model/scenario.h"
+#include "model/match.h"
+#include "model/steps.h"
+#include "script.h" /* mock-providers/: the script parser, on the include path */
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
@@ -707,7 +708,7 @@ static void lint_token(struct lint *l, const json_t *obj, const char *key)
         lerr(l, v, NULL, v, "%s: give exactly one of 'cut' and 'append'", key);
 }
 
-static void lint_connect(struct lint *l, const json_t *step)
+static void lint_step_connect(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "connect");
     const char *c = client_of(l, step, "connect", false);
@@ -751,7 +752,7 @@ static void lint_connect(struct lint *l, const json_t *step)
         json_object_set_new(l->connected, c, json_true());
 }
 
-static void lint_disconnect(struct lint *l, const json_t *step)
+static void lint_step_disconnect(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "disconnect");
     const char *c = client_of(l, step, "disconnect", true);
@@ -772,7 +773,7 @@ static void lint_disconnect(struct lint *l, const json_t *step)
     }
 }
 
-static void lint_send(struct lint *l, const json_t *step)
+static void lint_step_send(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "send");
     const char *k;
@@ -788,7 +789,7 @@ static void lint_send(struct lint *l, const json_t *step)
     }
 }
 
-static void lint_send_raw(struct lint *l, const json_t *step)
+static void lint_step_send_raw(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     static const char *const keys[] = {"client", "text", "hex", "binary", "repeat", "file", NULL};
     json_t *v = json_object_get(step, "send_raw");
@@ -842,7 +843,7 @@ static void lint_send_raw(struct lint *l, const json_t *step)
         lerr(l, step, "send_raw", v, "send_raw: give exactly one of 'text', 'hex', 'repeat', 'file'");
 }
 
-static void lint_expect(struct lint *l, const json_t *step)
+static void lint_step_expect(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "expect");
     const char *k;
@@ -861,7 +862,7 @@ static void lint_expect(struct lint *l, const json_t *step)
     }
 }
 
-static void lint_expect_close(struct lint *l, const json_t *step)
+static void lint_step_expect_close(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     static const char *const keys[] = {"client", "code", "codes", NULL};
     json_t *v = json_object_get(step, "expect_close");
@@ -892,7 +893,7 @@ static void lint_expect_close(struct lint *l, const json_t *step)
         json_object_del(l->connected, c);
 }
 
-static void lint_group(struct lint *l, const json_t *step)
+static void lint_step_group(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "group");
     json_t *names = json_object();
@@ -998,7 +999,7 @@ static void lint_barrier_step(struct lint *l, const json_t *step, const char *sn
     }
 }
 
-static void lint_provider_done(struct lint *l, const json_t *step)
+static void lint_step_provider_done(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     static const char *const hows[] = {"completed", "crashed", "aborted", "error", NULL};
     json_t *v = json_object_get(step, "provider_done");
@@ -1045,7 +1046,7 @@ static void lint_provider_pattern(struct lint *l, const json_t *step, const char
     }
 }
 
-static void lint_quiet(struct lint *l, const json_t *step)
+static void lint_step_quiet(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "quiet");
     size_t i;
@@ -1069,7 +1070,7 @@ static void lint_quiet(struct lint *l, const json_t *step)
 }
 
 /* expect_ping: cN or {client: cN}. */
-static void lint_expect_ping(struct lint *l, const json_t *step)
+static void lint_step_expect_ping(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     static const char *const keys[] = {"client", NULL};
     json_t *v = json_object_get(step, "expect_ping");
@@ -1106,7 +1107,7 @@ static void lint_pause(struct lint *l, const json_t *step, const char *sname)
 }
 
 /* restart: target, or {target: true, disable_provider: NAME | [NAME, ...], signal: TERM|KILL}. */
-static void lint_restart(struct lint *l, const json_t *step)
+static void lint_step_restart(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     static const char *const keys[] = {"target", "disable_provider", "signal", NULL};
     static const char *const signals[] = {"TERM", "KILL", NULL};
@@ -1151,7 +1152,7 @@ static void lint_restart(struct lint *l, const json_t *step)
         lerr(l, step, "restart", v, "'restart' needs 'own_target: true'");
 }
 
-static void lint_http(struct lint *l, const json_t *step)
+static void lint_step_http(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     static const char *const keys[] = {"method", "path", "user", "token", "body", "expect",
                                        "capture", NULL};
@@ -1211,7 +1212,8 @@ static void lint_http(struct lint *l, const json_t *step)
     }
 }
 
-static void lint_alternatives(struct lint *l, const json_t *step, bool in_alt)
+static void lint_step_alternatives(struct lint *l, const json_t *step, const char *name,
+                                   bool in_alt)
 {
     static const char *const grades[] = {"ok", "non_strict", "informational", NULL};
     static const char *const keys[] = {"grade", "steps", NULL};
@@ -1259,12 +1261,11 @@ static void lint_alternatives(struct lint *l, const json_t *step, bool in_alt)
  * within_ms: a time bound on a waiting step, N (ms) or {max: N, min: M}. Only a step that waits
  * for something that arrives can carry it; an alternative has its own grade, so not inside one.
  */
-static void lint_within(struct lint *l, const json_t *step, const char *name, bool in_alt)
+static void lint_within(struct lint *l, const json_t *step, const struct hn_step_kind *kind,
+                        bool in_alt)
 {
-    static const char *const waits[] = {"expect", "expect_close", "expect_ping", "group",
-                                        "reached", "provider_done", "provider_hello",
-                                        "provider_event", NULL};
     static const char *const keys[] = {"max", "min", NULL};
+    const char *name = kind->name;
     json_t *w = json_object_get(step, "within_ms");
     int64_t max = 0, min = -1;
 
@@ -1273,9 +1274,11 @@ static void lint_within(struct lint *l, const json_t *step, const char *name, bo
                                    "alternative has its own grade)");
         return;
     }
-    if (!in_list(waits, name)) {
-        kerr(l, step, "within_ms", "'within_ms' bounds a step that waits (expect, expect_close, "
-                                   "expect_ping, group, reached, provider_*), not '%s'", name);
+    if (!(kind->flags & HN_STEP_WAITS)) {
+        char *waits = hn_step_names_with(HN_STEP_WAITS);
+        kerr(l, step, "within_ms", "'within_ms' bounds a step that waits (%s), not '%s'", waits,
+             name);
+        free(waits);
         return;
     }
     if (!strcmp(name, "expect")) {
@@ -1306,11 +1309,59 @@ static void lint_within(struct lint *l, const json_t *step, const char *name, bo
              "'max' (%lld)", (long long)min, (long long)max);
 }
 
+/* The linters of the steps that share one, and of `note`. */
+static void lint_step_reached(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    lint_barrier_step(l, step, name);
+}
+
+static void lint_step_release(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    lint_barrier_step(l, step, name);
+}
+
+static void lint_step_provider_hello(struct lint *l, const json_t *step, const char *name,
+                                     bool in_alt)
+{
+    lint_provider_pattern(l, step, name);
+}
+
+static void lint_step_provider_event(struct lint *l, const json_t *step, const char *name,
+                                     bool in_alt)
+{
+    lint_provider_pattern(l, step, name);
+}
+
+static void lint_step_pause(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    lint_pause(l, step, name);
+}
+
+static void lint_step_resume(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    lint_pause(l, step, name);
+}
+
+static void lint_step_note(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    json_t *v = json_object_get(step, "note");
+    if (!json_is_string(v))
+        lerr(l, step, "note", v, "'note' takes a string");
+    else
+        check_interp(l, step, "note", v);
+}
+
+/* One linter per step of model/steps.h, lint_step_<name>: a step without one does not build. */
+typedef void step_linter(struct lint *l, const json_t *step, const char *name, bool in_alt);
+static step_linter *const linters[HN_STEP__COUNT] = {
+#define LINTER(name, flags) [HN_STEP_##name] = lint_step_##name,
+    HN_STEPS(LINTER)
+#undef LINTER
+};
+
 static void lint_step(struct lint *l, const json_t *steps, const json_t *step, bool in_alt)
 {
-    static const char *const alt_ok[] = {"expect", "group", "quiet", "reached", "provider_done",
-                                         "provider_hello", "provider_event", "expect_ping",
-                                         "note", NULL};
+    const struct hn_step_kind *kind;
     const char *name;
     json_t *req;
     size_t nkeys = 0;
@@ -1333,7 +1384,7 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
             json_t *errs = l->errs;
             int nerr = l->nerr;
             l->errs = json_array();
-            lint_connect(l, step);
+            lint_step_connect(l, step, "connect", false);
             json_decref(l->errs);
             l->errs = errs;
             l->nerr = nerr;
@@ -1347,52 +1398,18 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
         else if (!hn_spec_find(l->spec, json_string_value(req)))
             lerr(l, step, "requirement", req, "unknown requirement '%s'", json_string_value(req));
     }
-    if (json_object_get(step, "within_ms"))
-        lint_within(l, step, name, in_alt);
-    if (in_alt && !in_list(alt_ok, name)) {
+    kind = hn_step_kind(name);
+    if (kind && json_object_get(step, "within_ms"))
+        lint_within(l, step, kind, in_alt);
+    if (!kind) {
+        kerr(l, step, name, "unknown step '%s'", name);
+        return;
+    }
+    if (in_alt && !(kind->flags & HN_STEP_IN_ALT)) {
         kerr(l, step, name, "'%s' is not allowed inside alternatives", name);
         return;
     }
-    if (!strcmp(name, "connect"))
-        lint_connect(l, step);
-    else if (!strcmp(name, "disconnect"))
-        lint_disconnect(l, step);
-    else if (!strcmp(name, "send"))
-        lint_send(l, step);
-    else if (!strcmp(name, "send_raw"))
-        lint_send_raw(l, step);
-    else if (!strcmp(name, "expect"))
-        lint_expect(l, step);
-    else if (!strcmp(name, "expect_close"))
-        lint_expect_close(l, step);
-    else if (!strcmp(name, "group"))
-        lint_group(l, step);
-    else if (!strcmp(name, "reached") || !strcmp(name, "release"))
-        lint_barrier_step(l, step, name);
-    else if (!strcmp(name, "provider_done"))
-        lint_provider_done(l, step);
-    else if (!strcmp(name, "provider_hello") || !strcmp(name, "provider_event"))
-        lint_provider_pattern(l, step, name);
-    else if (!strcmp(name, "quiet"))
-        lint_quiet(l, step);
-    else if (!strcmp(name, "http"))
-        lint_http(l, step);
-    else if (!strcmp(name, "alternatives"))
-        lint_alternatives(l, step, in_alt);
-    else if (!strcmp(name, "restart"))
-        lint_restart(l, step);
-    else if (!strcmp(name, "expect_ping"))
-        lint_expect_ping(l, step);
-    else if (!strcmp(name, "pause") || !strcmp(name, "resume"))
-        lint_pause(l, step, name);
-    else if (!strcmp(name, "note")) {
-        json_t *v = json_object_get(step, "note");
-        if (!json_is_string(v))
-            lerr(l, step, "note", v, "'note' takes a string");
-        else
-            check_interp(l, step, "note", v);
-    } else
-        kerr(l, step, name, "unknown step '%s'", name);
+    linters[kind->id](l, step, name, in_alt);
 }
 
 static void lint_steps(struct lint *l, const json_t *steps, bool in_alt)

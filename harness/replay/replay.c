@@ -9,10 +9,10 @@
 
 #include <jansson.h>
 
+#include "replay/replay.h"
 #include "check/invariant.h"
 #include "model/match.h"
 #include "replay/record.h"
-#include "replay/replay.h"
 #include "wc_buf.h"
 #include "wc_json.h"
 #include "wc_mem.h"

@@ -8,9 +8,9 @@
 
 #include <jansson.h>
 
-#include "model/casedir.h"
 #include "report/report.h"
 #include "check/verdict.h"
+#include "model/casedir.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_io.h"

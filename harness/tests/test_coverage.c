@@ -8,8 +8,8 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "cmd/cmd_spec.h"
 #include "check/coverage.h"
+#include "cmd/cmd_spec.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 

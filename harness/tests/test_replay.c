@@ -11,10 +11,10 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "replay/record.h"
-#include "replay/replay.h"
 #include "model/scenario.h"
 #include "model/transcript.h"
+#include "replay/record.h"
+#include "replay/replay.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"

@@ -21,13 +21,13 @@
 
 #include "exec/http.h"
 #include "exec/runner.h"
-#include "model/scenario.h"
 #include "exec/target.h"
+#include "exec/ws.h"
+#include "model/scenario.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
-#include "exec/ws.h"
 
 /* ---- the fake gateway (child process) ------------------------------------------------------ */
 

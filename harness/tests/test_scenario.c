@@ -581,7 +581,8 @@ static void test_within_errors(void)
 
     to = wc_xasprintf("%s    within_ms: 100\n", abort_send);
     lint_edit(abort_send, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:22:5: 'within_ms' bounds "
-              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_*), "
+              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_done, "
+              "provider_hello, provider_event), "
               "not 'send'");
     free(to);
     to = wc_xasprintf("%s    within_ms: {max: 100, min: 100}\n", complete);
