@@ -11,7 +11,8 @@
 CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
 DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
-            jq libxml2-utils python3 python3-jsonschema python3-clang-14 libclang-14-dev
+            jq libxml2-utils python3 python3-jsonschema python3-yaml python3-clang-14 libclang-14-dev \
+            perl
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 BIN      ?= bin
@@ -30,7 +31,8 @@ $(DEPS_STAMP):
 	@mkdir -p $(BUILD)
 	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null || ! command -v jq >/dev/null \
 	    || ! command -v xmllint >/dev/null \
-	    || ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null \
+	    || ! /usr/bin/python3 -c 'import jsonschema, yaml' 2>/dev/null \
+	    || ! perl -MTAP::Parser -e 1 2>/dev/null || ! command -v prove >/dev/null \
 	    || ! /usr/bin/python3 -c 'import clang.cindex' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "gwspec: installing $(DEBS)"; \
