@@ -94,7 +94,8 @@ help:
 	@echo "  stress-external   the same against a gateway started outside the harness (a"
 	@echo "                    base_url profile, no start): RUNS=50 by default"
 	@echo "  bench-suite       cases, median wall time and cases per second"
-	@echo "  lint              gwspec lint over every case file"
+	@echo "  lint              gwspec lint over every case file, then tests/lint-code.sh: symbol prefixes,"
+	@echo "                    self-contained headers, wc_banned.h, registered test suites"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
 	@echo "  clean             remove build/, build-asan/ and bin/"
@@ -141,7 +142,7 @@ unit: $(UNIT_BINS)
 e2e: all
 	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
 
-check: unit e2e mutate-check
+check: unit lint e2e mutate-check
 
 # Every process (unit tests, harness, its workers, gateways, providers) logs sanitizer reports,
 # leaks included, into ASAN_LOGS; any report fails the target, even from a process whose exit
@@ -190,6 +191,7 @@ list-cases: all
 
 lint: all
 	$(BIN)/gwspec lint
+	@bash tests/lint-code.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-cov build-mutate build-mutate-check build-mutate-one bin

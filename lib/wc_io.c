@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "wc_io.h"
+#include "wc_banned.h"
 
 int wc_write_all(int fd, const void *p, size_t n)
 {

@@ -7,6 +7,7 @@
 
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 char *wc_json_canon(const json_t *v)
 {

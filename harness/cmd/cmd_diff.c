@@ -9,6 +9,7 @@
 #include "model/casedir.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 /* A grade's rank: higher is worse. "FAILED (known)" sits between the soft grades and FAILED. */
 static int rank(const char *grade)

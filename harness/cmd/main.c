@@ -28,6 +28,7 @@
 #include "wc_json.h"
 #include "wc_log.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 static const char *prog = "gwspec";
 

@@ -14,6 +14,7 @@
 #include "wc_buf.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 struct conn {
     int fd;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "exec/reap.h"
+#include "wc_banned.h"
 
 #define REAP_SLOTS 64
 #define REAP_PATH 512

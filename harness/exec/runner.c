@@ -32,6 +32,7 @@
 #include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 #define MAX_POLL 256
 #define TEXT_RECORD_MAX (1024u * 1024)   /* larger payloads are recorded truncated */

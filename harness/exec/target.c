@@ -29,6 +29,7 @@
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_yaml.h"
+#include "wc_banned.h"
 
 #define STOP_GRACE_MS 3000
 

@@ -13,6 +13,7 @@
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 static bool yaml_name(const char *n)
 {

@@ -20,6 +20,7 @@
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_yaml.h"
+#include "wc_banned.h"
 
 const char *const hn_capabilities[] = {"fan-out", "multi-user", "permissions",
                                        "persistent-sessions", "heartbeat", NULL};
