@@ -1,4 +1,5 @@
 /* cmd_check.c: `gwspec check`, the invariant checkers over transcript files (see cmd_check.h). */
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,29 +107,41 @@ int hn_cmd_check(int argc, char **argv)
 {
     const char *spec = NULL;
     bool as_json = false;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'J'},
+        {"spec", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     json_t *all = json_object();
-    int i, rc = 0, nfiles = 0;
+    int c, rc = 0, nfiles = 0;
 
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'J':
             as_json = true;
-        } else if (!strcmp(argv[i], "--spec") && i + 1 < argc) {
-            spec = argv[++i];
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            break;
+        case 'S':
+            spec = optarg;
+            break;
+        case 'h':
             usage(stdout);
             json_decref(all);
             return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "gwspec check: unknown option '%s'\n", argv[i]);
+        default:
+            fprintf(stderr, "gwspec check: unknown or incomplete option '%s'\n", argv[optind - 1]);
             usage(stderr);
             json_decref(all);
             return 2;
-        } else {
-            int r = check_file(argv[i], spec, as_json, all);
-            nfiles++;
-            if (r > rc)
-                rc = r;
         }
+    }
+    for (int i = optind; i < argc; i++) {
+        int r = check_file(argv[i], spec, as_json, all);
+        nfiles++;
+        if (r > rc)
+            rc = r;
     }
     if (!nfiles) {
         usage(stderr);

@@ -1,4 +1,5 @@
 /* cmd_diff.c: `gwspec diff OLD NEW` (see cmd_diff.h). */
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,19 +170,31 @@ static void usage(FILE *fp)
 
 int hn_cmd_diff(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     json_t *a, *b, *changes, *ch;
     size_t i, worse = 0, gone = 0, added = 0;
+    int c;
 
-    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc != 3) {
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        fprintf(stderr, "gwspec diff: unknown option '%s'\n", argv[optind - 1]);
         usage(stderr);
         return 2;
     }
-    a = load_run(argv[1]);
-    b = a ? load_run(argv[2]) : NULL;
+    if (argc - optind != 2) {
+        usage(stderr);
+        return 2;
+    }
+    a = load_run(argv[optind]);
+    b = a ? load_run(argv[optind + 1]) : NULL;
     if (!a || !b) {
         json_decref(a);
         return 2;

@@ -9,6 +9,7 @@
  * Plain HTTP requests are forwarded with "Connection: close", one request per connection.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -691,25 +692,45 @@ int hn_cmd_record(int argc, char **argv)
     int lfd = -1, port = 0, rc = 2;
     char *err = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"upstream", required_argument, NULL, 'u'},
+        {"out", required_argument, NULL, 'o'},
+        {"redact", required_argument, NULL, 'r'},
+        {"case", required_argument, NULL, 'c'},
+        {"meta", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        const char *kv, *eq;
+        switch (c) {
+        case 'h':
             usage(stdout);
             rc = 0;
             goto out;
-        } else if (!strcmp(a, "--listen") && has) {
-            listen_spec = argv[++i];
-        } else if (!strcmp(a, "--upstream") && has) {
-            upstream = argv[++i];
-        } else if (!strcmp(a, "--out") && has) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--redact") && has) {
-            json_array_append_new(r.fields, json_string(argv[++i]));
-        } else if (!strcmp(a, "--case") && has) {
-            case_name = argv[++i];
-        } else if (!strcmp(a, "--meta") && has) {
-            const char *kv = argv[++i], *eq = strchr(kv, '=');
+        case 'l':
+            listen_spec = optarg;
+            break;
+        case 'u':
+            upstream = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'r':
+            json_array_append_new(r.fields, json_string(optarg));
+            break;
+        case 'c':
+            case_name = optarg;
+            break;
+        case 'm':
+            kv = optarg;
+            eq = strchr(kv, '=');
             if (!eq || eq == kv) {
                 fprintf(stderr, "gwspec record: --meta takes KEY=VALUE, not '%s'\n", kv);
                 goto out;
@@ -719,11 +740,17 @@ int hn_cmd_record(int argc, char **argv)
             json_t *jv = eq[1] && strchr("[{", eq[1]) ? json_loads(eq + 1, 0, NULL) : NULL;
             json_object_set_new(meta, k, jv ? jv : json_string(eq + 1));
             free(k);
-        } else {
-            fprintf(stderr, "gwspec record: unknown or incomplete option '%s'\n", a);
+            break;
+        default:
+            fprintf(stderr, "gwspec record: unknown or incomplete option '%s'\n", argv[optind - 1]);
             usage(stderr);
             goto out;
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gwspec record: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        goto out;
     }
     if (!listen_spec || !upstream) {
         fprintf(stderr, "gwspec record: --listen and --upstream are required\n");

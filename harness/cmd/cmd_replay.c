@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,58 +243,96 @@ int hn_cmd_replay(int argc, char **argv)
     char *err = NULL, *dir = NULL;
     int rc = 2;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"id", required_argument, NULL, 'i'},
+        {"title", required_argument, NULL, 't'},
+        {"description", required_argument, NULL, 'd'},
+        {"expectation", required_argument, NULL, 'e'},
+        {"tag", required_argument, NULL, 'g'},
+        {"requirement", required_argument, NULL, 'q'},
+        {"spec-version", required_argument, NULL, 's'},
+        {"findings", no_argument, NULL, 'F'},
+        {"minimize", no_argument, NULL, 'M'},
+        {"mutant", required_argument, NULL, 'm'},
+        {"target", required_argument, NULL, 'T'},
+        {"clean-target", required_argument, NULL, 'C'},
+        {"timeout-ms", required_argument, NULL, 'w'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    char *end;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             rc = 0;
             goto out;
-        } else if (!strcmp(a, "--out") && has) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--id") && has) {
-            o.id = argv[++i];
-        } else if (!strcmp(a, "--title") && has) {
-            o.title = argv[++i];
-        } else if (!strcmp(a, "--description") && has) {
-            o.description = argv[++i];
-        } else if (!strcmp(a, "--expectation") && has) {
-            o.expectation = argv[++i];
-        } else if (!strcmp(a, "--tag") && has) {
-            json_array_append_new(tags, json_string(argv[++i]));
-        } else if (!strcmp(a, "--requirement") && has) {
-            o.requirement = argv[++i];
-        } else if (!strcmp(a, "--spec-version") && has) {
-            version = argv[++i];
-        } else if (!strcmp(a, "--findings")) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'i':
+            o.id = optarg;
+            break;
+        case 't':
+            o.title = optarg;
+            break;
+        case 'd':
+            o.description = optarg;
+            break;
+        case 'e':
+            o.expectation = optarg;
+            break;
+        case 'g':
+            json_array_append_new(tags, json_string(optarg));
+            break;
+        case 'q':
+            o.requirement = optarg;
+            break;
+        case 's':
+            version = optarg;
+            break;
+        case 'F':
             findings_only = true;
-        } else if (!strcmp(a, "--minimize")) {
+            break;
+        case 'M':
             minimize = true;
-        } else if (!strcmp(a, "--mutant") && has) {
-            mc.mutant = argv[++i];
-        } else if (!strcmp(a, "--target") && has) {
-            mc.target = argv[++i];
-        } else if (!strcmp(a, "--clean-target") && has) {
-            mc.clean_target = argv[++i];
-        } else if (!strcmp(a, "--timeout-ms") && has) {
-            char *end;
-            mc.timeout_ms = strtol(argv[++i], &end, 10);
+            break;
+        case 'm':
+            mc.mutant = optarg;
+            break;
+        case 'T':
+            mc.target = optarg;
+            break;
+        case 'C':
+            mc.clean_target = optarg;
+            break;
+        case 'w':
+            mc.timeout_ms = strtol(optarg, &end, 10);
             if (*end || mc.timeout_ms < 1 || mc.timeout_ms > 3600000) {
                 fprintf(stderr, "gwspec replay: --timeout-ms takes 1..3600000\n");
                 goto out;
             }
-        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            break;
+        case 'v':
             mc.verbose = true;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "gwspec replay: unknown or incomplete option '%s'\n", a);
+            break;
+        default:
+            fprintf(stderr, "gwspec replay: unknown or incomplete option '%s'\n", argv[optind - 1]);
             usage(stderr);
             goto out;
-        } else if (!path) {
-            path = a;
-        } else {
-            fprintf(stderr, "gwspec replay: one transcript at a time ('%s')\n", a);
-            goto out;
         }
+    }
+    if (optind < argc)
+        path = argv[optind];
+    if (argc - optind > 1) {
+        fprintf(stderr, "gwspec replay: one transcript at a time ('%s')\n", argv[optind + 1]);
+        goto out;
     }
     if (!path) {
         usage(stderr);

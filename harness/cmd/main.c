@@ -566,6 +566,17 @@ static int print_version(void)
     return 0;
 }
 
+/* The subcommands, as git has them: a name and a function that takes its own argv (argv[0] is
+ * the command's name) and returns the process's exit status. usage_main lists them. */
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    {"run", cmd_run},       {"list", cmd_list},          {"lint", cmd_lint},
+    {"check", hn_cmd_check}, {"record", hn_cmd_record},  {"replay", hn_cmd_replay},
+    {"diff", hn_cmd_diff},   {"spec", hn_cmd_spec},
+};
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -584,22 +595,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version"))
         return print_version();
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(cmd, "list"))
-        return cmd_list(argc - 1, argv + 1);
-    if (!strcmp(cmd, "lint"))
-        return cmd_lint(argc - 1, argv + 1);
-    if (!strcmp(cmd, "record"))
-        return hn_cmd_record(argc - 1, argv + 1);
-    if (!strcmp(cmd, "replay"))
-        return hn_cmd_replay(argc - 1, argv + 1);
-    if (!strcmp(cmd, "check"))
-        return hn_cmd_check(argc - 1, argv + 1);
-    if (!strcmp(cmd, "diff"))
-        return hn_cmd_diff(argc - 1, argv + 1);
-    if (!strcmp(cmd, "spec"))
-        return hn_cmd_spec(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    }
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
     usage_main(stderr);
     return 2;
