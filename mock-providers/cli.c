@@ -40,8 +40,9 @@
 #include "runtime.h"
 #include "wc_buf.h"
 #include "wc_io.h"
-#include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 #define INPUT_MAX (64u << 20) /* stdin or control input beyond this is a protocol error */

@@ -30,8 +30,9 @@
 #include "replay/record.h"
 #include "wc_buf.h"
 #include "wc_err.h"
-#include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 #define OUT_CAP (16u * 1024 * 1024)  /* stop reading a side while the other's queue is this big */

@@ -25,7 +25,6 @@
 #include "replay/record.h"
 #include "replay/replay.h"
 #include "report/report.h"
-#include "wc_json.h"
 #include "wc_log.h"
 #include "wc_mem.h"
 #include "wc_banned.h"

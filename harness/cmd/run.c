@@ -29,6 +29,8 @@
 #include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 uint64_t hn_case_seed(uint64_t run_seed, const char *case_id)

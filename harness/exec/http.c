@@ -18,6 +18,7 @@
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 void hn_http_resp_release(struct hn_http_resp *r)

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "exec/net.h"
-#include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 int hn_net_connect(const char *host, int port, int64_t deadline_ms, char **err)

@@ -32,6 +32,8 @@
 #include "wc_io.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 #define MAX_POLL 256

@@ -28,6 +28,7 @@
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 #include "wc_yaml.h"
 #include "wc_banned.h"
 

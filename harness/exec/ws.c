@@ -20,6 +20,8 @@
 #include "exec/ws.h"
 #include "wc_err.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 #define HANDSHAKE_MAX 16384

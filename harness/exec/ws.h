@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wc_buf.h"
 #include "wc_json.h"
+#include "wc_buf.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 
 #define HN_WS_MAX_MESSAGE (16u * 1024 * 1024) /* inbound cap: a bigger message is an error */
 

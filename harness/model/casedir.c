@@ -11,8 +11,8 @@
 #include "model/casedir.h"
 #include "wc_buf.h"
 #include "wc_err.h"
-#include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
 #include "wc_banned.h"
 
 static bool yaml_name(const char *n)

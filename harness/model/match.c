@@ -10,6 +10,7 @@
 #include "wc_buf.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 #define DIFF_VALUE_MAX 160

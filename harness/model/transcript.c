@@ -11,6 +11,7 @@
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 #include "wc_banned.h"
 
 struct hn_transcript {

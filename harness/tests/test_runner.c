@@ -28,6 +28,8 @@
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 
 /* ---- the fake gateway (child process) ------------------------------------------------------ */
 

@@ -20,6 +20,8 @@
 #include "fake.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "wc_yaml.h"
 
 #include "wc_banned.h"
