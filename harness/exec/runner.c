@@ -121,6 +121,8 @@ struct within {
     int64_t probe_sent_ms;
     int64_t probe_next_ms;
     int64_t probe_worst_ms; /* the longest a probe took to be answered */
+    int64_t probe_from_ms;  /* when probing began, and the CPU pressure then (-1: unknown) */
+    int64_t psi_from_us;
 };
 
 struct rt {
@@ -659,6 +661,25 @@ typedef bool (*cond_fn)(struct rt *rt, void *arg);
 
 static bool within_settle(struct rt *rt, int64_t *deadline);
 static int64_t within_probe(struct rt *rt);
+
+/* The kernel's count of microseconds during which some task waited for a CPU (PSI,
+ * /proc/pressure/cpu "some ... total="), or -1 where the kernel has none. */
+static int64_t cpu_pressure_us(void)
+{
+    FILE *f = fopen("/proc/pressure/cpu", "r");
+    char line[256];
+    long long total = -1;
+
+    if (!f)
+        return -1;
+    if (fgets(line, sizeof(line), f)) {
+        const char *t = strstr(line, "total=");
+        if (!t || sscanf(t + 6, "%lld", &total) != 1)
+            total = -1;
+    }
+    fclose(f);
+    return total;
+}
 
 /*
  * 0 when cond holds, WC_ERR_TIMEOUT at the deadline. At the deadline whatever already waits in
@@ -1267,6 +1288,10 @@ static int64_t within_probe(struct rt *rt)
 
     if (!w->on || w->settled || now < w->t0 + w->max_ms)
         return w->on && !w->settled ? w->t0 + w->max_ms : 0;
+    if (!w->probe_from_ms) {
+        w->probe_from_ms = now;
+        w->psi_from_us = cpu_pressure_us();
+    }
     if (w->probe_id[0]) {
         if (w->probe_c->state == C_OPEN && json_object_get(w->probe_c->sentinels, w->probe_id))
             return 0; /* in flight: its answer wakes the wait */
@@ -1300,11 +1325,14 @@ static int64_t within_probe(struct rt *rt)
 
 /*
  * A bounded wait reached the end of its tolerance (twice the bound) without what it waited for.
- * When a load probe took more than half the bound to be answered, or the one in flight is
- * that old, the machine was too busy to judge the bound: the wait goes on to the safety
- * timeout, and what comes then is graded late (NON-STRICT), naming the probe's time; what
- * never comes stays FAILED. A responsive gateway (every probe answered quickly) that did not
- * deliver is late beyond the tolerance, as before. Returns true when the wait goes on.
+ * When a load probe took more than half the bound to be answered (or the one in flight is that
+ * old) and the machine was short of CPU meanwhile (some task waited for one during at least a
+ * quarter of the probing, by the kernel's pressure count; assumed where the kernel keeps none),
+ * the machine was too busy to judge the bound: the wait goes on to the safety timeout, and what
+ * comes then is graded late (NON-STRICT), naming the probe's time; what never comes stays
+ * FAILED. A responsive gateway (every probe answered quickly) that did not deliver is late
+ * beyond the tolerance, and so is one that answers slowly on an idle machine: its slowness is
+ * its own. Returns true when the wait goes on.
  */
 static bool within_settle(struct rt *rt, int64_t *deadline)
 {
@@ -1319,6 +1347,13 @@ static bool within_settle(struct rt *rt, int64_t *deadline)
         worst = now - w->probe_sent_ms;
     if (worst * 2 <= w->max_ms)
         return false;
+    int64_t psi = cpu_pressure_us(), window = now - w->probe_from_ms;
+    if (psi >= 0 && w->psi_from_us >= 0 && (psi - w->psi_from_us) / 1000 * 4 < window) {
+        note(rt, "the bounded wait's end: a load probe took %lld ms, but the CPU was free for "
+             "most of the %lld ms probed: the gateway's own delay", (long long)worst,
+             (long long)window);
+        return false;
+    }
     w->overloaded_ms = worst;
     *deadline = now + timeout_of(rt);
     note(rt, "the bounded wait's end: a load probe took %lld ms, more than half the bound of %lld "
