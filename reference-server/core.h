@@ -20,6 +20,8 @@
 #include "provider.h"
 #include "registry.h"
 #include "store.h"
+#include "wc_time.h"
+#include "wc_rand.h"
 
 struct gw_core;
 

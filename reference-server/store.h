@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "wc_json.h"
+#include "wc_rand.h"
 
 struct gw_store;
 

@@ -1,4 +1,4 @@
-/* test_scenario.c: CUnit tests for harness/scenario.c (suite hn_scenario): loading, every lint
+/* test_scenario.c: CUnit tests for harness/model/scenario.c (suite hn_scenario): loading, every lint
  * error with its exact file:line:col, matrix expansion, variables. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../scenario.h"
+#include "model/scenario.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 
@@ -581,7 +581,8 @@ static void test_within_errors(void)
 
     to = wc_xasprintf("%s    within_ms: 100\n", abort_send);
     lint_edit(abort_send, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:22:5: 'within_ms' bounds "
-              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_*), "
+              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_done, "
+              "provider_hello, provider_event), "
               "not 'send'");
     free(to);
     to = wc_xasprintf("%s    within_ms: {max: 100, min: 100}\n", complete);

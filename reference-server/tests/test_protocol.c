@@ -8,6 +8,7 @@
 #include "../protocol.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 
 #include "wc_banned.h"
 

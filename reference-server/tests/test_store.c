@@ -8,8 +8,8 @@
 
 #include "../store.h"
 #include "wc_err.h"
-#include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
 
 #include "wc_banned.h"
 
