@@ -471,8 +471,8 @@ static const struct gw_provider_sink provider_sink = {
     .ended = sink_ended,
 };
 
-int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
-                           const char *cwd, json_t *options, const char *resume)
+void gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
+                            const char *cwd, json_t *options, const char *resume)
 {
     struct gw_provider_args args = {
         .provider = run->writer.provider,
@@ -497,7 +497,7 @@ int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *pr
         gw_registry_complete_if_current(c->reg, run, 1, false);
         gw_run_unref(run);
         free(b);
-        return WC_ERR_IO;
+        return;
     }
     run->prun = b->prun;
     run->provider_alive = true;
@@ -505,7 +505,6 @@ int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *pr
     c->bindings = b;
     /* May emit, and even end (freeing b), before it returns. */
     c->ops->start(b->prun);
-    return WC_OK;
 }
 
 void gw_core_abort_run(struct gw_core *c, struct gw_run *run)

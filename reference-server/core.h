@@ -75,10 +75,11 @@ struct gw_run *gw_core_run_for(struct gw_core *c, const char *user, const char *
 /*
  * Start the provider for a run that was just registered. The provider's cwd is `cwd`, it
  * resumes `resume` (NULL: new), options borrowed. If the provider cannot be created, the run is
- * completed with exitCode 1 right away. Returns 0 or WC_ERR_IO (already reported in-band).
+ * completed with exitCode 1 right away (an error event, then the complete: reported in-band, so
+ * there is nothing to return).
  */
-int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
-                           const char *cwd, json_t *options, const char *resume);
+void gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
+                            const char *cwd, json_t *options, const char *resume);
 /*
  * Abort a running run: stop the provider (even before it announced its native id, R-ABORT-4),
  * then complete exactly this run as aborted (exitCode 0 if the provider was found, else 1).
