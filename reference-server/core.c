@@ -23,7 +23,6 @@ struct binding {
     struct gw_core *core;
     struct gw_run *run;      /* a reference, dropped when the provider ended */
     struct gw_prun *prun;    /* the provider's handle */
-    bool ended;
     struct binding *next;
 };
 
@@ -359,7 +358,7 @@ static void hook_forwarded(void *ctx, struct gw_run *run, const json_t *ev)
 static struct binding *binding_of(struct gw_core *c, struct gw_run *run)
 {
     for (struct binding *b = c->bindings; b; b = b->next) {
-        if (b->run == run && !b->ended)
+        if (b->run == run)
             return b;
     }
     return NULL;
@@ -380,6 +379,9 @@ static void hook_completed(void *ctx, struct gw_run *run)
         }
         *pp = p->next;
         b = binding_of(c, run);
+        /* R-PERM-5: a provider still running is told, unless it is the caller (in_provider). */
+        if (gw_mutant_on(GW_MUT_PENDING_KEPT_AFTER_END))
+            b = NULL;
         if (b && c->in_provider == 0)
             c->ops->permission(b->prun, p->id, false, true, "cancelled");
         perm_free(p);
@@ -449,8 +451,9 @@ static void sink_ended(void *ctx, int exit_code)
     struct gw_core *c = b->core;
     struct gw_run *run = b->run;
 
+    /* The binding stays listed until it is unlinked below: the completion's hook finds it, and
+     * in_provider > 0 keeps it from calling back into the provider that is ending. */
     c->in_provider++;
-    b->ended = true;
     run->provider_alive = false;
     run->prun = NULL;
     /* R-TERM-4: a provider that ends without a terminal event still yields one complete. The
