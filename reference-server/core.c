@@ -51,7 +51,6 @@ struct gw_core {
     json_t *disabled;              /* provider names without a runtime: {name: true} */
     int64_t (*clock_ms)(void);
     struct conn *conns[CONN_BUCKETS];
-    size_t n_conns;
     uint64_t next_conn_id;
     struct binding *bindings;
     struct perm *perms;
@@ -181,7 +180,6 @@ uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue)
     cn->glue = glue;
     cn->next = c->conns[cn->id % CONN_BUCKETS];
     c->conns[cn->id % CONN_BUCKETS] = cn;
-    c->n_conns++;
     return cn->id;
 }
 
@@ -205,7 +203,6 @@ void gw_core_conn_close(struct gw_core *c, uint64_t id)
             *pp = cn->next;
             free(cn->user);
             free(cn);
-            c->n_conns--;
             return;
         }
     }
@@ -221,11 +218,6 @@ const char *gw_core_conn_user(struct gw_core *c, uint64_t id)
 {
     struct conn *cn = conn_find(c, id);
     return cn ? cn->user : NULL;
-}
-
-size_t gw_core_conn_count(struct gw_core *c)
-{
-    return c->n_conns;
 }
 
 void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v)
@@ -556,14 +548,6 @@ json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run)
                                              run->session_id, "receivedAt", p->received_at));
     }
     return arr;
-}
-
-size_t gw_core_pending_count(struct gw_core *c)
-{
-    size_t n = 0;
-    for (struct perm *p = c->perms; p; p = p->next)
-        n++;
-    return n;
 }
 
 /* Unlink and return the pending permission with that id (owned by user unless NULL). */

@@ -53,7 +53,6 @@ uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue);
 void gw_core_conn_close(struct gw_core *c, uint64_t conn);
 void *gw_core_conn_glue(struct gw_core *c, uint64_t conn);       /* NULL when unknown */
 const char *gw_core_conn_user(struct gw_core *c, uint64_t conn); /* borrowed, NULL if unknown */
-size_t gw_core_conn_count(struct gw_core *c);
 
 /* Queue v (borrowed) for conn. */
 void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v);
@@ -91,7 +90,6 @@ json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run);
 /* chat.permission-response from user. Unknown or foreign ids are ignored. */
 void gw_core_permission_response(struct gw_core *c, const char *user, const char *request_id,
                                  bool allow);
-size_t gw_core_pending_count(struct gw_core *c);
 
 /* Make batched store writes durable (call after each burst of work). */
 void gw_core_flush(struct gw_core *c);
