@@ -289,10 +289,13 @@ static json_t *upserted_event(struct gw_core *c, struct gw_run *run)
     struct gw_session s;
     char ts[40];
     json_t *project = json_null();
-    const char *name = "Untitled Session";
-    json_t *v;
+    json_t *session;
 
     wc_iso8601_now(ts, sizeof(ts));
+    session = json_pack("{s:s, s:s, s:i, s:s}", "id", run->session_id, "summary",
+                        "Untitled Session", "messageCount", 0, "lastActivity", ts);
+    /* R-MAP-5: the session's name and its project (a run's session is never deleted; without
+     * its row, the placeholder name and no project) */
     if (gw_store_get(c->store, run->session_id, &s) == WC_OK) {
         const char *slash = strrchr(s.project_path, '/');
         char *pid = wc_xstrdup(s.project_path);
@@ -304,20 +307,13 @@ static json_t *upserted_event(struct gw_core *c, struct gw_run *run)
                             s.project_path, "fullPath", s.project_path, "displayName",
                             slash && slash[1] ? slash + 1 : s.project_path, "isStarred", 0);
         free(pid);
-        name = s.name;
-        v = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:o, s:s}", "kind",
-                      "session_upserted", "sessionId", run->session_id, "provider",
-                      run->writer.provider, "providerSessionId", run->writer.native_id,
-                      "session", "id", run->session_id, "summary", name, "messageCount", 0,
-                      "lastActivity", ts, "project", project, "timestamp", ts);
+        json_object_set_new(session, "summary", json_string(s.name));
         gw_session_release(&s);
-        return v;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:o, s:s}", "kind",
-                     "session_upserted", "sessionId", run->session_id, "provider",
-                     run->writer.provider, "providerSessionId", run->writer.native_id, "session",
-                     "id", run->session_id, "summary", name, "messageCount", 0, "lastActivity",
-                     ts, "project", project, "timestamp", ts);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "kind", "session_upserted",
+                     "sessionId", run->session_id, "provider", run->writer.provider,
+                     "providerSessionId", run->writer.native_id, "session", session, "project",
+                     project, "timestamp", ts);
 }
 
 static void hook_native_id(void *ctx, struct gw_run *run)
