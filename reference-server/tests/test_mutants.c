@@ -712,6 +712,19 @@ static bool sc_permission_always_deny(void)
     return down(judge(f, ok));
 }
 
+/* R-PERM-5: an abort whose provider keeps running answers its pending request as cancelled. */
+static bool sc_pending_kept_after_end(void)
+{
+    bool ok;
+    up();
+    send_chat(a1);
+    fake.runs->end_on_abort = false;
+    gw_fake_permission(fake.runs, "Bash", "{}");
+    sendf(a1, "{\"type\":\"chat.abort\",\"sessionId\":\"%s\"}", sid);
+    ok = fake.runs->n_answers == 1 && fake.runs->answer_cancelled && !fake.runs->answer_allow;
+    return down(judge(got(a1), ok));
+}
+
 static bool sc_no_resume(void)
 {
     bool ok;
@@ -872,6 +885,7 @@ static const struct {
     {GW_MUT_PERMISSION_RESPONSE_ACKS, sc_permission_response_acks},
     {GW_MUT_PERMISSION_NO_TIMEOUT, sc_permission_no_timeout},
     {GW_MUT_PERMISSION_ALWAYS_DENY, sc_permission_always_deny},
+    {GW_MUT_PENDING_KEPT_AFTER_END, sc_pending_kept_after_end},
     {GW_MUT_NO_RESUME, sc_no_resume},
     {GW_MUT_NO_PERSIST, sc_no_persist},
     {GW_MUT_UNAVAILABLE_PROVIDER_RUNS, sc_unavailable_provider_runs},
