@@ -56,6 +56,8 @@
     X(RUNNING_LISTS_COMPLETED, "running-lists-completed", "R-REST-3",                            \
       "GET /sessions/running also lists completed runs")                                        \
     X(HISTORY_HAS_SEQ, "history-has-seq", "R-REST-4", "GET /sessions/:id/messages keeps seq")    \
+    X(HISTORY_PROMPT_ID_REUSED, "history-prompt-id-reused", "R-REST-4",                          \
+      "every user prompt stored in a session's history gets the same id")                      \
     X(WHITESPACE_ID_NOT_TRIMMED, "whitespace-id-not-trimmed", "R-SEND-1",                        \
       "sessionId is not trimmed: a whitespace id gets SESSION_NOT_FOUND")                       \
     X(WRONG_NOT_FOUND_TEXT, "wrong-not-found-text", "R-SEND-2",                                  \

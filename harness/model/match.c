@@ -489,6 +489,31 @@ static bool match_object(struct mctx *m, const json_t *pat, const json_t *v, boo
     return true;
 }
 
+/* {$distinct: KEY}: an array of objects that all have KEY, no two with equal values there. */
+static bool match_distinct(struct mctx *m, const char *key, const json_t *v)
+{
+    if (!json_is_array(v))
+        return fail(m, "an array", NULL, v);
+    for (size_t j = 0; j < json_array_size(v); j++) {
+        const json_t *x = json_object_get(json_array_get(v, j), key);
+        if (!x) {
+            wc_buf_addf(&m->path, "[%zu].%s", j, key);
+            return fail(m, "a value (distinct)", NULL, NULL);
+        }
+        for (size_t i = 0; i < j; i++) {
+            if (json_equal(json_object_get(json_array_get(v, i), key), x)) {
+                char *rec = short_json(x);
+                m->diff = wc_xasprintf("at %s[%zu].%s: expected a value distinct from [%zu].%s, "
+                                       "received the same %s",
+                                       m->path.len ? m->path.buf : "", j, key, i, key, rec);
+                free(rec);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static bool match_rec(struct mctx *m, const json_t *pat, const json_t *v)
 {
     const char *name;
@@ -513,6 +538,9 @@ static bool match_rec(struct mctx *m, const json_t *pat, const json_t *v)
             }
             return true;
         }
+        json_t *distinct = json_object_get(pat, "$distinct");
+        if (distinct && json_object_size(pat) == 1)
+            return match_distinct(m, json_string_value(distinct), v);
         return match_object(m, pat, v, false);
     }
     if (json_is_array(pat)) {

@@ -580,10 +580,12 @@ static void check_pattern_rec(struct lint *l, const json_t *parent, const char *
         const char *k;
         json_t *m;
         json_object_foreach((json_t *)v, k, m) {
-            if (k[0] == '$' && strcmp(k, "$exact") && strcmp(k, "$each"))
+            if (k[0] == '$' && strcmp(k, "$exact") && strcmp(k, "$each") && strcmp(k, "$distinct"))
                 kerr(l, v, k, "unknown pattern operator '%s'", k);
             else if (!strcmp(k, "$each") && json_object_size(v) != 1)
                 kerr(l, v, k, "'$each' must be the only key");
+            else if (!strcmp(k, "$distinct") && (json_object_size(v) != 1 || !json_is_string(m)))
+                kerr(l, v, k, "'$distinct' must be the only key and name a key");
             else if (!strcmp(k, "$exact") && (json_object_size(v) != 1 || !json_is_object(m)))
                 kerr(l, v, k, "'$exact' must be the only key and hold a mapping");
             check_pattern_rec(l, v, k, m, caps);

@@ -393,6 +393,10 @@ static void test_new_step_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:32: '$repeat' must be the only key of "
               "its mapping");
     lint_edit("  - expect: {c1: none}\n",
+              "  - expect: {c1: {kind: x, list: {$distinct: [id]}}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:35: '$distinct' must be the only key "
+              "and name a key");
+    lint_edit("  - expect: {c1: none}\n",
               "  - send: {c1: {type: x, pad: {$repeat: {count: 99999999, text: ab}}}}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:49: 'count' must be between 0 and "
               "16777216");

@@ -455,6 +455,29 @@ static bool sc_history_has_seq(void)
     return down(ok);
 }
 
+static bool sc_history_prompt_id_reused(void)
+{
+    json_t *b = NULL, *msgs;
+    char *path;
+    const char *first, *second;
+    bool ok;
+    up();
+    send_chat(a1);
+    emit(COMPLETE);
+    send_chat(a1);
+    emit(COMPLETE);
+    path = wc_xasprintf("/api/providers/sessions/%s/messages", sid);
+    rest("GET", path, NULL, &b);
+    free(path);
+    /* prompt, complete, prompt, complete */
+    msgs = json_object_get(json_object_get(b, "data"), "messages");
+    first = wc_json_str(json_array_get(msgs, 0), "id");
+    second = wc_json_str(json_array_get(msgs, 2), "id");
+    ok = json_array_size(msgs) == 4 && first && second && strcmp(first, second) != 0;
+    json_decref(b);
+    return down(ok);
+}
+
 static bool sc_whitespace_id_not_trimmed(void)
 {
     json_t *f;
@@ -864,6 +887,7 @@ static const struct {
     {GW_MUT_REST_ACCEPTS_EMPTY_PATH, sc_rest_accepts_empty_path},
     {GW_MUT_RUNNING_LISTS_COMPLETED, sc_running_lists_completed},
     {GW_MUT_HISTORY_HAS_SEQ, sc_history_has_seq},
+    {GW_MUT_HISTORY_PROMPT_ID_REUSED, sc_history_prompt_id_reused},
     {GW_MUT_WHITESPACE_ID_NOT_TRIMMED, sc_whitespace_id_not_trimmed},
     {GW_MUT_WRONG_NOT_FOUND_TEXT, sc_wrong_not_found_text},
     {GW_MUT_SEND_ACK, sc_send_ack},
