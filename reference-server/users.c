@@ -141,15 +141,15 @@ const char *gw_users_authenticate(const struct gw_users *u, const char *query_to
         /* `<scheme> <token>`: the second space-separated word. */
         const char *sp = strchr(authorization, ' ');
         if (sp) {
-            const char *start = sp + 1;
-            const char *end;
+            const char *start = sp; /* the loop skips this space and any that follow */
             while (*start == ' ')
                 start++;
-            end = strchr(start, ' ');
+            const char *end = strchr(start, ' ');
             second = end ? wc_xstrndup(start, (size_t)(end - start)) : wc_xstrdup(start);
         }
         *present = true;
-        if (second && *second)
+        /* An empty word matches nobody: gw_users_add refuses an empty token. */
+        if (second)
             user = by_token(u, second);
         free(second);
     }
