@@ -113,11 +113,6 @@ int gw_users_count(const struct gw_users *u)
     return u->n;
 }
 
-const char *gw_users_first(const struct gw_users *u)
-{
-    return u->n ? u->v[0].name : NULL;
-}
-
 static const char *by_token(const struct gw_users *u, const char *token)
 {
     for (int i = 0; i < u->n; i++) {
@@ -155,6 +150,6 @@ const char *gw_users_authenticate(const struct gw_users *u, const char *query_to
     }
     /* R-AUTH-1: a missing or bad token is refused. */
     if (!user && gw_mutant_on(GW_MUT_NO_AUTH))
-        user = gw_users_first(u);
+        user = u->n ? u->v[0].name : NULL; /* the planted bug: anyone is the first user */
     return user;
 }
