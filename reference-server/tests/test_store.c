@@ -108,6 +108,13 @@ static void test_store_history_pages_from_tail(void)
     CU_ASSERT_EQUAL_FATAL(json_array_size(page), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(page, 0), "n")), 1);
     json_decref(page);
+    page = gw_store_messages(st, "s1", 0, 0, &total); /* limit 0: an empty page, not "all" */
+    CU_ASSERT_EQUAL(total, 5);
+    CU_ASSERT_EQUAL(json_array_size(page), 0);
+    json_decref(page);
+    page = gw_store_messages(st, "s1", -7, 3, &total); /* any negative limit: no limit */
+    CU_ASSERT_EQUAL(json_array_size(page), 2);
+    json_decref(page);
     page = gw_store_messages(st, "other", -1, 0, &total);
     CU_ASSERT_EQUAL(total, 0);
     CU_ASSERT_EQUAL(json_array_size(page), 0);
