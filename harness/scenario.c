@@ -1216,6 +1216,7 @@ static void lint_alternatives(struct lint *l, const json_t *step, bool in_alt)
     static const char *const keys[] = {"grade", "steps", NULL};
     json_t *v = json_object_get(step, "alternatives");
     json_t *known_after = json_object();
+    json_t *closed_after = json_object();
     size_t i;
     json_t *alt;
 
@@ -1224,6 +1225,7 @@ static void lint_alternatives(struct lint *l, const json_t *step, bool in_alt)
     if (!json_is_array(v) || json_array_size(v) < 2) {
         lerr(l, step, "alternatives", v, "'alternatives' takes a list of at least two outcomes");
         json_decref(known_after);
+        json_decref(closed_after);
         return;
     }
     json_array_foreach(v, i, alt) {
@@ -1244,14 +1246,29 @@ static void lint_alternatives(struct lint *l, const json_t *step, bool in_alt)
             continue;
         }
         json_t *save = l->known;
+        json_t *open_before = json_deep_copy(l->connected);
+        const char *name;
+        json_t *val;
         l->known = json_deep_copy(save);
         lint_steps(l, steps, true);
         json_object_update(known_after, l->known);
         json_decref(l->known);
         l->known = save;
+        /* every alternative starts with the clients open before it; one that an alternative
+         * closes (expect_close) is closed after the alternatives (it may be, whichever matched) */
+        json_object_foreach(open_before, name, val) {
+            if (!json_object_get(l->connected, name))
+                json_object_set_new(closed_after, name, json_true());
+        }
+        json_decref(l->connected);
+        l->connected = open_before;
     }
     json_object_update(l->known, known_after);
     json_decref(known_after);
+    const char *name;
+    json_t *val;
+    json_object_foreach(closed_after, name, val) json_object_del(l->connected, name);
+    json_decref(closed_after);
 }
 
 /*
@@ -1309,7 +1326,7 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
 {
     static const char *const alt_ok[] = {"expect", "group", "quiet", "reached", "provider_done",
                                          "provider_hello", "provider_event", "expect_ping",
-                                         "note", NULL};
+                                         "expect_close", "note", NULL};
     const char *name;
     json_t *req;
     size_t nkeys = 0;

@@ -637,6 +637,35 @@ static void test_close_codes(void)
     show(r, "OK");
     CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
     json_decref(r);
+
+    /* expect_close inside alternatives: the first one's code does not match; a close is not
+     * rolled back, so the second one sees the same close, and its grade is the verdict */
+    r = run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - send: {c1: {type: chat.send, sessionId: $s1, content: close4001}}\n"
+                 "  - alternatives:\n"
+                 "      - grade: ok\n"
+                 "        steps: [{expect_close: {client: c1, code: 1000}}]\n"
+                 "      - grade: informational\n"
+                 "        steps: [{expect_close: {client: c1, code: 4001}}]\n",
+                 1000);
+    show(r, "INFORMATIONAL");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "INFORMATIONAL");
+    json_decref(r);
+
+    /* a client the server keeps open: the close alternative fails (the client still answers a
+     * sentinel), the next one matches */
+    r = run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - alternatives:\n"
+                 "      - grade: ok\n"
+                 "        steps: [{expect_close: c1}]\n"
+                 "      - grade: non_strict\n"
+                 "        steps: [{quiet: c1}]\n",
+                 1000);
+    show(r, "NON-STRICT");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "NON-STRICT");
+    json_decref(r);
 }
 
 static void test_auth(void)
