@@ -30,7 +30,6 @@ struct qnode {
 /* Per-connection state (lws zero-fills it). HTTP and WS share the struct. */
 struct pss {
     struct lws *wsi;
-    bool is_ws;
     /* HTTP */
     char method[8];
     char *path;
@@ -376,7 +375,6 @@ static int ws_established(struct gw_server *s, struct pss *p, struct lws *wsi)
     http_release(p);
     memset(p, 0, sizeof(*p));
     p->wsi = wsi;
-    p->is_ws = true;
     user = authenticate(s, wsi, true, &present);
     if (!user || !s->core)
         return -1;
@@ -499,7 +497,8 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
         return http_writeable(p, wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (p && !p->is_ws)
+        /* only in the HTTP role: a chat socket gets CLOSED and WS_SERVER_DROP_PROTOCOL */
+        if (p)
             http_release(p);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
