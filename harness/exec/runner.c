@@ -1069,8 +1069,24 @@ static void run_step_connect(struct rt *rt, const json_t *step, const char *snam
     } else {
         int64_t n = add_record(rt, json_pack("{s:s, s:s, s:i}", "t", "reject", "conn", name,
                                              "status", status));
+        /* R-AUTH-1: a refusal is the end of that connection, not a response before a 101 */
+        char *extra = NULL;
+        size_t more = hn_ws_refusal_trailer(&c->ws, deadline, &extra);
         hn_ws_release(&c->ws);
         c->state = C_NONE;
+        if (expect_status == status && more) {
+            json_t *exp = json_pack("{s:I, s:s}", "status", (json_int_t)status, "then",
+                                    "the end of the connection");
+            json_t *rec = json_pack("{s:i, s:s}", "status", status, "then", extra);
+            char *diff = wc_xasprintf("after its %d response the server sent %zu more bytes: "
+                                      "\"%s\"", status, more, extra);
+            step_fail(rt, step, "the server went on after refusing the upgrade", exp, rec, diff,
+                      n);
+            free(diff);
+            json_decref(exp);
+            json_decref(rec);
+        }
+        free(extra);
         if (expect_status != status) {
             json_t *exp = json_pack("{s:I}", "status", (json_int_t)(expect_status ? expect_status : 101));
             json_t *rec = json_pack("{s:i}", "status", status);

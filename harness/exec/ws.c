@@ -447,3 +447,42 @@ int hn_ws_handshake(struct hn_ws *ws, const char *host, int port, const char *pa
     free(hdrs);
     return 0;
 }
+
+size_t hn_ws_refusal_trailer(struct hn_ws *ws, int64_t deadline_ms, char **extra)
+{
+    const char *end = ws->rx.len ? strstr(ws->rx.buf, "\r\n\r\n") : NULL;
+    char cl[32];
+    size_t total, more;
+
+    *extra = NULL;
+    if (!end)
+        return 0;
+    total = (size_t)(end - ws->rx.buf) + 4;
+    {
+        char *hdrs = wc_xstrndup(ws->rx.buf, total);
+        if (header_value(hdrs, "Content-Length", cl, sizeof(cl)))
+            total += (size_t)strtoull(cl, NULL, 10);
+        free(hdrs);
+    }
+    /* the end of the connection, or a byte past the response, whichever comes first */
+    while (!ws->eof && ws->rx.len <= total) {
+        struct pollfd p = {.fd = ws->fd, .events = POLLIN};
+        int64_t left = deadline_ms - wc_now_ms();
+        if (left <= 0)
+            break;
+        int r = poll(&p, 1, (int)left);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r > 0 && hn_ws_read(ws) != 0)
+            break;
+    }
+    if (ws->rx.len <= total)
+        return 0;
+    more = ws->rx.len - total;
+    *extra = wc_xstrndup(ws->rx.buf + total, more < 80 ? more : 80);
+    for (char *q = *extra; *q; q++) {
+        if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+            *q = '.';
+    }
+    return more;
+}

@@ -92,6 +92,14 @@ int hn_ws_flush(struct hn_ws *ws);
  */
 int hn_ws_handshake(struct hn_ws *ws, const char *host, int port, const char *path,
                     const char *extra_headers, int64_t deadline_ms, int *status, char **err);
+/*
+ * After hn_ws_handshake gave a status other than 101 (a refused upgrade): read the response's
+ * body (its Content-Length, 0 without one), then on until the server ends the connection or
+ * deadline_ms. Returns how many bytes the server sent after that response (0: none), and the
+ * first of them in *extra (new, at most 80, unprintable bytes as '.'; NULL when none). A server
+ * that keeps the connection open and silent until the deadline gives 0.
+ */
+size_t hn_ws_refusal_trailer(struct hn_ws *ws, int64_t deadline_ms, char **extra);
 
 
 #endif

@@ -1222,6 +1222,7 @@ static void lint_step_alternatives(struct lint *l, const json_t *step, const cha
     static const char *const keys[] = {"grade", "steps", NULL};
     json_t *v = json_object_get(step, "alternatives");
     json_t *known_after = json_object();
+    json_t *closed_after = json_object();
     size_t i;
     json_t *alt;
 
@@ -1230,6 +1231,7 @@ static void lint_step_alternatives(struct lint *l, const json_t *step, const cha
     if (!json_is_array(v) || json_array_size(v) < 2) {
         lerr(l, step, "alternatives", v, "'alternatives' takes a list of at least two outcomes");
         json_decref(known_after);
+        json_decref(closed_after);
         return;
     }
     json_array_foreach(v, i, alt) {
@@ -1250,14 +1252,29 @@ static void lint_step_alternatives(struct lint *l, const json_t *step, const cha
             continue;
         }
         json_t *save = l->known;
+        json_t *open_before = json_deep_copy(l->connected);
+        const char *cname;
+        json_t *val;
         l->known = json_deep_copy(save);
         lint_steps(l, steps, true);
         json_object_update(known_after, l->known);
         json_decref(l->known);
         l->known = save;
+        /* every alternative starts with the clients open before it; one that an alternative
+         * closes (expect_close) is closed after the alternatives (it may be, whichever matched) */
+        json_object_foreach(open_before, cname, val) {
+            if (!json_object_get(l->connected, cname))
+                json_object_set_new(closed_after, cname, json_true());
+        }
+        json_decref(l->connected);
+        l->connected = open_before;
     }
     json_object_update(l->known, known_after);
     json_decref(known_after);
+    const char *cname;
+    json_t *val;
+    json_object_foreach(closed_after, cname, val) json_object_del(l->connected, cname);
+    json_decref(closed_after);
 }
 
 /*

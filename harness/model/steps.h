@@ -24,7 +24,7 @@
     X(send, 0)                                         \
     X(send_raw, 0)                                     \
     X(expect, HN_STEP_WAITS | HN_STEP_IN_ALT)          \
-    X(expect_close, HN_STEP_WAITS)                     \
+    X(expect_close, HN_STEP_WAITS | HN_STEP_IN_ALT)    \
     X(expect_ping, HN_STEP_WAITS | HN_STEP_IN_ALT)     \
     X(pause, 0)                                        \
     X(resume, 0)                                       \

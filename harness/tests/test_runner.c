@@ -208,6 +208,9 @@ static void handle_http(struct fconn *c)
         bool good = strstr(path, "token=good") || strcasestr(c->in.buf, "Bearer good");
         if (!k || !good) {
             wr(c->fd, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", 48);
+            /* token=late101: a gateway that refuses and then upgrades anyway */
+            if (strstr(path, "token=late101"))
+                wr(c->fd, "HTTP/1.1 101 Switching Protocols\r\n\r\n", 36);
             shutdown(c->fd, SHUT_RDWR);
             return;
         }
@@ -651,6 +654,35 @@ static void test_close_codes(void)
     show(r, "OK");
     CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
     json_decref(r);
+
+    /* expect_close inside alternatives: the first one's code does not match; a close is not
+     * rolled back, so the second one sees the same close, and its grade is the verdict */
+    r = run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - send: {c1: {type: chat.send, sessionId: $s1, content: close4001}}\n"
+                 "  - alternatives:\n"
+                 "      - grade: ok\n"
+                 "        steps: [{expect_close: {client: c1, code: 1000}}]\n"
+                 "      - grade: informational\n"
+                 "        steps: [{expect_close: {client: c1, code: 4001}}]\n",
+                 1000);
+    show(r, "INFORMATIONAL");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "INFORMATIONAL");
+    json_decref(r);
+
+    /* a client the server keeps open: the close alternative fails (the client still answers a
+     * sentinel), the next one matches */
+    r = run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - alternatives:\n"
+                 "      - grade: ok\n"
+                 "        steps: [{expect_close: c1}]\n"
+                 "      - grade: non_strict\n"
+                 "        steps: [{quiet: c1}]\n",
+                 1000);
+    show(r, "NON-STRICT");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "NON-STRICT");
+    json_decref(r);
 }
 
 static void test_auth(void)
@@ -674,6 +706,14 @@ static void test_auth(void)
     r = run_case(NULL, "  - connect: {client: c1, expect_status: 401}\n", 1000);
     show(r, "FAILED");
     CU_ASSERT_STRING_EQUAL(first_message(r), "the upgrade was accepted but should have been refused");
+    json_decref(r);
+
+    /* a 401 followed by a 101 on the same connection is not a refusal */
+    r = run_case(NULL, "  - connect: {client: c1, token: late101, expect_status: 401}\n", 1000);
+    show(r, "FAILED");
+    CU_ASSERT_STRING_EQUAL(first_message(r), "the server went on after refusing the upgrade");
+    CU_ASSERT_STRING_EQUAL(first_diff(r), "after its 401 response the server sent 36 more bytes: "
+                                          "\"HTTP/1.1 101 Switching Protocols....\"");
     json_decref(r);
 }
 

@@ -24,12 +24,12 @@ static void lookup_and_flags(void)
     CU_ASSERT_PTR_NULL(hn_step_kind(NULL));
     CU_ASSERT_PTR_NULL(hn_step_kind("Expect"));
     CU_ASSERT_EQUAL(hn_step_kind("expect")->flags, HN_STEP_WAITS | HN_STEP_IN_ALT);
-    CU_ASSERT_EQUAL(hn_step_kind("expect_close")->flags, HN_STEP_WAITS);
+    CU_ASSERT_EQUAL(hn_step_kind("expect_close")->flags, HN_STEP_WAITS | HN_STEP_IN_ALT);
     CU_ASSERT_EQUAL(hn_step_kind("send")->flags, 0);
     CU_ASSERT_EQUAL(hn_step_kind("note")->flags, HN_STEP_IN_ALT);
     char *w = hn_step_names_with(HN_STEP_WAITS | HN_STEP_IN_ALT);
-    CU_ASSERT_STRING_EQUAL(w, "expect, expect_ping, group, reached, provider_done, "
-                              "provider_hello, provider_event");
+    CU_ASSERT_STRING_EQUAL(w, "expect, expect_close, expect_ping, group, reached, "
+                              "provider_done, provider_hello, provider_event");
     free(w);
 }
 
