@@ -95,6 +95,8 @@
     X(PERMISSION_NO_TIMEOUT, "permission-no-timeout", "R-PERM-3", "permissions never time out")  \
     X(PERMISSION_ALWAYS_DENY, "permission-always-deny", "R-PERM-4",                              \
       "every permission answer reaches the provider as deny")                                   \
+    X(PENDING_KEPT_AFTER_END, "pending-kept-after-end", "R-PERM-5",                              \
+      "a run that ends with a pending permission never answers its provider")                   \
     X(NO_RESUME, "no-resume", "R-RES-1", "the provider is never given the native id to resume")  \
     X(NO_PERSIST, "no-persist", "R-RES-2", "sessions live in memory only, whatever --db says")   \
     X(NO_FRAME_CAP, "no-frame-cap", "R-LIMIT-1", "inbound messages have no size cap")            \

@@ -1,11 +1,11 @@
-/* test_match.c: CUnit tests for harness/match.c (suite hn_match). */
+/* test_match.c: CUnit tests for harness/model/match.c (suite hn_match). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../match.h"
+#include "model/match.h"
 #include "wc_json.h"
 
 static json_t *J(const char *text)
