@@ -1,4 +1,5 @@
 /* registry.c: runs, seq, replay ring, completion and fan-out (see registry.h). */
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,7 +43,8 @@ struct gw_registry *gw_registry_new(size_t replay_cap, struct gw_outbox *ob, str
 {
     struct gw_registry *reg = wc_xcalloc(1, sizeof(*reg));
 
-    reg->replay_cap = replay_cap ? replay_cap : 1;
+    assert(replay_cap > 0);
+    reg->replay_cap = replay_cap;
     reg->ob = ob;
     reg->rand = rand;
     if (hooks)
@@ -251,14 +253,15 @@ static void set_seq(json_t *ev, int64_t seq)
 /* Number one decorated event and deliver it (takes ev). */
 static void forward(struct gw_registry *reg, struct gw_run *run, json_t *ev)
 {
-    const char *kind = json_string_value(json_object_get(ev, "kind"));
-    bool is_complete = kind && strcmp(kind, "complete") == 0;
     int64_t seq = ++run->last_seq;
 
     if (gw_mutant_on(GW_MUT_SEQ_GAP) && seq == 3)
         seq = ++run->last_seq;
     set_seq(ev, seq);
     if (gw_mutant_on(GW_MUT_REORDER_EVENTS)) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        bool is_complete = kind && strcmp(kind, "complete") == 0;
+
         if (!run->held && !is_complete && seq == 1) {
             run->held = ev; /* wait for the second event, then swap */
             return;
@@ -280,16 +283,18 @@ static void forward(struct gw_registry *reg, struct gw_run *run, json_t *ev)
     deliver(reg, run, ev);
 }
 
-/* May the run still forward an event of this kind? (R-TERM-1, R-TERM-2) */
+/*
+ * May the run still forward this event? (R-TERM-1, R-TERM-2) Only while it runs: after its
+ * complete, nothing. The kind only picks which planted bug lets something through.
+ */
 static bool may_forward(const struct gw_run *run, const json_t *ev)
 {
     const char *kind = wc_json_str(ev, "kind");
 
     if (run->status == GW_RUN_RUNNING)
         return true;
-    if (kind && strcmp(kind, "complete") == 0)
-        return gw_mutant_on(GW_MUT_DUP_COMPLETE);
-    return gw_mutant_on(GW_MUT_EVENTS_AFTER_COMPLETE);
+    return gw_mutant_on(kind && strcmp(kind, "complete") == 0 ? GW_MUT_DUP_COMPLETE
+                                                              : GW_MUT_EVENTS_AFTER_COMPLETE);
 }
 
 void gw_registry_emit(struct gw_registry *reg, struct gw_run *run, json_t *ev)
@@ -353,7 +358,8 @@ static void replay_one(struct gw_registry *reg, struct gw_run *run, uint64_t con
     char buf[48];
     char *id;
 
-    if (!renumber && !gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
+    /* The stored event itself (R-SEQ-3); renumber is non-zero only under truncation-renumbers. */
+    if (!gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS) && !gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
         gw_outbox_send_json(reg->ob, conn, ev);
         return;
     }
@@ -386,11 +392,15 @@ void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t co
         from = 0;
     if (gw_mutant_on(GW_MUT_REPLAY_IGNORES_LASTSEQ))
         from = 0;
-    if (from < run->last_seq && from + 1 < first) {
-        /* R-CAP-1/R-CAP-2: the ring no longer holds lastSeq+1. */
-        if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS))
+    /*
+     * R-CAP-1/R-CAP-2: the ring no longer holds lastSeq+1. (That implies lastSeq+1 <= the run's
+     * last seq: the ring always holds the newest event, and first is last_seq + 1 when the run
+     * has none yet.)
+     */
+    if (from + 1 < first) {
+        if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS)) {
             renumber = from + 1;
-        if (!gw_mutant_on(GW_MUT_NO_HISTORY_TRUNCATED) && !renumber) {
+        } else if (!gw_mutant_on(GW_MUT_NO_HISTORY_TRUNCATED)) {
             json_t *t;
             wc_iso8601_now(ts, sizeof(ts));
             t = json_pack("{s:s, s:s, s:I, s:I, s:s}", "kind", "history_truncated", "sessionId",

@@ -63,7 +63,10 @@ struct gw_registry_hooks {
     void (*completed)(void *ctx, struct gw_run *run);
 };
 
-/* New registry. ob, rand and hooks are borrowed and must outlive it. Never NULL. */
+/*
+ * New registry keeping replay_cap (at least 1) events per run. ob, rand and hooks are borrowed
+ * and must outlive it. Never NULL.
+ */
 struct gw_registry *gw_registry_new(size_t replay_cap, struct gw_outbox *ob, struct wc_rand *rand,
                                     const struct gw_registry_hooks *hooks, void *hooks_ctx);
 /* Frees every run, whatever its references. Accepts NULL. */

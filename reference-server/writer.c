@@ -220,11 +220,11 @@ enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t
     } else if (!wc_json_str(*out, "sessionId")) {
         json_object_set_new(*out, "sessionId", json_string(w->app_id));
     }
-    kind = wc_json_str(*out, "kind"); /* after the remap, which may have replaced the string */
     if (!json_is_string(json_object_get(*out, "id"))) {
         char *id;
         wc_rand_uuid(w->rand, uuid);
-        id = wc_xasprintf("%s_%s", kind, uuid);
+        /* the kind as remapped: the remap may have replaced the string kind pointed to */
+        id = wc_xasprintf("%s_%s", wc_json_str(*out, "kind"), uuid);
         json_object_set_new(*out, "id", json_string(id));
         free(id);
     }
