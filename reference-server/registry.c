@@ -351,19 +351,17 @@ bool gw_registry_complete_if_current(struct gw_registry *reg, struct gw_run *run
     return true;
 }
 
-static void replay_one(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
-                       const json_t *ev, int64_t renumber)
+/*
+ * The replay of the planted bugs truncation-renumbers and replay-fresh-ids: an altered copy of
+ * ev instead of the stored event (R-SEQ-3). Called only with one of them on.
+ */
+static void replay_planted(struct gw_registry *reg, uint64_t conn, const json_t *ev,
+                           int64_t renumber)
 {
-    json_t *copy;
+    json_t *copy = json_deep_copy(ev);
     char buf[48];
     char *id;
 
-    /* The stored event itself (R-SEQ-3); renumber is non-zero only under truncation-renumbers. */
-    if (!gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS) && !gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
-        gw_outbox_send_json(reg->ob, conn, ev);
-        return;
-    }
-    copy = json_deep_copy(ev);
     if (renumber)
         set_seq(copy, renumber);
     if (gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
@@ -374,7 +372,6 @@ static void replay_one(struct gw_registry *reg, struct gw_run *run, uint64_t con
         wc_iso8601_now(buf, sizeof(buf));
         json_object_set_new(copy, "timestamp", json_string(buf));
     }
-    (void)run;
     gw_outbox_send_json(reg->ob, conn, copy);
     json_decref(copy);
 }
@@ -414,9 +411,18 @@ void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t co
         const json_t *ev = run->ring[(run->ring_head + i) % run->ring_cap];
         if (event_seq(ev) <= from)
             continue;
-        replay_one(reg, run, conn, ev, renumber);
-        if (renumber)
-            renumber++;
+        if (gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
+            replay_planted(reg, conn, ev, 0);
+            continue;
+        }
+        if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS)) {
+            replay_planted(reg, conn, ev, renumber);
+            if (renumber)
+                renumber++;
+            continue;
+        }
+        /* R-SEQ-3: the stored event itself. */
+        gw_outbox_send_json(reg->ob, conn, ev);
     }
 }
 

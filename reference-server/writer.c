@@ -1,4 +1,5 @@
 /* writer.c: remap, decorate and normalise provider events (see writer.h). */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -203,13 +204,9 @@ enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t
         json_decref(ev);
         return GW_WRITER_SWALLOW;
     }
-    /* Decorate in place when we hold the only reference; otherwise on a private copy. */
-    if (ev->refcount == 1) {
-        *out = ev;
-    } else {
-        *out = json_deep_copy(ev);
-        json_decref(ev);
-    }
+    /* Decorated in place: every event reaches the writer fresh, with no other reference. */
+    assert(ev->refcount == 1);
+    *out = ev;
     if (!gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID)) {
         if (w->native_id && !remap_value(w, *out, 0)) {
             json_decref(*out);
