@@ -207,14 +207,16 @@ enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t
     /* Decorated in place: every event reaches the writer fresh, with no other reference. */
     assert(ev->refcount == 1);
     *out = ev;
-    if (!gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID)) {
+    if (gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID)) {
+        /* the planted leak: the provider's own sessionId stays */
+        if (!wc_json_str(*out, "sessionId"))
+            json_object_set_new(*out, "sessionId", json_string(w->app_id));
+    } else {
         if (w->native_id && !remap_value(w, *out, 0)) {
             json_decref(*out);
             *out = NULL;
             return GW_WRITER_DROP;
         }
-        json_object_set_new(*out, "sessionId", json_string(w->app_id));
-    } else if (!wc_json_str(*out, "sessionId")) {
         json_object_set_new(*out, "sessionId", json_string(w->app_id));
     }
     if (!json_is_string(json_object_get(*out, "id"))) {
