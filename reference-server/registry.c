@@ -26,18 +26,6 @@ static int64_t epoch_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *gw_run_status_name(enum gw_run_status s)
-{
-    switch (s) {
-    case GW_RUN_RUNNING:
-        return "running";
-    case GW_RUN_COMPLETED:
-        return "completed";
-    default:
-        WC_BUG("bad run status");
-    }
-}
-
 struct gw_registry *gw_registry_new(size_t replay_cap, struct gw_outbox *ob, struct wc_rand *rand,
                                     const struct gw_registry_hooks *hooks, void *hooks_ctx)
 {

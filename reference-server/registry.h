@@ -119,6 +119,5 @@ json_t *gw_registry_list_running(struct gw_registry *reg, const char *owner);
 
 struct gw_run *gw_run_ref(struct gw_run *run);
 void gw_run_unref(struct gw_run *run);
-const char *gw_run_status_name(enum gw_run_status s);
 
 #endif
