@@ -46,7 +46,9 @@ struct item {
     uint64_t consumed;  /* 0 or the stamp that consumed it */
     bool sentinel;
     int64_t rec_n;      /* transcript record number */
-    int64_t at_ms;      /* when it arrived (monotonic ms): `within_ms` grades it */
+    int64_t at_ms;      /* when we read it (monotonic ms): `within_ms` grades it */
+    int64_t lo_ms;      /* it arrived after lo_ms and at or before hi_ms (hn_ws_arrival) */
+    int64_t hi_ms;
 };
 
 struct client {
@@ -67,6 +69,8 @@ struct client {
     uint64_t npings;    /* pings received on this socket */
     int64_t *ping_at;   /* when each of them arrived (monotonic ms) */
     int64_t close_at_ms; /* when the close was seen */
+    int64_t close_lo_ms; /* it arrived after this time, at or before close_hi_ms */
+    int64_t close_hi_ms;
 };
 
 struct ctlmsg {
@@ -77,6 +81,8 @@ struct ctlmsg {
     uint64_t consumed;
     int64_t rec_n;
     int64_t at_ms;
+    int64_t lo_ms;
+    int64_t hi_ms;
 };
 
 /*
@@ -84,12 +90,23 @@ struct ctlmsg {
  * clock starts at t0; what the step waited for arrived at seen_ms. At or before max_ms it is on
  * time, up to twice max_ms it is late (NON-STRICT), later or never it is FAILED, and before
  * min_ms (when given) it is early (FAILED). The wait itself ends at twice the bound.
+ *
+ * Times are when we read a frame, not when it arrived: a harness that was descheduled reads
+ * late, and two frames read together look simultaneous however far apart they came. Late is
+ * graded on the read times (the tolerance absorbs our delays). Early must be proven, or a busy
+ * machine would fail a correct gateway: it is graded on seen_hi - t0_lo, where t0_lo is a time
+ * the clock-starting frame cannot have arrived before and seen_hi one the awaited thing cannot
+ * have arrived after (hn_ws_arrival: the kernel's receive timestamp when it ends a read, else
+ * the last time its socket was seen empty, and our read), so the real interval is at most that.
+ * When the clock started at the end of a step (a send), t0_lo is t0: the gateway cannot answer
+ * before it was asked.
  */
 struct within {
     bool on;
     int64_t min_ms;     /* -1: no lower bound */
     int64_t max_ms;
     int64_t t0;
+    int64_t t0_lo;      /* at or before t0 */
 };
 
 struct rt {
@@ -123,7 +140,12 @@ struct rt {
     int64_t step_index;
     struct within within;      /* the current step's time bound, if any */
     int64_t seen_ms;           /* the latest arrival the current step consumed, or -1 */
+    int64_t seen_lo_ms;        /* it arrived after seen_lo_ms, at or before seen_hi_ms */
+    int64_t seen_hi_ms;
     int64_t mark_ms;           /* where the previous step left the clock (its arrival or end) */
+    int64_t mark_lo_ms;        /* the earliest that can really have been */
+    int64_t poll_prev_ms;      /* when the previous pump round began to poll */
+    int64_t poll_ms;           /* when this one did */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -359,6 +381,7 @@ static void record_close(struct rt *rt, struct client *c, const char *by, int co
         json_object_set_new(r, "reason", rs ? rs : json_string("(not UTF-8)"));
     c->close_rec_n = add_record(rt, r);
     c->close_at_ms = wc_now_ms();
+    hn_ws_arrival(&c->ws, &c->close_lo_ms, &c->close_hi_ms);
     c->close_code = code;
     free(c->close_reason);
     c->close_reason = reason ? wc_xstrdup(reason) : NULL;
@@ -397,6 +420,7 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
     it.raw = fields;
     it.arrival = ++rt->arrival;
     it.at_ms = wc_now_ms();
+    hn_ws_arrival(&c->ws, &it.lo_ms, &it.hi_ms);
     it.rec_n = add_record(rt, rec);
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 32;
@@ -520,6 +544,8 @@ static void on_ctl(void *ctx, int conn, const char *label, const char *run, json
     m->msg = json_incref(msg);
     m->arrival = ++rt->arrival;
     m->at_ms = wc_now_ms();
+    m->lo_ms = rt->poll_prev_ms; /* the control socket was drained in the round before */
+    m->hi_ms = m->at_ms;
     m->rec_n = n;
     if (type && !strcmp(type, "announced") && wc_json_str(msg, "nativeId")) {
         char *k = wc_xasprintf("native.%s", label);
@@ -576,8 +602,18 @@ static void pump(struct rt *rt, int64_t deadline)
     }
     if (left < 0)
         left = 0;
+    rt->poll_prev_ms = rt->poll_ms;
+    rt->poll_ms = wc_now_ms();
     int r = poll(fds, n, (int)(left > 60000 ? 60000 : left));
-    if (r <= 0)
+    if (r < 0)
+        return;
+    /* a socket poll found nothing to read on was empty at some time after poll_ms */
+    for (size_t i = nctl; i < n; i++) {
+        if ((fds[i].events & POLLIN) && !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+            owner[i]->ws.fd == fds[i].fd && owner[i]->ws.empty_ms < rt->poll_ms)
+            owner[i]->ws.empty_ms = rt->poll_ms;
+    }
+    if (r == 0)
         return;
     hn_ctl_handle(rt->ctl, fds, nctl);
     for (size_t i = nctl; i < n; i++) {
@@ -1220,11 +1256,14 @@ static int64_t wait_deadline(const struct rt *rt, int64_t wait_ms)
     return wc_now_ms() + wait_ms;
 }
 
-/* The step consumed something that arrived at at_ms. */
-static void seen_at(struct rt *rt, int64_t at_ms)
+/* The step consumed something that we read at at_ms and that arrived in (lo_ms, hi_ms]. */
+static void seen_at(struct rt *rt, int64_t at_ms, int64_t lo_ms, int64_t hi_ms)
 {
-    if (at_ms > rt->seen_ms)
+    if (at_ms > rt->seen_ms) {
         rt->seen_ms = at_ms;
+        rt->seen_lo_ms = lo_ms;
+        rt->seen_hi_ms = hi_ms;
+    }
 }
 
 static json_t *within_value(const struct rt *rt)
@@ -1280,9 +1319,10 @@ static void within_grade(struct rt *rt, const json_t *step)
         return;
     took = rt->seen_ms - w->t0;
     exp = within_value(rt);
-    if (w->min_ms >= 0 && took < w->min_ms) {
-        diff = wc_xasprintf("it came after %lld ms, before the lower bound of %lld ms",
-                            (long long)took, (long long)w->min_ms);
+    if (w->min_ms >= 0 && rt->seen_hi_ms - w->t0_lo < w->min_ms) {
+        diff = wc_xasprintf("it came at most %lld ms after the clock started, before the lower "
+                            "bound of %lld ms", (long long)(rt->seen_hi_ms - w->t0_lo),
+                            (long long)w->min_ms);
         step_fail(rt, step, "early: before the time bound's lower limit", exp, NULL, diff, 0);
     } else if (took > 2 * w->max_ms) {
         diff = wc_xasprintf("it came after %lld ms, beyond twice the bound of %lld ms",
@@ -1382,7 +1422,7 @@ static bool expect_one(struct rt *rt, const json_t *step, struct client *c, cons
         return false;
     }
     it->consumed = ++rt->stamp;
-    seen_at(rt, it->at_ms);
+    seen_at(rt, it->at_ms, it->lo_ms, it->hi_ms);
     json_decref(val);
     return true;
 }
@@ -1456,7 +1496,7 @@ static void do_expect_close(struct rt *rt, const json_t *step)
         step_error(rt, step, "%s was closed by the harness, not the server", name);
         return;
     }
-    seen_at(rt, c->close_at_ms);
+    seen_at(rt, c->close_at_ms, c->close_lo_ms, c->close_hi_ms);
     json_t *want = codes ? json_incref(codes) : code ? json_pack("[O]", code) : NULL;
     bool ok = !want;
     size_t i;
@@ -1524,14 +1564,14 @@ static void do_expect_ping(struct rt *rt, const json_t *step)
     if (!rt->within.on && rt->t->ping_interval_ms > 0)
         rt->within = (struct within){.on = true, .min_ms = -1, .max_ms = wait};
     if (rt->within.on) {
-        rt->within.t0 = wc_now_ms();
+        rt->within.t0 = rt->within.t0_lo = wc_now_ms();
         wait = rt->within.max_ms;
     }
     struct ping_arg a = {.c = c, .since = c->npings};
     json_t *exp = json_pack("{s:s, s:I}", "ping", name, "within_ms", (json_int_t)wait);
     int rc = c->state == C_OPEN ? wait_until(rt, cond_ping, &a, wait_deadline(rt, wait)) : 0;
     if (rc == 0 && c->npings > a.since) {
-        seen_at(rt, c->ping_at[a.since]);
+        seen_at(rt, c->ping_at[a.since], c->ping_at[a.since], c->ping_at[a.since]);
         goto out;
     }
     if (rc != 0) {
@@ -1804,7 +1844,7 @@ static void do_group(struct rt *rt, const json_t *step)
         }
         free(first_diff);
         it->consumed = ++rt->stamp;
-        seen_at(rt, it->at_ms);
+        seen_at(rt, it->at_ms, it->lo_ms, it->hi_ms);
     }
 out:
     for (i = 0; i < g.n; i++)
@@ -1899,7 +1939,8 @@ static struct ctlmsg *wait_ctl(struct rt *rt, const json_t *step, struct ctl_arg
         free(msg);
         return NULL;
     }
-    seen_at(rt, rt->msgs[a->found].at_ms);
+    seen_at(rt, rt->msgs[a->found].at_ms, rt->msgs[a->found].lo_ms,
+            rt->msgs[a->found].hi_ms);
     return &rt->msgs[a->found];
 }
 
@@ -2451,7 +2492,8 @@ static void within_setup(struct rt *rt, const json_t *step)
     }
     if (max <= 0)
         return;
-    rt->within = (struct within){.on = true, .min_ms = min, .max_ms = max, .t0 = rt->mark_ms};
+    rt->within = (struct within){.on = true, .min_ms = min, .max_ms = max, .t0 = rt->mark_ms,
+                                 .t0_lo = rt->mark_lo_ms};
 }
 
 static void run_step_inner(struct rt *rt, const json_t *step, const char *name);
@@ -2467,7 +2509,12 @@ static void run_step(struct rt *rt, const json_t *step)
     rt->seen_ms = -1;
     run_step_inner(rt, step, name);
     within_grade(rt, step);
-    rt->mark_ms = rt->seen_ms >= 0 ? rt->seen_ms : wc_now_ms();
+    if (rt->seen_ms >= 0) {
+        rt->mark_ms = rt->seen_ms;
+        rt->mark_lo_ms = rt->seen_lo_ms;
+    } else {
+        rt->mark_ms = rt->mark_lo_ms = wc_now_ms();
+    }
     rt->within = saved;
 }
 
@@ -2848,7 +2895,7 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     rt->scope = (struct hn_scope){.vars = rt->vars, .resolve = resolve, .ctx = rt};
     rt->within.min_ms = -1;
     rt->seen_ms = -1;
-    rt->mark_ms = wc_now_ms();
+    rt->mark_ms = rt->mark_lo_ms = rt->poll_ms = rt->poll_prev_ms = wc_now_ms();
     wc_rand_init(&rt->rng, o->seed);
     snprintf(rt->case_token, sizeof(rt->case_token), "%s#%04llx", c->id,
              (unsigned long long)(wc_rand_next(&rt->rng) & 0xffff));

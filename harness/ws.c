@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +28,12 @@ void hn_ws_init(struct hn_ws *ws, int fd, struct wc_rand *rng)
     memset(ws, 0, sizeof(*ws));
     ws->fd = fd;
     ws->rng = rng;
+    ws->empty_ms = ws->rx_lo_ms = wc_now_ms(); /* nothing can arrive before the socket exists */
+    ws->rx_last_ms = -1;
+    if (fd >= 0) {
+        int on = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)); /* hn_ws_arrival */
+    }
     wc_buf_init(&ws->rx, 0);
     wc_buf_init(&ws->msg, HN_WS_MAX_MESSAGE);
     wc_buf_init(&ws->tx, 0);
@@ -232,17 +239,71 @@ int hn_ws_next(struct hn_ws *ws, struct hn_ws_event *ev, char **why)
     }
 }
 
+/* A CLOCK_REALTIME kernel timestamp on the wc_now_ms clock, rounded down, less 1 ms for the
+ * two clocks not being read at the same instant. */
+static int64_t realtime_to_now_ms(const struct timespec *k)
+{
+    struct timespec rt;
+    int64_t mono_us = wc_now_us();
+
+    clock_gettime(CLOCK_REALTIME, &rt);
+    int64_t age_us = ((int64_t)rt.tv_sec - k->tv_sec) * 1000000 + (rt.tv_nsec - k->tv_nsec) / 1000;
+    if (age_us < 0)
+        age_us = 0;
+    return (mono_us - age_us) / 1000 - 1;
+}
+
+/* recv() that also returns the kernel's receive timestamp of the last byte read (-1: none). */
+static ssize_t recv_stamped(int fd, char *buf, size_t len, int64_t *stamp_ms)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } cb;
+    struct iovec io = {.iov_base = buf, .iov_len = len};
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b,
+                       .msg_controllen = sizeof(cb.b)};
+    ssize_t n = recvmsg(fd, &m, 0);
+
+    *stamp_ms = -1;
+    if (n <= 0)
+        return n;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec k;
+            memcpy(&k, CMSG_DATA(h), sizeof(k));
+            *stamp_ms = realtime_to_now_ms(&k);
+        }
+    }
+    return n;
+}
+
+void hn_ws_arrival(const struct hn_ws *ws, int64_t *lo, int64_t *hi)
+{
+    if (ws->rx.len == 0 && ws->rx_last_ms >= 0 && ws->rx_last_ms >= ws->rx_lo_ms) {
+        *lo = *hi = ws->rx_last_ms;
+        return;
+    }
+    *lo = ws->rx_lo_ms;
+    *hi = wc_now_ms();
+}
+
 int hn_ws_read(struct hn_ws *ws)
 {
     char buf[65536];
 
     if (ws->fd < 0)
         return WC_ERR_IO;
+    /* Whatever this call reads was not in the queue when it was last seen empty: a lower bound
+     * on its arrival that no delay of ours can push later (within_ms's lower limit needs it). */
+    ws->rx_lo_ms = ws->empty_ms;
     /* at most 256 KiB per call, so the caller re-checks its conditions while a peer floods */
     for (int rounds = 0; rounds < 4; rounds++) {
-        ssize_t n = recv(ws->fd, buf, sizeof(buf), 0);
+        int64_t before = wc_now_ms(), stamp;
+        ssize_t n = recv_stamped(ws->fd, buf, sizeof(buf), &stamp);
         if (n > 0) {
             wc_buf_add(&ws->rx, buf, (size_t)n);
+            ws->rx_last_ms = stamp;
             if (ws->rx.len > 2 * (size_t)HN_WS_MAX_MESSAGE + 65536)
                 return 0; /* let the parser reject it */
             continue;
@@ -253,8 +314,10 @@ int hn_ws_read(struct hn_ws *ws)
         }
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            ws->empty_ms = before;
             return 0;
+        }
         ws->eof = true;
         return WC_ERR_IO;
     }

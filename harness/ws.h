@@ -34,7 +34,18 @@ struct hn_ws {
     bool close_sent;        /* we sent a close frame */
     bool masked_seen;       /* the server sent a masked frame (an RFC 6455 violation) */
     bool no_pong;           /* do not answer pings (a client that withholds pongs, R-HB-2) */
+    int64_t empty_ms;       /* the latest time the receive queue was seen empty (wc_now_ms) */
+    int64_t rx_lo_ms;       /* the bytes the last hn_ws_read appended arrived after this time */
+    int64_t rx_last_ms;     /* the kernel's arrival time of the last byte rx holds, or -1 */
 };
+
+/*
+ * When a message just parsed out of rx arrived: after *lo, at or before *hi (wc_now_ms clock).
+ * When it ended exactly where the bytes read so far end, the kernel's receive timestamp of
+ * the last read (SO_TIMESTAMPNS) is its arrival and both are that; otherwise the bounds are
+ * the last time the queue was seen empty and now. Call it right after hn_ws_next().
+ */
+void hn_ws_arrival(const struct hn_ws *ws, int64_t *lo, int64_t *hi);
 
 enum hn_ws_event_type { HN_WS_EV_NONE, HN_WS_EV_MESSAGE, HN_WS_EV_CLOSE, HN_WS_EV_PING,
                         HN_WS_EV_PONG };

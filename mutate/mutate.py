@@ -643,6 +643,11 @@ def main():
                     help="run nothing: write the reports from the journal.jsonl of earlier passes "
                          "(repeatable: the shards of one pass)")
     ap.add_argument("--shard", default=None, help="K/N: only the K-th of N shards (CI matrices)")
+    ap.add_argument("--unkilled-in", default=None, metavar="JOURNAL",
+                    help="only the mutants that JOURNAL (an earlier pass) does not record as "
+                         "killed or timeout: its survivors, the ones it did not cover, and "
+                         "mutants new since; report the two together with --from-journal JOURNAL "
+                         "--from-journal NEW (a later journal's result wins)")
     ap.add_argument("--survivors-out", default=None, help="also write the survivor list here")
     a = ap.parse_args()
     os.chdir(ROOT)
@@ -689,6 +694,15 @@ def main():
         k, n = int(m.group(1)), int(m.group(2))
         sel = [p for i, p in enumerate(sorted(sel, key=lambda p: p["id"])) if i % n == k - 1]
         sample_desc += "; shard %d/%d" % (k, n)
+    if a.unkilled_in:
+        killed = set()
+        with open(a.unkilled_in) as f:
+            for ln in f:
+                r = json.loads(ln)
+                if r["status"] in ("killed", "timeout"):
+                    killed.add(r["id"])
+        sel = [p for p in sel if p["id"] not in killed]
+        sample_desc += "; not killed in %s (%d killed there)" % (a.unkilled_in, len(killed))
     sel.sort(key=lambda p: (p["file"], p["start"]))
     log("%d points in scope, %d equivalent, %d to run" % (len(pts), len(equivalents), len(sel)))
 
@@ -742,6 +756,8 @@ def main():
             w = free.pop()
         try:
             return p, mutate_one(w, p, originals, cov, id_file, seconds, killers, a.seed)
+        except Exception as e:
+            raise RuntimeError("mutant %s (%s:%d): %s" % (p["id"], p["file"], p["line"], e)) from e
         finally:
             with lock:
                 free.append(w)
@@ -754,7 +770,19 @@ def main():
     with cf.ThreadPoolExecutor(max_workers=len(pool)) as ex:
         futs = [ex.submit(task, p) for p in sel]
         for fu in cf.as_completed(futs):
-            p, r = fu.result()
+            try:
+                p, r = fu.result()
+            except Exception as e:  # a broken tool or harness: stop now, never run on silently
+                for f in futs:
+                    f.cancel()
+                with LIVE_LOCK:
+                    procs = list(LIVE)
+                for pr in procs:
+                    pr.send_signal(signal.SIGTERM)
+                journal.close()
+                die("a mutant's run failed in the tool, not in the gateway (%s: %s); the %d "
+                    "results before it are in %s/journal.jsonl" % (type(e).__name__, e, done,
+                                                                   WORK_DIR), 3)
             results[p["id"]] = r
             journal.write(json.dumps(dict(r, file=p["file"], line=p["line"], original=p["original"],
                                           mutant=p["mutant"], op=p["op"])) + "\n")
