@@ -166,10 +166,8 @@ void gw_registry_attach(struct gw_registry *reg, struct gw_run *run, uint64_t co
         run->n_conns = 0; /* CloudCLI 1.37.2: the subscriber replaces the writer */
     if (gw_run_is_attached(run, conn))
         return;
-    if (run->n_conns == run->conns_alloc) {
-        run->conns_alloc = run->conns_alloc ? run->conns_alloc * 2 : 4;
-        run->conns = wc_xrealloc(run->conns, run->conns_alloc * sizeof(*run->conns));
-    }
+    /* Attaching is rare (a send or a subscribe): the array is sized exactly, no spare capacity. */
+    run->conns = wc_xrealloc(run->conns, (run->n_conns + 1) * sizeof(*run->conns));
     run->conns[run->n_conns++] = conn;
 }
 

@@ -49,7 +49,6 @@ struct gw_run {
     size_t ring_n;             /* private */
     uint64_t *conns;           /* private: attached connection ids */
     size_t n_conns;            /* private */
-    size_t conns_alloc;        /* private */
     json_t *held;              /* private: reorder-events mutant only */
     struct gw_run *next;       /* private: the registry's list */
 };
