@@ -11,7 +11,8 @@
 CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
 DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
-            jq libxml2-utils python3 python3-jsonschema python3-clang-14 libclang-14-dev
+            jq libxml2-utils python3 python3-jsonschema python3-yaml python3-clang-14 libclang-14-dev \
+            perl
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 BIN      ?= bin
@@ -30,7 +31,8 @@ $(DEPS_STAMP):
 	@mkdir -p $(BUILD)
 	@if ! pkg-config --exists $(PKGS) cunit 2>/dev/null || ! command -v jq >/dev/null \
 	    || ! command -v xmllint >/dev/null \
-	    || ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null \
+	    || ! /usr/bin/python3 -c 'import jsonschema, yaml' 2>/dev/null \
+	    || ! perl -MTAP::Parser -e 1 2>/dev/null || ! command -v prove >/dev/null \
 	    || ! /usr/bin/python3 -c 'import clang.cindex' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "gwspec: installing $(DEBS)"; \
@@ -51,13 +53,19 @@ CU_LIBS    = $(shell pkg-config --libs cunit 2>/dev/null)
 LIB_SRCS := $(wildcard lib/*.c)
 GW_SRCS  := $(filter-out reference-server/main.c,$(wildcard reference-server/*.c))
 MP_SRCS  := $(filter-out mock-providers/main.c,$(wildcard mock-providers/*.c) $(wildcard mock-providers/personas/*.c))
-HN_SRCS  := $(filter-out harness/main.c,$(wildcard harness/*.c))
+# harness/: one folder per layer (harness/README.md); sources are included as "layer/x.h".
+HN_SRCS  := $(filter-out harness/cmd/main.c,$(wildcard harness/*/*.c))
+HN_SRCS  := $(filter-out harness/tests/%,$(HN_SRCS))
+# The one piece of mock-providers/ that gwspec needs: the provider-script parser (lint checks
+# scripts), reached through the include path.
+MP_SCRIPT_SRCS := mock-providers/script.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 GW_OBJS  := $(call obj,$(GW_SRCS))
 MP_OBJS  := $(call obj,$(MP_SRCS))
 HN_OBJS  := $(call obj,$(HN_SRCS))
+MP_SCRIPT_OBJS := $(call obj,$(MP_SCRIPT_SRCS))
 
 BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
         $(BIN)/gwspec-badgw
@@ -86,19 +94,22 @@ help:
 	@echo "  stress-external   the same against a gateway started outside the harness (a"
 	@echo "                    base_url profile, no start): RUNS=50 by default"
 	@echo "  bench-suite       cases, median wall time and cases per second"
-	@echo "  lint              gwspec lint over every case file"
+	@echo "  lint              gwspec lint over every case file, then tests/lint-code.sh: symbol prefixes,"
+	@echo "                    self-contained headers, wc_banned.h, registered test suites"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
 	@echo "  clean             remove build/, build-asan/ and bin/"
 
-$(BUILD)/%.o: %.c $(DEPS_STAMP)
+# The stamp is order-only: installing the libraries once does not make every object stale.
+$(BUILD)/harness/%.o: CFLAGS += -Iharness -Imock-providers
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BIN)/gwspec-gateway: $(call obj,reference-server/main.c) $(GW_OBJS) $(MP_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-$(BIN)/gwspec: $(call obj,harness/main.c) $(HN_OBJS) $(MP_OBJS) $(LIB_OBJS)
+$(BIN)/gwspec: $(call obj,harness/cmd/main.c) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
@@ -117,7 +128,7 @@ $(BUILD)/test-reference-server: $(call obj,$(wildcard reference-server/tests/*.c
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 $(BUILD)/test-mock-providers: $(call obj,$(wildcard mock-providers/tests/*.c)) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
-$(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_OBJS) $(LIB_OBJS)
+$(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 
 # --- the jobs ----------------------------------------------------------------------------
@@ -131,7 +142,7 @@ unit: $(UNIT_BINS)
 e2e: all
 	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
 
-check: unit e2e mutate-check
+check: unit lint e2e mutate-check
 
 # Every process (unit tests, harness, its workers, gateways, providers) logs sanitizer reports,
 # leaks included, into ASAN_LOGS; any report fails the target, even from a process whose exit
@@ -180,6 +191,7 @@ list-cases: all
 
 lint: all
 	$(BIN)/gwspec lint
+	@bash tests/lint-code.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-cov build-mutate build-mutate-check build-mutate-one bin

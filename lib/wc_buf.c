@@ -7,6 +7,7 @@
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 static char empty_buf[1];
 

@@ -6,9 +6,14 @@
 #define WC_IO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Write all n bytes of p to fd, retrying short writes and EINTR. 0, or -1 (errno set) when a
  * write fails or writes nothing. */
 int wc_write_all(int fd, const void *p, size_t n);
+
+/* mkdir -p: create dir and its missing parents with mode. 0, or -1 (errno set) when one of them
+ * cannot be created and does not exist. */
+int wc_mkdir_p(const char *dir, mode_t mode);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "wc_log.h"
+#include "wc_banned.h"
 
 static const char *log_prog = "gwspec";
 static enum wc_log_level log_level = WC_LOG_WARN;

@@ -6,6 +6,7 @@
 
 #include "wc_err.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 static void oom(size_t size)
 {

@@ -15,6 +15,7 @@
 
 #include "wc_mem.h"
 #include "wc_yaml.h"
+#include "wc_banned.h"
 
 struct pos_entry {
     const void *ptr; /* node pointer, NULL = empty slot */

@@ -40,8 +40,10 @@
 #include "runtime.h"
 #include "wc_buf.h"
 #include "wc_io.h"
-#include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
+#include "wc_banned.h"
 
 #define INPUT_MAX (64u << 20) /* stdin or control input beyond this is a protocol error */
 #define DRAIN_MAX_MS 2000     /* longest wait for the reader of stdout/stderr to catch up */

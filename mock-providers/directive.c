@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 #define MARKER "gwspec:"
 

@@ -23,6 +23,8 @@
 #include "wc_json.h"
 #include "wc_log.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_banned.h"
 
 #define YIELD_EVERY 128 /* events of an emit_many between two sink->yield calls */
 #define DEFAULT_SEED 0x6777737065630001ULL /* "gwspec" + 1: the seed when the directive has none   \

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 #define MAX_EMIT_MANY 1000000 /* emit_many count cap */
 #define MAX_DELAY_MS 600000   /* delay cap: ten minutes */

@@ -471,7 +471,9 @@ class Killers:
 
 def covering(point, cov, all_ids):
     """The ids of the cases that execute a line of the point, or None (aggregate: all ids)."""
-    lines = range(point["line"], point["end_line"] + 1)
+    # from the first line of the statement the point stands in: gcov counts a statement that
+    # spans lines on its first line, so a point on a continuation line would look not covered
+    lines = range(point.get("cov_line", point["line"]), point["end_line"] + 1)
     if cov["mode"] == "aggregate":
         have = set(cov["lines"].get(point["file"], []))
         return list(all_ids) if any(ln in have for ln in lines) else []

@@ -314,7 +314,20 @@ class FileMutator:
         return False
 
     def walk(self, c, parent, stmt_ctx):
-        """stmt_ctx: c stands where a statement stands (a compound's child, a branch, a body)."""
+        """stmt_ctx: c stands where a statement stands (a compound's child, a branch, a body).
+        The statement's first line is kept for the points under it (cov_line): gcov counts a
+        statement that spans lines on its first line, not on the continuation line where an
+        operator or an argument of it stands."""
+        if not stmt_ctx:
+            return self._walk(c, parent, stmt_ctx)
+        saved = getattr(self, "stmt_line", None)
+        self.stmt_line = c.extent.start.line
+        try:
+            return self._walk(c, parent, stmt_ctx)
+        finally:
+            self.stmt_line = saved
+
+    def _walk(self, c, parent, stmt_ctx):
         k = c.kind
         # --- exclusion rules on whole regions ---
         if stmt_ctx and k not in (K.COMPOUND_STMT, K.IF_STMT, K.CASE_STMT, K.DEFAULT_STMT,
@@ -449,6 +462,7 @@ class FileMutator:
         self.points.append({
             "file": self.display, "function": self.func.spelling, "op": op,
             "original": norm(orig), "mutant": norm(rep), "line": ls, "end_line": le,
+            "cov_line": min(ls, getattr(self, "stmt_line", None) or ls),
             "start": s, "end": e, "replacement": rep,
             "context": norm(self.text(node))[:160],
             "source": norm(self.src.split(b"\n")[ls - 1].decode("utf-8", "replace"))[:200],

@@ -6,10 +6,16 @@
 #include "wc_err.h"
 #include "wc_log.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 
 #include "wc_banned.h"
 
-#define CONN_BUCKETS 256
+/* Buckets of the connection table (a socket's id modulo this). Kept small: a chain is walked
+ * once per frame for one socket, and the catalog reaches the chains (two sockets in one
+ * bucket, the sockets of bucket 0) with 17 sockets (case 11.1.60), where 256 hid them from
+ * every case. */
+#define CONN_BUCKETS 16
 
 struct conn {
     uint64_t id;       /* > 0 */
@@ -23,7 +29,6 @@ struct binding {
     struct gw_core *core;
     struct gw_run *run;      /* a reference, dropped when the provider ended */
     struct gw_prun *prun;    /* the provider's handle */
-    bool ended;
     struct binding *next;
 };
 
@@ -48,7 +53,6 @@ struct gw_core {
     json_t *disabled;              /* provider names without a runtime: {name: true} */
     int64_t (*clock_ms)(void);
     struct conn *conns[CONN_BUCKETS];
-    size_t n_conns;
     uint64_t next_conn_id;
     struct binding *bindings;
     struct perm *perms;
@@ -178,7 +182,6 @@ uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue)
     cn->glue = glue;
     cn->next = c->conns[cn->id % CONN_BUCKETS];
     c->conns[cn->id % CONN_BUCKETS] = cn;
-    c->n_conns++;
     return cn->id;
 }
 
@@ -202,7 +205,6 @@ void gw_core_conn_close(struct gw_core *c, uint64_t id)
             *pp = cn->next;
             free(cn->user);
             free(cn);
-            c->n_conns--;
             return;
         }
     }
@@ -218,11 +220,6 @@ const char *gw_core_conn_user(struct gw_core *c, uint64_t id)
 {
     struct conn *cn = conn_find(c, id);
     return cn ? cn->user : NULL;
-}
-
-size_t gw_core_conn_count(struct gw_core *c)
-{
-    return c->n_conns;
 }
 
 void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v)
@@ -294,10 +291,13 @@ static json_t *upserted_event(struct gw_core *c, struct gw_run *run)
     struct gw_session s;
     char ts[40];
     json_t *project = json_null();
-    const char *name = "Untitled Session";
-    json_t *v;
+    json_t *session;
 
     wc_iso8601_now(ts, sizeof(ts));
+    session = json_pack("{s:s, s:s, s:i, s:s}", "id", run->session_id, "summary",
+                        "Untitled Session", "messageCount", 0, "lastActivity", ts);
+    /* R-MAP-5: the session's name and its project (a run's session is never deleted; without
+     * its row, the placeholder name and no project) */
     if (gw_store_get(c->store, run->session_id, &s) == WC_OK) {
         const char *slash = strrchr(s.project_path, '/');
         char *pid = wc_xstrdup(s.project_path);
@@ -309,20 +309,13 @@ static json_t *upserted_event(struct gw_core *c, struct gw_run *run)
                             s.project_path, "fullPath", s.project_path, "displayName",
                             slash && slash[1] ? slash + 1 : s.project_path, "isStarred", 0);
         free(pid);
-        name = s.name;
-        v = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:o, s:s}", "kind",
-                      "session_upserted", "sessionId", run->session_id, "provider",
-                      run->writer.provider, "providerSessionId", run->writer.native_id,
-                      "session", "id", run->session_id, "summary", name, "messageCount", 0,
-                      "lastActivity", ts, "project", project, "timestamp", ts);
+        json_object_set_new(session, "summary", json_string(s.name));
         gw_session_release(&s);
-        return v;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:o, s:s}", "kind",
-                     "session_upserted", "sessionId", run->session_id, "provider",
-                     run->writer.provider, "providerSessionId", run->writer.native_id, "session",
-                     "id", run->session_id, "summary", name, "messageCount", 0, "lastActivity",
-                     ts, "project", project, "timestamp", ts);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "kind", "session_upserted",
+                     "sessionId", run->session_id, "provider", run->writer.provider,
+                     "providerSessionId", run->writer.native_id, "session", session, "project",
+                     project, "timestamp", ts);
 }
 
 static void hook_native_id(void *ctx, struct gw_run *run)
@@ -333,7 +326,7 @@ static void hook_native_id(void *ctx, struct gw_run *run)
     if (gw_store_set_native(c->store, run->session_id, run->writer.native_id) != WC_OK)
         wc_warn("cannot record native id for session '%s'", run->session_id);
     v = upserted_event(c, run);
-    /* R-MU-2: broadcasts reach only the owner's sockets. */
+    /* R-MU-2: broadcasts reach every socket of the owner, and only those. */
     gw_core_send_user(c, gw_mutant_on(GW_MUT_BROADCAST_TO_OTHER_USERS) ? NULL : run->owner, v);
     json_decref(v);
 }
@@ -359,7 +352,7 @@ static void hook_forwarded(void *ctx, struct gw_run *run, const json_t *ev)
 static struct binding *binding_of(struct gw_core *c, struct gw_run *run)
 {
     for (struct binding *b = c->bindings; b; b = b->next) {
-        if (b->run == run && !b->ended)
+        if (b->run == run)
             return b;
     }
     return NULL;
@@ -380,6 +373,9 @@ static void hook_completed(void *ctx, struct gw_run *run)
         }
         *pp = p->next;
         b = binding_of(c, run);
+        /* R-PERM-5: a provider still running is told, unless it is the caller (in_provider). */
+        if (gw_mutant_on(GW_MUT_PENDING_KEPT_AFTER_END))
+            b = NULL;
         if (b && c->in_provider == 0)
             c->ops->permission(b->prun, p->id, false, true, "cancelled");
         perm_free(p);
@@ -449,8 +445,9 @@ static void sink_ended(void *ctx, int exit_code)
     struct gw_core *c = b->core;
     struct gw_run *run = b->run;
 
+    /* The binding stays listed until it is unlinked below: the completion's hook finds it, and
+     * in_provider > 0 keeps it from calling back into the provider that is ending. */
     c->in_provider++;
-    b->ended = true;
     run->provider_alive = false;
     run->prun = NULL;
     /* R-TERM-4: a provider that ends without a terminal event still yields one complete. The
@@ -471,8 +468,8 @@ static const struct gw_provider_sink provider_sink = {
     .ended = sink_ended,
 };
 
-int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
-                           const char *cwd, json_t *options, const char *resume)
+void gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
+                            const char *cwd, json_t *options, const char *resume)
 {
     struct gw_provider_args args = {
         .provider = run->writer.provider,
@@ -497,7 +494,7 @@ int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *pr
         gw_registry_complete_if_current(c->reg, run, 1, false);
         gw_run_unref(run);
         free(b);
-        return WC_ERR_IO;
+        return;
     }
     run->prun = b->prun;
     run->provider_alive = true;
@@ -505,7 +502,6 @@ int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *pr
     c->bindings = b;
     /* May emit, and even end (freeing b), before it returns. */
     c->ops->start(b->prun);
-    return WC_OK;
 }
 
 void gw_core_abort_run(struct gw_core *c, struct gw_run *run)
@@ -550,14 +546,6 @@ json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run)
                                              run->session_id, "receivedAt", p->received_at));
     }
     return arr;
-}
-
-size_t gw_core_pending_count(struct gw_core *c)
-{
-    size_t n = 0;
-    for (struct perm *p = c->perms; p; p = p->next)
-        n++;
-    return n;
 }
 
 /* Unlink and return the pending permission with that id (owned by user unless NULL). */

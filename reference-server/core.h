@@ -20,6 +20,8 @@
 #include "provider.h"
 #include "registry.h"
 #include "store.h"
+#include "wc_time.h"
+#include "wc_rand.h"
 
 struct gw_core;
 
@@ -53,7 +55,6 @@ uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue);
 void gw_core_conn_close(struct gw_core *c, uint64_t conn);
 void *gw_core_conn_glue(struct gw_core *c, uint64_t conn);       /* NULL when unknown */
 const char *gw_core_conn_user(struct gw_core *c, uint64_t conn); /* borrowed, NULL if unknown */
-size_t gw_core_conn_count(struct gw_core *c);
 
 /* Queue v (borrowed) for conn. */
 void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v);
@@ -75,10 +76,11 @@ struct gw_run *gw_core_run_for(struct gw_core *c, const char *user, const char *
 /*
  * Start the provider for a run that was just registered. The provider's cwd is `cwd`, it
  * resumes `resume` (NULL: new), options borrowed. If the provider cannot be created, the run is
- * completed with exitCode 1 right away. Returns 0 or WC_ERR_IO (already reported in-band).
+ * completed with exitCode 1 right away (an error event, then the complete: reported in-band, so
+ * there is nothing to return).
  */
-int gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
-                           const char *cwd, json_t *options, const char *resume);
+void gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *prompt,
+                            const char *cwd, json_t *options, const char *resume);
 /*
  * Abort a running run: stop the provider (even before it announced its native id, R-ABORT-4),
  * then complete exactly this run as aborted (exitCode 0 if the provider was found, else 1).
@@ -90,7 +92,6 @@ json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run);
 /* chat.permission-response from user. Unknown or foreign ids are ignored. */
 void gw_core_permission_response(struct gw_core *c, const char *user, const char *request_id,
                                  bool allow);
-size_t gw_core_pending_count(struct gw_core *c);
 
 /* Make batched store writes durable (call after each burst of work). */
 void gw_core_flush(struct gw_core *c);

@@ -16,6 +16,7 @@
 #include "wc_err.h"
 #include "wc_log.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 
 #include "wc_banned.h"
 

@@ -56,6 +56,8 @@
     X(RUNNING_LISTS_COMPLETED, "running-lists-completed", "R-REST-3",                            \
       "GET /sessions/running also lists completed runs")                                        \
     X(HISTORY_HAS_SEQ, "history-has-seq", "R-REST-4", "GET /sessions/:id/messages keeps seq")    \
+    X(HISTORY_PROMPT_ID_REUSED, "history-prompt-id-reused", "R-REST-4",                          \
+      "every user prompt stored in a session's history gets the same id")                      \
     X(WHITESPACE_ID_NOT_TRIMMED, "whitespace-id-not-trimmed", "R-SEND-1",                        \
       "sessionId is not trimmed: a whitespace id gets SESSION_NOT_FOUND")                       \
     X(WRONG_NOT_FOUND_TEXT, "wrong-not-found-text", "R-SEND-2",                                  \
@@ -93,6 +95,8 @@
     X(PERMISSION_NO_TIMEOUT, "permission-no-timeout", "R-PERM-3", "permissions never time out")  \
     X(PERMISSION_ALWAYS_DENY, "permission-always-deny", "R-PERM-4",                              \
       "every permission answer reaches the provider as deny")                                   \
+    X(PENDING_KEPT_AFTER_END, "pending-kept-after-end", "R-PERM-5",                              \
+      "a run that ends with a pending permission never answers its provider")                   \
     X(NO_RESUME, "no-resume", "R-RES-1", "the provider is never given the native id to resume")  \
     X(NO_PERSIST, "no-persist", "R-RES-2", "sessions live in memory only, whatever --db says")   \
     X(NO_FRAME_CAP, "no-frame-cap", "R-LIMIT-1", "inbound messages have no size cap")            \

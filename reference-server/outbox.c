@@ -9,18 +9,17 @@
 
 struct frame_block {
     struct gw_frame f;
-    unsigned char buf[]; /* GW_FRAME_PRE headroom, payload, NUL */
+    unsigned char buf[]; /* GW_FRAME_PRE headroom, payload (no terminator: readers use len) */
 };
 
 struct gw_frame *gw_frame_new(const char *text, size_t len)
 {
-    struct frame_block *b = wc_xmalloc(sizeof(*b) + GW_FRAME_PRE + len + 1);
+    struct frame_block *b = wc_xmalloc(sizeof(*b) + GW_FRAME_PRE + len);
 
     b->f.refs = 1;
     b->f.len = len;
     b->f.data = b->buf + GW_FRAME_PRE;
     memcpy(b->f.data, text, len);
-    b->f.data[len] = '\0';
     return &b->f;
 }
 

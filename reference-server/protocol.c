@@ -8,6 +8,8 @@
 #include "wc_err.h"
 #include "wc_log.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 
 #include "wc_banned.h"
 
@@ -34,24 +36,23 @@ static size_t js_space_len(const unsigned char *s)
 char *gw_js_trim(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    const unsigned char *end, *q, *last;
+    const unsigned char *q, *last;
     size_t n;
 
     while ((n = js_space_len(p)) > 0)
         p += n;
-    end = p + strlen((const char *)p);
-    /* Scan forward, remembering the end of the last non-space character. */
+    /*
+     * Scan forward, remembering the end of the last byte that is not part of a space. A UTF-8
+     * continuation byte never starts a space, so a character's bytes are passed one at a time.
+     */
     last = p;
-    for (q = p; q < end;) {
+    for (q = p; *q;) {
         n = js_space_len(q);
         if (n) {
             q += n;
             continue;
         }
-        q++;
-        while (q < end && (*q & 0xc0) == 0x80)
-            q++;
-        last = q;
+        last = ++q;
     }
     return wc_xstrndup((const char *)p, (size_t)(last - p));
 }
@@ -63,16 +64,15 @@ int64_t gw_protocol_last_seq(const json_t *v)
     if (json_is_integer(v))
         return json_integer_value(v) < 0 ? 0 : json_integer_value(v);
     if (json_is_real(v)) {
+        /* Finite (jansson holds no NaN or infinity); the conversion truncates, which for d >= 0
+         * is the floor, and -1 < d < 0 is clamped like any negative value. */
         d = json_real_value(v);
-        if (!isfinite(d))
-            return 0;
-        d = floor(d);
         if (d < 0)
             return 0;
         return d > 9.0e18 ? INT64_MAX : (int64_t)d;
     }
     /* R-SUB-5: numeric strings are not numbers. */
-    if (json_is_string(v) && gw_mutant_on(GW_MUT_LASTSEQ_PARSES_STRINGS)) {
+    if (gw_mutant_on(GW_MUT_LASTSEQ_PARSES_STRINGS) && json_is_string(v)) {
         char *end;
         d = strtod(json_string_value(v), &end);
         if (end != json_string_value(v) && isfinite(d) && d > 0)
@@ -139,6 +139,11 @@ static void user_history_row(struct gw_core *c, const struct gw_session *s, cons
     wc_rand_uuid(gw_core_rand(c), uuid);
     wc_iso8601_now(ts, sizeof(ts));
     id = wc_xasprintf("text_%s", uuid);
+    /* R-REST-4: no two messages of a session share an id. */
+    if (gw_mutant_on(GW_MUT_HISTORY_PROMPT_ID_REUSED)) {
+        free(id);
+        id = wc_xasprintf("text_%s", s->id);
+    }
     row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "sessionId", s->id,
                     "timestamp", ts, "provider", s->provider, "kind", "text", "role", "user",
                     "content", content);
@@ -326,7 +331,8 @@ static char *null_infinite_numbers(const char *data, size_t len)
                 i++;
             char *tok = wc_xstrndup(out + start, i - start);
             d = strtod(tok, &end);
-            if (*end == '\0' && isinf(d) && i - start >= 4) {
+            /* An infinite value takes at least five characters (1e309), room for "null". */
+            if (*end == '\0' && isinf(d)) {
                 memcpy(out + start, "null", 4);
                 memset(out + start + 4, ' ', i - start - 4);
             }

@@ -7,6 +7,8 @@
 #include "registry.h"
 #include "wc_err.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 
 #include "wc_banned.h"
 

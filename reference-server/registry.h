@@ -24,6 +24,7 @@
 
 #include "outbox.h"
 #include "writer.h"
+#include "wc_rand.h"
 
 struct gw_registry;
 struct gw_prun;

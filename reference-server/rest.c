@@ -126,7 +126,7 @@ static int messages(struct gw_core *c, const struct gw_rest_request *req, const 
     struct gw_session s;
     int64_t limit = parse_count(req->limit, -1);
     int64_t offset = parse_count(req->offset, 0);
-    int64_t total = 0;
+    int64_t total; /* set by gw_store_messages */
     json_t *msgs;
     char *msg;
 

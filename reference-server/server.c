@@ -14,6 +14,7 @@
 #include "wc_err.h"
 #include "wc_log.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 
 #include "wc_banned.h"
 
@@ -30,7 +31,6 @@ struct qnode {
 /* Per-connection state (lws zero-fills it). HTTP and WS share the struct. */
 struct pss {
     struct lws *wsi;
-    bool is_ws;
     /* HTTP */
     char method[8];
     char *path;
@@ -55,7 +55,6 @@ struct pss {
     int close_code;
     bool killed;               /* send cap exceeded: being dropped */
     bool ping_due;
-    int64_t last_pong_ms;
     bool ping_unanswered;      /* a ping was written and no pong came since */
     int64_t unanswered_since;  /* when the first ping without a pong was written */
 };
@@ -92,8 +91,9 @@ static void queue_free(struct pss *p)
         gw_frame_unref(n->f);
         free(n);
     }
+    /* qbytes is left as it is: a freed queue belongs to a connection that is killed or closed,
+     * and neither queues again (deliver, ws_writeable). */
     p->qhead = p->qtail = NULL;
-    p->qbytes = 0;
 }
 
 /* R-LIMIT-2: a client that stops reading is dropped at its cap; nobody else waits for it. */
@@ -202,9 +202,16 @@ static const char *authenticate(struct gw_server *s, struct lws *wsi, bool upgra
     return gw_users_authenticate(s->users, qt, n > 0 ? auth : NULL, present);
 }
 
+#define REFUSAL_HEAD                                                                           \
+    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n"                          \
+    "content-length: %zu\r\nconnection: close\r\n\r\n"
 static const char unauthorized_body[] =
     "{\"error\":\"Access denied. No token provided.\",\"code\":\"AUTH_TOKEN_INVALID\"}";
 static const char bad_token_body[] = "{\"error\":\"Invalid token.\",\"code\":\"AUTH_TOKEN_INVALID\"}";
+/* The refusal is constant text: it always fits refuse_upgrade's buffer (20: the longest %zu). */
+_Static_assert(sizeof(REFUSAL_HEAD) + 20 + sizeof(unauthorized_body) < 1024 &&
+                   sizeof(REFUSAL_HEAD) + 20 + sizeof(bad_token_body) < 1024,
+               "the 401 refusal must fit its buffer");
 
 /*
  * R-AUTH-1: refuse the upgrade with a real HTTP 401 (C-LIBRARIES §2.4). The status line is
@@ -214,13 +221,11 @@ static int refuse_upgrade(struct lws *wsi, bool present)
 {
     unsigned char buf[LWS_PRE + 1024];
     const char *body = present ? bad_token_body : unauthorized_body;
-    int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
-                     "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n"
-                     "content-length: %zu\r\nconnection: close\r\n\r\n%s",
+    int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE, REFUSAL_HEAD "%s",
                      strlen(body), body);
 
-    if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
-        lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_HEADERS);
+    lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_HEADERS);
+    /* > 0: the response is written; lws ends the transaction, which closes an Upgrade request */
     return 1;
 }
 
@@ -371,14 +376,12 @@ static int ws_established(struct gw_server *s, struct pss *p, struct lws *wsi)
     http_release(p);
     memset(p, 0, sizeof(*p));
     p->wsi = wsi;
-    p->is_ws = true;
     user = authenticate(s, wsi, true, &present);
     if (!user || !s->core)
         return -1;
     wc_buf_init(&p->rx, gw_mutant_on(GW_MUT_NO_FRAME_CAP) ? 0 : s->max_frame);
     p->rx_init = true;
     p->conn = gw_core_conn_open(s->core, user, p);
-    p->last_pong_ms = wc_now_ms();
     if (lws_hdr_copy(wsi, path, (int)sizeof(path), WSI_TOKEN_GET_URI) < 0 ||
         strcmp(path, WS_PATH) != 0) {
         /* Any other path: accepted, then closed with no status (CloudCLI: 1005). */
@@ -405,7 +408,8 @@ static int ws_receive(struct gw_server *s, struct pss *p, struct lws *wsi, const
                          sizeof(reason) - 1);
         return -1;
     }
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+    /* lws_is_final_fragment is false while the frame still has payload to come */
+    if (!lws_is_final_fragment(wsi))
         return 0;
     gw_protocol_handle(s->core, p->conn, p->rx.buf, p->rx.len);
     wc_buf_reset(&p->rx);
@@ -494,7 +498,8 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
         return http_writeable(p, wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (p && !p->is_ws)
+        /* only in the HTTP role: a chat socket gets CLOSED and WS_SERVER_DROP_PROTOCOL */
+        if (p)
             http_release(p);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -508,17 +513,16 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_RECEIVE_PONG:
         if (gw_mutant_on(GW_MUT_PONG_IGNORED))
             return 0;
-        p->last_pong_ms = wc_now_ms();
         p->ping_unanswered = false;
         return 0;
     case LWS_CALLBACK_TIMER:
-        return p->is_ws ? ws_timer(s, p, wsi) : 0;
+        /* only ws_established and ws_timer arm the timer: p is a chat socket */
+        return ws_timer(s, p, wsi);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(p, wsi);
     case LWS_CALLBACK_CLOSED:
         if (p->conn && s->core)
             gw_core_conn_close(s->core, p->conn);
-        p->conn = 0;
         ws_release(p);
         return 0;
     default:

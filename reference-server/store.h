@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "wc_json.h"
+#include "wc_rand.h"
 
 struct gw_store;
 
@@ -57,12 +58,14 @@ int gw_store_set_native(struct gw_store *st, const char *id, const char *native_
 int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg);
 /*
  * Page of a session's history, taken from the tail: offset 0 is the newest page; inside a page
- * the messages are oldest first. limit < 0 means all. *total gets the count. New array.
+ * the messages are oldest first. limit < 0 means all; offset must be >= 0 (the REST layer never
+ * passes a negative one). *total gets the count. New array.
  */
 json_t *gw_store_messages(struct gw_store *st, const char *id, int64_t limit, int64_t offset,
                           int64_t *total);
 
-/* Commit batched appends (the glue calls it when the loop goes idle; free does it too). */
+/* Commit batched appends (the glue calls it when the loop goes idle; free does it too). st is
+ * not NULL. */
 void gw_store_flush(struct gw_store *st);
 
 void gw_session_release(struct gw_session *s);

@@ -113,11 +113,6 @@ int gw_users_count(const struct gw_users *u)
     return u->n;
 }
 
-const char *gw_users_first(const struct gw_users *u)
-{
-    return u->n ? u->v[0].name : NULL;
-}
-
 static const char *by_token(const struct gw_users *u, const char *token)
 {
     for (int i = 0; i < u->n; i++) {
@@ -141,20 +136,20 @@ const char *gw_users_authenticate(const struct gw_users *u, const char *query_to
         /* `<scheme> <token>`: the second space-separated word. */
         const char *sp = strchr(authorization, ' ');
         if (sp) {
-            const char *start = sp + 1;
-            const char *end;
+            const char *start = sp; /* the loop skips this space and any that follow */
             while (*start == ' ')
                 start++;
-            end = strchr(start, ' ');
+            const char *end = strchr(start, ' ');
             second = end ? wc_xstrndup(start, (size_t)(end - start)) : wc_xstrdup(start);
         }
         *present = true;
-        if (second && *second)
+        /* An empty word matches nobody: gw_users_add refuses an empty token. */
+        if (second)
             user = by_token(u, second);
         free(second);
     }
     /* R-AUTH-1: a missing or bad token is refused. */
     if (!user && gw_mutant_on(GW_MUT_NO_AUTH))
-        user = gw_users_first(u);
+        user = u->n ? u->v[0].name : NULL; /* the planted bug: anyone is the first user */
     return user;
 }

@@ -24,8 +24,6 @@ int gw_users_add_spec(struct gw_users *u, const char *spec);
  */
 int gw_users_load_file(struct gw_users *u, const char *path, char **err);
 int gw_users_count(const struct gw_users *u);
-/* The name of the first user, or NULL. Borrowed. */
-const char *gw_users_first(const struct gw_users *u);
 
 /*
  * Authenticate a request. query_token: the `token` query argument or NULL; authorization: the

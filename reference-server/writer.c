@@ -6,6 +6,8 @@
 #include "mutants.h"
 #include "wc_buf.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "writer.h"
 
 #include "wc_banned.h"

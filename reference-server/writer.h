@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "wc_json.h"
+#include "wc_rand.h"
 
 /*
  * The deepest nesting the remap walks (the event object is depth 0). Provider events reach the

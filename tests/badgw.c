@@ -18,6 +18,7 @@
 #include <libwebsockets.h>
 
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 enum mode { MODE_SILENT, MODE_GARBAGE, MODE_HUGE, MODE_CLOSE };
 

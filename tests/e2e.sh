@@ -353,6 +353,10 @@ else
 fi
 m="$OUT/manifest-KILL.txt"
 : >"$m"
+# a private state root: another gwspec run on the machine (a parallel job) would sweep the
+# directory first, and this row checks that the next run of this job does
+export GWSPEC_STATE_ROOT="$OUT/state-root"
+mkdir -p "$GWSPEC_STATE_ROOT"
 GWSPEC_MANIFEST="$m" $GW run -j 2 --seed 7 cases/3-inbound cases/10-remap >"$OUT/sig-KILL.txt" 2>&1 &
 pid=$!
 n=0
@@ -366,6 +370,7 @@ n=0
 while [ -n "$(leftovers "$m" | grep alive)" ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n + 1)); done
 alive=$(leftovers "$m" | grep alive)
 $GW run --filter '1.1.1*' >"$OUT/sig-after.txt" 2>&1
+unset GWSPEC_STATE_ROOT
 left=$(leftovers "$m")
 if [ -z "$alive" ] && [ -z "$left" ] && grep -q "removed 1 state directory" "$OUT/sig-after.txt"; then
     ok "signals: SIGKILL: no process outlives the harness; the next run removes its directory"

@@ -37,7 +37,7 @@ echo "mutant matrix (mutant: requirements -> killing cases):"
 
 # One mutant: run the cases that cite its requirements; write "name<TAB>reqs<TAB>killers".
 # The timeout is short because a wait that times out is settled by a sentinel round trip
-# (harness/runner.c), so it decides between FAILED and ERROR, never between pass and fail.
+# (harness/exec/runner.c), so it decides between FAILED and ERROR, never between pass and fail.
 one_mutant() {
     local name=$1 reqs=$2 sel=() r
     for r in ${reqs//,/ }; do sel+=(--req "$r"); done

@@ -3,15 +3,16 @@
 
 #include <CUnit/Basic.h>
 
-/* harness-core */
+/* model/, exec/, cmd/ */
 extern CU_SuiteInfo hn_scenario_suites[];
+extern CU_SuiteInfo hn_steps_suites[];
 extern CU_SuiteInfo hn_match_suites[];
 extern CU_SuiteInfo hn_casedir_suites[];
 extern CU_SuiteInfo hn_diff_suites[];
 extern CU_SuiteInfo hn_runner_suites[];
 extern CU_SuiteInfo hn_target_suites[];
 extern CU_SuiteInfo hn_reap_suites[];
-/* harness-checks */
+/* check/, report/, replay/ */
 extern CU_SuiteInfo hn_transcript_suites[];
 extern CU_SuiteInfo hn_invariant_suites[];
 extern CU_SuiteInfo hn_msgcat_suites[];
@@ -26,7 +27,7 @@ int main(void)
         hn_match_suites,      hn_scenario_suites,  hn_casedir_suites, hn_runner_suites,
         hn_transcript_suites, hn_invariant_suites, hn_msgcat_suites,  hn_verdict_suites,
         hn_report_suites,     hn_replay_suites,    hn_diff_suites,    hn_target_suites,
-        hn_coverage_suites,   hn_reap_suites,
+        hn_coverage_suites,   hn_reap_suites,      hn_steps_suites,
     };
     unsigned failures, suites_failed;
 

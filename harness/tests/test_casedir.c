@@ -1,4 +1,4 @@
-/* test_casedir.c: CUnit tests for harness/casedir.c (suite hn_casedir): discovery, filter,
+/* test_casedir.c: CUnit tests for harness/model/casedir.c (suite hn_casedir): discovery, filter,
  * exclude, tag, strict, shard, and the seeded order. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../casedir.h"
+#include "model/casedir.h"
 #include "wc_mem.h"
 
 static struct hn_spec *spec;

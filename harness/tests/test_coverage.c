@@ -1,4 +1,4 @@
-/* test_coverage.c: CUnit tests for harness/coverage.c (suite hn_coverage): requirement coverage
+/* test_coverage.c: CUnit tests for harness/check/coverage.c (suite hn_coverage): requirement coverage
  * per level, the whole-catalog rule, and the problems lint reports (issue 10 §5). Also the
  * requirement table's `untestable` rule (scenario.c) and `gwspec spec diff` (cmd_spec.c). */
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../cmd_spec.h"
-#include "../coverage.h"
+#include "check/coverage.h"
+#include "cmd/cmd_spec.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 

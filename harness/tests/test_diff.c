@@ -3,7 +3,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../cmd_diff.h"
+#include "cmd/cmd_diff.h"
 #include "wc_json.h"
 
 static json_t *cases(const char *text)

@@ -1,5 +1,5 @@
 /*
- * test_invariant.c: CUnit tests for harness/invariant.c (suite hn_invariant).
+ * test_invariant.c: CUnit tests for harness/check/invariant.c (suite hn_invariant).
  *
  * Every checker is run over the golden transcripts in fixtures/transcripts/golden/: a
  * <checker>-pass file must pass that checker with no violation anywhere, and each
@@ -15,9 +15,9 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../invariant.h"
-#include "../msgcat.h"
-#include "../transcript.h"
+#include "check/invariant.h"
+#include "model/msgcat.h"
+#include "model/transcript.h"
 #include "wc_json.h"
 
 #define GOLDEN_DIR "fixtures/transcripts/golden"

@@ -1,4 +1,4 @@
-/* test_match.c: CUnit tests for harness/match.c (suite hn_match). */
+/* test_match.c: CUnit tests for harness/model/match.c (suite hn_match). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../match.h"
+#include "model/match.h"
 #include "wc_json.h"
 
 static json_t *J(const char *text)
@@ -278,7 +278,20 @@ static void test_each_matches_every_element(void)
                 "at [1].seq: expected the key to be absent, received 2");
 }
 
+static void test_distinct_values_at_a_key(void)
+{
+    CU_ASSERT_TRUE(ok("{\"$distinct\":\"id\"}", "[{\"id\":\"a\"},{\"id\":\"b\",\"x\":1}]"));
+    CU_ASSERT_TRUE(ok("{\"$distinct\":\"id\"}", "[]"));
+    CU_ASSERT_TRUE(ok("{\"$distinct\":\"id\"}", "[{\"id\":1},{\"id\":\"1\"}]"));
+    CU_ASSERT_FALSE(ok("{\"$distinct\":\"id\"}", "{\"id\":1}"));
+    expect_diff("{\"$distinct\":\"id\"}", "[{\"id\":\"a\"},{\"id\":\"b\"},{\"id\":\"a\"}]",
+                "at [2].id: expected a value distinct from [0].id, received the same \"a\"");
+    expect_diff("{\"$distinct\":\"id\"}", "[{\"id\":\"a\"},{\"x\":1}]",
+                "at [1].id: expected a value (distinct), received nothing (key absent)");
+}
+
 static CU_TestInfo match_tests[] = {
+    {"distinct_values_at_a_key", test_distinct_values_at_a_key},
     {"each_matches_every_element", test_each_matches_every_element},
     {"partial_objects", test_partial_objects},
     {"scalars_and_numbers", test_scalars_and_numbers},

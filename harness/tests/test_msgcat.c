@@ -1,4 +1,4 @@
-/* test_msgcat.c: CUnit tests for harness/msgcat.c (suite hn_msgcat). */
+/* test_msgcat.c: CUnit tests for harness/model/msgcat.c (suite hn_msgcat). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../msgcat.h"
+#include "model/msgcat.h"
 #include "wc_err.h"
 
 static struct hn_msgcat *cat; /* spec/chatgw-1.0 with no extensions */

@@ -1,4 +1,4 @@
-/* test_reap.c: CUnit tests for harness/reap.c (suite hn_reap): a signal stops what was
+/* test_reap.c: CUnit tests for harness/exec/reap.c (suite hn_reap): a signal stops what was
  * recorded and removes what was recorded, and nothing else. */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../reap.h"
+#include "exec/reap.h"
 
 static void touch(const char *path)
 {

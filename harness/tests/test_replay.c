@@ -1,6 +1,6 @@
 /*
- * test_replay.c: CUnit tests for harness/record.c (the proxy's sans-I/O half: HTTP heads in
- * every chunking, chunked bodies, redaction, payload records, sentinels) and harness/replay.c
+ * test_replay.c: CUnit tests for harness/replay/record.c (the proxy's sans-I/O half: HTTP heads in
+ * every chunking, chunked bodies, redaction, payload records, sentinels) and harness/replay/replay.c
  * (transcript -> model -> case, the conforming simulation, findings, YAML that lints, ddmin).
  * Suite table: hn_replay_suites.
  */
@@ -11,10 +11,10 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../record.h"
-#include "../replay.h"
-#include "../scenario.h"
-#include "../transcript.h"
+#include "model/scenario.h"
+#include "model/transcript.h"
+#include "replay/record.h"
+#include "replay/replay.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
@@ -29,9 +29,9 @@ static void test_head_every_chunking(void)
 {
     size_t head = strlen(req_head) - strlen("TRAILING");
     for (size_t cut = 0; cut <= strlen(req_head); cut++) {
-        struct hn_http_head h;
+        struct hn_record_head h;
         char *why = NULL;
-        int rc = hn_http_head_parse(req_head, cut, true, &h, &why);
+        int rc = hn_record_head_parse(req_head, cut, true, &h, &why);
         if (cut < head) {
             CU_ASSERT_EQUAL(rc, 0);
             continue;
@@ -40,37 +40,37 @@ static void test_head_every_chunking(void)
         CU_ASSERT_EQUAL(h.head_len, head);
         CU_ASSERT_STRING_EQUAL(h.method, "GET");
         CU_ASSERT_STRING_EQUAL(h.target, "/ws?token=s3cret&x=1");
-        CU_ASSERT_STRING_EQUAL(hn_http_head_get(&h, "upgrade"), "websocket");
-        CU_ASSERT(hn_http_header_has_token(hn_http_head_get(&h, "Connection"), "upgrade"));
-        CU_ASSERT(!hn_http_header_has_token(hn_http_head_get(&h, "Connection"), "close"));
-        hn_http_head_release(&h);
+        CU_ASSERT_STRING_EQUAL(hn_record_head_get(&h, "upgrade"), "websocket");
+        CU_ASSERT(hn_record_header_has_token(hn_record_head_get(&h, "Connection"), "upgrade"));
+        CU_ASSERT(!hn_record_header_has_token(hn_record_head_get(&h, "Connection"), "close"));
+        hn_record_head_release(&h);
     }
 }
 
 static void test_head_response_and_errors(void)
 {
-    struct hn_http_head h;
+    struct hn_record_head h;
     char *why = NULL;
     const char *resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
 
-    CU_ASSERT_EQUAL_FATAL(hn_http_head_parse(resp, strlen(resp), false, &h, &why), 1);
+    CU_ASSERT_EQUAL_FATAL(hn_record_head_parse(resp, strlen(resp), false, &h, &why), 1);
     CU_ASSERT_EQUAL(h.status, 101);
-    hn_http_head_release(&h);
-    CU_ASSERT_EQUAL(hn_http_head_parse("NOPE\r\n\r\n", 8, true, &h, &why), WC_ERR_PROTOCOL);
+    hn_record_head_release(&h);
+    CU_ASSERT_EQUAL(hn_record_head_parse("NOPE\r\n\r\n", 8, true, &h, &why), WC_ERR_PROTOCOL);
     CU_ASSERT_PTR_NOT_NULL(why);
     free(why);
     why = NULL;
-    CU_ASSERT_EQUAL(hn_http_head_parse("HTTP/1.1 abc\r\n\r\n", 17, false, &h, &why), WC_ERR_PROTOCOL);
+    CU_ASSERT_EQUAL(hn_record_head_parse("HTTP/1.1 abc\r\n\r\n", 17, false, &h, &why), WC_ERR_PROTOCOL);
     free(why);
     why = NULL;
     const char *badhdr = "GET / HTTP/1.1\r\nno colon here\r\n\r\n";
-    CU_ASSERT_EQUAL(hn_http_head_parse(badhdr, strlen(badhdr), true, &h, &why), WC_ERR_PROTOCOL);
+    CU_ASSERT_EQUAL(hn_record_head_parse(badhdr, strlen(badhdr), true, &h, &why), WC_ERR_PROTOCOL);
     free(why);
     why = NULL;
     char *big = wc_xmalloc(HN_HTTP_MAX_HEAD + 10);
     memset(big, 'a', HN_HTTP_MAX_HEAD + 9);
     big[HN_HTTP_MAX_HEAD + 9] = '\0';
-    CU_ASSERT_EQUAL(hn_http_head_parse(big, HN_HTTP_MAX_HEAD + 9, true, &h, &why), WC_ERR_TOO_BIG);
+    CU_ASSERT_EQUAL(hn_record_head_parse(big, HN_HTTP_MAX_HEAD + 9, true, &h, &why), WC_ERR_TOO_BIG);
     free(why);
     free(big);
 }
@@ -108,8 +108,8 @@ static void test_redaction(void)
     t = hn_redact_target("/ws", NULL);
     CU_ASSERT_STRING_EQUAL(t, "/ws");
     free(t);
-    CU_ASSERT(hn_target_has_secret("/x?access_token=1", NULL));
-    CU_ASSERT(!hn_target_has_secret("/x?tokens=1", NULL));
+    CU_ASSERT(hn_record_has_secret("/x?access_token=1", NULL));
+    CU_ASSERT(!hn_record_has_secret("/x?tokens=1", NULL));
 
     json_t *v = json_pack("{s:s, s:{s:s, s:[{s:s}]}, s:{s:i}}", "apiSecret", "a", "data",
                           "token", "jwt", "list", "apiSecret", "b", "tokenBudget", "used", 3);

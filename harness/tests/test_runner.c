@@ -1,4 +1,4 @@
-/* test_runner.c: CUnit tests for harness/runner.c, ws.c, http.c, control.c and target.c
+/* test_runner.c: CUnit tests for harness/exec/runner.c, ws.c, http.c, control.c and target.c
  * (suite hn_runner). A small fake gateway runs in a child process: REST session creation, a
  * WebSocket endpoint whose behaviour is chosen by the chat.send content (echo, garbage, a
  * 100 MB frame header, close 4001, a TCP drop, silence, a control-channel provider), so each
@@ -19,15 +19,17 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
-#include "../http.h"
-#include "../runner.h"
-#include "../scenario.h"
-#include "../target.h"
+#include "exec/http.h"
+#include "exec/runner.h"
+#include "exec/target.h"
+#include "exec/ws.h"
+#include "model/scenario.h"
 #include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_json.h"
 #include "wc_mem.h"
-#include "../ws.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 
 /* ---- the fake gateway (child process) ------------------------------------------------------ */
 
@@ -39,6 +41,7 @@ struct fconn {
     int ctl;                /* control connection of its provider run, or -1 */
     struct wc_buf ctl_in;
     char session[64];
+    int64_t late_at;        /* "delay:N": when the late frame is due (0: none) */
 };
 
 static int sessions_made;
@@ -138,12 +141,9 @@ static void on_ws_message(struct fconn *c, const char *text)
         } else if (!strcmp(content, "drop")) {
             shutdown(c->fd, SHUT_RDWR);
         } else if (!strncmp(content, "delay:", 6)) {
-            /* the fake's answer comes N ms late (a blocking wait in the fake only: it shapes
-             * the timing the `within_ms` tests grade) */
-            poll(NULL, 0, atoi(content + 6));
-            json_t *e = event(sid, "stream_delta", 1);
-            json_object_set_new(e, "content", json_string("late"));
-            srv_json(c->fd, e);
+            /* the fake's answer comes N ms late, from a timer of its loop: meanwhile it answers
+             * everything else at once, as a gateway that is slow on purpose, not starved */
+            c->late_at = wc_now_ms() + atoi(content + 6);
         } else if (!strcmp(content, "ping")) {
             srv_frame(c->fd, 9, "hb", 2);
         } else if (!strcmp(content, "pong")) {
@@ -208,6 +208,9 @@ static void handle_http(struct fconn *c)
         bool good = strstr(path, "token=good") || strcasestr(c->in.buf, "Bearer good");
         if (!k || !good) {
             wr(c->fd, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", 48);
+            /* token=late101: a gateway that refuses and then upgrades anyway */
+            if (strstr(path, "token=late101"))
+                wr(c->fd, "HTTP/1.1 101 Switching Protocols\r\n\r\n", 36);
             shutdown(c->fd, SHUT_RDWR);
             return;
         }
@@ -274,8 +277,22 @@ static void fake_server(int lfd)
                 kind[k++] = 2;
             }
         }
-        if (poll(fds, k, -1) < 0)
+        int64_t due = -1;
+        for (size_t i = 0; i < n; i++) {
+            if (conns[i].late_at && (due < 0 || conns[i].late_at < due))
+                due = conns[i].late_at;
+        }
+        int wait = due < 0 ? -1 : (int)(due > wc_now_ms() ? due - wc_now_ms() : 0);
+        if (poll(fds, k, wait) < 0)
             continue;
+        for (size_t i = 0; i < n; i++) {
+            if (conns[i].late_at && wc_now_ms() >= conns[i].late_at) {
+                conns[i].late_at = 0;
+                json_t *e = event(conns[i].session, "stream_delta", 1);
+                json_object_set_new(e, "content", json_string("late"));
+                srv_json(conns[i].fd, e);
+            }
+        }
         for (size_t j = k; j-- > 1;) {
             if (!fds[j].revents)
                 continue;
@@ -637,6 +654,35 @@ static void test_close_codes(void)
     show(r, "OK");
     CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
     json_decref(r);
+
+    /* expect_close inside alternatives: the first one's code does not match; a close is not
+     * rolled back, so the second one sees the same close, and its grade is the verdict */
+    r = run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - send: {c1: {type: chat.send, sessionId: $s1, content: close4001}}\n"
+                 "  - alternatives:\n"
+                 "      - grade: ok\n"
+                 "        steps: [{expect_close: {client: c1, code: 1000}}]\n"
+                 "      - grade: informational\n"
+                 "        steps: [{expect_close: {client: c1, code: 4001}}]\n",
+                 1000);
+    show(r, "INFORMATIONAL");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "INFORMATIONAL");
+    json_decref(r);
+
+    /* a client the server keeps open: the close alternative fails (the client still answers a
+     * sentinel), the next one matches */
+    r = run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - alternatives:\n"
+                 "      - grade: ok\n"
+                 "        steps: [{expect_close: c1}]\n"
+                 "      - grade: non_strict\n"
+                 "        steps: [{quiet: c1}]\n",
+                 1000);
+    show(r, "NON-STRICT");
+    CU_ASSERT_STRING_EQUAL(verdict(r), "NON-STRICT");
+    json_decref(r);
 }
 
 static void test_auth(void)
@@ -660,6 +706,14 @@ static void test_auth(void)
     r = run_case(NULL, "  - connect: {client: c1, expect_status: 401}\n", 1000);
     show(r, "FAILED");
     CU_ASSERT_STRING_EQUAL(first_message(r), "the upgrade was accepted but should have been refused");
+    json_decref(r);
+
+    /* a 401 followed by a 101 on the same connection is not a refusal */
+    r = run_case(NULL, "  - connect: {client: c1, token: late101, expect_status: 401}\n", 1000);
+    show(r, "FAILED");
+    CU_ASSERT_STRING_EQUAL(first_message(r), "the server went on after refusing the upgrade");
+    CU_ASSERT_STRING_EQUAL(first_diff(r), "after its 401 response the server sent 36 more bytes: "
+                                          "\"HTTP/1.1 101 Switching Protocols....\"");
     json_decref(r);
 }
 

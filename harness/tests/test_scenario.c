@@ -1,4 +1,4 @@
-/* test_scenario.c: CUnit tests for harness/scenario.c (suite hn_scenario): loading, every lint
+/* test_scenario.c: CUnit tests for harness/model/scenario.c (suite hn_scenario): loading, every lint
  * error with its exact file:line:col, matrix expansion, variables. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../scenario.h"
+#include "model/scenario.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 
@@ -393,6 +393,10 @@ static void test_new_step_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:32: '$repeat' must be the only key of "
               "its mapping");
     lint_edit("  - expect: {c1: none}\n",
+              "  - expect: {c1: {kind: x, list: {$distinct: [id]}}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:35: '$distinct' must be the only key "
+              "and name a key");
+    lint_edit("  - expect: {c1: none}\n",
               "  - send: {c1: {type: x, pad: {$repeat: {count: 99999999, text: ab}}}}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:49: 'count' must be between 0 and "
               "16777216");
@@ -449,7 +453,11 @@ static void test_good_group_alternatives_http(void)
                    "  - send: {c2: {type: chat.send, sessionId: $s1, content: \"${msgs} $cap\"}}\n"
                    "  - send_raw: {client: c1, repeat: {count: 10, text: a}}\n"
                    "  - send_raw: {client: c1, binary: true, text: \"{}\"}\n"
-                   "  - expect_close: {client: c1, codes: [1009, 1006]}\n"
+                   "  - alternatives:\n"
+                   "      - grade: ok\n"
+                   "        steps: [{expect_close: {client: c1, codes: [1009, 1006]}}]\n"
+                   "      - grade: informational\n"
+                   "        steps: [{expect_close: c1}]\n"
                    "  - disconnect: {client: c2, drop: true}\n"
                    "  - note: \"done ${case}\"\n");
     struct hn_caselist l = {0};
@@ -581,7 +589,8 @@ static void test_within_errors(void)
 
     to = wc_xasprintf("%s    within_ms: 100\n", abort_send);
     lint_edit(abort_send, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:22:5: 'within_ms' bounds "
-              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_*), "
+              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_done, "
+              "provider_hello, provider_event), "
               "not 'send'");
     free(to);
     to = wc_xasprintf("%s    within_ms: {max: 100, min: 100}\n", complete);

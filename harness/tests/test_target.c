@@ -1,4 +1,4 @@
-/* test_target.c: CUnit tests for harness/target.c user sets (suite hn_target). */
+/* test_target.c: CUnit tests for harness/exec/target.c user sets (suite hn_target). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../target.h"
+#include "exec/target.h"
 
 static char *write_profile(const char *text)
 {

@@ -1,4 +1,4 @@
-/* test_transcript.c: CUnit tests for harness/transcript.c (suite hn_transcript). */
+/* test_transcript.c: CUnit tests for harness/model/transcript.c (suite hn_transcript). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../transcript.h"
+#include "model/transcript.h"
 #include "wc_json.h"
 
 static void test_transcript_new_sets_header_defaults(void)

@@ -1,4 +1,4 @@
-/* test_verdict.c: CUnit tests for harness/verdict.c (suite hn_verdict). */
+/* test_verdict.c: CUnit tests for harness/check/verdict.c (suite hn_verdict). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 
-#include "../verdict.h"
+#include "check/verdict.h"
 #include "wc_err.h"
 #include "wc_json.h"
 

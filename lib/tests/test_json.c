@@ -5,6 +5,8 @@
 #include <CUnit/CUnit.h>
 
 #include "wc_json.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 
 static void test_json_canon_sorts_keys(void)
 {

@@ -25,6 +25,7 @@
 
 #include "persona.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 #define MODEL "gwspec-mock"
 

@@ -5,6 +5,8 @@
 
 #include "persona.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_banned.h"
 
 const struct mp_persona *mp_persona_find(const char *name)
 {

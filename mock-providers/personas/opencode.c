@@ -13,6 +13,7 @@
 
 #include "persona.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 static int parse_args(int argc, char **argv, struct mp_persona_args *out, char **err)
 {

@@ -17,8 +17,9 @@
 
 #include "../runtime.h"
 #include "../script.h"
-#include "wc_buf.h"
 #include "wc_json.h"
+#include "wc_buf.h"
+#include "wc_rand.h"
 
 /* What the command line says. */
 struct mp_persona_args {

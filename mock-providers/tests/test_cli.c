@@ -20,6 +20,7 @@
 #include "../cli.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 
 struct reader {
     int fd;

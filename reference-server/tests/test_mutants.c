@@ -20,6 +20,8 @@
 #include "fake.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "wc_yaml.h"
 
 #include "wc_banned.h"
@@ -453,6 +455,29 @@ static bool sc_history_has_seq(void)
     return down(ok);
 }
 
+static bool sc_history_prompt_id_reused(void)
+{
+    json_t *b = NULL, *msgs;
+    char *path;
+    const char *first, *second;
+    bool ok;
+    up();
+    send_chat(a1);
+    emit(COMPLETE);
+    send_chat(a1);
+    emit(COMPLETE);
+    path = wc_xasprintf("/api/providers/sessions/%s/messages", sid);
+    rest("GET", path, NULL, &b);
+    free(path);
+    /* prompt, complete, prompt, complete */
+    msgs = json_object_get(json_object_get(b, "data"), "messages");
+    first = wc_json_str(json_array_get(msgs, 0), "id");
+    second = wc_json_str(json_array_get(msgs, 2), "id");
+    ok = json_array_size(msgs) == 4 && first && second && strcmp(first, second) != 0;
+    json_decref(b);
+    return down(ok);
+}
+
 static bool sc_whitespace_id_not_trimmed(void)
 {
     json_t *f;
@@ -710,6 +735,19 @@ static bool sc_permission_always_deny(void)
     return down(judge(f, ok));
 }
 
+/* R-PERM-5: an abort whose provider keeps running answers its pending request as cancelled. */
+static bool sc_pending_kept_after_end(void)
+{
+    bool ok;
+    up();
+    send_chat(a1);
+    fake.runs->end_on_abort = false;
+    gw_fake_permission(fake.runs, "Bash", "{}");
+    sendf(a1, "{\"type\":\"chat.abort\",\"sessionId\":\"%s\"}", sid);
+    ok = fake.runs->n_answers == 1 && fake.runs->answer_cancelled && !fake.runs->answer_allow;
+    return down(judge(got(a1), ok));
+}
+
 static bool sc_no_resume(void)
 {
     bool ok;
@@ -849,6 +887,7 @@ static const struct {
     {GW_MUT_REST_ACCEPTS_EMPTY_PATH, sc_rest_accepts_empty_path},
     {GW_MUT_RUNNING_LISTS_COMPLETED, sc_running_lists_completed},
     {GW_MUT_HISTORY_HAS_SEQ, sc_history_has_seq},
+    {GW_MUT_HISTORY_PROMPT_ID_REUSED, sc_history_prompt_id_reused},
     {GW_MUT_WHITESPACE_ID_NOT_TRIMMED, sc_whitespace_id_not_trimmed},
     {GW_MUT_WRONG_NOT_FOUND_TEXT, sc_wrong_not_found_text},
     {GW_MUT_SEND_ACK, sc_send_ack},
@@ -870,6 +909,7 @@ static const struct {
     {GW_MUT_PERMISSION_RESPONSE_ACKS, sc_permission_response_acks},
     {GW_MUT_PERMISSION_NO_TIMEOUT, sc_permission_no_timeout},
     {GW_MUT_PERMISSION_ALWAYS_DENY, sc_permission_always_deny},
+    {GW_MUT_PENDING_KEPT_AFTER_END, sc_pending_kept_after_end},
     {GW_MUT_NO_RESUME, sc_no_resume},
     {GW_MUT_NO_PERSIST, sc_no_persist},
     {GW_MUT_UNAVAILABLE_PROVIDER_RUNS, sc_unavailable_provider_runs},
@@ -913,7 +953,8 @@ static void test_mutants_table_is_complete(void)
     gw_mutant_force(GW_MUT_NONE);
 }
 
-/* Every requirement a mutant names exists in the spec (when run from the repo root). */
+/* Every requirement a mutant names exists in the spec. The unit tests run from the repository's
+ * root (make unit): a spec that cannot be read is a failure, not a pass that checked nothing. */
 static void test_mutants_requirements_exist(void)
 {
     char *err = NULL;
@@ -921,8 +962,10 @@ static void test_mutants_requirements_exist(void)
     json_t *reqs;
 
     if (!doc) {
+        fprintf(stderr, "\n    cannot read the spec (run from the repository's root): %s\n",
+                err ? err : "?");
         free(err);
-        return; /* not run from the repo root */
+        CU_FAIL_FATAL("spec/chatgw-1.0/requirements.yaml cannot be read");
     }
     reqs = json_object_get(wc_yaml_root(doc), "requirements");
     for (int m = GW_MUT_NONE + 1; m < GW_MUT_COUNT; m++) {

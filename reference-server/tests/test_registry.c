@@ -7,6 +7,7 @@
 #include "../registry.h"
 #include "wc_err.h"
 #include "wc_json.h"
+#include "wc_rand.h"
 
 #include "wc_banned.h"
 

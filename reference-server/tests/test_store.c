@@ -8,8 +8,8 @@
 
 #include "../store.h"
 #include "wc_err.h"
-#include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_rand.h"
 
 #include "wc_banned.h"
 
@@ -107,6 +107,13 @@ static void test_store_history_pages_from_tail(void)
     page = gw_store_messages(st, "s1", 2, 4, &total);
     CU_ASSERT_EQUAL_FATAL(json_array_size(page), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(page, 0), "n")), 1);
+    json_decref(page);
+    page = gw_store_messages(st, "s1", 0, 0, &total); /* limit 0: an empty page, not "all" */
+    CU_ASSERT_EQUAL(total, 5);
+    CU_ASSERT_EQUAL(json_array_size(page), 0);
+    json_decref(page);
+    page = gw_store_messages(st, "s1", -7, 3, &total); /* any negative limit: no limit */
+    CU_ASSERT_EQUAL(json_array_size(page), 2);
     json_decref(page);
     page = gw_store_messages(st, "other", -1, 0, &total);
     CU_ASSERT_EQUAL(total, 0);

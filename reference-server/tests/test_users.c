@@ -23,6 +23,7 @@ static void test_users_authenticate_query_and_header(void)
     CU_ASSERT_EQUAL(gw_users_add_spec(u, "bob:t:2"), 0);
     CU_ASSERT_NOT_EQUAL(gw_users_add_spec(u, "nocolon"), 0);
     CU_ASSERT_NOT_EQUAL(gw_users_add_spec(u, ":x"), 0);
+    CU_ASSERT_NOT_EQUAL(gw_users_add_spec(u, "dave:"), 0);    /* empty secret */
     CU_ASSERT_NOT_EQUAL(gw_users_add_spec(u, "carol:t1"), 0); /* token used twice */
     wc_log_setup("test-reference-server", WC_LOG_ERROR);
     CU_ASSERT_STRING_EQUAL(gw_users_authenticate(u, "t1", NULL, &present), "alice");

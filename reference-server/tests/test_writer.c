@@ -5,6 +5,8 @@
 
 #include "../mutants.h"
 #include "wc_json.h"
+#include "wc_rand.h"
+#include "wc_time.h"
 #include "../writer.h"
 
 #include "wc_banned.h"

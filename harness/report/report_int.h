@@ -1,0 +1,65 @@
+/*
+ * report_int.h: what the report writers of report/ share (report.c), not part of the
+ * harness's interface (that is report.h).
+ *
+ * Layer report/ (harness/README.md).
+ */
+#ifndef HN_REPORT_INT_H
+#define HN_REPORT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "check/verdict.h"
+#include "wc_buf.h"
+
+struct tally {
+    long passed, failed, ok, non_strict, informational, unimplemented, skipped, known, error, total;
+};
+
+enum hn_verdict hn_report_verdict_of(const json_t *c);
+bool hn_report_is_known(const json_t *c);
+const char *hn_report_str_or(const json_t *o, const char *key, const char *dflt);
+long long hn_report_int_or(const json_t *o, const char *key, long long dflt);
+/* Compact JSON, cut at max bytes (on a UTF-8 boundary) with "...". New string. */
+char *hn_report_show_json(const json_t *v, size_t max);
+/* Text for one console line: C0 controls and DEL as \xHH, a newline as \n. New string. */
+char *hn_report_one_line(const char *s);
+/* Every failure of a case plus its rerun line. New string. */
+char *hn_report_case_details(const json_t *c, int ind);
+/* The MUSTs without a case of an enforced coverage: they fail the run. */
+const json_t *hn_report_cov_missing(const json_t *run);
+/* "MUST 52: 52 exercised, 0 not run, 0 without a case, 0 untestable" for one level. New string. */
+char *hn_report_cov_level_text(const json_t *cov, const char *level);
+/* "R-A-1, R-B-2" from an array of strings (or of objects with "id"). New string. */
+char *hn_report_cov_ids(const json_t *a);
+/* The scope in words: "whole catalog" or "selected cases only (not enforced)". */
+const char *hn_report_cov_scope(const json_t *cov);
+/* The requirement levels, in the order every report lists them. */
+extern const char *const hn_report_cov_levels[3];
+struct tally hn_report_count(const json_t *run);
+/* The coverage block both the console and TAP print: a heading, a line per level, and the
+ * requirements without a case (and, with nlists 2, those marked untestable); `lead` starts each
+ * line after the heading. */
+void hn_report_coverage_lines(FILE *fp, const json_t *run, const json_t *cov, const char *head,
+                           const char *colon, const char *lead, size_t nlists);
+/* Length of the valid UTF-8 sequence at p and its code point; 0 when invalid. */
+size_t hn_report_utf8_char(const unsigned char *p, uint32_t *cp);
+/*
+ * Text for XML 1.0 (JUnit) and HTML alike: markup characters as entities, and in attribute
+ * values (always double-quoted) the quotes and \t \n as character references too. Characters
+ * that neither may carry raw (C0 controls but \t and \n, DEL, C1 controls, U+FFFE, U+FFFF) are
+ * written as "\uXXXX" text, and bytes that are not UTF-8 as U+FFFD.
+ */
+void hn_report_markup_put(FILE *fp, const char *s, bool attr);
+bool hn_report_is_flaky(const json_t *run, const char *id);
+/* Who produced a record: the client connection, the provider script (label/run), or harness. */
+char *hn_report_record_who(const json_t *r);
+/* The frame or event of a record as compact JSON, cut to HTML_CELL_MAX. New string. */
+char *hn_report_record_text(const json_t *r);
+
+#endif

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tests/lint-code.sh: the code rules a machine can check (make lint runs it after `gwspec lint`).
+#
+#   1. prefixes: every external symbol an object of a layer defines carries the layer's prefix
+#      (lib/ wc_, reference-server/ gw_, mock-providers/ mp_, harness/ hn_; main excepted), read
+#      with nm from the objects of the build;
+#   2. headers: every header compiles on its own (it includes what it uses);
+#   3. banned: every .c includes wc_banned.h, as its last #include;
+#   4. suites: every CUnit suite table a test file defines is registered in its tests/main.c;
+#   5. format: the C files follow .clang-format (clang-format --dry-run), when the tree has been
+#      formatted with it (FORMAT=1, or the marker file .clang-format-enforced).
+# Prints one line per problem, "file: rule: what", then "lint-code: N problem(s)". Exit 1 on any.
+#
+# usage: tests/lint-code.sh [BUILD_DIR]   (default build; run `make` first)
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+CC=${CC:-cc}
+problems=0
+say() { echo "$1"; problems=$((problems + 1)); }
+
+# 1. prefixes
+for spec in lib:wc_ reference-server:gw_ mock-providers:mp_ harness:hn_; do
+    dir=${spec%%:*}
+    prefix=${spec##*:}
+    [ -d "$BUILD/$dir" ] || { say "$BUILD/$dir: prefixes: no objects (run make first)"; continue; }
+    while read -r obj; do
+        while read -r sym; do
+            say "${obj#"$BUILD"/}: prefixes: '$sym' is external but lacks the layer prefix $prefix"
+        done < <(nm -g --defined-only "$obj" | awk -v p="$prefix" \
+            '$2 ~ /^[TDBRVW]$/ && index($3, p) != 1 && $3 != "main" { print $3 }')
+    done < <(find "$BUILD/$dir" -name '*.o' -not -path '*/tests/*' | sort)
+done
+
+# 2. headers
+INC="-Ilib -Iharness -Imock-providers $(pkg-config --cflags libwebsockets jansson libfyaml sqlite3 2>/dev/null)"
+for h in lib/*.h reference-server/*.h mock-providers/*.h mock-providers/personas/*.h harness/*/*.h; do
+    case $h in */tests/*) continue ;; esac
+    dir=$(dirname "$h")
+    if ! out=$(printf '#include "%s"\n' "$(basename "$h")" |
+               $CC -std=c11 -D_GNU_SOURCE -fsyntax-only -Wall -Werror -x c - -I"$dir" $INC 2>&1); then
+        say "$h: headers: does not compile on its own: $(echo "$out" | grep -m1 error)"
+    fi
+done
+
+# 3. banned
+for c in lib/*.c reference-server/*.c mock-providers/*.c mock-providers/personas/*.c harness/*/*.c tests/*.c; do
+    case $c in */tests/*) continue ;; esac
+    last=$(grep -E '^#include ' "$c" | tail -1)
+    [ "$last" = '#include "wc_banned.h"' ] || say "$c: banned: the last #include is not \"wc_banned.h\""
+done
+
+# 4. suites
+for t in lib reference-server mock-providers harness; do
+    [ -f "$t/tests/main.c" ] || continue
+    for s in $(grep -ho 'CU_SuiteInfo [a-z_0-9]*\[\] *=' "$t"/tests/test_*.c | awk '{print $2}' | tr -d '[]='); do
+        grep -q "\b$s\b" "$t/tests/main.c" || say "$t/tests: suites: $s is defined but not registered in main.c"
+    done
+done
+
+# 5. format
+if [ "${FORMAT:-}" = 1 ] || [ -f .clang-format-enforced ]; then
+    if command -v clang-format >/dev/null; then
+        for c in $(git ls-files '*.c' '*.h'); do
+            n=$(clang-format --dry-run "$c" 2>&1 | grep -c 'warning:')
+            [ "$n" = 0 ] || say "$c: format: $n place(s) differ from .clang-format (clang-format -i $c)"
+        done
+    else
+        say ".clang-format: format: clang-format is not installed (apt-get install clang-format)"
+    fi
+fi
+
+echo "lint-code: $problems problem(s)"
+[ "$problems" = 0 ]
