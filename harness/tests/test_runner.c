@@ -838,91 +838,6 @@ static void test_unreachable_target_is_error(void)
     json_decref(r);
 }
 
-static void test_ws_framing(void)
-{
-    struct wc_rand rng;
-    struct hn_ws w;
-    struct hn_ws_event ev;
-    char *why = NULL;
-
-    wc_rand_init(&rng, 1);
-    hn_ws_init(&w, -1, &rng);
-    /* fragmented text "hel" + "lo" with a ping in between */
-    hn_ws_feed(&w, "\x01\x03hel", 5);
-    hn_ws_feed(&w, "\x89\x01p", 3);
-    hn_ws_feed(&w, "\x80\x02lo", 4);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PING);
-    hn_ws_event_release(&ev);
-    CU_ASSERT_TRUE(w.tx.len > 0); /* the pong is queued */
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_MESSAGE);
-    CU_ASSERT_STRING_EQUAL(ev.data, "hello");
-    hn_ws_event_release(&ev);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 0);
-    /* no_pong: a ping is returned but not answered; a pong is an event too */
-    wc_buf_reset(&w.tx);
-    w.no_pong = true;
-    hn_ws_feed(&w, "\x89\x02hb\x8a\x00", 6);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PING);
-    CU_ASSERT_EQUAL(ev.len, 2);
-    CU_ASSERT_STRING_EQUAL(ev.data, "hb");
-    hn_ws_event_release(&ev);
-    CU_ASSERT_EQUAL(w.tx.len, 0);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
-    CU_ASSERT_EQUAL(ev.len, 0);
-    hn_ws_event_release(&ev);
-    w.no_pong = false;
-    /* the pong echoes the ping's payload, masked */
-    hn_ws_feed(&w, "\x89\x02hb", 4);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    hn_ws_event_release(&ev);
-    {
-        struct hn_ws peer;
-        hn_ws_init(&peer, -1, NULL);
-        hn_ws_feed(&peer, w.tx.buf, w.tx.len);
-        CU_ASSERT_EQUAL(hn_ws_next(&peer, &ev, &why), 1);
-        CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
-        CU_ASSERT_STRING_EQUAL(ev.data, "hb");
-        hn_ws_event_release(&ev);
-        hn_ws_release(&peer);
-    }
-    wc_buf_reset(&w.tx);
-    /* close with code and reason */
-    hn_ws_feed(&w, "\x88\x05\x03\xe9" "bye", 7);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_CLOSE);
-    CU_ASSERT_EQUAL(ev.code, 1001);
-    CU_ASSERT_STRING_EQUAL(ev.data, "bye");
-    hn_ws_event_release(&ev);
-    /* a continuation with nothing open is a protocol error */
-    hn_ws_feed(&w, "\x80\x00", 2);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), WC_ERR_PROTOCOL);
-    free(why);
-    hn_ws_release(&w);
-
-    hn_ws_init(&w, -1, &rng);
-    hn_ws_feed(&w, "\x81\x7f\x00\x00\x00\x01\x00\x00\x00\x00", 10); /* 4 GiB */
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), WC_ERR_TOO_BIG);
-    free(why);
-    hn_ws_release(&w);
-
-    /* our frames are masked: decode one with the parser (it unmasks) */
-    hn_ws_init(&w, -1, &rng);
-    hn_ws_frame(&w, HN_WS_TEXT, true, "{\"a\":1}", 7);
-    struct hn_ws r;
-    hn_ws_init(&r, -1, NULL);
-    hn_ws_feed(&r, w.tx.buf, w.tx.len);
-    CU_ASSERT_EQUAL(hn_ws_next(&r, &ev, &why), 1);
-    CU_ASSERT_STRING_EQUAL(ev.data, "{\"a\":1}");
-    CU_ASSERT_TRUE(r.masked_seen);
-    hn_ws_event_release(&ev);
-    hn_ws_release(&r);
-    hn_ws_release(&w);
-}
-
 static void test_http_parse(void)
 {
     struct hn_http_resp r;
@@ -1473,7 +1388,6 @@ static CU_TestInfo runner_tests[] = {
     {"restart_signal_kill", test_restart_signal_kill},
     {"within_grading", test_within_grading},
     {"stop_sweeps_process_group", test_stop_sweeps_process_group},
-    {"ws_framing", test_ws_framing},
     {"http_parse", test_http_parse},
     {"echo_ok", test_echo_ok},
     {"mismatch_failed_with_diff", test_mismatch_failed_with_diff},
