@@ -13,6 +13,7 @@ extern CU_SuiteInfo hn_runner_suites[];
 extern CU_SuiteInfo hn_target_suites[];
 extern CU_SuiteInfo hn_reap_suites[];
 extern CU_SuiteInfo hn_ws_suites[];
+extern CU_SuiteInfo hn_http_suites[];
 /* check/, report/, replay/ */
 extern CU_SuiteInfo hn_transcript_suites[];
 extern CU_SuiteInfo hn_invariant_suites[];
@@ -29,7 +30,7 @@ int main(void)
         hn_transcript_suites, hn_invariant_suites, hn_msgcat_suites,  hn_verdict_suites,
         hn_report_suites,     hn_replay_suites,    hn_diff_suites,    hn_target_suites,
         hn_coverage_suites,   hn_reap_suites,      hn_steps_suites,
-        hn_ws_suites,
+        hn_ws_suites,         hn_http_suites,
     };
     unsigned failures, suites_failed;
 

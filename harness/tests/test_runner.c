@@ -19,7 +19,6 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
-#include "exec/http.h"
 #include "exec/runner.h"
 #include "exec/target.h"
 #include "exec/ws.h"
@@ -838,25 +837,6 @@ static void test_unreachable_target_is_error(void)
     json_decref(r);
 }
 
-static void test_http_parse(void)
-{
-    struct hn_http_resp r;
-    char *err = NULL;
-    const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
-    CU_ASSERT_EQUAL(hn_http_parse_response(chunked, strlen(chunked), false, &r, &err), 0);
-    CU_ASSERT_EQUAL(r.status, 200);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r.json, "a")), 1);
-    hn_http_resp_release(&r);
-    const char *part = "HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\n{\"a\"";
-    CU_ASSERT_EQUAL(hn_http_parse_response(part, strlen(part), false, &r, &err), WC_ERR_INCOMPLETE);
-    CU_ASSERT_EQUAL(hn_http_parse_response(part, strlen(part), true, &r, &err), WC_ERR_PARSE);
-    free(err);
-    err = NULL;
-    CU_ASSERT_EQUAL(hn_http_parse_response("garbage\r\n\r\n", 11, true, &r, &err), WC_ERR_PARSE);
-    free(err);
-}
-
-
 static void test_send_raw_records(void)
 {
     alarm(20);
@@ -1388,7 +1368,6 @@ static CU_TestInfo runner_tests[] = {
     {"restart_signal_kill", test_restart_signal_kill},
     {"within_grading", test_within_grading},
     {"stop_sweeps_process_group", test_stop_sweeps_process_group},
-    {"http_parse", test_http_parse},
     {"echo_ok", test_echo_ok},
     {"mismatch_failed_with_diff", test_mismatch_failed_with_diff},
     {"should_requirement_is_non_strict", test_should_requirement_is_non_strict},
