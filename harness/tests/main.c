@@ -21,6 +21,7 @@ extern CU_SuiteInfo hn_msgcat_suites[];
 extern CU_SuiteInfo hn_verdict_suites[];
 extern CU_SuiteInfo hn_report_suites[];
 extern CU_SuiteInfo hn_replay_suites[];
+extern CU_SuiteInfo hn_record_suites[];
 extern CU_SuiteInfo hn_coverage_suites[];
 
 int main(void)
@@ -30,7 +31,7 @@ int main(void)
         hn_transcript_suites, hn_invariant_suites, hn_msgcat_suites,  hn_verdict_suites,
         hn_report_suites,     hn_replay_suites,    hn_diff_suites,    hn_target_suites,
         hn_coverage_suites,   hn_reap_suites,      hn_steps_suites,
-        hn_ws_suites,         hn_http_suites,
+        hn_ws_suites,         hn_http_suites,      hn_record_suites,
     };
     unsigned failures, suites_failed;
 
