@@ -188,7 +188,8 @@ static void test_lines_split_across_reads(void)
     CU_ASSERT_FALSE(hn_ctl_has(ctl, "p1", "r2"));
     say(fd, "1}\r\n\nnot json\n[1]\n");
     pump(ctl, 4, 5000);
-    CU_ASSERT_STRING_EQUAL(seen.buf, "p1/r1 hello\np1/r1 ev 1\np1/r1 BAD not json\np1/r1 BAD [1]\n");
+    CU_ASSERT_STRING_EQUAL(seen.buf,
+                           "p1/r1 hello\np1/r1 ev 1\np1/r1 BAD not json\np1/r1 BAD [1]\n");
     /* one byte per read: the channel polls between the bytes */
     const char *msg = "{\"type\":\"ev\",\"n\":22}\n";
     for (const char *p = msg; *p; p++) {
@@ -259,7 +260,9 @@ static void test_line_over_the_cap(void)
     /* the notice, then what the connection held, as text, as it closes */
     CU_ASSERT_EQUAL(reports, 3);
     CU_ASSERT_NSTRING_EQUAL(seen.buf,
-                            "p1/big hello\np1/big BAD (control line over 4 MiB)\np1/big BAD xxx", 64);
+                            "p1/big hello\np1/big BAD (control line over 4 MiB)\n"
+                            "p1/big BAD xxx",
+                            64);
     CU_ASSERT_FALSE(hn_ctl_has(ctl, "p1", "big")); /* closed */
     CU_ASSERT_TRUE(peer_closed(fd));
     close(fd);
@@ -285,7 +288,8 @@ static void test_hello_from_another_case(void)
     reset_seen();
     say(none, "{\"type\":\"hello\",\"label\":\"p1\",\"run\":\"r1\"}\n");
     pump(ctl, 1, 5000);
-    CU_ASSERT_STRING_EQUAL(seen.buf, "-/- BAD hello from another case (no case); connection closed\n");
+    CU_ASSERT_STRING_EQUAL(seen.buf,
+                           "-/- BAD hello from another case (no case); connection closed\n");
     CU_ASSERT_TRUE(peer_closed(none));
     /* this case's provider is accepted */
     reset_seen();

@@ -1,8 +1,9 @@
-/* test_runner.c: CUnit tests for harness/exec/runner.c, ws.c, http.c, control.c and target.c
- * (suite hn_runner). A small fake gateway runs in a child process: REST session creation, a
- * WebSocket endpoint whose behaviour is chosen by the chat.send content (echo, garbage, a
- * 100 MB frame header, close 4001, a TCP drop, silence, a control-channel provider), so each
- * runner path is exercised without the reference gateway. Every test sets alarm(). */
+/* test_runner.c: CUnit tests for harness/exec/runner.c (suite hn_runner): one case end to end
+ * through ws.c, http.c, control.c and target.c, whose own tests are in test_ws.c, test_http.c,
+ * test_control.c and test_target.c. A small fake gateway runs in a child process: REST session
+ * creation, a WebSocket endpoint whose behaviour is chosen by the chat.send content (echo,
+ * garbage, a 100 MB frame header, close 4001, a TCP drop, silence, a control-channel provider),
+ * so each runner path is exercised without the reference gateway. Every test sets alarm(). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

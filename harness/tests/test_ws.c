@@ -294,7 +294,8 @@ static void test_parser_protocol_errors(void)
     CU_ASSERT_EQUAL(first_result("\xa1\x01" "a", 3, "reserved bits"), WC_ERR_PROTOCOL);
     CU_ASSERT_EQUAL(first_result("\x91\x01" "a", 3, "reserved bits"), WC_ERR_PROTOCOL);
     /* an oversized length is refused from the header alone; the cap itself only waits */
-    CU_ASSERT_EQUAL(first_result("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x01", 10, "over the harness cap"),
+    CU_ASSERT_EQUAL(first_result("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x01", 10,
+                                 "over the harness cap"),
                     WC_ERR_TOO_BIG);
     CU_ASSERT_EQUAL(first_result("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x00", 10, NULL), 0);
     /* control frames: at most 125 bytes, never fragmented */
