@@ -291,7 +291,7 @@ static char *trimmed(const char *s)
 static json_t *parse_like_js(const char *text)
 {
     json_error_t err;
-    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
+    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &err);
     char *t;
     size_t i, len;
 
@@ -319,7 +319,7 @@ static json_t *parse_like_js(const char *text)
             i++;
         }
     }
-    v = json_loads(t, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+    v = json_loads(t, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
     free(t);
     return v;
 }

@@ -264,7 +264,7 @@ static void reap_worker(struct ctx *x, struct worker *w)
     hn_reap_remove_worker(w->pid);
     close(w->fd);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        r = json_loadb(w->out.buf, w->out.len, 0, NULL);
+        r = json_loadb(w->out.buf, w->out.len, JSON_ALLOW_NUL, NULL);
     if (!json_is_object(r)) {
         json_decref(r);
         char *m = WIFSIGNALED(status)

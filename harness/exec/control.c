@@ -107,7 +107,7 @@ static bool deliver_lines(struct hn_ctl *c, struct conn *k, int idx)
             free(line);
             continue;
         }
-        json_t *msg = json_loads(line, 0, NULL);
+        json_t *msg = json_loads(line, JSON_ALLOW_NUL, NULL);
         if (json_is_object(msg)) {
             const char *type = wc_json_str(msg, "type");
             if (type && !strcmp(type, "hello") && !k->label) {

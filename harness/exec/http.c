@@ -127,7 +127,7 @@ int hn_http_parse_response(const char *buf, size_t len, bool eof, struct hn_http
     }
     resp->status = code;
     if (resp->body_len)
-        resp->json = json_loadb(resp->body, resp->body_len, JSON_DECODE_ANY, NULL);
+        resp->json = json_loadb(resp->body, resp->body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     return 0;
 }
 

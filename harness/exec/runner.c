@@ -211,7 +211,7 @@ static json_t *payload_fields(const char *data, size_t len, json_t **parsed)
     json_t *v = NULL;
 
     if (len <= TEXT_RECORD_MAX * 16)
-        v = json_loadb(data, len, JSON_DECODE_ANY, NULL);
+        v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (v) {
         json_object_set(f, "frame", v);
         if (parsed)

@@ -192,7 +192,7 @@ static char *check_header(const json_t *h)
 static json_t *parse_line(const char *line, size_t len, char **why)
 {
     json_error_t jerr;
-    json_t *v = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 
     if (!v) {
         *why = wc_xasprintf("column %d: %s", jerr.column, jerr.text);

@@ -336,7 +336,7 @@ static char *to_hex(const char *data, size_t len)
 void hn_record_payload(json_t *rec, const char *data, size_t len, bool binary,
                        const json_t *fields)
 {
-    json_t *v = len ? json_loadb(data, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *v = len ? json_loadb(data, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL) : NULL;
 
     if (v) {
         hn_redact_json(v, fields);
@@ -360,7 +360,7 @@ json_t *hn_record_body(const char *data, size_t len, const json_t *fields)
 
     if (!len)
         return NULL;
-    v = json_loadb(data, len, JSON_DECODE_ANY, NULL);
+    v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (v) {
         hn_redact_json(v, fields);
         return v;
