@@ -159,6 +159,7 @@ static void handle_send(struct gw_core *c, uint64_t conn, const char *user, cons
     struct gw_run *run;
     const char *content, *cwd;
     json_t *opts;
+    int rc;
 
     if (!sid) {
         gw_core_protocol_error(c, conn, "SESSION_ID_REQUIRED", "chat.send requires a sessionId.",
@@ -183,8 +184,9 @@ static void handle_send(struct gw_core *c, uint64_t conn, const char *user, cons
                        wc_xasprintf("Provider \"%s\" is not available.", s.provider));
         goto out;
     }
-    if (gw_registry_start_run(gw_core_registry(c), s.id, s.owner, s.provider, s.native_id, conn,
-                              &run) != WC_OK) {
+    rc = gw_registry_start_run(gw_core_registry(c), s.id, s.owner, s.provider, s.native_id, conn,
+                               &run);
+    if (rc != WC_OK) {
         /* R-BUSY-1: the running run is not disturbed. */
         send_error_fmt(c, conn, "RUN_IN_PROGRESS", sid,
                        wc_xasprintf("Session \"%s\" already has a run in progress.", sid));
@@ -238,7 +240,7 @@ static void subscribe_one(struct gw_core *c, uint64_t conn, const char *user, co
     char *sid;
     struct gw_run *run;
     bool processing, replay;
-    int64_t last_seq;
+    int64_t last_seq, run_last_seq;
     json_t *ack;
     char ts[40];
 
@@ -261,8 +263,9 @@ static void subscribe_one(struct gw_core *c, uint64_t conn, const char *user, co
     if (replay && gw_mutant_on(GW_MUT_REPLAY_BEFORE_ACK))
         gw_registry_replay(gw_core_registry(c), run, conn, last_seq);
     wc_iso8601_now(ts, sizeof(ts));
+    run_last_seq = run ? run->last_seq : 0;
     ack = json_pack("{s:s, s:s, s:b, s:I, s:o, s:s}", "kind", "chat_subscribed", "sessionId", sid,
-                    "isProcessing", processing, "lastSeq", (json_int_t)(run ? run->last_seq : 0),
+                    "isProcessing", processing, "lastSeq", (json_int_t)run_last_seq,
                     "pendingPermissions", gw_core_pending_permissions(c, run), "timestamp", ts);
     gw_core_send(c, conn, ack);
     json_decref(ack);

@@ -1,4 +1,5 @@
 /* registry.c: runs, seq, replay ring, completion and fan-out (see registry.h). */
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,24 +28,13 @@ static int64_t epoch_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *gw_run_status_name(enum gw_run_status s)
-{
-    switch (s) {
-    case GW_RUN_RUNNING:
-        return "running";
-    case GW_RUN_COMPLETED:
-        return "completed";
-    default:
-        WC_BUG("bad run status");
-    }
-}
-
 struct gw_registry *gw_registry_new(size_t replay_cap, struct gw_outbox *ob, struct wc_rand *rand,
                                     const struct gw_registry_hooks *hooks, void *hooks_ctx)
 {
     struct gw_registry *reg = wc_xcalloc(1, sizeof(*reg));
 
-    reg->replay_cap = replay_cap ? replay_cap : 1;
+    assert(replay_cap > 0);
+    reg->replay_cap = replay_cap;
     reg->ob = ob;
     reg->rand = rand;
     if (hooks)
@@ -178,10 +168,8 @@ void gw_registry_attach(struct gw_registry *reg, struct gw_run *run, uint64_t co
         run->n_conns = 0; /* CloudCLI 1.37.2: the subscriber replaces the writer */
     if (gw_run_is_attached(run, conn))
         return;
-    if (run->n_conns == run->conns_alloc) {
-        run->conns_alloc = run->conns_alloc ? run->conns_alloc * 2 : 4;
-        run->conns = wc_xrealloc(run->conns, run->conns_alloc * sizeof(*run->conns));
-    }
+    /* Attaching is rare (a send or a subscribe): the array is sized exactly, no spare capacity. */
+    run->conns = wc_xrealloc(run->conns, (run->n_conns + 1) * sizeof(*run->conns));
     run->conns[run->n_conns++] = conn;
 }
 
@@ -253,14 +241,15 @@ static void set_seq(json_t *ev, int64_t seq)
 /* Number one decorated event and deliver it (takes ev). */
 static void forward(struct gw_registry *reg, struct gw_run *run, json_t *ev)
 {
-    const char *kind = json_string_value(json_object_get(ev, "kind"));
-    bool is_complete = kind && strcmp(kind, "complete") == 0;
     int64_t seq = ++run->last_seq;
 
     if (gw_mutant_on(GW_MUT_SEQ_GAP) && seq == 3)
         seq = ++run->last_seq;
     set_seq(ev, seq);
     if (gw_mutant_on(GW_MUT_REORDER_EVENTS)) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        bool is_complete = kind && strcmp(kind, "complete") == 0;
+
         if (!run->held && !is_complete && seq == 1) {
             run->held = ev; /* wait for the second event, then swap */
             return;
@@ -282,16 +271,18 @@ static void forward(struct gw_registry *reg, struct gw_run *run, json_t *ev)
     deliver(reg, run, ev);
 }
 
-/* May the run still forward an event of this kind? (R-TERM-1, R-TERM-2) */
+/*
+ * May the run still forward this event? (R-TERM-1, R-TERM-2) Only while it runs: after its
+ * complete, nothing. The kind only picks which planted bug lets something through.
+ */
 static bool may_forward(const struct gw_run *run, const json_t *ev)
 {
     const char *kind = wc_json_str(ev, "kind");
 
     if (run->status == GW_RUN_RUNNING)
         return true;
-    if (kind && strcmp(kind, "complete") == 0)
-        return gw_mutant_on(GW_MUT_DUP_COMPLETE);
-    return gw_mutant_on(GW_MUT_EVENTS_AFTER_COMPLETE);
+    return gw_mutant_on(kind && strcmp(kind, "complete") == 0 ? GW_MUT_DUP_COMPLETE
+                                                              : GW_MUT_EVENTS_AFTER_COMPLETE);
 }
 
 void gw_registry_emit(struct gw_registry *reg, struct gw_run *run, json_t *ev)
@@ -348,18 +339,17 @@ bool gw_registry_complete_if_current(struct gw_registry *reg, struct gw_run *run
     return true;
 }
 
-static void replay_one(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
-                       const json_t *ev, int64_t renumber)
+/*
+ * The replay of the planted bugs truncation-renumbers and replay-fresh-ids: an altered copy of
+ * ev instead of the stored event (R-SEQ-3). Called only with one of them on.
+ */
+static void replay_planted(struct gw_registry *reg, uint64_t conn, const json_t *ev,
+                           int64_t renumber)
 {
-    json_t *copy;
+    json_t *copy = json_deep_copy(ev);
     char buf[48];
     char *id;
 
-    if (!renumber && !gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
-        gw_outbox_send_json(reg->ob, conn, ev);
-        return;
-    }
-    copy = json_deep_copy(ev);
     if (renumber)
         set_seq(copy, renumber);
     if (gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
@@ -370,7 +360,6 @@ static void replay_one(struct gw_registry *reg, struct gw_run *run, uint64_t con
         wc_iso8601_now(buf, sizeof(buf));
         json_object_set_new(copy, "timestamp", json_string(buf));
     }
-    (void)run;
     gw_outbox_send_json(reg->ob, conn, copy);
     json_decref(copy);
 }
@@ -388,11 +377,15 @@ void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t co
         from = 0;
     if (gw_mutant_on(GW_MUT_REPLAY_IGNORES_LASTSEQ))
         from = 0;
-    if (from < run->last_seq && from + 1 < first) {
-        /* R-CAP-1/R-CAP-2: the ring no longer holds lastSeq+1. */
-        if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS))
+    /*
+     * R-CAP-1/R-CAP-2: the ring no longer holds lastSeq+1. (That implies lastSeq+1 <= the run's
+     * last seq: the ring always holds the newest event, and first is last_seq + 1 when the run
+     * has none yet.)
+     */
+    if (from + 1 < first) {
+        if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS)) {
             renumber = from + 1;
-        if (!gw_mutant_on(GW_MUT_NO_HISTORY_TRUNCATED) && !renumber) {
+        } else if (!gw_mutant_on(GW_MUT_NO_HISTORY_TRUNCATED)) {
             json_t *t;
             wc_iso8601_now(ts, sizeof(ts));
             t = json_pack("{s:s, s:s, s:I, s:I, s:s}", "kind", "history_truncated", "sessionId",
@@ -406,9 +399,18 @@ void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t co
         const json_t *ev = run->ring[(run->ring_head + i) % run->ring_cap];
         if (event_seq(ev) <= from)
             continue;
-        replay_one(reg, run, conn, ev, renumber);
-        if (renumber)
-            renumber++;
+        if (gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS)) {
+            replay_planted(reg, conn, ev, 0);
+            continue;
+        }
+        if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS)) {
+            replay_planted(reg, conn, ev, renumber);
+            if (renumber)
+                renumber++;
+            continue;
+        }
+        /* R-SEQ-3: the stored event itself. */
+        gw_outbox_send_json(reg->ob, conn, ev);
     }
 }
 

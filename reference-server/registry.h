@@ -50,7 +50,6 @@ struct gw_run {
     size_t ring_n;             /* private */
     uint64_t *conns;           /* private: attached connection ids */
     size_t n_conns;            /* private */
-    size_t conns_alloc;        /* private */
     json_t *held;              /* private: reorder-events mutant only */
     struct gw_run *next;       /* private: the registry's list */
 };
@@ -64,7 +63,10 @@ struct gw_registry_hooks {
     void (*completed)(void *ctx, struct gw_run *run);
 };
 
-/* New registry. ob, rand and hooks are borrowed and must outlive it. Never NULL. */
+/*
+ * New registry keeping replay_cap (at least 1) events per run. ob, rand and hooks are borrowed
+ * and must outlive it. Never NULL.
+ */
 struct gw_registry *gw_registry_new(size_t replay_cap, struct gw_outbox *ob, struct wc_rand *rand,
                                     const struct gw_registry_hooks *hooks, void *hooks_ctx);
 /* Frees every run, whatever its references. Accepts NULL. */
@@ -117,6 +119,5 @@ json_t *gw_registry_list_running(struct gw_registry *reg, const char *owner);
 
 struct gw_run *gw_run_ref(struct gw_run *run);
 void gw_run_unref(struct gw_run *run);
-const char *gw_run_status_name(enum gw_run_status s);
 
 #endif

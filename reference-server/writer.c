@@ -1,4 +1,5 @@
 /* writer.c: remap, decorate and normalise provider events (see writer.h). */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -94,8 +95,9 @@ static void normalise_complete(struct gw_writer *w, json_t *ev)
 
 static bool id_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
+    if (c == '-' || c == '_')
+        return true;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /*
@@ -205,28 +207,26 @@ enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t
         json_decref(ev);
         return GW_WRITER_SWALLOW;
     }
-    /* Decorate in place when we hold the only reference; otherwise on a private copy. */
-    if (ev->refcount == 1) {
-        *out = ev;
+    /* Decorated in place: every event reaches the writer fresh, with no other reference. */
+    assert(ev->refcount == 1);
+    *out = ev;
+    if (gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID)) {
+        /* the planted leak: the provider's own sessionId stays */
+        if (!wc_json_str(*out, "sessionId"))
+            json_object_set_new(*out, "sessionId", json_string(w->app_id));
     } else {
-        *out = json_deep_copy(ev);
-        json_decref(ev);
-    }
-    if (!gw_mutant_on(GW_MUT_LEAK_PROVIDER_ID)) {
         if (w->native_id && !remap_value(w, *out, 0)) {
             json_decref(*out);
             *out = NULL;
             return GW_WRITER_DROP;
         }
         json_object_set_new(*out, "sessionId", json_string(w->app_id));
-    } else if (!wc_json_str(*out, "sessionId")) {
-        json_object_set_new(*out, "sessionId", json_string(w->app_id));
     }
-    kind = wc_json_str(*out, "kind"); /* after the remap, which may have replaced the string */
     if (!json_is_string(json_object_get(*out, "id"))) {
         char *id;
         wc_rand_uuid(w->rand, uuid);
-        id = wc_xasprintf("%s_%s", kind, uuid);
+        /* the kind as remapped: the remap may have replaced the string kind pointed to */
+        id = wc_xasprintf("%s_%s", wc_json_str(*out, "kind"), uuid);
         json_object_set_new(*out, "id", json_string(id));
         free(id);
     }

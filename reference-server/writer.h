@@ -52,8 +52,10 @@ void gw_writer_release(struct gw_writer *w);
 bool gw_writer_capture(struct gw_writer *w, const char *native_id);
 
 /*
- * Decorate one provider event. Takes ev. *announced is set to true when the event was a
- * session_created that announced a new native id (read it from w->native_id).
+ * Decorate one provider event. Takes ev, which must be the only reference: it is decorated in
+ * place and becomes *out on GW_WRITER_FORWARD (*out is NULL otherwise). *announced is set to
+ * true when the event was a session_created that announced a new native id (read it from
+ * w->native_id).
  */
 enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t **out,
                                          bool *announced);

@@ -582,6 +582,7 @@ static void model_recv(struct model *m, struct cs_table *cs, long i)
 
 static long prun_session(const struct model *m, const char *label);
 static bool is_kind(const json_t *ev, const char *kind);
+static const char *session_created_id(const json_t *ev);
 
 static long prun_get(struct model *m, const char *label, const char *run)
 {
@@ -786,7 +787,7 @@ static void prescan(struct model *m)
         long s;
         /* a session_created event announces its id too (as collect_natives counts it) */
         if (type && !strcmp(type, "emitted") && is_kind(ev, "session_created")) {
-            nat = wc_json_str(ev, "newSessionId");
+            nat = session_created_id(ev);
             type = "announced";
         }
         if (!t || strcmp(t, "ctl") || !type || strcmp(type, "announced") || !nat || !*nat || !label)
@@ -1335,6 +1336,17 @@ static bool find_in_value(const json_t *v, const char *id, char *out, size_t out
     return false;
 }
 
+/* The id a session_created announces (R-MAP-3): newSessionId, else sessionId when that is missing
+ * or empty (CloudCLI's `newSessionId || sessionId`). NULL when neither is a non-empty string. */
+static const char *session_created_id(const json_t *ev)
+{
+    const char *id = wc_json_str(ev, "newSessionId");
+
+    if (!id || !*id)
+        id = wc_json_str(ev, "sessionId");
+    return id && *id ? id : NULL;
+}
+
 static bool is_kind(const json_t *ev, const char *kind)
 {
     const char *k = wc_json_str(ev, "kind");
@@ -1361,7 +1373,7 @@ static size_t collect_natives(const struct model *m, struct native **out)
         if (!strcmp(type, "announced"))
             id = wc_json_str(msg, "nativeId");
         else if (!strcmp(type, "emitted") && is_kind(json_object_get(msg, "event"), "session_created"))
-            id = wc_json_str(json_object_get(msg, "event"), "newSessionId");
+            id = session_created_id(json_object_get(msg, "event"));
         /* an id equal to an app session id cannot be told apart from it */
         if (!id || !*id || app_session(m, id))
             continue;

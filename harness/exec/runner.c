@@ -1287,6 +1287,23 @@ static void run_step_send_raw(struct rt *rt, const json_t *step, const char *sna
 
 static uint64_t sentinel_round(struct rt *rt, const json_t *step, struct client *c);
 
+/* Send a sentinel on c (a subscribe for an id no session has, which a gateway answers at once
+ * with an empty ack) and note its id, which is written into id. */
+static void send_sentinel(struct rt *rt, const json_t *step, struct client *c, char *id,
+                          size_t idlen)
+{
+    snprintf(id, idlen, "gwspec-sentinel-%d", ++rt->sentinel_n);
+    json_t *frame = json_pack("{s:s, s:[{s:s}]}", "type", "chat.subscribe", "sessions",
+                              "sessionId", id);
+    char *text = wc_json_compact(frame);
+    json_t *fields = json_pack("{s:O}", "frame", frame);
+    json_object_set_new(c->sentinels, id, json_true());
+    send_payload(rt, step, c, HN_WS_TEXT, text, strlen(text), fields, true);
+    free(text);
+    json_decref(fields);
+    json_decref(frame);
+}
+
 /*
  * Load probes. A correct gateway on a machine too busy to run it must not be FAILED for the
  * machine, so while a bounded wait is in its tolerance window (past the bound, before twice
@@ -1321,16 +1338,7 @@ static int64_t within_probe(struct rt *rt)
         struct client *c = &rt->clients[i];
         if (c->state != C_OPEN || c->paused)
             continue;
-        snprintf(w->probe_id, sizeof(w->probe_id), "gwspec-sentinel-%d", ++rt->sentinel_n);
-        json_t *frame = json_pack("{s:s, s:[{s:s}]}", "type", "chat.subscribe", "sessions",
-                                  "sessionId", w->probe_id);
-        char *text = wc_json_compact(frame);
-        json_t *fields = json_pack("{s:O}", "frame", frame);
-        json_object_set_new(c->sentinels, w->probe_id, json_true());
-        send_payload(rt, NULL, c, HN_WS_TEXT, text, strlen(text), fields, true);
-        free(text);
-        json_decref(fields);
-        json_decref(frame);
+        send_sentinel(rt, NULL, c, w->probe_id, sizeof(w->probe_id));
         w->probe_c = c;
         w->probe_sent_ms = now;
         w->probe_next_ms = now + (w->max_ms / 10 > 1 ? w->max_ms / 10 : 1);
@@ -2239,16 +2247,7 @@ static bool cond_sentinel(struct rt *rt, void *arg)
 static uint64_t sentinel_round(struct rt *rt, const json_t *step, struct client *c)
 {
     char id[64];
-    snprintf(id, sizeof(id), "gwspec-sentinel-%d", ++rt->sentinel_n);
-    json_t *frame = json_pack("{s:s, s:[{s:s}]}", "type", "chat.subscribe", "sessions",
-                              "sessionId", id);
-    char *text = wc_json_compact(frame);
-    json_t *fields = json_pack("{s:O}", "frame", frame);
-    json_object_set_new(c->sentinels, id, json_true());
-    send_payload(rt, step, c, HN_WS_TEXT, text, strlen(text), fields, true);
-    free(text);
-    json_decref(fields);
-    json_decref(frame);
+    send_sentinel(rt, step, c, id, sizeof(id));
 
     struct sent_arg a = {.c = c, .id = id};
     if (wait_until(rt, cond_sentinel, &a, wc_now_ms() + timeout_of(rt)) != 0) {

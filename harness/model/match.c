@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/match.h"
 #include "wc_buf.h"
@@ -321,8 +322,31 @@ bool hn_json_equal(const json_t *a, const json_t *b)
 
 static const char *const wildcards[] = {
     "<any>", "<absent>", "<string>", "<number>", "<int>", "<bool>", "<null>",
-    "<object>", "<array>", "<iso8601>", "<nonzero>", "<uuid>", NULL,
+    "<object>", "<array>", "<iso8601>", "<nonzero>", "<uuid>", "<epoch_ms>", NULL,
 };
+
+/*
+ * <epoch_ms>: an integer count of milliseconds since 1970-01-01 UTC within HN_EPOCH_MS_SLACK
+ * of the harness's wall clock when the frame is matched. The slack allows for a gateway on
+ * another host with a clock a little off; a value in seconds, in microseconds, in local time
+ * or a constant is off by far more.
+ */
+#define HN_EPOCH_MS_SLACK (10 * 60 * 1000)
+
+static bool is_epoch_ms_now(const json_t *v)
+{
+    struct timespec ts;
+    double now, d;
+
+    if (!json_is_number(v))
+        return false;
+    d = json_number_value(v);
+    if (!isfinite(d) || floor(d) != d)
+        return false;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
+    return fabs(d - now) <= HN_EPOCH_MS_SLACK;
+}
 
 bool hn_wildcard_known(const char *s)
 {
@@ -398,6 +422,8 @@ static bool wildcard_ok(const char *w, const json_t *v)
         return json_is_number(v) && json_number_value(v) != 0;
     if (!strcmp(w, "<uuid>"))
         return json_is_string(v) && is_uuid(json_string_value(v));
+    if (!strcmp(w, "<epoch_ms>"))
+        return is_epoch_ms_now(v);
     return false;
 }
 

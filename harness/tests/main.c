@@ -12,6 +12,12 @@ extern CU_SuiteInfo hn_diff_suites[];
 extern CU_SuiteInfo hn_runner_suites[];
 extern CU_SuiteInfo hn_target_suites[];
 extern CU_SuiteInfo hn_reap_suites[];
+extern CU_SuiteInfo hn_ws_suites[];
+extern CU_SuiteInfo hn_http_suites[];
+extern CU_SuiteInfo hn_control_suites[];
+extern CU_SuiteInfo hn_net_suites[];
+extern CU_SuiteInfo hn_run_suites[];
+extern CU_SuiteInfo hn_cmd_suites[];
 /* check/, report/, replay/ */
 extern CU_SuiteInfo hn_transcript_suites[];
 extern CU_SuiteInfo hn_invariant_suites[];
@@ -19,6 +25,7 @@ extern CU_SuiteInfo hn_msgcat_suites[];
 extern CU_SuiteInfo hn_verdict_suites[];
 extern CU_SuiteInfo hn_report_suites[];
 extern CU_SuiteInfo hn_replay_suites[];
+extern CU_SuiteInfo hn_record_suites[];
 extern CU_SuiteInfo hn_coverage_suites[];
 
 int main(void)
@@ -28,6 +35,9 @@ int main(void)
         hn_transcript_suites, hn_invariant_suites, hn_msgcat_suites,  hn_verdict_suites,
         hn_report_suites,     hn_replay_suites,    hn_diff_suites,    hn_target_suites,
         hn_coverage_suites,   hn_reap_suites,      hn_steps_suites,
+        hn_ws_suites,         hn_http_suites,      hn_record_suites,
+        hn_control_suites,    hn_net_suites,       hn_run_suites,
+        hn_cmd_suites,
     };
     unsigned failures, suites_failed;
 

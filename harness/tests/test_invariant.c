@@ -68,6 +68,8 @@ static const struct golden {
     {"no_native_ids-fail-leaked-in-tool-input", "no_native_ids", "fail", "R-MAP-2", {5, 8}, NULL},
     {"no_native_ids-fail-wrong-actualSessionId", "no_native_ids", "fail", "R-MAP-1", {10}, NULL},
     {"no_native_ids-fail-leak-from-second-script", "no_native_ids", "fail", "R-MAP-2", {14, 16}, NULL},
+    /* a session_created with an empty newSessionId names its id in sessionId (R-MAP-3) */
+    {"no_native_ids-fail-leak-named-by-session-created-sessionId", "no_native_ids", "fail", "R-MAP-2", {5, 10}, NULL},
     {"no_session_created-pass", "no_session_created", "pass", NULL, {0}, NULL},
     {"no_session_created-fail-forwarded", "no_session_created", "fail", "R-MAP-3", {3}, NULL},
     {"ack_before_replay-pass", "ack_before_replay", "pass", NULL, {0}, NULL},

@@ -1,6 +1,8 @@
 /* test_match.c: CUnit tests for harness/model/match.c (suite hn_match). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
@@ -104,6 +106,25 @@ static void test_wildcards(void)
     CU_ASSERT_FALSE(ok("\"<nonzero>\"", "\"1\""));
     CU_ASSERT_TRUE(ok("\"<uuid>\"", "\"0f8fad5b-d9cb-469f-a165-70867728950e\""));
     CU_ASSERT_FALSE(ok("\"<uuid>\"", "\"0f8fad5b-d9cb-469f-a165\""));
+    {
+        /* <epoch_ms>: now in ms matches; seconds, zero, 20 days off, a string or a fraction not */
+        struct timespec ts;
+        char now_ms[32], now_s[32], off[32], frac[40];
+        long long ms;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        snprintf(now_ms, sizeof(now_ms), "%lld", ms);
+        snprintf(now_s, sizeof(now_s), "%lld", (long long)ts.tv_sec);
+        snprintf(off, sizeof(off), "%lld", ms - 1728000000LL);
+        snprintf(frac, sizeof(frac), "%lld.5", ms);
+        CU_ASSERT_TRUE(ok("\"<epoch_ms>\"", now_ms));
+        CU_ASSERT_FALSE(ok("\"<epoch_ms>\"", now_s));
+        CU_ASSERT_FALSE(ok("\"<epoch_ms>\"", "0"));
+        CU_ASSERT_FALSE(ok("\"<epoch_ms>\"", off));
+        CU_ASSERT_FALSE(ok("\"<epoch_ms>\"", frac));
+        CU_ASSERT_FALSE(ok("\"<epoch_ms>\"", "\"1700000000000\""));
+        CU_ASSERT_TRUE(hn_wildcard_known("<epoch_ms>"));
+    }
     CU_ASSERT_TRUE(hn_wildcard_known("<uuid>"));
     CU_ASSERT_FALSE(hn_wildcard_known("<uuidx>"));
     CU_ASSERT_TRUE(hn_wildcard_like("<uuidx>"));

@@ -1,8 +1,9 @@
-/* test_runner.c: CUnit tests for harness/exec/runner.c, ws.c, http.c, control.c and target.c
- * (suite hn_runner). A small fake gateway runs in a child process: REST session creation, a
- * WebSocket endpoint whose behaviour is chosen by the chat.send content (echo, garbage, a
- * 100 MB frame header, close 4001, a TCP drop, silence, a control-channel provider), so each
- * runner path is exercised without the reference gateway. Every test sets alarm(). */
+/* test_runner.c: CUnit tests for harness/exec/runner.c (suite hn_runner): one case end to end
+ * through ws.c, http.c, control.c and target.c, whose own tests are in test_ws.c, test_http.c,
+ * test_control.c and test_target.c. A small fake gateway runs in a child process: REST session
+ * creation, a WebSocket endpoint whose behaviour is chosen by the chat.send content (echo,
+ * garbage, a 100 MB frame header, close 4001, a TCP drop, silence, a control-channel provider),
+ * so each runner path is exercised without the reference gateway. Every test sets alarm(). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,7 +20,6 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
-#include "exec/http.h"
 #include "exec/runner.h"
 #include "exec/target.h"
 #include "exec/ws.h"
@@ -878,110 +878,6 @@ static void test_unreachable_target_is_error(void)
     json_decref(r);
 }
 
-static void test_ws_framing(void)
-{
-    struct wc_rand rng;
-    struct hn_ws w;
-    struct hn_ws_event ev;
-    char *why = NULL;
-
-    wc_rand_init(&rng, 1);
-    hn_ws_init(&w, -1, &rng);
-    /* fragmented text "hel" + "lo" with a ping in between */
-    hn_ws_feed(&w, "\x01\x03hel", 5);
-    hn_ws_feed(&w, "\x89\x01p", 3);
-    hn_ws_feed(&w, "\x80\x02lo", 4);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PING);
-    hn_ws_event_release(&ev);
-    CU_ASSERT_TRUE(w.tx.len > 0); /* the pong is queued */
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_MESSAGE);
-    CU_ASSERT_STRING_EQUAL(ev.data, "hello");
-    hn_ws_event_release(&ev);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 0);
-    /* no_pong: a ping is returned but not answered; a pong is an event too */
-    wc_buf_reset(&w.tx);
-    w.no_pong = true;
-    hn_ws_feed(&w, "\x89\x02hb\x8a\x00", 6);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PING);
-    CU_ASSERT_EQUAL(ev.len, 2);
-    CU_ASSERT_STRING_EQUAL(ev.data, "hb");
-    hn_ws_event_release(&ev);
-    CU_ASSERT_EQUAL(w.tx.len, 0);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
-    CU_ASSERT_EQUAL(ev.len, 0);
-    hn_ws_event_release(&ev);
-    w.no_pong = false;
-    /* the pong echoes the ping's payload, masked */
-    hn_ws_feed(&w, "\x89\x02hb", 4);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    hn_ws_event_release(&ev);
-    {
-        struct hn_ws peer;
-        hn_ws_init(&peer, -1, NULL);
-        hn_ws_feed(&peer, w.tx.buf, w.tx.len);
-        CU_ASSERT_EQUAL(hn_ws_next(&peer, &ev, &why), 1);
-        CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
-        CU_ASSERT_STRING_EQUAL(ev.data, "hb");
-        hn_ws_event_release(&ev);
-        hn_ws_release(&peer);
-    }
-    wc_buf_reset(&w.tx);
-    /* close with code and reason */
-    hn_ws_feed(&w, "\x88\x05\x03\xe9" "bye", 7);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
-    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_CLOSE);
-    CU_ASSERT_EQUAL(ev.code, 1001);
-    CU_ASSERT_STRING_EQUAL(ev.data, "bye");
-    hn_ws_event_release(&ev);
-    /* a continuation with nothing open is a protocol error */
-    hn_ws_feed(&w, "\x80\x00", 2);
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), WC_ERR_PROTOCOL);
-    free(why);
-    hn_ws_release(&w);
-
-    hn_ws_init(&w, -1, &rng);
-    hn_ws_feed(&w, "\x81\x7f\x00\x00\x00\x01\x00\x00\x00\x00", 10); /* 4 GiB */
-    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), WC_ERR_TOO_BIG);
-    free(why);
-    hn_ws_release(&w);
-
-    /* our frames are masked: decode one with the parser (it unmasks) */
-    hn_ws_init(&w, -1, &rng);
-    hn_ws_frame(&w, HN_WS_TEXT, true, "{\"a\":1}", 7);
-    struct hn_ws r;
-    hn_ws_init(&r, -1, NULL);
-    hn_ws_feed(&r, w.tx.buf, w.tx.len);
-    CU_ASSERT_EQUAL(hn_ws_next(&r, &ev, &why), 1);
-    CU_ASSERT_STRING_EQUAL(ev.data, "{\"a\":1}");
-    CU_ASSERT_TRUE(r.masked_seen);
-    hn_ws_event_release(&ev);
-    hn_ws_release(&r);
-    hn_ws_release(&w);
-}
-
-static void test_http_parse(void)
-{
-    struct hn_http_resp r;
-    char *err = NULL;
-    const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
-    CU_ASSERT_EQUAL(hn_http_parse_response(chunked, strlen(chunked), false, &r, &err), 0);
-    CU_ASSERT_EQUAL(r.status, 200);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(r.json, "a")), 1);
-    hn_http_resp_release(&r);
-    const char *part = "HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\n{\"a\"";
-    CU_ASSERT_EQUAL(hn_http_parse_response(part, strlen(part), false, &r, &err), WC_ERR_INCOMPLETE);
-    CU_ASSERT_EQUAL(hn_http_parse_response(part, strlen(part), true, &r, &err), WC_ERR_PARSE);
-    free(err);
-    err = NULL;
-    CU_ASSERT_EQUAL(hn_http_parse_response("garbage\r\n\r\n", 11, true, &r, &err), WC_ERR_PARSE);
-    free(err);
-}
-
-
 static void test_send_raw_records(void)
 {
     alarm(20);
@@ -1071,47 +967,6 @@ static bool pid_dead(long pid)
     return dead;
 }
 
-/* Stopping a spawned target also kills what it left in its process group (a provider that
- * hangs on purpose, a child the gateway never reaped). */
-static void test_stop_sweeps_process_group(void)
-{
-    alarm(20);
-    char path[64], pidfile[64], *err = NULL;
-    snprintf(path, sizeof(path), "/tmp/gwspec-profile-pg-%d.yaml", (int)getpid());
-    snprintf(pidfile, sizeof(pidfile), "/tmp/gwspec-pg-%d.pid", (int)getpid());
-    unlink(pidfile);
-    FILE *fp = fopen(path, "w");
-    fprintf(fp,
-            "name: leaves-a-child\n"
-            "start: {argv: [sh, -c, 'sleep 30 & echo $! > %s; echo listening on 127.0.0.1:%d; "
-            "exec sleep 30'], ready: 'listening on [^ :]+:([0-9]+)'}\n"
-            "auth: {kind: token, users: {alice: good}}\n",
-            pidfile, server_port);
-    fclose(fp);
-    struct hn_target *t = hn_target_load(path, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-    CU_ASSERT_EQUAL_FATAL(hn_target_start(t, 5000, &err), 0);
-    long child = 0;
-    if ((fp = fopen(pidfile, "r"))) {
-        if (fscanf(fp, "%ld", &child) != 1)
-            child = 0;
-        fclose(fp);
-    }
-    CU_ASSERT_TRUE_FATAL(child > 0);
-    CU_ASSERT_FALSE(pid_dead(child));
-    hn_target_stop(t);
-    int64_t deadline = wc_now_ms() + 2000;
-    while (!pid_dead(child) && wc_now_ms() < deadline)
-        poll(NULL, 0, 10);
-    CU_ASSERT_TRUE(pid_dead(child));
-    if (!pid_dead(child))
-        kill((pid_t)child, SIGKILL);
-    hn_target_free(t);
-    unlink(path);
-    unlink(pidfile);
-    free(err);
-}
-
 /* expect_ping waits 2 * ping_interval_ms + max(interval / 2, 500), not the safety timeout */
 static void test_ping_wait_from_profile(void)
 {
@@ -1176,56 +1031,6 @@ static void test_close_wait_from_pong_timeout(void)
     CU_ASSERT_TRUE(took < 5000);
     json_decref(r);
     hn_target_free(h);
-    unlink(path);
-}
-
-/* Write text as a profile at path; loading it must fail with a message containing want. */
-static void expect_profile_error(const char *path, const char *text, const char *want)
-{
-    char *err = NULL;
-    FILE *fp = fopen(path, "w");
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs(text, fp);
-    fclose(fp);
-    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
-    CU_ASSERT_PTR_NOT_NULL(err);
-    if (err && !strstr(err, want))
-        fprintf(stderr, "\n    profile error '%s' lacks '%s'\n", err, want);
-    CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, want) : NULL);
-    free(err);
-}
-
-static void test_profile_errors(void)
-{
-    char path[64], *err = NULL;
-    snprintf(path, sizeof(path), "/tmp/gwspec-profile-bad-%d.yaml", (int)getpid());
-    expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: magic}\n", ":3:");
-    expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\ncolour: red\n",
-                         ":4:1: unknown key 'colour' in target profile");
-    expect_profile_error(path,
-                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
-                         "disable_provider_args: [--off, codex]\n",
-                         ":4:1: 'disable_provider_args' must name the provider somewhere as "
-                         "${provider}");
-    expect_profile_error(path,
-                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
-                         "disable_provider_args: [--off, 7]\n",
-                         ":4:32: 'disable_provider_args' entries are strings");
-    FILE *fp = fopen(path, "w");
-    fprintf(fp, "name: ok\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
-                "disable_provider_args: [--off, \"${provider}\"]\n");
-    fclose(fp);
-    struct hn_target *t = hn_target_load(path, &err);
-    CU_ASSERT_PTR_NOT_NULL(t);
-    if (t) {
-        json_t *names = json_pack("[ss]", "codex", "cursor");
-        CU_ASSERT_TRUE(hn_target_can_disable(t));
-        CU_ASSERT_EQUAL(hn_target_set_disabled(t, names, &err), 0);
-        CU_ASSERT_EQUAL(json_array_size(t->disabled), 2);
-        json_decref(names);
-        hn_target_free(t);
-    }
     unlink(path);
 }
 
@@ -1512,9 +1317,6 @@ static CU_TestInfo runner_tests[] = {
     {"auth_both_and_derived_tokens", test_auth_both_and_derived_tokens},
     {"restart_signal_kill", test_restart_signal_kill},
     {"within_grading", test_within_grading},
-    {"stop_sweeps_process_group", test_stop_sweeps_process_group},
-    {"ws_framing", test_ws_framing},
-    {"http_parse", test_http_parse},
     {"echo_ok", test_echo_ok},
     {"mismatch_failed_with_diff", test_mismatch_failed_with_diff},
     {"should_requirement_is_non_strict", test_should_requirement_is_non_strict},
@@ -1530,7 +1332,6 @@ static CU_TestInfo runner_tests[] = {
     {"unreachable_target_is_error", test_unreachable_target_is_error},
     {"send_raw_records", test_send_raw_records},
     {"quiet_period_profile", test_quiet_period_profile},
-    {"profile_errors", test_profile_errors},
     {"heartbeat_steps", test_heartbeat_steps},
     {"pause_resume", test_pause_resume},
     {"restart_disable_unimplemented", test_restart_disable_unimplemented},

@@ -1,4 +1,9 @@
-/* test_target.c: CUnit tests for harness/exec/target.c user sets (suite hn_target). */
+/* test_target.c: CUnit tests for harness/exec/target.c (suite hn_target): profile errors with
+ * positions, user sets, disabling providers, and stopping a spawned target sweeps its process
+ * group. */
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 #include <jansson.h>
 
 #include "exec/target.h"
+#include "wc_time.h"
 
 static char *write_profile(const char *text)
 {
@@ -112,9 +118,123 @@ static void test_user_sets(void)
     unlink(write_profile(""));
 }
 
+/* ---- moved from test_runner.c ---------------------------------------------------------------- */
+
+/* Write text as a profile at path; loading it must fail with a message containing want. */
+static void expect_profile_error(const char *path, const char *text, const char *want)
+{
+    char *err = NULL;
+    FILE *fp = fopen(path, "w");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs(text, fp);
+    fclose(fp);
+    CU_ASSERT_PTR_NULL(hn_target_load(path, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    if (err && !strstr(err, want))
+        fprintf(stderr, "\n    profile error '%s' lacks '%s'\n", err, want);
+    CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, want) : NULL);
+    free(err);
+}
+
+static void test_profile_errors(void)
+{
+    char path[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-bad-%d.yaml", (int)getpid());
+    expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: magic}\n", ":3:");
+    expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\ncolour: red\n",
+                         ":4:1: unknown key 'colour' in target profile");
+    expect_profile_error(path,
+                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                         "disable_provider_args: [--off, codex]\n",
+                         ":4:1: 'disable_provider_args' must name the provider somewhere as "
+                         "${provider}");
+    expect_profile_error(path,
+                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                         "disable_provider_args: [--off, 7]\n",
+                         ":4:32: 'disable_provider_args' entries are strings");
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "name: ok\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                "disable_provider_args: [--off, \"${provider}\"]\n");
+    fclose(fp);
+    struct hn_target *t = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL(t);
+    if (t) {
+        json_t *names = json_pack("[ss]", "codex", "cursor");
+        CU_ASSERT_TRUE(hn_target_can_disable(t));
+        CU_ASSERT_EQUAL(hn_target_set_disabled(t, names, &err), 0);
+        CU_ASSERT_EQUAL(json_array_size(t->disabled), 2);
+        json_decref(names);
+        hn_target_free(t);
+    }
+    unlink(path);
+}
+
+/* True once pid is gone or a zombie (killed; its new parent may not have reaped it yet). */
+static bool pid_dead(long pid)
+{
+    char path[64], buf[256];
+    FILE *fp;
+    bool dead = true;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if ((fp = fopen(path, "r"))) {
+        char *rp = fgets(buf, sizeof(buf), fp) ? strrchr(buf, ')') : NULL;
+        dead = rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+        fclose(fp);
+    }
+    return dead;
+}
+
+/* Stopping a spawned target also kills what it left in its process group (a provider that
+ * hangs on purpose, a child the gateway never reaped). */
+static void test_stop_sweeps_process_group(void)
+{
+    alarm(20);
+    char path[64], pidfile[64], *err = NULL;
+    int server_port = 0, lfd = listener(&server_port);
+    CU_ASSERT_FATAL(lfd >= 0);
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-pg-%d.yaml", (int)getpid());
+    snprintf(pidfile, sizeof(pidfile), "/tmp/gwspec-pg-%d.pid", (int)getpid());
+    unlink(pidfile);
+    FILE *fp = fopen(path, "w");
+    fprintf(fp,
+            "name: leaves-a-child\n"
+            "start: {argv: [sh, -c, 'sleep 30 & echo $! > %s; echo listening on 127.0.0.1:%d; "
+            "exec sleep 30'], ready: 'listening on [^ :]+:([0-9]+)'}\n"
+            "auth: {kind: token, users: {alice: good}}\n",
+            pidfile, server_port);
+    fclose(fp);
+    struct hn_target *t = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(hn_target_start(t, 5000, &err), 0);
+    long child = 0;
+    if ((fp = fopen(pidfile, "r"))) {
+        if (fscanf(fp, "%ld", &child) != 1)
+            child = 0;
+        fclose(fp);
+    }
+    CU_ASSERT_TRUE_FATAL(child > 0);
+    CU_ASSERT_FALSE(pid_dead(child));
+    hn_target_stop(t);
+    int64_t deadline = wc_now_ms() + 2000;
+    while (!pid_dead(child) && wc_now_ms() < deadline)
+        poll(NULL, 0, 10);
+    CU_ASSERT_TRUE(pid_dead(child));
+    if (!pid_dead(child))
+        kill((pid_t)child, SIGKILL);
+    hn_target_free(t);
+    unlink(path);
+    unlink(pidfile);
+    free(err);
+    close(lfd);
+}
+
 static CU_TestInfo target_tests[] = {
     {"pool_errors_have_positions", test_pool_errors_have_positions},
     {"user_sets", test_user_sets},
+    {"profile_errors", test_profile_errors},
+    {"stop_sweeps_process_group", test_stop_sweeps_process_group},
     CU_TEST_INFO_NULL,
 };
 
