@@ -15,6 +15,7 @@ DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlit
             perl
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
+ASAN_BUILD := build-asan
 BIN      ?= bin
 SAN      ?=
 OPT      ?= -O2 -g
@@ -98,7 +99,8 @@ help:
 	@echo "                    self-contained headers, wc_banned.h, registered test suites"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
-	@echo "  clean             remove build/, build-asan/ and bin/"
+	@echo "  clean             remove every build directory (build/, bin/, build-asan/, build-cov/,"
+	@echo "                    build-mutate*/)"
 
 # The stamp is order-only: installing the libraries once does not make every object stale.
 $(BUILD)/harness/%.o: CFLAGS += -Iharness -Imock-providers
@@ -151,7 +153,7 @@ ASAN_LOGS ?= /tmp/gwspec-asan-logs
 asan:
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	ASAN_OPTIONS=log_path=$(ASAN_LOGS)/asan UBSAN_OPTIONS=log_path=$(ASAN_LOGS)/ubsan:print_stacktrace=1 \
-	  $(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fno-omit-frame-pointer" \
+	  $(MAKE) BUILD=$(ASAN_BUILD) BIN=$(ASAN_BUILD)/bin OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check
 	@if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
 	  echo "asan: sanitizer reports in $(ASAN_LOGS):"; head -40 $(ASAN_LOGS)/*; exit 1; \
@@ -193,8 +195,10 @@ lint: all
 	$(BIN)/gwspec lint
 	@bash tests/lint-code.sh $(BUILD)
 
+# Every build directory a target makes: this Makefile's, the ASan build's, and the mutation
+# tool's (build-cov, build-mutate*: mutate/mutate.py names them).
 clean:
-	rm -rf build build-asan build-cov build-mutate build-mutate-check build-mutate-one bin
+	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) build-cov build-mutate*
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
