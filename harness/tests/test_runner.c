@@ -30,6 +30,7 @@
 #include "wc_mem.h"
 #include "wc_rand.h"
 #include "wc_time.h"
+#include "testutil.h"
 
 /* ---- the fake gateway (child process) ------------------------------------------------------ */
 
@@ -951,22 +952,6 @@ static void test_quiet_period_profile(void)
     unlink(path);
 }
 
-/* True once pid is gone or a zombie (killed; its new parent may not have reaped it yet). */
-static bool pid_dead(long pid)
-{
-    char path[64], buf[256];
-    FILE *fp;
-    bool dead = true;
-
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if ((fp = fopen(path, "r"))) {
-        char *rp = fgets(buf, sizeof(buf), fp) ? strrchr(buf, ')') : NULL;
-        dead = rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
-        fclose(fp);
-    }
-    return dead;
-}
-
 /* expect_ping waits 2 * ping_interval_ms + max(interval / 2, 500), not the safety timeout */
 static void test_ping_wait_from_profile(void)
 {
@@ -1274,7 +1259,7 @@ static void test_restart_signal_kill(void)
     pid_t before = t->pid;
     CU_ASSERT_EQUAL(hn_target_restart_signal(t, SIGKILL, 5000, &err), 0);
     CU_ASSERT_NOT_EQUAL(t->pid, before);
-    CU_ASSERT_TRUE(pid_dead(before));
+    CU_ASSERT_TRUE(hn_test_pid_dead(before));
     CU_ASSERT_NOT_EQUAL(access(mark, F_OK), 0); /* the crash did not */
     hn_target_free(t);
     unlink(path);

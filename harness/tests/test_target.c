@@ -18,6 +18,7 @@
 
 #include "exec/target.h"
 #include "wc_time.h"
+#include "testutil.h"
 
 static char *write_profile(const char *text)
 {
@@ -170,22 +171,6 @@ static void test_profile_errors(void)
     unlink(path);
 }
 
-/* True once pid is gone or a zombie (killed; its new parent may not have reaped it yet). */
-static bool pid_dead(long pid)
-{
-    char path[64], buf[256];
-    FILE *fp;
-    bool dead = true;
-
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if ((fp = fopen(path, "r"))) {
-        char *rp = fgets(buf, sizeof(buf), fp) ? strrchr(buf, ')') : NULL;
-        dead = rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
-        fclose(fp);
-    }
-    return dead;
-}
-
 /* Stopping a spawned target also kills what it left in its process group (a provider that
  * hangs on purpose, a child the gateway never reaped). */
 static void test_stop_sweeps_process_group(void)
@@ -215,13 +200,13 @@ static void test_stop_sweeps_process_group(void)
         fclose(fp);
     }
     CU_ASSERT_TRUE_FATAL(child > 0);
-    CU_ASSERT_FALSE(pid_dead(child));
+    CU_ASSERT_FALSE(hn_test_pid_dead(child));
     hn_target_stop(t);
     int64_t deadline = wc_now_ms() + 2000;
-    while (!pid_dead(child) && wc_now_ms() < deadline)
+    while (!hn_test_pid_dead(child) && wc_now_ms() < deadline)
         poll(NULL, 0, 10);
-    CU_ASSERT_TRUE(pid_dead(child));
-    if (!pid_dead(child))
+    CU_ASSERT_TRUE(hn_test_pid_dead(child));
+    if (!hn_test_pid_dead(child))
         kill((pid_t)child, SIGKILL);
     hn_target_free(t);
     unlink(path);
