@@ -19,7 +19,8 @@ OUT=$(mktemp -d /tmp/gwspec-stress.XXXXXX)
 ( while :; do :; done ) &
 hog=$!
 gw=
-trap 'kill $hog 2>/dev/null; [ -n "$gw" ] && kill $gw 2>/dev/null; rm -rf "$OUT"' EXIT
+# the hand-started gateway is waited for: it must be gone, not only signalled, when this ends
+trap 'kill $hog 2>/dev/null; [ -n "$gw" ] && kill $gw 2>/dev/null && wait $gw 2>/dev/null; rm -rf "$OUT"' EXIT
 TARGET=()
 if [ "$EXTERNAL" = 1 ]; then
     # the reference profile's gateway and users, started by hand
@@ -32,7 +33,8 @@ if [ "$EXTERNAL" = 1 ]; then
     gw=$!
     port=
     for ((t = 0; t < 100; t++)); do
-        port=$(sed -n 's/.*listening on [^ :]*:\([0-9][0-9]*\).*/\1/p' "$OUT/gateway.log" | head -1)
+        # the background shell may not have created the log yet on the first look
+        port=$(sed -n 's/.*listening on [^ :]*:\([0-9][0-9]*\).*/\1/p' "$OUT/gateway.log" 2>/dev/null | head -1)
         [ -n "$port" ] && break
         sleep 0.05
     done
