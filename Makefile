@@ -12,7 +12,7 @@ CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
 DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
             jq libxml2-utils python3 python3-jsonschema python3-yaml python3-clang-14 libclang-14-dev \
-            perl
+            perl clang-format
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 ASAN_BUILD := build-asan

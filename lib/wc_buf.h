@@ -17,13 +17,13 @@ struct wc_buf {
     size_t max;   /* private: the cap, 0 means unlimited */
 };
 
-void wc_buf_init(struct wc_buf *b, size_t max);          /* cannot fail */
-void wc_buf_release(struct wc_buf *b);                   /* frees contents; b is then unusable */
-void wc_buf_reset(struct wc_buf *b);                     /* len = 0, keeps memory */
+void wc_buf_init(struct wc_buf *b, size_t max); /* cannot fail */
+void wc_buf_release(struct wc_buf *b);          /* frees contents; b is then unusable */
+void wc_buf_reset(struct wc_buf *b);            /* len = 0, keeps memory */
 int wc_buf_add(struct wc_buf *b, const void *data, size_t len); /* 0 or WC_ERR_TOO_BIG */
-int wc_buf_adds(struct wc_buf *b, const char *s);        /* 0 or WC_ERR_TOO_BIG */
+int wc_buf_adds(struct wc_buf *b, const char *s);               /* 0 or WC_ERR_TOO_BIG */
 int wc_buf_addf(struct wc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void wc_buf_consume(struct wc_buf *b, size_t n);         /* drops the first n bytes */
-char *wc_buf_detach(struct wc_buf *b, size_t *len);      /* new: the bytes; b is re-initialised */
+void wc_buf_consume(struct wc_buf *b, size_t n);    /* drops the first n bytes */
+char *wc_buf_detach(struct wc_buf *b, size_t *len); /* new: the bytes; b is re-initialised */
 
 #endif

@@ -75,17 +75,29 @@ void wc_bug(const char *file, int line, const char *msg)
 const char *wc_strerror(int err)
 {
     switch (err) {
-    case WC_OK: return "success";
-    case WC_ERR_NOMEM: return "out of memory";
-    case WC_ERR_IO: return "i/o error";
-    case WC_ERR_PARSE: return "parse error";
-    case WC_ERR_PROTOCOL: return "protocol error";
-    case WC_ERR_TOO_BIG: return "too big";
-    case WC_ERR_TIMEOUT: return "timed out";
-    case WC_ERR_CONFIG: return "invalid configuration";
-    case WC_ERR_INCOMPLETE: return "incomplete input";
-    case WC_ERR_NOTFOUND: return "not found";
-    case WC_ERR_STATE: return "invalid state";
-    default: return "unknown error";
+    case WC_OK:
+        return "success";
+    case WC_ERR_NOMEM:
+        return "out of memory";
+    case WC_ERR_IO:
+        return "i/o error";
+    case WC_ERR_PARSE:
+        return "parse error";
+    case WC_ERR_PROTOCOL:
+        return "protocol error";
+    case WC_ERR_TOO_BIG:
+        return "too big";
+    case WC_ERR_TIMEOUT:
+        return "timed out";
+    case WC_ERR_CONFIG:
+        return "invalid configuration";
+    case WC_ERR_INCOMPLETE:
+        return "incomplete input";
+    case WC_ERR_NOTFOUND:
+        return "not found";
+    case WC_ERR_STATE:
+        return "invalid state";
+    default:
+        return "unknown error";
     }
 }

@@ -135,8 +135,8 @@ static json_t *plain_scalar(const char *s, size_t len, const char **err)
     char buf[64];
     char *end;
 
-    if (len == 0 || (len == 1 && s[0] == '~') || (len == 4 && (!memcmp(s, "null", 4) ||
-        !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4))))
+    if (len == 0 || (len == 1 && s[0] == '~') ||
+        (len == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4))))
         return json_null();
     if ((len == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4))))
         return json_true();
@@ -451,7 +451,8 @@ char *wc_yaml_msg(const struct wc_yaml_doc *doc, const json_t *node, const char 
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = wc_xstrdup(fmt);
     va_end(ap);
-    known = key ? wc_yaml_key_pos(doc, node, key, &line, &col) : wc_yaml_pos(doc, node, &line, &col);
+    known =
+        key ? wc_yaml_key_pos(doc, node, key, &line, &col) : wc_yaml_pos(doc, node, &line, &col);
     if (known)
         out = wc_xasprintf("%s:%d:%d: %s", doc->name, line, col, msg);
     else

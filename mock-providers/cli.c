@@ -45,8 +45,8 @@
 #include "wc_time.h"
 #include "wc_banned.h"
 
-#define INPUT_MAX (64u << 20) /* stdin or control input beyond this is a protocol error */
-#define DRAIN_MAX_MS 2000     /* longest wait for the reader of stdout/stderr to catch up */
+#define INPUT_MAX    (64u << 20) /* stdin or control input beyond this is a protocol error */
+#define DRAIN_MAX_MS 2000        /* longest wait for the reader of stdout/stderr to catch up */
 
 struct cli {
     const struct mp_persona *p;  /* the persona */
@@ -82,7 +82,6 @@ static void on_signal(int sig)
     }
     errno = saved;
 }
-
 
 /* Bytes written to fd that its reader has not consumed yet; -1 when that cannot be known. */
 static int unread(int fd)
@@ -531,8 +530,9 @@ int mp_cli_main(int argc, char **argv)
     wc_buf_init(&c.err, 0);
     setup_signals();
     /* A prompt in argv (codex, claude -p PROMPT) means stdin carries nothing for the run. */
-    c.stdin_open = (c.p->prompt_from == MP_PROMPT_STREAM_JSON ||
-                    c.p->prompt_from == MP_PROMPT_STDIN) && !c.args.prompt;
+    c.stdin_open =
+        (c.p->prompt_from == MP_PROMPT_STREAM_JSON || c.p->prompt_from == MP_PROMPT_STDIN) &&
+        !c.args.prompt;
     if (c.args.prompt)
         begin_run(&c, c.args.prompt);
     while (!may_exit(&c) && poll_once(&c))

@@ -11,15 +11,15 @@
 #include "script.h"
 
 struct mp_directive {
-    bool present;              /* a directive was found (even an invalid one) */
-    char *ctl_host;            /* control listener host, or NULL: no control channel */
-    int ctl_port;              /* control listener port, or 0 */
-    char *case_token;          /* or NULL */
-    char *label;               /* or NULL */
-    char *run;                 /* or NULL */
-    uint64_t seed;             /* 0 when absent */
-    struct mp_script *script;  /* never NULL after mp_directive_parse */
-    char *error;               /* why the directive was rejected, or NULL */
+    bool present;             /* a directive was found (even an invalid one) */
+    char *ctl_host;           /* control listener host, or NULL: no control channel */
+    int ctl_port;             /* control listener port, or 0 */
+    char *case_token;         /* or NULL */
+    char *label;              /* or NULL */
+    char *run;                /* or NULL */
+    uint64_t seed;            /* 0 when absent */
+    struct mp_script *script; /* never NULL after mp_directive_parse */
+    char *error;              /* why the directive was rejected, or NULL */
 };
 
 /*

@@ -27,8 +27,9 @@
 #include "wc_banned.h"
 
 #define YIELD_EVERY 128 /* events of an emit_many between two sink->yield calls */
-#define DEFAULT_SEED 0x6777737065630001ULL /* "gwspec" + 1: the seed when the directive has none   \
-                                            */
+#define DEFAULT_SEED                                                                               \
+    0x6777737065630001ULL /* "gwspec" + 1: the seed when the directive has none                    \
+                           */
 
 enum run_state {
     RS_IDLE,       /* mp_run_start not called yet */

@@ -17,9 +17,9 @@
 #include "wc_mem.h"
 #include "wc_banned.h"
 
-#define MAX_EMIT_MANY 1000000 /* emit_many count cap */
-#define MAX_DELAY_MS 600000   /* delay cap: ten minutes */
-#define MAX_DEFAULT_WORDS 64  /* the default script echoes at most this many words */
+#define MAX_EMIT_MANY     1000000 /* emit_many count cap */
+#define MAX_DELAY_MS      600000  /* delay cap: ten minutes */
+#define MAX_DEFAULT_WORDS 64      /* the default script echoes at most this many words */
 
 /* The step catalogue: the name written in a script, and its type. */
 static const struct {

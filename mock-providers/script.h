@@ -21,13 +21,13 @@ enum mp_step_type {
     MP_STEP_EMIT_MANY,       /* count + fields */
     MP_STEP_BARRIER,         /* arg: barrier name */
     MP_STEP_WAIT_ABORT,
-    MP_STEP_COMPLETE,        /* exit_code + fields (extra fields merged into the event) */
-    MP_STEP_CRASH,           /* exit_code */
-    MP_STEP_EXIT,            /* exit_code */
+    MP_STEP_COMPLETE, /* exit_code + fields (extra fields merged into the event) */
+    MP_STEP_CRASH,    /* exit_code */
+    MP_STEP_EXIT,     /* exit_code */
     MP_STEP_HANG,
-    MP_STEP_PERMISSION,      /* fields: {toolName, input} */
-    MP_STEP_REPORT,          /* fields: array of fact names */
-    MP_STEP_DELAY,           /* count: milliseconds */
+    MP_STEP_PERMISSION, /* fields: {toolName, input} */
+    MP_STEP_REPORT,     /* fields: array of fact names */
+    MP_STEP_DELAY,      /* count: milliseconds */
 };
 
 enum mp_on_abort { MP_ON_ABORT_STOP, MP_ON_ABORT_IGNORE, MP_ON_ABORT_HANG };

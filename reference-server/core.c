@@ -27,19 +27,19 @@ struct conn {
 /* One provider run bound to one registry run (the sink context). */
 struct binding {
     struct gw_core *core;
-    struct gw_run *run;      /* a reference, dropped when the provider ended */
-    struct gw_prun *prun;    /* the provider's handle */
+    struct gw_run *run;   /* a reference, dropped when the provider ended */
+    struct gw_prun *prun; /* the provider's handle */
     struct binding *next;
 };
 
 struct perm {
-    char id[40];             /* gateway-generated requestId (UUID) */
-    struct gw_run *run;      /* a reference */
+    char id[40];        /* gateway-generated requestId (UUID) */
+    struct gw_run *run; /* a reference */
     char *tool;
-    json_t *input;           /* owned */
-    char received_at[40];    /* ISO-8601 */
-    int64_t deadline_ms;     /* monotonic */
-    struct perm *next;       /* oldest first */
+    json_t *input;        /* owned */
+    char received_at[40]; /* ISO-8601 */
+    int64_t deadline_ms;  /* monotonic */
+    struct perm *next;    /* oldest first */
 };
 
 struct gw_core {
@@ -50,13 +50,13 @@ struct gw_core {
     const struct gw_provider_ops *ops;
     void *provider_self;
     int64_t perm_timeout_ms;
-    json_t *disabled;              /* provider names without a runtime: {name: true} */
+    json_t *disabled; /* provider names without a runtime: {name: true} */
     int64_t (*clock_ms)(void);
     struct conn *conns[CONN_BUCKETS];
     uint64_t next_conn_id;
     struct binding *bindings;
     struct perm *perms;
-    int in_provider;         /* depth of provider sink callbacks on the stack */
+    int in_provider; /* depth of provider sink callbacks on the stack */
 };
 
 static void hook_native_id(void *ctx, struct gw_run *run);
@@ -81,8 +81,8 @@ struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
         return NULL;
     }
     /* Same seed, fresh state: same ids. A reopened database: a different stream. */
-    wc_rand_init(&c->rand, opts->seed ^ ((uint64_t)(gw_store_opens(c->store) - 1) *
-                                         0x9e3779b97f4a7c15ULL));
+    wc_rand_init(&c->rand,
+                 opts->seed ^ ((uint64_t)(gw_store_opens(c->store) - 1) * 0x9e3779b97f4a7c15ULL));
     c->reg = gw_registry_new(opts->replay_cap ? opts->replay_cap : 5000, &c->ob, &c->rand,
                              &registry_hooks, c);
     c->ops = opts->provider;
@@ -240,8 +240,8 @@ void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v)
     gw_frame_unref(f);
 }
 
-void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code,
-                            const char *error, const char *session_id)
+void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code, const char *error,
+                            const char *session_id)
 {
     char ts[40];
     json_t *v;
@@ -260,8 +260,7 @@ void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code,
 
 /* --- sessions ------------------------------------------------------------------------- */
 
-int gw_core_session_for(struct gw_core *c, const char *user, const char *id,
-                        struct gw_session *out)
+int gw_core_session_for(struct gw_core *c, const char *user, const char *id, struct gw_session *out)
 {
     int rc = gw_store_get(c->store, id, out);
 
@@ -305,17 +304,17 @@ static json_t *upserted_event(struct gw_core *c, struct gw_run *run)
             if (*p == '/')
                 *p = '-';
         }
-        project = json_pack("{s:s, s:s, s:s, s:s, s:b}", "projectId", pid, "path",
-                            s.project_path, "fullPath", s.project_path, "displayName",
+        project = json_pack("{s:s, s:s, s:s, s:s, s:b}", "projectId", pid, "path", s.project_path,
+                            "fullPath", s.project_path, "displayName",
                             slash && slash[1] ? slash + 1 : s.project_path, "isStarred", 0);
         free(pid);
         json_object_set_new(session, "summary", json_string(s.name));
         gw_session_release(&s);
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "kind", "session_upserted",
-                     "sessionId", run->session_id, "provider", run->writer.provider,
-                     "providerSessionId", run->writer.native_id, "session", session, "project",
-                     project, "timestamp", ts);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "kind", "session_upserted", "sessionId",
+                     run->session_id, "provider", run->writer.provider, "providerSessionId",
+                     run->writer.native_id, "session", session, "project", project, "timestamp",
+                     ts);
 }
 
 static void hook_native_id(void *ctx, struct gw_run *run)
@@ -486,8 +485,8 @@ void gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *p
     b->run = gw_run_ref(run);
     b->prun = c->ops ? c->ops->open(c->provider_self, &args, &provider_sink, b, &err) : NULL;
     if (!b->prun) {
-        json_t *ev = json_pack("{s:s, s:s}", "kind", "error", "content",
-                               err ? err : "provider unavailable");
+        json_t *ev =
+            json_pack("{s:s, s:s}", "kind", "error", "content", err ? err : "provider unavailable");
         wc_warn("session '%s': cannot start provider: %s", run->session_id, err ? err : "?");
         free(err);
         gw_registry_emit(c->reg, run, ev);

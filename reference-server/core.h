@@ -26,14 +26,14 @@
 struct gw_core;
 
 struct gw_core_opts {
-    const char *db_path;                   /* NULL: ":memory:" */
-    size_t replay_cap;                     /* 0: 5000 */
-    int64_t permission_timeout_ms;         /* 0: 55000 */
-    uint64_t seed;                         /* PRNG seed for app ids, event ids, request ids */
+    const char *db_path;                    /* NULL: ":memory:" */
+    size_t replay_cap;                      /* 0: 5000 */
+    int64_t permission_timeout_ms;          /* 0: 55000 */
+    uint64_t seed;                          /* PRNG seed for app ids, event ids, request ids */
     const struct gw_provider_ops *provider; /* borrowed */
-    void *provider_self;                   /* passed to provider->open */
-    int64_t (*clock_ms)(void);             /* monotonic ms; NULL: wc_now_ms */
-    const char *const *disabled_providers; /* NULL-terminated names without a runtime, or NULL */
+    void *provider_self;                    /* passed to provider->open */
+    int64_t (*clock_ms)(void);              /* monotonic ms; NULL: wc_now_ms */
+    const char *const *disabled_providers;  /* NULL-terminated names without a runtime, or NULL */
 };
 
 /* New core. NULL and *err (new) when the store cannot be opened. */
@@ -44,10 +44,10 @@ void gw_core_free(struct gw_core *c);
 /* R-SEND-4: false for a provider name this gateway has no runtime for (unknown or disabled). */
 bool gw_core_provider_available(const struct gw_core *c, const char *provider);
 
-struct gw_outbox *gw_core_outbox(struct gw_core *c);  /* borrowed */
-struct gw_store *gw_core_store(struct gw_core *c);    /* borrowed */
+struct gw_outbox *gw_core_outbox(struct gw_core *c);     /* borrowed */
+struct gw_store *gw_core_store(struct gw_core *c);       /* borrowed */
 struct gw_registry *gw_core_registry(struct gw_core *c); /* borrowed */
-struct wc_rand *gw_core_rand(struct gw_core *c);      /* borrowed */
+struct wc_rand *gw_core_rand(struct gw_core *c);         /* borrowed */
 
 /* A connection opened for user (copied); glue is the I/O layer's pointer. Returns its id (>0). */
 uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue);
@@ -61,8 +61,8 @@ void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v);
 /* Queue v for every connection of user (NULL: every connection). */
 void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v);
 /* Queue a protocol_error for conn (session_id NULL gives sessionId:null). */
-void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code,
-                            const char *error, const char *session_id);
+void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code, const char *error,
+                            const char *session_id);
 
 /*
  * The session id as user may see it (R-MU-1: another user's session is unknown).

@@ -21,39 +21,40 @@
 #include "wc_banned.h"
 
 #define GW_MAX_DISABLED 8 /* --disable-provider names kept (repeats beyond are dropped) */
-#define VERSION_LINE "gwspec-gateway 0.1.0 (chatgw/1.0)"
+#define VERSION_LINE    "gwspec-gateway 0.1.0 (chatgw/1.0)"
 
 static struct gw_server *running_server; /* for the signal handler only */
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: gwspec-gateway [options]\n"
-            "The gwspec reference chat gateway (chatgw/1.0): HTTP + WebSocket on one port.\n"
-            "\n"
-            "  --port N                  listen port; 0 picks a free one (default 0)\n"
-            "  --host ADDR               listen address (default 127.0.0.1)\n"
-            "  --token NAME:SECRET       add a user with a static token (repeatable)\n"
-            "  --users FILE              users from YAML: users: [{name: alice, token: s3cret}]\n"
-            "  --db PATH                 SQLite session store (default :memory:)\n"
-            "  --seed N                  PRNG seed for ids (default: from /dev/urandom)\n"
-            "  --replay-cap N            replay buffer per run, in events (default 5000)\n"
-            "  --permission-timeout-ms N permission request timeout (default 55000)\n"
-            "  --max-frame BYTES         inbound message cap, close 1009 above (default 1048576)\n"
-            "  --send-cap BYTES          per-connection send queue cap (default 8388608)\n"
-            "  --ping-interval-ms N      heartbeat ping interval; 0 = off (default 30000)\n"
-            "  --pong-timeout-ms N       drop a socket whose ping has no pong after N ms\n"
-            "                            (default two intervals, the least R-HB-2 allows)\n"
-            "  --disable-provider NAME   no runtime for NAME (repeatable): its sessions can still\n"
-            "                            be created and listed, chat.send gets UNSUPPORTED_PROVIDER\n"
-            "  --fixtures DIR            where named provider scripts live (default $GWSPEC_FIXTURES"
-            " or fixtures)\n"
-            "  --mutant NAME|list        switch on one deliberate bug; 'list' prints them\n"
-            "  --log-level LEVEL         quiet, error, warn (default), info or debug\n"
-            "  --help                    this text\n"
-            "  --version                 print the version\n"
-            "\n"
-            "Prints 'listening on HOST:PORT' on stdout once it listens. Logs go to stderr.\n");
+    fprintf(
+        out,
+        "usage: gwspec-gateway [options]\n"
+        "The gwspec reference chat gateway (chatgw/1.0): HTTP + WebSocket on one port.\n"
+        "\n"
+        "  --port N                  listen port; 0 picks a free one (default 0)\n"
+        "  --host ADDR               listen address (default 127.0.0.1)\n"
+        "  --token NAME:SECRET       add a user with a static token (repeatable)\n"
+        "  --users FILE              users from YAML: users: [{name: alice, token: s3cret}]\n"
+        "  --db PATH                 SQLite session store (default :memory:)\n"
+        "  --seed N                  PRNG seed for ids (default: from /dev/urandom)\n"
+        "  --replay-cap N            replay buffer per run, in events (default 5000)\n"
+        "  --permission-timeout-ms N permission request timeout (default 55000)\n"
+        "  --max-frame BYTES         inbound message cap, close 1009 above (default 1048576)\n"
+        "  --send-cap BYTES          per-connection send queue cap (default 8388608)\n"
+        "  --ping-interval-ms N      heartbeat ping interval; 0 = off (default 30000)\n"
+        "  --pong-timeout-ms N       drop a socket whose ping has no pong after N ms\n"
+        "                            (default two intervals, the least R-HB-2 allows)\n"
+        "  --disable-provider NAME   no runtime for NAME (repeatable): its sessions can still\n"
+        "                            be created and listed, chat.send gets UNSUPPORTED_PROVIDER\n"
+        "  --fixtures DIR            where named provider scripts live (default $GWSPEC_FIXTURES"
+        " or fixtures)\n"
+        "  --mutant NAME|list        switch on one deliberate bug; 'list' prints them\n"
+        "  --log-level LEVEL         quiet, error, warn (default), info or debug\n"
+        "  --help                    this text\n"
+        "  --version                 print the version\n"
+        "\n"
+        "Prints 'listening on HOST:PORT' on stdout once it listens. Logs go to stderr.\n");
 }
 
 static void on_signal(int sig)
@@ -113,10 +114,24 @@ static int log_level(const char *s, enum wc_log_level *lvl, int *lws_mask)
 }
 
 enum {
-    OPT_PORT = 256, OPT_HOST, OPT_TOKEN, OPT_USERS, OPT_DB, OPT_SEED, OPT_REPLAY_CAP,
-    OPT_PERM_TIMEOUT, OPT_MAX_FRAME, OPT_SEND_CAP, OPT_PING,
-    OPT_PONG, OPT_DISABLE, OPT_FIXTURES, OPT_MUTANT,
-    OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
+    OPT_PORT = 256,
+    OPT_HOST,
+    OPT_TOKEN,
+    OPT_USERS,
+    OPT_DB,
+    OPT_SEED,
+    OPT_REPLAY_CAP,
+    OPT_PERM_TIMEOUT,
+    OPT_MAX_FRAME,
+    OPT_SEND_CAP,
+    OPT_PING,
+    OPT_PONG,
+    OPT_DISABLE,
+    OPT_FIXTURES,
+    OPT_MUTANT,
+    OPT_LOG_LEVEL,
+    OPT_HELP,
+    OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -219,8 +234,10 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
             static const char *disabled[GW_MAX_DISABLED + 1];
             size_t n = 0;
             if (!gw_provider_is_known(optarg)) {
-                wc_error(WC_ERR_CONFIG, "--disable-provider: unknown provider '%s' (claude, "
-                         "cursor, codex or opencode)", optarg);
+                wc_error(WC_ERR_CONFIG,
+                         "--disable-provider: unknown provider '%s' (claude, "
+                         "cursor, codex or opencode)",
+                         optarg);
                 return 2;
             }
             while (disabled[n])

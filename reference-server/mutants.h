@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 /* X(ENUM, name, requirements (comma separated, no spaces), description) */
+/* clang-format off */
 #define GW_MUTANT_TABLE(X)                                                                       \
     X(DUP_COMPLETE, "dup-complete", "R-TERM-1", "a second complete from the provider is forwarded") \
     X(NO_SYNTHETIC_COMPLETE, "no-synthetic-complete", "R-TERM-4",                                \
@@ -112,13 +113,16 @@
       "store writes are committed only at a clean shutdown: a crash loses sessions and native ids") \
     X(DROPPED_TAKE_SEQ, "dropped-take-seq", "R-SEQ-1,R-SUB-4",                                   \
       "an event dropped after the run's complete still takes a seq (CloudCLI's only gaps)")
+/* clang-format on */
 
 enum gw_mutant {
     GW_MUT_NONE = 0,
+/* clang-format off */
 #define GW_MUT_ENUM(e, n, r, d) GW_MUT_##e,
     GW_MUTANT_TABLE(GW_MUT_ENUM)
 #undef GW_MUT_ENUM
     GW_MUT_COUNT
+    /* clang-format on */
 };
 
 struct gw_mutant_info {

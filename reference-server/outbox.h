@@ -39,9 +39,9 @@ struct gw_outmsg {
 };
 
 struct gw_outbox {
-    struct gw_outmsg *msgs; /* read-only: pending messages, oldest first */
-    size_t n;               /* read-only */
-    size_t alloc;           /* private */
+    struct gw_outmsg *msgs;    /* read-only: pending messages, oldest first */
+    size_t n;                  /* read-only */
+    size_t alloc;              /* private */
     void (*notify)(void *ctx); /* optional: called after every append (the glue drains) */
     void *notify_ctx;
 };

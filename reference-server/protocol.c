@@ -144,9 +144,9 @@ static void user_history_row(struct gw_core *c, const struct gw_session *s, cons
         free(id);
         id = wc_xasprintf("text_%s", s->id);
     }
-    row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "sessionId", s->id,
-                    "timestamp", ts, "provider", s->provider, "kind", "text", "role", "user",
-                    "content", content);
+    row =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "sessionId", s->id, "timestamp",
+                  ts, "provider", s->provider, "kind", "text", "role", "user", "content", content);
     gw_store_add_message(gw_core_store(c), s->id, row);
     json_decref(row);
     free(id);
@@ -276,8 +276,7 @@ out:
     free(sid);
 }
 
-static void handle_subscribe(struct gw_core *c, uint64_t conn, const char *user,
-                             const json_t *msg)
+static void handle_subscribe(struct gw_core *c, uint64_t conn, const char *user, const json_t *msg)
 {
     json_t *sessions = json_object_get(msg, "sessions");
     size_t i;
@@ -285,8 +284,7 @@ static void handle_subscribe(struct gw_core *c, uint64_t conn, const char *user,
 
     if (!json_is_array(sessions))
         return; /* ignored silently (CloudCLI) */
-    json_array_foreach(sessions, i, t)
-        subscribe_one(c, conn, user, t);
+    json_array_foreach(sessions, i, t) subscribe_one(c, conn, user, t);
 }
 
 static void handle_permission_response(struct gw_core *c, uint64_t conn, const char *user,

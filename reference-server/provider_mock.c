@@ -13,12 +13,12 @@
 #include "wc_banned.h"
 
 #define CTL_IN_MAX (1024 * 1024) /* a control line longer than this is dropped */
-#define CTL_CHUNK 16384
+#define CTL_CHUNK  16384
 
 struct gw_mock {
     struct lws_context *ctx;
     struct lws_vhost *vh;
-    char *fixtures_dir;            /* or NULL */
+    char *fixtures_dir; /* or NULL */
     void (*after)(void *ctx);
     void *after_ctx;
 };
@@ -27,12 +27,12 @@ struct mock_run;
 
 /* The control connection; it outlives its run until its output is flushed. */
 struct ctl {
-    struct lws *wsi;       /* NULL once closed (or before connect returned) */
-    struct mock_run *run;  /* NULL: orphaned (run freed); the ctl frees itself on close */
-    struct wc_buf out;     /* lines not yet written */
-    struct wc_buf in;      /* a partial line */
+    struct lws *wsi;      /* NULL once closed (or before connect returned) */
+    struct mock_run *run; /* NULL: orphaned (run freed); the ctl frees itself on close */
+    struct wc_buf out;    /* lines not yet written */
+    struct wc_buf in;     /* a partial line */
     bool connected;
-    bool lost;             /* the run was told the channel is gone */
+    bool lost; /* the run was told the channel is gone */
     bool close_when_flushed;
 };
 
@@ -47,12 +47,12 @@ struct mock_run {
     struct mp_run *mp;
     const struct gw_provider_sink *sink;
     void *sink_ctx;
-    int depth;             /* mp_run_* calls on the stack */
-    bool released;         /* the core let go: free when depth drops to 0 */
+    int depth;     /* mp_run_* calls on the stack */
+    bool released; /* the core let go: free when depth drops to 0 */
     bool ended;
-    lws_sorted_usec_list_t sul; /* delay step */
+    lws_sorted_usec_list_t sul;       /* delay step */
     lws_sorted_usec_list_t yield_sul; /* an emit_many handed the loop back */
-    struct ctl *ctl;       /* or NULL */
+    struct ctl *ctl;                  /* or NULL */
 };
 
 static void run_destroy(struct mock_run *r);
@@ -370,8 +370,8 @@ static bool mock_abort(struct gw_prun *p)
     return found;
 }
 
-static void mock_permission(struct gw_prun *p, const char *request_id, bool allow,
-                            bool cancelled, const char *reason)
+static void mock_permission(struct gw_prun *p, const char *request_id, bool allow, bool cancelled,
+                            const char *reason)
 {
     struct mock_run *r = (struct mock_run *)p;
 

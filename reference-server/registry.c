@@ -13,12 +13,12 @@
 #include "wc_banned.h"
 
 struct gw_registry {
-    size_t replay_cap;             /* events kept per run */
-    struct gw_outbox *ob;          /* borrowed */
-    struct wc_rand *rand;          /* borrowed */
+    size_t replay_cap;    /* events kept per run */
+    struct gw_outbox *ob; /* borrowed */
+    struct wc_rand *rand; /* borrowed */
     struct gw_registry_hooks hooks;
     void *hooks_ctx;
-    struct gw_run *runs;           /* every referenced run, newest first */
+    struct gw_run *runs; /* every referenced run, newest first */
 };
 
 static int64_t epoch_ms(void)

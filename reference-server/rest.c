@@ -86,8 +86,7 @@ static int create_session(struct gw_core *c, const struct gw_rest_request *req, 
         goto out;
     }
     *body = json_pack("{s:b, s:{s:s, s:s, s:s, s:s}}", "success", 1, "data", "sessionId", s.id,
-                      "provider", s.provider, "projectPath", s.project_path, "sessionName",
-                      s.name);
+                      "provider", s.provider, "projectPath", s.project_path, "sessionName", s.name);
     gw_session_release(&s);
     status = gw_mutant_on(GW_MUT_REST_200_ON_CREATE) ? 200 : 201;
 out:
@@ -137,11 +136,10 @@ static int messages(struct gw_core *c, const struct gw_rest_request *req, const 
         return 404;
     }
     msgs = gw_store_messages(gw_core_store(c), s.id, limit, offset, &total);
-    *body = json_pack("{s:b, s:{s:o, s:I, s:b, s:I, s:o}}", "success", 1, "data", "messages",
-                      msgs, "total", (json_int_t)total, "hasMore",
-                      offset + (int64_t)json_array_size(msgs) < total, "offset",
-                      (json_int_t)offset, "limit",
-                      limit < 0 ? json_null() : json_integer(limit));
+    *body = json_pack("{s:b, s:{s:o, s:I, s:b, s:I, s:o}}", "success", 1, "data", "messages", msgs,
+                      "total", (json_int_t)total, "hasMore",
+                      offset + (int64_t)json_array_size(msgs) < total, "offset", (json_int_t)offset,
+                      "limit", limit < 0 ? json_null() : json_integer(limit));
     gw_session_release(&s);
     return 200;
 }
@@ -159,8 +157,7 @@ static int one_session(struct gw_core *c, const struct gw_rest_request *req, con
         return 404;
     }
     *body = json_pack("{s:b, s:{s:s, s:s, s:s, s:s}}", "success", 1, "data", "sessionId", s.id,
-                      "provider", s.provider, "projectPath", s.project_path, "sessionName",
-                      s.name);
+                      "provider", s.provider, "projectPath", s.project_path, "sessionName", s.name);
     gw_session_release(&s);
     return 200;
 }
@@ -193,9 +190,10 @@ int gw_rest_handle(struct gw_core *c, const struct gw_rest_request *req, json_t 
     const char *path = req->path;
 
     if (!req->user) {
-        *body = json_pack("{s:s, s:s}", "error",
-                          req->token_present ? "Invalid token." : "Access denied. No token provided.",
-                          "code", "AUTH_TOKEN_INVALID");
+        *body =
+            json_pack("{s:s, s:s}", "error",
+                      req->token_present ? "Invalid token." : "Access denied. No token provided.",
+                      "code", "AUTH_TOKEN_INVALID");
         return 401;
     }
     if (strcmp(path, PREFIX) == 0 || strcmp(path, PREFIX "/") == 0) {

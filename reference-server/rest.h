@@ -18,13 +18,13 @@
 #include "core.h"
 
 struct gw_rest_request {
-    const char *method;  /* "GET", "POST", ... */
-    const char *path;    /* without the query string */
-    const char *user;    /* the authenticated user, or NULL */
-    bool token_present;  /* a token was given, valid or not */
-    const char *limit;   /* query argument or NULL */
-    const char *offset;  /* query argument or NULL */
-    const char *body;    /* request body (may be NULL) */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* without the query string */
+    const char *user;   /* the authenticated user, or NULL */
+    bool token_present; /* a token was given, valid or not */
+    const char *limit;  /* query argument or NULL */
+    const char *offset; /* query argument or NULL */
+    const char *body;   /* request body (may be NULL) */
     size_t body_len;
 };
 

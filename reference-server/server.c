@@ -21,10 +21,10 @@
 _Static_assert(GW_FRAME_PRE >= LWS_PRE, "frame headroom must cover LWS_PRE");
 
 #define HTTP_BODY_MAX (1024 * 1024)
-#define WS_PATH "/ws"
+#define WS_PATH       "/ws"
 
 struct qnode {
-    struct gw_frame *f;  /* a reference */
+    struct gw_frame *f; /* a reference */
     struct qnode *next;
 };
 
@@ -34,29 +34,29 @@ struct pss {
     /* HTTP */
     char method[8];
     char *path;
-    const char *user;          /* borrowed from the users table */
+    const char *user; /* borrowed from the users table */
     bool token_present;
     char *limit;
     char *offset;
     struct wc_buf body;
     bool body_init;
     bool body_over;
-    bool length_required;      /* a chunked body we cannot read */
-    unsigned char *resp;       /* LWS_PRE + body */
+    bool length_required; /* a chunked body we cannot read */
+    unsigned char *resp;  /* LWS_PRE + body */
     size_t resp_len;
     /* WS */
-    uint64_t conn;             /* core connection id, 0 before ESTABLISHED */
-    struct wc_buf rx;          /* the message being reassembled */
+    uint64_t conn;    /* core connection id, 0 before ESTABLISHED */
+    struct wc_buf rx; /* the message being reassembled */
     bool rx_init;
     struct qnode *qhead;
     struct qnode *qtail;
     size_t qbytes;
-    bool closing;              /* close with close_code at the next WRITEABLE */
+    bool closing; /* close with close_code at the next WRITEABLE */
     int close_code;
-    bool killed;               /* send cap exceeded: being dropped */
+    bool killed; /* send cap exceeded: being dropped */
     bool ping_due;
-    bool ping_unanswered;      /* a ping was written and no pong came since */
-    int64_t unanswered_since;  /* when the first ping without a pong was written */
+    bool ping_unanswered;     /* a ping was written and no pong came since */
+    int64_t unanswered_since; /* when the first ping without a pong was written */
 };
 
 struct gw_server {
@@ -151,8 +151,8 @@ static void rearm(struct gw_server *s);
 
 static void deadline_fired(lws_sorted_usec_list_t *sul)
 {
-    struct gw_server *s = (struct gw_server *)((char *)sul - offsetof(struct gw_server,
-                                                                      deadline_sul));
+    struct gw_server *s =
+        (struct gw_server *)((char *)sul - offsetof(struct gw_server, deadline_sul));
     if (!s->core)
         return;
     gw_core_tick(s->core, wc_now_ms());
@@ -188,8 +188,7 @@ static void after_provider_input(void *ctx)
 
 /* --- auth --------------------------------------------------------------------------------- */
 
-static const char *authenticate(struct gw_server *s, struct lws *wsi, bool upgrade,
-                                bool *present)
+static const char *authenticate(struct gw_server *s, struct lws *wsi, bool upgrade, bool *present)
 {
     char q[512];
     char auth[1024];
@@ -202,12 +201,13 @@ static const char *authenticate(struct gw_server *s, struct lws *wsi, bool upgra
     return gw_users_authenticate(s->users, qt, n > 0 ? auth : NULL, present);
 }
 
-#define REFUSAL_HEAD                                                                           \
-    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n"                          \
+#define REFUSAL_HEAD                                                                               \
+    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n"                              \
     "content-length: %zu\r\nconnection: close\r\n\r\n"
 static const char unauthorized_body[] =
     "{\"error\":\"Access denied. No token provided.\",\"code\":\"AUTH_TOKEN_INVALID\"}";
-static const char bad_token_body[] = "{\"error\":\"Invalid token.\",\"code\":\"AUTH_TOKEN_INVALID\"}";
+static const char bad_token_body[] =
+    "{\"error\":\"Invalid token.\",\"code\":\"AUTH_TOKEN_INVALID\"}";
 /* The refusal is constant text: it always fits refuse_upgrade's buffer (20: the longest %zu). */
 _Static_assert(sizeof(REFUSAL_HEAD) + 20 + sizeof(unauthorized_body) < 1024 &&
                    sizeof(REFUSAL_HEAD) + 20 + sizeof(bad_token_body) < 1024,
@@ -221,8 +221,8 @@ static int refuse_upgrade(struct lws *wsi, bool present)
 {
     unsigned char buf[LWS_PRE + 1024];
     const char *body = present ? bad_token_body : unauthorized_body;
-    int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE, REFUSAL_HEAD "%s",
-                     strlen(body), body);
+    int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE, REFUSAL_HEAD "%s", strlen(body),
+                     body);
 
     lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_HEADERS);
     /* > 0: the response is written; lws ends the transaction, which closes an Upgrade request */
@@ -304,8 +304,8 @@ static int http_start(struct gw_server *s, struct pss *p, struct lws *wsi)
         enum lws_token_indexes tok;
         const char *method;
     } methods[] = {
-        {WSI_TOKEN_GET_URI, "GET"},     {WSI_TOKEN_POST_URI, "POST"},
-        {WSI_TOKEN_PUT_URI, "PUT"},     {WSI_TOKEN_PATCH_URI, "PATCH"},
+        {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+        {WSI_TOKEN_PUT_URI, "PUT"},       {WSI_TOKEN_PATCH_URI, "PATCH"},
         {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
     };
     char path[1024];

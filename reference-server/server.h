@@ -20,20 +20,20 @@
 struct gw_server;
 
 struct gw_server_opts {
-    const char *host;            /* listen address; NULL: "127.0.0.1" */
-    int port;                    /* 0: a free port */
-    struct gw_users *users;      /* borrowed */
-    size_t max_frame;            /* inbound message cap in bytes; 0: 1 MiB */
-    size_t send_cap;             /* per-connection send queue cap; 0: 8 MiB */
-    int64_t ping_interval_ms;    /* 0: no pings */
-    int64_t pong_timeout_ms;     /* drop a socket whose ping has no pong this long; 0: 2 intervals */
-    const char *fixtures_dir;    /* for named provider scripts; NULL: default */
-    const char *db_path;         /* NULL: ":memory:" */
-    size_t replay_cap;           /* 0: 5000 */
-    int64_t permission_timeout_ms; /* 0: 55000 */
+    const char *host;         /* listen address; NULL: "127.0.0.1" */
+    int port;                 /* 0: a free port */
+    struct gw_users *users;   /* borrowed */
+    size_t max_frame;         /* inbound message cap in bytes; 0: 1 MiB */
+    size_t send_cap;          /* per-connection send queue cap; 0: 8 MiB */
+    int64_t ping_interval_ms; /* 0: no pings */
+    int64_t pong_timeout_ms;  /* drop a socket whose ping has no pong this long; 0: 2 intervals */
+    const char *fixtures_dir; /* for named provider scripts; NULL: default */
+    const char *db_path;      /* NULL: ":memory:" */
+    size_t replay_cap;        /* 0: 5000 */
+    int64_t permission_timeout_ms;         /* 0: 55000 */
     const char *const *disabled_providers; /* NULL-terminated, or NULL (--disable-provider) */
     uint64_t seed;
-    int lws_log_mask;            /* lws log levels (LLL_*) */
+    int lws_log_mask; /* lws log levels (LLL_*) */
 };
 
 /* Create the server and bind. NULL and *err (new) on failure (bind, store, ...). */

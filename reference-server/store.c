@@ -15,7 +15,7 @@
 
 struct gw_store {
     sqlite3 *db;
-    int64_t opens; /* how many times this database was opened, this time included */
+    int64_t opens;         /* how many times this database was opened, this time included */
     sqlite3_stmt *add_msg; /* cached: INSERT INTO messages */
     bool in_txn;           /* history appends are batched until gw_store_flush */
 };
@@ -132,7 +132,6 @@ static char *col_dup(sqlite3_stmt *stmt, int col)
     const unsigned char *t = sqlite3_column_text(stmt, col);
     return t ? wc_xstrdup((const char *)t) : NULL;
 }
-
 
 int gw_store_get(struct gw_store *st, const char *id, struct gw_session *out)
 {

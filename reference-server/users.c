@@ -88,7 +88,8 @@ int gw_users_load_file(struct gw_users *u, const char *path, char **err)
         rc = WC_ERR_CONFIG;
         goto out;
     }
-    json_array_foreach(list, i, entry) {
+    json_array_foreach(list, i, entry)
+    {
         const char *name = wc_json_str(entry, "name");
         const char *token = wc_json_str(entry, "token");
         if (!name || !token) {
@@ -97,8 +98,10 @@ int gw_users_load_file(struct gw_users *u, const char *path, char **err)
             goto out;
         }
         if (gw_users_add(u, name, token)) {
-            *err = wc_yaml_msg(doc, entry, NULL, "user '%s': empty name or token, or a token "
-                                                 "used twice", name);
+            *err = wc_yaml_msg(doc, entry, NULL,
+                               "user '%s': empty name or token, or a token "
+                               "used twice",
+                               name);
             rc = WC_ERR_CONFIG;
             goto out;
         }

@@ -167,12 +167,14 @@ static bool remap_value(struct gw_writer *w, json_t *v, int depth)
     if (depth > 0 && gw_mutant_on(GW_MUT_REMAP_TOP_LEVEL_ONLY))
         return true;
     if (json_is_object(v)) {
-        json_object_foreach(v, key, e) {
+        json_object_foreach(v, key, e)
+        {
             if (!remap_value(w, e, depth + 1))
                 return false;
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             if (!remap_value(w, e, depth + 1))
                 return false;
         }
@@ -198,8 +200,7 @@ enum gw_writer_action gw_writer_decorate(struct gw_writer *w, json_t *ev, json_t
         json_decref(ev);
         return GW_WRITER_DROP;
     }
-    if (strcmp(kind, "session_created") == 0 &&
-        !gw_mutant_on(GW_MUT_FORWARD_SESSION_CREATED)) {
+    if (strcmp(kind, "session_created") == 0 && !gw_mutant_on(GW_MUT_FORWARD_SESSION_CREATED)) {
         const char *nid = wc_json_str(ev, "newSessionId");
         if (!nid || !*nid)
             nid = wc_json_str(ev, "sessionId");

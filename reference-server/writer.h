@@ -2,11 +2,12 @@
  * writer.h: the per-run writer: turns a provider's event into a client run event.
  *
  * Every event gets sessionId = the app id, every occurrence of the native id in any string value
- * at any depth (objects and arrays) becomes the app id (R-MAP-2 wins over R-FWD-1), an id `<kind>_<uuid>` if it has none, an ISO-8601 timestamp if it has none,
- * and the run's provider. `session_created` is swallowed and only records the native id. A
- * `complete` is normalised: exitCode a number (1 when missing), aborted a bool,
- * success = exitCode == 0 && !aborted, actualSessionId = the app id. seq is not the writer's
- * business (the registry numbers what it forwards). Sans-I/O. Depends on jansson and lib/.
+ * at any depth (objects and arrays) becomes the app id (R-MAP-2 wins over R-FWD-1), an id
+ * `<kind>_<uuid>` if it has none, an ISO-8601 timestamp if it has none, and the run's provider.
+ * `session_created` is swallowed and only records the native id. A `complete` is normalised:
+ * exitCode a number (1 when missing), aborted a bool, success = exitCode == 0 && !aborted,
+ * actualSessionId = the app id. seq is not the writer's business (the registry numbers what it
+ * forwards). Sans-I/O. Depends on jansson and lib/.
  */
 #ifndef GW_WRITER_H
 #define GW_WRITER_H
@@ -31,16 +32,16 @@
 #define GW_WRITER_SHORT_ID 8
 
 struct gw_writer {
-    char *app_id;          /* read-only: the app session id */
-    char *provider;        /* read-only: claude | cursor | codex | opencode */
-    char *native_id;       /* read-only: the provider-native id known so far, or NULL */
-    struct wc_rand *rand;  /* borrowed: for generated ids */
+    char *app_id;         /* read-only: the app session id */
+    char *provider;       /* read-only: claude | cursor | codex | opencode */
+    char *native_id;      /* read-only: the provider-native id known so far, or NULL */
+    struct wc_rand *rand; /* borrowed: for generated ids */
 };
 
 enum gw_writer_action {
-    GW_WRITER_FORWARD,   /* *out is the decorated event (new) */
-    GW_WRITER_SWALLOW,   /* session_created: nothing to forward (see *announced) */
-    GW_WRITER_DROP,      /* not a kind-based object, or nested past GW_WRITER_MAX_DEPTH: dropped */
+    GW_WRITER_FORWARD, /* *out is the decorated event (new) */
+    GW_WRITER_SWALLOW, /* session_created: nothing to forward (see *announced) */
+    GW_WRITER_DROP,    /* not a kind-based object, or nested past GW_WRITER_MAX_DEPTH: dropped */
 };
 
 /* Initialise. native_id (the stored id being resumed) may be NULL. Strings are copied. */

@@ -26,9 +26,9 @@ static enum mode mode;
 static volatile sig_atomic_t stopping;
 
 struct pss {
-    int pending;           /* frames owed to this client */
-    int closing;           /* close requested */
-    unsigned char *body;   /* HTTP response */
+    int pending;         /* frames owed to this client */
+    int closing;         /* close requested */
+    unsigned char *body; /* HTTP response */
     size_t body_len;
 };
 
@@ -40,7 +40,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
                    size_t len)
 {
     struct pss *p = user;
-    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *pos = start, *end = hdr + sizeof(hdr);
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *pos = start,
+                                      *end = hdr + sizeof(hdr);
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
@@ -74,7 +75,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
     }
 }
 
-static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
 {
     struct pss *p = user;
     static const char junk[] = "this is not json \x01\x02";
@@ -139,8 +141,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             const char *m = argv[++i];
-            mode = !strcmp(m, "garbage") ? MODE_GARBAGE : !strcmp(m, "huge") ? MODE_HUGE
-                 : !strcmp(m, "close") ? MODE_CLOSE : MODE_SILENT;
+            mode = !strcmp(m, "garbage") ? MODE_GARBAGE
+                   : !strcmp(m, "huge")  ? MODE_HUGE
+                   : !strcmp(m, "close") ? MODE_CLOSE
+                                         : MODE_SILENT;
         }
     }
     signal(SIGTERM, on_signal);
@@ -155,7 +159,8 @@ int main(int argc, char **argv)
     ctx = lws_create_context(&info);
     if (!ctx)
         return 1;
-    printf("listening on 127.0.0.1:%d\n", lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default")));
+    printf("listening on 127.0.0.1:%d\n",
+           lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default")));
     fflush(stdout);
     while (!stopping && lws_service(ctx, 0) >= 0)
         ;

@@ -40,7 +40,8 @@ static bool cites(const json_t *spec_ids, const char *id)
     size_t i;
     json_t *r;
 
-    json_array_foreach(spec_ids, i, r) {
+    json_array_foreach(spec_ids, i, r)
+    {
         if (json_is_string(r) && !strcmp(json_string_value(r), id))
             return true;
     }
@@ -53,7 +54,8 @@ static bool exercised(const json_t *results, const char *id)
     size_t i;
     json_t *c;
 
-    json_array_foreach(results, i, c) {
+    json_array_foreach(results, i, c)
+    {
         const char *v = wc_json_str(c, "verdict");
         if (!v || !strcmp(v, "SKIPPED") || !strcmp(v, "UNIMPLEMENTED") || !strcmp(v, "ERROR"))
             continue;
@@ -165,7 +167,8 @@ size_t hn_coverage_problems(const struct hn_spec *spec, const json_t *coverage, 
     size_t i, k, n = 0;
     json_t *id, *u, *c;
 
-    json_array_foreach(json_object_get(coverage, "missing_must"), i, id) {
+    json_array_foreach(json_object_get(coverage, "missing_must"), i, id)
+    {
         const struct hn_req *q = hn_spec_find(spec, json_string_value(id));
         json_array_append_new(
             errs, json_sprintf("%s: MUST requirement '%s' has no case in %s: write one, "
@@ -174,10 +177,12 @@ size_t hn_coverage_problems(const struct hn_spec *spec, const json_t *coverage, 
                                json_string_value(id), spec->version));
         n++;
     }
-    json_array_foreach(lint ? json_object_get(coverage, "untestable_cited") : NULL, i, u) {
+    json_array_foreach(lint ? json_object_get(coverage, "untestable_cited") : NULL, i, u)
+    {
         const struct hn_req *q = hn_spec_find(spec, wc_json_str(u, "id"));
         char *list = NULL;
-        json_array_foreach(json_object_get(u, "cases"), k, c) {
+        json_array_foreach(json_object_get(u, "cases"), k, c)
+        {
             char *next =
                 wc_xasprintf("%s%s%s", list ? list : "", list ? ", " : "", json_string_value(c));
             free(list);

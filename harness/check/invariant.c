@@ -38,72 +38,72 @@
 
 enum rtype { RT_OTHER, RT_SESSION, RT_OPEN, RT_CLOSE, RT_SEND, RT_RECV, RT_CTL, RT_NOTE };
 
-struct rinfo {             /* what the model knows about one record */
-    enum rtype type;       /* record type */
-    int64_t n;          /* record number (witness) */
-    long conn;             /* connection instance, or NONE */
-    const json_t *frame;   /* send/recv: the JSON frame, or NULL */
-    const char *kind;      /* recv: frame kind; send: frame type */
-    long sess;             /* session the frame is about, or NONE */
-    long run;              /* recv run event: its run, or NONE */
-    bool run_event;        /* recv: a frame with a seq (history_truncated excluded) */
-    int64_t seq;        /* run_event: its seq */
-    bool replay;           /* run_event: arrived in the replay that follows an ack */
-    bool fresh_replay;     /* replay: with an id never seen before in its session */
-    bool ack;              /* recv: a chat_subscribed */
-    bool ack_processing;   /* ack: isProcessing true */
-    bool ack_has_l;        /* ack: the matching subscribe's lastSeq is known */
-    int64_t ack_l;      /* ack: the normalised lastSeq that was asked for */
-    int64_t ack_m;      /* ack: the run's lastSeq it reported */
-    bool ack_has_m;        /* ack: lastSeq was an integer */
-    bool sentinel;         /* send: a quiet sentinel */
-    bool bad_input;        /* send: malformed (not JSON, not an object, no/unknown type) */
-    long prun;             /* ctl: its provider run */
+struct rinfo {           /* what the model knows about one record */
+    enum rtype type;     /* record type */
+    int64_t n;           /* record number (witness) */
+    long conn;           /* connection instance, or NONE */
+    const json_t *frame; /* send/recv: the JSON frame, or NULL */
+    const char *kind;    /* recv: frame kind; send: frame type */
+    long sess;           /* session the frame is about, or NONE */
+    long run;            /* recv run event: its run, or NONE */
+    bool run_event;      /* recv: a frame with a seq (history_truncated excluded) */
+    int64_t seq;         /* run_event: its seq */
+    bool replay;         /* run_event: arrived in the replay that follows an ack */
+    bool fresh_replay;   /* replay: with an id never seen before in its session */
+    bool ack;            /* recv: a chat_subscribed */
+    bool ack_processing; /* ack: isProcessing true */
+    bool ack_has_l;      /* ack: the matching subscribe's lastSeq is known */
+    int64_t ack_l;       /* ack: the normalised lastSeq that was asked for */
+    int64_t ack_m;       /* ack: the run's lastSeq it reported */
+    bool ack_has_m;      /* ack: lastSeq was an integer */
+    bool sentinel;       /* send: a quiet sentinel */
+    bool bad_input;      /* send: malformed (not JSON, not an object, no/unknown type) */
+    long prun;           /* ctl: its provider run */
 };
 
 struct conn_inst {
-    const char *name;      /* "c1"; an `open` of the same name starts a new instance */
+    const char *name; /* "c1"; an `open` of the same name starts a new instance */
 };
 
 struct sess {
-    char *sid;             /* the session id as it appears in frames (owned) */
-    const char *label;     /* session label from a `session` record, or NULL */
-    const char *project;   /* its projectPath, or NULL */
-    long rec_idx;          /* the `session` record, or NONE */
-    json_t *idmap;         /* frame id -> run index */
-    long *runs;            /* run indices, in start order */
-    size_t nruns;          /* entries in runs */
-    bool pending;          /* a chat.send for it may start a new run */
-    long pending_conn;     /* who sent it */
-    long pending_idx;      /* the send record */
+    char *sid;                   /* the session id as it appears in frames (owned) */
+    const char *label;           /* session label from a `session` record, or NULL */
+    const char *project;         /* its projectPath, or NULL */
+    long rec_idx;                /* the `session` record, or NONE */
+    json_t *idmap;               /* frame id -> run index */
+    long *runs;                  /* run indices, in start order */
+    size_t nruns;                /* entries in runs */
+    bool pending;                /* a chat.send for it may start a new run */
+    long pending_conn;           /* who sent it */
+    long pending_idx;            /* the send record */
     const char *pending_content; /* its content (for the directive) */
 };
 
 struct run {
-    long sess;             /* its session */
-    size_t k;              /* 0-based ordinal within the session */
-    long starter;          /* the connection whose chat.send started it, or NONE */
-    long start_send_idx;   /* that chat.send record, or NONE */
-    char *dir_label;       /* directive label in that chat.send, or NULL */
-    char *dir_run;         /* directive run nonce, or NULL */
-    long first_idx;        /* its first event anywhere, or NONE */
-    long complete_idx;     /* its first complete received anywhere, or NONE */
-    long prun;             /* the provider run it maps to, or NONE */
-    size_t nevents;        /* events attributed to it */
-    int64_t max_seq;       /* highest seq attributed to it */
+    long sess;           /* its session */
+    size_t k;            /* 0-based ordinal within the session */
+    long starter;        /* the connection whose chat.send started it, or NONE */
+    long start_send_idx; /* that chat.send record, or NONE */
+    char *dir_label;     /* directive label in that chat.send, or NULL */
+    char *dir_run;       /* directive run nonce, or NULL */
+    long first_idx;      /* its first event anywhere, or NONE */
+    long complete_idx;   /* its first complete received anywhere, or NONE */
+    long prun;           /* the provider run it maps to, or NONE */
+    size_t nevents;      /* events attributed to it */
+    int64_t max_seq;     /* highest seq attributed to it */
 };
 
 struct prun {
-    const char *label;     /* script label */
-    const char *run;       /* run nonce */
-    long hello_idx;        /* the hello record, or NONE */
-    long sess;             /* the session it belongs to, or NONE */
-    long done_idx;         /* `done`, or NONE */
-    const char *done_how;  /* done.how */
-    long aborted_idx;      /* `aborted`, or NONE */
-    long *emitted;         /* `emitted` records in order */
-    size_t nemitted;       /* entries */
-    long crun;             /* the client run it maps to, or NONE */
+    const char *label;    /* script label */
+    const char *run;      /* run nonce */
+    long hello_idx;       /* the hello record, or NONE */
+    long sess;            /* the session it belongs to, or NONE */
+    long done_idx;        /* `done`, or NONE */
+    const char *done_how; /* done.how */
+    long aborted_idx;     /* `aborted`, or NONE */
+    long *emitted;        /* `emitted` records in order */
+    size_t nemitted;      /* entries */
+    long crun;            /* the client run it maps to, or NONE */
 };
 
 /* Per (connection, session) state, allocated zeroed on first use. */
@@ -116,9 +116,9 @@ struct cs_list {
     size_t n;              /* used */
 };
 struct cs_table {
-    size_t state_size;     /* bytes per state */
-    struct cs_list *per;   /* one list per connection instance */
-    size_t nconn;          /* lists */
+    size_t state_size;   /* bytes per state */
+    struct cs_list *per; /* one list per connection instance */
+    size_t nconn;        /* lists */
 };
 
 struct model {
@@ -134,16 +134,16 @@ struct model {
     size_t nruns;
     struct prun *pruns;
     size_t nprun;
-    json_t *conn_by_name;  /* name -> current instance */
-    json_t *sess_by_sid;   /* sid -> session index */
-    json_t *sess_by_label; /* session label -> session index */
-    json_t *prun_by_key;   /* "label\x1frun" -> provider run */
-    json_t *native_sess;   /* announced native id -> its session */
-    json_t *script_sess;   /* script label -> session, from the chat.send directives */
-    json_t *owned;         /* frames the model parsed itself (parse_like_js), kept alive */
-    bool fanout;           /* the target declares fan-out */
-    int64_t replay_cap; /* header replay_cap, default 5000 */
-    bool has_sessions;     /* any `session` record */
+    json_t *conn_by_name;        /* name -> current instance */
+    json_t *sess_by_sid;         /* sid -> session index */
+    json_t *sess_by_label;       /* session label -> session index */
+    json_t *prun_by_key;         /* "label\x1frun" -> provider run */
+    json_t *native_sess;         /* announced native id -> its session */
+    json_t *script_sess;         /* script label -> session, from the chat.send directives */
+    json_t *owned;               /* frames the model parsed itself (parse_like_js), kept alive */
+    bool fanout;                 /* the target declares fan-out */
+    int64_t replay_cap;          /* header replay_cap, default 5000 */
+    bool has_sessions;           /* any `session` record */
     const struct hn_msgcat *cat; /* may be NULL */
 };
 
@@ -412,11 +412,11 @@ static long attribute(struct model *m, long s, const char *id, int64_t seq, long
 
 /* Per (connection, session) state of the model pass. */
 struct mstate {
-    int64_t *subs;   /* outstanding subscribe lastSeqs, FIFO */
+    int64_t *subs;      /* outstanding subscribe lastSeqs, FIFO */
     size_t nsubs;       /* entries */
     size_t head;        /* first outstanding */
     bool replay_active; /* after an ack with isProcessing true, until a seq above its lastSeq */
-    int64_t replay_m; /* that ack's lastSeq */
+    int64_t replay_m;   /* that ack's lastSeq */
 };
 
 static void mstate_free(void *p)
@@ -480,8 +480,10 @@ static void model_send(struct model *m, struct cs_table *cs, long i, const json_
             ri->sess = s;
             free(sid);
         }
-    } else if (!strcmp(type, "chat.subscribe") && json_is_array(arr = json_object_get(f, "sessions"))) {
-        json_array_foreach(arr, k, e) {
+    } else if (!strcmp(type, "chat.subscribe") &&
+               json_is_array(arr = json_object_get(f, "sessions"))) {
+        json_array_foreach(arr, k, e)
+        {
             char *sid = trimmed(wc_json_str(e, "sessionId"));
             struct mstate *st;
             if (!sid)
@@ -566,8 +568,8 @@ static void model_recv(struct model *m, struct cs_table *cs, long i)
     ri->replay = st->replay_active && seq <= st->replay_m;
     if (!ri->replay)
         st->replay_active = false;
-    if (ri->replay && wc_json_str(f, "id") && !json_object_get(m->sessions[s].idmap, wc_json_str(f, "id")) &&
-        latest_run(m, s) != NONE) {
+    if (ri->replay && wc_json_str(f, "id") &&
+        !json_object_get(m->sessions[s].idmap, wc_json_str(f, "id")) && latest_run(m, s) != NONE) {
         /* a replayed copy belongs to the run being replayed, whatever its id says */
         ri->fresh_replay = true;
         ri->run = latest_run(m, s);
@@ -595,8 +597,13 @@ static long prun_get(struct model *m, const char *label, const char *run)
         return (long)json_integer_value(v);
     }
     m->pruns = grow(m->pruns, m->nprun, sizeof(*m->pruns));
-    m->pruns[m->nprun] = (struct prun){.label = label, .run = run, .hello_idx = NONE, .sess = NONE,
-                                        .done_idx = NONE, .aborted_idx = NONE, .crun = NONE};
+    m->pruns[m->nprun] = (struct prun){.label = label,
+                                       .run = run,
+                                       .hello_idx = NONE,
+                                       .sess = NONE,
+                                       .done_idx = NONE,
+                                       .aborted_idx = NONE,
+                                       .crun = NONE};
     json_object_set_new(m->prun_by_key, key, json_integer((int64_t)m->nprun));
     free(key);
     p = (long)m->nprun++;
@@ -741,7 +748,8 @@ static bool header_has_cap(const json_t *header, const char *cap)
     json_t *caps = json_object_get(header, "capabilities"), *v;
     size_t i;
 
-    json_array_foreach(caps, i, v) {
+    json_array_foreach(caps, i, v)
+    {
         if (json_is_string(v) && !strcmp(json_string_value(v), cap))
             return true;
     }
@@ -760,7 +768,8 @@ static void prescan(struct model *m)
     for (i = 0; i < m->nrec; i++) {
         const json_t *rec = json_array_get(m->records, i);
         const char *t = wc_json_str(rec, "t");
-        if (t && !strcmp(t, "session") && wc_json_str(rec, "sessionId") && wc_json_str(rec, "label")) {
+        if (t && !strcmp(t, "session") && wc_json_str(rec, "sessionId") &&
+            wc_json_str(rec, "label")) {
             long s = sess_lookup(m, wc_json_str(rec, "sessionId"), true);
             json_object_set_new(m->sess_by_label, wc_json_str(rec, "label"), json_integer(s));
         }
@@ -860,12 +869,12 @@ static void model_free(struct model *m)
 /* --- reporting ------------------------------------------------------------------------- */
 
 struct ctx {
-    struct model *m;      /* the model */
-    json_t *violations;   /* the result array */
-    const char *checker;  /* the running checker */
-    bool exercised;       /* something applied */
-    int reported;         /* violations of this checker */
-    int suppressed;       /* past the cap */
+    struct model *m;     /* the model */
+    json_t *violations;  /* the result array */
+    const char *checker; /* the running checker */
+    bool exercised;      /* something applied */
+    int reported;        /* violations of this checker */
+    int suppressed;      /* past the cap */
 };
 
 static int cmp_long(const void *a, const void *b)
@@ -929,15 +938,15 @@ static bool is_ev(const struct model *m, size_t i)
 /* --- seq_contiguous (R-SEQ-1, R-SEQ-2, R-SUB-3, R-SUB-7) --------------------------------- */
 
 struct seq_state {
-    long last_run;      /* run of the previous event on this (conn, session), or NONE */
+    long last_run;    /* run of the previous event on this (conn, session), or NONE */
     int64_t last_seq; /* its seq */
-    long last_idx;      /* its record */
-    bool had_event;     /* any event yet */
-    bool expect;        /* the next event starts a replay */
-    int64_t l, mm;   /* the ack's lastSeq asked for and reported */
-    long ack_idx;       /* the ack */
-    bool trunc_ok;      /* a history_truncated allows one jump */
-    long max_run;       /* the newest run seen here */
+    long last_idx;    /* its record */
+    bool had_event;   /* any event yet */
+    bool expect;      /* the next event starts a replay */
+    int64_t l, mm;    /* the ack's lastSeq asked for and reported */
+    long ack_idx;     /* the ack */
+    bool trunc_ok;    /* a history_truncated allows one jump */
+    long max_run;     /* the newest run seen here */
 };
 
 /* The earlier event on conn with the same run and seq, for a duplicate's witness. */
@@ -965,19 +974,21 @@ static void seq_replay_start(struct ctx *x, struct seq_state *st, size_t i)
         return;
     }
     if (stale && ri->seq == st->mm + 1)
-        violate(x, "R-SUB-7", st->ack_idx, (long)i, NONE,
-                "%s: stale cursor for %s: subscribed with lastSeq %lld above the run's lastSeq %lld "
-                "(record %lld); expected a replay of the whole run from seq 1, but the next event is "
-                "the live seq %lld (record %lld)",
-                cname(x, ri->conn), sn, (long long)st->l, (long long)st->mm, RN(st->ack_idx),
-                (long long)ri->seq, RN(i));
+        violate(
+            x, "R-SUB-7", st->ack_idx, (long)i, NONE,
+            "%s: stale cursor for %s: subscribed with lastSeq %lld above the run's lastSeq %lld "
+            "(record %lld); expected a replay of the whole run from seq 1, but the next event is "
+            "the live seq %lld (record %lld)",
+            cname(x, ri->conn), sn, (long long)st->l, (long long)st->mm, RN(st->ack_idx),
+            (long long)ri->seq, RN(i));
     else
-        violate(x, "R-SUB-3", st->ack_idx, (long)i, NONE,
-                "%s: after chat_subscribed for %s (record %lld: lastSeq asked %lld, run at %lld) the "
-                "next event has seq %lld (record %lld), expected %lld%s",
-                cname(x, ri->conn), sn, RN(st->ack_idx), (long long)st->l, (long long)st->mm,
-                (long long)ri->seq, RN(i), (long long)want,
-                ri->seq < want ? ": it replays events the client already has" : ": a gap");
+        violate(
+            x, "R-SUB-3", st->ack_idx, (long)i, NONE,
+            "%s: after chat_subscribed for %s (record %lld: lastSeq asked %lld, run at %lld) the "
+            "next event has seq %lld (record %lld), expected %lld%s",
+            cname(x, ri->conn), sn, RN(st->ack_idx), (long long)st->l, (long long)st->mm,
+            (long long)ri->seq, RN(i), (long long)want,
+            ri->seq < want ? ": it replays events the client already has" : ": a gap");
     free(sn);
 }
 
@@ -1067,15 +1078,15 @@ static void check_seq_contiguous(struct ctx *x)
 /* --- one_terminal (R-TERM-1, R-TERM-2, R-SUB-6, R-FAN-2) --------------------------------- */
 
 struct term_state {
-    bool active;        /* a segment (events of one run on this conn) is open */
-    long run;           /* its run */
-    long complete_idx;  /* its first complete on this conn, or NONE */
-    long last_idx;      /* its last event (or the attaching ack) */
-    bool via_sub;       /* attached by a subscribe that found the run processing */
+    bool active;         /* a segment (events of one run on this conn) is open */
+    long run;            /* its run */
+    long complete_idx;   /* its first complete on this conn, or NONE */
+    long last_idx;       /* its last event (or the attaching ack) */
+    bool via_sub;        /* attached by a subscribe that found the run processing */
     bool after_reported; /* one report per segment for events after the terminal */
-    bool dup_reported;  /* one report per segment for a second complete */
-    long old_reported;  /* 1 + the older run whose late events were reported, 0 = none */
-    size_t nevents;     /* events in the segment */
+    bool dup_reported;   /* one report per segment for a second complete */
+    long old_reported;   /* 1 + the older run whose late events were reported, 0 = none */
+    size_t nevents;      /* events in the segment */
 };
 
 /* Did another connection's subscribe take the run over in (from, to) without fan-out? */
@@ -1087,7 +1098,8 @@ static bool displaced(const struct model *m, long conn, long sess, long from, lo
         return false;
     for (i = from + 1; i < to && i < (long)m->nrec; i++) {
         const struct rinfo *ri = &m->ri[i];
-        if (ri->type == RT_RECV && ri->ack && ri->ack_processing && ri->sess == sess && ri->conn != conn)
+        if (ri->type == RT_RECV && ri->ack && ri->ack_processing && ri->sess == sess &&
+            ri->conn != conn)
             return true;
     }
     return false;
@@ -1098,8 +1110,8 @@ static void report_missing(struct ctx *x, long conn, long sess, const struct ter
 {
     const struct run *ru = &x->m->runs[st->run];
     const char *req = displaced(x->m, conn, sess, st->last_idx, evidence) ? "R-FAN-2"
-                      : st->via_sub                                         ? "R-SUB-6"
-                                                                            : "R-TERM-1";
+                      : st->via_sub                                       ? "R-SUB-6"
+                                                                          : "R-TERM-1";
     char *sn = sess_name(x->m, sess);
 
     violate(x, req, st->last_idx, evidence, NONE,
@@ -1125,12 +1137,13 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
         if (is_complete && old_end != NONE && old_end < (long)i) {
             /* a duplicate terminal of the older run: named as such, whatever was reported */
             sn = sess_name(x->m, ri->sess);
-            violate(x, "R-TERM-1", old_end, (long)i, NONE,
-                    "%s: duplicate terminal: complete seq %lld (record %lld) is a second complete "
-                    "for run %zu of %s, after its complete seq %lld (record %lld) and after run %zu "
-                    "began",
-                    cname(x, ri->conn), (long long)ri->seq, RN(i), x->m->runs[ri->run].k + 1, sn,
-                    (long long)x->m->ri[old_end].seq, RN(old_end), x->m->runs[st->run].k + 1);
+            violate(
+                x, "R-TERM-1", old_end, (long)i, NONE,
+                "%s: duplicate terminal: complete seq %lld (record %lld) is a second complete "
+                "for run %zu of %s, after its complete seq %lld (record %lld) and after run %zu "
+                "began",
+                cname(x, ri->conn), (long long)ri->seq, RN(i), x->m->runs[ri->run].k + 1, sn,
+                (long long)x->m->ri[old_end].seq, RN(old_end), x->m->runs[st->run].k + 1);
             free(sn);
             return;
         }
@@ -1149,12 +1162,13 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
     }
     if (st->active && ri->run != st->run) {
         if (st->complete_idx == NONE)
-            report_missing(x, ri->conn, ri->sess, st, (long)i, "a new run of the session began on this connection");
+            report_missing(x, ri->conn, ri->sess, st, (long)i,
+                           "a new run of the session began on this connection");
         st->active = false;
     }
     if (!st->active) {
-        *st = (struct term_state){.active = true, .run = ri->run, .complete_idx = NONE,
-                                  .last_idx = (long)i};
+        *st = (struct term_state){
+            .active = true, .run = ri->run, .complete_idx = NONE, .last_idx = (long)i};
     } else if (st->complete_idx != NONE && is_complete && !st->dup_reported) {
         /* the duplicate terminal is reported on its own, even after an event after the terminal
          * was (a baseline that excuses a status after complete must not hide a second complete) */
@@ -1171,8 +1185,8 @@ static void term_event(struct ctx *x, struct term_state *st, size_t i)
         violate(x, "R-TERM-2", st->complete_idx, (long)i, NONE,
                 "%s: event after terminal: %s seq %lld (record %lld) after the complete of run "
                 "%zu of %s (record %lld)",
-                cname(x, ri->conn), ri->kind, (long long)ri->seq, RN(i),
-                x->m->runs[ri->run].k + 1, sn, RN(st->complete_idx));
+                cname(x, ri->conn), ri->kind, (long long)ri->seq, RN(i), x->m->runs[ri->run].k + 1,
+                sn, RN(st->complete_idx));
         free(sn);
         st->after_reported = true;
     }
@@ -1192,8 +1206,8 @@ static void term_ack(struct ctx *x, struct term_state *st, size_t i)
     if (st->active && st->complete_idx == NONE && st->nevents > 0 && ri->run > st->run)
         report_missing(x, ri->conn, ri->sess, st, (long)i,
                        "a subscribe on this connection found a newer run processing");
-    *st = (struct term_state){.active = true, .run = ri->run, .complete_idx = NONE,
-                              .last_idx = (long)i, .via_sub = true};
+    *st = (struct term_state){
+        .active = true, .run = ri->run, .complete_idx = NONE, .last_idx = (long)i, .via_sub = true};
 }
 
 /* Did conn send something after `after` and receive something after that (a round trip)? */
@@ -1235,7 +1249,8 @@ static void term_finish(struct ctx *x, long conn, long sess, struct term_state *
         long pe = p->done_idx != NONE ? p->done_idx : p->aborted_idx;
         if (pe != NONE && (ev == NONE || pe < ev)) {
             ev = pe;
-            how = p->done_idx == pe ? "the provider reported done" : "the provider reported aborted";
+            how =
+                p->done_idx == pe ? "the provider reported done" : "the provider reported aborted";
         }
     }
     if (ru->k + 1 < m->sessions[sess].nruns) {
@@ -1279,8 +1294,8 @@ static void check_one_terminal(struct ctx *x)
 /* --- no_native_ids (R-MAP-2, R-MAP-1) ----------------------------------------------------- */
 
 struct native {
-    const char *id;  /* the native id */
-    long idx;        /* the record that announced it */
+    const char *id; /* the native id */
+    long idx;       /* the record that announced it */
 };
 
 static bool id_char(char c)
@@ -1316,7 +1331,8 @@ static bool find_in_value(const json_t *v, const char *id, char *out, size_t out
     if (json_is_string(v))
         return contains_id(json_string_value(v), id);
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, e) {
+        json_object_foreach((json_t *)v, key, e)
+        {
             /* R-MAP-4: session_upserted.providerSessionId may carry the native id */
             if (top && upserted && !strcmp(key, "providerSessionId"))
                 continue;
@@ -1326,7 +1342,8 @@ static bool find_in_value(const json_t *v, const char *id, char *out, size_t out
             out[used] = '\0';
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             snprintf(out + used, outlen - used, "[%zu]", i);
             if (find_in_value(e, id, out, outlen, false, false))
                 return true;
@@ -1372,7 +1389,8 @@ static size_t collect_natives(const struct model *m, struct native **out)
             continue;
         if (!strcmp(type, "announced"))
             id = wc_json_str(msg, "nativeId");
-        else if (!strcmp(type, "emitted") && is_kind(json_object_get(msg, "event"), "session_created"))
+        else if (!strcmp(type, "emitted") &&
+                 is_kind(json_object_get(msg, "event"), "session_created"))
             id = session_created_id(json_object_get(msg, "event"));
         /* an id equal to an app session id cannot be told apart from it */
         if (!id || !*id || app_session(m, id))
@@ -1433,10 +1451,11 @@ static void check_no_native_ids(struct ctx *x)
             if (ri->frame ? find_in_value(ri->frame, nat[k].id, path, sizeof(path), true,
                                           ri->kind && !strcmp(ri->kind, "session_upserted"))
                           : (text && contains_id(text, nat[k].id))) {
-                violate(x, "R-MAP-2", nat[k].idx, (long)i, NONE,
-                        "%s: native id '%s' (announced at record %lld) appears in %s%s (record %lld)",
-                        cname(x, ri->conn), nat[k].id, RN(nat[k].idx),
-                        ri->kind ? ri->kind : "a text frame", ri->frame ? path : "", RN(i));
+                violate(
+                    x, "R-MAP-2", nat[k].idx, (long)i, NONE,
+                    "%s: native id '%s' (announced at record %lld) appears in %s%s (record %lld)",
+                    cname(x, ri->conn), nat[k].id, RN(nat[k].idx),
+                    ri->kind ? ri->kind : "a text frame", ri->frame ? path : "", RN(i));
                 break;
             }
         }
@@ -1470,12 +1489,12 @@ static void check_no_session_created(struct ctx *x)
 /* --- ack_before_replay (R-SUB-2) ----------------------------------------------------------- */
 
 struct abr_state {
-    bool pending_send;  /* sent chat.send, not rejected yet, no event yet */
-    long att_run1;      /* 1 + the run this conn receives live (events or an ack), 0 = none */
-    bool att_done;      /* it got that run's complete */
-    int waiting;        /* subscribes sent while detached, not acked yet */
-    long wait_idx;      /* the first of them */
-    bool reported;      /* one report per wait */
+    bool pending_send; /* sent chat.send, not rejected yet, no event yet */
+    long att_run1;     /* 1 + the run this conn receives live (events or an ack), 0 = none */
+    bool att_done;     /* it got that run's complete */
+    int waiting;       /* subscribes sent while detached, not acked yet */
+    long wait_idx;     /* the first of them */
+    bool reported;     /* one report per wait */
 };
 
 static void abr_send(struct ctx *x, struct cs_table *cs, size_t i)
@@ -1492,7 +1511,8 @@ static void abr_send(struct ctx *x, struct cs_table *cs, size_t i)
     }
     if (strcmp(ri->kind, "chat.subscribe") || ri->sentinel || !json_is_array(arr))
         return;
-    json_array_foreach(arr, k, e) {
+    json_array_foreach(arr, k, e)
+    {
         char *sid = trimmed(wc_json_str(e, "sessionId"));
         long s = sid ? sess_lookup((struct model *)m, sid, false) : NONE;
         struct abr_state *st;
@@ -1544,7 +1564,8 @@ static void check_ack_before_replay(struct ctx *x)
                 violate(x, "R-SUB-2", st->wait_idx, (long)i, NONE,
                         "%s: %s seq %lld of %s (record %lld) arrived before the chat_subscribed "
                         "answering the subscribe at record %lld",
-                        cname(x, ri->conn), ri->kind, (long long)ri->seq, sn, RN(i), RN(st->wait_idx));
+                        cname(x, ri->conn), ri->kind, (long long)ri->seq, sn, RN(i),
+                        RN(st->wait_idx));
                 free(sn);
                 st->reported = true;
             }
@@ -1564,11 +1585,13 @@ static const char *first_diff_key(const json_t *a, const json_t *b)
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)a, key, v) {
+    json_object_foreach((json_t *)a, key, v)
+    {
         if (!json_equal(v, json_object_get(b, key)))
             return key;
     }
-    json_object_foreach((json_t *)b, key, v) {
+    json_object_foreach((json_t *)b, key, v)
+    {
         if (!json_object_get(a, key))
             return key;
     }
@@ -1596,7 +1619,8 @@ static void replay_compare(struct ctx *x, json_t *reps, size_t i)
     size_t k;
 
     x->exercised = true;
-    json_array_foreach(reps, k, rv) {
+    json_array_foreach(reps, k, rv)
+    {
         long j = (long)json_integer_value(rv);
         const struct rinfo *rj = &m->ri[j];
         json_t *seq_j = json_object_get(rj->frame, "seq");
@@ -1613,7 +1637,8 @@ static void replay_compare(struct ctx *x, json_t *reps, size_t i)
         }
         return;
     }
-    json_array_foreach(reps, k, rv) {
+    json_array_foreach(reps, k, rv)
+    {
         long j = (long)json_integer_value(rv);
         if (equal_but_seq(ri->frame, m->ri[j].frame)) {
             char *a = wc_json_compact(json_object_get(m->ri[j].frame, "seq"));
@@ -1641,12 +1666,13 @@ static void replay_fresh_id(struct ctx *x, size_t i)
         if (!is_ev(m, j) || rj->replay || rj->run != ri->run || rj->seq != ri->seq)
             continue;
         x->exercised = true;
-        violate(x, "R-SEQ-3", (long)j, (long)i, NONE,
-                "%s: the replayed copy of seq %lld has a new id '%s' (record %lld); the original has "
-                "id '%s' (%s, record %lld)",
-                cname(x, ri->conn), (long long)ri->seq, wc_json_str(ri->frame, "id"), RN(i),
-                wc_json_str(rj->frame, "id") ? wc_json_str(rj->frame, "id") : "(none)", cname(x, rj->conn),
-                RN(j));
+        violate(
+            x, "R-SEQ-3", (long)j, (long)i, NONE,
+            "%s: the replayed copy of seq %lld has a new id '%s' (record %lld); the original has "
+            "id '%s' (%s, record %lld)",
+            cname(x, ri->conn), (long long)ri->seq, wc_json_str(ri->frame, "id"), RN(i),
+            wc_json_str(rj->frame, "id") ? wc_json_str(rj->frame, "id") : "(none)",
+            cname(x, rj->conn), RN(j));
         return;
     }
 }
@@ -1697,9 +1723,9 @@ static void catalog_recv(struct ctx *x, size_t i)
 
     x->exercised = true;
     if (!f) {
-        violate(x, "R-CAT-1", (long)i, NONE, NONE, "%s: received a %s that is not JSON (record %lld)",
-                cname(x, ri->conn), json_object_get(rec, "hex") ? "binary frame" : "text frame",
-                RN(i));
+        violate(x, "R-CAT-1", (long)i, NONE, NONE,
+                "%s: received a %s that is not JSON (record %lld)", cname(x, ri->conn),
+                json_object_get(rec, "hex") ? "binary frame" : "text frame", RN(i));
         return;
     }
     if (ri->kind && hn_msgcat_is_never(m->cat, ri->kind))
@@ -1707,7 +1733,8 @@ static void catalog_recv(struct ctx *x, size_t i)
     if (hn_msgcat_check_outbound(m->cat, f, &why)) {
         if (ri->kind && !strcmp(ri->kind, "complete")) {
             req = "R-TERM-3";
-        } else if (ri->kind && (json_object_get(f, "seq") || hn_msgcat_is_run_event(m->cat, ri->kind))) {
+        } else if (ri->kind &&
+                   (json_object_get(f, "seq") || hn_msgcat_is_run_event(m->cat, ri->kind))) {
             char *ewhy = NULL;
             if (hn_msgcat_check_envelope(m->cat, f, &ewhy))
                 req = "R-EVT-1";
@@ -1719,7 +1746,8 @@ static void catalog_recv(struct ctx *x, size_t i)
     }
     /* R-TERM-3: success = (exitCode is 0 and not aborted) */
     if (ri->kind && !strcmp(ri->kind, "complete") && wc_json_int(f, "exitCode", &code) &&
-        json_is_boolean(json_object_get(f, "success")) && json_is_boolean(json_object_get(f, "aborted"))) {
+        json_is_boolean(json_object_get(f, "success")) &&
+        json_is_boolean(json_object_get(f, "aborted"))) {
         bool want = code == 0 && !wc_json_bool(f, "aborted", false);
         if (wc_json_bool(f, "success", false) != want)
             violate(x, "R-TERM-3", (long)i, NONE, NONE,
@@ -1778,7 +1806,8 @@ static void check_catalog_valid(struct ctx *x)
 static void check_errors_to_requester(struct ctx *x)
 {
     const struct model *m = x->m;
-    long *sent = wc_xcalloc(m->nconns + 1, sizeof(*sent)), *errs = wc_xcalloc(m->nconns + 1, sizeof(*errs));
+    long *sent = wc_xcalloc(m->nconns + 1, sizeof(*sent)),
+         *errs = wc_xcalloc(m->nconns + 1, sizeof(*errs));
     long last_send_any = NONE;
     size_t i;
 
@@ -1794,13 +1823,15 @@ static void check_errors_to_requester(struct ctx *x)
              * different fault, which the cases check) */
             if (++errs[ri->conn] > sent[ri->conn] &&
                 (last_send_any == NONE || m->ri[last_send_any].conn != ri->conn))
-                violate(x, "R-IN-3", last_send_any, (long)i, NONE,
-                        "%s: protocol_error %s (record %lld) is its error number %ld, but it sent only "
-                        "%ld frame%s; the latest frame before it was sent by %s (record %lld)",
-                        cname(x, ri->conn), wc_json_str(ri->frame, "code") ? wc_json_str(ri->frame, "code") : "",
-                        RN(i), errs[ri->conn], sent[ri->conn], sent[ri->conn] == 1 ? "" : "s",
-                        last_send_any != NONE ? cname(x, m->ri[last_send_any].conn) : "nobody",
-                        last_send_any != NONE ? RN(last_send_any) : 0LL);
+                violate(
+                    x, "R-IN-3", last_send_any, (long)i, NONE,
+                    "%s: protocol_error %s (record %lld) is its error number %ld, but it sent only "
+                    "%ld frame%s; the latest frame before it was sent by %s (record %lld)",
+                    cname(x, ri->conn),
+                    wc_json_str(ri->frame, "code") ? wc_json_str(ri->frame, "code") : "", RN(i),
+                    errs[ri->conn], sent[ri->conn], sent[ri->conn] == 1 ? "" : "s",
+                    last_send_any != NONE ? cname(x, m->ri[last_send_any].conn) : "nobody",
+                    last_send_any != NONE ? RN(last_send_any) : 0LL);
         }
     }
     free(sent);
@@ -1825,7 +1856,8 @@ static void check_connection_survives(struct ctx *x)
         int64_t code = -1;
         char codebuf[40];
         const char *by;
-        if (ri->type == RT_NOTE && wc_json_str(rec, "text") && strstr(wc_json_str(rec, "text"), "restart")) {
+        if (ri->type == RT_NOTE && wc_json_str(rec, "text") &&
+            strstr(wc_json_str(rec, "text"), "restart")) {
             for (c = 0; c < m->nconns; c++)
                 bad[c] = NONE; /* closes around a target restart are not about the input */
         } else if (ri->type == RT_SEND && ri->bad_input && !ri->sentinel) {
@@ -1834,7 +1866,8 @@ static void check_connection_survives(struct ctx *x)
                 bad[ri->conn] = (long)i;
                 asked[ri->conn] = false;
             }
-            bad_utf8[ri->conn] |= json_object_get(rec, "hex") && !wc_json_bool(rec, "binary", false);
+            bad_utf8[ri->conn] |=
+                json_object_get(rec, "hex") && !wc_json_bool(rec, "binary", false);
         } else if (ri->type == RT_SEND) {
             asked[ri->conn] = bad[ri->conn] != NONE;
         } else if (ri->type == RT_RECV && ri->kind && !strcmp(ri->kind, "protocol_error")) {
@@ -1856,7 +1889,8 @@ static void check_connection_survives(struct ctx *x)
             if (!by || !strcmp(by, "client"))
                 continue;
             /* gwspec record: a drop says which end dropped */
-            if (!strcmp(by, "drop") && wc_json_str(rec, "side") && !strcmp(wc_json_str(rec, "side"), "client"))
+            if (!strcmp(by, "drop") && wc_json_str(rec, "side") &&
+                !strcmp(wc_json_str(rec, "side"), "client"))
                 continue;
             wc_json_int(rec, "code", &code);
             /* R-LIMIT-1: oversize closes with 1009; RFC 6455 fails invalid UTF-8 with 1007 */
@@ -1868,7 +1902,8 @@ static void check_connection_survives(struct ctx *x)
             violate(x, "R-IN-4", bad[ri->conn], (long)i, NONE,
                     "%s: the server %s the connection%s (record %lld) after %s (record %lld)",
                     cname(x, ri->conn), strcmp(by, "drop") ? "closed" : "dropped", codebuf, RN(i),
-                    m->ri[bad[ri->conn]].type == RT_SEND ? "its malformed input" : "a protocol_error",
+                    m->ri[bad[ri->conn]].type == RT_SEND ? "its malformed input"
+                                                         : "a protocol_error",
                     RN(bad[ri->conn]));
         }
     }
@@ -2003,7 +2038,8 @@ static void remap_natives(const struct model *m, json_t *v, long s, int depth)
     if (depth > JSON_PARSER_MAX_DEPTH)
         return;
     if (json_is_string(v)) {
-        json_object_foreach(m->native_sess, key, sv) {
+        json_object_foreach(m->native_sess, key, sv)
+        {
             char *to;
             if (json_integer_value(sv) != s)
                 continue;
@@ -2014,11 +2050,9 @@ static void remap_natives(const struct model *m, json_t *v, long s, int depth)
             free(to);
         }
     } else if (json_is_object(v)) {
-        json_object_foreach(v, key, e)
-            remap_natives(m, e, s, depth + 1);
+        json_object_foreach(v, key, e) remap_natives(m, e, s, depth + 1);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e)
-            remap_natives(m, e, s, depth + 1);
+        json_array_foreach(v, i, e) remap_natives(m, e, s, depth + 1);
     }
 }
 
@@ -2033,7 +2067,8 @@ static const char *payload_diff(const struct model *m, long sess, const json_t *
     const char *key, *kind = wc_json_str(emitted, "kind");
     json_t *v, *mapped = NULL;
 
-    json_object_foreach((json_t *)emitted, key, v) {
+    json_object_foreach((json_t *)emitted, key, v)
+    {
         json_t *g = json_object_get(got, key);
         if (is_envelope_key(key, kind))
             continue;
@@ -2056,13 +2091,15 @@ static const char *payload_diff(const struct model *m, long sess, const json_t *
  * The provider's events the client should see: up to its first complete, minus session_created.
  * *completed: the provider emitted a complete.
  */
-static size_t expected_events(const struct model *m, const struct prun *p, long *out, bool *completed)
+static size_t expected_events(const struct model *m, const struct prun *p, long *out,
+                              bool *completed)
 {
     size_t k, n = 0;
 
     *completed = false;
     for (k = 0; k < p->nemitted; k++) {
-        const json_t *ev = json_object_get(json_object_get(rec_at(m, p->emitted[k]), "msg"), "event");
+        const json_t *ev =
+            json_object_get(json_object_get(rec_at(m, p->emitted[k]), "msg"), "event");
         if (is_kind(ev, "complete")) {
             *completed = true;
             break;
@@ -2087,7 +2124,8 @@ static size_t received_events(const struct model *m, long run, long conn, long *
             *complete = (long)i;
             break;
         }
-        if (!strcmp(ri->kind, "session_created") || (m->cat && hn_msgcat_is_never(m->cat, ri->kind)))
+        if (!strcmp(ri->kind, "session_created") ||
+            (m->cat && hn_msgcat_is_never(m->cat, ri->kind)))
             continue; /* no_session_created reports it */
         out[n++] = (long)i;
     }
@@ -2127,8 +2165,8 @@ static bool gateway_made(const json_t *got, const json_t *expected)
  * an error before the provider's own complete or before an aborted complete, an error followed by
  * a provider event) is still an invented event.
  */
-static bool synthetic_end_error(const struct model *m, const struct prun *p, bool completed, bool aborted,
-                                const long *got, size_t g, size_t ng, long complete)
+static bool synthetic_end_error(const struct model *m, const struct prun *p, bool completed,
+                                bool aborted, const long *got, size_t g, size_t ng, long complete)
 {
     if (completed || aborted || complete == NONE || p->done_idx == NONE)
         return false;
@@ -2163,7 +2201,8 @@ static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const lo
             continue;
         }
         {
-            char *a = wc_json_compact(json_object_get(ev, key)), *b = wc_json_compact(json_object_get(rf, key));
+            char *a = wc_json_compact(json_object_get(ev, key)),
+                 *b = wc_json_compact(json_object_get(rf, key));
             violate(x, "R-FWD-1", exp[e], got[g], NONE,
                     "script %s run %s: event %zu differs: the provider emitted %s with %s %s "
                     "(record %lld), %s received %s with %s %s (record %lld)",
@@ -2180,16 +2219,19 @@ static void fwd_compare(struct ctx *x, const struct prun *p, long conn, const lo
     if (g < ng && e == ne && synthetic_end_error(m, p, completed, aborted, got, g, ng, complete))
         g = ng;
     if (g < ng)
-        violate(x, "R-FWD-1", got[g], NONE, NONE,
-                "script %s run %s: %s received %s seq %lld (record %lld), which the provider did not "
-                "emit before its complete (it emitted %zu events)",
-                p->label, p->run ? p->run : "?", cname(x, conn), m->ri[got[g]].kind,
-                (long long)m->ri[got[g]].seq, RN(got[g]), ne);
+        violate(
+            x, "R-FWD-1", got[g], NONE, NONE,
+            "script %s run %s: %s received %s seq %lld (record %lld), which the provider did not "
+            "emit before its complete (it emitted %zu events)",
+            p->label, p->run ? p->run : "?", cname(x, conn), m->ri[got[g]].kind,
+            (long long)m->ri[got[g]].seq, RN(got[g]), ne);
     else if (full && e < ne)
-        violate(x, "R-FWD-1", exp[e], complete, NONE,
-                "script %s run %s: %s got the run's complete (record %lld) after %zu of the %zu events "
-                "the provider emitted; event %zu (record %lld) never arrived",
-                p->label, p->run ? p->run : "?", cname(x, conn), RN(complete), g, ne, e + 1, RN(exp[e]));
+        violate(
+            x, "R-FWD-1", exp[e], complete, NONE,
+            "script %s run %s: %s got the run's complete (record %lld) after %zu of the %zu events "
+            "the provider emitted; event %zu (record %lld) never arrived",
+            p->label, p->run ? p->run : "?", cname(x, conn), RN(complete), g, ne, e + 1,
+            RN(exp[e]));
 }
 
 static void check_provider_to_client(struct ctx *x)
@@ -2225,23 +2267,23 @@ static void check_provider_to_client(struct ctx *x)
  * request that must be answered and has not been never will be.
  */
 enum ask {
-    ASK_BAD,      /* malformed or unknown type: exactly one protocol_error (R-IN-1, R-IN-2) */
-    ASK_SUB,      /* one valid chat.subscribe entry: its chat_subscribed (R-SUB-1) */
-    ASK_MAY,      /* chat.send, chat.abort, chat.permission-response: an error or nothing */
-    ASK_ANY,      /* an extension type, a binary or truncated frame: may get any error */
+    ASK_BAD, /* malformed or unknown type: exactly one protocol_error (R-IN-1, R-IN-2) */
+    ASK_SUB, /* one valid chat.subscribe entry: its chat_subscribed (R-SUB-1) */
+    ASK_MAY, /* chat.send, chat.abort, chat.permission-response: an error or nothing */
+    ASK_ANY, /* an extension type, a binary or truncated frame: may get any error */
 };
 
 struct unit {
-    long send_idx;   /* the request */
-    enum ask ask;    /* what it asks for */
-    char *sid;       /* ASK_SUB: the trimmed session id */
-    bool done;       /* answered, reported, or past an answer to a later request */
+    long send_idx; /* the request */
+    enum ask ask;  /* what it asks for */
+    char *sid;     /* ASK_SUB: the trimmed session id */
+    bool done;     /* answered, reported, or past an answer to a later request */
 };
 
 struct aio_conn {
-    struct unit *u;  /* the connection's requests in send order */
-    size_t n;        /* entries */
-    size_t head;     /* the first one not done */
+    struct unit *u; /* the connection's requests in send order */
+    size_t n;       /* entries */
+    size_t head;    /* the first one not done */
 };
 
 static void aio_add(struct aio_conn *c, long idx, enum ask ask, char *sid)
@@ -2268,7 +2310,8 @@ static void aio_send(struct ctx *x, struct aio_conn *c, size_t i)
     }
     if (!strcmp(type, "chat.subscribe")) {
         arr = json_object_get(ri->frame, "sessions");
-        json_array_foreach(arr, k, e) {
+        json_array_foreach(arr, k, e)
+        {
             char *sid = json_is_object(e) ? trimmed(wc_json_str(e, "sessionId")) : NULL;
             if (sid) {
                 aio_add(c, (long)i, ASK_SUB, sid);
@@ -2412,7 +2455,8 @@ struct checker {
 
 static const struct checker checkers[] = {
     {{"seq_contiguous", "R-SEQ-1,R-SEQ-2,R-SUB-3,R-SUB-7",
-      "per connection and session, run events go 1,2,3...; a replay continues at lastSeq+1 (or 1 for "
+      "per connection and session, run events go 1,2,3...; a replay continues at lastSeq+1 (or 1 "
+      "for "
       "a stale cursor); no gap, no duplicate"},
      check_seq_contiguous},
     {{"one_terminal", "R-TERM-1,R-TERM-2,R-SUB-6,R-FAN-2",
@@ -2430,7 +2474,8 @@ static const struct checker checkers[] = {
       "event of that session"},
      check_ack_before_replay},
     {{"replay_consistent", "R-SEQ-3,R-SUB-3,R-FAN-1",
-      "every copy of an event (replayed or fanned out) is identical, seq, id and timestamp included"},
+      "every copy of an event (replayed or fanned out) is identical, seq, id and timestamp "
+      "included"},
      check_replay_consistent},
     {{"catalog_valid", "R-CAT-1,R-EVT-1,R-TERM-3",
       "every received frame is JSON and valid against the message catalog; complete.success is "
@@ -2448,7 +2493,8 @@ static const struct checker checkers[] = {
      check_cwd_is_project_path},
     {{"provider_to_client", "R-FWD-1",
       "what the provider emitted reaches the sending connection one to one and in order, up to the "
-      "complete; nothing else but gateway-made permission events and, before the synthetic complete "
+      "complete; nothing else but gateway-made permission events and, before the synthetic "
+      "complete "
       "of a provider that ended without one, one informational error (R-TERM-4)"},
      check_provider_to_client},
     {{"answers_in_order", "R-IN-2,R-IN-1,R-SUB-1",
@@ -2482,7 +2528,9 @@ json_t *hn_invariants_run(const struct hn_transcript *t, const struct hn_msgcat 
         struct ctx x = {.m = &m, .violations = viol, .checker = checkers[i].info.name};
         checkers[i].fn(&x);
         json_object_set_new(checks, x.checker,
-                            json_string(x.reported ? "fail" : x.exercised ? "pass" : "not_exercised"));
+                            json_string(x.reported    ? "fail"
+                                        : x.exercised ? "pass"
+                                                      : "not_exercised"));
         if (x.suppressed) {
             if (!supp)
                 supp = json_object();

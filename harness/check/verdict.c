@@ -61,9 +61,9 @@ enum hn_verdict hn_verdict_for_level(const char *level)
 
 static int rank(enum hn_verdict v)
 {
-    static const int ranks[] = {[HN_OK] = 0, [HN_SKIPPED] = 1, [HN_UNIMPLEMENTED] = 2,
-                                [HN_INFORMATIONAL] = 3, [HN_NON_STRICT] = 4, [HN_FAILED] = 5,
-                                [HN_ERROR] = 6};
+    static const int ranks[] = {
+        [HN_OK] = 0,         [HN_SKIPPED] = 1, [HN_UNIMPLEMENTED] = 2, [HN_INFORMATIONAL] = 3,
+        [HN_NON_STRICT] = 4, [HN_FAILED] = 5,  [HN_ERROR] = 6};
     return ranks[v];
 }
 
@@ -167,9 +167,9 @@ struct entry {
 };
 
 struct hn_baseline {
-    char *target;       /* the target the baseline is for, or NULL */
-    struct entry *e;    /* entries */
-    size_t n;           /* count */
+    char *target;    /* the target the baseline is for, or NULL */
+    struct entry *e; /* entries */
+    size_t n;        /* count */
 };
 
 void hn_baseline_free(struct hn_baseline *b)
@@ -228,7 +228,8 @@ static char *load_witness(struct wc_yaml_doc *doc, const json_t *item, struct en
         return wc_yaml_msg(doc, item, "witness", "'witness' must name at least one witness key");
     }
     e->witness = wc_xcalloc(json_array_size(list), sizeof(*e->witness));
-    json_array_foreach(list, i, one) {
+    json_array_foreach(list, i, one)
+    {
         if (!json_is_string(one) || !witness_ok(json_string_value(one))) {
             json_decref(list);
             return wc_yaml_msg(doc, json_is_array(w) ? one : item,
@@ -254,7 +255,8 @@ static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entr
         return wc_yaml_msg(doc, item, NULL,
                            "a baseline entry must be a mapping {case, requirement, "
                            "witness, reason, upstream}");
-    json_object_foreach((json_t *)item, key, v) {
+    json_object_foreach((json_t *)item, key, v)
+    {
         if (!key_ok(key, keys))
             return wc_yaml_msg(doc, item, key, "unknown key '%s' in a baseline entry", key);
         if (!json_is_string(v) && !(json_is_array(v) && !strcmp(key, "witness")))
@@ -271,7 +273,8 @@ static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entr
                            "excuses one requirement of a case, never the whole case",
                            id);
     if (strncmp(s, "R-", 2))
-        return wc_yaml_msg(doc, item, "requirement", "requirement '%s' is not a requirement id (R-...)", s);
+        return wc_yaml_msg(doc, item, "requirement",
+                           "requirement '%s' is not a requirement id (R-...)", s);
     if (!json_object_get(item, "witness"))
         return wc_yaml_msg(doc, item, NULL,
                            "baseline entry for '%s' %s without 'witness': name the "
@@ -299,7 +302,8 @@ static struct hn_baseline *load_doc(struct wc_yaml_doc *doc, char **err)
         *err = wc_yaml_msg(doc, root, NULL, "a baseline must be a mapping {target, known}");
         goto out;
     }
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if (!key_ok(key, top)) {
             *err = wc_yaml_msg(doc, root, key, "unknown key '%s' in a baseline", key);
             goto out;
@@ -317,7 +321,8 @@ static struct hn_baseline *load_doc(struct wc_yaml_doc *doc, char **err)
         goto out;
     }
     b->e = wc_xcalloc(json_array_size(known) + 1, sizeof(*b->e));
-    json_array_foreach(known, i, item) {
+    json_array_foreach(known, i, item)
+    {
         /* counted before loading: a half-loaded entry is freed with the rest */
         *err = load_entry(doc, item, &b->e[b->n++]);
         if (*err)
@@ -407,7 +412,8 @@ static void add_unique(json_t *a, const char *s)
     size_t i;
     json_t *v;
 
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (!strcmp(json_string_value(v), s))
             return;
     }
@@ -420,7 +426,8 @@ static void add_reason(json_t *reasons, const struct entry *e)
     size_t i;
     char *s = e->upstream ? wc_xasprintf("%s (%s)", e->reason, e->upstream) : wc_xstrdup(e->reason);
 
-    json_array_foreach(reasons, i, r) {
+    json_array_foreach(reasons, i, r)
+    {
         if (!strcmp(json_string_value(r), s)) {
             free(s);
             return;
@@ -436,7 +443,8 @@ static void set_known(json_t *c, const json_t *reasons)
     size_t i;
 
     json_object_set_new(c, "known", json_true());
-    json_array_foreach(reasons, i, r) {
+    json_array_foreach(reasons, i, r)
+    {
         char *next = joined ? wc_xasprintf("%s; %s", joined, json_string_value(r))
                             : wc_xstrdup(json_string_value(r));
         free(joined);
@@ -468,7 +476,8 @@ static void apply_case(const struct hn_baseline *b, json_t *c, struct seen *seen
         return;
     reasons = json_array();
     news = json_array();
-    json_array_foreach(fails, i, f) {
+    json_array_foreach(fails, i, f)
+    {
         const char *req = wc_json_str(f, "requirement");
         char *key = failure_key(f);
         bool any = false;
@@ -536,8 +545,7 @@ static void add_stale(json_t *stale, json_t *stale_entries, const struct entry *
                           json_pack("{s:s, s:s, s:o, s:o}", "case", e->case_id, "requirement",
                                     e->requirement, "witness", string_list(e->witness, e->nwitness),
                                     "why", take_string(stale_why(e, s))));
-    json_array_foreach(stale, k, id)
-        dup |= !strcmp(json_string_value(id), e->case_id);
+    json_array_foreach(stale, k, id) dup |= !strcmp(json_string_value(id), e->case_id);
     if (!dup)
         json_array_append_new(stale, json_string(e->case_id));
 }
@@ -588,7 +596,8 @@ void hn_baseline_apply(const struct hn_baseline *b, json_t *run)
         seen[i].req_keys = json_array();
         seen[i].key_seen = wc_xcalloc(b->e[i].nwitness, sizeof(bool));
     }
-    json_array_foreach(cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         json_object_set_new(c, "known", json_false());
         json_object_del(c, "baseline_new");
         apply_case(b, c, seen, fresh);
@@ -616,8 +625,10 @@ void hn_baseline_apply(const struct hn_baseline *b, json_t *run)
         json_decref(unused);
     json_object_set_new(info, "not_run", json_integer((json_int_t)not_run));
     if (b->target && target && strcmp(b->target, target))
-        json_object_set_new(info, "warning", take_string(wc_xasprintf("the baseline is for target '%s', the run is "
-                                                                      "against '%s'", b->target, target)));
+        json_object_set_new(info, "warning",
+                            take_string(wc_xasprintf("the baseline is for target '%s', the run is "
+                                                     "against '%s'",
+                                                     b->target, target)));
     json_object_set_new(run, "baseline", info);
     free(seen);
 }

@@ -19,11 +19,12 @@
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: gwspec check [--spec DIR] [--json] TRANSCRIPT.jsonl...\n"
-                "  Runs every invariant checker over each transcript.\n"
-                "  --spec DIR   the spec version directory (default: from the header's \"spec\")\n"
-                "  --json       print the checker results as JSON, one object per file\n"
-                "  exit: 0 all passed or not exercised, 1 a checker failed, 2 usage or parse error\n");
+    fprintf(fp,
+            "usage: gwspec check [--spec DIR] [--json] TRANSCRIPT.jsonl...\n"
+            "  Runs every invariant checker over each transcript.\n"
+            "  --spec DIR   the spec version directory (default: from the header's \"spec\")\n"
+            "  --json       print the checker results as JSON, one object per file\n"
+            "  exit: 0 all passed or not exercised, 1 a checker failed, 2 usage or parse error\n");
 }
 
 static void print_frame(const json_t *rec)
@@ -49,13 +50,15 @@ static void print_human(const char *path, const json_t *res)
 
     printf("%s: %s\n", path, json_array_size(viol) ? "FAILED" : "ok");
     json_object_foreach(checks, name, v) printf("  %-22s %s\n", name, json_string_value(v));
-    json_array_foreach(viol, i, v) {
+    json_array_foreach(viol, i, v)
+    {
         json_t *fr;
         printf("  %s: %s: %s\n", wc_json_str(v, "checker"), wc_json_str(v, "requirement"),
                wc_json_str(v, "message"));
         json_array_foreach(json_object_get(v, "frames"), k, fr) print_frame(fr);
     }
-    json_object_foreach(supp, name, v) {
+    json_object_foreach(supp, name, v)
+    {
         printf("  %s: %lld more violations not shown\n", name, (long long)json_integer_value(v));
     }
 }
@@ -77,7 +80,8 @@ static int check_file(const char *path, const char *spec_opt, bool as_json, json
     h = hn_transcript_header(t);
     dir = spec_opt ? wc_xstrdup(spec_opt) : hn_spec_locate(wc_json_str(h, "spec"));
     if (!dir) {
-        fprintf(stderr, "gwspec check: %s: no spec directory with a catalog.yaml for '%s' (use --spec)\n",
+        fprintf(stderr,
+                "gwspec check: %s: no spec directory with a catalog.yaml for '%s' (use --spec)\n",
                 path, wc_json_str(h, "spec") ? wc_json_str(h, "spec") : "chatgw/1.0");
         hn_transcript_free(t);
         return 2;

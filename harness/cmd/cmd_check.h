@@ -12,5 +12,4 @@
 /* argv[0] is "check" (or the program name); returns the exit code. Writes to stdout/stderr. */
 int hn_cmd_check(int argc, char **argv);
 
-
 #endif

@@ -89,7 +89,8 @@ static json_t *failure_requirements(const char *dir, const char *report)
     json_t *c = json_load_file(path, 0, NULL), *out = json_array(), *f;
     size_t i;
 
-    json_array_foreach(json_object_get(c, "failures"), i, f) {
+    json_array_foreach(json_object_get(c, "failures"), i, f)
+    {
         json_t *r = json_object_get(f, "requirement");
         size_t k;
         json_t *seen;
@@ -139,7 +140,8 @@ static json_t *load_run(const char *arg)
         return NULL;
     }
     out = json_object();
-    json_object_foreach(cases, id, c) {
+    json_object_foreach(cases, id, c)
+    {
         const char *report = wc_json_str(c, "report");
         json_t *e = json_pack("{s:s, s:b}", "verdict",
                               wc_json_str(c, "verdict") ? wc_json_str(c, "verdict") : "?", "known",
@@ -200,7 +202,8 @@ int hn_cmd_diff(int argc, char **argv)
         return 2;
     }
     changes = hn_diff_cases(a, b);
-    json_array_foreach(changes, i, ch) {
+    json_array_foreach(changes, i, ch)
+    {
         const char *o = wc_json_str(ch, "old"), *n = wc_json_str(ch, "new");
         json_t *reqs = json_object_get(ch, "requirements");
         char *r = json_array_size(reqs) ? wc_json_compact(reqs) : NULL;
@@ -209,13 +212,16 @@ int hn_cmd_diff(int argc, char **argv)
         gone += !n;
         added += !o;
         printf("  %-6s %s: %s -> %s%s%s\n",
-               w ? "WORSE" : (o && n && rank(n) < rank(o)) ? "better" : "", wc_json_str(ch, "id"),
-               o ? o : "(absent)", n ? n : "(absent)", r ? "  " : "", r ? r : "");
+               w                               ? "WORSE"
+               : (o && n && rank(n) < rank(o)) ? "better"
+                                               : "",
+               wc_json_str(ch, "id"), o ? o : "(absent)", n ? n : "(absent)", r ? "  " : "",
+               r ? r : "");
         free(r);
     }
-    printf("gwspec diff: %zu case(s) before, %zu after; %zu changed (%zu worse, %zu gone, %zu new)\n",
-           json_object_size(a), json_object_size(b), json_array_size(changes), worse, gone,
-           added);
+    printf(
+        "gwspec diff: %zu case(s) before, %zu after; %zu changed (%zu worse, %zu gone, %zu new)\n",
+        json_object_size(a), json_object_size(b), json_array_size(changes), worse, gone, added);
     json_decref(changes);
     json_decref(a);
     json_decref(b);

@@ -35,25 +35,25 @@
 #include "wc_time.h"
 #include "wc_banned.h"
 
-#define OUT_CAP (16u * 1024 * 1024)  /* stop reading a side while the other's queue is this big */
+#define OUT_CAP  (16u * 1024 * 1024) /* stop reading a side while the other's queue is this big */
 #define BODY_CAP (4u * 1024 * 1024)  /* HTTP bodies kept for the record */
 
 enum pstate { P_REQ, P_RESP, P_WS, P_DRAIN };
 
 struct side {
     int fd;
-    struct wc_buf out;   /* bytes waiting to be written to fd */
-    bool eof;            /* read side ended */
-    bool wshut;          /* we shut down our write side */
+    struct wc_buf out; /* bytes waiting to be written to fd */
+    bool eof;          /* read side ended */
+    bool wshut;        /* we shut down our write side */
 };
 
 struct pconn {
     struct pconn *next;
     enum pstate st;
     struct side c, u;
-    struct wc_buf in;    /* client bytes of the request (P_REQ), response bytes (P_RESP, http) */
-    bool ws;             /* an upgrade */
-    char name[16];       /* "c3" once the upgrade is answered */
+    struct wc_buf in; /* client bytes of the request (P_REQ), response bytes (P_RESP, http) */
+    bool ws;          /* an upgrade */
+    char name[16];    /* "c3" once the upgrade is answered */
     char *method, *path, *auth, *identity;
     json_t *req_body;    /* the HTTP request body for the record, or NULL */
     struct hn_ws cp, sp; /* parsers for client->server and server->client */
@@ -66,8 +66,8 @@ struct rec {
     FILE *fp;
     int64_t n;
     int64_t t0;
-    json_t *fields;      /* JSON field names to redact */
-    json_t *secrets;     /* object: secret -> identity ("token-1") */
+    json_t *fields;  /* JSON field names to redact */
+    json_t *secrets; /* object: secret -> identity ("token-1") */
     char *up_host;
     int up_port;
     char *up_path;
@@ -87,8 +87,8 @@ static void on_signal(int sig)
 /* Append one record (taken) with n, t and us first. */
 static void emit(struct rec *r, const char *type, int64_t us, json_t *fields)
 {
-    json_t *o = json_pack("{s:I, s:s, s:I}", "n", (json_int_t)++r->n, "t", type, "us",
-                          (json_int_t)us);
+    json_t *o =
+        json_pack("{s:I, s:s, s:I}", "n", (json_int_t)++r->n, "t", type, "us", (json_int_t)us);
     json_object_update(o, fields);
     json_decref(fields);
     char *s = json_dumps(o, JSON_COMPACT);
@@ -201,7 +201,8 @@ static void rewrite_head(const struct rec *r, const struct pconn *p, const struc
     wc_buf_addf(out, "%s %s HTTP/1.1\r\n", h->method, target);
     free(fixed);
     wc_buf_addf(out, "Host: %s:%d\r\n", r->up_host, r->up_port);
-    json_array_foreach(h->headers, i, e) {
+    json_array_foreach(h->headers, i, e)
+    {
         const char *name = json_string_value(json_array_get(e, 0));
         const char *val = json_string_value(json_array_get(e, 1));
         if (!strcasecmp(name, "Host"))
@@ -254,7 +255,8 @@ static bool try_request(struct rec *r, struct pconn *p)
     if (!p->ws && te && hn_record_header_has_token(te, "chunked")) {
         char *body = NULL;
         size_t blen = 0, used = 0;
-        int d = hn_http_dechunk(p->in.buf + h.head_len, p->in.len - h.head_len, &body, &blen, &used);
+        int d =
+            hn_http_dechunk(p->in.buf + h.head_len, p->in.len - h.head_len, &body, &blen, &used);
         if (d == 0) {
             hn_record_head_release(&h);
             return true;
@@ -358,8 +360,8 @@ static void parse_ws(struct rec *r, struct pconn *p, bool from_client, int64_t u
             emit(r, from_client ? "send" : "recv", us, f);
         } else if (ev.type == HN_WS_EV_PING && !from_client) {
             /* the server's heartbeat (R-HB-1); the client's pong is relayed, not recorded */
-            emit(r, "ping", us, json_pack("{s:s, s:I}", "conn", p->name, "len",
-                                          (json_int_t)ev.len));
+            emit(r, "ping", us,
+                 json_pack("{s:s, s:I}", "conn", p->name, "len", (json_int_t)ev.len));
         } else if (ev.type == HN_WS_EV_CLOSE && !p->close_recorded) {
             json_t *reason = json_stringn(ev.data ? ev.data : "", ev.len);
             p->close_recorded = true;
@@ -417,7 +419,8 @@ static bool http_complete(const struct pconn *p)
     const char *te = hn_record_head_get(&p->resp, "Transfer-Encoding");
     size_t blen = p->in.len - p->resp.head_len;
 
-    if (p->resp.status == 204 || p->resp.status == 304 || (p->resp.status >= 100 && p->resp.status < 200) ||
+    if (p->resp.status == 204 || p->resp.status == 304 ||
+        (p->resp.status >= 100 && p->resp.status < 200) ||
         (p->method && !strcmp(p->method, "HEAD")))
         return true;
     if (te && hn_record_header_has_token(te, "chunked")) {
@@ -457,8 +460,8 @@ static void on_response_bytes(struct rec *r, struct pconn *p, const char *buf, s
         if (p->ws) {
             snprintf(p->name, sizeof(p->name), "c%d", ++r->conns);
             if (p->resp.status == 101) {
-                json_t *f = json_pack("{s:s, s:s, s:s}", "conn", p->name, "path", p->path, "auth",
-                                      p->auth);
+                json_t *f =
+                    json_pack("{s:s, s:s, s:s}", "conn", p->name, "path", p->path, "auth", p->auth);
                 if (p->identity)
                     json_object_set_new(f, "identity", json_string(p->identity));
                 emit(r, "open", us, f);
@@ -694,14 +697,10 @@ int hn_cmd_record(int argc, char **argv)
     char *err = NULL;
 
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"upstream", required_argument, NULL, 'u'},
-        {"out", required_argument, NULL, 'o'},
-        {"redact", required_argument, NULL, 'r'},
-        {"case", required_argument, NULL, 'c'},
-        {"meta", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'}, {"upstream", required_argument, NULL, 'u'},
+        {"out", required_argument, NULL, 'o'},    {"redact", required_argument, NULL, 'r'},
+        {"case", required_argument, NULL, 'c'},   {"meta", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -830,16 +829,16 @@ int hn_cmd_record(int argc, char **argv)
             if (p->c.out.len)
                 ce |= POLLOUT;
             /* a side that ended and has nothing to write is not watched (POLLHUP would spin) */
-            fds[n] = (struct pollfd){.fd = (p->c.eof && !p->c.out.len) ? -1 : p->c.fd,
-                                     .events = ce};
+            fds[n] =
+                (struct pollfd){.fd = (p->c.eof && !p->c.out.len) ? -1 : p->c.fd, .events = ce};
             owner[n++] = p;
             if (p->u.fd >= 0) {
                 if (!p->u.eof && p->c.out.len <= OUT_CAP)
                     ue |= POLLIN;
                 if (p->u.out.len)
                     ue |= POLLOUT;
-                fds[n] = (struct pollfd){.fd = (p->u.eof && !p->u.out.len) ? -1 : p->u.fd,
-                                         .events = ue};
+                fds[n] =
+                    (struct pollfd){.fd = (p->u.eof && !p->u.out.len) ? -1 : p->u.fd, .events = ue};
                 owner[n++] = p;
             }
         }

@@ -33,7 +33,7 @@ struct mctx {
     const char *target;       /* or NULL */
     const char *clean_target; /* "reference" with --mutant, or --clean-target, or NULL */
     const char *requirement;
-    const char *dir;          /* scratch directory */
+    const char *dir; /* scratch directory */
     char exe[4096];
     long timeout_ms;
     bool verbose;
@@ -42,35 +42,36 @@ struct mctx {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: gwspec replay TRANSCRIPT [OPTIONS]\n"
-            "\n"
-            "Turn a transcript (from `gwspec record`, a live run, or written by hand) into a case:\n"
-            "the client's frames become steps, the run events each session received become\n"
-            "provider scripts (native ids regenerated), and the expectations are what a\n"
-            "conforming gateway must send. Prints the case (YAML) or writes it to --out.\n"
-            "\n"
-            "  --out FILE            write the case here (default: stdout)\n"
-            "  --id ID               the case id (default 12.0.1-replayed); the file name of\n"
-            "                        --out should be ID.yaml\n"
-            "  --title T, --description D, --expectation E   the case's texts\n"
-            "  --tag TAG             an extra tag (repeatable)\n"
-            "  --requirement R       the requirement the case guards (default: the first the\n"
-            "                        recording breaks)\n"
-            "  --findings            print the requirements the recording breaks and exit\n"
-            "  --spec-version V      default: the transcript header's spec, else chatgw/1.0\n"
-            "\n"
-            "  --minimize            delta debugging over the steps and script events: keep\n"
-            "                        removing while the case still fails with the same\n"
-            "                        requirement against the target (and, with --mutant, still\n"
-            "                        passes against the clean reference gateway)\n"
-            "  --mutant NAME         the target is the reference gateway with this mutant\n"
-            "  --target PROFILE      the target is this profile\n"
-            "  --clean-target P      with --target: a profile the case must pass against\n"
-            "  --timeout-ms N        safety timeout of each candidate's waits (default 2000)\n"
-            "  -v                    print every candidate's outcome\n"
-            "exit: 0 written, 1 the full case does not reproduce (with --minimize), 2 usage or\n"
-            "input error\n");
+    fprintf(
+        fp,
+        "usage: gwspec replay TRANSCRIPT [OPTIONS]\n"
+        "\n"
+        "Turn a transcript (from `gwspec record`, a live run, or written by hand) into a case:\n"
+        "the client's frames become steps, the run events each session received become\n"
+        "provider scripts (native ids regenerated), and the expectations are what a\n"
+        "conforming gateway must send. Prints the case (YAML) or writes it to --out.\n"
+        "\n"
+        "  --out FILE            write the case here (default: stdout)\n"
+        "  --id ID               the case id (default 12.0.1-replayed); the file name of\n"
+        "                        --out should be ID.yaml\n"
+        "  --title T, --description D, --expectation E   the case's texts\n"
+        "  --tag TAG             an extra tag (repeatable)\n"
+        "  --requirement R       the requirement the case guards (default: the first the\n"
+        "                        recording breaks)\n"
+        "  --findings            print the requirements the recording breaks and exit\n"
+        "  --spec-version V      default: the transcript header's spec, else chatgw/1.0\n"
+        "\n"
+        "  --minimize            delta debugging over the steps and script events: keep\n"
+        "                        removing while the case still fails with the same\n"
+        "                        requirement against the target (and, with --mutant, still\n"
+        "                        passes against the clean reference gateway)\n"
+        "  --mutant NAME         the target is the reference gateway with this mutant\n"
+        "  --target PROFILE      the target is this profile\n"
+        "  --clean-target P      with --target: a profile the case must pass against\n"
+        "  --timeout-ms N        safety timeout of each candidate's waits (default 2000)\n"
+        "  -v                    print every candidate's outcome\n"
+        "exit: 0 written, 1 the full case does not reproduce (with --minimize), 2 usage or\n"
+        "input error\n");
 }
 
 /* Run one case file with `gwspec run --json`; returns the case result or NULL. */
@@ -136,7 +137,8 @@ static bool fails_with(const json_t *res, const char *req)
 
     if (!v || (strcmp(v, "FAILED") && strcmp(v, "NON-STRICT")))
         return false;
-    json_array_foreach(json_object_get(res, "failures"), i, f) {
+    json_array_foreach(json_object_get(res, "failures"), i, f)
+    {
         const char *r = wc_json_str(f, "requirement"), *k = wc_json_str(f, "kind");
         if (r && !strcmp(r, req) && k && strcmp(k, "error"))
             return true;
@@ -351,7 +353,8 @@ int hn_cmd_replay(int argc, char **argv)
         version = wc_json_str(hn_transcript_header(t), "spec");
     dir = hn_spec_locate(version);
     if (!dir) {
-        fprintf(stderr, "gwspec replay: no spec directory for '%s'\n", version ? version : "chatgw/1.0");
+        fprintf(stderr, "gwspec replay: no spec directory for '%s'\n",
+                version ? version : "chatgw/1.0");
         goto out;
     }
     spec = hn_spec_load(dir, &err);
@@ -398,7 +401,8 @@ int hn_cmd_replay(int argc, char **argv)
     if (!lints(&mc, cs)) {
         mc.verbose = true;
         lints(&mc, cs);
-        fprintf(stderr, "gwspec replay: the generated case does not lint (a bug of gwspec replay)\n");
+        fprintf(stderr,
+                "gwspec replay: the generated case does not lint (a bug of gwspec replay)\n");
         rc = 3;
         goto write;
     }
@@ -422,7 +426,8 @@ int hn_cmd_replay(int argc, char **argv)
         }
         mc.requirement = o.requirement;
         if (!reproduces(&mc, cs, &why)) {
-            fprintf(stderr, "gwspec replay: the full case does not reproduce (%s: %s); not minimized\n",
+            fprintf(stderr,
+                    "gwspec replay: the full case does not reproduce (%s: %s); not minimized\n",
                     o.requirement, why);
             rm_rf(tmpl);
             rc = 1;

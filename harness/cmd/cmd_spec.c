@@ -138,7 +138,8 @@ static int read_cites(char *const *args, size_t nargs, json_t *cites)
 
     if (hn_casedir_find(args, nargs, "cases", paths, errs) != 0)
         rc = 2;
-    json_array_foreach(paths, i, p) {
+    json_array_foreach(paths, i, p)
+    {
         char *err = NULL;
         struct wc_yaml_doc *doc = wc_yaml_load_file(json_string_value(p), &err);
         const json_t *root = doc ? wc_yaml_root(doc) : NULL, *r;
@@ -149,7 +150,8 @@ static int read_cites(char *const *args, size_t nargs, json_t *cites)
             rc = 2;
             continue;
         }
-        json_array_foreach(json_object_get(root, "spec"), k, r) {
+        json_array_foreach(json_object_get(root, "spec"), k, r)
+        {
             json_t *list;
             if (!json_is_string(r) || !id)
                 continue;
@@ -161,8 +163,7 @@ static int read_cites(char *const *args, size_t nargs, json_t *cites)
         }
         wc_yaml_free(doc);
     }
-    json_array_foreach(errs, i, e)
-        fprintf(stderr, "%s\n", json_string_value(e));
+    json_array_foreach(errs, i, e) fprintf(stderr, "%s\n", json_string_value(e));
     json_decref(paths);
     json_decref(errs);
     return rc;
@@ -176,8 +177,7 @@ static void print_cases(const json_t *r)
     fputs("      cases:", stdout);
     if (!json_array_size(cases))
         fputs(" none", stdout);
-    json_array_foreach(cases, i, c)
-        printf("%s %s", i ? "," : "", json_string_value(c));
+    json_array_foreach(cases, i, c) printf("%s %s", i ? "," : "", json_string_value(c));
     putchar('\n');
 }
 
@@ -186,10 +186,12 @@ static void print_list(const json_t *list, const char *what)
     const json_t *r, *ch;
     size_t i, k;
 
-    json_array_foreach(list, i, r) {
+    json_array_foreach(list, i, r)
+    {
         printf("  %-8s %-14s %-6s %s\n", what, wc_json_str(r, "id"), wc_json_str(r, "level"),
                wc_json_str(r, "title") ? wc_json_str(r, "title") : "");
-        json_array_foreach(json_object_get(r, "changes"), k, ch) {
+        json_array_foreach(json_object_get(r, "changes"), k, ch)
+        {
             const char *field = wc_json_str(ch, "field");
             if (!strcmp(field, "level") || !strcmp(field, "capability"))
                 printf("      %s: %s -> %s\n", field,

@@ -31,19 +31,19 @@
 
 static const char *prog = "gwspec";
 
-#define EXIT_TABLE                                                                              \
-    "exit status:\n"                                                                            \
-    "  0  at least one case was scored and every scored case passed (after --baseline)\n"       \
-    "  1  a case FAILED (not a known failure), a --baseline entry is stale, or a\n"           \
-    "     whole-catalog run finds a MUST requirement that no case cites (and that is\n"       \
-    "     not marked untestable)\n"                                                            \
-    "  2  usage or case-file error: a bad option, a case file that does not lint, a\n"          \
-    "     selection that selects no case (--filter, --exclude, --tag, --req, --shard or a\n"    \
-    "     path with no case) or whose every case is UNIMPLEMENTED or SKIPPED, an unknown\n"     \
-    "     --mutant (not in `gwspec-gateway --mutant list`), --req id or --tag\n"                \
-    "  3  harness or target error: the target cannot be started or reached, a case is\n"       \
-    "     ERROR, a --junit/--tap/--json/--html report cannot be written (the others are\n"      \
-    "     still written), or the run was interrupted (SIGINT, SIGTERM, SIGHUP: the run\n"       \
+#define EXIT_TABLE                                                                                 \
+    "exit status:\n"                                                                               \
+    "  0  at least one case was scored and every scored case passed (after --baseline)\n"          \
+    "  1  a case FAILED (not a known failure), a --baseline entry is stale, or a\n"                \
+    "     whole-catalog run finds a MUST requirement that no case cites (and that is\n"            \
+    "     not marked untestable)\n"                                                                \
+    "  2  usage or case-file error: a bad option, a case file that does not lint, a\n"             \
+    "     selection that selects no case (--filter, --exclude, --tag, --req, --shard or a\n"       \
+    "     path with no case) or whose every case is UNIMPLEMENTED or SKIPPED, an unknown\n"        \
+    "     --mutant (not in `gwspec-gateway --mutant list`), --req id or --tag\n"                   \
+    "  3  harness or target error: the target cannot be started or reached, a case is\n"           \
+    "     ERROR, a --junit/--tap/--json/--html report cannot be written (the others are\n"         \
+    "     still written), or the run was interrupted (SIGINT, SIGTERM, SIGHUP: the run\n"          \
     "     stops every process it started first)\n"
 
 static void usage_main(FILE *fp)
@@ -178,9 +178,26 @@ static bool parse_int(const char *s, long min, long max, long *out)
 }
 
 enum {
-    OPT_TARGET = 1000, OPT_MUTANT, OPT_FILTER, OPT_EXCLUDE, OPT_TAG, OPT_STRICT, OPT_SHARD,
-    OPT_SEED, OPT_REPEAT, OPT_BASELINE, OPT_JUNIT, OPT_TAP, OPT_JSON, OPT_SPEC, OPT_TIMEOUT,
-    OPT_CHECKS, OPT_REQ, OPT_JSONOUT, OPT_HTML, OPT_FAIL_FAST,
+    OPT_TARGET = 1000,
+    OPT_MUTANT,
+    OPT_FILTER,
+    OPT_EXCLUDE,
+    OPT_TAG,
+    OPT_STRICT,
+    OPT_SHARD,
+    OPT_SEED,
+    OPT_REPEAT,
+    OPT_BASELINE,
+    OPT_JUNIT,
+    OPT_TAP,
+    OPT_JSON,
+    OPT_SPEC,
+    OPT_TIMEOUT,
+    OPT_CHECKS,
+    OPT_REQ,
+    OPT_JSONOUT,
+    OPT_HTML,
+    OPT_FAIL_FAST,
 };
 
 static int bad_usage(void (*usage)(FILE *), const char *msg, const char *arg)
@@ -216,8 +233,8 @@ static int cmd_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct hn_run_cfg cfg = {.jobs = 1, .repeat = 1, .spec_version = "chatgw/1.0",
-                             .progname = prog};
+    struct hn_run_cfg cfg = {
+        .jobs = 1, .repeat = 1, .spec_version = "chatgw/1.0", .progname = prog};
     json_t *filters = json_array(), *excludes = json_array(), *tags = json_array();
     json_t *reqs = json_array();
     int c, rc;
@@ -230,13 +247,27 @@ static int cmd_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:vh", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_TARGET: cfg.target = optarg; break;
-        case OPT_MUTANT: cfg.mutant = optarg; break;
-        case OPT_FILTER: json_array_append_new(filters, json_string(optarg)); break;
-        case OPT_EXCLUDE: json_array_append_new(excludes, json_string(optarg)); break;
-        case OPT_TAG: json_array_append_new(tags, json_string(optarg)); break;
-        case OPT_REQ: json_array_append_new(reqs, json_string(optarg)); break;
-        case OPT_STRICT: cfg.strict = true; break;
+        case OPT_TARGET:
+            cfg.target = optarg;
+            break;
+        case OPT_MUTANT:
+            cfg.mutant = optarg;
+            break;
+        case OPT_FILTER:
+            json_array_append_new(filters, json_string(optarg));
+            break;
+        case OPT_EXCLUDE:
+            json_array_append_new(excludes, json_string(optarg));
+            break;
+        case OPT_TAG:
+            json_array_append_new(tags, json_string(optarg));
+            break;
+        case OPT_REQ:
+            json_array_append_new(reqs, json_string(optarg));
+            break;
+        case OPT_STRICT:
+            cfg.strict = true;
+            break;
         case OPT_SHARD:
             if (hn_shard_parse(optarg, &cfg.shard_k, &cfg.shard_n) != 0) {
                 rc = bad_usage(usage_run, "--shard takes K/N with 1 <= K <= N", optarg);
@@ -264,12 +295,24 @@ static int cmd_run(int argc, char **argv)
             }
             cfg.jobs = (int)n;
             break;
-        case OPT_BASELINE: cfg.baseline = optarg; break;
-        case OPT_JUNIT: cfg.junit = optarg; break;
-        case OPT_TAP: cfg.tap = optarg; break;
-        case OPT_JSON: cfg.json_dir = optarg; break;
-        case OPT_HTML: cfg.html = optarg; break;
-        case OPT_SPEC: cfg.spec_version = optarg; break;
+        case OPT_BASELINE:
+            cfg.baseline = optarg;
+            break;
+        case OPT_JUNIT:
+            cfg.junit = optarg;
+            break;
+        case OPT_TAP:
+            cfg.tap = optarg;
+            break;
+        case OPT_JSON:
+            cfg.json_dir = optarg;
+            break;
+        case OPT_HTML:
+            cfg.html = optarg;
+            break;
+        case OPT_SPEC:
+            cfg.spec_version = optarg;
+            break;
         case OPT_TIMEOUT:
             if (!parse_int(optarg, 1, 3600000, &n)) {
                 rc = bad_usage(usage_run, "--timeout-ms takes 1..3600000", optarg);
@@ -277,10 +320,19 @@ static int cmd_run(int argc, char **argv)
             }
             cfg.timeout_ms = n;
             break;
-        case 'v': cfg.verbose = true; break;
-        case OPT_FAIL_FAST: cfg.fail_fast = true; break;
-        case 'h': usage_run(stdout); rc = 0; goto out;
-        default: rc = bad_usage(usage_run, NULL, NULL); goto out;
+        case 'v':
+            cfg.verbose = true;
+            break;
+        case OPT_FAIL_FAST:
+            cfg.fail_fast = true;
+            break;
+        case 'h':
+            usage_run(stdout);
+            rc = 0;
+            goto out;
+        default:
+            rc = bad_usage(usage_run, NULL, NULL);
+            goto out;
         }
     }
     cfg.cases = argv + optind;
@@ -299,7 +351,8 @@ static void join(const json_t *arr, char *out, size_t outlen)
     size_t i, off = 0;
     json_t *e;
     out[0] = '\0';
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         int w = snprintf(out + off, outlen - off, "%s%s", i ? "," : "", json_string_value(e));
         if (w < 0 || (size_t)w >= outlen - off)
             break;
@@ -316,12 +369,11 @@ static size_t print_list_json(const struct hn_spec *spec, struct hn_case **sel, 
     json_t *out = json_object(), *cases = json_array(), *reqs = json_array();
 
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(cases, json_pack("{s:s,s:s,s:O,s:O,s:O,s:b,s:b,s:b}", "id",
-                                               sel[i]->id, "file", sel[i]->file, "spec",
-                                               sel[i]->spec, "tags", sel[i]->tags, "needs",
-                                               sel[i]->needs, "strict", sel[i]->strict,
-                                               "own_target", sel[i]->own_target, "own_users",
-                                               sel[i]->own_users));
+        json_array_append_new(
+            cases, json_pack("{s:s,s:s,s:O,s:O,s:O,s:b,s:b,s:b}", "id", sel[i]->id, "file",
+                             sel[i]->file, "spec", sel[i]->spec, "tags", sel[i]->tags, "needs",
+                             sel[i]->needs, "strict", sel[i]->strict, "own_target",
+                             sel[i]->own_target, "own_users", sel[i]->own_users));
     for (size_t i = 0; i < spec->n; i++) {
         const struct hn_req *r = &spec->reqs[i];
         json_t *o = json_pack("{s:s,s:s}", "id", r->id, "level", hn_level_name(r->level));
@@ -347,7 +399,8 @@ static size_t no_case_for_reqs(const struct hn_caselist *all, const struct hn_sp
     size_t i, k, n = 0;
     json_t *r, *id;
 
-    json_array_foreach(reqs, i, r) {
+    json_array_foreach(reqs, i, r)
+    {
         bool cited = false;
         const struct hn_req *q = hn_spec_find(spec, json_string_value(r));
         for (k = 0; k < all->n && !cited; k++) {
@@ -386,15 +439,32 @@ static int cmd_list(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_CHECKS: checks = true; break;
-        case OPT_STRICT: break;
-        case OPT_TAG: json_array_append_new(tags, json_string(optarg)); break;
-        case OPT_FILTER: json_array_append_new(filters, json_string(optarg)); break;
-        case OPT_REQ: json_array_append_new(reqs, json_string(optarg)); break;
-        case OPT_JSONOUT: as_json = true; break;
-        case OPT_SPEC: version = optarg; break;
-        case 'h': usage_list(stdout); goto out;
-        default: rc = bad_usage(usage_list, NULL, NULL); goto out;
+        case OPT_CHECKS:
+            checks = true;
+            break;
+        case OPT_STRICT:
+            break;
+        case OPT_TAG:
+            json_array_append_new(tags, json_string(optarg));
+            break;
+        case OPT_FILTER:
+            json_array_append_new(filters, json_string(optarg));
+            break;
+        case OPT_REQ:
+            json_array_append_new(reqs, json_string(optarg));
+            break;
+        case OPT_JSONOUT:
+            as_json = true;
+            break;
+        case OPT_SPEC:
+            version = optarg;
+            break;
+        case 'h':
+            usage_list(stdout);
+            goto out;
+        default:
+            rc = bad_usage(usage_list, NULL, NULL);
+            goto out;
         }
     }
     if (checks) {
@@ -470,9 +540,14 @@ static int cmd_lint(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_SPEC: version = optarg; break;
-        case 'h': usage_lint(stdout); return 0;
-        default: return bad_usage(usage_lint, NULL, NULL);
+        case OPT_SPEC:
+            version = optarg;
+            break;
+        case 'h':
+            usage_lint(stdout);
+            return 0;
+        default:
+            return bad_usage(usage_lint, NULL, NULL);
         }
     }
     char *dir = hn_spec_dir(version), *err = NULL;
@@ -571,8 +646,8 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},       {"list", cmd_list},          {"lint", cmd_lint},
-    {"check", hn_cmd_check}, {"record", hn_cmd_record},  {"replay", hn_cmd_replay},
+    {"run", cmd_run},        {"list", cmd_list},        {"lint", cmd_lint},
+    {"check", hn_cmd_check}, {"record", hn_cmd_record}, {"replay", hn_cmd_replay},
     {"diff", hn_cmd_diff},   {"spec", hn_cmd_spec},
 };
 

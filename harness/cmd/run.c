@@ -76,7 +76,8 @@ static void add_opts(struct wc_buf *b, const char *opt, const json_t *values)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(values, i, v) {
+    json_array_foreach(values, i, v)
+    {
         if (json_is_string(v))
             add_opt(b, opt, json_string_value(v));
     }
@@ -139,10 +140,10 @@ static char *run_rerun_line(const struct hn_run_cfg *cfg, uint64_t seed)
 
 struct job {
     const struct hn_case *c;
-    uint64_t seed;       /* the run seed for this repetition */
-    int repetition;      /* 1..repeat */
+    uint64_t seed;  /* the run seed for this repetition */
+    int repetition; /* 1..repeat */
     char *rerun;
-    size_t user_set;     /* the target's user set it runs with (hn_target_use_user_set) */
+    size_t user_set; /* the target's user set it runs with (hn_target_use_user_set) */
 };
 
 struct worker {
@@ -157,8 +158,8 @@ struct ctx {
     const struct hn_spec *spec;
     const struct hn_msgcat *cat;
     struct hn_target *target;
-    json_t *cases;       /* results, in completion order */
-    bool stop;           /* --fail-fast: a case FAILED or was ERROR; start no other */
+    json_t *cases; /* results, in completion order */
+    bool stop;     /* --fail-fast: a case FAILED or was ERROR; start no other */
 };
 
 static json_t *run_job(struct ctx *x, struct job *j)
@@ -175,7 +176,8 @@ static json_t *run_job(struct ctx *x, struct job *j)
     /* Only the JSON report keeps a passing case's transcript (JUnit, HTML and -v show those of
      * failures): without --json it is dropped at once, before it crosses the worker pipe, so
      * the harness does not hold every transcript of the run. */
-    if (!x->cfg->json_dir && !strcmp(wc_json_str(r, "verdict") ? wc_json_str(r, "verdict") : "", "OK"))
+    if (!x->cfg->json_dir &&
+        !strcmp(wc_json_str(r, "verdict") ? wc_json_str(r, "verdict") : "", "OK"))
         json_object_del(r, "transcript");
     return r;
 }
@@ -187,7 +189,8 @@ static void add_witness_keys(json_t *result)
     size_t i;
     json_t *f;
 
-    json_array_foreach(json_object_get(result, "failures"), i, f) {
+    json_array_foreach(json_object_get(result, "failures"), i, f)
+    {
         if (wc_json_str(f, "requirement") && !json_object_get(f, "witness_key")) {
             char *key = hn_baseline_witness_key(f);
             json_object_set_new(f, "witness_key", json_string(key));
@@ -213,8 +216,9 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     int p[2];
     if (pipe(p) != 0) {
         char *m = wc_xasprintf("pipe: %s", strerror(errno));
-        finished(x, j, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
-                                           j->rerun));
+        finished(
+            x, j,
+            hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id), j->rerun));
         free(m);
         w->pid = 0;
         return;
@@ -243,8 +247,9 @@ static void start_worker(struct ctx *x, struct worker *w, struct job *j)
     if (pid < 0) {
         close(p[0]);
         char *m = wc_xasprintf("fork: %s", strerror(errno));
-        finished(x, j, hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id),
-                                           j->rerun));
+        finished(
+            x, j,
+            hn_runner_result_norun(j->c, "ERROR", m, hn_case_seed(j->seed, j->c->id), j->rerun));
         free(m);
         w->pid = 0;
         return;
@@ -267,10 +272,11 @@ static void reap_worker(struct ctx *x, struct worker *w)
         r = json_loadb(w->out.buf, w->out.len, JSON_ALLOW_NUL, NULL);
     if (!json_is_object(r)) {
         json_decref(r);
-        char *m = WIFSIGNALED(status)
-                      ? wc_xasprintf("the worker running this case crashed (signal %d)", WTERMSIG(status))
-                      : wc_xasprintf("the worker running this case failed (status %d)",
-                                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        char *m =
+            WIFSIGNALED(status)
+                ? wc_xasprintf("the worker running this case crashed (signal %d)", WTERMSIG(status))
+                : wc_xasprintf("the worker running this case failed (status %d)",
+                               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         r = hn_runner_result_norun(w->job->c, "ERROR", m, hn_case_seed(w->job->seed, w->job->c->id),
                                    w->job->rerun);
         free(m);
@@ -289,9 +295,9 @@ static void reap_worker(struct ctx *x, struct worker *w)
  * holds back the ones after it, so the seeded order is kept.
  */
 struct lease {
-    bool *busy;      /* per user set, [0] unused: set 0 is shared */
+    bool *busy; /* per user set, [0] unused: set 0 is shared */
     size_t nsets;
-    bool alone;      /* a job that needs the gateway to itself is running */
+    bool alone; /* a job that needs the gateway to itself is running */
 };
 
 static bool lease_take(struct lease *l, struct job *j, size_t running)
@@ -424,7 +430,8 @@ static bool is_slow(const struct hn_case *c)
     size_t i;
     json_t *t;
 
-    json_array_foreach(c->tags, i, t) {
+    json_array_foreach(c->tags, i, t)
+    {
         if (json_is_string(t) && strcmp(json_string_value(t), "slow") == 0)
             return true;
     }
@@ -450,13 +457,14 @@ static void slow_first(struct hn_case **sel, size_t n)
 static void count(json_t *run)
 {
     json_t *counts = json_object();
-    static const char *const names[] = {"OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED",
-                                        "SKIPPED", "FAILED", "ERROR", NULL};
+    static const char *const names[] = {"OK",      "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED",
+                                        "SKIPPED", "FAILED",     "ERROR",         NULL};
     for (size_t i = 0; names[i]; i++)
         json_object_set_new(counts, names[i], json_integer(0));
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(run, "cases"), i, c) {
+    json_array_foreach(json_object_get(run, "cases"), i, c)
+    {
         const char *v = wc_json_str(c, "verdict");
         json_t *n = v ? json_object_get(counts, v) : NULL;
         if (n)
@@ -471,15 +479,19 @@ static void add_requirements(json_t *run, const struct hn_spec *spec)
     json_t *reqs = json_object(), *c, *r, *f;
     size_t i, k;
 
-    json_array_foreach(json_object_get(run, "cases"), i, c) {
+    json_array_foreach(json_object_get(run, "cases"), i, c)
+    {
         json_t *ids = json_array();
         json_array_extend(ids, json_object_get(c, "spec"));
-        json_array_foreach(json_object_get(c, "failures"), k, f) {
+        json_array_foreach(json_object_get(c, "failures"), k, f)
+        {
             if (json_object_get(f, "requirement"))
                 json_array_append(ids, json_object_get(f, "requirement"));
         }
-        json_array_foreach(ids, k, r) {
-            const struct hn_req *q = json_is_string(r) ? hn_spec_find(spec, json_string_value(r)) : NULL;
+        json_array_foreach(ids, k, r)
+        {
+            const struct hn_req *q =
+                json_is_string(r) ? hn_spec_find(spec, json_string_value(r)) : NULL;
             if (!q || json_object_get(reqs, q->id))
                 continue;
             json_t *o = json_pack("{s:s}", "level", hn_level_name(q->level));
@@ -507,7 +519,8 @@ static void add_flaky(json_t *run, int repeat)
     const char *id;
     size_t i;
 
-    json_array_foreach(json_object_get(run, "cases"), i, c) {
+    json_array_foreach(json_object_get(run, "cases"), i, c)
+    {
         json_int_t rep = json_integer_value(json_object_get(c, "repetition"));
         if (!(id = wc_json_str(c, "id")) || rep < 1 || rep > repeat)
             continue;
@@ -519,7 +532,8 @@ static void add_flaky(json_t *run, int repeat)
         }
         json_array_set(v, (size_t)(rep - 1), json_object_get(c, "verdict"));
     }
-    json_object_foreach(per, id, v) {
+    json_object_foreach(per, id, v)
+    {
         bool differ = false;
         for (size_t k = 1; k < json_array_size(v); k++)
             differ = differ || !json_equal(json_array_get(v, k), json_array_get(v, 0));
@@ -552,8 +566,7 @@ static void print_missing_musts(const json_t *run, const struct hn_spec *spec)
     if (hn_coverage_problems(spec, json_object_get(run, "coverage"), false, problems))
         fprintf(stderr, "gwspec: the run fails: MUST requirements of %s without a case:\n",
                 spec->version);
-    json_array_foreach(problems, i, p)
-        fprintf(stderr, "  %s\n", json_string_value(p));
+    json_array_foreach(problems, i, p) fprintf(stderr, "  %s\n", json_string_value(p));
     json_decref(problems);
 }
 
@@ -581,7 +594,8 @@ int hn_run(const struct hn_run_cfg *cfg)
     hn_reap_install();
     size_t stale = hn_target_sweep_stale();
     if (stale)
-        fprintf(stderr, "gwspec: removed %zu state directory(ies) left by a harness that was killed\n",
+        fprintf(stderr,
+                "gwspec: removed %zu state directory(ies) left by a harness that was killed\n",
                 stale);
     json_t *run = NULL;
     struct job *jobs = NULL;
@@ -607,9 +621,15 @@ int hn_run(const struct hn_run_cfg *cfg)
         seed = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 8)) %
                1000000000ULL;
     }
-    struct hn_select s = {.filters = cfg->filters, .excludes = cfg->excludes, .tags = cfg->tags, .reqs = cfg->reqs,
-                          .strict = cfg->strict, .shard_k = cfg->shard_k,
-                          .shard_n = cfg->shard_n, .shuffle = true, .seed = seed};
+    struct hn_select s = {.filters = cfg->filters,
+                          .excludes = cfg->excludes,
+                          .tags = cfg->tags,
+                          .reqs = cfg->reqs,
+                          .strict = cfg->strict,
+                          .shard_k = cfg->shard_k,
+                          .shard_n = cfg->shard_n,
+                          .shuffle = true,
+                          .seed = seed};
     if (hn_select_check_names(&all, spec, &s, errs) != 0) {
         size_t i;
         json_t *e;
@@ -683,14 +703,17 @@ int hn_run(const struct hn_run_cfg *cfg)
     char started[40];
     wc_iso8601_now(started, sizeof(started));
     int64_t t0 = wc_now_ms();
-    run = json_pack("{s:I, s:s, s:s, s:s, s:[]}", "seed", (json_int_t)seed, "target",
-                    target->name, "spec", cfg->spec_version, "started", started, "cases");
+    run = json_pack("{s:I, s:s, s:s, s:s, s:[]}", "seed", (json_int_t)seed, "target", target->name,
+                    "spec", cfg->spec_version, "started", started, "cases");
     if (cfg->mutant)
         json_object_set_new(run, "mutant", json_string(cfg->mutant));
     char *whole = run_rerun_line(cfg, seed);
     json_object_set_new(run, "rerun", json_string(whole));
     free(whole);
-    struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target,
+    struct ctx x = {.cfg = cfg,
+                    .spec = spec,
+                    .cat = cat,
+                    .target = target,
                     .cases = json_object_get(run, "cases")};
     int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
     jobs = wc_xcalloc(nsel * (size_t)repeat + 1, sizeof(*jobs));
@@ -715,7 +738,8 @@ int hn_run(const struct hn_run_cfg *cfg)
     }
     if (x.stop && json_array_size(x.cases) < njobs)
         printf("gwspec: --fail-fast: stopped at the first FAILED or ERROR case; %zu case(s) not "
-               "run\n", njobs - json_array_size(x.cases));
+               "run\n",
+               njobs - json_array_size(x.cases));
     json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
     json_object_set_new(run, "resources", resources(target));
     count(run);
@@ -732,8 +756,10 @@ int hn_run(const struct hn_run_cfg *cfg)
     rc = hn_report_exit_code(run);
     print_missing_musts(run, spec);
     if (rc == 2)
-        fprintf(stderr, "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "
-                "SKIPPED on target %s): nothing was tested\n", nsel, target->name);
+        fprintf(stderr,
+                "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "
+                "SKIPPED on target %s): nothing was tested\n",
+                nsel, target->name);
     /* Every report is attempted; one that cannot be written makes the run a harness error
      * (exit 3, whatever the verdicts): a gate must not pass without the evidence it asked for. */
     int unwritten = 0;

@@ -19,30 +19,30 @@
 #define HN_VERSION "1.0.0"
 
 struct hn_run_cfg {
-    const char *target;        /* profile name or path; NULL: the reference gateway */
-    const char *mutant;        /* --mutant NAME for the spawned gateway, or NULL */
-    json_t *filters;           /* globs on case ids (borrowed) */
+    const char *target; /* profile name or path; NULL: the reference gateway */
+    const char *mutant; /* --mutant NAME for the spawned gateway, or NULL */
+    json_t *filters;    /* globs on case ids (borrowed) */
     json_t *excludes;
     json_t *tags;
-    json_t *reqs;              /* requirement ids: only cases citing one (borrowed) */
+    json_t *reqs; /* requirement ids: only cases citing one (borrowed) */
     bool strict;
-    int jobs;                  /* >= 1 */
-    int shard_k, shard_n;      /* shard_n 0: none */
+    int jobs;             /* >= 1 */
+    int shard_k, shard_n; /* shard_n 0: none */
     bool seed_given;
     uint64_t seed;
-    int repeat;                /* >= 1 */
-    const char *baseline;      /* or NULL */
+    int repeat;           /* >= 1 */
+    const char *baseline; /* or NULL */
     const char *junit;
     const char *tap;
     const char *json_dir;
-    const char *html;          /* --html FILE, or NULL */
-    const char *spec_version;  /* "chatgw/1.0" */
+    const char *html;         /* --html FILE, or NULL */
+    const char *spec_version; /* "chatgw/1.0" */
     bool verbose;
-    bool fail_fast;            /* stop at the first FAILED or ERROR case; the rest are not run */
-    int64_t timeout_ms;        /* 0: per case */
-    char *const *cases;        /* case files/dirs from the command line */
+    bool fail_fast;     /* stop at the first FAILED or ERROR case; the rest are not run */
+    int64_t timeout_ms; /* 0: per case */
+    char *const *cases; /* case files/dirs from the command line */
     size_t ncases;
-    const char *progname;      /* for rerun lines: "bin/gwspec" */
+    const char *progname; /* for rerun lines: "bin/gwspec" */
 };
 
 /* Run; returns the process exit status (0, 1, 2 or 3). */

@@ -21,7 +21,7 @@ struct conn {
     struct wc_buf rx;
     char *label;
     char *run;
-    unsigned long seq;   /* accept order, for "newest" */
+    unsigned long seq; /* accept order, for "newest" */
 };
 
 struct hn_ctl {
@@ -32,7 +32,7 @@ struct hn_ctl {
     unsigned long accepted;
     hn_ctl_cb cb;
     void *ctx;
-    char *case_token;   /* or NULL: accept any */
+    char *case_token; /* or NULL: accept any */
 };
 
 void hn_ctl_set_case(struct hn_ctl *c, const char *case_token)

@@ -25,8 +25,8 @@ struct hn_ctl;
  * it). msg is borrowed. `bad` is set (and msg NULL) for a line that is not a JSON object;
  * `text` then holds the line.
  */
-typedef void (*hn_ctl_cb)(void *ctx, int conn, const char *label, const char *run,
-                          json_t *msg, const char *bad_text);
+typedef void (*hn_ctl_cb)(void *ctx, int conn, const char *label, const char *run, json_t *msg,
+                          const char *bad_text);
 
 /* Listen on 127.0.0.1:0. NULL with *err on failure. */
 struct hn_ctl *hn_ctl_new(hn_ctl_cb cb, void *ctx, char **err);

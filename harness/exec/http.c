@@ -138,11 +138,12 @@ int hn_http_request(const char *host, int port, const char *method, const char *
     int64_t deadline = wc_now_ms() + timeout_ms;
     char *payload = body ? wc_json_compact(body) : NULL;
     char *auth = bearer ? wc_xasprintf("Authorization: Bearer %s\r\n", bearer) : wc_xstrdup("");
-    char *ctype = payload ? wc_xasprintf("Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                                         strlen(payload))
-                          : wc_xstrdup(!strcmp(method, "GET") || !strcmp(method, "HEAD")
-                                           ? ""
-                                           : "Content-Length: 0\r\n");
+    char *ctype = payload
+                      ? wc_xasprintf("Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                                     strlen(payload))
+                      : wc_xstrdup(!strcmp(method, "GET") || !strcmp(method, "HEAD")
+                                       ? ""
+                                       : "Content-Length: 0\r\n");
     char *req = wc_xasprintf("%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s%sAccept: application/json\r\n"
                              "Connection: close\r\n\r\n%s",
                              method, path, host, port, auth, ctype, payload ? payload : "");
@@ -171,8 +172,8 @@ int hn_http_request(const char *host, int port, const char *method, const char *
                 break;
         }
         if (left <= 0) {
-            *err = wc_xasprintf("%s %s: no complete response within %d ms", method, path,
-                                timeout_ms);
+            *err =
+                wc_xasprintf("%s %s: no complete response within %d ms", method, path, timeout_ms);
             rc = WC_ERR_TIMEOUT;
             break;
         }

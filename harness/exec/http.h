@@ -17,9 +17,9 @@
 
 struct hn_http_resp {
     int status;
-    char *body;        /* new, NUL-terminated (may hold NULs) */
+    char *body; /* new, NUL-terminated (may hold NULs) */
     size_t body_len;
-    json_t *json;      /* the body parsed as JSON, or NULL */
+    json_t *json; /* the body parsed as JSON, or NULL */
 };
 
 /*

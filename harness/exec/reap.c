@@ -22,10 +22,10 @@
 #include "exec/reap.h"
 #include "wc_banned.h"
 
-#define REAP_SLOTS 64
-#define REAP_PATH 512
+#define REAP_SLOTS      64
+#define REAP_PATH       512
 #define WORKER_GRACE_MS 2000
-#define RM_DEPTH 16
+#define RM_DEPTH        16
 
 enum slot_kind { SLOT_FREE, SLOT_GROUP, SLOT_WORKER, SLOT_DIR };
 
@@ -36,7 +36,7 @@ struct slot {
 };
 
 static struct slot slots[REAP_SLOTS];
-static pid_t installer;   /* the process that installed the handlers: the one that reports */
+static pid_t installer; /* the process that installed the handlers: the one that reports */
 
 /* SIGPIPE: the reader of our output went away (`gwspec run | head`); the sockets send with
  * MSG_NOSIGNAL, so only stdout and the worker pipes raise it. */
@@ -222,16 +222,26 @@ static void say_num(unsigned long v)
 static const char *signame(int sig)
 {
     switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    default: return "a signal";
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGPIPE:
+        return "SIGPIPE";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGABRT:
+        return "SIGABRT";
+    default:
+        return "a signal";
     }
 }
 

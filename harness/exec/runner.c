@@ -36,24 +36,24 @@
 #include "wc_time.h"
 #include "wc_banned.h"
 
-#define MAX_POLL 256
-#define TEXT_RECORD_MAX (1024u * 1024)   /* larger payloads are recorded truncated */
+#define MAX_POLL         256
+#define TEXT_RECORD_MAX  (1024u * 1024) /* larger payloads are recorded truncated */
 #define TEXT_RECORD_HEAD 1024u
-#define PAUSED_RCVBUF 16384              /* a paused client's socket: buffers of a real link */
-#define PAUSED_MSS 1400
+#define PAUSED_RCVBUF    16384 /* a paused client's socket: buffers of a real link */
+#define PAUSED_MSS       1400
 
 enum cstate { C_NONE, C_OPEN, C_CLOSING, C_CLOSED };
 
 struct item {
-    json_t *frame;      /* parsed JSON, or NULL */
-    json_t *raw;        /* the record's payload fields (for failures): {frame|text|hex} */
-    const char *kind;   /* borrowed from frame, or NULL */
+    json_t *frame;    /* parsed JSON, or NULL */
+    json_t *raw;      /* the record's payload fields (for failures): {frame|text|hex} */
+    const char *kind; /* borrowed from frame, or NULL */
     uint64_t arrival;
-    uint64_t consumed;  /* 0 or the stamp that consumed it */
+    uint64_t consumed; /* 0 or the stamp that consumed it */
     bool sentinel;
-    int64_t rec_n;      /* transcript record number */
-    int64_t at_ms;      /* when we read it (monotonic ms): `within_ms` grades it */
-    int64_t lo_ms;      /* it arrived after lo_ms and at or before hi_ms (hn_ws_arrival) */
+    int64_t rec_n; /* transcript record number */
+    int64_t at_ms; /* when we read it (monotonic ms): `within_ms` grades it */
+    int64_t lo_ms; /* it arrived after lo_ms and at or before hi_ms (hn_ws_arrival) */
     int64_t hi_ms;
 };
 
@@ -64,16 +64,16 @@ struct client {
     enum cstate state;
     struct item *items;
     size_t n, cap;
-    size_t hint;        /* items before this index are all consumed or sentinels */
-    json_t *sentinels;  /* object: pending sentinel ids */
+    size_t hint;       /* items before this index are all consumed or sentinels */
+    json_t *sentinels; /* object: pending sentinel ids */
     int close_code;
     char *close_reason;
     const char *closed_by;
     int64_t close_rec_n;
-    bool corked;        /* frames queued for a burst: pump does not write them yet */
-    bool paused;        /* `pause`: the socket is not read (pings unanswered) until `resume` */
-    uint64_t npings;    /* pings received on this socket */
-    int64_t *ping_at;   /* when each of them arrived (monotonic ms) */
+    bool corked;         /* frames queued for a burst: pump does not write them yet */
+    bool paused;         /* `pause`: the socket is not read (pings unanswered) until `resume` */
+    uint64_t npings;     /* pings received on this socket */
+    int64_t *ping_at;    /* when each of them arrived (monotonic ms) */
     int64_t close_at_ms; /* when the close was seen */
     int64_t close_lo_ms; /* it arrived after this time, at or before close_hi_ms */
     int64_t close_hi_ms;
@@ -109,14 +109,14 @@ struct ctlmsg {
  */
 struct within {
     bool on;
-    int64_t min_ms;     /* -1: no lower bound */
+    int64_t min_ms; /* -1: no lower bound */
     int64_t max_ms;
     int64_t t0;
-    int64_t t0_lo;      /* at or before t0 */
-    bool settled;       /* the end of the tolerance was judged (within_settle) */
+    int64_t t0_lo;         /* at or before t0 */
+    bool settled;          /* the end of the tolerance was judged (within_settle) */
     int64_t overloaded_ms; /* > 0: a load probe took this long (the machine was too busy) */
     /* load probes over the tolerance window (within_probe) */
-    char probe_id[48];  /* the sentinel in flight, "" when none */
+    char probe_id[48]; /* the sentinel in flight, "" when none */
     struct client *probe_c;
     int64_t probe_sent_ms;
     int64_t probe_next_ms;
@@ -143,25 +143,25 @@ struct rt {
     uint64_t stamp;
     int sentinel_n;
     int run_n;
-    json_t *pending_release;  /* array of {label, barrier} not yet deliverable */
+    json_t *pending_release; /* array of {label, barrier} not yet deliverable */
     int64_t timeout_ms;
-    json_t *failures;          /* array of failure objects */
-    bool failed;               /* a step failed: stop running steps */
-    bool errored;              /* harness/target problem: ERROR */
-    const char *burst_client;  /* the next step is also a send to this client: hold the write */
-    int alt_depth;             /* > 0 while trying an alternative */
-    json_t *alt_failure;       /* the first failure inside the current alternative */
+    json_t *failures;         /* array of failure objects */
+    bool failed;              /* a step failed: stop running steps */
+    bool errored;             /* harness/target problem: ERROR */
+    const char *burst_client; /* the next step is also a send to this client: hold the write */
+    int alt_depth;            /* > 0 while trying an alternative */
+    json_t *alt_failure;      /* the first failure inside the current alternative */
     bool alt_timeout;
-    const char *alt_grade;     /* the grade of the winning alternative, worst so far */
+    const char *alt_grade; /* the grade of the winning alternative, worst so far */
     int64_t step_index;
-    struct within within;      /* the current step's time bound, if any */
-    int64_t seen_ms;           /* the latest arrival the current step consumed, or -1 */
-    int64_t seen_lo_ms;        /* it arrived after seen_lo_ms, at or before seen_hi_ms */
+    struct within within; /* the current step's time bound, if any */
+    int64_t seen_ms;      /* the latest arrival the current step consumed, or -1 */
+    int64_t seen_lo_ms;   /* it arrived after seen_lo_ms, at or before seen_hi_ms */
     int64_t seen_hi_ms;
-    int64_t mark_ms;           /* where the previous step left the clock (its arrival or end) */
-    int64_t mark_lo_ms;        /* the earliest that can really have been */
-    int64_t poll_prev_ms;      /* when the previous pump round began to poll */
-    int64_t poll_ms;           /* when this one did */
+    int64_t mark_ms;      /* where the previous step left the clock (its arrival or end) */
+    int64_t mark_lo_ms;   /* the earliest that can really have been */
+    int64_t poll_prev_ms; /* when the previous pump round began to poll */
+    int64_t poll_ms;      /* when this one did */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -177,7 +177,8 @@ static bool json_str_in(const json_t *arr, const char *s)
     json_t *e;
     if (!s)
         return false;
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         if (json_is_string(e) && !strcmp(json_string_value(e), s))
             return true;
     }
@@ -278,10 +279,10 @@ static void add_failure(struct rt *rt, const json_t *step, const char *kind, con
                         const json_t *expected, const json_t *received, const char *diff,
                         json_t *witness)
 {
-    json_t *f = json_pack("{s:s?, s:s, s:s, s:O?, s:O?, s:s?, s:o}",
-                          "requirement", step ? step_requirement(rt, step) : NULL,
-                          "kind", kind, "message", message, "expected", expected, "received",
-                          received, "diff", diff, "witness", witness ? witness : json_array());
+    json_t *f = json_pack("{s:s?, s:s, s:s, s:O?, s:O?, s:s?, s:o}", "requirement",
+                          step ? step_requirement(rt, step) : NULL, "kind", kind, "message",
+                          message, "expected", expected, "received", received, "diff", diff,
+                          "witness", witness ? witness : json_array());
     if (!f) {
         f = json_pack("{s:s, s:s}", "kind", kind, "message", "(failure text not UTF-8)");
         json_decref(witness);
@@ -390,8 +391,8 @@ static void client_reset(struct client *c)
 static void record_close(struct rt *rt, struct client *c, const char *by, int code,
                          const char *reason)
 {
-    json_t *r = json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by,
-                          "code", code);
+    json_t *r =
+        json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by, "code", code);
     json_t *rs = reason ? json_string(reason) : NULL;
     if (reason)
         json_object_set_new(r, "reason", rs ? rs : json_string("(not UTF-8)"));
@@ -453,8 +454,8 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
 static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws_event *ev)
 {
     bool ping = ev->type == HN_WS_EV_PING;
-    json_t *rec = json_pack("{s:s, s:s, s:I}", "t", ping ? "ping" : "pong", "conn", c->name,
-                            "len", (json_int_t)ev->len);
+    json_t *rec = json_pack("{s:s, s:s, s:I}", "t", ping ? "ping" : "pong", "conn", c->name, "len",
+                            (json_int_t)ev->len);
 
     if (ev->len > 0) {
         char *h = to_hex(ev->data, ev->len);
@@ -596,7 +597,8 @@ static void deliver_pending_releases(struct rt *rt, const char *label, const cha
     }
 }
 
-/* ---- the pump --------------------------------------------------------------------------------- */
+/* ---- the pump ---------------------------------------------------------------------------------
+ */
 
 /* Wait for I/O until deadline (ms clock) and process it. */
 static void pump(struct rt *rt, int64_t deadline)
@@ -756,7 +758,8 @@ static json_t *resolve(void *ctx, const char *name)
     return NULL;
 }
 
-/* ---- frame queues ------------------------------------------------------------------------------ */
+/* ---- frame queues ------------------------------------------------------------------------------
+ */
 
 static bool ignored(const struct rt *rt, const struct item *it, const char *except_kind)
 {
@@ -798,8 +801,8 @@ static bool cond_next(struct rt *rt, void *arg)
 
 static json_t *close_value(const struct client *c)
 {
-    json_t *v = json_pack("{s:s, s:s?, s:i}", "closed", c->name, "by", c->closed_by, "code",
-                          c->close_code);
+    json_t *v =
+        json_pack("{s:s, s:s?, s:i}", "closed", c->name, "by", c->closed_by, "code", c->close_code);
     if (c->close_reason)
         json_object_set_new(v, "reason", json_string(c->close_reason));
     return v;
@@ -877,7 +880,8 @@ static bool pauses_client(const json_t *steps, const char *name)
     size_t i;
     json_t *e;
 
-    json_array_foreach(steps, i, e) {
+    json_array_foreach(steps, i, e)
+    {
         json_t *v = json_object_get(e, "pause");
         const char *c = json_is_string(v) ? json_string_value(v) : wc_json_str(v, "client");
         if (c && !strcmp(c, name))
@@ -1033,7 +1037,8 @@ static void run_step_connect(struct rt *rt, const json_t *step, const char *snam
     if (rc != 0) {
         add_record(rt, json_pack("{s:s, s:s, s:i, s:s}", "t", "reject", "conn", name, "status", 0,
                                  "reason", err));
-        json_t *exp = json_pack("{s:I}", "status", (json_int_t)(expect_status ? expect_status : 101));
+        json_t *exp =
+            json_pack("{s:I}", "status", (json_int_t)(expect_status ? expect_status : 101));
         json_t *rec = json_pack("{s:s}", "error", err);
         step_fail(rt, step, "the upgrade failed", exp, rec, err, 0);
         json_decref(exp);
@@ -1047,15 +1052,15 @@ static void run_step_connect(struct rt *rt, const json_t *step, const char *snam
         if (c->ws.no_pong)
             json_object_set_new(orec, "pong", json_false());
         if (tuned)
-            json_object_set_new(orec, "tcp", json_pack("{s:i, s:i}", "rcvbuf", PAUSED_RCVBUF,
-                                                       "mss", PAUSED_MSS));
+            json_object_set_new(
+                orec, "tcp", json_pack("{s:i, s:i}", "rcvbuf", PAUSED_RCVBUF, "mss", PAUSED_MSS));
         add_record(rt, orec);
         client_process(rt, c); /* frames that came with the 101 */
         if (expect_status && expect_status != 101) {
             json_t *exp = json_pack("{s:I}", "status", (json_int_t)expect_status);
             json_t *rec = json_pack("{s:i}", "status", 101);
-            char *diff = wc_xasprintf("at .status: expected %lld, received 101",
-                                      (long long)expect_status);
+            char *diff =
+                wc_xasprintf("at .status: expected %lld, received 101", (long long)expect_status);
             step_fail(rt, step, "the upgrade was accepted but should have been refused", exp, rec,
                       diff, 0);
             free(diff);
@@ -1067,8 +1072,8 @@ static void run_step_connect(struct rt *rt, const json_t *step, const char *snam
             client_finish(c);
         }
     } else {
-        int64_t n = add_record(rt, json_pack("{s:s, s:s, s:i}", "t", "reject", "conn", name,
-                                             "status", status));
+        int64_t n = add_record(
+            rt, json_pack("{s:s, s:s, s:i}", "t", "reject", "conn", name, "status", status));
         /* R-AUTH-1: a refusal is the end of that connection, not a response before a 101 */
         char *extra = NULL;
         size_t more = hn_ws_refusal_trailer(&c->ws, deadline, &extra);
@@ -1079,21 +1084,23 @@ static void run_step_connect(struct rt *rt, const json_t *step, const char *snam
                                     "the end of the connection");
             json_t *rec = json_pack("{s:i, s:s}", "status", status, "then", extra);
             char *diff = wc_xasprintf("after its %d response the server sent %zu more bytes: "
-                                      "\"%s\"", status, more, extra);
-            step_fail(rt, step, "the server went on after refusing the upgrade", exp, rec, diff,
-                      n);
+                                      "\"%s\"",
+                                      status, more, extra);
+            step_fail(rt, step, "the server went on after refusing the upgrade", exp, rec, diff, n);
             free(diff);
             json_decref(exp);
             json_decref(rec);
         }
         free(extra);
         if (expect_status != status) {
-            json_t *exp = json_pack("{s:I}", "status", (json_int_t)(expect_status ? expect_status : 101));
+            json_t *exp =
+                json_pack("{s:I}", "status", (json_int_t)(expect_status ? expect_status : 101));
             json_t *rec = json_pack("{s:i}", "status", status);
             char *diff = wc_xasprintf("at .status: expected %lld, received %d",
                                       (long long)(expect_status ? expect_status : 101), status);
-            step_fail(rt, step, expect_status ? "the upgrade was refused with another status"
-                                              : "the upgrade was refused",
+            step_fail(rt, step,
+                      expect_status ? "the upgrade was refused with another status"
+                                    : "the upgrade was refused",
                       exp, rec, diff, n);
             free(diff);
             json_decref(exp);
@@ -1128,8 +1135,7 @@ static void run_step_disconnect(struct rt *rt, const json_t *step, const char *s
     c->paused = false; /* closing reads the server's answer: a disconnect ends a pause */
     drain(rt);
     if (c->state != C_OPEN) {
-        step_fail(rt, step, "the connection was already closed", NULL, NULL, NULL,
-                  c->close_rec_n);
+        step_fail(rt, step, "the connection was already closed", NULL, NULL, NULL, c->close_rec_n);
         return;
     }
     if (json_is_object(v) && json_is_true(json_object_get(v, "drop"))) {
@@ -1175,7 +1181,8 @@ static void run_step_send(struct rt *rt, const json_t *step, const char *sname)
     const char *k;
     json_t *m;
 
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         struct client *c = open_client(rt, step, k);
         char *err = NULL;
         if (!c)
@@ -1293,8 +1300,8 @@ static void send_sentinel(struct rt *rt, const json_t *step, struct client *c, c
                           size_t idlen)
 {
     snprintf(id, idlen, "gwspec-sentinel-%d", ++rt->sentinel_n);
-    json_t *frame = json_pack("{s:s, s:[{s:s}]}", "type", "chat.subscribe", "sessions",
-                              "sessionId", id);
+    json_t *frame =
+        json_pack("{s:s, s:[{s:s}]}", "type", "chat.subscribe", "sessions", "sessionId", id);
     char *text = wc_json_compact(frame);
     json_t *fields = json_pack("{s:O}", "frame", frame);
     json_object_set_new(c->sentinels, id, json_true());
@@ -1373,16 +1380,18 @@ static bool within_settle(struct rt *rt, int64_t *deadline)
         return false;
     int64_t psi = cpu_pressure_us(), window = now - w->probe_from_ms;
     if (psi >= 0 && w->psi_from_us >= 0 && (psi - w->psi_from_us) / 1000 * 4 < window) {
-        note(rt, "the bounded wait's end: a load probe took %lld ms, but the CPU was free for "
-             "most of the %lld ms probed: the gateway's own delay", (long long)worst,
-             (long long)window);
+        note(rt,
+             "the bounded wait's end: a load probe took %lld ms, but the CPU was free for "
+             "most of the %lld ms probed: the gateway's own delay",
+             (long long)worst, (long long)window);
         return false;
     }
     w->overloaded_ms = worst;
     *deadline = now + timeout_of(rt);
-    note(rt, "the bounded wait's end: a load probe took %lld ms, more than half the bound of %lld "
-         "ms (an overloaded machine); waiting on to the safety timeout", (long long)worst,
-         (long long)w->max_ms);
+    note(rt,
+         "the bounded wait's end: a load probe took %lld ms, more than half the bound of %lld "
+         "ms (an overloaded machine); waiting on to the safety timeout",
+         (long long)worst, (long long)w->max_ms);
     return true;
 }
 
@@ -1452,21 +1461,23 @@ static bool within_expired(struct rt *rt, const json_t *step, struct client *pre
         return false;
     if (!settled_after_timeout(rt, prefer)) {
         if (!rt->failed)
-            step_error(rt, step, "waited %lld ms (twice the bound of %lld ms) for %s, and the "
-                       "gateway answered no sentinel", (long long)(2 * rt->within.max_ms),
-                       (long long)rt->within.max_ms, what);
+            step_error(rt, step,
+                       "waited %lld ms (twice the bound of %lld ms) for %s, and the "
+                       "gateway answered no sentinel",
+                       (long long)(2 * rt->within.max_ms), (long long)rt->within.max_ms, what);
         return true;
     }
     json_t *exp = within_value(rt);
-    char *diff = rt->within.overloaded_ms
-        ? wc_xasprintf("%s did not come within %lld ms, twice the bound of %lld ms, nor by the "
-                       "safety timeout after it (the machine was overloaded: a load probe took "
-                       "%lld ms); the gateway answered a sentinel", what,
-                       (long long)(2 * rt->within.max_ms), (long long)rt->within.max_ms,
-                       (long long)rt->within.overloaded_ms)
-        : wc_xasprintf("%s did not come within %lld ms, twice the bound of %lld ms (late "
-                       "beyond the tolerance, or never); the gateway answered a sentinel",
-                       what, (long long)(2 * rt->within.max_ms), (long long)rt->within.max_ms);
+    char *diff =
+        rt->within.overloaded_ms
+            ? wc_xasprintf("%s did not come within %lld ms, twice the bound of %lld ms, nor by the "
+                           "safety timeout after it (the machine was overloaded: a load probe took "
+                           "%lld ms); the gateway answered a sentinel",
+                           what, (long long)(2 * rt->within.max_ms), (long long)rt->within.max_ms,
+                           (long long)rt->within.overloaded_ms)
+            : wc_xasprintf("%s did not come within %lld ms, twice the bound of %lld ms (late "
+                           "beyond the tolerance, or never); the gateway answered a sentinel",
+                           what, (long long)(2 * rt->within.max_ms), (long long)rt->within.max_ms);
     step_fail(rt, step, "not within the time bound", exp, NULL, diff, 0);
     free(diff);
     json_decref(exp);
@@ -1492,8 +1503,8 @@ static void within_grade(struct rt *rt, const json_t *step)
     exp = within_value(rt);
     if (w->min_ms >= 0 && rt->seen_hi_ms - w->t0_lo < w->min_ms) {
         diff = wc_xasprintf("it came at most %lld ms after the clock started, before the lower "
-                            "bound of %lld ms", (long long)(rt->seen_hi_ms - w->t0_lo),
-                            (long long)w->min_ms);
+                            "bound of %lld ms",
+                            (long long)(rt->seen_hi_ms - w->t0_lo), (long long)w->min_ms);
         step_fail(rt, step, "early: before the time bound's lower limit", exp, NULL, diff, 0);
     } else if (took > 2 * w->max_ms && !w->overloaded_ms) {
         diff = wc_xasprintf("it came after %lld ms, beyond twice the bound of %lld ms",
@@ -1512,12 +1523,13 @@ static void within_grade(struct rt *rt, const json_t *step)
         }
     } else if (took > w->max_ms) {
         diff = wc_xasprintf("it came after %lld ms: later than the bound of %lld ms, within twice "
-                            "it (the tolerance)", (long long)took, (long long)w->max_ms);
+                            "it (the tolerance)",
+                            (long long)took, (long long)w->max_ms);
         if (rt->alt_depth > 0) {
             step_fail(rt, step, "late: after the time bound", exp, NULL, diff, 0);
         } else {
-            add_failure(rt, step, "late", "late: after the time bound, within the tolerance",
-                        exp, NULL, diff, NULL);
+            add_failure(rt, step, "late", "late: after the time bound, within the tolerance", exp,
+                        NULL, diff, NULL);
             note(rt, "step %lld late: %s", (long long)rt->step_index, diff);
         }
     }
@@ -1565,7 +1577,8 @@ static bool expect_one(struct rt *rt, const json_t *step, struct client *c, cons
         }
         if (settled_after_timeout(rt, c) && !cond_next(rt, &a)) {
             diff = wc_xasprintf("expected %.300s, received nothing: the gateway answered a "
-                                "sentinel sent after %lld ms first", p, (long long)timeout_of(rt));
+                                "sentinel sent after %lld ms first",
+                                p, (long long)timeout_of(rt));
             step_fail(rt, step, "the expected frame never arrived", pat, NULL, diff, 0);
             free(diff);
         } else if (!rt->failed) {
@@ -1579,8 +1592,8 @@ static bool expect_one(struct rt *rt, const json_t *step, struct client *c, cons
     if (!it) {
         json_t *rec = close_value(c);
         char *p = wc_json_compact(pat);
-        diff = wc_xasprintf("expected %.300s, received a close (code %d) instead", p,
-                            c->close_code);
+        diff =
+            wc_xasprintf("expected %.300s, received a close (code %d) instead", p, c->close_code);
         step_fail(rt, step, "the connection closed before the expected frame", pat, rec, diff,
                   c->close_rec_n);
         free(p);
@@ -1615,7 +1628,8 @@ static void run_step_expect(struct rt *rt, const json_t *step, const char *sname
     const char *k;
     json_t *m;
 
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         struct client *c = waiting_client(rt, step, k);
         if (!c)
             return;
@@ -1667,7 +1681,8 @@ static void run_step_expect_close(struct rt *rt, const json_t *step, const char 
             json_t *want = codes ? codes : code;
             step_fail(rt, step, "the server did not close the connection", want, NULL,
                       "expected a close, received nothing: the connection still answered a "
-                      "sentinel", 0);
+                      "sentinel",
+                      0);
         } else if (!rt->failed) {
             step_error(rt, step, "timed out after %lld ms waiting for the server to close %s",
                        (long long)wait, name);
@@ -1689,8 +1704,7 @@ static void run_step_expect_close(struct rt *rt, const json_t *step, const char 
         json_t *rec = close_value(c);
         char *w = wc_json_compact(want);
         char *diff = wc_xasprintf("at .code: expected one of %s, received %d", w, c->close_code);
-        step_fail(rt, step, "the server closed with another code", exp, rec, diff,
-                  c->close_rec_n);
+        step_fail(rt, step, "the server closed with another code", exp, rec, diff, c->close_rec_n);
         free(diff);
         free(w);
         json_decref(exp);
@@ -1765,17 +1779,21 @@ static void run_step_expect_ping(struct rt *rt, const json_t *step, const char *
             goto out;
         if (!settled_after_timeout(rt, c)) {
             if (!rt->failed)
-                step_error(rt, step, "timed out after %lld ms waiting for a ping on %s, and the "
-                           "gateway answered no sentinel", (long long)wait, name);
+                step_error(rt, step,
+                           "timed out after %lld ms waiting for a ping on %s, and the "
+                           "gateway answered no sentinel",
+                           (long long)wait, name);
             goto out;
         }
         if (c->state == C_OPEN || c->npings > a.since) {
-            char *diff = c->npings > a.since
-                ? wc_xasprintf("a ping arrived on %s only after more than %lld ms (the profile "
-                               "announces no ping_interval_ms)", name, (long long)wait)
-                : wc_xasprintf("no ping on %s within %lld ms (the profile announces no "
-                               "ping_interval_ms); the gateway answered a sentinel", name,
-                               (long long)wait);
+            char *diff =
+                c->npings > a.since
+                    ? wc_xasprintf("a ping arrived on %s only after more than %lld ms (the profile "
+                                   "announces no ping_interval_ms)",
+                                   name, (long long)wait)
+                    : wc_xasprintf("no ping on %s within %lld ms (the profile announces no "
+                                   "ping_interval_ms); the gateway answered a sentinel",
+                                   name, (long long)wait);
             step_fail(rt, step, "the expected ping never arrived", exp, NULL, diff, 0);
             free(diff);
             goto out;
@@ -1793,14 +1811,15 @@ out:
     json_decref(exp);
 }
 
-/* ---- group ------------------------------------------------------------------------------------ */
+/* ---- group ------------------------------------------------------------------------------------
+ */
 
 struct gitem {
     const char *client;
     const json_t *pattern;
     const char *as;
     bool matched;
-    json_t *after;      /* array of names */
+    json_t *after; /* array of names */
 };
 
 struct group {
@@ -1839,7 +1858,8 @@ static bool deps_ok(const struct group *g, const struct gitem *gi)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(gi->after, i, e) {
+    json_array_foreach(gi->after, i, e)
+    {
         if (!name_matched(g, json_string_value(e)))
             return false;
     }
@@ -1900,13 +1920,15 @@ static void run_step_group(struct rt *rt, const json_t *step, const char *sname)
     json_t *e;
     int64_t deadline = wait_deadline(rt, timeout_of(rt));
 
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         struct gitem *gi = &g.items[g.n++];
         const char *k;
         json_t *m;
         gi->as = wc_json_str(e, "as");
         gi->after = json_array();
-        json_object_foreach(e, k, m) {
+        json_object_foreach(e, k, m)
+        {
             if (hn_client_name_valid(k)) {
                 gi->client = k;
                 gi->pattern = m;
@@ -1916,13 +1938,15 @@ static void run_step_group(struct rt *rt, const json_t *step, const char *sname)
             json_array_extend(gi->after, json_object_get(e, "after"));
     }
     /* before: [x] on item A means x is after A */
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         json_t *before = json_object_get(e, "before");
         size_t j;
         json_t *b;
         if (!json_is_array(before) || !g.items[i].as)
             continue;
-        json_array_foreach(before, j, b) {
+        json_array_foreach(before, j, b)
+        {
             for (size_t k = 0; k < g.n; k++) {
                 if (g.items[k].as && !strcmp(g.items[k].as, json_string_value(b)))
                     json_array_append_new(g.items[k].after, json_string(g.items[i].as));
@@ -1938,8 +1962,8 @@ static void run_step_group(struct rt *rt, const json_t *step, const char *sname)
             json_t *pending = json_array();
             for (i = 0; i < g.n; i++) {
                 if (!g.items[i].matched)
-                    json_array_append_new(pending, json_pack("{s:O}", g.items[i].client,
-                                                             g.items[i].pattern));
+                    json_array_append_new(
+                        pending, json_pack("{s:O}", g.items[i].client, g.items[i].pattern));
             }
             char *p = wc_json_compact(pending);
             struct client *gc = client_get(rt, g.items[0].client, false);
@@ -1953,7 +1977,8 @@ static void run_step_group(struct rt *rt, const json_t *step, const char *sname)
             }
             if (settled_after_timeout(rt, gc) && !cond_group(rt, &g)) {
                 char *d = wc_xasprintf("still expecting %.400s; the gateway answered a sentinel "
-                                       "first", p);
+                                       "first",
+                                       p);
                 step_fail(rt, step, "group: expected frames never arrived", pending, NULL, d, 0);
                 free(d);
             } else if (!rt->failed) {
@@ -2034,17 +2059,18 @@ out:
     free(g.items);
 }
 
-/* ---- provider steps ------------------------------------------------------------------------------ */
+/* ---- provider steps
+ * ------------------------------------------------------------------------------ */
 
 struct ctl_arg {
     const char *label;
-    const char *type;        /* message type wanted, or NULL */
-    const char *barrier;     /* for reached */
-    bool done_stops;         /* give up when the label's newest run is done */
+    const char *type;    /* message type wanted, or NULL */
+    const char *barrier; /* for reached */
+    bool done_stops;     /* give up when the label's newest run is done */
     /* incremental scan state: messages before `scan` were looked at already */
     size_t scan;
-    long found;              /* index of the match, or -1 */
-    const char *newest_run;  /* the newest run of the label that said hello */
+    long found;             /* index of the match, or -1 */
+    const char *newest_run; /* the newest run of the label that said hello */
     bool newest_done;
 };
 
@@ -2055,7 +2081,8 @@ static bool ctl_matches(const struct ctlmsg *m, const struct ctl_arg *a)
         return false;
     if (a->type && (!t || strcmp(t, a->type)))
         return false;
-    if (a->barrier && (!wc_json_str(m->msg, "barrier") || strcmp(wc_json_str(m->msg, "barrier"), a->barrier)))
+    if (a->barrier &&
+        (!wc_json_str(m->msg, "barrier") || strcmp(wc_json_str(m->msg, "barrier"), a->barrier)))
         return false;
     return true;
 }
@@ -2104,7 +2131,8 @@ static struct ctlmsg *wait_ctl(struct rt *rt, const json_t *step, struct ctl_arg
         if (settled_after_timeout(rt, NULL) &&
             wait_until(rt, cond_ctl, a, wc_now_ms() + timeout_of(rt)) != 0) {
             char *msg = wc_xasprintf("script %s never reported %s, though the gateway answered "
-                                     "a sentinel", a->label, what);
+                                     "a sentinel",
+                                     a->label, what);
             step_fail(rt, step, msg, NULL, NULL, NULL, 0);
             free(msg);
             return NULL;
@@ -2121,8 +2149,7 @@ static struct ctlmsg *wait_ctl(struct rt *rt, const json_t *step, struct ctl_arg
         free(msg);
         return NULL;
     }
-    seen_at(rt, rt->msgs[a->found].at_ms, rt->msgs[a->found].lo_ms,
-            rt->msgs[a->found].hi_ms);
+    seen_at(rt, rt->msgs[a->found].at_ms, rt->msgs[a->found].lo_ms, rt->msgs[a->found].hi_ms);
     return &rt->msgs[a->found];
 }
 
@@ -2131,9 +2158,10 @@ static void run_step_reached(struct rt *rt, const json_t *step, const char *snam
     json_t *v = json_object_get(step, "reached");
     const char *k;
     json_t *m;
-    json_object_foreach(v, k, m) {
-        struct ctl_arg a = {.label = k, .type = "reached", .barrier = json_string_value(m),
-                            .done_stops = true};
+    json_object_foreach(v, k, m)
+    {
+        struct ctl_arg a = {
+            .label = k, .type = "reached", .barrier = json_string_value(m), .done_stops = true};
         char *what = wc_xasprintf("reaching barrier '%s'", json_string_value(m));
         struct ctlmsg *cm = wait_ctl(rt, step, &a, what);
         free(what);
@@ -2148,7 +2176,8 @@ static void run_step_release(struct rt *rt, const json_t *step, const char *snam
     json_t *v = json_object_get(step, "release");
     const char *k;
     json_t *m;
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         const char *barrier = json_string_value(m);
         const char *run = NULL;
         drain(rt);
@@ -2157,7 +2186,8 @@ static void run_step_release(struct rt *rt, const json_t *step, const char *snam
             struct ctlmsg *cm = &rt->msgs[i];
             const char *t = wc_json_str(cm->msg, "type");
             if (!strcmp(cm->label, k) && t && !strcmp(t, "reached") &&
-                !strcmp(wc_json_str(cm->msg, "barrier") ? wc_json_str(cm->msg, "barrier") : "", barrier))
+                !strcmp(wc_json_str(cm->msg, "barrier") ? wc_json_str(cm->msg, "barrier") : "",
+                        barrier))
                 run = cm->run;
         }
         if (run && hn_ctl_has(rt->ctl, k, run))
@@ -2167,7 +2197,8 @@ static void run_step_release(struct rt *rt, const json_t *step, const char *snam
         else {
             json_array_append_new(rt->pending_release,
                                   json_pack("{s:s, s:s}", "label", k, "barrier", barrier));
-            note(rt, "release %s/%s: script not connected yet; sent when it says hello", k, barrier);
+            note(rt, "release %s/%s: script not connected yet; sent when it says hello", k,
+                 barrier);
         }
     }
 }
@@ -2178,7 +2209,8 @@ static void run_step_provider_done(struct rt *rt, const json_t *step, const char
     json_t *map = json_is_string(v) ? json_pack("{s:n}", json_string_value(v)) : json_incref(v);
     const char *k;
     json_t *m;
-    json_object_foreach(map, k, m) {
+    json_object_foreach(map, k, m)
+    {
         struct ctl_arg a = {.label = k, .type = "done"};
         struct ctlmsg *cm = wait_ctl(rt, step, &a, "done");
         if (!cm)
@@ -2207,7 +2239,8 @@ static void do_provider_pattern(struct rt *rt, const json_t *step, const char *s
     bool hello = !strcmp(sname, "provider_hello");
     const char *k;
     json_t *pat;
-    json_object_foreach(v, k, pat) {
+    json_object_foreach(v, k, pat)
+    {
         const char *type = hello ? "hello" : wc_json_str(pat, "type");
         struct ctl_arg a = {.label = k, .type = type, .done_stops = !hello};
         char *what = wc_xasprintf("%s", type ? type : "a message");
@@ -2228,7 +2261,8 @@ static void do_provider_pattern(struct rt *rt, const json_t *step, const char *s
     }
 }
 
-/* ---- quiet ---------------------------------------------------------------------------------------- */
+/* ---- quiet
+ * ---------------------------------------------------------------------------------------- */
 
 struct sent_arg {
     struct client *c;
@@ -2252,8 +2286,9 @@ static uint64_t sentinel_round(struct rt *rt, const json_t *step, struct client 
     struct sent_arg a = {.c = c, .id = id};
     if (wait_until(rt, cond_sentinel, &a, wc_now_ms() + timeout_of(rt)) != 0) {
         if (step)
-            step_error(rt, step, "quiet: no chat_subscribed for the sentinel %s on %s within %lld ms",
-                       id, c->name, (long long)timeout_of(rt));
+            step_error(rt, step,
+                       "quiet: no chat_subscribed for the sentinel %s on %s within %lld ms", id,
+                       c->name, (long long)timeout_of(rt));
         else
             note(rt, "final sentinel %s on %s not answered", id, c->name);
         return 0;
@@ -2269,7 +2304,10 @@ static uint64_t sentinel_round(struct rt *rt, const json_t *step, struct client 
     }
     for (size_t i = c->n; i-- > 0;) {
         if (c->items[i].sentinel && c->items[i].kind &&
-            !strcmp(wc_json_str(c->items[i].frame, "sessionId") ? wc_json_str(c->items[i].frame, "sessionId") : "", id))
+            !strcmp(wc_json_str(c->items[i].frame, "sessionId")
+                        ? wc_json_str(c->items[i].frame, "sessionId")
+                        : "",
+                    id))
             return c->items[i].arrival;
     }
     return 1;
@@ -2307,7 +2345,8 @@ static void run_step_quiet(struct rt *rt, const json_t *step, const char *sname)
             wait_until(rt, cond_never, &q, q.last + rt->t->quiet_ms);
         json_array_foreach(list, i, e) until[i] = UINT64_MAX;
     } else {
-        json_array_foreach(list, i, e) {
+        json_array_foreach(list, i, e)
+        {
             struct client *c = waiting_client(rt, step, json_string_value(e));
             if (!c)
                 goto out;
@@ -2324,7 +2363,8 @@ static void run_step_quiet(struct rt *rt, const json_t *step, const char *sname)
                 goto out;
         }
     }
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         struct client *c = client_get(rt, json_string_value(e), false);
         if (!c)
             continue;
@@ -2350,14 +2390,14 @@ out:
     json_decref(list);
 }
 
-/* ---- http ----------------------------------------------------------------------------------------- */
-
+/* ---- http
+ * ----------------------------------------------------------------------------------------- */
 
 /*
  * A POST to the profile's session path names a project directory: make it, as create_sessions
  * does for `sessions:`, because a real gateway runs the provider there (CloudCLI spawns it with
- * that cwd and does not check that it exists, cloudcli-notes.md §3). Surrounding blanks are trimmed,
- * as the gateway trims them; only absolute paths are made.
+ * that cwd and does not check that it exists, cloudcli-notes.md §3). Surrounding blanks are
+ * trimmed, as the gateway trims them; only absolute paths are made.
  */
 static void make_project_dir(const struct rt *rt, const char *method, const char *path,
                              const json_t *body)
@@ -2419,9 +2459,9 @@ static void run_step_http(struct rt *rt, const json_t *step, const char *sname)
         json_t *s = json_stringn(r.body, r.body_len);
         json_object_set_new(resp, "body", s ? s : json_string("(not UTF-8)"));
     }
-    int64_t n = add_record(rt, json_pack("{s:s, s:s, s:s, s:s, s:i, s:O?}", "t", "http",
-                                         "method", method, "path", path, "user", user, "status",
-                                         r.status, "body", json_object_get(resp, "body")));
+    int64_t n = add_record(rt, json_pack("{s:s, s:s, s:s, s:s, s:i, s:O?}", "t", "http", "method",
+                                         method, "path", path, "user", user, "status", r.status,
+                                         "body", json_object_get(resp, "body")));
     if (body && n > 0) {
         /* keep the request body next to the answer */
         json_t *recs = hn_transcript_records(rt->tr);
@@ -2441,7 +2481,8 @@ static void run_step_http(struct rt *rt, const json_t *step, const char *sname)
         json_t *cap = json_object_get(v, "capture");
         const char *k;
         json_t *m;
-        json_object_foreach(cap, k, m) {
+        json_object_foreach(cap, k, m)
+        {
             json_t *val = hn_json_path(resp, json_string_value(m));
             if (!val) {
                 char *msg = wc_xasprintf("capture %s: nothing at %s", k, json_string_value(m));
@@ -2461,7 +2502,8 @@ out:
     json_decref(body);
 }
 
-/* ---- alternatives -------------------------------------------------------------------------------- */
+/* ---- alternatives
+ * -------------------------------------------------------------------------------- */
 
 static void run_step(struct rt *rt, const json_t *step);
 
@@ -2507,7 +2549,8 @@ static void run_step_alternatives(struct rt *rt, const json_t *step, const char 
     json_t *alt;
     bool any_timeout = false;
 
-    json_array_foreach(alts, i, alt) {
+    json_array_foreach(alts, i, alt)
+    {
         struct snapshot s = {.stamp = rt->stamp, .vars = json_deep_copy(rt->vars)};
         json_t *steps = json_object_get(alt, "steps");
         size_t j;
@@ -2519,7 +2562,8 @@ static void run_step_alternatives(struct rt *rt, const json_t *step, const char 
         rt->alt_timeout = false;
         rt->alt_failure = NULL;
         note(rt, "alternatives: trying %zu (%s)", i + 1, grade);
-        json_array_foreach(steps, j, st) {
+        json_array_foreach(steps, j, st)
+        {
             run_step(rt, st);
             if (rt->failed)
                 break;
@@ -2588,13 +2632,15 @@ static json_t *restart_disabled(struct rt *rt, const json_t *step)
 {
     json_t *v = json_object_get(step, "restart");
     json_t *d = json_is_object(v) ? json_object_get(v, "disable_provider") : NULL;
-    json_t *list = json_is_string(d) ? json_pack("[O]", d) : json_is_array(d) ? json_incref(d)
-                                                                            : json_array();
+    json_t *list = json_is_string(d)  ? json_pack("[O]", d)
+                   : json_is_array(d) ? json_incref(d)
+                                      : json_array();
     json_t *out = json_array();
     size_t i;
     json_t *e;
 
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         char *name = expand_str(rt, step, json_string_value(e));
         if (!name) {
             json_decref(out);
@@ -2629,8 +2675,8 @@ static void run_step_restart(struct rt *rt, const json_t *step, const char *snam
     int rc = hn_target_set_disabled(rt->t, disabled, &err);
     json_decref(disabled);
     if (rc == 0)
-        rc = hn_target_restart_signal(rt->t, crash ? SIGKILL : SIGTERM,
-                                      (int)(timeout_of(rt) * 4), &err);
+        rc = hn_target_restart_signal(rt->t, crash ? SIGKILL : SIGTERM, (int)(timeout_of(rt) * 4),
+                                      &err);
     if (rc != 0) {
         step_error(rt, step, "restart: %s", err);
         free(err);
@@ -2664,8 +2710,8 @@ static void within_setup(struct rt *rt, const json_t *step)
     }
     if (max <= 0)
         return;
-    rt->within = (struct within){.on = true, .min_ms = min, .max_ms = max, .t0 = rt->mark_ms,
-                                 .t0_lo = rt->mark_lo_ms};
+    rt->within = (struct within){
+        .on = true, .min_ms = min, .max_ms = max, .t0 = rt->mark_ms, .t0_lo = rt->mark_lo_ms};
 }
 
 static void run_step_provider_hello(struct rt *rt, const json_t *step, const char *sname)
@@ -2729,18 +2775,21 @@ static void run_step(struct rt *rt, const json_t *step)
     rt->within = saved;
 }
 
-/* ---- setup, teardown, grading ------------------------------------------------------------------ */
+/* ---- setup, teardown, grading ------------------------------------------------------------------
+ */
 
 static int create_sessions(struct rt *rt)
 {
     const char *label;
     json_t *s;
 
-    json_object_foreach(rt->c->sessions, label, s) {
+    json_object_foreach(rt->c->sessions, label, s)
+    {
         char *err = NULL, *id = NULL;
         json_t *reply = NULL;
-        char *user = wc_json_str(s, "user") ? expand_str(rt, NULL, wc_json_str(s, "user"))
-                                            : wc_xstrdup(rt->t->default_user ? rt->t->default_user : "");
+        char *user = wc_json_str(s, "user")
+                         ? expand_str(rt, NULL, wc_json_str(s, "user"))
+                         : wc_xstrdup(rt->t->default_user ? rt->t->default_user : "");
         char *pp;
         if (!user)
             return WC_ERR_CONFIG;
@@ -2758,10 +2807,11 @@ static int create_sessions(struct rt *rt)
         int rc = hn_target_create_session(rt->t, user, provider, pp, (int)timeout_of(rt), &id,
                                           &reply, &err);
         if (reply)
-            add_record(rt, json_pack("{s:s, s:s, s:s, s:s, s:i, s:O?}", "t", "http", "method",
-                                     "POST", "path", "/api/providers/sessions", "user", user,
-                                     "status", (int)json_integer_value(json_object_get(reply, "status")),
-                                     "body", json_object_get(reply, "body")));
+            add_record(rt,
+                       json_pack("{s:s, s:s, s:s, s:s, s:i, s:O?}", "t", "http", "method", "POST",
+                                 "path", "/api/providers/sessions", "user", user, "status",
+                                 (int)json_integer_value(json_object_get(reply, "status")), "body",
+                                 json_object_get(reply, "body")));
         if (rc != 0) {
             step_error(rt, NULL, "creating session %s: %s", label, err);
             free(err);
@@ -2795,9 +2845,12 @@ static enum hn_verdict level_verdict(const struct rt *rt, const char *req)
     if (r->capability && !hn_target_has_capability(rt->t, r->capability))
         return HN_INFORMATIONAL;
     switch (r->level) {
-    case HN_LEVEL_MUST: return HN_FAILED;
-    case HN_LEVEL_SHOULD: return HN_NON_STRICT;
-    case HN_LEVEL_MAY: return HN_INFORMATIONAL;
+    case HN_LEVEL_MUST:
+        return HN_FAILED;
+    case HN_LEVEL_SHOULD:
+        return HN_NON_STRICT;
+    case HN_LEVEL_MAY:
+        return HN_INFORMATIONAL;
     }
     return HN_FAILED;
 }
@@ -2810,9 +2863,9 @@ static enum hn_verdict worse(enum hn_verdict a, enum hn_verdict b)
 static json_t *base_result(const struct hn_case *c, uint64_t seed, const char *rerun)
 {
     return json_pack("{s:s, s:s?, s:s, s:O, s:O, s:b, s:I, s:[], s:{}, s:[], s:s?}", "id", c->id,
-                     "title", c->title, "file", c->file, "spec", c->spec, "tags", c->tags,
-                     "known", 0, "seed", (json_int_t)(seed & 0x7fffffffffffffffULL), "failures",
-                     "checks", "transcript", "rerun", rerun);
+                     "title", c->title, "file", c->file, "spec", c->spec, "tags", c->tags, "known",
+                     0, "seed", (json_int_t)(seed & 0x7fffffffffffffffULL), "failures", "checks",
+                     "transcript", "rerun", rerun);
 }
 
 json_t *hn_runner_result_norun(const struct hn_case *c, const char *verdict, const char *message,
@@ -2822,9 +2875,9 @@ json_t *hn_runner_result_norun(const struct hn_case *c, const char *verdict, con
     json_object_set_new(r, "verdict", json_string(verdict));
     json_object_set_new(r, "duration_ms", json_integer(0));
     if (message) {
-        json_t *f = json_pack("{s:n, s:s, s:s, s:n, s:n, s:n, s:n, s:[]}", "requirement", "kind",
-                              "error", "message", message, "step", "expected", "received", "diff",
-                              "witness");
+        json_t *f =
+            json_pack("{s:n, s:s, s:s, s:n, s:n, s:n, s:n, s:[]}", "requirement", "kind", "error",
+                      "message", message, "step", "expected", "received", "diff", "witness");
         if (strcmp(verdict, "ERROR")) {
             json_object_set_new(r, "reason", json_string(message));
             json_decref(f);
@@ -2864,8 +2917,8 @@ static void final_round(struct rt *rt)
             struct quiet_arg q = {.last = wc_now_ms(), .arrival = rt->arrival};
             int64_t cap = wc_now_ms() + timeout_of(rt);
             while (wc_now_ms() - q.last < rt->t->quiet_ms && wc_now_ms() < cap)
-                wait_until(rt, cond_never, &q, q.last + rt->t->quiet_ms < cap
-                                                   ? q.last + rt->t->quiet_ms : cap);
+                wait_until(rt, cond_never, &q,
+                           q.last + rt->t->quiet_ms < cap ? q.last + rt->t->quiet_ms : cap);
         }
     }
     drain(rt);
@@ -2914,12 +2967,14 @@ static const char *missing_user(const struct hn_case *c, const struct hn_target 
     json_t *v, *e;
     size_t i;
 
-    json_object_foreach(c->sessions, k, v) {
+    json_object_foreach(c->sessions, k, v)
+    {
         u = wc_json_str(v, "user");
         if (u && !strchr(u, '$') && !hn_target_token(t, u))
             return u;
     }
-    json_array_foreach(c->steps, i, e) {
+    json_array_foreach(c->steps, i, e)
+    {
         json_t *body = json_object_get(e, "connect");
         if (!json_is_object(body))
             body = json_object_get(e, "http");
@@ -2945,7 +3000,8 @@ static bool needs_disable(const struct hn_case *c)
     size_t i;
     json_t *e;
 
-    json_array_foreach(c->steps, i, e) {
+    json_array_foreach(c->steps, i, e)
+    {
         json_t *r = json_object_get(e, "restart");
         if (json_is_object(r) && json_object_get(r, "disable_provider"))
             return true;
@@ -2964,16 +3020,18 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     struct hn_target *own = NULL;
 
     /* capabilities and providers the case needs */
-    json_array_foreach(c->needs, i, e) {
+    json_array_foreach(c->needs, i, e)
+    {
         if (!hn_target_has_capability(shared, json_string_value(e))) {
-            char *m = wc_xasprintf("the target does not declare capability '%s'",
-                                   json_string_value(e));
+            char *m =
+                wc_xasprintf("the target does not declare capability '%s'", json_string_value(e));
             json_t *r = hn_runner_result_norun(c, "UNIMPLEMENTED", m, o->seed, o->rerun);
             free(m);
             return r;
         }
     }
-    json_array_foreach(c->providers_needed, i, e) {
+    json_array_foreach(c->providers_needed, i, e)
+    {
         if (!hn_target_has_provider(shared, json_string_value(e))) {
             char *m = wc_xasprintf("the target has no provider '%s'", json_string_value(e));
             json_t *r = hn_runner_result_norun(c, "UNIMPLEMENTED", m, o->seed, o->rerun);
@@ -2983,7 +3041,8 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     }
     const char *sk;
     json_t *sv;
-    json_object_foreach(c->sessions, sk, sv) {
+    json_object_foreach(c->sessions, sk, sv)
+    {
         const char *p = wc_json_str(sv, "provider");
         if (p && !hn_target_has_provider(shared, p)) {
             char *m = wc_xasprintf("the target has no provider '%s'", p);
@@ -3001,8 +3060,8 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     int64_t cap = 0;
     if (wc_json_int(c->root, "replay_cap", &cap) && cap != shared->replay_cap) {
         char *m = wc_xasprintf("the case is written for a replay cap of %lld events; the target "
-                               "declares %lld (replay_cap)", (long long)cap,
-                               (long long)shared->replay_cap);
+                               "declares %lld (replay_cap)",
+                               (long long)cap, (long long)shared->replay_cap);
         json_t *r = hn_runner_result_norun(c, "UNIMPLEMENTED", m, o->seed, o->rerun);
         free(m);
         return r;
@@ -3052,16 +3111,18 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     snprintf(rt->case_token, sizeof(rt->case_token), "%s#%04llx", c->id,
              (unsigned long long)(wc_rand_next(&rt->rng) & 0xffff));
     json_object_set_new(rt->vars, "case", json_string(c->id));
-    json_object_set_new(rt->vars, "seed", json_integer((json_int_t)(o->seed & 0x7fffffffffffffffULL)));
-    json_object_set_new(rt->vars, "user", json_string(rt->t->default_user ? rt->t->default_user : ""));
+    json_object_set_new(rt->vars, "seed",
+                        json_integer((json_int_t)(o->seed & 0x7fffffffffffffffULL)));
+    json_object_set_new(rt->vars, "user",
+                        json_string(rt->t->default_user ? rt->t->default_user : ""));
     if (c->matrix)
         json_object_update(rt->vars, c->matrix);
 
     json_t *header = json_pack("{s:s, s:I, s:s, s:s, s:O, s:O, s:I}", "case", c->id, "seed",
-                               (json_int_t)(o->seed & 0x7fffffffffffffffULL), "target",
-                               rt->t->name, "spec", o->spec_version ? o->spec_version : "chatgw/1.0",
-                               "capabilities", rt->t->capabilities, "extensions",
-                               rt->t->extensions, "replay_cap", (json_int_t)rt->t->replay_cap);
+                               (json_int_t)(o->seed & 0x7fffffffffffffffULL), "target", rt->t->name,
+                               "spec", o->spec_version ? o->spec_version : "chatgw/1.0",
+                               "capabilities", rt->t->capabilities, "extensions", rt->t->extensions,
+                               "replay_cap", (json_int_t)rt->t->replay_cap);
     if (rt->t->ping_interval_ms)
         json_object_set_new(header, "ping_interval_ms", json_integer(rt->t->ping_interval_ms));
     if (rt->t->mutant)
@@ -3075,7 +3136,8 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
         step_error(rt, NULL, "%s", err);
         free(err);
     } else if (create_sessions(rt) == 0) {
-        json_array_foreach(c->steps, i, e) {
+        json_array_foreach(c->steps, i, e)
+        {
             rt->step_index = (int64_t)i;
             rt->burst_client = burst_with_next(e, json_array_get(c->steps, i + 1));
             run_step(rt, e);
@@ -3091,7 +3153,8 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     /* invariants */
     json_t *inv = hn_invariants_run(rt->tr, o->catalog);
     enum hn_verdict verdict = HN_OK;
-    json_array_foreach(rt->failures, i, e) {
+    json_array_foreach(rt->failures, i, e)
+    {
         if (!strcmp(wc_json_str(e, "kind"), "error"))
             verdict = worse(verdict, HN_ERROR);
         else if (!strcmp(wc_json_str(e, "kind"), "late"))
@@ -3099,13 +3162,13 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
         else
             verdict = worse(verdict, level_verdict(rt, wc_json_str(e, "requirement")));
     }
-    json_array_foreach(json_object_get(inv, "violations"), i, e) {
+    json_array_foreach(json_object_get(inv, "violations"), i, e)
+    {
         json_t *f = json_pack("{s:s?, s:s, s:s?, s:n, s:n, s:n, s:n, s:O?, s:s?, s:O?}",
                               "requirement", wc_json_str(e, "requirement"), "kind", "invariant",
-                              "message", wc_json_str(e, "message"), "step", "expected",
-                              "received", "diff", "witness", json_object_get(e, "witness"),
-                              "checker", wc_json_str(e, "checker"), "frames",
-                              json_object_get(e, "frames"));
+                              "message", wc_json_str(e, "message"), "step", "expected", "received",
+                              "diff", "witness", json_object_get(e, "witness"), "checker",
+                              wc_json_str(e, "checker"), "frames", json_object_get(e, "frames"));
         if (f) {
             if (!json_object_get(f, "witness"))
                 json_object_set_new(f, "witness", json_array());
@@ -3114,9 +3177,9 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
         verdict = worse(verdict, level_verdict(rt, wc_json_str(e, "requirement")));
     }
     if (rt->alt_grade && verdict != HN_ERROR && verdict != HN_FAILED) {
-        enum hn_verdict g = !strcmp(rt->alt_grade, "non_strict") ? HN_NON_STRICT
+        enum hn_verdict g = !strcmp(rt->alt_grade, "non_strict")      ? HN_NON_STRICT
                             : !strcmp(rt->alt_grade, "informational") ? HN_INFORMATIONAL
-                                                                       : HN_OK;
+                                                                      : HN_OK;
         verdict = worse(verdict, g);
         /* When the alternative's grade is the only reason for the verdict, say so in a failure
          * record naming the case's first requirement of that level: reports then show why, and a
@@ -3124,15 +3187,16 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
         if (g == verdict && (g == HN_NON_STRICT || g == HN_INFORMATIONAL) &&
             json_array_size(rt->failures) == 0) {
             const char *req = NULL;
-            json_array_foreach(c->spec, i, e) {
+            json_array_foreach(c->spec, i, e)
+            {
                 if (!req && level_verdict(rt, json_string_value(e)) == g)
                     req = json_string_value(e);
             }
             char *m = wc_xasprintf("an alternative graded %s matched", rt->alt_grade);
             json_array_append_new(rt->failures,
                                   json_pack("{s:s?, s:s, s:s, s:n, s:n, s:n, s:n, s:[]}",
-                                            "requirement", req, "kind", "alternative", "message",
-                                            m, "step", "expected", "received", "diff", "witness"));
+                                            "requirement", req, "kind", "alternative", "message", m,
+                                            "step", "expected", "received", "diff", "witness"));
             free(m);
         }
     }
@@ -3141,8 +3205,9 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     json_object_set_new(result, "verdict", json_string(hn_verdict_name(verdict)));
     json_object_set_new(result, "duration_ms", json_integer(wc_now_ms() - t0));
     json_object_set(result, "failures", rt->failures);
-    json_object_set(result, "checks", json_object_get(inv, "checks") ? json_object_get(inv, "checks")
-                                                                     : json_object());
+    json_object_set(result, "checks",
+                    json_object_get(inv, "checks") ? json_object_get(inv, "checks")
+                                                   : json_object());
     json_t *tr = json_array();
     json_array_append(tr, hn_transcript_header(rt->tr));
     json_array_extend(tr, hn_transcript_records(rt->tr));

@@ -20,20 +20,19 @@
 #include "model/scenario.h"
 
 struct hn_runner_opts {
-    uint64_t seed;                  /* the case seed (directive seeds, nonces, masks) */
-    int64_t timeout_ms;             /* > 0: overrides every case's safety timeout */
-    const struct hn_spec *spec;     /* requirement levels */
-    const char *spec_version;       /* "chatgw/1.0" */
+    uint64_t seed;                   /* the case seed (directive seeds, nonces, masks) */
+    int64_t timeout_ms;              /* > 0: overrides every case's safety timeout */
+    const struct hn_spec *spec;      /* requirement levels */
+    const char *spec_version;        /* "chatgw/1.0" */
     const struct hn_msgcat *catalog; /* may be NULL */
-    const char *rerun;              /* the one-line rerun command for this case */
+    const char *rerun;               /* the one-line rerun command for this case */
 };
 
 /*
  * Run case c against target t (started and authenticated; an own_target case gets a private
  * copy started here). Never NULL: harness problems become an ERROR result.
  */
-json_t *hn_runner_run(const struct hn_case *c, struct hn_target *t,
-                      const struct hn_runner_opts *o);
+json_t *hn_runner_run(const struct hn_case *c, struct hn_target *t, const struct hn_runner_opts *o);
 
 /* The result of a case that did not run (UNIMPLEMENTED, SKIPPED, ERROR) with a message. */
 json_t *hn_runner_result_norun(const struct hn_case *c, const char *verdict, const char *message,

@@ -35,8 +35,8 @@
 #define STOP_GRACE_MS 3000
 
 struct hn_target_priv {
-    pid_t owner;          /* the process that spawned the gateway */
-    char *tmp_dir;        /* our private temp dir (log, state) */
+    pid_t owner;   /* the process that spawned the gateway */
+    char *tmp_dir; /* our private temp dir (log, state) */
 };
 
 /* The private part lives right after the public struct. */
@@ -113,13 +113,15 @@ static int check_pool(const struct wc_yaml_doc *doc, const json_t *auth, const j
     seen = json_object();
     json_object_foreach((json_t *)users, k, v)
         json_object_set_new(seen, json_string_value(v), json_true());
-    json_array_foreach(pool, i, set) {
+    json_array_foreach(pool, i, set)
+    {
         if (!json_is_object(set) || json_object_size(set) != json_object_size(users)) {
             *err = perr(doc, set, NULL, "a pool entry maps exactly the roles of 'users' to tokens");
             rc = WC_ERR_CONFIG;
             break;
         }
-        json_object_foreach(set, k, v) {
+        json_object_foreach(set, k, v)
+        {
             if (!json_object_get(users, k)) {
                 *err = wc_yaml_msg(doc, set, k, "'%s' is not a role of 'users'", k);
                 rc = WC_ERR_CONFIG;
@@ -127,8 +129,10 @@ static int check_pool(const struct wc_yaml_doc *doc, const json_t *auth, const j
                 *err = wc_yaml_msg(doc, set, k, "the token of '%s' must be a string", k);
                 rc = WC_ERR_CONFIG;
             } else if (json_object_get(seen, json_string_value(v))) {
-                *err = wc_yaml_msg(doc, set, k, "token of '%s' is used twice in auth: every "
-                                   "user set needs users of its own", k);
+                *err = wc_yaml_msg(doc, set, k,
+                                   "token of '%s' is used twice in auth: every "
+                                   "user set needs users of its own",
+                                   k);
                 rc = WC_ERR_CONFIG;
             } else {
                 json_object_set_new(seen, json_string_value(v), json_true());
@@ -145,11 +149,24 @@ static int check_pool(const struct wc_yaml_doc *doc, const json_t *auth, const j
 
 static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **err)
 {
-    static const char *const keys[] = {"name", "description", "base_url", "host", "port",
-                                       "start", "ws_path", "auth", "sessions", "providers",
-                                       "capabilities", "extensions", "replay_cap",
-                                       "ping_interval_ms", "pong_timeout_ms", "quiescence",
-                                       "disable_provider_args", NULL};
+    static const char *const keys[] = {"name",
+                                       "description",
+                                       "base_url",
+                                       "host",
+                                       "port",
+                                       "start",
+                                       "ws_path",
+                                       "auth",
+                                       "sessions",
+                                       "providers",
+                                       "capabilities",
+                                       "extensions",
+                                       "replay_cap",
+                                       "ping_interval_ms",
+                                       "pong_timeout_ms",
+                                       "quiescence",
+                                       "disable_provider_args",
+                                       NULL};
     const char *k;
     json_t *v;
 
@@ -157,7 +174,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         *err = wc_xasprintf("%s:1:1: a target profile is a mapping", wc_yaml_name(doc));
         return WC_ERR_CONFIG;
     }
-    json_object_foreach((json_t *)root, k, v) {
+    json_object_foreach((json_t *)root, k, v)
+    {
         if (!in_strs(keys, k)) {
             *err = wc_yaml_msg(doc, root, k, "unknown key '%s' in target profile", k);
             return WC_ERR_CONFIG;
@@ -175,7 +193,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
             *err = perr(doc, root, "start", "'start' needs 'argv': a non-empty list");
             return WC_ERR_CONFIG;
         }
-        json_object_foreach(start, k, v) {
+        json_object_foreach(start, k, v)
+        {
             if (!in_strs(skeys, k)) {
                 *err = wc_yaml_msg(doc, start, k, "unknown key '%s' in start", k);
                 return WC_ERR_CONFIG;
@@ -183,7 +202,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         }
         size_t i;
         json_t *a;
-        json_array_foreach(json_object_get(start, "argv"), i, a) {
+        json_array_foreach(json_object_get(start, "argv"), i, a)
+        {
             if (!json_is_string(a) && !json_is_integer(a)) {
                 *err = perr(doc, start, "argv", "'argv' entries are strings");
                 return WC_ERR_CONFIG;
@@ -195,13 +215,15 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
     }
     json_t *auth = json_object_get(root, "auth");
     if (!json_is_object(auth)) {
-        *err = perr(doc, root, auth ? "auth" : NULL, "target profile: 'auth' (a mapping) is required");
+        *err =
+            perr(doc, root, auth ? "auth" : NULL, "target profile: 'auth' (a mapping) is required");
         return WC_ERR_CONFIG;
     }
     {
         static const char *const akeys[] = {"kind", "users", "pool", "username", "password", NULL};
         const char *kind = wc_json_str(auth, "kind");
-        json_object_foreach(auth, k, v) {
+        json_object_foreach(auth, k, v)
+        {
             if (!in_strs(akeys, k)) {
                 *err = wc_yaml_msg(doc, auth, k, "unknown key '%s' in auth", k);
                 return WC_ERR_CONFIG;
@@ -217,7 +239,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                 *err = perr(doc, auth, "kind", "auth kind token needs 'users': {name: token}");
                 return WC_ERR_CONFIG;
             }
-            json_object_foreach(users, k, v) {
+            json_object_foreach(users, k, v)
+            {
                 if (!json_is_string(v)) {
                     *err = wc_yaml_msg(doc, users, k, "the token of '%s' must be a string", k);
                     return WC_ERR_CONFIG;
@@ -244,7 +267,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
             *err = wc_yaml_msg(doc, root, lists[i], "'%s' must be a list", lists[i]);
             return WC_ERR_CONFIG;
         }
-        json_array_foreach(l, j, e) {
+        json_array_foreach(l, j, e)
+        {
             if (!json_is_string(e)) {
                 *err = wc_yaml_msg(doc, root, lists[i], "'%s' entries are strings", lists[i]);
                 return WC_ERR_CONFIG;
@@ -261,12 +285,13 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                         "'disable_provider_args' must be a non-empty list of strings");
             return WC_ERR_CONFIG;
         }
-        json_array_foreach(dpa, i, a) {
+        json_array_foreach(dpa, i, a)
+        {
             if (!json_is_string(a)) {
                 static const char msg[] = "'disable_provider_args' entries are strings";
                 int line, col;
-                bool at = !json_is_boolean(a) && !json_is_null(a) &&
-                          wc_yaml_pos(doc, a, &line, &col);
+                bool at =
+                    !json_is_boolean(a) && !json_is_null(a) && wc_yaml_pos(doc, a, &line, &col);
                 *err = at ? wc_yaml_msg(doc, a, NULL, "%s", msg)
                           : perr(doc, root, "disable_provider_args", msg);
                 return WC_ERR_CONFIG;
@@ -321,8 +346,8 @@ static struct hn_target *from_profile(json_t *root, const char *path)
     t->auth_kind = wc_xstrdup(wc_json_str(json_object_get(root, "auth"), "kind"));
     t->users = json_object();
     v = json_object_get(root, "providers");
-    t->providers = v ? json_deep_copy(v)
-                     : json_pack("[ssss]", "claude", "cursor", "codex", "opencode");
+    t->providers =
+        v ? json_deep_copy(v) : json_pack("[ssss]", "claude", "cursor", "codex", "opencode");
     v = json_object_get(root, "capabilities");
     t->capabilities = v ? json_deep_copy(v) : json_array();
     v = json_object_get(root, "extensions");
@@ -484,8 +509,8 @@ size_t hn_target_sweep_stale(void)
         long pid;
         char rest[32];
         /* gwspec-target-PID-XXXXXX: the spawning process's pid; gone means nobody uses it */
-        if (e->d_type != DT_DIR ||
-            sscanf(e->d_name, "gwspec-target-%ld-%31s", &pid, rest) != 2 || pid <= 0)
+        if (e->d_type != DT_DIR || sscanf(e->d_name, "gwspec-target-%ld-%31s", &pid, rest) != 2 ||
+            pid <= 0)
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
@@ -565,8 +590,8 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
     /* argv: "gwspec-gateway" -> the binary; ${state_dir} substituted; the disable_provider_args
      * of every disabled provider and --mutant appended */
     json_t *dpa = json_object_get(t->profile, "disable_provider_args");
-    argv = wc_xcalloc(argc + json_array_size(dpa) * json_array_size(t->disabled) + 4,
-                      sizeof(*argv));
+    argv =
+        wc_xcalloc(argc + json_array_size(dpa) * json_array_size(t->disabled) + 4, sizeof(*argv));
     char seedtext[32];
     snprintf(seedtext, sizeof(seedtext), "%llu", (unsigned long long)t->seed);
     /* ${bin_dir}: the folder of the gateway binary, so test profiles can start our other tools */
@@ -593,11 +618,13 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
     }
     size_t di;
     json_t *dname;
-    json_array_foreach(t->disabled, di, dname) {
+    json_array_foreach(t->disabled, di, dname)
+    {
         size_t ai;
         json_t *a;
         json_object_set(subst, "provider", dname);
-        json_array_foreach(dpa, ai, a) {
+        json_array_foreach(dpa, ai, a)
+        {
             json_t *s = hn_subst(a, subst);
             argv[argc++] = wc_xstrdup(json_string_value(s));
             json_decref(s);
@@ -647,7 +674,7 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
         regfree(&re);
         return WC_ERR_IO;
     }
-    setpgid(pid, pid);   /* also here: the group exists before anyone signals it */
+    setpgid(pid, pid); /* also here: the group exists before anyone signals it */
     hn_reap_add_group(pid, t->state_dir);
     t->pid = pid;
     p->owner = getpid();
@@ -709,7 +736,8 @@ static int authenticate(struct hn_target *t, int timeout_ms, char **err)
     if (!strcmp(t->auth_kind, "token")) {
         const char *k;
         json_t *v;
-        json_object_foreach(json_object_get(auth, "users"), k, v) {
+        json_object_foreach(json_object_get(auth, "users"), k, v)
+        {
             if (!t->default_user)
                 t->default_user = wc_xstrdup(k);
             json_t *set = t->user_set > 0
@@ -723,8 +751,8 @@ static int authenticate(struct hn_target *t, int timeout_ms, char **err)
     const char *user = wc_json_str(auth, "username"), *pass = wc_json_str(auth, "password");
     json_t *body = json_pack("{s:s, s:s}", "username", user, "password", pass);
     struct hn_http_resp r;
-    int rc = hn_http_request(t->host, t->port, "POST", "/api/auth/register", NULL, body,
-                             timeout_ms, &r, err);
+    int rc = hn_http_request(t->host, t->port, "POST", "/api/auth/register", NULL, body, timeout_ms,
+                             &r, err);
     if (rc == 0 && !wc_json_str(r.json, "token")) {
         hn_http_resp_release(&r);
         rc = hn_http_request(t->host, t->port, "POST", "/api/auth/login", NULL, body, timeout_ms,
@@ -822,7 +850,8 @@ int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err)
         return WC_ERR_CONFIG;
     }
     json_array_clear(t->disabled);
-    json_array_foreach(names, i, e) {
+    json_array_foreach(names, i, e)
+    {
         if (json_is_string(e))
             json_array_append(t->disabled, e);
     }
@@ -890,9 +919,9 @@ void hn_target_use_user_set(struct hn_target *t, size_t i)
 {
     const char *k;
     json_t *v;
-    json_t *set = i > 0 ? json_array_get(json_object_get(json_object_get(t->profile, "auth"),
-                                                         "pool"), i - 1)
-                        : NULL;
+    json_t *set =
+        i > 0 ? json_array_get(json_object_get(json_object_get(t->profile, "auth"), "pool"), i - 1)
+              : NULL;
 
     t->user_set = set ? i : 0;
     if (strcmp(t->auth_kind, "token"))
@@ -910,7 +939,8 @@ static bool arr_has(const json_t *a, const char *s)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         if (json_is_string(e) && !strcmp(json_string_value(e), s))
             return true;
     }
@@ -933,8 +963,8 @@ int hn_target_create_session(const struct hn_target *t, const char *user, const 
 {
     const char *token = hn_target_token(t, user);
     json_t *sess = json_object_get(t->profile, "sessions");
-    const char *path = wc_json_str(sess, "path") ? wc_json_str(sess, "path")
-                                                 : "/api/providers/sessions";
+    const char *path =
+        wc_json_str(sess, "path") ? wc_json_str(sess, "path") : "/api/providers/sessions";
     json_t *body;
     struct hn_http_resp r;
     int rc;

@@ -24,31 +24,31 @@
 #include <jansson.h>
 
 struct hn_target {
-    char *name;            /* read-only */
-    char *profile_path;    /* read-only, or NULL for the built-in reference profile */
-    json_t *profile;       /* read-only: the profile as loaded */
-    char *host;            /* read-only */
-    int port;              /* read-only; changes on restart */
-    char *ws_path;         /* read-only: "/ws" */
-    char *auth_kind;       /* "token" | "cloudcli-register" */
-    json_t *users;         /* object user -> token, after authentication */
-    char *default_user;    /* the first user */
-    json_t *providers;     /* array of provider names */
-    json_t *capabilities;  /* array of capability words */
-    json_t *extensions;    /* {kinds: [], types: []} */
+    char *name;           /* read-only */
+    char *profile_path;   /* read-only, or NULL for the built-in reference profile */
+    json_t *profile;      /* read-only: the profile as loaded */
+    char *host;           /* read-only */
+    int port;             /* read-only; changes on restart */
+    char *ws_path;        /* read-only: "/ws" */
+    char *auth_kind;      /* "token" | "cloudcli-register" */
+    json_t *users;        /* object user -> token, after authentication */
+    char *default_user;   /* the first user */
+    json_t *providers;    /* array of provider names */
+    json_t *capabilities; /* array of capability words */
+    json_t *extensions;   /* {kinds: [], types: []} */
     int64_t replay_cap;
     int64_t ping_interval_ms; /* 0: none declared */
     int64_t pong_timeout_ms;  /* how long a silent socket is kept; 0: two intervals (R-HB-2) */
-    char *quiescence;      /* "sentinel" or "quiet_ms" */
-    int64_t quiet_ms;      /* for quiescence quiet_ms */
+    char *quiescence;         /* "sentinel" or "quiet_ms" */
+    int64_t quiet_ms;         /* for quiescence quiet_ms */
     /* spawned instance */
-    pid_t pid;             /* 0 when not spawned by us */
-    char *mutant;          /* --mutant NAME passed at start, or NULL */
-    uint64_t seed;         /* substituted for ${seed} in start.argv */
-    char *state_dir;       /* private directory for ${state_dir}, or NULL */
-    char *log_path;        /* the spawned gateway's output */
-    json_t *disabled;      /* provider names the next start makes unavailable (array) */
-    size_t user_set;       /* which user set `users` holds: 0 auth.users, i auth.pool[i-1] */
+    pid_t pid;        /* 0 when not spawned by us */
+    char *mutant;     /* --mutant NAME passed at start, or NULL */
+    uint64_t seed;    /* substituted for ${seed} in start.argv */
+    char *state_dir;  /* private directory for ${state_dir}, or NULL */
+    char *log_path;   /* the spawned gateway's output */
+    json_t *disabled; /* provider names the next start makes unavailable (array) */
+    size_t user_set;  /* which user set `users` holds: 0 auth.users, i auth.pool[i-1] */
 };
 
 /*
@@ -88,7 +88,7 @@ bool hn_target_can_disable(const struct hn_target *t);
  * names is not empty and the profile cannot do it.
  */
 int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err);
-void hn_target_free(struct hn_target *t);   /* stops it first */
+void hn_target_free(struct hn_target *t); /* stops it first */
 
 /*
  * User sets: auth.users is set 0, each auth.pool entry one more, all with the same role names

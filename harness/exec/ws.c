@@ -264,8 +264,8 @@ static ssize_t recv_stamped(int fd, char *buf, size_t len, int64_t *stamp_ms)
         struct cmsghdr align;
     } cb;
     struct iovec io = {.iov_base = buf, .iov_len = len};
-    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b,
-                       .msg_controllen = sizeof(cb.b)};
+    struct msghdr m = {
+        .msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof(cb.b)};
     ssize_t n = recvmsg(fd, &m, 0);
 
     *stamp_ms = -1;
@@ -400,8 +400,9 @@ int hn_ws_handshake(struct hn_ws *ws, const char *host, int port, const char *pa
         if (end)
             break;
         if (ws->eof) {
-            *err = ws->rx.len ? wc_xasprintf("the server closed the connection mid-response")
-                              : wc_xasprintf("the server closed the connection without an HTTP response");
+            *err = ws->rx.len
+                       ? wc_xasprintf("the server closed the connection mid-response")
+                       : wc_xasprintf("the server closed the connection without an HTTP response");
             return WC_ERR_PROTOCOL;
         }
         if (ws->rx.len > HANDSHAKE_MAX) {

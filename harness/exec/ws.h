@@ -22,23 +22,29 @@
 
 #define HN_WS_MAX_MESSAGE (16u * 1024 * 1024) /* inbound cap: a bigger message is an error */
 
-enum hn_ws_op { HN_WS_CONT = 0, HN_WS_TEXT = 1, HN_WS_BINARY = 2, HN_WS_CLOSE = 8,
-                HN_WS_PING = 9, HN_WS_PONG = 10 };
+enum hn_ws_op {
+    HN_WS_CONT = 0,
+    HN_WS_TEXT = 1,
+    HN_WS_BINARY = 2,
+    HN_WS_CLOSE = 8,
+    HN_WS_PING = 9,
+    HN_WS_PONG = 10
+};
 
 struct hn_ws {
-    int fd;                 /* nonblocking socket, or -1 */
-    struct wc_buf rx;       /* received bytes not parsed yet */
-    struct wc_buf msg;      /* the message being reassembled from fragments */
-    int msg_op;             /* its opcode (TEXT/BINARY), 0 when none is open */
-    struct wc_buf tx;       /* bytes waiting to be written */
-    struct wc_rand *rng;    /* masking keys; borrowed */
-    bool eof;               /* the peer ended TCP */
-    bool close_sent;        /* we sent a close frame */
-    bool masked_seen;       /* the server sent a masked frame (an RFC 6455 violation) */
-    bool no_pong;           /* do not answer pings (a client that withholds pongs, R-HB-2) */
-    int64_t empty_ms;       /* the latest time the receive queue was seen empty (wc_now_ms) */
-    int64_t rx_lo_ms;       /* the bytes the last hn_ws_read appended arrived after this time */
-    int64_t rx_last_ms;     /* the kernel's arrival time of the last byte rx holds, or -1 */
+    int fd;              /* nonblocking socket, or -1 */
+    struct wc_buf rx;    /* received bytes not parsed yet */
+    struct wc_buf msg;   /* the message being reassembled from fragments */
+    int msg_op;          /* its opcode (TEXT/BINARY), 0 when none is open */
+    struct wc_buf tx;    /* bytes waiting to be written */
+    struct wc_rand *rng; /* masking keys; borrowed */
+    bool eof;            /* the peer ended TCP */
+    bool close_sent;     /* we sent a close frame */
+    bool masked_seen;    /* the server sent a masked frame (an RFC 6455 violation) */
+    bool no_pong;        /* do not answer pings (a client that withholds pongs, R-HB-2) */
+    int64_t empty_ms;    /* the latest time the receive queue was seen empty (wc_now_ms) */
+    int64_t rx_lo_ms;    /* the bytes the last hn_ws_read appended arrived after this time */
+    int64_t rx_last_ms;  /* the kernel's arrival time of the last byte rx holds, or -1 */
 };
 
 /*
@@ -49,19 +55,24 @@ struct hn_ws {
  */
 void hn_ws_arrival(const struct hn_ws *ws, int64_t *lo, int64_t *hi);
 
-enum hn_ws_event_type { HN_WS_EV_NONE, HN_WS_EV_MESSAGE, HN_WS_EV_CLOSE, HN_WS_EV_PING,
-                        HN_WS_EV_PONG };
+enum hn_ws_event_type {
+    HN_WS_EV_NONE,
+    HN_WS_EV_MESSAGE,
+    HN_WS_EV_CLOSE,
+    HN_WS_EV_PING,
+    HN_WS_EV_PONG
+};
 
 struct hn_ws_event {
     enum hn_ws_event_type type;
-    bool binary;            /* MESSAGE: the opcode was binary */
-    char *data;             /* MESSAGE / PING / PONG payload, or CLOSE reason (new, NUL-terminated) */
+    bool binary; /* MESSAGE: the opcode was binary */
+    char *data;  /* MESSAGE / PING / PONG payload, or CLOSE reason (new, NUL-terminated) */
     size_t len;
-    int code;               /* CLOSE: the status code, 1005 when the frame had none */
+    int code; /* CLOSE: the status code, 1005 when the frame had none */
 };
 
 void hn_ws_init(struct hn_ws *ws, int fd, struct wc_rand *rng);
-void hn_ws_release(struct hn_ws *ws);   /* closes fd, frees buffers */
+void hn_ws_release(struct hn_ws *ws); /* closes fd, frees buffers */
 void hn_ws_event_release(struct hn_ws_event *ev);
 
 /*
@@ -100,6 +111,5 @@ int hn_ws_handshake(struct hn_ws *ws, const char *host, int port, const char *pa
  * that keeps the connection open and silent until the deadline gives 0.
  */
 size_t hn_ws_refusal_trailer(struct hn_ws *ws, int64_t deadline_ms, char **extra);
-
 
 #endif

@@ -61,7 +61,8 @@ int hn_casedir_find(char *const *args, size_t nargs, const char *dflt_dir, json_
     for (size_t i = 0; i < nargs; i++) {
         struct stat st;
         if (stat(args[i], &st) != 0) {
-            json_array_append_new(errs, json_sprintf("%s: no such case file or directory", args[i]));
+            json_array_append_new(errs,
+                                  json_sprintf("%s: no such case file or directory", args[i]));
             rc = WC_ERR_CONFIG;
         } else if (S_ISDIR(st.st_mode)) {
             walk(args[i], found);
@@ -91,7 +92,8 @@ int hn_casedir_load(const json_t *paths, const struct hn_spec *spec, struct hn_c
     json_t *p;
     int rc = 0;
 
-    json_array_foreach(paths, i, p) {
+    json_array_foreach(paths, i, p)
+    {
         if (hn_case_load_file(json_string_value(p), spec, out, errs) != 0)
             rc = WC_ERR_CONFIG;
     }
@@ -102,9 +104,9 @@ int hn_casedir_load(const json_t *paths, const struct hn_spec *spec, struct hn_c
             size_t nx = strcspn(x, "-"), ny = strcspn(y, "-");
             if (strcmp(out->v[a]->file, out->v[b]->file) && nx == ny && !strncmp(x, y, nx) &&
                 strcmp(x, y)) {
-                json_array_append_new(errs, json_sprintf("%s: case number %.*s is also used by %s",
-                                                         out->v[b]->file, (int)nx, y,
-                                                         out->v[a]->file));
+                json_array_append_new(errs,
+                                      json_sprintf("%s: case number %.*s is also used by %s",
+                                                   out->v[b]->file, (int)nx, y, out->v[a]->file));
                 rc = WC_ERR_CONFIG;
             }
             if (!strcmp(out->v[a]->id, out->v[b]->id)) {
@@ -162,7 +164,8 @@ static bool any_glob(const struct hn_case *c, const json_t *globs)
 {
     size_t i;
     json_t *g;
-    json_array_foreach(globs, i, g) {
+    json_array_foreach(globs, i, g)
+    {
         if (hn_case_glob(c, json_string_value(g)))
             return true;
     }
@@ -173,8 +176,10 @@ static bool has_tag(const struct hn_case *c, const json_t *tags)
 {
     size_t i, j;
     json_t *t, *u;
-    json_array_foreach(tags, i, t) {
-        json_array_foreach(c->tags, j, u) {
+    json_array_foreach(tags, i, t)
+    {
+        json_array_foreach(c->tags, j, u)
+        {
             if (json_equal(t, u))
                 return true;
         }
@@ -186,8 +191,10 @@ static bool cites_req(const struct hn_case *c, const json_t *reqs)
 {
     size_t i, j;
     json_t *r, *u;
-    json_array_foreach(reqs, i, r) {
-        json_array_foreach(c->spec, j, u) {
+    json_array_foreach(reqs, i, r)
+    {
+        json_array_foreach(c->spec, j, u)
+        {
             if (json_equal(r, u))
                 return true;
         }
@@ -247,7 +254,8 @@ static bool carries(const struct hn_case *c, const json_t *tag)
 {
     size_t i;
     json_t *u;
-    json_array_foreach(c->tags, i, u) {
+    json_array_foreach(c->tags, i, u)
+    {
         if (json_equal(u, tag))
             return true;
     }
@@ -261,7 +269,8 @@ int hn_select_check_names(const struct hn_caselist *all, const struct hn_spec *s
     json_t *r, *t, *u;
     int rc = 0;
 
-    json_array_foreach(sel->reqs, i, r) {
+    json_array_foreach(sel->reqs, i, r)
+    {
         if (!hn_spec_find(spec, json_string_value(r))) {
             json_array_append_new(errs, json_sprintf("unknown requirement '%s' (--req): %s "
                                                      "defines no such id",
@@ -269,7 +278,8 @@ int hn_select_check_names(const struct hn_caselist *all, const struct hn_spec *s
             rc = WC_ERR_NOTFOUND;
         }
     }
-    json_array_foreach(sel->tags, i, t) {
+    json_array_foreach(sel->tags, i, t)
+    {
         bool found = false;
         for (k = 0; k < all->n && !found; k++)
             found = carries(all->v[k], t);
@@ -279,7 +289,8 @@ int hn_select_check_names(const struct hn_caselist *all, const struct hn_spec *s
         struct wc_buf b;
         wc_buf_init(&b, 0);
         for (k = 0; k < all->n; k++) {
-            json_array_foreach(all->v[k]->tags, j, u) {
+            json_array_foreach(all->v[k]->tags, j, u)
+            {
                 bool seen = false;
                 for (size_t m = 0; m < k && !seen; m++)
                     seen = carries(all->v[m], u);
@@ -289,10 +300,10 @@ int hn_select_check_names(const struct hn_caselist *all, const struct hn_spec *s
                     wc_buf_addf(&b, "%s%s", b.len ? ", " : "", json_string_value(u));
             }
         }
-        json_array_append_new(errs, json_sprintf("unknown tag '%s' (--tag): none of the %zu "
-                                                 "case(s) loaded carries it (tags: %s)",
-                                                 json_string_value(t), all->n,
-                                                 b.len ? b.buf : "none"));
+        json_array_append_new(errs,
+                              json_sprintf("unknown tag '%s' (--tag): none of the %zu "
+                                           "case(s) loaded carries it (tags: %s)",
+                                           json_string_value(t), all->n, b.len ? b.buf : "none"));
         wc_buf_release(&b);
         rc = WC_ERR_NOTFOUND;
     }
@@ -303,7 +314,8 @@ static void describe_list(struct wc_buf *b, const char *opt, const json_t *value
 {
     size_t i;
     json_t *v;
-    json_array_foreach(values, i, v) {
+    json_array_foreach(values, i, v)
+    {
         wc_buf_addf(b, "%s%s '%s'", b->len ? ", " : "", opt, json_string_value(v));
     }
 }

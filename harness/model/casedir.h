@@ -16,14 +16,14 @@
 #include "model/scenario.h"
 
 struct hn_select {
-    json_t *filters;   /* array of globs on the case id (any matches), or NULL/empty: all */
-    json_t *excludes;  /* array of globs on the case id, or NULL */
-    json_t *tags;      /* array of tags (a case needs at least one), or NULL */
-    json_t *reqs;      /* array of requirement ids (a case must cite at least one), or NULL */
-    bool strict;       /* include strict (SHOULD-level) cases */
-    int shard_k;       /* 1-based shard index; with shard_n == 0 no sharding */
+    json_t *filters;  /* array of globs on the case id (any matches), or NULL/empty: all */
+    json_t *excludes; /* array of globs on the case id, or NULL */
+    json_t *tags;     /* array of tags (a case needs at least one), or NULL */
+    json_t *reqs;     /* array of requirement ids (a case must cite at least one), or NULL */
+    bool strict;      /* include strict (SHOULD-level) cases */
+    int shard_k;      /* 1-based shard index; with shard_n == 0 no sharding */
     int shard_n;
-    bool shuffle;      /* order by a seeded shuffle (else by id) */
+    bool shuffle; /* order by a seeded shuffle (else by id) */
     uint64_t seed;
 };
 

@@ -231,7 +231,8 @@ json_t *hn_expand(const json_t *tmpl, const struct hn_scope *sc, char **err)
         json_t *out = json_object();
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)tmpl, k, m) {
+        json_object_foreach((json_t *)tmpl, k, m)
+        {
             json_t *e = hn_expand(m, sc, err);
             if (!e) {
                 json_decref(out);
@@ -245,7 +246,8 @@ json_t *hn_expand(const json_t *tmpl, const struct hn_scope *sc, char **err)
         json_t *out = json_array();
         size_t i;
         json_t *m;
-        json_array_foreach(tmpl, i, m) {
+        json_array_foreach(tmpl, i, m)
+        {
             json_t *e = hn_expand(m, sc, err);
             if (!e) {
                 json_decref(out);
@@ -302,7 +304,8 @@ bool hn_json_equal(const json_t *a, const json_t *b)
         json_t *m;
         if (json_object_size(a) != json_object_size(b))
             return false;
-        json_object_foreach((json_t *)a, k, m) {
+        json_object_foreach((json_t *)a, k, m)
+        {
             if (!hn_json_equal(m, json_object_get(b, k)))
                 return false;
         }
@@ -321,8 +324,8 @@ bool hn_json_equal(const json_t *a, const json_t *b)
 }
 
 static const char *const wildcards[] = {
-    "<any>", "<absent>", "<string>", "<number>", "<int>", "<bool>", "<null>",
-    "<object>", "<array>", "<iso8601>", "<nonzero>", "<uuid>", "<epoch_ms>", NULL,
+    "<any>",    "<absent>", "<string>",  "<number>",  "<int>",  "<bool>",     "<null>",
+    "<object>", "<array>",  "<iso8601>", "<nonzero>", "<uuid>", "<epoch_ms>", NULL,
 };
 
 /*
@@ -429,7 +432,7 @@ static bool wildcard_ok(const char *w, const json_t *v)
 
 struct mctx {
     const struct hn_scope *sc;
-    json_t *caps;      /* captures made during this match */
+    json_t *caps; /* captures made during this match */
     struct wc_buf path;
     char *diff;
 };
@@ -451,8 +454,8 @@ static bool fail(struct mctx *m, const char *fmt_expected, const json_t *expecte
 {
     char *exp = expected_v ? short_json(expected_v) : wc_xstrdup(fmt_expected);
     char *rec = received ? short_json(received) : wc_xstrdup("nothing (key absent)");
-    m->diff = wc_xasprintf("at %s: expected %s, received %s", m->path.len ? m->path.buf : ".", exp,
-                           rec);
+    m->diff =
+        wc_xasprintf("at %s: expected %s, received %s", m->path.len ? m->path.buf : ".", exp, rec);
     free(exp);
     free(rec);
     return false;
@@ -479,7 +482,8 @@ static bool match_object(struct mctx *m, const json_t *pat, const json_t *v, boo
 
     if (!json_is_object(v))
         return fail(m, "an object", NULL, v);
-    json_object_foreach((json_t *)pat, k, pm) {
+    json_object_foreach((json_t *)pat, k, pm)
+    {
         json_t *vm = json_object_get(v, k);
         if (ident_key(k))
             wc_buf_addf(&m->path, ".%s", k);
@@ -490,8 +494,8 @@ static bool match_object(struct mctx *m, const json_t *pat, const json_t *v, boo
                 return fail(m, "the key to be absent", NULL, vm);
         } else if (!vm) {
             char *exp = short_json(pm);
-            m->diff = wc_xasprintf("at %s: expected %s, received nothing (key absent)",
-                                   m->path.buf, exp);
+            m->diff =
+                wc_xasprintf("at %s: expected %s, received nothing (key absent)", m->path.buf, exp);
             free(exp);
             return false;
         } else if (!match_rec(m, pm, vm)) {
@@ -501,7 +505,8 @@ static bool match_object(struct mctx *m, const json_t *pat, const json_t *v, boo
         m->path.buf[save] = '\0';
     }
     if (exact) {
-        json_object_foreach((json_t *)v, k, pm) {
+        json_object_foreach((json_t *)v, k, pm)
+        {
             json_t *p = json_object_get(pat, k);
             if (!p || (json_is_string(p) && !strcmp(json_string_value(p), "<absent>"))) {
                 char *rec = short_json(pm);
@@ -547,8 +552,7 @@ static bool match_rec(struct mctx *m, const json_t *pat, const json_t *v)
     if (json_is_object(pat)) {
         json_t *inner = json_object_get(pat, "$exact");
         if (inner && json_object_size(pat) == 1)
-            return json_is_object(inner) ? match_object(m, inner, v, true)
-                                         : match_rec(m, inner, v);
+            return json_is_object(inner) ? match_object(m, inner, v, true) : match_rec(m, inner, v);
         json_t *each = json_object_get(pat, "$each");
         if (each && json_object_size(pat) == 1) {
             /* {$each: P}: an array (of any length) whose every element matches P */

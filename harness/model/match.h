@@ -19,8 +19,8 @@
  */
 typedef json_t *(*hn_var_resolver)(void *ctx, const char *name);
 struct hn_scope {
-    json_t *vars;             /* object; borrowed */
-    hn_var_resolver resolve;  /* or NULL */
+    json_t *vars;            /* object; borrowed */
+    hn_var_resolver resolve; /* or NULL */
     void *ctx;
 };
 

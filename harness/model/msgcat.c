@@ -31,20 +31,20 @@ static const struct {
     const char *name;
     unsigned bit;
 } ftype_names[] = {
-    {"string", FT_STRING}, {"integer", FT_INTEGER}, {"number", FT_NUMBER},
-    {"boolean", FT_BOOLEAN}, {"object", FT_OBJECT}, {"array", FT_ARRAY},
-    {"null", FT_NULL},     {"iso8601", FT_ISO8601}, {"any", FT_ANY},
+    {"string", FT_STRING},   {"integer", FT_INTEGER}, {"number", FT_NUMBER},
+    {"boolean", FT_BOOLEAN}, {"object", FT_OBJECT},   {"array", FT_ARRAY},
+    {"null", FT_NULL},       {"iso8601", FT_ISO8601}, {"any", FT_ANY},
 };
 
 enum seq_mode { SEQ_NO = 0, SEQ_YES = 1, SEQ_OPTIONAL = 2 };
 
 struct field_spec {
-    char *name;    /* the field name */
+    char *name;     /* the field name */
     unsigned types; /* enum ftype bits, any one may match */
-    bool required; /* must be present */
-    json_t *enumv; /* allowed values (owned array) or NULL */
-    bool has_min;  /* min is set */
-    double min;    /* numbers only */
+    bool required;  /* must be present */
+    json_t *enumv;  /* allowed values (owned array) or NULL */
+    bool has_min;   /* min is set */
+    double min;     /* numbers only */
 };
 
 struct msg_def {
@@ -60,14 +60,14 @@ struct def_list {
 };
 
 struct hn_msgcat {
-    char *version;              /* `version` */
-    struct msg_def envelope;    /* the run-event envelope, as a def without a name */
-    struct def_list inbound;    /* by type, with declared extension types */
-    struct def_list outbound;   /* by kind, with declared extension kinds */
-    json_t *never;              /* array of kind strings */
-    json_t *ext_kind_names;     /* every extension kind the catalog defines (declared or not) */
-    json_t *ext_type_names;     /* the same for types */
-    json_t *extra_codes;        /* protocol_error codes added by declared extension types */
+    char *version;            /* `version` */
+    struct msg_def envelope;  /* the run-event envelope, as a def without a name */
+    struct def_list inbound;  /* by type, with declared extension types */
+    struct def_list outbound; /* by kind, with declared extension kinds */
+    json_t *never;            /* array of kind strings */
+    json_t *ext_kind_names;   /* every extension kind the catalog defines (declared or not) */
+    json_t *ext_type_names;   /* the same for types */
+    json_t *extra_codes;      /* protocol_error codes added by declared extension types */
 };
 
 /* --- loading --------------------------------------------------------------------------- */
@@ -91,7 +91,8 @@ static int check_keys(struct loader *ld, const json_t *obj, const char *const *a
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i;
         for (i = 0; allowed[i] && strcmp(allowed[i], key); i++)
             ;
@@ -117,15 +118,17 @@ static int parse_type(struct loader *ld, const json_t *spec, const json_t *t, un
                 return 0;
             }
         }
-        return fail(ld, spec, "type", "unknown field type (want string, integer, number, boolean, "
-                                      "object, array, null, iso8601 or any)");
+        return fail(ld, spec, "type",
+                    "unknown field type (want string, integer, number, boolean, "
+                    "object, array, null, iso8601 or any)");
     }
     if (json_is_null(t)) { /* an unquoted null inside a type list */
         *out |= FT_NULL;
         return 0;
     }
     if (json_is_array(t) && json_array_size(t) > 0) {
-        json_array_foreach(t, k, one) {
+        json_array_foreach(t, k, one)
+        {
             if (json_is_array(one) || parse_type(ld, spec, one, out))
                 return json_is_array(one) ? fail(ld, spec, "type", "nested type list") : -1;
         }
@@ -176,7 +179,8 @@ static int parse_fields(struct loader *ld, const json_t *fields, struct msg_def 
     if (!json_is_object(fields))
         return fail(ld, fields, NULL, "'fields' must be a mapping of field name to spec");
     d->fields = wc_xcalloc(json_object_size(fields) + 1, sizeof(*d->fields));
-    json_object_foreach((json_t *)fields, key, spec) {
+    json_object_foreach((json_t *)fields, key, spec)
+    {
         if (parse_field(ld, key, spec, &d->fields[d->nfields++]))
             return -1;
     }
@@ -223,7 +227,8 @@ static int parse_section(struct loader *ld, const json_t *sec, bool outbound, st
         return -1;
     }
     l->defs = wc_xrealloc(l->defs, (l->n + json_object_size(sec) + 1) * sizeof(*l->defs));
-    json_object_foreach((json_t *)sec, key, def) {
+    json_object_foreach((json_t *)sec, key, def)
+    {
         memset(&l->defs[l->n], 0, sizeof(l->defs[l->n]));
         if (parse_def(ld, key, def, outbound, &l->defs[l->n++]))
             return -1;
@@ -236,7 +241,8 @@ static bool name_in(const json_t *arr, const char *name)
     size_t i;
     json_t *v;
 
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (json_is_string(v) && !strcmp(json_string_value(v), name))
             return true;
     }
@@ -257,23 +263,26 @@ static int add_extensions(struct loader *ld, struct hn_msgcat *c, const json_t *
     if (sec) {
         const char *key;
         json_t *def;
-        json_object_foreach((json_t *)sec, key, def)
-            json_array_append_new(outbound ? c->ext_kind_names : c->ext_type_names, json_string(key));
+        json_object_foreach((json_t *)sec, key, def) json_array_append_new(
+            outbound ? c->ext_kind_names : c->ext_type_names, json_string(key));
     }
     if (declared && !json_is_array(declared)) {
         ld->err = wc_xasprintf("%s: the target's extension %ss must be a list of names",
                                wc_yaml_name(ld->doc), what);
         return -1;
     }
-    json_array_foreach(declared, i, name) {
-        json_t *def = json_is_string(name) && sec ? json_object_get(sec, json_string_value(name)) : NULL;
+    json_array_foreach(declared, i, name)
+    {
+        json_t *def =
+            json_is_string(name) && sec ? json_object_get(sec, json_string_value(name)) : NULL;
         json_t *codes;
         if (!def) {
-            ld->err = wc_xasprintf("%s: the target declares extension %s %s%s%s that the catalog does "
-                                   "not define",
-                                   wc_yaml_name(ld->doc), what, json_is_string(name) ? "'" : "",
-                                   json_is_string(name) ? json_string_value(name) : "(not a string)",
-                                   json_is_string(name) ? "'" : "");
+            ld->err =
+                wc_xasprintf("%s: the target declares extension %s %s%s%s that the catalog does "
+                             "not define",
+                             wc_yaml_name(ld->doc), what, json_is_string(name) ? "'" : "",
+                             json_is_string(name) ? json_string_value(name) : "(not a string)",
+                             json_is_string(name) ? "'" : "");
             return -1;
         }
         l->defs = wc_xrealloc(l->defs, (l->n + 1) * sizeof(*l->defs));
@@ -292,8 +301,8 @@ static int add_extensions(struct loader *ld, struct hn_msgcat *c, const json_t *
 static int load_root(struct loader *ld, struct hn_msgcat *c, const json_t *root,
                      const json_t *ext_kinds, const json_t *ext_types)
 {
-    static const char *const top[] = {"version", "envelope", "inbound", "outbound", "never",
-                                      "extensions", NULL};
+    static const char *const top[] = {"version", "envelope",   "inbound", "outbound",
+                                      "never",   "extensions", NULL};
     static const char *const ext_keys[] = {"kinds", "types", NULL};
     json_t *ext, *never;
     size_t i;
@@ -314,7 +323,8 @@ static int load_root(struct loader *ld, struct hn_msgcat *c, const json_t *root,
     never = json_object_get(root, "never");
     if (never && !json_is_array(never))
         return fail(ld, never, NULL, "'never' must be a list of kinds");
-    json_array_foreach(never, i, v) {
+    json_array_foreach(never, i, v)
+    {
         if (!json_is_string(v))
             return fail(ld, never, NULL, "'never' must be a list of kinds");
     }
@@ -418,15 +428,23 @@ static const struct msg_def *find_def(const struct def_list *l, const char *name
 static const char *json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
-    default: WC_BUG("json type");
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
+    default:
+        WC_BUG("json type");
     }
 }
 
@@ -439,7 +457,8 @@ static bool type_ok(unsigned types, const json_t *v)
     if ((types & FT_ISO8601) && json_is_string(v) && wc_is_iso8601(json_string_value(v)))
         return true;
     if ((types & FT_INTEGER) &&
-        (json_is_integer(v) || (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))))
+        (json_is_integer(v) ||
+         (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))))
         return true;
     if ((types & FT_NUMBER) && json_is_number(v))
         return true;
@@ -486,11 +505,13 @@ static bool enum_ok(const json_t *enumv, const json_t *extra, const json_t *v)
     size_t i;
     json_t *e;
 
-    json_array_foreach(enumv, i, e) {
+    json_array_foreach(enumv, i, e)
+    {
         if (json_equal(e, v))
             return true;
     }
-    json_array_foreach(extra, i, e) {
+    json_array_foreach(extra, i, e)
+    {
         if (json_equal(e, v))
             return true;
     }
@@ -560,7 +581,7 @@ int hn_msgcat_check_outbound(const struct hn_msgcat *c, const json_t *frame, cha
     }
     if (!kind) {
         *why = wc_xstrdup(json_object_get(frame, "kind") ? "'kind' is not a string"
-                                                          : "frame has no 'kind'");
+                                                         : "frame has no 'kind'");
         return WC_ERR_PROTOCOL;
     }
     if (hn_msgcat_is_never(c, kind)) {
@@ -605,7 +626,7 @@ int hn_msgcat_check_inbound(const struct hn_msgcat *c, const json_t *frame, char
     }
     if (!type) {
         *why = wc_xstrdup(json_object_get(frame, "type") ? "'type' is not a string"
-                                                          : "frame has no 'type'");
+                                                         : "frame has no 'type'");
         return WC_ERR_PROTOCOL;
     }
     d = find_def(&c->inbound, type);

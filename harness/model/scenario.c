@@ -22,8 +22,8 @@
 #include "wc_yaml.h"
 #include "wc_banned.h"
 
-const char *const hn_capabilities[] = {"fan-out", "multi-user", "permissions",
-                                       "persistent-sessions", "heartbeat", NULL};
+const char *const hn_capabilities[] = {
+    "fan-out", "multi-user", "permissions", "persistent-sessions", "heartbeat", NULL};
 const char *const hn_provider_names[] = {"claude", "cursor", "codex", "opencode", NULL};
 
 static bool in_list(const char *const *list, const char *s)
@@ -40,9 +40,12 @@ static bool in_list(const char *const *list, const char *s)
 const char *hn_level_name(enum hn_level l)
 {
     switch (l) {
-    case HN_LEVEL_MUST: return "MUST";
-    case HN_LEVEL_SHOULD: return "SHOULD";
-    case HN_LEVEL_MAY: return "MAY";
+    case HN_LEVEL_MUST:
+        return "MUST";
+    case HN_LEVEL_SHOULD:
+        return "SHOULD";
+    case HN_LEVEL_MAY:
+        return "MAY";
     }
     return "?";
 }
@@ -117,10 +120,11 @@ static struct hn_spec *spec_from_doc(struct wc_yaml_doc *doc, char **err)
     }
     s = wc_xcalloc(1, sizeof(*s));
     s->version = wc_xstrdup(json_is_string(json_object_get(root, "version"))
-                               ? json_string_value(json_object_get(root, "version"))
-                               : "chatgw/1.0");
+                                ? json_string_value(json_object_get(root, "version"))
+                                : "chatgw/1.0");
     s->reqs = wc_xcalloc(json_array_size(list) + 1, sizeof(*s->reqs));
-    json_array_foreach(list, i, r) {
+    json_array_foreach(list, i, r)
+    {
         *err = req_from_entry(doc, r, s, &s->reqs[s->n]);
         if (*err) {
             /* the half-filled entry is counted so that it is freed */
@@ -212,7 +216,8 @@ const char *hn_step_name(const json_t *step)
 
     if (!json_is_object(step))
         return NULL;
-    json_object_foreach((json_t *)step, k, v) {
+    json_object_foreach((json_t *)step, k, v)
+    {
         if (!in_list(step_modifiers, k))
             return k;
     }
@@ -256,13 +261,13 @@ struct lint {
     json_t *errs;
     const struct hn_spec *spec;
     json_t *root;
-    json_t *known;      /* set: variable names bound so far */
-    json_t *scripts;    /* label -> array of barrier names (scripts that parsed) */
+    json_t *known;         /* set: variable names bound so far */
+    json_t *scripts;       /* label -> array of barrier names (scripts that parsed) */
     json_t *script_labels; /* set of every declared script label */
-    json_t *sessions;   /* set of session labels */
-    json_t *connected;  /* set of connected clients */
-    json_t *paused;     /* set of paused clients (pause/resume) */
-    json_t *matrix;     /* the matrix node or NULL */
+    json_t *sessions;      /* set of session labels */
+    json_t *connected;     /* set of connected clients */
+    json_t *paused;        /* set of paused clients (pause/resume) */
+    json_t *matrix;        /* the matrix node or NULL */
     bool own_target;
     int nerr;
 };
@@ -294,8 +299,8 @@ static void lerr(struct lint *l, const json_t *parent, const char *key, const js
     if (!known && parent)
         known = wc_yaml_pos(l->doc, parent, &line, &col);
     if (known)
-        json_array_append_new(l->errs, json_sprintf("%s:%d:%d: %s", wc_yaml_name(l->doc), line,
-                                                    col, msg));
+        json_array_append_new(l->errs,
+                              json_sprintf("%s:%d:%d: %s", wc_yaml_name(l->doc), line, col, msg));
     else
         json_array_append_new(l->errs, json_sprintf("%s: %s", wc_yaml_name(l->doc), msg));
     l->nerr++;
@@ -321,14 +326,21 @@ static void kerr(struct lint *l, const json_t *obj, const char *key, const char 
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "a mapping";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "a mapping";
+    case JSON_ARRAY:
+        return "a list";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -340,7 +352,8 @@ static void check_keys(struct lint *l, const json_t *obj, const char *const *all
     const char *k;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, k, v) {
+    json_object_foreach((json_t *)obj, k, v)
+    {
         if (!in_list(allowed, k))
             kerr(l, obj, k, "unknown key '%s' in %s", k, what);
     }
@@ -412,7 +425,8 @@ static json_t *get_str_list(struct lint *l, const json_t *obj, const char *key,
     }
     if (nonempty && json_array_size(v) == 0)
         lerr(l, obj, key, v, "'%s' must not be empty", key);
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         if (!json_is_string(e)) {
             lerr(l, obj, key, e, "'%s' entries must be strings, not %s", key, type_name(e));
             continue;
@@ -499,7 +513,8 @@ static void check_repeat(struct lint *l, const json_t *obj)
     check_keys(l, r, keys, "$repeat");
     if (!json_object_get(r, "count"))
         lerr(l, r, NULL, r, "$repeat: missing required key 'count'");
-    else if (get_int(l, r, "count", 0, HN_REPEAT_MAX, &n) && json_is_string(json_object_get(r, "text")) &&
+    else if (get_int(l, r, "count", 0, HN_REPEAT_MAX, &n) &&
+             json_is_string(json_object_get(r, "text")) &&
              (uint64_t)n * strlen(json_string_value(json_object_get(r, "text"))) > HN_REPEAT_MAX)
         lerr(l, r, "count", json_object_get(r, "count"), "$repeat: more than %u bytes",
              HN_REPEAT_MAX);
@@ -579,7 +594,8 @@ static void check_pattern_rec(struct lint *l, const json_t *parent, const char *
     } else if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             if (k[0] == '$' && strcmp(k, "$exact") && strcmp(k, "$each") && strcmp(k, "$distinct"))
                 kerr(l, v, k, "unknown pattern operator '%s'", k);
             else if (!strcmp(k, "$each") && json_object_size(v) != 1)
@@ -626,8 +642,8 @@ static void not_paused(struct lint *l, const json_t *parent, const char *key, co
                        const char *name)
 {
     if (name && json_object_get(l->paused, name))
-        lerr(l, parent, key, node, "client '%s' is paused: 'resume: %s' before waiting on it",
-             name, name);
+        lerr(l, parent, key, node, "client '%s' is paused: 'resume: %s' before waiting on it", name,
+             name);
 }
 
 /* The client of a step value that is either "cN" or {client: cN, ...}. */
@@ -657,8 +673,8 @@ static const char *client_of(struct lint *l, const json_t *step, const char *sna
     if (use && !use_client(l, v, "client", json_object_get(v, "client"), c))
         return NULL;
     if (!use && !hn_client_name_valid(c)) {
-        lerr(l, v, "client", json_object_get(v, "client"), "'%s' is not a client name (c1, c2, ...)",
-             c);
+        lerr(l, v, "client", json_object_get(v, "client"),
+             "'%s' is not a client name (c1, c2, ...)", c);
         return NULL;
     }
     return c;
@@ -698,8 +714,10 @@ static void lint_token(struct lint *l, const json_t *obj, const char *key)
         return;
     }
     if (!json_is_object(v)) {
-        lerr(l, obj, key, v, "'%s' takes none, bad, a token, or {of: USER, cut: N | append: "
-                             "TEXT}, not %s", key, type_name(v));
+        lerr(l, obj, key, v,
+             "'%s' takes none, bad, a token, or {of: USER, cut: N | append: "
+             "TEXT}, not %s",
+             key, type_name(v));
         return;
     }
     check_keys(l, v, keys, key);
@@ -719,9 +737,9 @@ static void lint_step_connect(struct lint *l, const json_t *step, const char *na
     bool expect_status = false;
 
     if (json_is_object(v)) {
-        static const char *const keys[] = {"client", "user", "token", "auth", "path",
-                                           "expect_status", "pong", "header_token",
-                                           "header_user", NULL};
+        static const char *const keys[] = {
+            "client",        "user", "token",        "auth",        "path",
+            "expect_status", "pong", "header_token", "header_user", NULL};
         const char *auth;
         check_keys(l, v, keys, "connect");
         if (get_str(l, v, "user", false, "connect"))
@@ -786,7 +804,8 @@ static void lint_step_send(struct lint *l, const json_t *step, const char *name,
         lerr(l, step, "send", v, "'send' takes a mapping of client to frame ({c1: {...}})");
         return;
     }
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         use_client(l, v, k, NULL, k);
         check_template(l, v, k, m);
     }
@@ -815,7 +834,8 @@ static void lint_step_send_raw(struct lint *l, const json_t *step, const char *n
         payloads++;
         hex = get_str(l, v, "hex", false, "send_raw");
         if (hex && !is_hex(hex))
-            lerr(l, v, "hex", json_object_get(v, "hex"), "'hex' must be an even number of hex digits");
+            lerr(l, v, "hex", json_object_get(v, "hex"),
+                 "'hex' must be an even number of hex digits");
     }
     if (json_object_get(v, "file")) {
         payloads++;
@@ -839,11 +859,13 @@ static void lint_step_send_raw(struct lint *l, const json_t *step, const char *n
             get_str(l, r, "text", false, "repeat");
             hex = get_str(l, r, "hex", false, "repeat");
             if (hex && !is_hex(hex))
-                lerr(l, r, "hex", json_object_get(r, "hex"), "'hex' must be an even number of hex digits");
+                lerr(l, r, "hex", json_object_get(r, "hex"),
+                     "'hex' must be an even number of hex digits");
         }
     }
     if (payloads != 1)
-        lerr(l, step, "send_raw", v, "send_raw: give exactly one of 'text', 'hex', 'repeat', 'file'");
+        lerr(l, step, "send_raw", v,
+             "send_raw: give exactly one of 'text', 'hex', 'repeat', 'file'");
 }
 
 static void lint_step_expect(struct lint *l, const json_t *step, const char *name, bool in_alt)
@@ -856,7 +878,8 @@ static void lint_step_expect(struct lint *l, const json_t *step, const char *nam
         lerr(l, step, "expect", v, "'expect' takes a mapping of client to pattern ({c1: {...}})");
         return;
     }
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         if (use_client(l, v, k, NULL, k))
             not_paused(l, v, k, NULL, k);
         if (json_is_string(m) && !strcmp(json_string_value(m), "none"))
@@ -865,7 +888,8 @@ static void lint_step_expect(struct lint *l, const json_t *step, const char *nam
     }
 }
 
-static void lint_step_expect_close(struct lint *l, const json_t *step, const char *name, bool in_alt)
+static void lint_step_expect_close(struct lint *l, const json_t *step, const char *name,
+                                   bool in_alt)
 {
     static const char *const keys[] = {"client", "code", "codes", NULL};
     json_t *v = json_object_get(step, "expect_close");
@@ -885,7 +909,8 @@ static void lint_step_expect_close(struct lint *l, const json_t *step, const cha
             if (!json_is_array(codes) || json_array_size(codes) == 0)
                 lerr(l, v, "codes", codes, "'codes' must be a non-empty list of close codes");
             else
-                json_array_foreach(codes, i, e) {
+                json_array_foreach(codes, i, e)
+                {
                     if (!json_is_integer(e) || json_integer_value(e) < 1000 ||
                         json_integer_value(e) > 4999)
                         lerr(l, v, "codes", e, "close codes are integers from 1000 to 4999");
@@ -910,7 +935,8 @@ static void lint_step_group(struct lint *l, const json_t *step, const char *name
         json_decref(caps);
         return;
     }
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         const char *as;
         if (!json_is_object(item)) {
             lerr(l, v, NULL, item, "a group item is a mapping {cN: pattern, as: name}");
@@ -923,13 +949,15 @@ static void lint_step_group(struct lint *l, const json_t *step, const char *name
             json_object_set_new(names, as, json_true());
         }
     }
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         const char *k;
         json_t *m;
         int clients = 0;
         if (!json_is_object(item))
             continue;
-        json_object_foreach(item, k, m) {
+        json_object_foreach(item, k, m)
+        {
             if (!strcmp(k, "as"))
                 continue;
             if (!strcmp(k, "before") || !strcmp(k, "after")) {
@@ -939,7 +967,8 @@ static void lint_step_group(struct lint *l, const json_t *step, const char *name
                     lerr(l, item, k, m, "'%s' must be a list of group names", k);
                     continue;
                 }
-                json_array_foreach(m, j, e) {
+                json_array_foreach(m, j, e)
+                {
                     if (!json_is_string(e) || !json_object_get(names, json_string_value(e)))
                         lerr(l, item, k, e, "'%s' names an unknown group item%s%s", k,
                              json_is_string(e) ? " " : "",
@@ -981,7 +1010,8 @@ static void lint_barrier_step(struct lint *l, const json_t *step, const char *sn
         lerr(l, step, sname, v, "'%s' takes a mapping of script to barrier ({s1: hold})", sname);
         return;
     }
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         json_t *barriers = json_object_get(l->scripts, k);
         if (!json_object_get(l->script_labels, k)) {
             kerr(l, v, k, "unknown provider script '%s'", k);
@@ -1002,7 +1032,8 @@ static void lint_barrier_step(struct lint *l, const json_t *step, const char *sn
     }
 }
 
-static void lint_step_provider_done(struct lint *l, const json_t *step, const char *name, bool in_alt)
+static void lint_step_provider_done(struct lint *l, const json_t *step, const char *name,
+                                    bool in_alt)
 {
     static const char *const hows[] = {"completed", "crashed", "aborted", "error", NULL};
     json_t *v = json_object_get(step, "provider_done");
@@ -1018,7 +1049,8 @@ static void lint_step_provider_done(struct lint *l, const json_t *step, const ch
         lerr(l, step, "provider_done", v, "'provider_done' takes a script name or {s1: how}");
         return;
     }
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         if (!json_object_get(l->script_labels, k))
             kerr(l, v, k, "unknown provider script '%s'", k);
         else if (!json_is_string(m) || !in_list(hows, json_string_value(m)))
@@ -1036,7 +1068,8 @@ static void lint_provider_pattern(struct lint *l, const json_t *step, const char
         lerr(l, step, sname, v, "'%s' takes a mapping of script to pattern ({s1: {...}})", sname);
         return;
     }
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         if (!json_object_get(l->script_labels, k)) {
             kerr(l, v, k, "unknown provider script '%s'", k);
             continue;
@@ -1064,7 +1097,8 @@ static void lint_step_quiet(struct lint *l, const json_t *step, const char *name
         lerr(l, step, "quiet", v, "'quiet' takes a client or a list of clients");
         return;
     }
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         if (!json_is_string(e))
             lerr(l, v, NULL, e, "'quiet' takes client names");
         else if (use_client(l, v, NULL, e, json_string_value(e)))
@@ -1157,8 +1191,8 @@ static void lint_step_restart(struct lint *l, const json_t *step, const char *na
 
 static void lint_step_http(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
-    static const char *const keys[] = {"method", "path", "user", "token", "body", "expect",
-                                       "capture", NULL};
+    static const char *const keys[] = {"method", "path",   "user",    "token",
+                                       "body",   "expect", "capture", NULL};
     static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
     json_t *v = json_object_get(step, "http");
     const char *method, *path;
@@ -1203,7 +1237,8 @@ static void lint_step_http(struct lint *l, const json_t *step, const char *name,
         if (!json_is_object(cap)) {
             lerr(l, v, "capture", cap, "'capture' takes {name: body.path}");
         } else {
-            json_object_foreach(cap, k, m) {
+            json_object_foreach(cap, k, m)
+            {
                 if (!hn_var_name_valid(k, strlen(k)))
                     kerr(l, cap, k, "bad variable name '%s'", k);
                 if (!json_is_string(m) || (strcmp(json_string_value(m), "status") &&
@@ -1234,7 +1269,8 @@ static void lint_step_alternatives(struct lint *l, const json_t *step, const cha
         json_decref(closed_after);
         return;
     }
-    json_array_foreach(v, i, alt) {
+    json_array_foreach(v, i, alt)
+    {
         const char *grade;
         json_t *steps;
         if (!json_is_object(alt)) {
@@ -1262,7 +1298,8 @@ static void lint_step_alternatives(struct lint *l, const json_t *step, const cha
         l->known = save;
         /* every alternative starts with the clients open before it; one that an alternative
          * closes (expect_close) is closed after the alternatives (it may be, whichever matched) */
-        json_object_foreach(open_before, cname, val) {
+        json_object_foreach(open_before, cname, val)
+        {
             if (!json_object_get(l->connected, cname))
                 json_object_set_new(closed_after, cname, json_true());
         }
@@ -1290,8 +1327,9 @@ static void lint_within(struct lint *l, const json_t *step, const struct hn_step
     int64_t max = 0, min = -1;
 
     if (in_alt) {
-        kerr(l, step, "within_ms", "'within_ms' is not allowed inside alternatives (an "
-                                   "alternative has its own grade)");
+        kerr(l, step, "within_ms",
+             "'within_ms' is not allowed inside alternatives (an "
+             "alternative has its own grade)");
         return;
     }
     if (!(kind->flags & HN_STEP_WAITS)) {
@@ -1304,10 +1342,13 @@ static void lint_within(struct lint *l, const json_t *step, const struct hn_step
     if (!strcmp(name, "expect")) {
         const char *k;
         json_t *m;
-        json_object_foreach(json_object_get(step, "expect"), k, m) {
+        json_object_foreach(json_object_get(step, "expect"), k, m)
+        {
             if (json_is_string(m) && !strcmp(json_string_value(m), "none"))
-                kerr(l, step, "within_ms", "'within_ms' cannot bound 'expect: {%s: none}': "
-                                           "nothing arrives", k);
+                kerr(l, step, "within_ms",
+                     "'within_ms' cannot bound 'expect: {%s: none}': "
+                     "nothing arrives",
+                     k);
         }
     }
     if (json_is_integer(w)) {
@@ -1325,8 +1366,10 @@ static void lint_within(struct lint *l, const json_t *step, const struct hn_step
     else
         get_int(l, w, "max", 1, 600000, &max);
     if (get_int(l, w, "min", 0, 600000, &min) && max > 0 && min >= max)
-        lerr(l, w, "min", json_object_get(w, "min"), "within_ms: 'min' (%lld) must be below "
-             "'max' (%lld)", (long long)min, (long long)max);
+        lerr(l, w, "min", json_object_get(w, "min"),
+             "within_ms: 'min' (%lld) must be below "
+             "'max' (%lld)",
+             (long long)min, (long long)max);
 }
 
 /* The linters of the steps that share one, and of `note`. */
@@ -1392,7 +1435,8 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
         lerr(l, steps, NULL, step, "a step is a one-key mapping, not %s", type_name(step));
         return;
     }
-    json_object_foreach((json_t *)step, k, m) {
+    json_object_foreach((json_t *)step, k, m)
+    {
         if (!in_list(step_modifiers, k))
             nkeys++;
     }
@@ -1461,7 +1505,8 @@ static void lint_sessions(struct lint *l, const json_t *root)
         lerr(l, root, "sessions", v, "'sessions' must be a mapping of label to session");
         return;
     }
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         const char *prov;
         if (!hn_var_name_valid(k, strlen(k)) || strchr(k, '.'))
             kerr(l, v, k, "bad session label '%s'", k);
@@ -1524,7 +1569,8 @@ static json_t *lint_providers(struct lint *l, const json_t *root)
         lerr(l, root, "providers", v, "'providers' must be a mapping of name to script");
         return out;
     }
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         const char *session = k;
         json_t *script = m;
         if (!hn_var_name_valid(k, strlen(k)) || strchr(k, '.'))
@@ -1578,13 +1624,15 @@ static const char *pattern_names_broadcast(const json_t *v)
             if (!strcmp(kind, broadcast_kinds[i]))
                 return broadcast_kinds[i];
         }
-        json_object_foreach((json_t *)v, k, e) {
+        json_object_foreach((json_t *)v, k, e)
+        {
             const char *r = pattern_names_broadcast(e);
             if (r)
                 return r;
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             const char *r = pattern_names_broadcast(e);
             if (r)
                 return r;
@@ -1599,8 +1647,8 @@ const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
         size_t j;
         json_t *e;
         bool in = false;
-        json_array_foreach(ignore, j, e)
-            in = in || (json_is_string(e) && !strcmp(json_string_value(e), broadcast_kinds[i]));
+        json_array_foreach(ignore, j, e) in =
+            in || (json_is_string(e) && !strcmp(json_string_value(e), broadcast_kinds[i]));
         if (!in)
             return broadcast_kinds[i];
     }
@@ -1608,10 +1656,10 @@ const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
 }
 
 static const char *const top_keys[] = {
-    "id", "title", "spec", "tags", "needs", "providers_needed", "strict", "description",
-    "expectation", "matrix", "sessions", "providers", "ignore", "replay_cap", "timeout_ms",
-    "own_target",
-    "own_users", "steps", NULL,
+    "id",     "title",       "spec",        "tags",       "needs",     "providers_needed",
+    "strict", "description", "expectation", "matrix",     "sessions",  "providers",
+    "ignore", "replay_cap",  "timeout_ms",  "own_target", "own_users", "steps",
+    NULL,
 };
 
 static int top_index(const char *k)
@@ -1681,18 +1729,20 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     json_t *spec, *tags;
     int64_t t;
 
-    json_object_foreach((json_t *)root, k, v) {
+    json_object_foreach((json_t *)root, k, v)
+    {
         int idx = top_index(k);
         if (idx < 0) {
             kerr(l, root, k, "unknown key '%s'", k);
             continue;
         }
         if (idx < last)
-            kerr(l, root, k, "key '%s' must come before '%s' (order: id, title, spec, tags, needs, "
-                             "providers_needed, strict, description, expectation, matrix, "
-                             "sessions, providers, ignore, replay_cap, timeout_ms, own_target, "
-                             "own_users, "
-                             "steps)",
+            kerr(l, root, k,
+                 "key '%s' must come before '%s' (order: id, title, spec, tags, needs, "
+                 "providers_needed, strict, description, expectation, matrix, "
+                 "sessions, providers, ignore, replay_cap, timeout_ms, own_target, "
+                 "own_users, "
+                 "steps)",
                  k, last_key);
         else {
             last = idx;
@@ -1717,14 +1767,16 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     }
     const char *title = get_str(l, root, "title", true, "case");
     if (title && (!*title || strchr(title, '\n')))
-        lerr(l, root, "title", json_object_get(root, "title"), "'title' must be one non-empty line");
+        lerr(l, root, "title", json_object_get(root, "title"),
+             "'title' must be one non-empty line");
     spec = json_object_get(root, "spec");
     if (!spec) {
         lerr(l, root, NULL, root, "case: missing required key 'spec'");
     } else if (get_str_list(l, root, "spec", NULL, true)) {
         size_t i;
         json_t *e;
-        json_array_foreach(spec, i, e) {
+        json_array_foreach(spec, i, e)
+        {
             if (json_is_string(e) && !hn_spec_find(l->spec, json_string_value(e)))
                 lerr(l, spec, NULL, e, "unknown requirement '%s' (not in %s)", json_string_value(e),
                      l->spec && l->spec->version ? l->spec->version : "the spec");
@@ -1741,22 +1793,25 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     get_bool(l, root, "strict", false);
     const char *d = get_str(l, root, "description", true, "case");
     if (d && !*d)
-        lerr(l, root, "description", json_object_get(root, "description"), "'description' is empty");
+        lerr(l, root, "description", json_object_get(root, "description"),
+             "'description' is empty");
     d = get_str(l, root, "expectation", true, "case");
     if (d && !*d)
-        lerr(l, root, "expectation", json_object_get(root, "expectation"), "'expectation' is empty");
+        lerr(l, root, "expectation", json_object_get(root, "expectation"),
+             "'expectation' is empty");
     get_str_list(l, root, "ignore", NULL, false);
     get_int(l, root, "timeout_ms", 1, 600000, &t);
     get_int(l, root, "replay_cap", 1, 100000000, &t);
     l->own_target = get_bool(l, root, "own_target", false);
     bool own_users = get_bool(l, root, "own_users", false);
     if (!own_users && !l->own_target) {
-        const char *bk = hn_case_broadcast_kind(json_object_get(root, "ignore"),
-                                                json_object_get(root, "steps"));
+        const char *bk =
+            hn_case_broadcast_kind(json_object_get(root, "ignore"), json_object_get(root, "steps"));
         if (bk)
             lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
                  "the case observes '%s', a broadcast that other cases running beside it cause "
-                 "too: add 'own_users: true' (users no other running case has)", bk);
+                 "too: add 'own_users: true' (users no other running case has)",
+                 bk);
     }
 
     json_t *matrix = json_object_get(root, "matrix");
@@ -1765,7 +1820,8 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
             lerr(l, root, "matrix", matrix, "'matrix' must be a mapping of name to values");
         } else {
             size_t total = 1;
-            json_object_foreach(matrix, k, v) {
+            json_object_foreach(matrix, k, v)
+            {
                 size_t i;
                 json_t *e;
                 if (!hn_var_name_valid(k, strlen(k)) || strchr(k, '.'))
@@ -1775,11 +1831,13 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
                     continue;
                 }
                 total *= json_array_size(v);
-                json_array_foreach(v, i, e) {
+                json_array_foreach(v, i, e)
+                {
                     if (!json_is_string(e) && !json_is_number(e))
                         lerr(l, v, NULL, e, "matrix values are strings or numbers");
                     else if (!strcmp(k, "provider") &&
-                             (!json_is_string(e) || !in_list(hn_provider_names, json_string_value(e))))
+                             (!json_is_string(e) ||
+                              !in_list(hn_provider_names, json_string_value(e))))
                         lerr(l, v, NULL, e, "unknown provider in matrix");
                 }
                 json_object_set_new(l->known, k, json_true());
@@ -1842,13 +1900,13 @@ static void expand(const json_t *root, const json_t *providers, const char *file
         c->title = json_string_value(json_object_get(r, "title"));
         c->description = json_string_value(json_object_get(r, "description"));
         c->expectation = json_string_value(json_object_get(r, "expectation"));
-#define LIST_OR_EMPTY(field, key, mk)                                                            \
-    do {                                                                                         \
-        c->field = json_object_get(r, key);                                                      \
-        if (!c->field) {                                                                         \
-            json_object_set_new(r, key, mk);                                                     \
-            c->field = json_object_get(r, key);                                                  \
-        }                                                                                        \
+#define LIST_OR_EMPTY(field, key, mk)                                                              \
+    do {                                                                                           \
+        c->field = json_object_get(r, key);                                                        \
+        if (!c->field) {                                                                           \
+            json_object_set_new(r, key, mk);                                                       \
+            c->field = json_object_get(r, key);                                                    \
+        }                                                                                          \
     } while (0)
         LIST_OR_EMPTY(spec, "spec", json_array());
         LIST_OR_EMPTY(tags, "tags", json_array());

@@ -21,18 +21,18 @@
 enum hn_level { HN_LEVEL_MUST, HN_LEVEL_SHOULD, HN_LEVEL_MAY };
 
 struct hn_req {
-    char *id;          /* "R-ABORT-1" */
+    char *id; /* "R-ABORT-1" */
     enum hn_level level;
-    char *capability;  /* or NULL */
-    char *title;       /* or NULL */
-    char *text;        /* the normative statement, or NULL */
-    char *untestable;  /* why no case can exercise it yet (not scored), or NULL */
-    char *where;       /* "requirements.yaml:LINE:COL" of its entry, for messages */
+    char *capability; /* or NULL */
+    char *title;      /* or NULL */
+    char *text;       /* the normative statement, or NULL */
+    char *untestable; /* why no case can exercise it yet (not scored), or NULL */
+    char *where;      /* "requirements.yaml:LINE:COL" of its entry, for messages */
 };
 
 struct hn_spec {
-    char *version;     /* "chatgw/1.0" */
-    char *dir;         /* "spec/chatgw-1.0" */
+    char *version; /* "chatgw/1.0" */
+    char *dir;     /* "spec/chatgw-1.0" */
     struct hn_req *reqs;
     size_t n;
 };
@@ -67,26 +67,26 @@ extern const char *const hn_capabilities[];
 extern const char *const hn_provider_names[];
 
 struct hn_case {
-    char *id;          /* the (sub)case id: "4.2.1-x" or "4.2.1-x.b" */
-    char *base_id;     /* the id in the file */
-    char *file;        /* the path it was loaded from */
-    json_t *root;      /* the case object, matrix values substituted; owned reference */
-    json_t *matrix;    /* this subcase's matrix values ({provider: codex}), or NULL */
+    char *id;       /* the (sub)case id: "4.2.1-x" or "4.2.1-x.b" */
+    char *base_id;  /* the id in the file */
+    char *file;     /* the path it was loaded from */
+    json_t *root;   /* the case object, matrix values substituted; owned reference */
+    json_t *matrix; /* this subcase's matrix values ({provider: codex}), or NULL */
     /* borrowed from root; arrays/objects are never NULL (empty when absent) */
     const char *title;
     const char *description;
     const char *expectation;
-    json_t *spec;      /* array of requirement ids */
-    json_t *tags;      /* array of strings */
-    json_t *needs;     /* array of capability words */
+    json_t *spec;             /* array of requirement ids */
+    json_t *tags;             /* array of strings */
+    json_t *needs;            /* array of capability words */
     json_t *providers_needed; /* array of provider names */
-    json_t *sessions;  /* object: label -> {provider, projectPath?, user?} */
-    json_t *providers; /* object: label -> {session, script}; normalised from both forms */
-    json_t *ignore;    /* array of kinds */
-    json_t *steps;     /* array of one-key step objects */
+    json_t *sessions;         /* object: label -> {provider, projectPath?, user?} */
+    json_t *providers;        /* object: label -> {session, script}; normalised from both forms */
+    json_t *ignore;           /* array of kinds */
+    json_t *steps;            /* array of one-key step objects */
     bool strict;
     bool own_target;
-    bool own_users;    /* needs users no other running case has (it sees their broadcasts) */
+    bool own_users; /* needs users no other running case has (it sees their broadcasts) */
     int64_t timeout_ms;
 };
 

@@ -14,10 +14,11 @@
 
 #include <stddef.h>
 
-#define HN_STEP_WAITS  1u   /* it waits for something that arrives: `within_ms` may bound it */
-#define HN_STEP_IN_ALT 2u   /* it may stand inside an `alternatives` outcome */
+#define HN_STEP_WAITS  1u /* it waits for something that arrives: `within_ms` may bound it */
+#define HN_STEP_IN_ALT 2u /* it may stand inside an `alternatives` outcome */
 
 /* X(name, flags), in the order cases/README.md lists them */
+/* clang-format off */
 #define HN_STEPS(X)                                    \
     X(connect, 0)                                      \
     X(disconnect, 0)                                   \
@@ -39,18 +40,21 @@
     X(restart, 0)                                      \
     X(alternatives, 0)                                 \
     X(note, HN_STEP_IN_ALT)
+/* clang-format on */
 
 enum hn_step_id {
+/* clang-format off */
 #define HN_STEP_ENUM(name, flags) HN_STEP_##name,
     HN_STEPS(HN_STEP_ENUM)
 #undef HN_STEP_ENUM
     HN_STEP__COUNT
+    /* clang-format on */
 };
 
 struct hn_step_kind {
     const char *name;
     enum hn_step_id id;
-    unsigned flags;         /* HN_STEP_* */
+    unsigned flags; /* HN_STEP_* */
 };
 
 /* The kind of the step named name, or NULL when there is no such step. */

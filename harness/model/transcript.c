@@ -114,7 +114,8 @@ int hn_transcript_write_jsonl(const struct hn_transcript *t, FILE *fp)
 
     if (write_line(fp, t->header))
         return WC_ERR_IO;
-    json_array_foreach(t->records, i, rec) {
+    json_array_foreach(t->records, i, rec)
+    {
         if (write_line(fp, rec))
             return WC_ERR_IO;
     }
@@ -158,7 +159,8 @@ static char *check_record(const json_t *rec)
             continue;
         for (k = 0; record_needs[i].need[k]; k++) {
             if (!wc_json_str(rec, record_needs[i].need[k]))
-                return wc_xasprintf("%s record: missing string '%s'", type, record_needs[i].need[k]);
+                return wc_xasprintf("%s record: missing string '%s'", type,
+                                    record_needs[i].need[k]);
         }
     }
     if ((!strcmp(type, "send") || !strcmp(type, "recv")) && !json_object_get(rec, "frame") &&

@@ -16,8 +16,8 @@
 
 const char *const hn_redact_default_fields[] = {"token", "password", NULL};
 
-static const char *const query_secrets[] = {"token", "access_token", "auth", "jwt", "apikey",
-                                            "api_key", "key", "password", NULL};
+static const char *const query_secrets[] = {"token",   "access_token", "auth",     "jwt", "apikey",
+                                            "api_key", "key",          "password", NULL};
 
 /* ---- HTTP heads ------------------------------------------------------------------------ */
 
@@ -80,7 +80,7 @@ static char *parse_first_line(const char *line, size_t n, bool request, struct h
 }
 
 int hn_record_head_parse(const char *buf, size_t len, bool request, struct hn_record_head *h,
-                       char **why)
+                         char **why)
 {
     const char *end = find_blank_line(buf, len < HN_HTTP_MAX_HEAD + 4 ? len : HN_HTTP_MAX_HEAD + 4);
     const char *p, *eol;
@@ -142,7 +142,8 @@ const char *hn_record_head_get(const struct hn_record_head *h, const char *name)
     size_t i;
     json_t *e;
 
-    json_array_foreach(h->headers, i, e) {
+    json_array_foreach(h->headers, i, e)
+    {
         if (!strcasecmp(json_string_value(json_array_get(e, 0)), name))
             return json_string_value(json_array_get(e, 1));
     }
@@ -193,7 +194,9 @@ int hn_http_dechunk(const char *buf, size_t len, char **out, size_t *out_len, si
         for (; p < eol && isxdigit((unsigned char)*p); p++) {
             if (n > (1ULL << 40))
                 goto bad;
-            n = n * 16 + (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' : (tolower((unsigned char)*p) - 'a' + 10));
+            n = n * 16 + (uint64_t)(isdigit((unsigned char)*p)
+                                        ? *p - '0'
+                                        : (tolower((unsigned char)*p) - 'a' + 10));
         }
         if (p < eol && *p != ';' && *p != ' ' && *p != '\t')
             goto bad;
@@ -246,7 +249,8 @@ static bool in_list(const char *name, size_t n, const char *const *builtin, cons
         if (strlen(builtin[i]) == n && !strncasecmp(builtin[i], name, n))
             return true;
     }
-    json_array_foreach(fields, i, e) {
+    json_array_foreach(fields, i, e)
+    {
         const char *f = json_string_value(e);
         if (f && strlen(f) == n && !strncmp(f, name, n))
             return true;
@@ -307,7 +311,8 @@ void hn_redact_json(json_t *v, const json_t *fields)
     size_t i;
 
     if (json_is_object(v)) {
-        json_object_foreach(v, k, m) {
+        json_object_foreach(v, k, m)
+        {
             if (in_list(k, strlen(k), NULL, fields))
                 json_object_set_new(v, k, json_string(HN_REDACTED));
             else
@@ -333,10 +338,11 @@ static char *to_hex(const char *data, size_t len)
     return s;
 }
 
-void hn_record_payload(json_t *rec, const char *data, size_t len, bool binary,
-                       const json_t *fields)
+void hn_record_payload(json_t *rec, const char *data, size_t len, bool binary, const json_t *fields)
 {
-    json_t *v = len ? json_loadb(data, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL) : NULL;
+    json_t *v =
+        len ? json_loadb(data, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL)
+            : NULL;
 
     if (v) {
         hn_redact_json(v, fields);
@@ -395,7 +401,8 @@ bool hn_frame_is_sentinel(const json_t *frame)
     arr = json_object_get(frame, "sessions");
     if (!json_is_array(arr) || !json_array_size(arr))
         return false;
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         if (!sentinel_id(json_string_value(json_object_get(e, "sessionId"))))
             return false;
     }

@@ -23,11 +23,11 @@
 
 /* A parsed HTTP/1.x request or status line plus headers. */
 struct hn_record_head {
-    char *method;      /* request: "GET"; response: NULL */
-    char *target;      /* request: "/ws?token=x"; response: NULL */
-    int status;        /* response: 101, 200, ...; request: 0 */
-    json_t *headers;   /* array of [name, value] string pairs, in order */
-    size_t head_len;   /* bytes of the head, up to and including the blank line */
+    char *method;    /* request: "GET"; response: NULL */
+    char *target;    /* request: "/ws?token=x"; response: NULL */
+    int status;      /* response: 101, 200, ...; request: 0 */
+    json_t *headers; /* array of [name, value] string pairs, in order */
+    size_t head_len; /* bytes of the head, up to and including the blank line */
 };
 
 /*
@@ -36,7 +36,7 @@ struct hn_record_head {
  * WC_ERR_TOO_BIG with *why (new) for a head that is not HTTP/1.x or is over HN_HTTP_MAX_HEAD.
  */
 int hn_record_head_parse(const char *buf, size_t len, bool request, struct hn_record_head *h,
-                       char **why);
+                         char **why);
 void hn_record_head_release(struct hn_record_head *h);
 /* The value of the first header called name (case-insensitive), borrowed, or NULL. */
 const char *hn_record_head_get(const struct hn_record_head *h, const char *name);

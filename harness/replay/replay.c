@@ -28,14 +28,14 @@ struct hn_replay_model {
 };
 
 /* Kinds a gateway makes itself; never a provider event. */
-static const char *const gateway_kinds[] = {"chat_subscribed", "protocol_error", "session_upserted",
-                                            "chat_ack", "history_truncated", "loading_progress",
-                                            "permission_resolved", NULL};
+static const char *const gateway_kinds[] = {
+    "chat_subscribed",   "protocol_error",   "session_upserted",    "chat_ack",
+    "history_truncated", "loading_progress", "permission_resolved", NULL};
 /* Kinds the default `ignore` of a case skips. */
 static const char *const ignored_kinds[] = {"session_upserted", "loading_progress", NULL};
 /* Fields a gateway adds to a provider event; not part of the provider's script. */
-static const char *const gateway_fields[] = {"id", "seq", "timestamp", "sessionId", "provider",
-                                             NULL};
+static const char *const gateway_fields[] = {"id",        "seq",      "timestamp",
+                                             "sessionId", "provider", NULL};
 static const char *const known_types[] = {"chat.send", "chat.abort", "chat.subscribe",
                                           "chat.permission-response", NULL};
 
@@ -54,7 +54,8 @@ static void add_unique(json_t *arr, const char *s)
     json_t *e;
     if (!s)
         return;
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         if (!strcmp(json_string_value(e), s))
             return;
     }
@@ -65,13 +66,13 @@ static void add_unique(json_t *arr, const char *s)
 
 struct build {
     struct hn_replay_model *m;
-    json_t *sess_by_id;   /* app id -> label */
-    json_t *current;      /* session label -> run label (the newest chat.send) */
-    json_t *announced;    /* run label -> true */
-    json_t *abort_wait;   /* session label -> number of aborts waiting for their complete */
-    json_t *seen;         /* event identity -> true */
-    json_t *conn_run;     /* conn -> newest run label it sent */
-    json_t *closed;       /* conn -> true */
+    json_t *sess_by_id; /* app id -> label */
+    json_t *current;    /* session label -> run label (the newest chat.send) */
+    json_t *announced;  /* run label -> true */
+    json_t *abort_wait; /* session label -> number of aborts waiting for their complete */
+    json_t *seen;       /* event identity -> true */
+    json_t *conn_run;   /* conn -> newest run label it sent */
+    json_t *closed;     /* conn -> true */
 };
 
 static const char *session_label(struct build *b, const char *id, const char *provider)
@@ -96,7 +97,8 @@ static json_t *session_obj(const struct hn_replay_model *m, const char *label)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(m->sessions, i, s) {
+    json_array_foreach(m->sessions, i, s)
+    {
         if (!strcmp(wc_json_str(s, "label"), label))
             return s;
     }
@@ -111,7 +113,8 @@ static json_t *template_frame(struct build *b, const json_t *frame)
     json_t *v;
 
     if (json_is_object(c)) {
-        json_object_foreach(c, k, v) {
+        json_object_foreach(c, k, v)
+        {
             if (!strcmp(k, "sessionId") && json_is_string(v)) {
                 json_t *l = json_object_get(b->sess_by_id, json_string_value(v));
                 if (l) {
@@ -191,8 +194,8 @@ static void on_send(struct build *b, const json_t *rec, const char *conn)
         char *var = wc_xasprintf("$script.%s", run);
         json_object_set_new(tf, "content", json_string(var));
         json_object_set_new(it, "run", json_string(run));
-        json_array_append_new(b->m->runs, json_pack("{s:s, s:s, s:s}", "label", run, "session",
-                                                     sl, "conn", conn));
+        json_array_append_new(
+            b->m->runs, json_pack("{s:s, s:s, s:s}", "label", run, "session", sl, "conn", conn));
         json_object_set_new(b->current, sl, json_string(run));
         json_object_set_new(b->conn_run, conn, json_string(run));
         free(var);
@@ -269,7 +272,8 @@ static void on_recv(struct build *b, const json_t *rec, const char *conn)
         if (run) {
             size_t i;
             json_t *r;
-            json_array_foreach(b->m->runs, i, r) {
+            json_array_foreach(b->m->runs, i, r)
+            {
                 if (!strcmp(wc_json_str(r, "label"), run))
                     sl = wc_json_str(r, "session");
             }
@@ -278,7 +282,8 @@ static void on_recv(struct build *b, const json_t *rec, const char *conn)
     if (!run || !sl)
         return;
     json_t *so = session_obj(b->m, sl);
-    if (so && !*wc_json_str(so, "provider") && in_set(wc_json_str(frame, "provider"), hn_provider_names))
+    if (so && !*wc_json_str(so, "provider") &&
+        in_set(wc_json_str(frame, "provider"), hn_provider_names))
         json_object_set_new(so, "provider", json_string(wc_json_str(frame, "provider")));
     if (!strcmp(kind, "complete")) {
         json_t *n = json_object_get(b->abort_wait, sl);
@@ -306,9 +311,14 @@ struct hn_replay_model *hn_replay_model_build(const struct hn_transcript *t,
                                               const struct hn_msgcat *catalog)
 {
     struct hn_replay_model *m = wc_xcalloc(1, sizeof(*m));
-    struct build b = {.m = m, .sess_by_id = json_object(), .current = json_object(),
-                      .announced = json_object(), .abort_wait = json_object(),
-                      .seen = json_object(), .conn_run = json_object(), .closed = json_object()};
+    struct build b = {.m = m,
+                      .sess_by_id = json_object(),
+                      .current = json_object(),
+                      .announced = json_object(),
+                      .abort_wait = json_object(),
+                      .seen = json_object(),
+                      .conn_run = json_object(),
+                      .closed = json_object()};
     size_t i;
     json_t *rec;
 
@@ -319,7 +329,8 @@ struct hn_replay_model *hn_replay_model_build(const struct hn_transcript *t,
     m->violations = json_array();
     m->notes = json_array();
 
-    json_array_foreach(hn_transcript_records(t), i, rec) {
+    json_array_foreach(hn_transcript_records(t), i, rec)
+    {
         const char *type = wc_json_str(rec, "t"), *conn = wc_json_str(rec, "conn");
         if (!type)
             continue;
@@ -411,25 +422,25 @@ const json_t *hn_replay_notes(const struct hn_replay_model *m)
 
 struct rrun {
     const char *label, *session, *sender;
-    int sess;               /* index into sessions */
-    bool started;           /* its chat.send was accepted */
-    bool live;              /* the conforming gateway still runs it */
-    bool aborted;           /* ended by an abort (its provider is stopped unless it ignores) */
+    int sess;     /* index into sessions */
+    bool started; /* its chat.send was accepted */
+    bool live;    /* the conforming gateway still runs it */
+    bool aborted; /* ended by an abort (its provider is stopped unless it ignores) */
     bool announced;
-    bool provider_over;     /* provider_done was waited for, or it is known stopped */
-    bool probed;            /* it got the late-end probe (on_abort: ignore) */
+    bool provider_over; /* provider_done was waited for, or it is known stopped */
+    bool probed;        /* it got the late-end probe (on_abort: ignore) */
     int seq;
-    int last_item;          /* index of its last kept event item, -1 none */
+    int last_item; /* index of its last kept event item, -1 none */
     int nbar;
-    char held[24];          /* the barrier it is held at now, "" none */
-    json_t *events;         /* patterns of its events, for replays */
-    json_t *attached;       /* connections attached */
+    char held[24];    /* the barrier it is held at now, "" none */
+    json_t *events;   /* patterns of its events, for replays */
+    json_t *attached; /* connections attached */
     json_t *script;
 };
 
 struct rsess {
     const char *label;
-    int current;            /* run index of the conforming gateway's current run, -1 none */
+    int current; /* run index of the conforming gateway's current run, -1 none */
 };
 
 struct rctx {
@@ -442,13 +453,13 @@ struct rctx {
     size_t nruns;
     struct rsess *sess;
     size_t nsess;
-    json_t *connected;      /* conn -> true */
-    json_t *pending;        /* conn -> [ {pat, req, stream} ] */
-    json_t *expected_all;   /* conn -> [ {pat, req} ], the whole conforming stream */
-    json_t *used;           /* requirement ids used by steps */
+    json_t *connected;    /* conn -> true */
+    json_t *pending;      /* conn -> [ {pat, req, stream} ] */
+    json_t *expected_all; /* conn -> [ {pat, req} ], the whole conforming stream */
+    json_t *used;         /* requirement ids used by steps */
     int sync_n;
-    bool dirty;             /* something may have reached a client since the last flush */
-    bool async;             /* deliveries now may come after the answer to a later frame */
+    bool dirty; /* something may have reached a client since the last flush */
+    bool async; /* deliveries now may come after the answer to a later frame */
 };
 
 static int run_index(const struct rctx *x, const char *label)
@@ -505,8 +516,8 @@ static void deliver(struct rctx *x, const char *conn, json_t *pat, const char *r
         json_object_set_new(x->expected_all, conn, a);
     }
     json_array_append_new(a, json_pack("{s:O, s:s}", "pat", pat, "req", req));
-    json_array_append_new(p, json_pack("{s:o, s:s, s:s, s:b}", "pat", pat, "req", req, "stream", stream,
-                                       "async", x->async));
+    json_array_append_new(p, json_pack("{s:o, s:s, s:s, s:b}", "pat", pat, "req", req, "stream",
+                                       stream, "async", x->async));
 }
 
 /* A run event reaches every attached connection. */
@@ -514,7 +525,8 @@ static void deliver_run(struct rctx *x, struct rrun *r, json_t *pat, const char 
 {
     size_t i;
     json_t *c;
-    json_array_foreach(r->attached, i, c) {
+    json_array_foreach(r->attached, i, c)
+    {
         const char *conn = json_string_value(c);
         const char *rq = req;
         if (!strcmp(req, "R-FWD-1") && json_array_size(r->attached) > 1)
@@ -528,10 +540,10 @@ static void deliver_run(struct rctx *x, struct rrun *r, json_t *pat, const char 
  * The expectations of one client at a sync point: its pending frames, then the sync ack.
  * Frames of one stream (a run, or "resp") keep their order. Frames of several streams form a
  * group (each run in order, runs in any order) before the ack. An ASYNC frame (the complete of an
- * abort: the gateway stops the provider first, cloudcli-notes.md §4.2 awaits runtime.abort) may also
- * come after the ack, which answers a frame sent after the abort: a gateway whose handlers are
- * async (cloudcli-notes.md §4) answers the subscribe at once. Then the ack joins the group, after every
- * frame that is not async, and the group is charged to the async frame's requirement.
+ * abort: the gateway stops the provider first, cloudcli-notes.md §4.2 awaits runtime.abort) may
+ * also come after the ack, which answers a frame sent after the abort: a gateway whose handlers are
+ * async (cloudcli-notes.md §4) answers the subscribe at once. Then the ack joins the group, after
+ * every frame that is not async, and the group is charged to the async frame's requirement.
  */
 static void expect_pending(struct rctx *x, const char *cn, const json_t *p, const char *sync_id,
                            const char *tag)
@@ -540,7 +552,8 @@ static void expect_pending(struct rctx *x, const char *cn, const json_t *p, cons
     const char *async_req = NULL;
     size_t k;
 
-    json_array_foreach(p, k, e) {
+    json_array_foreach(p, k, e)
+    {
         add_unique(streams, wc_json_str(e, "stream"));
         if (!async_req && wc_json_bool(e, "async", false))
             async_req = wc_json_str(e, "req");
@@ -553,7 +566,8 @@ static void expect_pending(struct rctx *x, const char *cn, const json_t *p, cons
     } else {
         /* frames of several runs: each run in order, runs in any order */
         json_t *items = json_array(), *last = json_object(), *before_ack = json_array();
-        json_array_foreach(p, k, e) {
+        json_array_foreach(p, k, e)
+        {
             char *as = wc_xasprintf("%s_%zu", cn, k + 1);
             json_t *it = json_pack("{s:O, s:s}", cn, json_object_get(e, "pat"), "as", as);
             json_t *prev = json_object_get(last, wc_json_str(e, "stream"));
@@ -595,24 +609,27 @@ static void flush(struct rctx *x, const char *first, const char *tag)
 
     if (first && json_object_get(x->connected, first))
         json_array_append_new(order, json_string(first));
-    json_object_foreach(x->connected, conn, v) {
+    json_object_foreach(x->connected, conn, v)
+    {
         if (!first || strcmp(conn, first))
             json_array_append_new(order, json_string(conn));
     }
     size_t i;
     json_t *c;
     json_t *ids = json_array();
-    json_array_foreach(order, i, c) {
+    json_array_foreach(order, i, c)
+    {
         char *id = wc_xasprintf("gwspec-sync-%d", ++x->sync_n);
         step(x, json_pack("{s:{s:{s:s, s:[{s:s}]}}}", "send", json_string_value(c), "type",
                           "chat.subscribe", "sessions", "sessionId", id));
         json_array_append_new(ids, json_string(id));
         free(id);
     }
-    json_array_foreach(order, i, c) {
+    json_array_foreach(order, i, c)
+    {
         const char *cn = json_string_value(c);
-        expect_pending(x, cn, json_object_get(x->pending, cn), json_string_value(json_array_get(ids, i)),
-                       tag);
+        expect_pending(x, cn, json_object_get(x->pending, cn),
+                       json_string_value(json_array_get(ids, i)), tag);
         json_object_del(x->pending, cn);
     }
     json_decref(ids);
@@ -704,7 +721,8 @@ static void do_subscribe(struct rctx *x, const char *conn, const json_t *frame)
         deliver(x, conn, json_pack("{s:s}", "kind", "protocol_error"), "R-IN-1", "resp");
         return;
     }
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         const char *sid = wc_json_str(e, "sessionId");
         if (!sid)
             continue;
@@ -733,7 +751,8 @@ static void do_subscribe(struct rctx *x, const char *conn, const json_t *frame)
                 "R-SUB-1", r->label);
         size_t k;
         json_t *ev;
-        json_array_foreach(r->events, k, ev) {
+        json_array_foreach(r->events, k, ev)
+        {
             int64_t seq = 0;
             wc_json_int(ev, "seq", &seq);
             if (seq > last)
@@ -770,7 +789,8 @@ static void do_action(struct rctx *x, const json_t *it)
         for (size_t i = 0; i < x->nruns; i++) {
             json_t *a = x->runs[i].attached, *c;
             size_t j;
-            json_array_foreach(a, j, c) {
+            json_array_foreach(a, j, c)
+            {
                 if (!strcmp(json_string_value(c), conn)) {
                     json_array_remove(a, j);
                     break;
@@ -810,7 +830,8 @@ static void do_action(struct rctx *x, const json_t *it)
         }
         struct rsess *s = &x->sess[si];
         if (s->current >= 0 && x->runs[s->current].live) {
-            deliver(x, conn, json_pack("{s:s, s:s}", "kind", "protocol_error", "code", "SESSION_BUSY"),
+            deliver(x, conn,
+                    json_pack("{s:s, s:s}", "kind", "protocol_error", "code", "SESSION_BUSY"),
                     "R-BUSY-1", "resp");
             return;
         }
@@ -822,7 +843,8 @@ static void do_action(struct rctx *x, const json_t *it)
     } else if (!strcmp(type, "chat.abort")) {
         struct rrun *r = si >= 0 && x->sess[si].current >= 0 ? &x->runs[x->sess[si].current] : NULL;
         if (!r || !r->live) {
-            deliver(x, conn, json_pack("{s:s, s:s}", "kind", "protocol_error", "code", "NO_ACTIVE_RUN"),
+            deliver(x, conn,
+                    json_pack("{s:s, s:s}", "kind", "protocol_error", "code", "NO_ACTIVE_RUN"),
                     "R-ABORT-3", "resp");
             return;
         }
@@ -832,7 +854,8 @@ static void do_action(struct rctx *x, const json_t *it)
         char *v = var(r->session);
         json_object_set_new(pat, "sessionId", json_string(v));
         free(v);
-        x->async = true; /* it waits for the provider to stop: a later frame may be answered first */
+        x->async =
+            true; /* it waits for the provider to stop: a later frame may be answered first */
         deliver_run(x, r, pat, "R-ABORT-1");
         x->async = false;
         r->live = false;
@@ -924,7 +947,8 @@ static char *describe(const struct rctx *x, json_t *c)
 {
     struct wc_buf b;
     wc_buf_init(&b, 0);
-    wc_buf_addf(&b, "Replayed by gwspec replay from %s. ", x->o->source ? x->o->source : "a transcript");
+    wc_buf_addf(&b, "Replayed by gwspec replay from %s. ",
+                x->o->source ? x->o->source : "a transcript");
     wc_buf_addf(&b, "The client's frames are the steps; each chat.send's run events became a "
                     "provider script; the expectations are what a conforming gateway sends. ");
     if (x->primary)
@@ -937,9 +961,15 @@ static char *describe(const struct rctx *x, json_t *c)
 static json_t *render(const struct hn_replay_model *m, const bool *keep,
                       const struct hn_replay_opts *o, const char *primary, json_t **expected)
 {
-    struct rctx x = {.m = m, .keep = keep, .o = o, .steps = json_array(),
-                     .connected = json_object(), .pending = json_object(),
-                     .expected_all = json_object(), .used = json_array(), .primary = primary};
+    struct rctx x = {.m = m,
+                     .keep = keep,
+                     .o = o,
+                     .steps = json_array(),
+                     .connected = json_object(),
+                     .pending = json_object(),
+                     .expected_all = json_object(),
+                     .used = json_array(),
+                     .primary = primary};
     size_t i;
     json_t *e;
 
@@ -947,13 +977,15 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
         add_unique(x.used, x.primary);
     x.nsess = json_array_size(m->sessions);
     x.sess = wc_xcalloc(x.nsess + 1, sizeof(*x.sess));
-    json_array_foreach(m->sessions, i, e) {
+    json_array_foreach(m->sessions, i, e)
+    {
         x.sess[i].label = wc_json_str(e, "label");
         x.sess[i].current = -1;
     }
     x.nruns = json_array_size(m->runs);
     x.runs = wc_xcalloc(x.nruns + 1, sizeof(*x.runs));
-    json_array_foreach(m->runs, i, e) {
+    json_array_foreach(m->runs, i, e)
+    {
         struct rrun *r = &x.runs[i];
         r->label = wc_json_str(e, "label");
         r->session = wc_json_str(e, "session");
@@ -965,7 +997,8 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
         r->script = json_array();
     }
     /* last kept event of each run whose chat.send is kept */
-    json_array_foreach(m->items, i, e) {
+    json_array_foreach(m->items, i, e)
+    {
         if (!kept(&x, i) || strcmp(wc_json_str(e, "k"), "event"))
             continue;
         int ri = run_index(&x, wc_json_str(e, "run"));
@@ -978,7 +1011,8 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
     json_t *conns = json_object(); /* conn -> connected in the kept items */
     bool group_open = false;
     const char *last_actor = NULL;
-    json_array_foreach(m->items, i, e) {
+    json_array_foreach(m->items, i, e)
+    {
         const char *k = wc_json_str(e, "k"), *conn = wc_json_str(e, "conn");
         if (!kept(&x, i))
             continue;
@@ -1030,7 +1064,8 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
     json_t *c = json_object();
     json_t *spec = json_array(), *needs = json_array(), *tags = json_array();
     bool strict = false;
-    json_array_foreach(x.used, i, e) {
+    json_array_foreach(x.used, i, e)
+    {
         const struct hn_req *rq = o->spec ? hn_spec_find(o->spec, json_string_value(e)) : NULL;
         if (o->spec && !rq)
             continue;
@@ -1095,11 +1130,13 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
     }
     /* only the sessions and scripts that steps use */
     json_t *used_s = json_object(), *used_r = json_object();
-    json_array_foreach(x.steps, i, e) {
+    json_array_foreach(x.steps, i, e)
+    {
         const json_t *snd = json_object_get(e, "send");
         const char *cn;
         json_t *fr;
-        json_object_foreach((json_t *)snd, cn, fr) {
+        json_object_foreach((json_t *)snd, cn, fr)
+        {
             const char *sid = wc_json_str(fr, "sessionId"), *ct = wc_json_str(fr, "content");
             if (sid && sid[0] == '$')
                 json_object_set_new(used_s, sid + 1, json_true());
@@ -1107,7 +1144,8 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
                 json_object_set_new(used_r, ct + 8, json_true());
             size_t k;
             json_t *se;
-            json_array_foreach(json_object_get(fr, "sessions"), k, se) {
+            json_array_foreach(json_object_get(fr, "sessions"), k, se)
+            {
                 const char *s2 = wc_json_str(se, "sessionId");
                 if (s2 && s2[0] == '$')
                     json_object_set_new(used_s, s2 + 1, json_true());
@@ -1117,13 +1155,15 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
     const char *key;
     json_t *val;
     void *tmp;
-    json_object_foreach_safe(providers, tmp, key, val) {
+    json_object_foreach_safe(providers, tmp, key, val)
+    {
         if (!json_object_get(used_r, key))
             json_object_del(providers, key);
         else
             json_object_set_new(used_s, wc_json_str(val, "session"), json_true());
     }
-    json_object_foreach_safe(sessions, tmp, key, val) {
+    json_object_foreach_safe(sessions, tmp, key, val)
+    {
         if (!json_object_get(used_s, key))
             json_object_del(sessions, key);
     }
@@ -1187,10 +1227,11 @@ static json_t *find_findings(const struct hn_replay_model *m, const json_t *expe
 
     json_array_foreach(m->sessions, i, s)
         json_object_set_new(vars, wc_json_str(s, "label"), json_string(wc_json_str(s, "id")));
-    json_object_foreach((json_t *)expected_all, conn, exp) {
+    json_object_foreach((json_t *)expected_all, conn, exp)
+    {
         json_t *got = json_object_get(m->received, conn);
         size_t n = json_array_size(exp) > json_array_size(got) ? json_array_size(exp)
-                                                                : json_array_size(got);
+                                                               : json_array_size(got);
         const char *last_kind = NULL;
         for (i = 0; i < n; i++) {
             json_t *e = json_array_get(exp, i), *g = json_array_get(got, i);
@@ -1201,13 +1242,15 @@ static json_t *find_findings(const struct hn_replay_model *m, const json_t *expe
             if (e)
                 add_unique(out, wc_json_str(e, "req"));
             else
-                add_unique(out, last_kind && !strcmp(last_kind, "complete") ? "R-TERM-2" : "R-FWD-1");
+                add_unique(out,
+                           last_kind && !strcmp(last_kind, "complete") ? "R-TERM-2" : "R-FWD-1");
             break;
         }
     }
     /* connections that received frames the simulation gives them none of */
     json_t *got;
-    json_object_foreach(m->received, conn, got) {
+    json_object_foreach(m->received, conn, got)
+    {
         if (!json_object_get(expected_all, conn) && json_array_size(got))
             add_unique(out, "R-FWD-1");
     }
@@ -1241,15 +1284,15 @@ size_t hn_replay_case_size(const json_t *c)
     size_t n = json_array_size(json_object_get(c, "steps"));
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(c, "providers"), k, v)
-        n += json_array_size(json_is_array(v) ? v : json_object_get(v, "script"));
+    json_object_foreach(json_object_get(c, "providers"), k, v) n +=
+        json_array_size(json_is_array(v) ? v : json_object_get(v, "script"));
     return n;
 }
 
 static bool plain_ok(const char *s)
 {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null", "y",
-                                        "n", "~", NULL};
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
+                                        "null", "y",     "n",   "~",  NULL};
     size_t n = strlen(s);
     char *end;
 
@@ -1291,7 +1334,8 @@ static void y_flow(struct wc_buf *b, const json_t *v)
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         wc_buf_adds(b, "{");
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             wc_buf_adds(b, first ? "" : ", ");
             first = false;
             y_string(b, k);
@@ -1302,7 +1346,8 @@ static void y_flow(struct wc_buf *b, const json_t *v)
         break;
     case JSON_ARRAY:
         wc_buf_adds(b, "[");
-        json_array_foreach(v, i, m) {
+        json_array_foreach(v, i, m)
+        {
             wc_buf_adds(b, i ? ", " : "");
             y_flow(b, m);
         }
@@ -1351,14 +1396,16 @@ static void y_step(struct wc_buf *b, const json_t *st, const char *indent)
     const char *k;
     json_t *v;
     bool first = true;
-    json_object_foreach((json_t *)st, k, v) {
+    json_object_foreach((json_t *)st, k, v)
+    {
         wc_buf_addf(b, "%s%s", indent, first ? "- " : "  ");
         y_string(b, k);
         if (first && !strcmp(k, "group") && json_is_array(v) && json_array_size(v)) {
             size_t i;
             json_t *it;
             wc_buf_adds(b, ":\n");
-            json_array_foreach(v, i, it) {
+            json_array_foreach(v, i, it)
+            {
                 wc_buf_addf(b, "%s    - ", indent);
                 y_flow(b, it);
                 wc_buf_adds(b, "\n");
@@ -1380,14 +1427,16 @@ char *hn_replay_yaml(const json_t *c)
     size_t i;
 
     wc_buf_init(&b, 0);
-    json_object_foreach((json_t *)c, k, v) {
+    json_object_foreach((json_t *)c, k, v)
+    {
         if (!strcmp(k, "description") || !strcmp(k, "expectation")) {
             y_folded(&b, k, json_string_value(v));
         } else if (!strcmp(k, "sessions")) {
             const char *sk;
             json_t *sv;
             wc_buf_adds(&b, "sessions:\n");
-            json_object_foreach(v, sk, sv) {
+            json_object_foreach(v, sk, sv)
+            {
                 wc_buf_adds(&b, "  ");
                 y_string(&b, sk);
                 wc_buf_adds(&b, ": ");
@@ -1398,7 +1447,8 @@ char *hn_replay_yaml(const json_t *c)
             const char *pk;
             json_t *pv, *st;
             wc_buf_adds(&b, "providers:\n");
-            json_object_foreach(v, pk, pv) {
+            json_object_foreach(v, pk, pv)
+            {
                 wc_buf_adds(&b, "  ");
                 y_string(&b, pk);
                 wc_buf_adds(&b, ":\n    session: ");
@@ -1426,7 +1476,7 @@ struct dd {
     size_t n;
     hn_ddmin_test test;
     void *ctx;
-    json_t *cache;   /* mask string -> bool */
+    json_t *cache; /* mask string -> bool */
     size_t tests;
 };
 

@@ -62,13 +62,13 @@ const json_t *hn_replay_notes(const struct hn_replay_model *m);
 json_t *hn_replay_findings(const struct hn_replay_model *m);
 
 struct hn_replay_opts {
-    const char *id;           /* case id; default "12.0.1-replayed" */
-    const char *title;        /* default: generated */
-    const char *description;  /* default: generated from the source and the findings */
-    const char *expectation;  /* default: generated */
-    const char *requirement;  /* the requirement the case guards; NULL: the first finding */
-    const json_t *tags;       /* extra tags (array of strings) or NULL */
-    const char *source;       /* the transcript's path, for the description */
+    const char *id;             /* case id; default "12.0.1-replayed" */
+    const char *title;          /* default: generated */
+    const char *description;    /* default: generated from the source and the findings */
+    const char *expectation;    /* default: generated */
+    const char *requirement;    /* the requirement the case guards; NULL: the first finding */
+    const json_t *tags;         /* extra tags (array of strings) or NULL */
+    const char *source;         /* the transcript's path, for the description */
     const struct hn_spec *spec; /* requirement levels and capabilities; may be NULL */
 };
 

@@ -24,7 +24,7 @@
 static const char *console_dir(const char *t)
 {
     static const char *const map[][2] = {
-        {"send", "->gw"}, {"recv", "gw->"}, {"ctl", "prov->"}, {"ctl_send", "->prov"},
+        {"send", "->gw"}, {"recv", "gw->"}, {"ctl", "prov->"},  {"ctl_send", "->prov"},
         {"ping", "gw->"}, {"pong", "gw->"}, {"http", "->REST"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -48,8 +48,10 @@ static void console_transcript(FILE *fp, const json_t *c)
         json_decref(wit);
         return;
     }
-    json_array_foreach(json_object_get(c, "failures"), i, f) {
-        json_array_foreach(json_object_get(f, "witness"), k, w) {
+    json_array_foreach(json_object_get(c, "failures"), i, f)
+    {
+        json_array_foreach(json_object_get(f, "witness"), k, w)
+        {
             if (json_is_integer(w)) {
                 char key[32];
                 snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(w));
@@ -58,7 +60,8 @@ static void console_transcript(FILE *fp, const json_t *c)
         }
     }
     fprintf(fp, "      transcript (%zu records):\n", json_array_size(tr));
-    json_array_foreach(tr, i, r) {
+    json_array_foreach(tr, i, r)
+    {
         const char *t = hn_report_str_or(r, "t", "?");
         int64_t n = -1, us = 0;
         char key[32], *who, *text, *clean;
@@ -70,8 +73,9 @@ static void console_transcript(FILE *fp, const json_t *c)
         who = hn_report_record_who(r);
         text = hn_report_record_text(r);
         clean = hn_report_one_line(text);
-        fprintf(fp, "      %c%4lld %8.3f %-10s %-6s %-8s %s%s\n", json_object_get(wit, key) ? '*' : ' ',
-                (long long)n, (double)us / 1000.0, who, console_dir(t), t,
+        fprintf(fp, "      %c%4lld %8.3f %-10s %-6s %-8s %s%s\n",
+                json_object_get(wit, key) ? '*' : ' ', (long long)n, (double)us / 1000.0, who,
+                console_dir(t), t,
                 json_is_true(json_object_get(r, "sentinel")) ? "[sentinel] " : "", clean);
         free(clean);
         free(text);
@@ -87,7 +91,8 @@ void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
     const char *label = known ? "KNOWN-FAIL" : hn_verdict_name(v);
     bool details = verbose || (!known && (v == HN_FAILED || v == HN_ERROR || v == HN_NON_STRICT));
 
-    fprintf(fp, "  %-12s %s (%lld ms)", label, hn_report_str_or(c, "id", "?"), hn_report_int_or(c, "duration_ms", 0));
+    fprintf(fp, "  %-12s %s (%lld ms)", label, hn_report_str_or(c, "id", "?"),
+            hn_report_int_or(c, "duration_ms", 0));
     if (hn_report_int_or(c, "repetition", 1) > 1)
         fprintf(fp, " [repetition %lld]", hn_report_int_or(c, "repetition", 1));
     if (known) {
@@ -95,8 +100,10 @@ void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
         fprintf(fp, "  known: %s", r);
         free(r);
     }
-    if ((v == HN_UNIMPLEMENTED || v == HN_SKIPPED) && json_array_size(json_object_get(c, "failures"))) {
-        char *m = hn_report_one_line(hn_report_str_or(json_array_get(json_object_get(c, "failures"), 0), "message", ""));
+    if ((v == HN_UNIMPLEMENTED || v == HN_SKIPPED) &&
+        json_array_size(json_object_get(c, "failures"))) {
+        char *m = hn_report_one_line(
+            hn_report_str_or(json_array_get(json_object_get(c, "failures"), 0), "message", ""));
         fprintf(fp, "  %s", m);
         free(m);
     }
@@ -138,19 +145,23 @@ static void console_baseline(FILE *fp, const json_t *base)
     json_t *e;
     size_t i;
 
-    json_array_foreach(json_object_get(base, "new"), i, e) {
+    json_array_foreach(json_object_get(base, "new"), i, e)
+    {
         char *m = hn_report_one_line(hn_report_str_or(e, "message", ""));
         fprintf(fp,
                 "  NEW-FAIL     %s: %s, witness %s, is not in the baseline (a new failure in a "
                 "baselined case): %s\n",
-                hn_report_str_or(e, "case", "?"), hn_report_str_or(e, "requirement", "(no requirement)"),
+                hn_report_str_or(e, "case", "?"),
+                hn_report_str_or(e, "requirement", "(no requirement)"),
                 hn_report_str_or(e, "witness", "?"), m);
         free(m);
     }
-    json_array_foreach(json_object_get(base, "stale_entries"), i, e) {
+    json_array_foreach(json_object_get(base, "stale_entries"), i, e)
+    {
         char *w = list_text(json_object_get(e, "witness"));
         fprintf(fp, "  STALE        %s: the entry for %s, witness %s, matched nothing: %s\n",
-                hn_report_str_or(e, "case", "?"), hn_report_str_or(e, "requirement", "(any requirement)"), w,
+                hn_report_str_or(e, "case", "?"),
+                hn_report_str_or(e, "requirement", "(any requirement)"), w,
                 hn_report_str_or(e, "why", "the case no longer fails that way"));
         free(w);
     }
@@ -183,8 +194,9 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
     struct wc_buf b;
     size_t i;
 
-    fprintf(fp, "\n%s against %s, seed %lld, %lld ms\n", hn_report_str_or(run, "spec", "chatgw/1.0"),
-            hn_report_str_or(run, "target", "?"), hn_report_int_or(run, "seed", 0), hn_report_int_or(run, "duration_ms", 0));
+    fprintf(fp, "\n%s against %s, seed %lld, %lld ms\n",
+            hn_report_str_or(run, "spec", "chatgw/1.0"), hn_report_str_or(run, "target", "?"),
+            hn_report_int_or(run, "seed", 0), hn_report_int_or(run, "duration_ms", 0));
     if (wc_json_str(run, "rerun"))
         fprintf(fp, "rerun: %s\n", wc_json_str(run, "rerun"));
     else
@@ -201,7 +213,8 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
     add_count(&b, (long)json_array_size(stale), "stale baseline entry", "stale baseline entries");
     if (json_array_size(stale)) {
         wc_buf_adds(&b, " (");
-        json_array_foreach(stale, i, s) wc_buf_addf(&b, "%s%s", i ? ", " : "", json_string_value(s));
+        json_array_foreach(stale, i, s)
+            wc_buf_addf(&b, "%s%s", i ? ", " : "", json_string_value(s));
         wc_buf_adds(&b, ")");
     }
     if (b.len)
@@ -214,7 +227,8 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
         fprintf(fp, "flaky: %zu case%s with different verdicts across %lld repetitions:\n",
                 json_array_size(flaky), json_array_size(flaky) == 1 ? "" : "s",
                 hn_report_int_or(run, "repeat", 0));
-        json_array_foreach(flaky, i, f) {
+        json_array_foreach(flaky, i, f)
+        {
             size_t k;
             fprintf(fp, "  FLAKY        %s:", hn_report_str_or(f, "id", "?"));
             json_array_foreach(json_object_get(f, "verdicts"), k, v)

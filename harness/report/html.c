@@ -19,11 +19,11 @@
 #include "wc_mem.h"
 #include "wc_banned.h"
 
-#define HTML_SHOW_MAX 4000  /* longest expected/received shown in a failure */
+#define HTML_SHOW_MAX 4000 /* longest expected/received shown in a failure */
 
-#define HTML_CONTEXT 2      /* records shown on each side of a witness past the cap */
+#define HTML_CONTEXT 2 /* records shown on each side of a witness past the cap */
 
-#define HTML_TAIL 10        /* last records of a transcript always shown */
+#define HTML_TAIL 10 /* last records of a transcript always shown */
 
 static void html_put(FILE *fp, const char *s)
 {
@@ -48,7 +48,8 @@ static void html_el(FILE *fp, const char *tag, const char *cls, const char *text
 
 static const char *verdict_class(enum hn_verdict v)
 {
-    static const char *const cls[] = {"v-ok", "v-ns", "v-info", "v-unimpl", "v-skip", "v-fail", "v-err"};
+    static const char *const cls[] = {"v-ok",   "v-ns",   "v-info", "v-unimpl",
+                                      "v-skip", "v-fail", "v-err"};
     return (unsigned)v < sizeof(cls) / sizeof(cls[0]) ? cls[v] : "v-err";
 }
 
@@ -75,7 +76,8 @@ static void html_verdict(FILE *fp, const json_t *c)
 /* One requirement id, with its title (run["requirements"]) as a tooltip when known. */
 static void html_req(FILE *fp, const json_t *run, const char *id)
 {
-    const char *title = wc_json_str(json_object_get(json_object_get(run, "requirements"), id), "title");
+    const char *title =
+        wc_json_str(json_object_get(json_object_get(run, "requirements"), id), "title");
 
     if (title) {
         fputs("<span class=\"req\" title=\"", fp);
@@ -90,9 +92,9 @@ static void html_req(FILE *fp, const json_t *run, const char *id)
 
 struct html_case {
     const json_t *c;
-    size_t index;       /* position in run["cases"]: the tie-break of equal ids (--repeat) */
-    char *anchor;       /* "case-<safe id>", unique; NULL: no detail section */
-    long section;       /* leading number of the id, -1 when none */
+    size_t index; /* position in run["cases"]: the tie-break of equal ids (--repeat) */
+    char *anchor; /* "case-<safe id>", unique; NULL: no detail section */
+    long section; /* leading number of the id, -1 when none */
 };
 
 static int html_case_cmp(const void *a, const void *b)
@@ -126,7 +128,8 @@ static struct html_case *html_order(const json_t *run, size_t *n)
     struct html_case *v = wc_xcalloc(json_array_size(cases) + 1, sizeof(*v));
     size_t i;
 
-    json_array_foreach(cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         v[i].c = c;
         v[i].index = i;
         v[i].section = id_section(wc_json_str(c, "id"));
@@ -161,7 +164,8 @@ static const char html_css[] =
     "table.matrix td,table.matrix th{border-bottom:1px solid #eee}\n"
     "tr.sec th{background:#f0f0f0;padding-top:6px}td.num{text-align:right}\n"
     "code,pre,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}\n"
-    "pre{background:#f7f7f7;padding:4px 6px;margin:2px 0;white-space:pre-wrap;word-break:break-all}\n"
+    "pre{background:#f7f7f7;padding:4px 6px;margin:2px "
+    "0;white-space:pre-wrap;word-break:break-all}\n"
     ".v{display:inline-block;padding:0 5px;border-radius:3px;font-weight:bold;font-size:12px}\n"
     ".v-ok{background:#d4f4d4;color:#155715}.v-ns{background:#fbe7b5;color:#6b4a00}\n"
     ".v-info{background:#d6e6fb;color:#163f73}.v-unimpl{background:#e4e4e4;color:#444}\n"
@@ -175,7 +179,8 @@ static const char html_css[] =
     "table.tr{width:100%}table.tr td{border-bottom:1px solid #f0f0f0}\n"
     "table.tr td.rec{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;"
     "white-space:pre-wrap;word-break:break-all}\n"
-    "tr.t-send td.dir{color:#1a5fb4}tr.t-recv td.dir{color:#26a269}tr.t-ctl td.dir,tr.t-ctl_send td.dir{color:#a0522d}\n"
+    "tr.t-send td.dir{color:#1a5fb4}tr.t-recv td.dir{color:#26a269}tr.t-ctl td.dir,tr.t-ctl_send "
+    "td.dir{color:#a0522d}\n"
     "tr.t-note{color:#777}tr.wit{background:#fff3b0}tr.wit td{border-bottom:1px solid #e0c000}\n"
     "tr.gap td{color:#777;font-style:italic;text-align:center}\n";
 
@@ -245,8 +250,8 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
     txt = wc_xasprintf("%lld ms", hn_report_int_or(run, "duration_ms", 0));
     html_fact(fp, "duration", txt, false);
     free(txt);
-    txt = wc_xasprintf("%ld case%s: %ld passed, %ld failed (exit status %d)", t.total, t.total == 1 ? "" : "s",
-                       t.passed, t.failed, hn_report_exit_code(run));
+    txt = wc_xasprintf("%ld case%s: %ld passed, %ld failed (exit status %d)", t.total,
+                       t.total == 1 ? "" : "s", t.passed, t.failed, hn_report_exit_code(run));
     html_fact(fp, "result", txt, false);
     free(txt);
     fputs("<tr><th>verdicts</th><td>", fp);
@@ -260,15 +265,18 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
     fputs("</td></tr>\n", fp);
     if (hn_report_int_or(run, "repeat", 1) > 1) {
         json_t *flaky = json_object_get(run, "flaky"), *f, *fv;
-        fprintf(fp, "<tr><th>repeat</th><td>%lld repetitions; ", hn_report_int_or(run, "repeat", 1));
+        fprintf(fp, "<tr><th>repeat</th><td>%lld repetitions; ",
+                hn_report_int_or(run, "repeat", 1));
         if (!json_array_size(flaky))
             fputs("no case is flaky", fp);
-        json_array_foreach(flaky, i, f) {
+        json_array_foreach(flaky, i, f)
+        {
             size_t j;
             fputs(i ? ", " : "<span class=\"v v-flaky\">flaky</span> ", fp);
             html_el(fp, "code", NULL, hn_report_str_or(f, "id", "?"));
             fputs(" (", fp);
-            json_array_foreach(json_object_get(f, "verdicts"), j, fv) {
+            json_array_foreach(json_object_get(f, "verdicts"), j, fv)
+            {
                 fputs(j ? ", " : "", fp);
                 html_put(fp, json_is_string(fv) ? json_string_value(fv) : "-");
             }
@@ -285,11 +293,13 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
     }
     html_coverage(fp, run);
     if (base) {
-        fprintf(fp, "<tr><th>baseline</th><td>%lld known failure%s", hn_report_int_or(base, "known", 0),
+        fprintf(fp, "<tr><th>baseline</th><td>%lld known failure%s",
+                hn_report_int_or(base, "known", 0),
                 hn_report_int_or(base, "known", 0) == 1 ? "" : "s");
         if (json_array_size(stale)) {
             fprintf(fp, "; <span class=\"v v-fail\">%zu stale</span> (", json_array_size(stale));
-            json_array_foreach(stale, i, s) {
+            json_array_foreach(stale, i, s)
+            {
                 fputs(i ? ", " : "", fp);
                 html_put(fp, json_string_value(s));
             }
@@ -343,7 +353,8 @@ static void html_section_row(FILE *fp, const struct html_case *v, size_t n, size
         html_put(fp, dir);
         fputs("</span>", fp);
     }
-    fprintf(fp, " <span class=\"muted\">(%ld case%s%s", cases, cases == 1 ? "" : "s", notok ? ", " : "");
+    fprintf(fp, " <span class=\"muted\">(%ld case%s%s", cases, cases == 1 ? "" : "s",
+            notok ? ", " : "");
     if (notok)
         fprintf(fp, "%ld not OK", notok);
     fputs(")</span></th></tr>\n", fp);
@@ -355,7 +366,8 @@ static void html_matrix(FILE *fp, const json_t *run, const struct html_case *v, 
     size_t i, k;
     json_t *r;
 
-    fputs("<table class=\"matrix\" id=\"matrix\">\n<thead><tr><th>id</th><th>title</th><th>verdict</th>"
+    fputs("<table class=\"matrix\" "
+          "id=\"matrix\">\n<thead><tr><th>id</th><th>title</th><th>verdict</th>"
           "<th>requirements</th><th>ms</th></tr></thead>\n<tbody>\n",
           fp);
     for (i = 0; i < n; i++) {
@@ -371,7 +383,8 @@ static void html_matrix(FILE *fp, const json_t *run, const struct html_case *v, 
             html_put(fp, hn_report_str_or(c, "id", "?"));
         }
         if (hn_report_int_or(run, "repeat", 1) > 1)
-            fprintf(fp, " <span class=\"muted\">#%lld</span>", hn_report_int_or(c, "repetition", 0));
+            fprintf(fp, " <span class=\"muted\">#%lld</span>",
+                    hn_report_int_or(c, "repetition", 0));
         fputs("</td><td>", fp);
         html_put(fp, hn_report_str_or(c, "title", ""));
         fputs("</td><td>", fp);
@@ -379,11 +392,13 @@ static void html_matrix(FILE *fp, const json_t *run, const struct html_case *v, 
         if (hn_report_is_flaky(run, wc_json_str(c, "id")))
             fputs(" <span class=\"v v-flaky\">flaky</span>", fp);
         fputs("</td><td class=\"mono\">", fp);
-        json_array_foreach(json_object_get(c, "spec"), k, r) {
+        json_array_foreach(json_object_get(c, "spec"), k, r)
+        {
             if (json_is_string(r))
                 html_req(fp, run, json_string_value(r));
         }
-        fprintf(fp, "</td><td class=\"num\">%lld</td></tr>\n", hn_report_int_or(c, "duration_ms", 0));
+        fprintf(fp, "</td><td class=\"num\">%lld</td></tr>\n",
+                hn_report_int_or(c, "duration_ms", 0));
     }
     fputs("</tbody>\n</table>\n", fp);
 }
@@ -404,7 +419,8 @@ static void html_failure(FILE *fp, const json_t *run, const json_t *f, const cha
     const json_t *exp = json_object_get(f, "expected"), *rec = json_object_get(f, "received");
     json_t *step = json_object_get(f, "step"), *wit = json_object_get(f, "witness"), *w;
     const char *req = wc_json_str(f, "requirement"), *kind = wc_json_str(f, "kind");
-    const char *title = wc_json_str(json_object_get(json_object_get(run, "requirements"), req), "title");
+    const char *title =
+        wc_json_str(json_object_get(json_object_get(run, "requirements"), req), "title");
     size_t i;
 
     fputs("<div class=\"failure\"><div><b class=\"mono\">", fp);
@@ -438,10 +454,11 @@ static void html_failure(FILE *fp, const json_t *run, const json_t *f, const cha
     }
     if (json_array_size(wit)) {
         fprintf(fp, "<div>witness record%s:", json_array_size(wit) > 1 ? "s" : "");
-        json_array_foreach(wit, i, w) {
+        json_array_foreach(wit, i, w)
+        {
             if (json_is_integer(w))
-                fprintf(fp, " <a href=\"#%s:r%lld\">%lld</a>", anchor, (long long)json_integer_value(w),
-                        (long long)json_integer_value(w));
+                fprintf(fp, " <a href=\"#%s:r%lld\">%lld</a>", anchor,
+                        (long long)json_integer_value(w), (long long)json_integer_value(w));
         }
         fputs("</div>\n", fp);
     }
@@ -454,8 +471,10 @@ static json_t *witness_set(const json_t *c)
     json_t *set = json_object(), *f, *w;
     size_t i, k;
 
-    json_array_foreach(json_object_get(c, "failures"), i, f) {
-        json_array_foreach(json_object_get(f, "witness"), k, w) {
+    json_array_foreach(json_object_get(c, "failures"), i, f)
+    {
+        json_array_foreach(json_object_get(f, "witness"), k, w)
+        {
             if (json_is_integer(w)) {
                 char key[32];
                 snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(w));
@@ -480,8 +499,9 @@ static bool is_witness(const json_t *set, const json_t *rec)
 static const char *record_dir(const char *t)
 {
     static const char *const map[][2] = {
-        {"send", "&#8594; gw"}, {"recv", "gw &#8594;"}, {"ctl", "prov &#8594;"}, {"ctl_send", "&#8594; prov"},
-        {"ping", "gw &#8594;"}, {"pong", "gw &#8594;"}, {"http", "&#8594; REST"},
+        {"send", "&#8594; gw"},       {"recv", "gw &#8594;"}, {"ctl", "prov &#8594;"},
+        {"ctl_send", "&#8594; prov"}, {"ping", "gw &#8594;"}, {"pong", "gw &#8594;"},
+        {"http", "&#8594; REST"},
     };
     size_t i;
 
@@ -510,7 +530,8 @@ static void html_record(FILE *fp, const json_t *r, bool wit, const char *anchor)
     else
         fputs("<td></td>", fp);
     if (wc_json_int(r, "us", &us))
-        fprintf(fp, "<td class=\"num\">%lld.%03lld</td>", (long long)(us / 1000), (long long)(us % 1000 < 0 ? 0 : us % 1000));
+        fprintf(fp, "<td class=\"num\">%lld.%03lld</td>", (long long)(us / 1000),
+                (long long)(us % 1000 < 0 ? 0 : us % 1000));
     else
         fputs("<td></td>", fp);
     html_el(fp, "td", NULL, who);
@@ -520,7 +541,8 @@ static void html_record(FILE *fp, const json_t *r, bool wit, const char *anchor)
     if (json_is_true(json_object_get(r, "sentinel")))
         fputs("<span class=\"muted\">[sentinel]</span> ", fp);
     if (json_is_true(json_object_get(r, "truncated")))
-        fprintf(fp, "<span class=\"muted\">[truncated, %lld bytes]</span> ", hn_report_int_or(r, "len", 0));
+        fprintf(fp, "<span class=\"muted\">[truncated, %lld bytes]</span> ",
+                hn_report_int_or(r, "len", 0));
     html_put(fp, text);
     fputs("</td></tr>\n", fp);
     free(who);
@@ -558,8 +580,10 @@ static void html_transcript(FILE *fp, const json_t *c, const char *anchor, size_
                 show[k] = true;
         }
     }
-    fprintf(fp, "<table class=\"tr\">\n<thead><tr><th>#</th><th>ms</th><th>who</th><th>dir</th><th>record</th>"
-                "<th>frame or event</th></tr></thead>\n<tbody>\n");
+    fprintf(fp,
+            "<table "
+            "class=\"tr\">\n<thead><tr><th>#</th><th>ms</th><th>who</th><th>dir</th><th>record</th>"
+            "<th>frame or event</th></tr></thead>\n<tbody>\n");
     for (i = 0; i < n; i++) {
         json_t *r = json_array_get(tr, i);
         if (!show[i]) {
@@ -576,8 +600,11 @@ static void html_transcript(FILE *fp, const json_t *c, const char *anchor, size_
         html_gap(fp, gap);
     fputs("</tbody>\n</table>\n", fp);
     if (left_out)
-        fprintf(fp, "<p class=\"muted\">%zu of %zu records left out (the first %zu, the witnesses with %d on each "
-                    "side and the last %d are shown); <code>--json DIR</code> writes the whole transcript.</p>\n",
+        fprintf(fp,
+                "<p class=\"muted\">%zu of %zu records left out (the first %zu, the witnesses with "
+                "%d on each "
+                "side and the last %d are shown); <code>--json DIR</code> writes the whole "
+                "transcript.</p>\n",
                 left_out, n, cap, HTML_CONTEXT, HTML_TAIL);
     free(show);
     json_decref(wit);
@@ -600,10 +627,12 @@ static void html_detail(FILE *fp, const json_t *run, const struct html_case *hc,
         html_el(fp, "span", "mono", wc_json_str(c, "file"));
         fputs(" &#183; ", fp);
     }
-    fprintf(fp, "seed %lld &#183; %lld ms", hn_report_int_or(c, "seed", 0), hn_report_int_or(c, "duration_ms", 0));
+    fprintf(fp, "seed %lld &#183; %lld ms", hn_report_int_or(c, "seed", 0),
+            hn_report_int_or(c, "duration_ms", 0));
     if (json_array_size(tags)) {
         fputs(" &#183; tags:", fp);
-        json_array_foreach(tags, i, tag) {
+        json_array_foreach(tags, i, tag)
+        {
             fputc(' ', fp);
             html_put(fp, json_string_value(tag));
         }
@@ -670,12 +699,13 @@ int hn_report_html(const char *path, const json_t *run, size_t max_records)
     if (!max_records)
         max_records = HN_HTML_RECORDS;
     v = html_order(run, &n);
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>gwspec: ", fp);
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>gwspec: ",
+          fp);
     html_put(fp, hn_report_str_or(run, "spec", "chatgw/1.0"));
     fputs(" against ", fp);
     html_put(fp, hn_report_str_or(run, "target", "?"));
-    fprintf(fp, ", seed %lld</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>gwspec: ", hn_report_int_or(run, "seed", 0),
-            html_css);
+    fprintf(fp, ", seed %lld</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>gwspec: ",
+            hn_report_int_or(run, "seed", 0), html_css);
     html_put(fp, hn_report_str_or(run, "spec", "chatgw/1.0"));
     fputs(" against ", fp);
     html_put(fp, hn_report_str_or(run, "target", "?"));
@@ -697,7 +727,8 @@ int hn_report_html(const char *path, const json_t *run, size_t max_records)
     fputs("</p>\n", fp);
     html_matrix(fp, run, v, n);
     if (details) {
-        fputs("<h2>Details</h2>\n<p class=\"muted\">Every case that is not OK; the transcript of an OK case is in "
+        fputs("<h2>Details</h2>\n<p class=\"muted\">Every case that is not OK; the transcript of "
+              "an OK case is in "
               "the JSON report (<code>--json DIR</code>).</p>\n",
               fp);
         for (i = 0; i < n; i++) {

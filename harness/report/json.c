@@ -25,8 +25,8 @@ char *hn_report_case_file_name(const char *id)
     char *p;
 
     for (p = s; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
-              *p == '-' || *p == '_'))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_'))
             *p = '_';
     }
     if (s[0] == '.') /* never "." or ".." or a hidden file */
@@ -45,7 +45,8 @@ static json_t *index_entry(const json_t *c, const char *rel)
     json_t *e = json_object();
 
     json_object_set_new(e, "repetition", json_integer(hn_report_int_or(c, "repetition", 1)));
-    json_object_set(e, "verdict", json_object_get(c, "verdict") ? json_object_get(c, "verdict") : json_null());
+    json_object_set(e, "verdict",
+                    json_object_get(c, "verdict") ? json_object_get(c, "verdict") : json_null());
     json_object_set_new(e, "known", json_boolean(hn_report_is_known(c)));
     json_object_set_new(e, "duration_ms", json_integer(hn_report_int_or(c, "duration_ms", 0)));
     if (json_object_get(c, "checks"))
@@ -73,7 +74,8 @@ int hn_report_json(const char *dir, const json_t *run)
             json_object_set(index, copy[i], json_object_get(run, copy[i]));
     }
     json_object_set_new(index, "exit_code", json_integer(hn_report_exit_code(run)));
-    json_array_foreach(json_object_get(run, "cases"), i, c) {
+    json_array_foreach(json_object_get(run, "cases"), i, c)
+    {
         const char *id = wc_json_str(c, "id");
         char *name, *rel;
         json_t *e, *top, *file;
@@ -90,7 +92,8 @@ int hn_report_json(const char *dir, const json_t *run)
         while (json_object_get(used, rel)) {
             free(rel);
             if (repeat > 1)
-                rel = wc_xasprintf("cases/%s~%d.rep%lld.json", name, ++k, hn_report_int_or(c, "repetition", 1));
+                rel = wc_xasprintf("cases/%s~%d.rep%lld.json", name, ++k,
+                                   hn_report_int_or(c, "repetition", 1));
             else
                 rel = wc_xasprintf("cases/%s~%d.json", name, ++k);
         }

@@ -19,7 +19,7 @@
 #include "wc_mem.h"
 #include "wc_banned.h"
 
-#define JUNIT_RECORDS 2000  /* transcript records put into a JUnit system-out */
+#define JUNIT_RECORDS 2000 /* transcript records put into a JUnit system-out */
 
 static void xml_attr(FILE *fp, const char *name, const char *value)
 {
@@ -62,7 +62,8 @@ static void junit_transcript(FILE *fp, const json_t *c)
         return;
     fputs("      <system-err>", fp);
     hn_report_markup_put(fp, "transcript (gwspec-transcript/1, JSONL):\n", false);
-    json_array_foreach(tr, i, rec) {
+    json_array_foreach(tr, i, rec)
+    {
         char *s;
         if (i == JUNIT_RECORDS) {
             fprintf(fp, "... %zu more records in the JSON report\n", json_array_size(tr) - i);
@@ -80,7 +81,8 @@ static void junit_case(FILE *fp, const json_t *c)
 {
     enum hn_verdict v = hn_report_verdict_of(c);
     json_t *first = json_array_get(json_object_get(c, "failures"), 0);
-    char *cls = classname(c), *t = seconds(hn_report_int_or(c, "duration_ms", 0)), *details = hn_report_case_details(c, 0);
+    char *cls = classname(c), *t = seconds(hn_report_int_or(c, "duration_ms", 0)),
+         *details = hn_report_case_details(c, 0);
     char *msg;
 
     fputs("    <testcase", fp);
@@ -88,7 +90,8 @@ static void junit_case(FILE *fp, const json_t *c)
     xml_attr(fp, "classname", cls);
     xml_attr(fp, "time", t);
     fputs(">\n", fp);
-    msg = wc_xasprintf("%s: %s", hn_report_str_or(first, "requirement", hn_verdict_name(v)), hn_report_str_or(first, "message", ""));
+    msg = wc_xasprintf("%s: %s", hn_report_str_or(first, "requirement", hn_verdict_name(v)),
+                       hn_report_str_or(first, "message", ""));
     if (hn_report_is_known(c) && (v == HN_FAILED || v == HN_NON_STRICT)) {
         char *k = wc_xasprintf("known failure: %s", hn_report_str_or(c, "known_reason", ""));
         fputs("      <skipped", fp);
@@ -104,7 +107,8 @@ static void junit_case(FILE *fp, const json_t *c)
         hn_report_markup_put(fp, details, false);
         fprintf(fp, "</%s>\n", el);
     } else if (v == HN_UNIMPLEMENTED || v == HN_SKIPPED) {
-        char *m = wc_xasprintf("%s%s%s", hn_verdict_name(v), first ? ": " : "", hn_report_str_or(first, "message", ""));
+        char *m = wc_xasprintf("%s%s%s", hn_verdict_name(v), first ? ": " : "",
+                               hn_report_str_or(first, "message", ""));
         fputs("      <skipped", fp);
         xml_attr(fp, "message", m);
         fputs("/>\n", fp);
@@ -112,9 +116,10 @@ static void junit_case(FILE *fp, const json_t *c)
     }
     fputs("      <system-out>", fp);
     {
-        char *out = wc_xasprintf("verdict: %s\nseed: %lld\n%s%s%s", hn_verdict_name(v), hn_report_int_or(c, "seed", 0),
-                                 v == HN_NON_STRICT || v == HN_INFORMATIONAL ? details : "",
-                                 wc_json_str(c, "rerun") ? "rerun: " : "", hn_report_str_or(c, "rerun", ""));
+        char *out = wc_xasprintf(
+            "verdict: %s\nseed: %lld\n%s%s%s", hn_verdict_name(v), hn_report_int_or(c, "seed", 0),
+            v == HN_NON_STRICT || v == HN_INFORMATIONAL ? details : "",
+            wc_json_str(c, "rerun") ? "rerun: " : "", hn_report_str_or(c, "rerun", ""));
         hn_report_markup_put(fp, out, false);
         free(out);
     }
@@ -196,9 +201,11 @@ int hn_report_junit(const char *path, const json_t *run)
     n[1] = wc_xasprintf("%ld", t.failed + (json_array_size(hn_report_cov_missing(run)) ? 1 : 0));
     n[2] = wc_xasprintf("%ld", t.error);
     n[3] = wc_xasprintf("%ld", t.unimplemented + t.skipped + t.known);
-    suite = wc_xasprintf("gwspec %s %s", hn_report_str_or(run, "spec", "chatgw/1.0"), hn_report_str_or(run, "target", "?"));
-    rerun = wc_json_str(run, "rerun") ? wc_xstrdup(wc_json_str(run, "rerun"))
-                                      : wc_xasprintf("bin/gwspec run --seed %lld", hn_report_int_or(run, "seed", 0));
+    suite = wc_xasprintf("gwspec %s %s", hn_report_str_or(run, "spec", "chatgw/1.0"),
+                         hn_report_str_or(run, "target", "?"));
+    rerun = wc_json_str(run, "rerun")
+                ? wc_xstrdup(wc_json_str(run, "rerun"))
+                : wc_xasprintf("bin/gwspec run --seed %lld", hn_report_int_or(run, "seed", 0));
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", fp);
     xml_attr(fp, "name", "gwspec");
     xml_attr(fp, "tests", n[0]);

@@ -54,7 +54,7 @@
 
 #include "wc_banned.h"
 
-#define SHOW_MAX 400        /* longest JSON shown inline on the console */
+#define SHOW_MAX 400 /* longest JSON shown inline on the console */
 
 enum hn_verdict hn_report_verdict_of(const json_t *c)
 {
@@ -104,7 +104,8 @@ static char *witness_text(const json_t *w)
     json_t *n;
 
     wc_buf_init(&b, 0);
-    json_array_foreach(w, i, n) wc_buf_addf(&b, "%s%lld", i ? ", " : "", (long long)json_integer_value(n));
+    json_array_foreach(w, i, n)
+        wc_buf_addf(&b, "%s%lld", i ? ", " : "", (long long)json_integer_value(n));
     return wc_buf_detach(&b, NULL);
 }
 
@@ -169,7 +170,8 @@ static void failure_text(struct wc_buf *b, const json_t *f, int ind)
     }
     if (json_array_size(wit)) {
         s = witness_text(wit);
-        wc_buf_addf(b, "%*switness: record%s %s\n", ind + 2, "", json_array_size(wit) > 1 ? "s" : "", s);
+        wc_buf_addf(b, "%*switness: record%s %s\n", ind + 2, "",
+                    json_array_size(wit) > 1 ? "s" : "", s);
         free(s);
     }
     if (wc_json_str(f, "witness_key"))
@@ -207,8 +209,9 @@ char *hn_report_cov_level_text(const json_t *cov, const char *level)
     const json_t *l = json_object_get(json_object_get(cov, "levels"), level);
     return wc_xasprintf(
         "%s %lld: %lld exercised, %lld not run, %lld without a case, %lld untestable", level,
-        hn_report_int_or(l, "requirements", 0), hn_report_int_or(l, "exercised", 0), hn_report_int_or(l, "not_run", 0),
-        hn_report_int_or(l, "without_case", 0), hn_report_int_or(l, "untestable", 0));
+        hn_report_int_or(l, "requirements", 0), hn_report_int_or(l, "exercised", 0),
+        hn_report_int_or(l, "not_run", 0), hn_report_int_or(l, "without_case", 0),
+        hn_report_int_or(l, "untestable", 0));
 }
 
 /* "R-A-1, R-B-2" from an array of strings (or of objects with "id"). New string. */
@@ -238,11 +241,15 @@ struct tally hn_report_count(const json_t *run)
     json_t *c;
     size_t i;
 
-    json_array_foreach(json_object_get(run, "cases"), i, c) {
+    json_array_foreach(json_object_get(run, "cases"), i, c)
+    {
         enum hn_verdict v = hn_report_verdict_of(c);
         t.total++;
         switch (v) {
-        case HN_OK: t.ok++; t.passed++; break;
+        case HN_OK:
+            t.ok++;
+            t.passed++;
+            break;
         case HN_NON_STRICT:
             if (hn_report_is_known(c))
                 t.known++;
@@ -250,17 +257,27 @@ struct tally hn_report_count(const json_t *run)
                 t.non_strict++;
             t.passed++;
             break;
-        case HN_INFORMATIONAL: t.informational++; t.passed++; break;
-        case HN_UNIMPLEMENTED: t.unimplemented++; break;
-        case HN_SKIPPED: t.skipped++; break;
+        case HN_INFORMATIONAL:
+            t.informational++;
+            t.passed++;
+            break;
+        case HN_UNIMPLEMENTED:
+            t.unimplemented++;
+            break;
+        case HN_SKIPPED:
+            t.skipped++;
+            break;
         case HN_FAILED:
             if (hn_report_is_known(c))
                 t.known++;
             else
                 t.failed++;
             break;
-        case HN_ERROR: t.error++; break;
-        default: WC_BUG("verdict");
+        case HN_ERROR:
+            t.error++;
+            break;
+        default:
+            WC_BUG("verdict");
         }
     }
     return t;
@@ -270,7 +287,7 @@ struct tally hn_report_count(const json_t *run)
  * requirements without a case (and, with nlists 2, those marked untestable); `lead` starts each
  * line after the heading. */
 void hn_report_coverage_lines(FILE *fp, const json_t *run, const json_t *cov, const char *head,
-                           const char *colon, const char *lead, size_t nlists)
+                              const char *colon, const char *lead, size_t nlists)
 {
     static const char *const lists[][2] = {{"without_case", "without a case"},
                                            {"untestable", "marked untestable"}};
@@ -314,8 +331,8 @@ size_t hn_report_utf8_char(const unsigned char *p, uint32_t *cp)
             return 0;
         *cp = (*cp << 6) | (p[i] & 0x3f);
     }
-    if ((n == 2 && *cp < 0x80) || (n == 3 && *cp < 0x800) || (n == 4 && *cp < 0x10000) || *cp > 0x10ffff ||
-        (*cp >= 0xd800 && *cp <= 0xdfff))
+    if ((n == 2 && *cp < 0x80) || (n == 3 && *cp < 0x800) || (n == 4 && *cp < 0x10000) ||
+        *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
         return 0;
     return n;
 }
@@ -339,13 +356,27 @@ void hn_report_markup_put(FILE *fp, const char *s, bool attr)
             continue;
         }
         switch (cp) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs(attr ? "&quot;" : "\"", fp); break;
-        case '\'': fputs(attr ? "&#39;" : "'", fp); break;
-        case '\n': fputs(attr ? "&#10;" : "\n", fp); break;
-        case '\t': fputs(attr ? "&#9;" : "\t", fp); break;
+        case '&':
+            fputs("&amp;", fp);
+            break;
+        case '<':
+            fputs("&lt;", fp);
+            break;
+        case '>':
+            fputs("&gt;", fp);
+            break;
+        case '"':
+            fputs(attr ? "&quot;" : "\"", fp);
+            break;
+        case '\'':
+            fputs(attr ? "&#39;" : "'", fp);
+            break;
+        case '\n':
+            fputs(attr ? "&#10;" : "\n", fp);
+            break;
+        case '\t':
+            fputs(attr ? "&#9;" : "\t", fp);
+            break;
         default:
             if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff)
                 fprintf(fp, "\\u%04X", (unsigned)cp);
@@ -361,14 +392,15 @@ bool hn_report_is_flaky(const json_t *run, const char *id)
     size_t i;
     json_t *f;
 
-    json_array_foreach(json_object_get(run, "flaky"), i, f) {
+    json_array_foreach(json_object_get(run, "flaky"), i, f)
+    {
         if (id && wc_json_str(f, "id") && !strcmp(wc_json_str(f, "id"), id))
             return true;
     }
     return false;
 }
 
-#define HTML_CELL_MAX 2000  /* longest frame or event shown in one transcript cell */
+#define HTML_CELL_MAX 2000 /* longest frame or event shown in one transcript cell */
 
 /* Who produced a record: the client connection, the provider script (label/run), or harness. */
 char *hn_report_record_who(const json_t *r)
@@ -378,8 +410,9 @@ char *hn_report_record_who(const json_t *r)
     if (wc_json_str(r, "conn"))
         return wc_xstrdup(wc_json_str(r, "conn"));
     if ((!strcmp(t, "ctl") || !strcmp(t, "ctl_send")) && wc_json_str(r, "label"))
-        return wc_json_str(r, "run") ? wc_xasprintf("%s/%s", wc_json_str(r, "label"), wc_json_str(r, "run"))
-                                     : wc_xstrdup(wc_json_str(r, "label"));
+        return wc_json_str(r, "run")
+                   ? wc_xasprintf("%s/%s", wc_json_str(r, "label"), wc_json_str(r, "run"))
+                   : wc_xstrdup(wc_json_str(r, "label"));
     if (!strcmp(t, "http") && wc_json_str(r, "user"))
         return wc_xasprintf("REST %s", wc_json_str(r, "user"));
     return wc_xstrdup("harness");

@@ -7,12 +7,11 @@
  * The RESULT MODEL is JSON (built by run.c, graded with verdict.h):
  * case result: { "id", "title", "file", "spec": [..], "tags": [..], "verdict": "OK"|...,
  *   "known": bool, "known_reason": text, "duration_ms": n, "seed": n,
- *   "failures": [ { "requirement", "kind": "step"|"invariant"|"error", "message", "step": index or null,
- *                   "expected": json or null, "received": json or null, "diff": "text" or null,
- *                   "witness": [n..] } ],
- *   "checks": {...}, "transcript": [records incl. header], "rerun": "bin/gwspec run --seed N cases/..yaml" }
- * run result: { "seed", "target", "spec", "started": iso, "duration_ms", "cases": [case results],
- *               "counts": { "OK": n, ... }, "baseline": {...}, "rerun" (optional: the whole run),
+ *   "failures": [ { "requirement", "kind": "step"|"invariant"|"error", "message", "step": index or
+ * null, "expected": json or null, "received": json or null, "diff": "text" or null, "witness":
+ * [n..] } ], "checks": {...}, "transcript": [records incl. header], "rerun": "bin/gwspec run --seed
+ * N cases/..yaml" } run result: { "seed", "target", "spec", "started": iso, "duration_ms", "cases":
+ * [case results], "counts": { "OK": n, ... }, "baseline": {...}, "rerun" (optional: the whole run),
  *               "mutant" (optional), "requirements" (optional: { "R-..": { "title", "level" } } for
  *               the requirements the cases cite; the HTML report shows the titles) }
  * Writers only read the model; missing fields are shown as absent, never a crash.

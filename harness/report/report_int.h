@@ -46,7 +46,7 @@ struct tally hn_report_count(const json_t *run);
  * requirements without a case (and, with nlists 2, those marked untestable); `lead` starts each
  * line after the heading. */
 void hn_report_coverage_lines(FILE *fp, const json_t *run, const json_t *cov, const char *head,
-                           const char *colon, const char *lead, size_t nlists);
+                              const char *colon, const char *lead, size_t nlists);
 /* Length of the valid UTF-8 sequence at p and its code point; 0 when invalid. */
 size_t hn_report_utf8_char(const unsigned char *p, uint32_t *cp);
 /*

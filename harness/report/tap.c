@@ -39,11 +39,21 @@ static void yaml_str(FILE *fp, const char *s)
             continue;
         }
         switch (cp) {
-        case '"': fputs("\\\"", fp); break;
-        case '\\': fputs("\\\\", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\t': fputs("\\t", fp); break;
-        case '\r': fputs("\\r", fp); break;
+        case '"':
+            fputs("\\\"", fp);
+            break;
+        case '\\':
+            fputs("\\\\", fp);
+            break;
+        case '\n':
+            fputs("\\n", fp);
+            break;
+        case '\t':
+            fputs("\\t", fp);
+            break;
+        case '\r':
+            fputs("\\r", fp);
+            break;
         default:
             if (cp < 0x20 || cp == 0x7f)
                 fprintf(fp, "\\x%02X", (unsigned)cp);
@@ -83,7 +93,8 @@ static void tap_yaml(FILE *fp, const json_t *c, enum hn_verdict v)
     size_t i, k;
 
     fprintf(fp, "  ---\n  verdict: %s\n", hn_verdict_name(v));
-    fprintf(fp, "  duration_ms: %lld\n  seed: %lld\n", hn_report_int_or(c, "duration_ms", 0), hn_report_int_or(c, "seed", 0));
+    fprintf(fp, "  duration_ms: %lld\n  seed: %lld\n", hn_report_int_or(c, "duration_ms", 0),
+            hn_report_int_or(c, "seed", 0));
     if (json_array_size(fails)) {
         f = json_array_get(fails, 0);
         fputs("  requirement: ", fp);
@@ -92,7 +103,8 @@ static void tap_yaml(FILE *fp, const json_t *c, enum hn_verdict v)
         yaml_str(fp, hn_report_str_or(f, "message", ""));
         fputs("\n  failures:\n", fp);
     }
-    json_array_foreach(fails, i, f) {
+    json_array_foreach(fails, i, f)
+    {
         fputs("    - requirement: ", fp);
         yaml_str(fp, hn_report_str_or(f, "requirement", ""));
         fputs("\n      kind: ", fp);
@@ -101,7 +113,8 @@ static void tap_yaml(FILE *fp, const json_t *c, enum hn_verdict v)
         yaml_str(fp, hn_report_str_or(f, "message", ""));
         fputc('\n', fp);
         if (json_is_integer(json_object_get(f, "step")))
-            fprintf(fp, "      step: %lld\n", (long long)json_integer_value(json_object_get(f, "step")));
+            fprintf(fp, "      step: %lld\n",
+                    (long long)json_integer_value(json_object_get(f, "step")));
         if (json_object_get(f, "expected") && !json_is_null(json_object_get(f, "expected"))) {
             fputs("      expected: ", fp);
             yaml_json(fp, json_object_get(f, "expected"));
@@ -121,7 +134,8 @@ static void tap_yaml(FILE *fp, const json_t *c, enum hn_verdict v)
         if (json_array_size(wit)) {
             json_t *n;
             fputs("      witness:\n", fp);
-            json_array_foreach(wit, k, n) fprintf(fp, "        - %lld\n", (long long)json_integer_value(n));
+            json_array_foreach(wit, k, n)
+                fprintf(fp, "        - %lld\n", (long long)json_integer_value(n));
         }
     }
     if (wc_json_str(c, "rerun")) {
@@ -145,7 +159,8 @@ static void tap_case(FILE *fp, size_t num, const json_t *c)
     tap_desc(fp, hn_report_str_or(c, "id", "?"));
     if (v == HN_UNIMPLEMENTED || v == HN_SKIPPED) {
         fputs(" # SKIP ", fp);
-        tap_desc(fp, first ? hn_report_str_or(first, "message", hn_verdict_name(v)) : hn_verdict_name(v));
+        tap_desc(fp, first ? hn_report_str_or(first, "message", hn_verdict_name(v))
+                           : hn_verdict_name(v));
     } else if (known) {
         fputs(" # TODO known failure: ", fp);
         tap_desc(fp, hn_report_str_or(c, "known_reason", ""));

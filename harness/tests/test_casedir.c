@@ -105,7 +105,8 @@ static void test_id_order(void)
 
 static void test_filter_exclude_tag(void)
 {
-    json_t *f = json_pack("[s]", "1.1.*"), *x = json_pack("[s]", "*-c"), *t = json_pack("[s]", "race");
+    json_t *f = json_pack("[s]", "1.1.*"), *x = json_pack("[s]", "*-c"),
+           *t = json_pack("[s]", "race");
     struct hn_select s = {.filters = f};
     char *r = sel(&s);
     CU_ASSERT_STRING_EQUAL(r, "1.1.1-a 1.1.2-c 1.1.10-b");

@@ -75,8 +75,10 @@ static void test_unknown_option_is_2(void)
         const char *name, *sub;
         cmd_fn fn;
         bool named; /* the message names the option (spec diff prints only its usage) */
-    } cmds[] = {{"check", NULL, hn_cmd_check, true},   {"diff", NULL, hn_cmd_diff, true},
-                {"record", NULL, hn_cmd_record, true}, {"replay", NULL, hn_cmd_replay, true},
+    } cmds[] = {{"check", NULL, hn_cmd_check, true},
+                {"diff", NULL, hn_cmd_diff, true},
+                {"record", NULL, hn_cmd_record, true},
+                {"replay", NULL, hn_cmd_replay, true},
                 {"spec", "diff", hn_cmd_spec, false}};
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -87,7 +87,8 @@ static bool pump_until(struct hn_ctl *c, bool (*cond)(struct hn_ctl *, void *), 
 
 static int connect_to(struct hn_ctl *c)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                             .sin_port = htons((uint16_t)hn_ctl_port(c))};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 

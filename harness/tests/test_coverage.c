@@ -1,5 +1,5 @@
-/* test_coverage.c: CUnit tests for harness/check/coverage.c (suite hn_coverage): requirement coverage
- * per level, the whole-catalog rule, and the problems lint reports (issue 10 §5). Also the
+/* test_coverage.c: CUnit tests for harness/check/coverage.c (suite hn_coverage): requirement
+ * coverage per level, the whole-catalog rule, and the problems lint reports (issue 10 §5). Also the
  * requirement table's `untestable` rule (scenario.c) and `gwspec spec diff` (cmd_spec.c). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -32,13 +32,14 @@ static void test_diff_grades_and_order(void)
                       " \"3.1.1-gone\": {\"verdict\": \"OK\"},"
                       " \"4.1.1-same\": {\"verdict\": \"OK\"},"
                       " \"5.1.1-known\": {\"verdict\": \"FAILED\", \"known\": false}}");
-    json_t *b = cases("{\"1.2.10-x\": {\"verdict\": \"NON-STRICT\", \"requirements\": [\"R-LIMIT-1\"]},"
-                      " \"1.2.9-y\": {\"verdict\": \"OK\", \"requirements\": []},"
-                      " \"2.1.1-z\": {\"verdict\": \"FAILED\", \"known\": true,"
-                      " \"requirements\": [\"R-TERM-1\"]},"
-                      " \"4.1.1-same\": {\"verdict\": \"OK\"},"
-                      " \"5.1.1-known\": {\"verdict\": \"FAILED\", \"known\": false},"
-                      " \"6.1.1-new\": {\"verdict\": \"ERROR\"}}");
+    json_t *b =
+        cases("{\"1.2.10-x\": {\"verdict\": \"NON-STRICT\", \"requirements\": [\"R-LIMIT-1\"]},"
+              " \"1.2.9-y\": {\"verdict\": \"OK\", \"requirements\": []},"
+              " \"2.1.1-z\": {\"verdict\": \"FAILED\", \"known\": true,"
+              " \"requirements\": [\"R-TERM-1\"]},"
+              " \"4.1.1-same\": {\"verdict\": \"OK\"},"
+              " \"5.1.1-known\": {\"verdict\": \"FAILED\", \"known\": false},"
+              " \"6.1.1-new\": {\"verdict\": \"ERROR\"}}");
     json_t *d = hn_diff_cases(a, b);
 
     CU_ASSERT_EQUAL_FATAL(json_array_size(d), 5);
@@ -47,9 +48,9 @@ static void test_diff_grades_and_order(void)
     CU_ASSERT_STRING_EQUAL(field(d, 0, "new"), "OK");
     CU_ASSERT_FALSE(worse(d, 0));
     /* a case that got better names the requirements that failed before */
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
-                               json_object_get(json_array_get(d, 0), "requirements"), 0)),
-                           "R-SEQ-1");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(json_object_get(json_array_get(d, 0), "requirements"), 0)),
+        "R-SEQ-1");
     CU_ASSERT_STRING_EQUAL(field(d, 1, "id"), "1.2.10-x");
     CU_ASSERT_TRUE(worse(d, 1));
     /* FAILED -> FAILED (known) is a change, and not worse */

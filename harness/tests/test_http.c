@@ -24,7 +24,8 @@ static void test_http_parse(void)
 {
     struct hn_http_resp r;
     char *err = NULL;
-    const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
+    const char *chunked =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
     CU_ASSERT_EQUAL(hn_http_parse_response(chunked, strlen(chunked), false, &r, &err), 0);
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(r.json, "a")), 1);
@@ -166,8 +167,8 @@ static void test_request_round_trip(void)
         echo_server(l);
     close(l);
     json_t *body = json_pack("{si}", "a", 1);
-    int rc = hn_http_request("127.0.0.1", port, "POST", "/api/sessions", "tok", body, 5000, &r,
-                             &err);
+    int rc =
+        hn_http_request("127.0.0.1", port, "POST", "/api/sessions", "tok", body, 5000, &r, &err);
     json_decref(body);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_EQUAL(r.status, 201);

@@ -137,7 +137,8 @@ static void test_exact(void)
 {
     CU_ASSERT_TRUE(ok("{\"$exact\":{\"a\":1}}", "{\"a\":1}"));
     CU_ASSERT_FALSE(ok("{\"$exact\":{\"a\":1}}", "{\"a\":1,\"b\":2}"));
-    CU_ASSERT_TRUE(ok("{\"x\":{\"$exact\":{\"a\":1,\"b\":\"<absent>\"}}}", "{\"x\":{\"a\":1},\"y\":0}"));
+    CU_ASSERT_TRUE(
+        ok("{\"x\":{\"$exact\":{\"a\":1,\"b\":\"<absent>\"}}}", "{\"x\":{\"a\":1},\"y\":0}"));
     expect_diff("{\"$exact\":{\"a\":1}}", "{\"a\":1,\"b\":2}",
                 "at .: unexpected key \"b\" (exact match), received 2");
 }
@@ -170,20 +171,23 @@ static void test_captures_and_vars(void)
     free(diff);
     /* dotted paths into captured objects */
     CU_ASSERT_TRUE(M("\"$run\"", "{\"seq\":7,\"list\":[\"a\",\"b\"]}", vars, NULL));
-    CU_ASSERT_TRUE(M("{\"s\":\"$run.seq\",\"l\":\"$run.list.1\"}", "{\"s\":7,\"l\":\"b\"}", vars,
-                     NULL));
+    CU_ASSERT_TRUE(
+        M("{\"s\":\"$run.seq\",\"l\":\"$run.list.1\"}", "{\"s\":7,\"l\":\"b\"}", vars, NULL));
     json_decref(vars);
 }
 
 static void test_diff_text(void)
 {
-    expect_diff("{\"kind\":\"complete\",\"aborted\":true}", "{\"kind\":\"complete\",\"aborted\":false}",
+    expect_diff("{\"kind\":\"complete\",\"aborted\":true}",
+                "{\"kind\":\"complete\",\"aborted\":false}",
                 "at .aborted: expected true, received false");
     expect_diff("{\"a\":1}", "{}", "at .a: expected 1, received nothing (key absent)");
     expect_diff("{\"a\":{\"b\":[1,{\"c\":\"x\"}]}}", "{\"a\":{\"b\":[1,{\"c\":\"y\"}]}}",
                 "at .a.b[1].c: expected \"x\", received \"y\"");
-    expect_diff("{\"a\":\"<absent>\"}", "{\"a\":3}", "at .a: expected the key to be absent, received 3");
-    expect_diff("{\"seq\":\"<int>\"}", "{\"seq\":\"1\"}", "at .seq: expected <int>, received \"1\"");
+    expect_diff("{\"a\":\"<absent>\"}", "{\"a\":3}",
+                "at .a: expected the key to be absent, received 3");
+    expect_diff("{\"seq\":\"<int>\"}", "{\"seq\":\"1\"}",
+                "at .seq: expected <int>, received \"1\"");
     expect_diff("[1,2]", "[1]", "at .: expected an array of 2 elements, received 1: [1]");
     expect_diff("{\"a-b\":1}", "{\"a-b\":2}", "at [\"a-b\"]: expected 1, received 2");
     expect_diff("{\"a\":1}", "[]", "at .: expected an object, received []");

@@ -70,7 +70,7 @@ static void stops_everything(int sig)
     int status = 0;
     waitpid(child, &status, 0);
     CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
-    CU_ASSERT_EQUAL(kill(pids[0], 0), -1);   /* reaped by the handler: no such process */
+    CU_ASSERT_EQUAL(kill(pids[0], 0), -1); /* reaped by the handler: no such process */
     CU_ASSERT_EQUAL(kill(pids[1], 0), -1);
     struct stat st;
     CU_ASSERT_EQUAL(stat(dir, &st), -1);
@@ -78,10 +78,22 @@ static void stops_everything(int sig)
     rmdir(keep);
 }
 
-static void test_sigterm(void) { stops_everything(SIGTERM); }
-static void test_sigint(void) { stops_everything(SIGINT); }
-static void test_sighup(void) { stops_everything(SIGHUP); }
-static void test_sigpipe(void) { stops_everything(SIGPIPE); }
+static void test_sigterm(void)
+{
+    stops_everything(SIGTERM);
+}
+static void test_sigint(void)
+{
+    stops_everything(SIGINT);
+}
+static void test_sighup(void)
+{
+    stops_everything(SIGHUP);
+}
+static void test_sigpipe(void)
+{
+    stops_everything(SIGPIPE);
+}
 
 static void test_records(void)
 {
@@ -91,7 +103,7 @@ static void test_records(void)
     CU_ASSERT_EQUAL(hn_reap_count(), base + 2);
     hn_reap_remove_dir("/nonexistent/a");
     hn_reap_remove_worker(999999);
-    hn_reap_remove_worker(999999);   /* twice is harmless */
+    hn_reap_remove_worker(999999); /* twice is harmless */
     CU_ASSERT_EQUAL(hn_reap_count(), base);
     hn_reap_add_group(999998, NULL);
     hn_reap_forget_all();

@@ -54,7 +54,8 @@ static void test_head_response_and_errors(void)
     CU_ASSERT_PTR_NOT_NULL(why);
     free(why);
     why = NULL;
-    CU_ASSERT_EQUAL(hn_record_head_parse("HTTP/1.1 abc\r\n\r\n", 17, false, &h, &why), WC_ERR_PROTOCOL);
+    CU_ASSERT_EQUAL(hn_record_head_parse("HTTP/1.1 abc\r\n\r\n", 17, false, &h, &why),
+                    WC_ERR_PROTOCOL);
     free(why);
     why = NULL;
     const char *badhdr = "GET / HTTP/1.1\r\nno colon here\r\n\r\n";
@@ -64,7 +65,8 @@ static void test_head_response_and_errors(void)
     char *big = wc_xmalloc(HN_HTTP_MAX_HEAD + 10);
     memset(big, 'a', HN_HTTP_MAX_HEAD + 9);
     big[HN_HTTP_MAX_HEAD + 9] = '\0';
-    CU_ASSERT_EQUAL(hn_record_head_parse(big, HN_HTTP_MAX_HEAD + 9, true, &h, &why), WC_ERR_TOO_BIG);
+    CU_ASSERT_EQUAL(hn_record_head_parse(big, HN_HTTP_MAX_HEAD + 9, true, &h, &why),
+                    WC_ERR_TOO_BIG);
     free(why);
     free(big);
 }
@@ -105,14 +107,15 @@ static void test_redaction(void)
     CU_ASSERT(hn_record_has_secret("/x?access_token=1", NULL));
     CU_ASSERT(!hn_record_has_secret("/x?tokens=1", NULL));
 
-    json_t *v = json_pack("{s:s, s:{s:s, s:[{s:s}]}, s:{s:i}}", "apiSecret", "a", "data",
-                          "token", "jwt", "list", "apiSecret", "b", "tokenBudget", "used", 3);
+    json_t *v = json_pack("{s:s, s:{s:s, s:[{s:s}]}, s:{s:i}}", "apiSecret", "a", "data", "token",
+                          "jwt", "list", "apiSecret", "b", "tokenBudget", "used", 3);
     json_t *f2 = json_pack("[s, s]", "apiSecret", "token");
     hn_redact_json(v, f2);
     CU_ASSERT_STRING_EQUAL(wc_json_str(v, "apiSecret"), HN_REDACTED);
     CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(v, "data"), "token"), HN_REDACTED);
     CU_ASSERT_STRING_EQUAL(
-        wc_json_str(json_array_get(json_object_get(json_object_get(v, "data"), "list"), 0), "apiSecret"),
+        wc_json_str(json_array_get(json_object_get(json_object_get(v, "data"), "list"), 0),
+                    "apiSecret"),
         HN_REDACTED);
     CU_ASSERT(json_is_object(json_object_get(v, "tokenBudget")));
     json_decref(v);

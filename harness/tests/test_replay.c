@@ -24,16 +24,26 @@
 /* A client-only transcript as `gwspec record` writes it: codex, complete, then a status. */
 static const char after_complete[] =
     "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"spec\":\"chatgw/1.0\"}\n"
-    "{\"n\":1,\"t\":\"http\",\"method\":\"POST\",\"path\":\"/api/providers/sessions\",\"status\":201,"
-    "\"request\":{\"provider\":\"codex\",\"projectPath\":\"/p\"},\"body\":{\"success\":true,\"data\":{\"sessionId\":\"" S1 "\"}}}\n"
+    "{\"n\":1,\"t\":\"http\",\"method\":\"POST\",\"path\":\"/api/providers/"
+    "sessions\",\"status\":201,"
+    "\"request\":{\"provider\":\"codex\",\"projectPath\":\"/"
+    "p\"},\"body\":{\"success\":true,\"data\":{\"sessionId\":\"" S1 "\"}}}\n"
     "{\"n\":2,\"t\":\"open\",\"conn\":\"c1\"}\n"
-    "{\"n\":3,\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.send\",\"sessionId\":\"" S1 "\",\"content\":\"hi\"}}\n"
-    "{\"n\":4,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"session_upserted\",\"sessionId\":\"" S1 "\",\"providerSessionId\":\"nat-1\"}}\n"
-    "{\"n\":5,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"text\",\"role\":\"assistant\",\"content\":\"done\",\"id\":\"e1\",\"seq\":1,\"sessionId\":\"" S1 "\",\"provider\":\"codex\"}}\n"
-    "{\"n\":6,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"complete\",\"exitCode\":0,\"success\":true,\"aborted\":false,\"id\":\"e2\",\"seq\":2,\"sessionId\":\"" S1 "\"}}\n"
-    "{\"n\":7,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"status\",\"text\":\"token_budget\",\"id\":\"e3\",\"seq\":3,\"sessionId\":\"" S1 "\"}}\n"
-    "{\"n\":8,\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"gwspec-sentinel-1\"}]},\"sentinel\":true}\n"
-    "{\"n\":9,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"chat_subscribed\",\"sessionId\":\"gwspec-sentinel-1\"},\"sentinel\":true}\n"
+    "{\"n\":3,\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.send\",\"sessionId\":\"" S1
+    "\",\"content\":\"hi\"}}\n"
+    "{\"n\":4,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"session_upserted\","
+    "\"sessionId\":\"" S1 "\",\"providerSessionId\":\"nat-1\"}}\n"
+    "{\"n\":5,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"text\",\"role\":\"assistant\","
+    "\"content\":\"done\",\"id\":\"e1\",\"seq\":1,\"sessionId\":\"" S1
+    "\",\"provider\":\"codex\"}}\n"
+    "{\"n\":6,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"complete\",\"exitCode\":0,"
+    "\"success\":true,\"aborted\":false,\"id\":\"e2\",\"seq\":2,\"sessionId\":\"" S1 "\"}}\n"
+    "{\"n\":7,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"status\",\"text\":\"token_"
+    "budget\",\"id\":\"e3\",\"seq\":3,\"sessionId\":\"" S1 "\"}}\n"
+    "{\"n\":8,\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.subscribe\",\"sessions\":[{"
+    "\"sessionId\":\"gwspec-sentinel-1\"}]},\"sentinel\":true}\n"
+    "{\"n\":9,\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"chat_subscribed\",\"sessionId\":"
+    "\"gwspec-sentinel-1\"},\"sentinel\":true}\n"
     "{\"n\":10,\"t\":\"close\",\"conn\":\"c1\",\"by\":\"client\",\"code\":1000,\"reason\":\"\"}\n";
 
 /* An unknown type ignored, and an abort during setup. */
@@ -41,28 +51,30 @@ static const char unknown_and_abort[] =
     "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n"
     "{\"t\":\"open\",\"conn\":\"c1\"}\n"
     "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.nope\",\"sessionId\":\"" S1 "\"}}\n"
-    "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.send\",\"sessionId\":\"" S1 "\",\"content\":\"x\"}}\n"
-    "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.abort\",\"sessionId\":\"" S1 "\"}}\n"
-    "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"complete\",\"aborted\":true,\"exitCode\":1,\"id\":\"a\",\"seq\":1,\"sessionId\":\"" S1 "\"}}\n"
+    "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.send\",\"sessionId\":\"" S1
+    "\",\"content\":\"x\"}}\n"
+    "{\"t\":\"send\",\"conn\":\"c1\",\"frame\":{\"type\":\"chat.abort\",\"sessionId\":\"" S1
+    "\"}}\n"
+    "{\"t\":\"recv\",\"conn\":\"c1\",\"frame\":{\"kind\":\"complete\",\"aborted\":true,"
+    "\"exitCode\":1,\"id\":\"a\",\"seq\":1,\"sessionId\":\"" S1 "\"}}\n"
     "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{broken\"}\n";
 
-static const char reqs[] =
-    "requirements:\n"
-    "  - {id: R-FWD-1, level: MUST, section: 4}\n"
-    "  - {id: R-TERM-1, level: MUST, section: 5}\n"
-    "  - {id: R-TERM-2, level: MUST, section: 5}\n"
-    "  - {id: R-TERM-4, level: MUST, section: 5}\n"
-    "  - {id: R-ABORT-1, level: MUST, section: 6}\n"
-    "  - {id: R-ABORT-2, level: MUST, section: 6}\n"
-    "  - {id: R-ABORT-3, level: MUST, section: 6}\n"
-    "  - {id: R-ABORT-4, level: MUST, section: 6}\n"
-    "  - {id: R-IN-1, level: MUST, section: 3}\n"
-    "  - {id: R-IN-2, level: MUST, section: 3}\n"
-    "  - {id: R-SUB-1, level: MUST, section: 7}\n"
-    "  - {id: R-SUB-3, level: MUST, section: 7}\n"
-    "  - {id: R-SUB-7, level: SHOULD, section: 7}\n"
-    "  - {id: R-BUSY-1, level: MUST, section: 4}\n"
-    "  - {id: R-FAN-1, level: MUST, section: 8, capability: fan-out}\n";
+static const char reqs[] = "requirements:\n"
+                           "  - {id: R-FWD-1, level: MUST, section: 4}\n"
+                           "  - {id: R-TERM-1, level: MUST, section: 5}\n"
+                           "  - {id: R-TERM-2, level: MUST, section: 5}\n"
+                           "  - {id: R-TERM-4, level: MUST, section: 5}\n"
+                           "  - {id: R-ABORT-1, level: MUST, section: 6}\n"
+                           "  - {id: R-ABORT-2, level: MUST, section: 6}\n"
+                           "  - {id: R-ABORT-3, level: MUST, section: 6}\n"
+                           "  - {id: R-ABORT-4, level: MUST, section: 6}\n"
+                           "  - {id: R-IN-1, level: MUST, section: 3}\n"
+                           "  - {id: R-IN-2, level: MUST, section: 3}\n"
+                           "  - {id: R-SUB-1, level: MUST, section: 7}\n"
+                           "  - {id: R-SUB-3, level: MUST, section: 7}\n"
+                           "  - {id: R-SUB-7, level: SHOULD, section: 7}\n"
+                           "  - {id: R-BUSY-1, level: MUST, section: 4}\n"
+                           "  - {id: R-FAN-1, level: MUST, section: 8, capability: fan-out}\n";
 
 static struct hn_replay_model *model_of(const char *text)
 {
@@ -103,7 +115,8 @@ static const json_t *find_step(const json_t *c, const char *name, size_t nth)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(json_object_get(c, "steps"), i, s) {
+    json_array_foreach(json_object_get(c, "steps"), i, s)
+    {
         if (json_object_get(s, name) && nth-- == 0)
             return s;
     }
@@ -117,10 +130,10 @@ static void test_model_and_findings(void)
     /* connect, send, announce, emit, complete, emit, disconnect; the sentinel is gone */
     CU_ASSERT_EQUAL(hn_replay_items(m), 7);
     CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(items, 0), "k"), "connect");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(json_array_get(items, 1), "frame"), "content"),
-                           "$script.r1");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(json_array_get(items, 1), "frame"), "sessionId"),
-                           "$s1");
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_object_get(json_array_get(items, 1), "frame"), "content"), "$script.r1");
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_object_get(json_array_get(items, 1), "frame"), "sessionId"), "$s1");
     CU_ASSERT_STRING_EQUAL(
         wc_json_str(json_object_get(json_array_get(items, 2), "step"), "announce"), "auto");
     json_t *emit = json_object_get(json_object_get(json_array_get(items, 3), "step"), "emit");
@@ -146,16 +159,21 @@ static void test_render_conforming_expectations(void)
     CU_ASSERT_STRING_EQUAL(
         wc_json_str(json_object_get(json_object_get(c, "sessions"), "s1"), "provider"), "codex");
     /* the script keeps what the provider did, the status after the complete included */
-    json_t *script = json_object_get(json_object_get(json_object_get(c, "providers"), "r1"), "script");
+    json_t *script =
+        json_object_get(json_object_get(json_object_get(c, "providers"), "r1"), "script");
     CU_ASSERT_EQUAL(json_array_size(script), 5); /* barrier, announce, emit, complete, emit */
     /* the expectations are the conforming ones: seq 1, the complete as seq 2, then the sentinel */
     const json_t *e1 = find_step(c, "expect", 1), *e2 = find_step(c, "expect", 2),
                  *e3 = find_step(c, "expect", 3);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e3);
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(json_object_get(e1, "expect"), "c1"), "seq")), 1);
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(json_object_get(e2, "expect"), "c1"), "kind"), "complete");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(json_object_get(e3, "expect"), "c1"), "kind"),
-                           "chat_subscribed");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(
+                        json_object_get(json_object_get(e1, "expect"), "c1"), "seq")),
+                    1);
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_object_get(json_object_get(e2, "expect"), "c1"), "kind"), "complete");
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_object_get(json_object_get(e3, "expect"), "c1"), "kind"),
+        "chat_subscribed");
     CU_ASSERT_STRING_EQUAL(wc_json_str(e3, "requirement"), "R-TERM-2");
     CU_ASSERT_PTR_NOT_NULL(find_step(c, "provider_done", 0));
     CU_ASSERT(hn_replay_case_size(c) > 10);
@@ -203,7 +221,8 @@ static void test_render_abort_complete_may_follow_the_sync_ack(void)
     CU_ASSERT_STRING_EQUAL(wc_json_str(g, "requirement"), "R-ABORT-1");
     items = json_object_get(g, "group");
     CU_ASSERT_EQUAL(json_array_size(items), 2);
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         const char *kind = wc_json_str(json_object_get(it, "c1"), "kind");
         CU_ASSERT_PTR_NULL(json_object_get(it, "after"));
         CU_ASSERT_PTR_NULL(json_object_get(it, "before"));
@@ -212,21 +231,24 @@ static void test_render_abort_complete_may_follow_the_sync_ack(void)
             CU_ASSERT(json_is_true(json_object_get(json_object_get(it, "c1"), "aborted")));
         } else if (kind && !strcmp(kind, "chat_subscribed")) {
             acks++;
-            CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(it, "c1"), "sessionId"), "gwspec-sync-3");
+            CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(it, "c1"), "sessionId"),
+                                   "gwspec-sync-3");
         }
     }
     CU_ASSERT_EQUAL(completes, 1);
     CU_ASSERT_EQUAL(acks, 1);
     /* no separate expect for that ack: it is in the group */
     for (i = 0; (it = find_step(c, "expect", i)) != NULL; i++) {
-        const char *sid = wc_json_str(json_object_get(json_object_get(it, "expect"), "c1"), "sessionId");
+        const char *sid =
+            wc_json_str(json_object_get(json_object_get(it, "expect"), "c1"), "sessionId");
         CU_ASSERT(!sid || strcmp(sid, "gwspec-sync-3"));
     }
     /* the group renders one item per line */
     char *yaml = hn_replay_yaml(c);
     CU_ASSERT_PTR_NOT_NULL(strstr(yaml, "  - group:\n      - {c1: {kind: complete, aborted: true"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(yaml, "\n      - {c1: {kind: chat_subscribed, sessionId: gwspec-sync-3}, as: c1_sync}\n"
-                                        "    requirement: R-ABORT-1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        yaml, "\n      - {c1: {kind: chat_subscribed, sessionId: gwspec-sync-3}, as: c1_sync}\n"
+              "    requirement: R-ABORT-1\n"));
     free(yaml);
     json_decref(c);
     hn_replay_model_free(m);
@@ -252,8 +274,8 @@ static void test_render_subsets_always_lint(void)
 
 static void test_yaml_quoting(void)
 {
-    json_t *c = json_pack("{s:s, s:[s, s, s, s, s, s]}", "id", "1.1.1-q", "x", "true", "12",
-                          "a: b", "$s1", "<iso8601>", "it's");
+    json_t *c = json_pack("{s:s, s:[s, s, s, s, s, s]}", "id", "1.1.1-q", "x", "true", "12", "a: b",
+                          "$s1", "<iso8601>", "it's");
     char *y = hn_replay_yaml(c);
     CU_ASSERT_PTR_NOT_NULL(strstr(y, "[\"true\", \"12\", \"a: b\", $s1, <iso8601>, \"it's\"]"));
     free(y);
@@ -289,7 +311,8 @@ static CU_TestInfo replay_tests[] = {
     {"model and findings of a client-only transcript", test_model_and_findings},
     {"rendered case expects the conforming frames", test_render_conforming_expectations},
     {"unknown type, abort in setup, raw text", test_render_unknown_type_abort_raw},
-    {"an abort's complete may follow the sync ack", test_render_abort_complete_may_follow_the_sync_ack},
+    {"an abort's complete may follow the sync ack",
+     test_render_abort_complete_may_follow_the_sync_ack},
     {"every subset renders a case that lints", test_render_subsets_always_lint},
     {"YAML scalars are quoted when needed", test_yaml_quoting},
     {"ddmin finds the two items that matter", test_ddmin},

@@ -27,45 +27,55 @@ static json_t *sample_run(bool with_failure, bool with_stale)
 {
     json_t *cases = json_array(), *run;
 
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i, s:i, s:[], s:{s:s}, s:s}", "id", "4.1.1-seq-basic",
-                                           "file", "cases/4-run/4.1.1-seq-basic.yaml", "verdict", "OK", "duration_ms", 12,
-                                           "seed", 1234, "failures", "checks", "seq_contiguous", "pass", "rerun",
-                                           "bin/gwspec run --seed 1234 cases/4-run/4.1.1-seq-basic.yaml"));
+    json_array_append_new(
+        cases, json_pack("{s:s, s:s, s:s, s:i, s:i, s:[], s:{s:s}, s:s}", "id", "4.1.1-seq-basic",
+                         "file", "cases/4-run/4.1.1-seq-basic.yaml", "verdict", "OK", "duration_ms",
+                         12, "seed", 1234, "failures", "checks", "seq_contiguous", "pass", "rerun",
+                         "bin/gwspec run --seed 1234 cases/4-run/4.1.1-seq-basic.yaml"));
     if (with_failure)
         json_array_append_new(
             cases,
-            json_pack("{s:s, s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s, s:i, s:{s:s, s:b}, s:{s:s, s:b, s:i}, s:s, s:[i, i]}],"
+            json_pack("{s:s, s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s, s:i, s:{s:s, s:b}, s:{s:s, "
+                      "s:b, s:i}, s:s, s:[i, i]}],"
                       " s:{s:s}, s:[{s:s, s:s}, {s:s, s:s, s:s}], s:s}",
-                      "id", "6.1.2-abort-mid-stream", "file", "cases/6-abort/6.1.2-abort-mid-stream.yaml", "verdict",
-                      "FAILED", "duration_ms", 1042, "seed", 1234, "failures", "requirement", "R-TERM-1", "kind",
-                      "step", "message", NASTY, "step", 5, "expected", "kind", "complete", "aborted", 1, "received",
-                      "kind", "complete", "aborted", 0, "seq", 3, "diff", "- aborted: true\n+ aborted: false",
-                      "witness", 12, 15, "checks", "one_terminal", "fail", "transcript", "t", "header", "format",
+                      "id", "6.1.2-abort-mid-stream", "file",
+                      "cases/6-abort/6.1.2-abort-mid-stream.yaml", "verdict", "FAILED",
+                      "duration_ms", 1042, "seed", 1234, "failures", "requirement", "R-TERM-1",
+                      "kind", "step", "message", NASTY, "step", 5, "expected", "kind", "complete",
+                      "aborted", 1, "received", "kind", "complete", "aborted", 0, "seq", 3, "diff",
+                      "- aborted: true\n+ aborted: false", "witness", 12, 15, "checks",
+                      "one_terminal", "fail", "transcript", "t", "header", "format",
                       "gwspec-transcript/1", "t", "recv", "conn", "c1", "text", NASTY, "rerun",
                       "bin/gwspec run --seed 1234 cases/6-abort/6.1.2-abort-mid-stream.yaml"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s, s:s}]}", "id", "7.3.1-stale-cursor",
-                                           "verdict", "NON-STRICT", "duration_ms", 3, "seed", 1234, "failures",
-                                           "requirement", "R-SUB-7", "kind", "invariant", "checker", "seq_contiguous",
-                                           "message", "stale cursor"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}]}", "id", "9.1.1-perm", "verdict",
-                                           "UNIMPLEMENTED", "duration_ms", 0, "failures", "requirement", "R-PERM-1",
-                                           "kind", "error", "message", "capability permissions not declared"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:b, s:s, s:[{s:s, s:s, s:s}]}", "id", "5.2.1-codex",
-                                           "verdict", "FAILED", "duration_ms", 4, "known", 1, "known_reason",
-                                           "bare complete (#959)", "failures", "requirement", "R-TERM-3", "kind",
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:i, s:[{s:s, s:s, s:s, s:s}]}", "id",
+                                           "7.3.1-stale-cursor", "verdict", "NON-STRICT",
+                                           "duration_ms", 3, "seed", 1234, "failures",
+                                           "requirement", "R-SUB-7", "kind", "invariant", "checker",
+                                           "seq_contiguous", "message", "stale cursor"));
+    json_array_append_new(
+        cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}]}", "id", "9.1.1-perm", "verdict",
+                         "UNIMPLEMENTED", "duration_ms", 0, "failures", "requirement", "R-PERM-1",
+                         "kind", "error", "message", "capability permissions not declared"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:b, s:s, s:[{s:s, s:s, s:s}]}", "id",
+                                           "5.2.1-codex", "verdict", "FAILED", "duration_ms", 4,
+                                           "known", 1, "known_reason", "bare complete (#959)",
+                                           "failures", "requirement", "R-TERM-3", "kind",
                                            "invariant", "message", "complete: missing exitCode"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}], s:s}", "id", "1.1.1-auth", "verdict",
-                                           "ERROR", "duration_ms", 5000, "failures", "requirement", "R-AUTH-1", "kind",
-                                           "error", "message", "safety timeout after 5000 ms", "rerun",
-                                           "bin/gwspec run --seed 1234 cases/1-transport/1.1.1-auth.yaml"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}]}", "id", "10.1.1-upserted", "verdict",
-                                           "INFORMATIONAL", "duration_ms", 2, "failures", "requirement", "R-MAP-4",
+    json_array_append_new(
+        cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}], s:s}", "id", "1.1.1-auth", "verdict",
+                         "ERROR", "duration_ms", 5000, "failures", "requirement", "R-AUTH-1",
+                         "kind", "error", "message", "safety timeout after 5000 ms", "rerun",
+                         "bin/gwspec run --seed 1234 cases/1-transport/1.1.1-auth.yaml"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:s}]}", "id",
+                                           "10.1.1-upserted", "verdict", "INFORMATIONAL",
+                                           "duration_ms", 2, "failures", "requirement", "R-MAP-4",
                                            "kind", "step", "message", "no providerSessionId"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i}", "id", "3.9.9-disabled", "verdict", "SKIPPED",
-                                           "duration_ms", 0));
-    run = json_pack("{s:i, s:s, s:s, s:s, s:i, s:o, s:{s:i, s:o}}", "seed", 1234, "target", "reference", "spec",
-                    "chatgw/1.0", "started", "2026-11-22T02:30:00.000Z", "duration_ms", 6250, "cases", cases,
-                    "baseline", "known", 1, "stale", with_stale ? json_pack("[s]", "4.9.9-old") : json_array());
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i}", "id", "3.9.9-disabled", "verdict",
+                                           "SKIPPED", "duration_ms", 0));
+    run = json_pack("{s:i, s:s, s:s, s:s, s:i, s:o, s:{s:i, s:o}}", "seed", 1234, "target",
+                    "reference", "spec", "chatgw/1.0", "started", "2026-11-22T02:30:00.000Z",
+                    "duration_ms", 6250, "cases", cases, "baseline", "known", 1, "stale",
+                    with_stale ? json_pack("[s]", "4.9.9-old") : json_array());
     return run;
 }
 
@@ -107,15 +117,17 @@ static void test_report_console_lines(void)
     expect_text(s, "  OK           4.1.1-seq-basic (12 ms)\n");
     free(s);
     s = capture(hn_report_console_case, case_at(run, 1), false);
-    expect_text(s, "  FAILED       6.1.2-abort-mid-stream (1042 ms)\n"
-                   "      R-TERM-1 (step 5): bad <frame> & \"q\" 'a' \\x01\\x1B ]]> \xef\xbf\xbe # end\\nline2\n"
-                   "        expected: {\"kind\":\"complete\",\"aborted\":true}\n"
-                   "        received: {\"kind\":\"complete\",\"aborted\":false,\"seq\":3}\n"
-                   "        diff:\n"
-                   "          - aborted: true\n"
-                   "          + aborted: false\n"
-                   "        witness: records 12, 15\n"
-                   "      rerun: bin/gwspec run --seed 1234 cases/6-abort/6.1.2-abort-mid-stream.yaml\n");
+    expect_text(
+        s, "  FAILED       6.1.2-abort-mid-stream (1042 ms)\n"
+           "      R-TERM-1 (step 5): bad <frame> & \"q\" 'a' \\x01\\x1B ]]> \xef\xbf\xbe # "
+           "end\\nline2\n"
+           "        expected: {\"kind\":\"complete\",\"aborted\":true}\n"
+           "        received: {\"kind\":\"complete\",\"aborted\":false,\"seq\":3}\n"
+           "        diff:\n"
+           "          - aborted: true\n"
+           "          + aborted: false\n"
+           "        witness: records 12, 15\n"
+           "      rerun: bin/gwspec run --seed 1234 cases/6-abort/6.1.2-abort-mid-stream.yaml\n");
     free(s);
     s = capture(hn_report_console_case, case_at(run, 2), false);
     expect_text(s, "  NON-STRICT   7.3.1-stale-cursor (3 ms)\n"
@@ -134,12 +146,14 @@ static void test_report_console_lines(void)
     free(s);
     /* -v: both sides of the transcript, one record a line, the witness marked */
     json_t *c = json_deep_copy(case_at(run, 4));
-    json_object_set_new(json_array_get(json_object_get(c, "failures"), 0), "witness", json_pack("[i]", 2));
-    json_object_set_new(c, "transcript",
-                        json_pack("[{s:s}, {s:s, s:i, s:i, s:s, s:{s:s}}, {s:s, s:i, s:i, s:s, s:{s:s}}]",
-                                  "t", "header", "t", "send", "n", 1, "us", 1500, "conn", "c1", "frame",
-                                  "type", "chat.send", "t", "recv", "n", 2, "us", 2250, "conn", "c1",
-                                  "frame", "kind", "complete"));
+    json_object_set_new(json_array_get(json_object_get(c, "failures"), 0), "witness",
+                        json_pack("[i]", 2));
+    json_object_set_new(
+        c, "transcript",
+        json_pack("[{s:s}, {s:s, s:i, s:i, s:s, s:{s:s}}, {s:s, s:i, s:i, s:s, s:{s:s}}]", "t",
+                  "header", "t", "send", "n", 1, "us", 1500, "conn", "c1", "frame", "type",
+                  "chat.send", "t", "recv", "n", 2, "us", 2250, "conn", "c1", "frame", "kind",
+                  "complete"));
     s = capture(hn_report_console_case, c, true);
     expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n"
                    "      R-TERM-3 (invariant): complete: missing exitCode\n"
@@ -157,11 +171,12 @@ static void test_report_console_summary_last_line(void)
     json_t *run = sample_run(true, true);
     char *s = capture(summary_adapter, run, false);
 
-    expect_text(s, "\nchatgw/1.0 against reference, seed 1234, 6250 ms\n"
-                   "rerun: bin/gwspec run --seed 1234\n"
-                   "1 non-strict, 1 informational, 1 known failure, 1 unimplemented, 1 skipped, 1 error, "
-                   "1 stale baseline entry (4.9.9-old)\n"
-                   "3 passed, 1 failed\n");
+    expect_text(
+        s, "\nchatgw/1.0 against reference, seed 1234, 6250 ms\n"
+           "rerun: bin/gwspec run --seed 1234\n"
+           "1 non-strict, 1 informational, 1 known failure, 1 unimplemented, 1 skipped, 1 error, "
+           "1 stale baseline entry (4.9.9-old)\n"
+           "3 passed, 1 failed\n");
     free(s);
     CU_ASSERT_EQUAL(hn_report_exit_code(run), 1);
     json_decref(run);
@@ -214,7 +229,8 @@ static bool need_tool(const char *tool)
      * one fails here instead of passing a check it never made. */
     if (!yes) {
         printf("\n  %s is not installed (the Makefile's DEBS install it): the external check "
-               "cannot run\n", tool);
+               "cannot run\n",
+               tool);
         CU_FAIL("an external report reader is missing");
     }
     return yes;
@@ -224,13 +240,15 @@ static const char junit_xsd[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" elementFormDefault=\"qualified\">\n"
     " <xs:complexType name=\"fault\"><xs:simpleContent><xs:extension base=\"xs:string\">\n"
-    "  <xs:attribute name=\"message\" type=\"xs:string\"/><xs:attribute name=\"type\" type=\"xs:string\"/>\n"
+    "  <xs:attribute name=\"message\" type=\"xs:string\"/><xs:attribute name=\"type\" "
+    "type=\"xs:string\"/>\n"
     " </xs:extension></xs:simpleContent></xs:complexType>\n"
     " <xs:complexType name=\"skip\"><xs:simpleContent><xs:extension base=\"xs:string\">\n"
     "  <xs:attribute name=\"message\" type=\"xs:string\"/>\n"
     " </xs:extension></xs:simpleContent></xs:complexType>\n"
     " <xs:element name=\"testsuites\"><xs:complexType>\n"
-    "  <xs:sequence><xs:element ref=\"testsuite\" minOccurs=\"0\" maxOccurs=\"unbounded\"/></xs:sequence>\n"
+    "  <xs:sequence><xs:element ref=\"testsuite\" minOccurs=\"0\" "
+    "maxOccurs=\"unbounded\"/></xs:sequence>\n"
     "  <xs:attribute name=\"name\" type=\"xs:string\"/>\n"
     "  <xs:attribute name=\"tests\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
     "  <xs:attribute name=\"failures\" type=\"xs:nonNegativeInteger\" use=\"required\"/>\n"
@@ -245,7 +263,8 @@ static const char junit_xsd[] =
     "    <xs:attribute name=\"value\" type=\"xs:string\" use=\"required\"/>\n"
     "   </xs:complexType></xs:element>\n"
     "  </xs:sequence></xs:complexType></xs:element>\n"
-    "  <xs:element name=\"testcase\" minOccurs=\"0\" maxOccurs=\"unbounded\"><xs:complexType><xs:sequence>\n"
+    "  <xs:element name=\"testcase\" minOccurs=\"0\" "
+    "maxOccurs=\"unbounded\"><xs:complexType><xs:sequence>\n"
     "   <xs:choice minOccurs=\"0\">\n"
     "    <xs:element name=\"skipped\" type=\"skip\"/>\n"
     "    <xs:element name=\"error\" type=\"fault\"/>\n"
@@ -321,18 +340,26 @@ static void test_report_junit_validates(void)
         expect_xpath(xml, "string(/testsuites/@skipped)", "3");
         expect_xpath(xml, "count(//testcase)", "8");
         expect_xpath(xml, "string(//property[@name=\"seed\"]/@value)", "1234");
-        expect_xpath(xml, "string(//property[@name=\"rerun\"]/@value)", "bin/gwspec run --seed 1234");
-        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/failure/@type)", "R-TERM-1");
-        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/@classname)", "gwspec.6-abort");
+        expect_xpath(xml, "string(//property[@name=\"rerun\"]/@value)",
+                     "bin/gwspec run --seed 1234");
+        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/failure/@type)",
+                     "R-TERM-1");
+        expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/@classname)",
+                     "gwspec.6-abort");
         expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/@time)", "1.042");
-        /* the attribute keeps markup, quotes and the newline; XML-illegal characters become \uXXXX */
+        /* the attribute keeps markup, quotes and the newline; XML-illegal characters become \uXXXX
+         */
         expect_xpath(xml, "string(//testcase[@name=\"6.1.2-abort-mid-stream\"]/failure/@message)",
                      "R-TERM-1: bad <frame> & \"q\" 'a' \\u0001\\u001B ]]> \\uFFFE # end\nline2");
         expect_xpath(xml, "count(//testcase[@name=\"5.2.1-codex\"]/skipped)", "1");
         expect_xpath(xml, "count(//testcase[@name=\"1.1.1-auth\"]/error)", "1");
         expect_xpath(xml, "count(//testcase[@name=\"9.1.1-perm\"]/skipped)", "1");
-        expect_xpath(xml, "count(//testcase[@name=\"7.3.1-stale-cursor\"]/*[self::failure or self::error])", "0");
-        expect_xpath(xml, "contains(//testcase[@name=\"6.1.2-abort-mid-stream\"]/system-err, \"gwspec-transcript/1\")",
+        expect_xpath(
+            xml, "count(//testcase[@name=\"7.3.1-stale-cursor\"]/*[self::failure or self::error])",
+            "0");
+        expect_xpath(xml,
+                     "contains(//testcase[@name=\"6.1.2-abort-mid-stream\"]/system-err, "
+                     "\"gwspec-transcript/1\")",
                      "true");
     }
     unlink(xml);
@@ -352,8 +379,10 @@ static const char tap_check_pl[] =
     "    die 'yaml is not a hash' unless ref $d eq 'HASH' && $d->{verdict};\n"
     "    $msg ||= unpack('H*', $d->{message}) if $d->{verdict} eq 'FAILED'; }\n"
     "}\n"
-    "printf \"tests=%d yaml=%d unknown=%d good_plan=%d errors=%d passed=%d failed=%d skipped=%d todo=%d msg=%s\\n\",\n"
-    "  $tests, $yaml, $unknown, $p->is_good_plan ? 1 : 0, scalar($p->parse_errors), scalar($p->passed),\n"
+    "printf \"tests=%d yaml=%d unknown=%d good_plan=%d errors=%d passed=%d failed=%d skipped=%d "
+    "todo=%d msg=%s\\n\",\n"
+    "  $tests, $yaml, $unknown, $p->is_good_plan ? 1 : 0, scalar($p->parse_errors), "
+    "scalar($p->passed),\n"
     "  scalar($p->failed), scalar($p->skipped), scalar($p->todo), $msg;\n";
 
 static void test_report_tap_parses(void)
@@ -368,7 +397,8 @@ static void test_report_tap_parses(void)
 
     CU_ASSERT_FATAL(ft >= 0 && fp >= 0);
     close(ft);
-    CU_ASSERT_EQUAL(write(fp, tap_check_pl, sizeof(tap_check_pl) - 1), (ssize_t)(sizeof(tap_check_pl) - 1));
+    CU_ASSERT_EQUAL(write(fp, tap_check_pl, sizeof(tap_check_pl) - 1),
+                    (ssize_t)(sizeof(tap_check_pl) - 1));
     close(fp);
     CU_ASSERT_EQUAL_FATAL(hn_report_tap(tap, run), 0);
     if (need_tool("perl")) {
@@ -378,8 +408,11 @@ static void test_report_tap_parses(void)
             snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char)m[i]);
         /* 8 tests; YAML for FAILED (also the known one), NON-STRICT, ERROR, INFORMATIONAL; SKIP x2;
          * TODO x1; the message read back byte for byte */
-        CU_ASSERT(asprintf(&want, "tests=8 yaml=5 unknown=0 good_plan=1 errors=0 passed=6 failed=2 skipped=2 "
-                                  "todo=1 msg=%s\n", hex) > 0);
+        CU_ASSERT(
+            asprintf(&want,
+                     "tests=8 yaml=5 unknown=0 good_plan=1 errors=0 passed=6 failed=2 skipped=2 "
+                     "todo=1 msg=%s\n",
+                     hex) > 0);
         if (st != 0 || !out || strcmp(out, want))
             printf("\n  TAP::Parser: %s  want: %s", out ? out : "(null)", want);
         CU_ASSERT(st == 0 && out && !strcmp(out, want));
@@ -404,7 +437,8 @@ static void test_report_tap_parses(void)
             "t=open(sys.argv[1],encoding='utf-8').read()\n"
             "bs=[yaml.safe_load('\\n'.join(l[2:] for l in m.group(1).split('\\n'))) for m in "
             "re.finditer(r'\\n  ---\\n(.*?)\\n  \\.\\.\\.\\n',t,re.S)]\n"
-            "print(len(bs), [b['verdict'] for b in bs][0], bs[0]['message'].encode('utf-8').hex())\n";
+            "print(len(bs), [b['verdict'] for b in bs][0], "
+            "bs[0]['message'].encode('utf-8').hex())\n";
         char pyf[] = "/tmp/hn-tap-py-XXXXXX";
         int fd = mkstemp(pyf);
         CU_ASSERT_FATAL(fd >= 0);
@@ -470,7 +504,11 @@ static void test_report_json_writes_index_and_cases(void)
 static void test_report_case_file_names_are_safe(void)
 {
     static const char *const rows[][2] = {
-        {"4.2.1-abort", "4.2.1-abort"}, {"../etc/passwd", "_._etc_passwd"}, {"a b/c", "a_b_c"}, {"", "_"}, {"..", "_."},
+        {"4.2.1-abort", "4.2.1-abort"},
+        {"../etc/passwd", "_._etc_passwd"},
+        {"a b/c", "a_b_c"},
+        {"", "_"},
+        {"..", "_."},
     };
     size_t i;
 
@@ -480,7 +518,6 @@ static void test_report_case_file_names_are_safe(void)
         free(s);
     }
 }
-
 
 /* --- HTML ---------------------------------------------------------------------------------- */
 
@@ -524,7 +561,8 @@ static char *html_of(const json_t *run, size_t cap, char *path)
     return slurp(path);
 }
 
-/* xmllint --html reports parse errors on stderr but exits 0: the check is that it prints nothing. */
+/* xmllint --html reports parse errors on stderr but exits 0: the check is that it prints nothing.
+ */
 static void expect_html_valid(const char *path)
 {
     char *cmd = NULL, *out;
@@ -561,21 +599,25 @@ static void test_report_html_matrix(void)
     char path[32], *html;
 
     /* natural order: 1.2.9 before 1.2.10; a repeated id gets a second anchor */
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i}", "id", "1.2.10-later", "title", "ten",
-                                           "verdict", "OK", "duration_ms", 1));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i, s:[s, s]}", "id", "1.2.9-earlier", "title",
-                                           "nine", "verdict", "OK", "duration_ms", 1, "spec", "R-TERM-1", "R-X-9"));
-    json_array_append_new(cases, json_pack("{s:s, s:s, s:i}", "id", "1.1.1-auth", "verdict", "ERROR",
-                                           "duration_ms", 7));
-    json_object_set_new(run, "requirements", json_pack("{s:{s:s, s:s}}", "R-TERM-1", "title",
-                                                       "one complete per run", "level", "MUST"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i}", "id", "1.2.10-later", "title",
+                                           "ten", "verdict", "OK", "duration_ms", 1));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:i, s:[s, s]}", "id", "1.2.9-earlier",
+                                           "title", "nine", "verdict", "OK", "duration_ms", 1,
+                                           "spec", "R-TERM-1", "R-X-9"));
+    json_array_append_new(cases, json_pack("{s:s, s:s, s:i}", "id", "1.1.1-auth", "verdict",
+                                           "ERROR", "duration_ms", 7));
+    json_object_set_new(
+        run, "requirements",
+        json_pack("{s:{s:s, s:s}}", "R-TERM-1", "title", "one complete per run", "level", "MUST"));
     json_object_set_new(run, "mutant", json_string("dup-complete"));
     html = html_of(run, 0, path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     /* one matrix row per case, in id order, OK cases without a link */
     CU_ASSERT_EQUAL(occurrences(html, "<tr class=\"case\">"), 11);
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr class=\"case\"><td class=\"mono\">4.1.1-seq-basic</td>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<a href=\"#case-6.1.2-abort-mid-stream\">6.1.2-abort-mid-stream</a>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "<tr class=\"case\"><td class=\"mono\">4.1.1-seq-basic</td>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "<a href=\"#case-6.1.2-abort-mid-stream\">6.1.2-abort-mid-stream</a>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"case-1.1.1-auth\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"case-1.1.1-auth:2\""));
     CU_ASSERT(strstr(html, ">1.2.9-earlier<") && strstr(html, ">1.2.10-later<") &&
@@ -586,11 +628,13 @@ static void test_report_html_matrix(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"v v-fail\">FAILED 2</span>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"v v-fail known\">known 1</span>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "1 stale</span> (4.9.9-old)"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"req\" title=\"one complete per run\">R-TERM-1</span>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "<span class=\"req\" title=\"one complete per run\">R-TERM-1</span>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"req\">R-X-9</span>"));
     /* the known failure is marked in the matrix, with its reason */
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"v v-fail known\" title=\"known: bare complete (#959)\">"
-                                        "FAILED known</span>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "<span class=\"v v-fail known\" title=\"known: bare complete (#959)\">"
+                     "FAILED known</span>"));
     /* no script, no external URL */
     CU_ASSERT_PTR_NULL(strstr(html, "<script"));
     CU_ASSERT_PTR_NULL(strstr(html, "http://"));
@@ -622,33 +666,40 @@ static void test_report_html_failure_detail(void)
 
     /* witnesses 12 and 15 of the sample exist in this transcript */
     json_array_clear(tr);
-    json_array_append_new(tr, json_pack("{s:s, s:s}", "t", "header", "format", "gwspec-transcript/1"));
+    json_array_append_new(tr,
+                          json_pack("{s:s, s:s}", "t", "header", "format", "gwspec-transcript/1"));
     for (i = 1; i <= 16; i++)
-        json_array_append_new(tr, json_pack("{s:s, s:s, s:{s:s, s:i}, s:i, s:i}", "t", i % 2 ? "send" : "recv",
-                                            "conn", "c1", "frame", "kind", "text", "seq", i, "n", i, "us",
-                                            1000 * i + 7));
-    json_array_append_new(tr, json_pack("{s:s, s:s, s:s, s:{s:s}, s:i, s:i}", "t", "ctl", "label", "s1", "run",
-                                        "r1", "msg", "type", "emitted", "n", 17, "us", 17500));
-    json_object_set_new(run, "requirements",
-                        json_pack("{s:{s:s}}", "R-TERM-1", "title", "a run ends with one complete"));
+        json_array_append_new(tr, json_pack("{s:s, s:s, s:{s:s, s:i}, s:i, s:i}", "t",
+                                            i % 2 ? "send" : "recv", "conn", "c1", "frame", "kind",
+                                            "text", "seq", i, "n", i, "us", 1000 * i + 7));
+    json_array_append_new(tr,
+                          json_pack("{s:s, s:s, s:s, s:{s:s}, s:i, s:i}", "t", "ctl", "label", "s1",
+                                    "run", "r1", "msg", "type", "emitted", "n", 17, "us", 17500));
+    json_object_set_new(
+        run, "requirements",
+        json_pack("{s:{s:s}}", "R-TERM-1", "title", "a run ends with one complete"));
     html = html_of(run, 0, path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     d = strstr(html, "<div class=\"case\" id=\"case-6.1.2-abort-mid-stream\">");
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<b class=\"mono\">R-TERM-1</b> <span class=\"muted\">a run ends with one "
-                                     "complete</span> <span class=\"muted\">(step 5)</span>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<div>expected:</div><pre>{\"kind\":\"complete\",\"aborted\":true}</pre>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<div>received:</div><pre>{\"kind\":\"complete\",\"aborted\":false,\"seq\":3}"
-                                     "</pre>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(d, "<b class=\"mono\">R-TERM-1</b> <span class=\"muted\">a run ends with one "
+                  "complete</span> <span class=\"muted\">(step 5)</span>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(d, "<div>expected:</div><pre>{\"kind\":\"complete\",\"aborted\":true}</pre>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(d, "<div>received:</div><pre>{\"kind\":\"complete\",\"aborted\":false,\"seq\":3}"
+                  "</pre>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "<pre>- aborted: true\n+ aborted: false</pre>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "<a href=\"#case-6.1.2-abort-mid-stream:r12\">12</a>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "<pre class=\"cmd\">bin/gwspec run --seed 1234 "
                                      "cases/6-abort/6.1.2-abort-mid-stream.yaml</pre>"));
     /* the transcript rows: number, ms, who, direction, type, frame; witnesses highlighted */
-    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"t-recv wit\" id=\"case-6.1.2-abort-mid-stream:r12\">"
-                                     "<td class=\"num\">12</td><td class=\"num\">12.007</td><td>c1</td>"
-                                     "<td class=\"dir\">gw &#8594;</td><td>recv</td>"
-                                     "<td class=\"rec\">{\"kind\":\"text\",\"seq\":12}</td></tr>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(d, "<tr class=\"t-recv wit\" id=\"case-6.1.2-abort-mid-stream:r12\">"
+                  "<td class=\"num\">12</td><td class=\"num\">12.007</td><td>c1</td>"
+                  "<td class=\"dir\">gw &#8594;</td><td>recv</td>"
+                  "<td class=\"rec\">{\"kind\":\"text\",\"seq\":12}</td></tr>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"t-send\"><td class=\"num\">11</td>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "<td>s1/r1</td><td class=\"dir\">prov &#8594;</td><td>ctl</td>"
                                      "<td class=\"rec\">{\"type\":\"emitted\"}</td>"));
@@ -660,8 +711,11 @@ static void test_report_html_failure_detail(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "known failure</span> bare complete (#959)"));
     if (need_tool("xmllint")) {
         expect_html_valid(path);
-        expect_html_xpath(path, "count(//div[@id=\"case-6.1.2-abort-mid-stream\"]//table//tr[td])", "18");
-        expect_html_xpath(path, "count(//div[@id=\"case-6.1.2-abort-mid-stream\"]//div[@class=\"failure\"])", "1");
+        expect_html_xpath(path, "count(//div[@id=\"case-6.1.2-abort-mid-stream\"]//table//tr[td])",
+                          "18");
+        expect_html_xpath(
+            path, "count(//div[@id=\"case-6.1.2-abort-mid-stream\"]//div[@class=\"failure\"])",
+            "1");
     }
     unlink(path);
     free(html);
@@ -683,27 +737,35 @@ static void test_report_html_escapes_gateway_text(void)
     json_object_set_new(f, "received", json_pack("{s:s}", "content", EVIL));
     json_object_set_new(c, "known_reason", json_string(EVIL));
     json_array_append_new(json_object_get(c, "transcript"),
-                          json_pack("{s:s, s:s, s:{s:s}, s:i}", "t", "recv", "conn", EVIL, "frame", "content", EVIL,
-                                    "n", 12));
+                          json_pack("{s:s, s:s, s:{s:s}, s:i}", "t", "recv", "conn", EVIL, "frame",
+                                    "content", EVIL, "n", 12));
+    json_array_append_new(
+        json_object_get(c, "transcript"),
+        json_pack("{s:s, s:s, s:i}", "t", "note", "text", "\x01\x7f" EVIL, "n", 13));
     json_array_append_new(json_object_get(c, "transcript"),
-                          json_pack("{s:s, s:s, s:i}", "t", "note", "text", "\x01\x7f" EVIL, "n", 13));
-    json_array_append_new(json_object_get(c, "transcript"), json_pack("{s:s, s:i}", "t", EVIL, "n", 14));
-    json_object_set_new(case_at(run, 4), "known_reason", json_string(EVIL)); /* an attribute value */
+                          json_pack("{s:s, s:i}", "t", EVIL, "n", 14));
+    json_object_set_new(case_at(run, 4), "known_reason",
+                        json_string(EVIL)); /* an attribute value */
     json_object_set_new(run, "target", json_string(EVIL));
     html = html_of(run, 0, path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     CU_ASSERT_PTR_NULL(strstr(html, "<script"));
     CU_ASSERT_PTR_NULL(strstr(html, "</td><script"));
     CU_ASSERT_PTR_NULL(strstr(html, "<!--"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- \" ' &amp;amp;"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "title=\"known: &lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- "
-                                        "&quot; &#39; &amp;amp;\""));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- \" ' &amp;amp;"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "title=\"known: &lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- "
+                     "&quot; &#39; &amp;amp;\""));
     /* control characters; a record type in a class attribute */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"rec\">\\u0001\\u007F&lt;/td&gt;"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr class=\"t-&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &quot;"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<title>gwspec: chatgw/1.0 against &lt;/td&gt;&lt;script&gt;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        html, "<tr class=\"t-&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &quot;"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "<title>gwspec: chatgw/1.0 against &lt;/td&gt;&lt;script&gt;"));
     /* the NASTY message of the sample is in the transcript: C0 controls, a non-character */
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "bad &lt;frame&gt; &amp; \\\"q\\\" 'a' \\u0001\\u001B ]]&gt;"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "bad &lt;frame&gt; &amp; \\\"q\\\" 'a' \\u0001\\u001B ]]&gt;"));
     if (need_tool("xmllint")) {
         expect_html_valid(path);
         expect_html_xpath(path, "count(//script)", "0");
@@ -718,16 +780,18 @@ static void test_report_html_escapes_gateway_text(void)
 
 static void test_report_html_caps_transcript(void)
 {
-    json_t *run = sample_run(true, false), *c = case_at(run, 1), *tr = json_object_get(c, "transcript");
+    json_t *run = sample_run(true, false), *c = case_at(run, 1),
+           *tr = json_object_get(c, "transcript");
     json_t *f = json_array_get(json_object_get(c, "failures"), 0);
     char path[32], *html, *d;
     int i;
 
     json_array_clear(tr);
-    json_array_append_new(tr, json_pack("{s:s, s:s}", "t", "header", "format", "gwspec-transcript/1"));
+    json_array_append_new(tr,
+                          json_pack("{s:s, s:s}", "t", "header", "format", "gwspec-transcript/1"));
     for (i = 1; i <= 1000; i++)
-        json_array_append_new(tr, json_pack("{s:s, s:s, s:{s:i}, s:i, s:i}", "t", "recv", "conn", "c1", "frame",
-                                            "seq", i, "n", i, "us", 10 * i));
+        json_array_append_new(tr, json_pack("{s:s, s:s, s:{s:i}, s:i, s:i}", "t", "recv", "conn",
+                                            "c1", "frame", "seq", i, "n", i, "us", 10 * i));
     json_object_set_new(f, "witness", json_pack("[i]", 800));
     html = html_of(run, 50, path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
@@ -737,11 +801,14 @@ static void test_report_html_caps_transcript(void)
     CU_ASSERT_EQUAL(occurrences(d, "<tr class=\"t-"), 65);
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "<td class=\"num\">49</td>"));
     CU_ASSERT_PTR_NULL(strstr(d, "<td class=\"num\">50</td>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"gap\"><td colspan=\"6\">748 records left out</td></tr>\n"
-                                     "<tr class=\"t-recv\"><td class=\"num\">798</td>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"t-recv wit\" id=\"case-6.1.2-abort-mid-stream:r800\">"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(d, "<tr class=\"gap\"><td colspan=\"6\">188 records left out</td></tr>\n"
-                                     "<tr class=\"t-recv\"><td class=\"num\">991</td>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(d, "<tr class=\"gap\"><td colspan=\"6\">748 records left out</td></tr>\n"
+                  "<tr class=\"t-recv\"><td class=\"num\">798</td>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(d, "<tr class=\"t-recv wit\" id=\"case-6.1.2-abort-mid-stream:r800\">"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(d, "<tr class=\"gap\"><td colspan=\"6\">188 records left out</td></tr>\n"
+                  "<tr class=\"t-recv\"><td class=\"num\">991</td>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "<td class=\"num\">1000</td>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(d, "936 of 1001 records left out"));
     free(html);
@@ -749,8 +816,9 @@ static void test_report_html_caps_transcript(void)
     /* the default cap */
     html = html_of(run, 0, path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
-    CU_ASSERT_EQUAL(occurrences(strstr(html, "<div class=\"case\" id=\"case-6.1.2"), "<tr class=\"t-"),
-                    HN_HTML_RECORDS + 15);
+    CU_ASSERT_EQUAL(
+        occurrences(strstr(html, "<div class=\"case\" id=\"case-6.1.2"), "<tr class=\"t-"),
+        HN_HTML_RECORDS + 15);
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"num\">499</td>"));
     CU_ASSERT_PTR_NULL(strstr(html, "<td class=\"num\">500</td>"));
     if (need_tool("xmllint"))
@@ -782,49 +850,58 @@ static void test_report_coverage_and_baseline_lines(void)
     close(ft);
     json_array_remove(json_object_get(run, "cases"), 4); /* the ERROR */
     CU_ASSERT_EQUAL(hn_report_exit_code(run), 0);
-    json_object_set_new(run, "coverage",
-                        json_pack("{s:s, s:b, s:{s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i},"
-                                  " s:{s:i, s:i, s:i, s:i, s:i, s:i}}, s:[s], s:[], s:[{s:s, s:s, s:s}], s:[s]}",
-                                  "scope", "catalog", "enforced", 1, "levels", "MUST", "requirements", 3, "with_case",
-                                  1, "exercised", 1, "not_run", 0, "without_case", 1, "untestable", 1, "SHOULD",
-                                  "requirements", 1, "with_case", 1, "exercised", 0, "not_run", 1, "without_case", 0,
-                                  "untestable", 0, "MAY", "requirements", 0, "with_case", 0, "exercised", 0,
-                                  "not_run", 0, "without_case", 0, "untestable", 0, "without_case", "R-NEW-1",
-                                  "not_run", "untestable", "id", "R-OLD-1", "level", "MUST", "reason", "r",
-                                  "missing_must", "R-NEW-1"));
+    json_object_set_new(
+        run, "coverage",
+        json_pack(
+            "{s:s, s:b, s:{s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i},"
+            " s:{s:i, s:i, s:i, s:i, s:i, s:i}}, s:[s], s:[], s:[{s:s, s:s, s:s}], s:[s]}",
+            "scope", "catalog", "enforced", 1, "levels", "MUST", "requirements", 3, "with_case", 1,
+            "exercised", 1, "not_run", 0, "without_case", 1, "untestable", 1, "SHOULD",
+            "requirements", 1, "with_case", 1, "exercised", 0, "not_run", 1, "without_case", 0,
+            "untestable", 0, "MAY", "requirements", 0, "with_case", 0, "exercised", 0, "not_run", 0,
+            "without_case", 0, "untestable", 0, "without_case", "R-NEW-1", "not_run", "untestable",
+            "id", "R-OLD-1", "level", "MUST", "reason", "r", "missing_must", "R-NEW-1"));
     json_object_set_new(json_object_get(run, "baseline"), "new",
-                        json_pack("[{s:s, s:s, s:s, s:s}]", "case", "4.2.1-abort", "requirement", "R-TERM-1",
-                                  "witness", "one_terminal/complete", "message", "second complete"));
+                        json_pack("[{s:s, s:s, s:s, s:s}]", "case", "4.2.1-abort", "requirement",
+                                  "R-TERM-1", "witness", "one_terminal/complete", "message",
+                                  "second complete"));
     json_object_set_new(json_object_get(run, "baseline"), "stale_entries",
-                        json_pack("[{s:s, s:s, s:[s], s:s}]", "case", "4.2.1-abort", "requirement", "R-TERM-1",
-                                  "witness", "one_terminal/status", "why", "R-TERM-1 failed with another witness"));
+                        json_pack("[{s:s, s:s, s:[s], s:s}]", "case", "4.2.1-abort", "requirement",
+                                  "R-TERM-1", "witness", "one_terminal/status", "why",
+                                  "R-TERM-1 failed with another witness"));
     CU_ASSERT_EQUAL(hn_report_exit_code(run), 1);
     s = capture(summary_adapter, run, false);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\n  NEW-FAIL     4.2.1-abort: R-TERM-1, witness one_terminal/complete, is not in "
-                                     "the baseline (a new failure in a baselined case): second complete\n"
-                                     "  STALE        4.2.1-abort: the entry for R-TERM-1, witness one_terminal/status, "
-                                     "matched nothing: R-TERM-1 failed with another witness\n"
-                                     "requirements of chatgw/1.0 (whole catalog):\n"
-                                     "  MUST 3: 1 exercised, 0 not run, 1 without a case, 1 untestable\n"
-                                     "  SHOULD 1: 0 exercised, 1 not run, 0 without a case, 0 untestable\n"
-                                     "  MAY 0: 0 exercised, 0 not run, 0 without a case, 0 untestable\n"
-                                     "  without a case: R-NEW-1\n"
-                                     "  marked untestable: R-OLD-1\n"
-                                     "  FAILED: MUST without a case (write one, or mark it `untestable:` with the "
-                                     "reason): R-NEW-1\n"
-                                     "3 passed, 0 failed\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        s, "\n  NEW-FAIL     4.2.1-abort: R-TERM-1, witness one_terminal/complete, is not in "
+           "the baseline (a new failure in a baselined case): second complete\n"
+           "  STALE        4.2.1-abort: the entry for R-TERM-1, witness one_terminal/status, "
+           "matched nothing: R-TERM-1 failed with another witness\n"
+           "requirements of chatgw/1.0 (whole catalog):\n"
+           "  MUST 3: 1 exercised, 0 not run, 1 without a case, 1 untestable\n"
+           "  SHOULD 1: 0 exercised, 1 not run, 0 without a case, 0 untestable\n"
+           "  MAY 0: 0 exercised, 0 not run, 0 without a case, 0 untestable\n"
+           "  without a case: R-NEW-1\n"
+           "  marked untestable: R-OLD-1\n"
+           "  FAILED: MUST without a case (write one, or mark it `untestable:` with the "
+           "reason): R-NEW-1\n"
+           "3 passed, 0 failed\n"));
     free(s);
     CU_ASSERT_EQUAL_FATAL(hn_report_junit(xml, run), 0);
     x = slurp(xml);
-    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<property name=\"coverage.MUST.without_case\" value=\"1\"/>"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(x, "<property name=\"coverage.MUST.without_case\" value=\"1\"/>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "<property name=\"coverage.scope\" value=\"catalog\"/>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testcase name=\"requirement-coverage\" classname=\"gwspec.coverage\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(x, "message=\"MUST requirement(s) of chatgw/1.0 without a case: R-NEW-1\""));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(x, "<testcase name=\"requirement-coverage\" classname=\"gwspec.coverage\""));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(x, "message=\"MUST requirement(s) of chatgw/1.0 without a case: R-NEW-1\""));
     CU_ASSERT_EQUAL_FATAL(hn_report_tap(tap, run), 0);
     t = slurp(tap);
     CU_ASSERT(!strncmp(t, "TAP version 13\n1..7\n", 20));
-    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\n# MUST 3: 1 exercised, 0 not run, 1 without a case, 1 untestable\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\nnot ok 7 - requirement coverage: MUST without a case: R-NEW-1\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(t, "\n# MUST 3: 1 exercised, 0 not run, 1 without a case, 1 untestable\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(t, "\nnot ok 7 - requirement coverage: MUST without a case: R-NEW-1\n"));
     free(x);
     free(t);
     /* not enforced (a narrowed run): no failure */

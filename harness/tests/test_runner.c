@@ -39,10 +39,10 @@ struct fconn {
     struct wc_buf in;
     bool ws;
     struct hn_ws w;
-    int ctl;                /* control connection of its provider run, or -1 */
+    int ctl; /* control connection of its provider run, or -1 */
     struct wc_buf ctl_in;
     char session[64];
-    int64_t late_at;        /* "delay:N": when the late frame is due (0: none) */
+    int64_t late_at; /* "delay:N": when the late frame is due (0: none) */
 };
 
 static int sessions_made;
@@ -115,11 +115,12 @@ static void on_ws_message(struct fconn *c, const char *text)
     const char *type = wc_json_str(m, "type");
     const char *sid = wc_json_str(m, "sessionId");
     if (!type) {
-        srv_json(c->fd, json_pack("{s:s, s:s, s:s, s:n}", "kind", "protocol_error", "code",
-                                  "INTERNAL_ERROR", "error", "Invalid websocket payload",
-                                  "sessionId"));
+        srv_json(c->fd,
+                 json_pack("{s:s, s:s, s:s, s:n}", "kind", "protocol_error", "code",
+                           "INTERNAL_ERROR", "error", "Invalid websocket payload", "sessionId"));
     } else if (!strcmp(type, "chat.subscribe")) {
-        const char *id = wc_json_str(json_array_get(json_object_get(m, "sessions"), 0), "sessionId");
+        const char *id =
+            wc_json_str(json_array_get(json_object_get(m, "sessions"), 0), "sessionId");
         srv_json(c->fd, json_pack("{s:s, s:s, s:b, s:i, s:[], s:s}", "kind", "chat_subscribed",
                                   "sessionId", id ? id : "", "isProcessing", 0, "lastSeq", 0,
                                   "pendingPermissions", "timestamp", "2026-01-01T00:00:00.000Z"));
@@ -138,7 +139,10 @@ static void on_ws_message(struct fconn *c, const char *text)
             unsigned char h[10] = {0x81, 127, 0, 0, 0, 0, 0x06, 0x40, 0, 0};
             wr(c->fd, h, sizeof(h));
         } else if (!strcmp(content, "close4001")) {
-            srv_frame(c->fd, 8, "\x0f\xa1" "bye", 5);
+            srv_frame(c->fd, 8,
+                      "\x0f\xa1"
+                      "bye",
+                      5);
         } else if (!strcmp(content, "drop")) {
             shutdown(c->fd, SHUT_RDWR);
         } else if (!strncmp(content, "delay:", 6)) {
@@ -157,13 +161,14 @@ static void on_ws_message(struct fconn *c, const char *text)
             a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
             c->ctl = socket(AF_INET, SOCK_STREAM, 0);
             if (connect(c->ctl, (struct sockaddr *)&a, sizeof(a)) == 0) {
-                json_t *hello = json_pack("{s:s, s:O, s:O, s:O, s:s, s:s, s:n}", "type", "hello",
-                                          "case", json_object_get(d, "case"), "label",
-                                          json_object_get(d, "label"), "run",
-                                          json_object_get(d, "run"), "provider", "claude",
-                                          "cwd", "/tmp/gwspec/1.1.1-t/s1", "resume");
+                json_t *hello =
+                    json_pack("{s:s, s:O, s:O, s:O, s:s, s:s, s:n}", "type", "hello", "case",
+                              json_object_get(d, "case"), "label", json_object_get(d, "label"),
+                              "run", json_object_get(d, "run"), "provider", "claude", "cwd",
+                              "/tmp/gwspec/1.1.1-t/s1", "resume");
                 char *h = wc_json_compact(hello);
-                char *line = wc_xasprintf("%s\n{\"type\":\"announced\",\"nativeId\":\"nat-1\"}\n", h);
+                char *line =
+                    wc_xasprintf("%s\n{\"type\":\"announced\",\"nativeId\":\"nat-1\"}\n", h);
                 wr(c->ctl, line, strlen(line));
                 free(line);
                 free(h);
@@ -223,7 +228,8 @@ static void handle_http(struct fconn *c)
         free(cat);
         lws_b64_encode_string((char *)sha, 20, accept, sizeof(accept));
         char *r = wc_xasprintf("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                               "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+                               "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                               accept);
         wr(c->fd, r, strlen(r));
         free(r);
         c->ws = true;
@@ -244,11 +250,14 @@ static void handle_http(struct fconn *c)
     if (!strcmp(method, "POST") && !strcmp(path, "/api/providers/sessions")) {
         char *b = wc_xasprintf("{\"success\":true,\"data\":{\"sessionId\":\"sess-%d\","
                                "\"provider\":\"claude\",\"projectPath\":\"/p\","
-                               "\"sessionName\":\"Untitled Session\"}}", ++sessions_made);
+                               "\"sessionName\":\"Untitled Session\"}}",
+                               ++sessions_made);
         http_reply(c->fd, 201, b);
         free(b);
     } else if (!strcmp(path, "/api/providers/sessions/running")) {
-        http_reply(c->fd, 200, "{\"success\":true,\"data\":{\"sessions\":[{\"sessionId\":\"x\",\"lastSeq\":4}]}}");
+        http_reply(
+            c->fd, 200,
+            "{\"success\":true,\"data\":{\"sessions\":[{\"sessionId\":\"x\",\"lastSeq\":4}]}}");
     } else {
         http_reply(c->fd, 404, "{\"success\":false}");
     }
@@ -329,7 +338,8 @@ static void fake_server(int lfd)
                         srv_json(c->fd, json_pack("{s:s, s:s%}", "kind", "pong_seen", "data",
                                                   ev.data, ev.len));
                     else if (ev.type == HN_WS_EV_CLOSE) {
-                        unsigned char p[2] = {(unsigned char)(ev.code >> 8), (unsigned char)ev.code};
+                        unsigned char p[2] = {(unsigned char)(ev.code >> 8),
+                                              (unsigned char)ev.code};
                         srv_frame(c->fd, 8, (char *)p, ev.code == 1005 ? 0 : 2);
                         dead = true;
                     }
@@ -450,8 +460,11 @@ static json_t *run_case_meta(const char *meta, const char *extra_top, const char
         for (size_t i = 0; i < json_array_size(errs); i++)
             fprintf(stderr, "\n  case: %s", json_string_value(json_array_get(errs, i)));
     } else {
-        struct hn_runner_opts o = {.seed = 42, .timeout_ms = timeout_ms, .spec = spec,
-                                   .spec_version = "chatgw/1.0", .rerun = "gwspec run x"};
+        struct hn_runner_opts o = {.seed = 42,
+                                   .timeout_ms = timeout_ms,
+                                   .spec = spec,
+                                   .spec_version = "chatgw/1.0",
+                                   .rerun = "gwspec run x"};
         r = hn_runner_run(l.v[0], target, &o);
     }
     hn_caselist_release(&l);
@@ -494,7 +507,8 @@ static const char *first_message(const json_t *r)
     return wc_json_str(json_array_get(json_object_get(r, "failures"), 0), "message");
 }
 
-/* ---- tests ------------------------------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------------------------------
+ */
 
 static void test_echo_ok(void)
 {
@@ -518,7 +532,8 @@ static void test_echo_ok(void)
     size_t i;
     json_t *rec;
     int sessions = 0, opens = 0, sentinels = 0, closes = 0, notes_n = 0;
-    json_array_foreach(tr, i, rec) {
+    json_array_foreach(tr, i, rec)
+    {
         const char *t = wc_json_str(rec, "t");
         sessions += !strcmp(t, "session");
         opens += !strcmp(t, "open");
@@ -706,7 +721,8 @@ static void test_auth(void)
 
     r = run_case(NULL, "  - connect: {client: c1, expect_status: 401}\n", 1000);
     show(r, "FAILED");
-    CU_ASSERT_STRING_EQUAL(first_message(r), "the upgrade was accepted but should have been refused");
+    CU_ASSERT_STRING_EQUAL(first_message(r),
+                           "the upgrade was accepted but should have been refused");
     json_decref(r);
 
     /* a 401 followed by a 101 on the same connection is not a refusal */
@@ -721,24 +737,26 @@ static void test_auth(void)
 static void test_provider_control_channel(void)
 {
     alarm(20);
-    json_t *r = run_case(NULL,
-                         "  - connect: c1\n"
-                         "  - send: {c1: {type: chat.send, sessionId: $s1, content: $script.s1}}\n"
-                         "  - provider_hello: {s1: {cwd: \"${s1.projectPath}\", resume: null, label: s1}}\n"
-                         "  - expect: {c1: {kind: stream_delta, seq: 1}}\n"
-                         "  - reached: {s1: hold}\n"
-                         "  - note: \"native ${native.s1}\"\n"
-                         "  - release: {s1: hold}\n"
-                         "  - expect: {c1: {kind: complete, seq: 2}}\n"
-                         "  - provider_done: {s1: completed}\n"
-                         "  - quiet: c1\n",
-                         2000);
+    json_t *r =
+        run_case(NULL,
+                 "  - connect: c1\n"
+                 "  - send: {c1: {type: chat.send, sessionId: $s1, content: $script.s1}}\n"
+                 "  - provider_hello: {s1: {cwd: \"${s1.projectPath}\", resume: null, label: s1}}\n"
+                 "  - expect: {c1: {kind: stream_delta, seq: 1}}\n"
+                 "  - reached: {s1: hold}\n"
+                 "  - note: \"native ${native.s1}\"\n"
+                 "  - release: {s1: hold}\n"
+                 "  - expect: {c1: {kind: complete, seq: 2}}\n"
+                 "  - provider_done: {s1: completed}\n"
+                 "  - quiet: c1\n",
+                 2000);
     show(r, "OK");
     CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
     size_t i;
     json_t *rec;
     int ctl = 0, ctl_send = 0, native = 0;
-    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+    json_array_foreach(json_object_get(r, "transcript"), i, rec)
+    {
         const char *t = wc_json_str(rec, "t");
         ctl += !strcmp(t, "ctl");
         ctl_send += !strcmp(t, "ctl_send");
@@ -783,7 +801,8 @@ static void test_group_and_alternatives(void)
                  "      - {c1: {kind: complete}, as: done}\n",
                  1000);
     show(r, "FAILED");
-    CU_ASSERT_STRING_EQUAL(first_message(r), "group: a frame arrived before the items it must follow");
+    CU_ASSERT_STRING_EQUAL(first_message(r),
+                           "group: a frame arrived before the items it must follow");
     json_decref(r);
 
     r = run_case(NULL,
@@ -838,19 +857,21 @@ static void test_quiet_catches_extra_frames(void)
                  "  - expect: {c1: {kind: stream_delta}}\n",
                  1000);
     show(r, "FAILED");
-    CU_ASSERT_STRING_EQUAL(first_diff(r), "at .kind: expected \"stream_delta\", received \"session_upserted\"");
+    CU_ASSERT_STRING_EQUAL(first_diff(r),
+                           "at .kind: expected \"stream_delta\", received \"session_upserted\"");
     json_decref(r);
 }
 
 static void test_http_step(void)
 {
     alarm(20);
-    json_t *r = run_case(NULL,
-                         "  - http: {method: GET, path: /api/providers/sessions/running, "
-                         "expect: {status: 200, body: {success: true}}, capture: {runs: body.data.sessions}}\n"
-                         "  - note: \"runs ${runs.0.lastSeq}\"\n"
-                         "  - http: {method: GET, path: /nope, token: none, expect: {status: 404}}\n",
-                         1000);
+    json_t *r = run_case(
+        NULL,
+        "  - http: {method: GET, path: /api/providers/sessions/running, "
+        "expect: {status: 200, body: {success: true}}, capture: {runs: body.data.sessions}}\n"
+        "  - note: \"runs ${runs.0.lastSeq}\"\n"
+        "  - http: {method: GET, path: /nope, token: none, expect: {status: 404}}\n",
+        1000);
     show(r, "OK");
     CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
     json_decref(r);
@@ -899,7 +920,8 @@ static void test_send_raw_records(void)
     size_t i;
     json_t *rec;
     int frames = 0, binary = 0, hex = 0, truncated = 0;
-    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+    json_array_foreach(json_object_get(r, "transcript"), i, rec)
+    {
         if (strcmp(wc_json_str(rec, "t"), "send") || json_is_true(json_object_get(rec, "sentinel")))
             continue;
         frames += json_object_get(rec, "frame") != NULL;
@@ -924,8 +946,9 @@ static void test_quiet_period_profile(void)
     char path[64], *err = NULL;
     snprintf(path, sizeof(path), "/tmp/gwspec-profile-q-%d.yaml", (int)getpid());
     FILE *fp = fopen(path, "w");
-    fprintf(fp, "name: fake-quiet\nhost: 127.0.0.1\nport: %d\n"
-                "auth: {kind: token, users: {alice: good}}\nquiescence: {quiet_ms: 150}\n",
+    fprintf(fp,
+            "name: fake-quiet\nhost: 127.0.0.1\nport: %d\n"
+            "auth: {kind: token, users: {alice: good}}\nquiescence: {quiet_ms: 150}\n",
             server_port);
     fclose(fp);
     struct hn_target *q = hn_target_load(path, &err);
@@ -959,9 +982,10 @@ static void test_ping_wait_from_profile(void)
     char path[64], *err = NULL;
     snprintf(path, sizeof(path), "/tmp/gwspec-profile-hb-%d.yaml", (int)getpid());
     FILE *fp = fopen(path, "w");
-    fprintf(fp, "name: fake-hb\nhost: 127.0.0.1\nport: %d\n"
-                "auth: {kind: token, users: {alice: good}}\nping_interval_ms: 100\n"
-                "capabilities: [heartbeat]\n",
+    fprintf(fp,
+            "name: fake-hb\nhost: 127.0.0.1\nport: %d\n"
+            "auth: {kind: token, users: {alice: good}}\nping_interval_ms: 100\n"
+            "capabilities: [heartbeat]\n",
             server_port);
     fclose(fp);
     struct hn_target *h = hn_target_load(path, &err);
@@ -970,8 +994,8 @@ static void test_ping_wait_from_profile(void)
     struct hn_target *save = target;
     target = h;
     int64_t t0 = wc_now_ms();
-    json_t *r = run_case_meta("needs: [heartbeat]\n", NULL,
-                              "  - connect: c1\n  - expect_ping: c1\n", 0);
+    json_t *r =
+        run_case_meta("needs: [heartbeat]\n", NULL, "  - connect: c1\n  - expect_ping: c1\n", 0);
     target = save;
     show(r, "FAILED");
     CU_ASSERT_STRING_EQUAL(verdict(r), "FAILED");
@@ -994,9 +1018,10 @@ static void test_close_wait_from_pong_timeout(void)
     char path[64], *err = NULL;
     snprintf(path, sizeof(path), "/tmp/gwspec-profile-pt-%d.yaml", (int)getpid());
     FILE *fp = fopen(path, "w");
-    fprintf(fp, "name: fake-pt\nhost: 127.0.0.1\nport: %d\n"
-                "auth: {kind: token, users: {alice: good}}\nping_interval_ms: 100\n"
-                "pong_timeout_ms: 1000\ncapabilities: [heartbeat]\n",
+    fprintf(fp,
+            "name: fake-pt\nhost: 127.0.0.1\nport: %d\n"
+            "auth: {kind: token, users: {alice: good}}\nping_interval_ms: 100\n"
+            "pong_timeout_ms: 1000\ncapabilities: [heartbeat]\n",
             server_port);
     fclose(fp);
     struct hn_target *h = hn_target_load(path, &err);
@@ -1006,9 +1031,9 @@ static void test_close_wait_from_pong_timeout(void)
     struct hn_target *save = target;
     target = h;
     int64_t t0 = wc_now_ms();
-    json_t *r = run_case_meta("needs: [heartbeat]\n", NULL,
-                              "  - connect: {client: c1, pong: false}\n  - expect_close: c1\n",
-                              200);
+    json_t *r =
+        run_case_meta("needs: [heartbeat]\n", NULL,
+                      "  - connect: {client: c1, pong: false}\n  - expect_close: c1\n", 200);
     int64_t took = wc_now_ms() - t0;
     target = save;
     CU_ASSERT_STRING_NOT_EQUAL(verdict(r), "OK");
@@ -1019,17 +1044,20 @@ static void test_close_wait_from_pong_timeout(void)
     unlink(path);
 }
 
-/* The ping and pong records of a result's transcript: "ping:answered", "ping:unanswered", "pong". */
+/* The ping and pong records of a result's transcript: "ping:answered", "ping:unanswered", "pong".
+ */
 static char *control_records(const json_t *r)
 {
     char buf[512] = "";
     size_t i;
     json_t *rec;
-    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+    json_array_foreach(json_object_get(r, "transcript"), i, rec)
+    {
         const char *t = wc_json_str(rec, "t");
         if (!strcmp(t, "ping"))
-            strncat(buf, json_is_true(json_object_get(rec, "answered")) ? "ping:answered "
-                                                                        : "ping:unanswered ",
+            strncat(buf,
+                    json_is_true(json_object_get(rec, "answered")) ? "ping:answered "
+                                                                   : "ping:unanswered ",
                     sizeof(buf) - strlen(buf) - 1);
         else if (!strcmp(t, "pong"))
             strncat(buf, "pong ", sizeof(buf) - strlen(buf) - 1);
@@ -1061,7 +1089,8 @@ static void test_heartbeat_steps(void)
     json_t *rec;
     size_t i;
     int hex = 0;
-    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+    json_array_foreach(json_object_get(r, "transcript"), i, rec)
+    {
         if (!strcmp(wc_json_str(rec, "t"), "ping"))
             hex += wc_json_str(rec, "hex") && !strcmp(wc_json_str(rec, "hex"), "6862") &&
                    json_integer_value(json_object_get(rec, "len")) == 2;
@@ -1083,7 +1112,8 @@ static void test_heartbeat_steps(void)
     CU_ASSERT_STRING_EQUAL(cr, "ping:unanswered ");
     free(cr);
     int open_no_pong = 0;
-    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+    json_array_foreach(json_object_get(r, "transcript"), i, rec)
+    {
         if (!strcmp(wc_json_str(rec, "t"), "open"))
             open_no_pong += json_is_false(json_object_get(rec, "pong"));
     }
@@ -1131,7 +1161,8 @@ static void test_pause_resume(void)
     size_t i;
     json_t *rec;
     long resumed = -1, first_recv = -1, opened_tuned = 0;
-    json_array_foreach(json_object_get(r, "transcript"), i, rec) {
+    json_array_foreach(json_object_get(r, "transcript"), i, rec)
+    {
         const char *t = wc_json_str(rec, "t");
         if (!strcmp(t, "note") && !strcmp(wc_json_str(rec, "text"), "c1 resumed"))
             resumed = (long)i;
@@ -1172,7 +1203,6 @@ static void test_restart_disable_unimplemented(void)
     json_decref(names);
 }
 
-
 /* within_ms grades the arrival time: on time OK, late within twice the bound NON-STRICT (a `late`
  * failure, the case goes on), beyond FAILED without waiting for the safety timeout, early FAILED */
 static const char *first_kind(const json_t *r)
@@ -1206,8 +1236,8 @@ static void test_within_grading(void)
     show(r, "NON-STRICT");
     CU_ASSERT_STRING_EQUAL(verdict(r), "NON-STRICT");
     CU_ASSERT_STRING_EQUAL(first_kind(r), "late");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(r, "failures"), 0),
-                                       "requirement"), "R-X-1");
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_array_get(json_object_get(r, "failures"), 0), "requirement"), "R-X-1");
     json_decref(r);
 
     int64_t t0 = wc_now_ms();
@@ -1232,8 +1262,8 @@ static void test_within_grading(void)
     json_decref(r);
 }
 
-
-/* restart with SIGKILL is a crash: the gateway's TERM handler never runs (a clean restart runs it) */
+/* restart with SIGKILL is a crash: the gateway's TERM handler never runs (a clean restart runs it)
+ */
 static void test_restart_signal_kill(void)
 {
     alarm(20);
@@ -1267,25 +1297,25 @@ static void test_restart_signal_kill(void)
     free(err);
 }
 
-
 /* auth: both sends the query token and a header token; token {of, cut|append} derive one */
 static void test_auth_both_and_derived_tokens(void)
 {
     alarm(20);
-    json_t *r = run_case(NULL,
-                         "  - connect: {client: c1, path: /ws-echo, auth: both}\n"
-                         "  - expect: {c1: {kind: auth_seen, path: /ws-echo?token=good, bearer: good}}\n"
-                         "  - connect: {client: c2, path: /ws-echo, auth: both, token: {of: bob, "
-                         "append: x}, header_user: alice}\n"
-                         "  - expect: {c2: {kind: auth_seen, path: /ws-echo?token=otherx, bearer: good}}\n"
-                         "  - connect: {client: c3, path: /ws-echo, auth: both, header_token: {of: "
-                         "alice, cut: 1}}\n"
-                         "  - expect: {c3: {kind: auth_seen, path: /ws-echo?token=good, bearer: goo}}\n"
-                         "  - connect: {client: c4, path: /ws-echo, auth: both, token: none, "
-                         "header_user: alice}\n"
-                         "  - expect: {c4: {kind: auth_seen, path: /ws-echo, bearer: good}}\n"
-                         "  - connect: {client: c5, token: {of: alice, cut: 1}, expect_status: 401}\n",
-                         2000);
+    json_t *r =
+        run_case(NULL,
+                 "  - connect: {client: c1, path: /ws-echo, auth: both}\n"
+                 "  - expect: {c1: {kind: auth_seen, path: /ws-echo?token=good, bearer: good}}\n"
+                 "  - connect: {client: c2, path: /ws-echo, auth: both, token: {of: bob, "
+                 "append: x}, header_user: alice}\n"
+                 "  - expect: {c2: {kind: auth_seen, path: /ws-echo?token=otherx, bearer: good}}\n"
+                 "  - connect: {client: c3, path: /ws-echo, auth: both, header_token: {of: "
+                 "alice, cut: 1}}\n"
+                 "  - expect: {c3: {kind: auth_seen, path: /ws-echo?token=good, bearer: goo}}\n"
+                 "  - connect: {client: c4, path: /ws-echo, auth: both, token: none, "
+                 "header_user: alice}\n"
+                 "  - expect: {c4: {kind: auth_seen, path: /ws-echo, bearer: good}}\n"
+                 "  - connect: {client: c5, token: {of: alice, cut: 1}, expect_status: 401}\n",
+                 2000);
     show(r, "OK");
     CU_ASSERT_STRING_EQUAL(verdict(r), "OK");
     json_decref(r);

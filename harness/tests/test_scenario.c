@@ -1,5 +1,5 @@
-/* test_scenario.c: CUnit tests for harness/model/scenario.c (suite hn_scenario): loading, every lint
- * error with its exact file:line:col, matrix expansion, variables. */
+/* test_scenario.c: CUnit tests for harness/model/scenario.c (suite hn_scenario): loading, every
+ * lint error with its exact file:line:col, matrix expansion, variables. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,31 +23,31 @@ static const char *REQS =
 static const char *NAME = "cases/6-abort/6.1.2-abort-mid-stream.yaml";
 
 static const char *GOOD =
-    "id: 6.1.2-abort-mid-stream\n"                                        /* 1 */
-    "title: an abort mid-stream gives exactly one aborted complete\n"     /* 2 */
-    "spec: [R-ABORT-1, R-TERM-1]\n"                                       /* 3 */
-    "tags: [abort]\n"                                                     /* 4 */
-    "description: >\n"                                                    /* 5 */
-    "  The provider streams, then the client aborts.\n"                   /* 6 */
-    "expectation: one complete{aborted:true}\n"                           /* 7 */
-    "sessions:\n"                                                         /* 8 */
-    "  s1: {provider: claude}\n"                                          /* 9 */
-    "providers:\n"                                                        /* 10 */
-    "  s1:\n"                                                             /* 11 */
-    "    - announce: auto\n"                                              /* 12 */
-    "    - emit: {kind: stream_delta, content: a}\n"                      /* 13 */
-    "    - barrier: hold\n"                                               /* 14 */
-    "    - complete: 0\n"                                                 /* 15 */
-    "steps:\n"                                                            /* 16 */
-    "  - connect: c1\n"                                                   /* 17 */
+    "id: 6.1.2-abort-mid-stream\n"                                             /* 1 */
+    "title: an abort mid-stream gives exactly one aborted complete\n"          /* 2 */
+    "spec: [R-ABORT-1, R-TERM-1]\n"                                            /* 3 */
+    "tags: [abort]\n"                                                          /* 4 */
+    "description: >\n"                                                         /* 5 */
+    "  The provider streams, then the client aborts.\n"                        /* 6 */
+    "expectation: one complete{aborted:true}\n"                                /* 7 */
+    "sessions:\n"                                                              /* 8 */
+    "  s1: {provider: claude}\n"                                               /* 9 */
+    "providers:\n"                                                             /* 10 */
+    "  s1:\n"                                                                  /* 11 */
+    "    - announce: auto\n"                                                   /* 12 */
+    "    - emit: {kind: stream_delta, content: a}\n"                           /* 13 */
+    "    - barrier: hold\n"                                                    /* 14 */
+    "    - complete: 0\n"                                                      /* 15 */
+    "steps:\n"                                                                 /* 16 */
+    "  - connect: c1\n"                                                        /* 17 */
     "  - send: {c1: {type: chat.send, sessionId: $s1, content: $script.s1}}\n" /* 18 */
-    "  - expect: {c1: {kind: stream_delta, seq: $n1, sessionId: $s1}}\n"  /* 19 */
-    "  - reached: {s1: hold}\n"                                           /* 20 */
-    "  - send: {c1: {type: chat.abort, sessionId: $s1, n: $n1}}\n"        /* 21 */
-    "  - expect: {c1: {kind: complete, aborted: true, success: false}}\n" /* 22 */
-    "  - provider_done: {s1: aborted}\n"                                  /* 23 */
-    "  - quiet: c1\n"                                                     /* 24 */
-    "  - expect: {c1: none}\n";                                           /* 25 */
+    "  - expect: {c1: {kind: stream_delta, seq: $n1, sessionId: $s1}}\n"       /* 19 */
+    "  - reached: {s1: hold}\n"                                                /* 20 */
+    "  - send: {c1: {type: chat.abort, sessionId: $s1, n: $n1}}\n"             /* 21 */
+    "  - expect: {c1: {kind: complete, aborted: true, success: false}}\n"      /* 22 */
+    "  - provider_done: {s1: aborted}\n"                                       /* 23 */
+    "  - quiet: c1\n"                                                          /* 24 */
+    "  - expect: {c1: none}\n";                                                /* 25 */
 
 static struct hn_spec *spec;
 
@@ -117,7 +117,6 @@ static void lint_edit(const char *from, const char *to, const char *want)
     lint_one(t, want);
     free(t);
 }
-
 
 /* Expect want among the errors (for cascades). */
 static void lint_has(const char *from, const char *to, const char *want)
@@ -190,11 +189,14 @@ static void test_top_level_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:13: 'timeout_ms' must be between 1 and "
               "600000");
     /* order: title after spec */
-    lint_edit("title: an abort mid-stream gives exactly one aborted complete\nspec: [R-ABORT-1, R-TERM-1]\n",
-              "spec: [R-ABORT-1, R-TERM-1]\ntitle: an abort mid-stream gives exactly one aborted complete\n",
+    lint_edit("title: an abort mid-stream gives exactly one aborted complete\nspec: [R-ABORT-1, "
+              "R-TERM-1]\n",
+              "spec: [R-ABORT-1, R-TERM-1]\ntitle: an abort mid-stream gives exactly one aborted "
+              "complete\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:3:1: key 'title' must come before 'spec' "
               "(order: id, title, spec, tags, needs, providers_needed, strict, description, "
-              "expectation, matrix, sessions, providers, ignore, replay_cap, timeout_ms, own_target, own_users, steps)");
+              "expectation, matrix, sessions, providers, ignore, replay_cap, timeout_ms, "
+              "own_target, own_users, steps)");
     /* section directory */
     struct hn_caselist l = {0};
     char *t = edit(GOOD, "6.1.2-abort-mid-stream", "7.1.2-abort-mid-stream");
@@ -252,8 +254,8 @@ static void test_step_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:5: a step is a one-key mapping "
               "(found 2 step keys)");
     lint_has("  - connect: c1\n", "  - connect: client1\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:14: 'client1' is not a client name "
-              "(c1, c2, ...)");
+             "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:14: 'client1' is not a client name "
+             "(c1, c2, ...)");
     lint_edit("  - quiet: c1\n", "  - quiet: c2\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:24:12: client 'c2' is used before it "
               "connects");
@@ -263,7 +265,7 @@ static void test_step_errors(void)
     lint_edit("  - connect: c1\n", "  - connect: {client: c1, tokn: none}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:27: unknown key 'tokn' in connect");
     lint_has("seq: $n1, sessionId: $s1}}", "seq: \"<integer>\", sessionId: $s1}}",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:19:45: unknown wildcard '<integer>'");
+             "cases/6-abort/6.1.2-abort-mid-stream.yaml:19:45: unknown wildcard '<integer>'");
     lint_edit("n: $n1}}", "n: $n2}}",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:21:54: unbound variable 'n2'");
     lint_edit("  - expect: {c1: none}\n", "  - send_raw: {client: c1, hex: \"abc\"}\n",
@@ -275,8 +277,9 @@ static void test_step_errors(void)
     lint_edit("  - expect: {c1: none}\n", "  - expect_close: {client: c1, codes: [1009, 99]}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:46: close codes are integers from "
               "1000 to 4999");
-    lint_edit("  - expect: {c1: none}\n", "  - restart: target\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:14: 'restart' needs 'own_target: true'");
+    lint_edit(
+        "  - expect: {c1: none}\n", "  - restart: target\n",
+        "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:14: 'restart' needs 'own_target: true'");
     lint_edit("  - expect: {c1: none}\n", "  - http: {method: FETCH, path: /x}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:20: unknown HTTP method 'FETCH'");
     lint_edit("  - expect: {c1: none}\n", "  - http: {method: GET, path: x}\n",
@@ -285,8 +288,8 @@ static void test_step_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:18: unknown requirement 'R-NOPE-1'");
     /* a client used after it disconnected */
     lint_has("  - quiet: c1\n", "  - disconnect: c1\n  - quiet: c1\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:12: client 'c1' is used before it "
-              "connects");
+             "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:12: client 'c1' is used before it "
+             "connects");
 }
 
 /* heartbeat, pause/resume, restart with disable_provider, $repeat */
@@ -352,7 +355,8 @@ static void test_new_step_errors(void)
     }
     /* restart */
     char *own = edit(GOOD, "steps:\n", "own_target: true\nsteps:\n");
-    char *t = edit(own, "  - expect: {c1: none}\n", "  - restart: {target: true, disable_provider: gemini}\n");
+    char *t = edit(own, "  - expect: {c1: none}\n",
+                   "  - restart: {target: true, disable_provider: gemini}\n");
     lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:47: unknown provider 'gemini'");
     free(t);
     t = edit(own, "  - expect: {c1: none}\n", "  - restart: {disable_provider: codex}\n");
@@ -365,7 +369,8 @@ static void test_new_step_errors(void)
     t = (free(t), edit(own, "  - expect: {c1: none}\n", "  - restart: later\n"));
     lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:14: 'restart' takes the word "
                 "'target' or {target: true, disable_provider: NAME, signal: KILL}");
-    t = (free(t), edit(own, "  - expect: {c1: none}\n", "  - restart: {target: true, signal: HUP}\n"));
+    t = (free(t),
+         edit(own, "  - expect: {c1: none}\n", "  - restart: {target: true, signal: HUP}\n"));
     lint_one(t, "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:37: 'signal' is TERM (a clean stop) "
                 "or KILL (a crash), not 'HUP'");
     t = (free(t), edit(own, "  - expect: {c1: none}\n",
@@ -384,16 +389,14 @@ static void test_new_step_errors(void)
     free(t);
     free(own);
     /* $repeat in templates and scripts */
-    lint_edit("  - expect: {c1: none}\n",
-              "  - send: {c1: {type: x, pad: {$repeat: {count: 3}}}}\n",
+    lint_edit("  - expect: {c1: none}\n", "  - send: {c1: {type: x, pad: {$repeat: {count: 3}}}}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:42: $repeat: missing required key "
               "'text'");
     lint_edit("  - expect: {c1: none}\n",
               "  - send: {c1: {type: x, pad: {$repeat: {count: 3, text: a}, b: 1}}}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:32: '$repeat' must be the only key of "
               "its mapping");
-    lint_edit("  - expect: {c1: none}\n",
-              "  - expect: {c1: {kind: x, list: {$distinct: [id]}}}\n",
+    lint_edit("  - expect: {c1: none}\n", "  - expect: {c1: {kind: x, list: {$distinct: [id]}}}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:35: '$distinct' must be the only key "
               "and name a key");
     lint_edit("  - expect: {c1: none}\n",
@@ -414,10 +417,10 @@ static void test_group_and_alternatives_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:27:33: 'after' names an unknown group "
               "item y");
     lint_has("  - expect: {c1: none}\n",
-              "  - group:\n"
-              "      - {c1: {kind: a}, c2: {kind: b}}\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:10: a group item names exactly one "
-              "client");
+             "  - group:\n"
+             "      - {c1: {kind: a}, c2: {kind: b}}\n",
+             "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:10: a group item names exactly one "
+             "client");
     lint_edit("  - expect: {c1: none}\n",
               "  - alternatives:\n"
               "      - grade: ok\n"
@@ -473,9 +476,10 @@ static void test_good_group_alternatives_http(void)
 
 static void test_matrix_expansion(void)
 {
-    char *t = edit(GOOD, "sessions:\n  s1: {provider: claude}\n",
-                   "matrix: {provider: [claude, cursor, codex, opencode]}\n"
-                   "sessions:\n  s1: {provider: \"${provider}\", projectPath: \"/tmp/${provider}\"}\n");
+    char *t =
+        edit(GOOD, "sessions:\n  s1: {provider: claude}\n",
+             "matrix: {provider: [claude, cursor, codex, opencode]}\n"
+             "sessions:\n  s1: {provider: \"${provider}\", projectPath: \"/tmp/${provider}\"}\n");
     struct hn_caselist l = {0};
     json_t *errs = load(NAME, t, &l);
     for (size_t i = 0; i < json_array_size(errs); i++)
@@ -557,15 +561,18 @@ static void test_spec_table(void)
 static void test_broadcasts_need_own_users(void)
 {
     lint_edit("steps:\n", "ignore: []\nsteps:\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes 'session_upserted', a broadcast that other "
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes "
+              "'session_upserted', a broadcast that other "
               "cases running beside it cause too: add 'own_users: true' (users no other running "
               "case has)");
     lint_edit("steps:\n", "ignore: [session_upserted]\nsteps:\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes 'loading_progress', a broadcast that other "
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes "
+              "'loading_progress', a broadcast that other "
               "cases running beside it cause too: add 'own_users: true' (users no other running "
               "case has)");
     lint_edit("  - quiet: c1\n", "  - expect: {c1: {kind: session_upserted}}\n  - quiet: c1\n",
-              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes 'session_upserted', a broadcast that other "
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: the case observes "
+              "'session_upserted', a broadcast that other "
               "cases running beside it cause too: add 'own_users: true' (users no other running "
               "case has)");
     struct hn_caselist l = {0};
@@ -579,34 +586,41 @@ static void test_broadcasts_need_own_users(void)
     free(t);
 }
 
-
 /* within_ms: where it may stand and what it takes */
 static void test_within_errors(void)
 {
-    static const char *const abort_send = "  - send: {c1: {type: chat.abort, sessionId: $s1, n: $n1}}\n";
-    static const char *const complete = "  - expect: {c1: {kind: complete, aborted: true, success: false}}\n";
+    static const char *const abort_send =
+        "  - send: {c1: {type: chat.abort, sessionId: $s1, n: $n1}}\n";
+    static const char *const complete =
+        "  - expect: {c1: {kind: complete, aborted: true, success: false}}\n";
     char *to;
 
     to = wc_xasprintf("%s    within_ms: 100\n", abort_send);
-    lint_edit(abort_send, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:22:5: 'within_ms' bounds "
-              "a step that waits (expect, expect_close, expect_ping, group, reached, provider_done, "
-              "provider_hello, provider_event), "
-              "not 'send'");
+    lint_edit(
+        abort_send, to,
+        "cases/6-abort/6.1.2-abort-mid-stream.yaml:22:5: 'within_ms' bounds "
+        "a step that waits (expect, expect_close, expect_ping, group, reached, provider_done, "
+        "provider_hello, provider_event), "
+        "not 'send'");
     free(to);
     to = wc_xasprintf("%s    within_ms: {max: 100, min: 100}\n", complete);
-    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:32: within_ms: 'min' "
+    lint_edit(complete, to,
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:32: within_ms: 'min' "
               "(100) must be below 'max' (100)");
     free(to);
     to = wc_xasprintf("%s    within_ms: soon\n", complete);
-    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:16: 'within_ms' takes "
+    lint_edit(complete, to,
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:16: 'within_ms' takes "
               "milliseconds or {max: N, min: M}, not a string");
     free(to);
     to = wc_xasprintf("%s    within_ms: {min: 5}\n", complete);
-    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:17: within_ms: missing "
+    lint_edit(complete, to,
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:17: within_ms: missing "
               "required key 'max'");
     free(to);
     to = wc_xasprintf("%s    within_ms: 0\n", complete);
-    lint_edit(complete, to, "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:16: 'within_ms' must be "
+    lint_edit(complete, to,
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:23:16: 'within_ms' must be "
               "between 1 and 600000");
     free(to);
     lint_edit("  - expect: {c1: none}\n", "  - expect: {c1: none}\n    within_ms: 100\n",
@@ -639,7 +653,6 @@ static void test_within_errors(void)
     }
 }
 
-
 static void test_token_forms_errors(void)
 {
     lint_edit("  - connect: c1\n", "  - connect: {client: c1, auth: twice}\n",
@@ -656,7 +669,8 @@ static void test_token_forms_errors(void)
     lint_edit("  - connect: c1\n", "  - connect: {client: c1, auth: both, header_token: [x]}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:54: 'header_token' takes none, bad, a "
               "token, or {of: USER, cut: N | append: TEXT}, not a list");
-    lint_edit("  - connect: c1\n", "  - connect: {client: c1, auth: both, header_token: bad, "
+    lint_edit("  - connect: c1\n",
+              "  - connect: {client: c1, auth: both, header_token: bad, "
               "header_user: bob}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:58: give 'header_token' or "
               "'header_user', not both");
@@ -680,6 +694,9 @@ static CU_TestInfo scenario_tests[] = {
 };
 
 CU_SuiteInfo hn_scenario_suites[] = {
-    {.pName = "hn_scenario", .pInitFunc = setup, .pCleanupFunc = teardown, .pTests = scenario_tests},
+    {.pName = "hn_scenario",
+     .pInitFunc = setup,
+     .pCleanupFunc = teardown,
+     .pTests = scenario_tests},
     CU_SUITE_INFO_NULL,
 };

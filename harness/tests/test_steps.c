@@ -45,7 +45,8 @@ static void readme_lists_every_step(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     while (fgets(line, sizeof(line), f)) {
         char name[64];
-        if (sscanf(line, "| `%63[a-z_]` |", name) != 1 && sscanf(line, "| `%63[a-z_]` (", name) != 1)
+        if (sscanf(line, "| `%63[a-z_]` |", name) != 1 &&
+            sscanf(line, "| `%63[a-z_]` (", name) != 1)
             continue;
         const struct hn_step_kind *k = hn_step_kind(name);
         if (!k) {
@@ -59,7 +60,8 @@ static void readme_lists_every_step(void)
     for (int i = 0; i < HN_STEP__COUNT; i++) {
         size_t n;
         if (!seen[i])
-            fprintf(stderr, "cases/README.md has no row for step '%s'\n", hn_step_kinds(&n)[i].name);
+            fprintf(stderr, "cases/README.md has no row for step '%s'\n",
+                    hn_step_kinds(&n)[i].name);
         CU_ASSERT_TRUE(seen[i]);
     }
     CU_ASSERT_TRUE(rows >= HN_STEP__COUNT);

@@ -93,7 +93,8 @@ static void test_user_sets(void)
     snprintf(text, sizeof(text),
              "name: t\nhost: 127.0.0.1\nport: %d\ncapabilities: [multi-user]\nauth:\n"
              "  kind: token\n  users: {alice: a, bob: b}\n  pool:\n    - {alice: c, bob: d}\n"
-             "    - {alice: e, bob: f}\n", port);
+             "    - {alice: e, bob: f}\n",
+             port);
     struct hn_target *t = hn_target_load(write_profile(text), &err);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
@@ -143,7 +144,8 @@ static void test_profile_errors(void)
     char path[64], *err = NULL;
     snprintf(path, sizeof(path), "/tmp/gwspec-profile-bad-%d.yaml", (int)getpid());
     expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: magic}\n", ":3:");
-    expect_profile_error(path, "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\ncolour: red\n",
+    expect_profile_error(path,
+                         "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\ncolour: red\n",
                          ":4:1: unknown key 'colour' in target profile");
     expect_profile_error(path,
                          "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"

@@ -66,7 +66,8 @@ static void test_transcript_addf_bad_utf8_becomes_note(void)
 
 static void test_transcript_write_then_load_round_trips(void)
 {
-    struct hn_transcript *t = hn_transcript_new(json_pack("{s:s, s:i}", "case", "rt", "seed", 3)), *u;
+    struct hn_transcript *t = hn_transcript_new(json_pack("{s:s, s:i}", "case", "rt", "seed", 3)),
+                         *u;
     char path[] = "/tmp/hn-transcript-XXXXXX";
     int fd = mkstemp(path);
     FILE *fp = fdopen(fd, "w");
@@ -113,7 +114,8 @@ static void test_transcript_load_reports_file_and_line(void)
         const char *want; /* the whole error message */
     } rows[] = {
         {"empty", "", "empty:1: empty transcript (no header)"},
-        {"not-header", "{\"t\":\"open\",\"conn\":\"c1\"}\n", "not-header:1: line 1 is not a header (\"t\": \"header\")"},
+        {"not-header", "{\"t\":\"open\",\"conn\":\"c1\"}\n",
+         "not-header:1: line 1 is not a header (\"t\": \"header\")"},
         {"format", "{\"t\":\"header\",\"format\":\"other/2\"}\n",
          "format:1: unsupported format 'other/2' (want gwspec-transcript/1)"},
         {"no-format", "{\"t\":\"header\"}\n", "no-format:1: header has no 'format'"},
@@ -123,19 +125,30 @@ static void test_transcript_load_reports_file_and_line(void)
          "not-object:2: not a JSON object"},
         {"no-t", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"conn\":\"c1\"}\n",
          "no-t:2: record has no string 't'"},
-        {"no-conn", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"send\",\"frame\":{}}\n",
+        {"no-conn",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"send\",\"frame\":{}}\n",
          "no-conn:2: send record: missing string 'conn'"},
-        {"no-frame", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"recv\",\"conn\":\"c1\"}\n",
+        {"no-frame",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/"
+         "1\"}\n{\"t\":\"recv\",\"conn\":\"c1\"}\n",
          "no-frame:2: recv record: needs 'frame', 'text' or 'hex'"},
-        {"bad-by", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"me\"}\n",
+        {"bad-by",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/"
+         "1\"}\n{\"t\":\"close\",\"conn\":\"c1\",\"by\":\"me\"}\n",
          "bad-by:2: close record: 'by' is 'me', not client, server or drop"},
-        {"bad-n", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"note\",\"n\":\"1\"}\n",
+        {"bad-n",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"note\",\"n\":\"1\"}\n",
          "bad-n:2: note record: 'n' is not an integer"},
-        {"ctl-msg", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"ctl\",\"label\":\"s1\",\"msg\":1}\n",
+        {"ctl-msg",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/"
+         "1\"}\n{\"t\":\"ctl\",\"label\":\"s1\",\"msg\":1}\n",
          "ctl-msg:2: ctl record: 'msg' is not an object"},
-        {"dup", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"note\",\"t\":\"open\"}\n",
+        {"dup",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"note\",\"t\":\"open\"}\n",
          "dup:2: column 15: duplicate object key near '\"t\"'"},
-        {"two-headers", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\n{\"t\":\"header\",\"format\":\"x\"}\n",
+        {"two-headers",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/"
+         "1\"}\n{\"t\":\"header\",\"format\":\"x\"}\n",
          "two-headers:2: a second header record"},
     };
     size_t i;
@@ -167,7 +180,8 @@ static CU_TestInfo transcript_tests[] = {
     {"add_numbers_and_stamps", test_transcript_add_numbers_and_stamps},
     {"addf_bad_utf8_becomes_note", test_transcript_addf_bad_utf8_becomes_note},
     {"write_then_load_round_trips", test_transcript_write_then_load_round_trips},
-    {"load_numbers_records_and_skips_blank_lines", test_transcript_load_numbers_records_and_skips_blank_lines},
+    {"load_numbers_records_and_skips_blank_lines",
+     test_transcript_load_numbers_records_and_skips_blank_lines},
     {"load_reports_file_and_line", test_transcript_load_reports_file_and_line},
     {"load_missing_file", test_transcript_load_missing_file},
     CU_TEST_INFO_NULL,

@@ -75,7 +75,10 @@ static void test_ws_framing(void)
     }
     wc_buf_reset(&w.tx);
     /* close with code and reason */
-    hn_ws_feed(&w, "\x88\x05\x03\xe9" "bye", 7);
+    hn_ws_feed(&w,
+               "\x88\x05\x03\xe9"
+               "bye",
+               7);
     CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
     CU_ASSERT_EQUAL(ev.type, HN_WS_EV_CLOSE);
     CU_ASSERT_EQUAL(ev.code, 1001);
@@ -122,11 +125,25 @@ static size_t build_stream(unsigned char *s)
     n += 4;
     for (int i = 0; i < 300; i++)
         s[n++] = (unsigned char)(i * 7);
-    memcpy(s + n, "\x01\x03" "abc" "\x89\x02hb" "\x00\x02" "de" "\x80\x01" "f", 16);
+    memcpy(s + n,
+           "\x01\x03"
+           "abc"
+           "\x89\x02hb"
+           "\x00\x02"
+           "de"
+           "\x80\x01"
+           "f",
+           16);
     n += 16;
-    memcpy(s + n, "\x82\x7f\x00\x00\x00\x00\x00\x00\x00\x05" "\x00\x01\x02\x03\x04", 15);
+    memcpy(s + n,
+           "\x82\x7f\x00\x00\x00\x00\x00\x00\x00\x05"
+           "\x00\x01\x02\x03\x04",
+           15);
     n += 15;
-    memcpy(s + n, "\x88\x05\x03\xe8" "bye", 7);
+    memcpy(s + n,
+           "\x88\x05\x03\xe8"
+           "bye",
+           7);
     n += 7;
     return n;
 }
@@ -290,13 +307,22 @@ static void test_parser_protocol_errors(void)
     unsigned char big[4 + 126];
 
     /* reserved bits with no extension, each of RSV1..RSV3 */
-    CU_ASSERT_EQUAL(first_result("\xc1\x01" "a", 3, "reserved bits"), WC_ERR_PROTOCOL);
-    CU_ASSERT_EQUAL(first_result("\xa1\x01" "a", 3, "reserved bits"), WC_ERR_PROTOCOL);
-    CU_ASSERT_EQUAL(first_result("\x91\x01" "a", 3, "reserved bits"), WC_ERR_PROTOCOL);
+    CU_ASSERT_EQUAL(first_result("\xc1\x01"
+                                 "a",
+                                 3, "reserved bits"),
+                    WC_ERR_PROTOCOL);
+    CU_ASSERT_EQUAL(first_result("\xa1\x01"
+                                 "a",
+                                 3, "reserved bits"),
+                    WC_ERR_PROTOCOL);
+    CU_ASSERT_EQUAL(first_result("\x91\x01"
+                                 "a",
+                                 3, "reserved bits"),
+                    WC_ERR_PROTOCOL);
     /* an oversized length is refused from the header alone; the cap itself only waits */
-    CU_ASSERT_EQUAL(first_result("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x01", 10,
-                                 "over the harness cap"),
-                    WC_ERR_TOO_BIG);
+    CU_ASSERT_EQUAL(
+        first_result("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x01", 10, "over the harness cap"),
+        WC_ERR_TOO_BIG);
     CU_ASSERT_EQUAL(first_result("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x00", 10, NULL), 0);
     /* control frames: at most 125 bytes, never fragmented */
     memcpy(big, "\x89\x7e\x00\x7e", 4);
@@ -311,7 +337,11 @@ static void test_parser_protocol_errors(void)
     CU_ASSERT_EQUAL(first_result("\x83\x00", 2, "reserved data opcode 3"), WC_ERR_PROTOCOL);
     CU_ASSERT_EQUAL(first_result("\x8b\x00", 2, "reserved control opcode 11"), WC_ERR_PROTOCOL);
     CU_ASSERT_EQUAL(first_result("\x88\x01\x03", 3, "1-byte"), WC_ERR_PROTOCOL);
-    CU_ASSERT_EQUAL(first_result("\x01\x01" "a" "\x81\x01" "b", 6, "fragmented message is open"),
+    CU_ASSERT_EQUAL(first_result("\x01\x01"
+                                 "a"
+                                 "\x81\x01"
+                                 "b",
+                                 6, "fragmented message is open"),
                     WC_ERR_PROTOCOL);
     /* an empty close has no code: 1005 */
     {
@@ -370,7 +400,12 @@ static void test_arrival_rule(void)
     hn_ws_init(&w, -1, NULL);
     w.rx_lo_ms = 1000;
     w.rx_last_ms = 2000;
-    hn_ws_feed(&w, "\x81\x01" "a" "\x81\x01" "b", 6);
+    hn_ws_feed(&w,
+               "\x81\x01"
+               "a"
+               "\x81\x01"
+               "b",
+               6);
     CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
     hn_ws_event_release(&ev);
     t0 = wc_now_ms();
@@ -416,7 +451,7 @@ static void test_arrival_from_socket(void)
     CU_ASSERT_FATAL(s >= 0);
     close(l);
     CU_ASSERT_EQUAL_FATAL(fcntl(c, F_SETFL, O_NONBLOCK), 0); /* hn_ws_read wants it */
-    hn_ws_init(&w, c, NULL); /* turns SO_TIMESTAMPNS on */
+    hn_ws_init(&w, c, NULL);                                 /* turns SO_TIMESTAMPNS on */
     CU_ASSERT_EQUAL(hn_ws_read(&w), 0); /* nothing yet: the queue is seen empty */
     /* The stamp is rounded down less 1 ms and is used only when not before the time the queue
      * was seen empty, so the bytes must be sent a few ms later (this orders the clock readings;
@@ -424,7 +459,13 @@ static void test_arrival_from_socket(void)
     while (wc_now_ms() < w.empty_ms + 3)
         poll(NULL, 0, 1);
     int64_t before = wc_now_ms();
-    CU_ASSERT_EQUAL(write(s, "\x81\x01" "a" "\x81\x01" "b", 6), 6);
+    CU_ASSERT_EQUAL(write(s,
+                          "\x81\x01"
+                          "a"
+                          "\x81\x01"
+                          "b",
+                          6),
+                    6);
     struct pollfd p = {.fd = c, .events = POLLIN};
     CU_ASSERT_EQUAL(poll(&p, 1, 5000), 1);
     CU_ASSERT_EQUAL(hn_ws_read(&w), 0);

@@ -47,7 +47,7 @@ static void test_io_write_all_reports_closed_reader(void)
     CU_ASSERT_EQUAL(wc_write_all(p[1], "x", 1), -1);
     close(p[1]);
     CU_ASSERT_EQUAL(wc_write_all(p[1], "x", 1), -1); /* a closed fd */
-    CU_ASSERT_EQUAL(wc_write_all(-1, "", 0), 0);      /* nothing to write */
+    CU_ASSERT_EQUAL(wc_write_all(-1, "", 0), 0);     /* nothing to write */
     signal(SIGPIPE, old);
 }
 

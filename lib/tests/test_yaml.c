@@ -15,10 +15,13 @@ static struct wc_yaml_doc *load(const char *text, char **err)
 static void test_yaml_scalars_follow_core_schema(void)
 {
     char *err = NULL;
-    struct wc_yaml_doc *doc = load("a: 1\nb: \"1\"\nc: 1.5\nd: true\ne: ~\nf:\ng: yes\nh: -7\n", &err);
+    struct wc_yaml_doc *doc =
+        load("a: 1\nb: \"1\"\nc: 1.5\nd: true\ne: ~\nf:\ng: yes\nh: -7\n", &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     char *s = wc_json_canon(wc_yaml_root(doc));
-    CU_ASSERT_STRING_EQUAL(s, "{\"a\":1,\"b\":\"1\",\"c\":1.5,\"d\":true,\"e\":null,\"f\":null,\"g\":\"yes\",\"h\":-7}");
+    CU_ASSERT_STRING_EQUAL(
+        s,
+        "{\"a\":1,\"b\":\"1\",\"c\":1.5,\"d\":true,\"e\":null,\"f\":null,\"g\":\"yes\",\"h\":-7}");
     free(s);
     wc_yaml_free(doc);
 }

@@ -36,7 +36,8 @@ static int parse_args(int argc, char **argv, struct mp_persona_args *out, char *
 {
     static const char *const bools[] = {"--verbose",  "--include-partial-messages",
                                         "--continue", "--dangerously-skip-permissions",
-                                        "--print",    "-p", NULL};
+                                        "--print",    "-p",
+                                        NULL};
     json_t *positional = json_array();
     int rc;
 

@@ -118,28 +118,28 @@ static void test_personas_claude_golden(void)
     expect_unsupported(p, "stream_end",
                        "claude writes no stream_end without --include-partial-messages");
     feed(p, &s, "{\"kind\":\"session_created\",\"newSessionId\":\"nat-2\"}", &out, &err);
-    EXPECT_OUT(&out,
-               "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_0\",\"type\":\"message\","
-               "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"text\","
-               "\"text\":\"hi\"}],\"stop_reason\":null,\"usage\":{\"input_tokens\":3}},"
-               "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
-               "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_1\",\"type\":\"message\","
-               "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":"
-               "\"thinking\",\"thinking\":\"hmm\",\"signature\":\"\"}],\"stop_reason\":null},"
-               "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
-               "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_2\",\"type\":\"message\","
-               "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"tool_"
-               "use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}],\"stop_"
-               "reason\":null},\"parent_tool_use_id\":null,\"session_id\":\"leak\",\"uuid\":\"U\"}\n"
-               "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_"
-               "result\",\"tool_use_id\":\"t1\",\"content\":\"out\",\"is_error\":true}]},\"parent_"
-               "tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
-               "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_3\",\"type\":\"message\","
-               "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"text\","
-               "\"text\":\"d\"}],\"stop_reason\":null},\"parent_tool_use_id\":null,\"session_id\":"
-               "\"nat-1\",\"uuid\":\"U\"}\n"
-               "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"nat-2\",\"model\":"
-               "\"gwspec-mock\",\"tools\":[],\"uuid\":\"U\"}\n");
+    EXPECT_OUT(
+        &out, "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_0\",\"type\":\"message\","
+              "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"text\","
+              "\"text\":\"hi\"}],\"stop_reason\":null,\"usage\":{\"input_tokens\":3}},"
+              "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
+              "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_1\",\"type\":\"message\","
+              "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":"
+              "\"thinking\",\"thinking\":\"hmm\",\"signature\":\"\"}],\"stop_reason\":null},"
+              "\"parent_tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
+              "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_2\",\"type\":\"message\","
+              "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"tool_"
+              "use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}],\"stop_"
+              "reason\":null},\"parent_tool_use_id\":null,\"session_id\":\"leak\",\"uuid\":\"U\"}\n"
+              "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_"
+              "result\",\"tool_use_id\":\"t1\",\"content\":\"out\",\"is_error\":true}]},\"parent_"
+              "tool_use_id\":null,\"session_id\":\"nat-1\",\"uuid\":\"U\"}\n"
+              "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_gwspec_3\",\"type\":\"message\","
+              "\"role\":\"assistant\",\"model\":\"gwspec-mock\",\"content\":[{\"type\":\"text\","
+              "\"text\":\"d\"}],\"stop_reason\":null},\"parent_tool_use_id\":null,\"session_id\":"
+              "\"nat-1\",\"uuid\":\"U\"}\n"
+              "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"nat-2\",\"model\":"
+              "\"gwspec-mock\",\"tools\":[],\"uuid\":\"U\"}\n");
 
     /* with --include-partial-messages: stream_event lines */
     {

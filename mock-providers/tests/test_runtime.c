@@ -823,7 +823,8 @@ static void test_runtime_emit_many_yields(void)
     struct fx f;
 
     fx_yield = true;
-    fx_init(&f, "- emit_many: {count: 300, kind: stream_delta, content: \"d%d\"}\n- exit: 3\n", true);
+    fx_init(&f, "- emit_many: {count: 300, kind: stream_delta, content: \"d%d\"}\n- exit: 3\n",
+            true);
     fx_yield = false;
     mp_run_start(f.run);
     CU_ASSERT_EQUAL_FATAL(f.r.n, 1 + 2 * 128 + 1);

@@ -17,7 +17,7 @@ void take2(int a, int b);
 void take_mixed(int a, const char *b);
 void thing_free(void *p);
 
-#define LIMIT 10
+#define LIMIT        10
 #define BIGGER(a, b) ((a) > (b))
 
 struct box {
@@ -76,11 +76,11 @@ char *ret_ptr(struct box *b)
 /* log: a logging statement, and an if that only logs, give no point */
 int logs(int v)
 {
-    wc_log(2, "value %d", v + 1);               // none
-    if (v > 100)                                // none
-        wc_log(1, "big %d", v);                 // none
+    wc_log(2, "value %d", v + 1); // none
+    if (v > 100)                  // none
+        wc_log(1, "big %d", v);   // none
     if (v < 0)
-        return wc_error(3, "negative %d", v);   // none
+        return wc_error(3, "negative %d", v); // none
     return v;
 }
 
@@ -88,43 +88,43 @@ int logs(int v)
 char *oom(const char *s)
 {
     char *copy = strdup(s);
-    if (!copy)                                  // none
-        return NULL;                            // none
-    char *other = malloc(4);                    // none
-    if (other == NULL) {                        // none
-        free(copy);                             // none
-        return NULL;                            // none
+    if (!copy)               // none
+        return NULL;         // none
+    char *other = malloc(4); // none
+    if (other == NULL) {     // none
+        free(copy);          // none
+        return NULL;         // none
     }
-    free(other);                                // none
+    free(other); // none
     return copy;
 }
 
 /* abort: an abort path and its condition give no point */
 int aborts(int v)
 {
-    if (v == 7)                                 // none
-        wc_bug(__FILE__, __LINE__, "seven");    // none
+    if (v == 7)                              // none
+        wc_bug(__FILE__, __LINE__, "seven"); // none
     return v;
 }
 
 /* mutant: a deliberate-bug switch and the branch it guards give no point */
 int mutant(int v)
 {
-    if (gw_mutant_on(3))                        // none
-        v = v + 2;                              // none
-    return gw_mutant_on(4) ? 0 : v;             // none
+    if (gw_mutant_on(3))            // none
+        v = v + 2;                  // none
+    return gw_mutant_on(4) ? 0 : v; // none
 }
 
 /* free: a deallocation is not removed */
 void frees(struct box *b)
 {
-    thing_free(b->name);                        // none
+    thing_free(b->name); // none
 }
 
 /* macros: a node that comes out of a macro expansion gives no point */
 int macros(int v)
 {
-    if (BIGGER(v, LIMIT))                       // none
+    if (BIGGER(v, LIMIT)) // none
         return 2;
     return 3;
 }

@@ -162,8 +162,8 @@ static void drain_one(void *ctx, const struct gw_outmsg *m)
     json_t *e = json_pack("{s:I}", "conn", (json_int_t)m->conn);
 
     if (m->frame)
-        json_object_set_new(e, "frame", json_loadb((const char *)m->frame->data, m->frame->len,
-                                                   0, NULL));
+        json_object_set_new(e, "frame",
+                            json_loadb((const char *)m->frame->data, m->frame->len, 0, NULL));
     else
         json_object_set_new(e, "close", json_integer(m->close_code));
     json_array_append_new(arr, e);
@@ -182,7 +182,8 @@ json_t *gw_test_frames_for(json_t *drained, uint64_t conn)
     size_t i;
     json_t *e;
 
-    json_array_foreach(drained, i, e) {
+    json_array_foreach(drained, i, e)
+    {
         if ((uint64_t)json_integer_value(json_object_get(e, "conn")) == conn &&
             json_object_get(e, "frame"))
             json_array_append(out, json_object_get(e, "frame"));

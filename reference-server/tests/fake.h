@@ -19,14 +19,14 @@ struct gw_fake_run {
     char *provider;
     char *prompt;
     char *cwd;
-    char *resume;          /* or NULL */
-    json_t *options;       /* copy */
+    char *resume;    /* or NULL */
+    json_t *options; /* copy */
     bool started;
-    bool aborted;          /* abort was called */
+    bool aborted; /* abort was called */
     bool released;
     bool ended;
-    bool abort_found;      /* what abort returns (default true) */
-    bool end_on_abort;     /* abort ends the run synchronously (default true) */
+    bool abort_found;  /* what abort returns (default true) */
+    bool end_on_abort; /* abort ends the run synchronously (default true) */
     int n_answers;
     char answer_id[64];
     bool answer_allow;

@@ -353,10 +353,11 @@ static void test_e2e_session_send_and_abort(void)
     json_decref(v);
 
     /* A run that waits for the abort: exactly one aborted complete. */
-    msg = wc_xasprintf("{\"type\":\"chat.send\",\"sessionId\":\"%s\",\"content\":\"gwspec:{\\\"v\\\":"
-                       "1,\\\"script\\\":[{\\\"emit\\\":{\\\"kind\\\":\\\"text\\\",\\\"content\\\":"
-                       "\\\"t\\\"}},{\\\"wait_abort\\\":true},{\\\"complete\\\":0}]}\"}",
-                       sid);
+    msg =
+        wc_xasprintf("{\"type\":\"chat.send\",\"sessionId\":\"%s\",\"content\":\"gwspec:{\\\"v\\\":"
+                     "1,\\\"script\\\":[{\\\"emit\\\":{\\\"kind\\\":\\\"text\\\",\\\"content\\\":"
+                     "\\\"t\\\"}},{\\\"wait_abort\\\":true},{\\\"complete\\\":0}]}\"}",
+                     sid);
     ws_send(fd, msg);
     free(msg);
     v = ws_next_json(fd);
@@ -474,10 +475,11 @@ static void test_e2e_send_cap_drops_slow_reader(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(sid);
     slow = ws_open(e.port, "t1", &status);
     other = ws_open(e.port, "t1", &status);
-    msg = wc_xasprintf("{\"type\":\"chat.send\",\"sessionId\":\"%s\",\"content\":\"gwspec:{\\\"v\\\":"
-                       "1,\\\"script\\\":[{\\\"emit_many\\\":{\\\"count\\\":5000,\\\"kind\\\":"
-                       "\\\"stream_delta\\\",\\\"content\\\":\\\"d%%d\\\"}},{\\\"wait_abort\\\":true}]}\"}",
-                       sid);
+    msg = wc_xasprintf(
+        "{\"type\":\"chat.send\",\"sessionId\":\"%s\",\"content\":\"gwspec:{\\\"v\\\":"
+        "1,\\\"script\\\":[{\\\"emit_many\\\":{\\\"count\\\":5000,\\\"kind\\\":"
+        "\\\"stream_delta\\\",\\\"content\\\":\\\"d%%d\\\"}},{\\\"wait_abort\\\":true}]}\"}",
+        sid);
     ws_send(slow, msg);
     free(msg);
     /* The other socket is served at once. */

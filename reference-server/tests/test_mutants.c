@@ -85,7 +85,8 @@ static int count_kind(json_t *frames, const char *kind)
     json_t *f;
     int n = 0;
 
-    json_array_foreach(frames, i, f) {
+    json_array_foreach(frames, i, f)
+    {
         if (strcmp(wc_json_str(f, "kind") ? wc_json_str(f, "kind") : "", kind) == 0)
             n++;
     }
@@ -115,7 +116,7 @@ static void emit(const char *ev)
     gw_fake_emitf(fake.runs, ev);
 }
 
-#define DELTA "{\"kind\":\"stream_delta\",\"content\":\"x\"}"
+#define DELTA    "{\"kind\":\"stream_delta\",\"content\":\"x\"}"
 #define COMPLETE "{\"kind\":\"complete\",\"exitCode\":0}"
 
 static void subscribe(uint64_t conn, int64_t last_seq)
@@ -396,8 +397,11 @@ static bool sc_no_auth(void)
 
 static int rest(const char *method, const char *path, const char *body, json_t **out)
 {
-    struct gw_rest_request req = {.method = method, .path = path, .user = "alice",
-                                  .token_present = true, .body = body,
+    struct gw_rest_request req = {.method = method,
+                                  .path = path,
+                                  .user = "alice",
+                                  .token_present = true,
+                                  .body = body,
                                   .body_len = body ? strlen(body) : 0};
     return gw_rest_handle(core, &req, out);
 }
@@ -448,9 +452,8 @@ static bool sc_history_has_seq(void)
     path = wc_xasprintf("/api/providers/sessions/%s/messages", sid);
     rest("GET", path, NULL, &b);
     free(path);
-    ok = !json_object_get(json_array_get(json_object_get(json_object_get(b, "data"), "messages"),
-                                         1),
-                          "seq");
+    ok = !json_object_get(
+        json_array_get(json_object_get(json_object_get(b, "data"), "messages"), 1), "seq");
     json_decref(b);
     return down(ok);
 }
@@ -692,8 +695,8 @@ static bool sc_pending_not_listed(void)
     json_decref(got(a1));
     subscribe(a2, 1);
     f = got(a2);
-    return down(judge(f, json_array_size(json_object_get(json_array_get(f, 0),
-                                                         "pendingPermissions")) == 1));
+    return down(judge(
+        f, json_array_size(json_object_get(json_array_get(f, 0), "pendingPermissions")) == 1));
 }
 
 static bool sc_permission_response_acks(void)
@@ -804,7 +807,6 @@ static bool sc_no_persist(void)
     return ok;
 }
 
-
 /* After a burst the core's writes are committed: a second connection to the database (what a
  * gateway restarted after a crash would open) sees the native id. */
 static bool sc_commit_at_exit(void)
@@ -819,8 +821,11 @@ static bool sc_commit_at_exit(void)
         return false;
     path = wc_xasprintf("%s/db", dir);
     gw_fake_reset(&fake);
-    struct gw_core_opts o = {.db_path = path, .seed = 1, .provider = &gw_fake_ops,
-                             .provider_self = &fake, .clock_ms = clock_fn};
+    struct gw_core_opts o = {.db_path = path,
+                             .seed = 1,
+                             .provider = &gw_fake_ops,
+                             .provider_self = &fake,
+                             .clock_ms = clock_fn};
     core = gw_core_new(&o, &err);
     if (core) {
         a1 = gw_core_conn_open(core, "alice", NULL);
@@ -975,7 +980,8 @@ static void test_mutants_requirements_exist(void)
             bool found = false;
             size_t i;
             json_t *e;
-            json_array_foreach(reqs, i, e) {
+            json_array_foreach(reqs, i, e)
+            {
                 if (wc_json_str(e, "id") && strcmp(wc_json_str(e, "id"), r) == 0)
                     found = true;
             }

@@ -53,8 +53,7 @@ static json_t *roundtrip(uint64_t conn, const char *text)
     return mine;
 }
 
-static void assert_one_error(json_t *frames, const char *code, const char *error,
-                             const char *sid)
+static void assert_one_error(json_t *frames, const char *code, const char *error, const char *sid)
 {
     json_t *f = json_array_get(frames, 0);
 
@@ -88,8 +87,7 @@ static void test_protocol_malformed_and_unknown_types(void)
         {"{\"type\":7}", "UNKNOWN_MESSAGE_TYPE", "Unknown message type \"\"."},
         {"{\"type\":null}", "UNKNOWN_MESSAGE_TYPE", "Unknown message type \"\"."},
         {"{\"type\":\"chat.foo\"}", "UNKNOWN_MESSAGE_TYPE", "Unknown message type \"chat.foo\"."},
-        {"{\"type\":\"CHAT.SEND\"}", "UNKNOWN_MESSAGE_TYPE",
-         "Unknown message type \"CHAT.SEND\"."},
+        {"{\"type\":\"CHAT.SEND\"}", "UNKNOWN_MESSAGE_TYPE", "Unknown message type \"CHAT.SEND\"."},
     };
 
     setup();
@@ -353,9 +351,8 @@ static void test_protocol_last_seq_normalisation(void)
         const char *json;
         int64_t want;
     } rows[] = {
-        {"3", 3},      {"3.9", 3},     {"-1", 0},       {"-0.5", 0},  {"0", 0},
-        {"\"5\"", 0},  {"null", 0},    {"true", 0},     {"[]", 0},    {"{}", 0},
-        {"1e3", 1000}, {"2.0", 2},     {"-7.2", 0},
+        {"3", 3},    {"3.9", 3}, {"-1", 0}, {"-0.5", 0},   {"0", 0},   {"\"5\"", 0}, {"null", 0},
+        {"true", 0}, {"[]", 0},  {"{}", 0}, {"1e3", 1000}, {"2.0", 2}, {"-7.2", 0},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -510,7 +507,6 @@ static void test_protocol_permissions(void)
     free(sid);
     teardown();
 }
-
 
 /* Numbers beyond int64 and beyond the double range are numbers, as for JSON.parse: no
  * protocol_error; a huge negative cursor is 0, 1e400 (Infinity) is not finite, so 0. */

@@ -61,9 +61,8 @@ static void test_rest_create_session(void)
                     400);
     CU_ASSERT_STRING_EQUAL(err_code(b), "PROJECT_PATH_REQUIRED");
     json_decref(b);
-    CU_ASSERT_EQUAL(call(c, "POST", "/api/providers/sessions", "alice",
-                         "{\"provider\":\"claude\"}", &b),
-                    400);
+    CU_ASSERT_EQUAL(
+        call(c, "POST", "/api/providers/sessions", "alice", "{\"provider\":\"claude\"}", &b), 400);
     json_decref(b);
     CU_ASSERT_EQUAL(call(c, "POST", "/api/providers/sessions", "alice", "[1]", &b), 400);
     json_decref(b);

@@ -49,8 +49,8 @@ static void test_store_persists_native_id_across_reopen(void)
     wc_rand_init(&r, 42);
     st = gw_store_open(path, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
-    CU_ASSERT_EQUAL_FATAL(gw_store_create(st, &r, "alice", "codex", "/tmp/p", "Untitled Session",
-                                          &s), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        gw_store_create(st, &r, "alice", "codex", "/tmp/p", "Untitled Session", &s), 0);
     CU_ASSERT_EQUAL(strlen(s.id), 36);
     CU_ASSERT_EQUAL(s.id[14], '4');
     CU_ASSERT_PTR_NULL(s.native_id);

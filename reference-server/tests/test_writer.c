@@ -30,8 +30,10 @@ static void test_writer_remaps_session_id_and_fills_envelope(void)
 
     wc_rand_init(&rnd, 1);
     gw_writer_init(&w, "app-1", "claude", "nat-1", &rnd);
-    out = decorate(&w, "{\"kind\":\"stream_delta\",\"content\":\"a\",\"sessionId\":\"nat-1\","
-                       "\"other\":\"nat-1\"}", &act, &ann);
+    out = decorate(&w,
+                   "{\"kind\":\"stream_delta\",\"content\":\"a\",\"sessionId\":\"nat-1\","
+                   "\"other\":\"nat-1\"}",
+                   &act, &ann);
     CU_ASSERT_EQUAL(act, GW_WRITER_FORWARD);
     CU_ASSERT_STRING_EQUAL(wc_json_str(out, "sessionId"), "app-1");
     CU_ASSERT_STRING_EQUAL(wc_json_str(out, "other"), "app-1");
@@ -157,11 +159,13 @@ static void test_writer_remaps_at_any_depth(void)
     json_t *out, *in;
 
     gw_writer_init(&w, "app-1", "claude", "nat-0123456789", &rnd);
-    out = decorate(&w, "{\"kind\":\"tool_use\",\"toolId\":\"nat-0123456789\","
-                       "\"toolInput\":{\"command\":\"cat x/nat-0123456789.jsonl\","
-                       "\"meta\":{\"thread\":\"nat-0123456789\",\"n\":3}},"
-                       "\"list\":[\"a\",[\"nat-0123456789\"],{\"s\":\"nat-0123456789\"}],"
-                       "\"nat-0123456789\":\"kept as a key\"}", &act, &ann);
+    out = decorate(&w,
+                   "{\"kind\":\"tool_use\",\"toolId\":\"nat-0123456789\","
+                   "\"toolInput\":{\"command\":\"cat x/nat-0123456789.jsonl\","
+                   "\"meta\":{\"thread\":\"nat-0123456789\",\"n\":3}},"
+                   "\"list\":[\"a\",[\"nat-0123456789\"],{\"s\":\"nat-0123456789\"}],"
+                   "\"nat-0123456789\":\"kept as a key\"}",
+                   &act, &ann);
     CU_ASSERT_EQUAL_FATAL(act, GW_WRITER_FORWARD);
     CU_ASSERT_STRING_EQUAL(wc_json_str(out, "toolId"), "app-1");
     in = json_object_get(out, "toolInput");
@@ -169,15 +173,18 @@ static void test_writer_remaps_at_any_depth(void)
     CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(in, "meta"), "thread"), "app-1");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(in, "meta"), "n")), 3);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(out, "list"), 0)), "a");
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
-                               json_array_get(json_object_get(out, "list"), 1), 0)), "app-1");
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(out, "list"), 2), "s"), "app-1");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_array_get(json_array_get(json_object_get(out, "list"), 1), 0)),
+        "app-1");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(out, "list"), 2), "s"),
+                           "app-1");
     /* keys are names, not values */
     CU_ASSERT_STRING_EQUAL(wc_json_str(out, "nat-0123456789"), "kept as a key");
     json_decref(out);
     /* the old behaviour, behind its mutant: nested values keep the native id */
     gw_mutant_force(GW_MUT_REMAP_TOP_LEVEL_ONLY);
-    out = decorate(&w, "{\"kind\":\"text\",\"a\":\"nat-0123456789\",\"b\":{\"c\":\"nat-0123456789\"}}",
+    out = decorate(&w,
+                   "{\"kind\":\"text\",\"a\":\"nat-0123456789\",\"b\":{\"c\":\"nat-0123456789\"}}",
                    &act, &ann);
     CU_ASSERT_STRING_EQUAL(wc_json_str(out, "a"), "app-1");
     CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(out, "b"), "c"), "nat-0123456789");
@@ -195,7 +202,8 @@ static void test_writer_remaps_short_ids_as_tokens(void)
     json_t *out;
 
     gw_writer_init(&w, "app-1", "codex", "t42", &rnd);
-    out = decorate(&w, "{\"kind\":\"text\",\"content\":\"t42 and t420 and xt42 and (t42)\"}", &act, &ann);
+    out = decorate(&w, "{\"kind\":\"text\",\"content\":\"t42 and t420 and xt42 and (t42)\"}", &act,
+                   &ann);
     CU_ASSERT_STRING_EQUAL(wc_json_str(out, "content"), "app-1 and t420 and xt42 and (app-1)");
     json_decref(out);
     /* the kind itself equal to the native id: the generated id uses the remapped kind */
@@ -250,10 +258,12 @@ static void test_writer_remap_api(void)
 
     gw_writer_init(&w, "app-1", "claude", NULL, &rnd);
     CU_ASSERT_TRUE(gw_writer_remap(&w, v));
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"), "x nat-0123456789 y");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"),
+                           "x nat-0123456789 y");
     CU_ASSERT_TRUE(gw_writer_capture(&w, "nat-0123456789"));
     CU_ASSERT_TRUE(gw_writer_remap(&w, v));
-    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"), "x app-1 y");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(json_object_get(v, "a"), 0), "b"),
+                           "x app-1 y");
     json_decref(v);
     gw_writer_release(&w);
 }
