@@ -251,6 +251,11 @@ static void begin_run(struct cli *c, const char *prompt)
     if (c->run)
         return; /* one run per process: later prompts are ignored */
     mp_directive_parse(prompt, NULL, &c->d);
+    if (mp_script_start_failure(c->d.script)) {
+        /* fail_start: the process dies as one whose start failed, before any output */
+        fprintf(stderr, "gwspec-provider: %s\n", mp_script_start_failure(c->d.script));
+        exit(127);
+    }
     wc_rand_init(&c->st.rng, (c->d.seed ? c->d.seed : 0x67777370ULL) ^ nonce_hash(c->d.run));
     if (c->d.ctl_host) {
         c->ctl_fd = connect_ctl(c->d.ctl_host, c->d.ctl_port);

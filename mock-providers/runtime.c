@@ -373,6 +373,11 @@ static void exec_step(struct mp_run *run)
         do_report(run, st);
         advance(run);
         break;
+    case MP_STEP_FAIL_START:
+        /* A host that does not refuse the start itself (mp_script_start_failure) sees a
+         * provider that died at once, before it announced anything. */
+        finish(run, MP_END_CRASHED, 127);
+        break;
     case MP_STEP_DELAY:
         run->state = RS_TIMER;
         run->timer_fired = false;

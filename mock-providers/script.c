@@ -39,6 +39,7 @@ static const struct {
     {"permission", MP_STEP_PERMISSION},
     {"report", MP_STEP_REPORT},
     {"delay", MP_STEP_DELAY},
+    {"fail_start", MP_STEP_FAIL_START},
 };
 #define N_STEP_NAMES (sizeof(step_names) / sizeof(step_names[0]))
 
@@ -307,6 +308,12 @@ static bool parse_step_value(struct pctx *p, const json_t *obj, const char *name
             return fail_val(p, obj, name, "barrier needs a name");
         st->arg = wc_xstrdup(json_string_value(v));
         return true;
+    case MP_STEP_FAIL_START:
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return fail_val(p, obj, name, "fail_start needs the message the start fails with");
+        st->arg = wc_xstrdup(json_string_value(v));
+        return true;
     case MP_STEP_WAIT_ABORT:
     case MP_STEP_HANG:
         return parse_true(p, obj, name);
@@ -428,16 +435,22 @@ struct mp_script *mp_script_parse(const json_t *steps, const struct wc_yaml_doc 
             goto fail;
         i = 1;
     }
-    for (; i < n; i++) {
+    for (size_t first = i; i < n; i++) {
         p.stepno = i + 1;
         if (!parse_step(&p, json_array_get(steps, i), &s->steps[s->n_steps]))
             goto fail;
         s->n_steps++;
+        /* A provider that failed to start runs nothing: fail_start stands alone. */
+        if (s->steps[s->n_steps - 1].type == MP_STEP_FAIL_START && n - first != 1) {
+            fail_node(&p, json_array_get(steps, i), "fail_start must be the script's only step");
+            goto fail_counted;
+        }
     }
     return s;
 fail:
     /* the failed step may hold a partial arg/fields: count it so mp_script_free releases it */
     s->n_steps++;
+fail_counted:
     mp_script_free(s);
     *err = p.err;
     return NULL;
@@ -520,6 +533,13 @@ struct mp_script *mp_script_error(const char *message)
     add_step(s, MP_STEP_COMPLETE, NULL)->exit_code = 1;
     free(content);
     return s;
+}
+
+const char *mp_script_start_failure(const struct mp_script *script)
+{
+    if (!script || script->n_steps != 1 || script->steps[0].type != MP_STEP_FAIL_START)
+        return NULL;
+    return script->steps[0].arg;
 }
 
 const char *mp_step_name(enum mp_step_type type)

@@ -28,6 +28,7 @@ enum mp_step_type {
     MP_STEP_PERMISSION, /* fields: {toolName, input} */
     MP_STEP_REPORT,     /* fields: array of fact names */
     MP_STEP_DELAY,      /* count: milliseconds */
+    MP_STEP_FAIL_START, /* arg: why the start failed; the script's only step */
 };
 
 enum mp_on_abort { MP_ON_ABORT_STOP, MP_ON_ABORT_IGNORE, MP_ON_ABORT_HANG };
@@ -58,6 +59,11 @@ struct mp_script *mp_script_load_file(const char *path, char **err);
 struct mp_script *mp_script_default(const char *prompt);
 /* The script that reports a directive or script error in-band: an error event, then complete 1. */
 struct mp_script *mp_script_error(const char *message);
+/*
+ * The message of a script whose start is to fail (its only step is fail_start), or NULL. A host
+ * checks it before it starts the provider: the gateway's start of the provider fails with it.
+ */
+const char *mp_script_start_failure(const struct mp_script *script);
 /* A static name for a step type ("emit", "barrier", ...). */
 const char *mp_step_name(enum mp_step_type type);
 void mp_script_free(struct mp_script *script);

@@ -325,8 +325,8 @@ static struct gw_prun *mock_open(void *self, const struct gw_provider_args *a,
 {
     struct gw_mock *m = self;
     struct mock_run *r = wc_xcalloc(1, sizeof(*r));
+    const char *why;
 
-    (void)err;
     r->m = m;
     r->sink = sink;
     r->sink_ctx = sink_ctx;
@@ -337,6 +337,12 @@ static struct gw_prun *mock_open(void *self, const struct gw_provider_args *a,
     mp_directive_parse(a->prompt ? a->prompt : "", m->fixtures_dir, &r->d);
     if (r->d.error)
         wc_info("session '%s': provider directive rejected: %s", a->app_session_id, r->d.error);
+    if ((why = mp_script_start_failure(r->d.script))) {
+        /* the script's fail_start: this provider cannot be started (its CLI is missing, say) */
+        *err = wc_xstrdup(why);
+        run_destroy(r);
+        return NULL;
+    }
     r->info.provider = r->provider;
     r->info.persona = "in-process";
     r->info.cwd = r->cwd;

@@ -170,6 +170,12 @@ static void test_script_errors_carry_line_and_column(void)
         {"- delay: 600001\n", "t.yaml:1:10: delay needs milliseconds from 0 to 600000"},
         {"- delay: -5\n", "t.yaml:1:10: delay needs milliseconds from 0 to 600000"},
         {"- announce: auto\n- on_abort: stop\n", "t.yaml:2:3: on_abort must be the first step"},
+        {"- fail_start: \"\"\n", "t.yaml:1:16: fail_start needs the message the start fails with"},
+        {"- fail_start: 1\n", "t.yaml:1:15: fail_start needs the message the start fails with"},
+        {"- fail_start: gone\n- complete: 0\n",
+         "t.yaml:1:3: fail_start must be the script's only step"},
+        {"- announce: auto\n- fail_start: gone\n",
+         "t.yaml:2:3: fail_start must be the script's only step"},
         {"- on_abort: maybe\n", "t.yaml:1:13: on_abort must be stop, ignore or hang"},
         {"- on_abort:\n", "t.yaml:1:3: on_abort must be stop, ignore or hang"},
         {"- on_abort: stop\n  emit: {kind: a}\n",
@@ -341,7 +347,34 @@ static void test_script_load_file_forms(void)
     free(p4);
 }
 
+/* fail_start alone (after an on_abort setting too) is a start failure; every other script not. */
+static void test_script_start_failure(void)
+{
+    static const struct {
+        const char *text;
+        const char *why; /* or NULL */
+    } rows[] = {
+        {"- fail_start: spawn ENOENT\n", "spawn ENOENT"},
+        {"- on_abort: ignore\n- fail_start: gone\n", "gone"},
+        {"- crash: 1\n", NULL},
+        {"- announce: auto\n", NULL},
+    };
+
+    CU_ASSERT_PTR_NULL(mp_script_start_failure(NULL));
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char *err = NULL;
+        struct mp_script *s = parse_yaml(rows[i].text, &err);
+        const char *why;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        why = mp_script_start_failure(s);
+        CU_ASSERT(rows[i].why ? why && strcmp(why, rows[i].why) == 0 : why == NULL);
+        mp_script_free(s);
+    }
+}
+
 static CU_TestInfo script_tests[] = {
+    {"start_failure", test_script_start_failure},
     {"every_step_parses", test_script_every_step_parses},
     {"defaults_and_empty", test_script_defaults_and_empty},
     {"errors_carry_line_and_column", test_script_errors_carry_line_and_column},
