@@ -167,11 +167,18 @@ mutants: all
 MUTATE_JOBS ?= 2
 MUTATE_ARGS ?=
 MUTATE_SAMPLE ?= 8
+# Then the mutants that pass left standing are rerun with the gateway under ASan+UBSan (a memory
+# error that does no visible harm under glibc is undefined behaviour, and a sanitizer report kills
+# it), and the report covers both passes. MUTATE_ARGS applies to the first pass.
 mutate: all $(DEPS_STAMP)
-	$(PYTHON) mutate/mutate.py -j $(MUTATE_JOBS) $(MUTATE_ARGS)
+	$(PYTHON) mutate/mutate.py -j $(MUTATE_JOBS) $(MUTATE_ARGS) --report-dir reports/mutate-plain
+	$(PYTHON) mutate/mutate.py -j $(MUTATE_JOBS) --san --survivors-of build-mutate/journal.jsonl \
+	  --report-dir reports/mutate-san
+	$(PYTHON) mutate/mutate.py --from-journal build-mutate/journal.jsonl \
+	  --from-journal build-mutate-san/journal.jsonl $(MUTATE_ARGS)
 mutate-one: all $(DEPS_STAMP)
 	@test -n "$(KEY)" || { echo "make mutate-one KEY=ID (an id from reports/mutation.md)" >&2; exit 2; }
-	$(PYTHON) mutate/mutate.py -j 1 --only $(KEY) --work build-mutate-one --report-dir reports/mutate-one
+	$(PYTHON) mutate/mutate.py -j 1 --only $(KEY) --work build-mutate-one --report-dir reports/mutate-one $(MUTATE_ARGS)
 mutate-selftest: $(DEPS_STAMP)
 	$(PYTHON) mutate/tests/test_points.py
 # A sampled pass: fails when the tool breaks or kills nothing, prints the sampled score.

@@ -25,7 +25,6 @@ Usage: mutate/mutate.py [-j N] [--sample N --seed S] [--only ID...] [--file F] [
 
 import argparse
 import concurrent.futures as cf
-import fnmatch
 import hashlib
 import json
 import os
@@ -320,13 +319,30 @@ def coverage(mode, want_files, jobs, seed, cases):
 # mutant that drops a free or a decref is meant to leak; its report is the mutation, not a bug
 # of the project, so mutant gateways are built without sanitizers (the harness keeps them).
 MAKE_VARS = ["BUILD=build", "BIN=bin", "OPT=-O0", "WARN=-w", "SAN="]
+# --san: the mutant gateways are built with ASan and UBSan, and a sanitizer report from one is a
+# kill. It is the oracle for mutants whose only effect is a memory error that does no visible
+# harm under glibc (a buffer grown one byte short): undefined behaviour, not an equivalent. Leak
+# detection stays off: a mutant that drops a free leaks by design, and no client sees a leak.
+SAN_FLAGS = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+SAN_ENV = {"ASAN_OPTIONS": "detect_leaks=0:halt_on_error=1:abort_on_error=0",
+           "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+
+
+SANITIZED = [False]
+
+
+def use_sanitizers():
+    global MAKE_VARS
+    SANITIZED[0] = True
+    MAKE_VARS = [v for v in MAKE_VARS if not v.startswith("SAN=")] + ["SAN=" + SAN_FLAGS]
 
 
 def prepare_base():
     """build-mutate/base: a copy of the gateway's sources and its objects, built once."""
     base = os.path.join(ROOT, WORK_DIR, "base")
     stamp = os.path.join(base, ".srchash")
-    h = sources_hash(COPY_DIRS) + hashlib.sha1(open(os.path.join(ROOT, "Makefile"), "rb").read()).hexdigest()[:8]
+    h = sources_hash(COPY_DIRS) + hashlib.sha1(open(os.path.join(ROOT, "Makefile"), "rb").read()
+                                               + " ".join(MAKE_VARS).encode()).hexdigest()[:8]
     if os.path.exists(stamp) and open(stamp).read() == h:
         return base
     shutil.rmtree(base, ignore_errors=True)
@@ -412,6 +428,13 @@ def run_cases(worker, ids, id_file, seed, budget):
     files = sorted({id_file[i] for i in ids})
     cmd += files
     env = dict(os.environ, GWSPEC_GATEWAY=worker.gateway)
+    san_dir = None
+    if SANITIZED[0]:
+        san_dir = os.path.join(worker.dir, "san")
+        shutil.rmtree(san_dir, ignore_errors=True)
+        os.makedirs(san_dir)
+        for k, v in SAN_ENV.items():
+            env[k] = "%s:log_path=%s" % (v, os.path.join(san_dir, k.split("_")[0].lower()))
     t0 = time.time()
     p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
@@ -431,6 +454,9 @@ def run_cases(worker, ids, id_file, seed, budget):
         with LIVE_LOCK:
             LIVE.discard(p)
     dt = time.time() - t0
+    report = san_report(san_dir)
+    if report:
+        return "killed", "sanitizer: " + report, dt
     if p.returncode == 0:
         # a SHOULD-level case that fails is graded NON-STRICT (exit 0): it caught the mutant
         m = re.search(r"^\s+NON-STRICT\s+(\S+)", out, re.M)
@@ -446,6 +472,51 @@ def run_cases(worker, ids, id_file, seed, budget):
             return "killed", "the gateway does not start", dt
         return "killed", "exit %d: %s" % (p.returncode, (err or out).strip()[-200:]), dt
     raise RuntimeError("gwspec run exited %d: %s" % (p.returncode, err[-500:]))
+
+
+def san_report(san_dir):
+    """The first SUMMARY line of a sanitizer report the run's gateways wrote, or None."""
+    if not san_dir or not os.path.isdir(san_dir):
+        return None
+    for name in sorted(os.listdir(san_dir)):
+        with open(os.path.join(san_dir, name), errors="replace") as f:
+            text = f.read()
+        m = re.search(r"^SUMMARY: (.*)$", text, re.M)
+        if m or text.strip():
+            return (m.group(1) if m else text.strip().splitlines()[0])[:200]
+    return None
+
+
+def journal_ids(path):
+    """(the ids a journal records as killed or timeout, every id it holds)."""
+    killed, held = set(), set()
+    with open(path) as f:
+        for ln in f:
+            r = json.loads(ln)
+            held.add(r["id"])
+            if r["status"] in ("killed", "timeout"):
+                killed.add(r["id"])
+    return killed, held
+
+
+def san_baseline(worker, sel, cov, id_file, seconds, seed):
+    """--san: the clean gateway, built the same way, must give no sanitizer report on the cases
+    the mutants will run; otherwise every one of them would be "killed" by the gateway's own bug."""
+    failed = set(cov.get("failed", []))
+    ids = sorted({i for p in sel for i in covering(p, cov, [c for c in id_file if c not in failed])})
+    if not ids:
+        return
+    t0 = time.time()
+    budget = 60 + 4 * sum(seconds.get(i, 1.0) for i in ids)
+    status, killer, _ = run_cases(worker, ids, id_file, seed, budget)
+    if killer and killer.startswith("sanitizer:"):
+        die("--san: the clean gateway itself gives a sanitizer report (%s): fix it first "
+            "(make asan shows where)" % killer)
+    if status != "survived":
+        log("--san: warning: the clean gateway under sanitizers: %s %s (only a sanitizer report "
+            "kills under --san)" % (status, killer or ""))
+    log("--san: the clean gateway gives no sanitizer report on the %d cases (%.0f s)"
+        % (len(ids), time.time() - t0))
 
 
 class Killers:
@@ -510,6 +581,11 @@ def mutate_one(worker, point, originals, cov, id_file, seconds, killers, seed):
         budget = 20 + 4 * sum(seconds.get(i, 1.0) for i in b)
         status, killer, dt = run_cases(worker, b, id_file, seed, budget)
         ran += len(b)
+        if SANITIZED[0] and status != "survived" and not (killer or "").startswith("sanitizer:"):
+            # under --san only a sanitizer report kills: a slower gateway may miss a deadline
+            # that the plain pass, which judged this mutant's behaviour, did not
+            res["detail"] = "under --san: %s %s, without a sanitizer report" % (status, killer or "")
+            continue
         if status != "survived":
             res["status"] = status
             if killer:
@@ -639,12 +715,18 @@ def main():
                     help="with --list: print each mutant's key (the form equivalents.txt takes)")
     ap.add_argument("--min-kills", type=int, default=0,
                     help="fail when fewer covered mutants are killed (a sanity floor)")
-    ap.add_argument("--work", default=WORK_DIR, help="worker directory (default build-mutate)")
+    ap.add_argument("--work", default=None, help="worker directory (default build-mutate, "
+                    "build-mutate-san with --san)")
+    ap.add_argument("--san", action="store_true",
+                    help="build the mutant gateways with ASan+UBSan; a sanitizer report kills")
     ap.add_argument("--report-dir", default=REPORT_DIR, help="where mutation.md/.json go")
     ap.add_argument("--from-journal", action="append", default=[],
                     help="run nothing: write the reports from the journal.jsonl of earlier passes "
                          "(repeatable: the shards of one pass)")
     ap.add_argument("--shard", default=None, help="K/N: only the K-th of N shards (CI matrices)")
+    ap.add_argument("--survivors-of", default=None, metavar="JOURNAL",
+                    help="only the mutants JOURNAL holds and did not kill (survived, not "
+                         "covered, build error): the second pass of make mutate")
     ap.add_argument("--unkilled-in", default=None, metavar="JOURNAL",
                     help="only the mutants that JOURNAL (an earlier pass) does not record as "
                          "killed or timeout: its survivors, the ones it did not cover, and "
@@ -653,7 +735,10 @@ def main():
     ap.add_argument("--survivors-out", default=None, help="also write the survivor list here")
     a = ap.parse_args()
     os.chdir(ROOT)
-    WORK_DIR, REPORT_DIR = a.work, a.report_dir
+    WORK_DIR = a.work or (WORK_DIR + "-san" if a.san else WORK_DIR)
+    REPORT_DIR = a.report_dir
+    if a.san:
+        use_sanitizers()
     t_start = time.time()
 
     rules = load_areas(os.path.join(HERE, "areas.txt"))
@@ -697,14 +782,13 @@ def main():
         sel = [p for i, p in enumerate(sorted(sel, key=lambda p: p["id"])) if i % n == k - 1]
         sample_desc += "; shard %d/%d" % (k, n)
     if a.unkilled_in:
-        killed = set()
-        with open(a.unkilled_in) as f:
-            for ln in f:
-                r = json.loads(ln)
-                if r["status"] in ("killed", "timeout"):
-                    killed.add(r["id"])
+        killed, held = journal_ids(a.unkilled_in)
         sel = [p for p in sel if p["id"] not in killed]
         sample_desc += "; not killed in %s (%d killed there)" % (a.unkilled_in, len(killed))
+    if a.survivors_of:
+        killed, held = journal_ids(a.survivors_of)
+        sel = [p for p in sel if p["id"] in held and p["id"] not in killed]
+        sample_desc += "; the %d that %s holds unkilled" % (len(held - killed), a.survivors_of)
     sel.sort(key=lambda p: (p["file"], p["start"]))
     log("%d points in scope, %d equivalent, %d to run" % (len(pts), len(equivalents), len(sel)))
 
@@ -752,6 +836,8 @@ def main():
     lock = threading.Lock()
     killers = Killers()
     results = {}
+    if a.san:
+        san_baseline(pool[0], sel, cov, id_file, seconds, a.seed)
 
     def task(p):
         with lock:

@@ -87,7 +87,8 @@ struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
                              &registry_hooks, c);
     c->ops = opts->provider;
     c->provider_self = opts->provider_self;
-    c->perm_timeout_ms = opts->permission_timeout_ms > 0 ? opts->permission_timeout_ms : 55000;
+    /* 0: the default (core.h); the command line takes 1 ms and up only */
+    c->perm_timeout_ms = opts->permission_timeout_ms ? opts->permission_timeout_ms : 55000;
     c->disabled = json_object();
     for (const char *const *p = opts->disabled_providers; p && *p; p++)
         json_object_set_new(c->disabled, *p, json_true());
