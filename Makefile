@@ -73,7 +73,7 @@ BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
-.PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite lint \
+.PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
         clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check
 all: $(BINS)
 
@@ -95,6 +95,7 @@ help:
 	@echo "  stress-external   the same against a gateway started outside the harness (a"
 	@echo "                    base_url profile, no start): RUNS=50 by default"
 	@echo "  bench-suite       cases, median wall time and cases per second"
+	@echo "  bench-check       gwspec check on synthetic transcripts: records/s, peak memory, linearity"
 	@echo "  lint              gwspec lint over every case file, then tests/lint-code.sh: symbol prefixes,"
 	@echo "                    self-contained headers, wc_banned.h, registered test suites"
 	@echo "  list-cases        gwspec list"
@@ -194,6 +195,8 @@ stress-external: all
 
 bench-suite: all
 	@GWSPEC_BIN=$(BIN) bash tests/bench-suite.sh
+bench-check: all
+	@$(PYTHON) tests/bench/check.py --bin $(BIN)/gwspec $(BENCH_ARGS)
 
 list-cases: all
 	$(BIN)/gwspec list

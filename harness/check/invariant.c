@@ -746,103 +746,191 @@ static bool equal_but_seq(const json_t *a, const json_t *b)
     return eq;
 }
 
-static void replay_compare(struct ctx *x, json_t *reps, size_t i)
+/*
+ * Linear in the records whatever the ids are: copies of an event are found by hashing, never by
+ * comparing a copy with every earlier one (a gateway that gives every event the same id must
+ * not make the check quadratic). Keys are "sid \x1f id \x1f part": by_seq has one
+ * representative per (session, id, seq), the first copy with that seq; by_body the first
+ * representative per (session, id, content without seq), under a 64-bit hash of its canonical
+ * text, registered only for ids that occur twice; ids maps (session, id) to its first copy.
+ */
+struct copies {
+    json_t *ids;     /* "sid\x1fid" -> first copy's record index * 2 + (its body is registered) */
+    json_t *by_seq;  /* "sid\x1fid\x1fseq" -> representative */
+    json_t *by_body; /* "sid\x1fid\x1fhash" -> first representative with that content */
+    json_t *by_run;  /* "run\x1fseq" -> the first live (not replayed) event of that run and seq */
+};
+
+static char *copy_key(const char *a, const char *b, const char *part)
+{
+    return part ? wc_xasprintf("%s\x1f%s\x1f%s", a, b, part) : wc_xasprintf("%s\x1f%s", a, b);
+}
+
+/* The key of a frame's content without its seq (FNV-1a of the canonical text). */
+static char *body_key(const char *sid, const char *id, const json_t *frame)
+{
+    json_t *c = json_copy((json_t *)frame);
+    char *text, hex[17];
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    json_object_del(c, "seq");
+    text = wc_json_canon(c);
+    json_decref(c);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    free(text);
+    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
+    return copy_key(sid, id, hex);
+}
+
+static void register_body(struct copies *cp, const struct model *m, const char *sid, const char *id,
+                          long j)
+{
+    char *k = body_key(sid, id, m->ri[j].frame);
+
+    if (!json_object_get(cp->by_body, k))
+        json_object_set_new(cp->by_body, k, json_integer((json_int_t)j));
+    free(k);
+}
+
+/* A copy of an event (its session and id seen before): compare it with its representative. */
+static void replay_compare(struct ctx *x, struct copies *cp, size_t i, const char *sid,
+                           const char *id, json_int_t first)
 {
     const struct model *m = x->m;
     const struct rinfo *ri = &m->ri[i];
-    json_t *seq = json_object_get(ri->frame, "seq"), *rv;
-    size_t k;
+    json_t *seq = json_object_get(ri->frame, "seq"), *rep;
+    char *st = seq ? wc_json_canon(seq) : wc_xstrdup(""); /* a seq's canon is never empty */
+    char *skey = copy_key(sid, id, st), *bkey;
+    long j;
 
+    free(st);
     x->exercised = true;
-    json_array_foreach(reps, k, rv)
-    {
-        long j = (long)json_integer_value(rv);
-        const struct rinfo *rj = &m->ri[j];
-        json_t *seq_j = json_object_get(rj->frame, "seq");
-        if (!(seq ? seq_j && json_equal(seq, seq_j) : !seq_j))
-            continue;
+    if ((rep = json_object_get(cp->by_seq, skey))) {
+        const struct rinfo *rj;
+        j = (long)json_integer_value(rep);
+        rj = &m->ri[j];
         if (!json_equal(ri->frame, rj->frame)) {
             const char *key = first_diff_key(rj->frame, ri->frame);
             bool replay = ri->replay || rj->replay || ri->conn == rj->conn;
             violate(x, replay ? "R-SEQ-3" : "R-FAN-1", j, (long)i, NONE,
                     "copies of event '%s' differ in '%s': %s got one at record %lld, %s at record "
                     "%lld%s",
-                    wc_json_str(ri->frame, "id"), key ? key : "?", cname(x, rj->conn), RN(j),
-                    cname(x, ri->conn), RN(i), ri->replay ? " (a replay)" : "");
+                    id, key ? key : "?", cname(x, rj->conn), RN(j), cname(x, ri->conn), RN(i),
+                    ri->replay ? " (a replay)" : "");
         }
+        free(skey);
         return;
     }
-    json_array_foreach(reps, k, rv)
-    {
-        long j = (long)json_integer_value(rv);
-        if (equal_but_seq(ri->frame, m->ri[j].frame)) {
-            char *a = wc_json_compact(json_object_get(m->ri[j].frame, "seq"));
-            char *b = wc_json_compact(seq);
-            violate(x, "R-SEQ-3", j, (long)i, NONE,
-                    "a copy of event '%s' changed its seq: %s at record %lld, %s at record %lld",
-                    wc_json_str(ri->frame, "id"), a, RN(j), b, RN(i));
-            free(a);
-            free(b);
-            break;
-        }
+    /* a seq no copy had: the id now repeats, so every representative's content is registered */
+    if (!(first & 1)) {
+        char *ikey = copy_key(sid, id, NULL);
+        register_body(cp, m, sid, id, (long)(first >> 1));
+        json_object_set_new(cp->ids, ikey, json_integer(first | 1));
+        free(ikey);
     }
-    json_array_append_new(reps, json_integer((json_int_t)i));
+    bkey = body_key(sid, id, ri->frame);
+    rep = json_object_get(cp->by_body, bkey);
+    j = rep ? (long)json_integer_value(rep) : NONE;
+    if (j != NONE && equal_but_seq(ri->frame, m->ri[j].frame)) {
+        char *a = wc_json_compact(json_object_get(m->ri[j].frame, "seq"));
+        char *b = wc_json_compact(seq);
+        violate(x, "R-SEQ-3", j, (long)i, NONE,
+                "a copy of event '%s' changed its seq: %s at record %lld, %s at record %lld", id, a,
+                RN(j), b, RN(i));
+        free(a);
+        free(b);
+    } else if (j == NONE) {
+        json_object_set_new(cp->by_body, bkey, json_integer((json_int_t)i));
+    }
+    free(bkey);
+    json_object_set_new(cp->by_seq, skey, json_integer((json_int_t)i));
+    free(skey);
 }
 
 /* A replayed copy under a new id: the live original of the same run and seq had another id. */
-static void replay_fresh_id(struct ctx *x, size_t i)
+static void replay_fresh_id(struct ctx *x, struct copies *cp, size_t i)
 {
     const struct model *m = x->m;
-    const struct rinfo *ri = &m->ri[i];
-    size_t j;
+    const struct rinfo *ri = &m->ri[i], *rj;
+    char run[32], seqs[32], *key;
+    json_t *v;
+    long j;
 
-    for (j = 0; j < i; j++) {
-        const struct rinfo *rj = &m->ri[j];
-        if (!is_ev(m, j) || rj->replay || rj->run != ri->run || rj->seq != ri->seq)
-            continue;
-        x->exercised = true;
-        violate(
-            x, "R-SEQ-3", (long)j, (long)i, NONE,
+    snprintf(run, sizeof(run), "%ld", ri->run);
+    snprintf(seqs, sizeof(seqs), "%lld", (long long)ri->seq);
+    key = copy_key(run, seqs, NULL);
+    v = json_object_get(cp->by_run, key);
+    free(key);
+    if (!v)
+        return;
+    j = (long)json_integer_value(v);
+    rj = &m->ri[j];
+    x->exercised = true;
+    violate(x, "R-SEQ-3", j, (long)i, NONE,
             "%s: the replayed copy of seq %lld has a new id '%s' (record %lld); the original has "
             "id '%s' (%s, record %lld)",
             cname(x, ri->conn), (long long)ri->seq, wc_json_str(ri->frame, "id"), RN(i),
             wc_json_str(rj->frame, "id") ? wc_json_str(rj->frame, "id") : "(none)",
             cname(x, rj->conn), RN(j));
+}
+
+/* Index a live run event by (run, seq), the first one only, for replay_fresh_id. */
+static void index_live(struct copies *cp, const struct model *m, size_t i)
+{
+    char run[32], seqs[32], *key;
+
+    if (!is_ev(m, i) || m->ri[i].replay)
         return;
-    }
+    snprintf(run, sizeof(run), "%ld", m->ri[i].run);
+    snprintf(seqs, sizeof(seqs), "%lld", (long long)m->ri[i].seq);
+    key = copy_key(run, seqs, NULL);
+    if (!json_object_get(cp->by_run, key))
+        json_object_set_new(cp->by_run, key, json_integer((json_int_t)i));
+    free(key);
 }
 
 static void check_replay_consistent(struct ctx *x)
 {
     const struct model *m = x->m;
-    json_t *seen = json_object();
+    struct copies cp = {json_object(), json_object(), json_object(), json_object()};
     size_t i;
 
     for (i = 0; i < m->nrec; i++) {
         const struct rinfo *ri = &m->ri[i];
         const char *id, *sid;
-        json_t *reps;
+        json_t *first;
         char *key;
-        if (ri->type != RT_RECV || !json_is_object(ri->frame))
-            continue;
-        if (ri->fresh_replay)
-            replay_fresh_id(x, i);
-        id = wc_json_str(ri->frame, "id");
-        sid = wc_json_str(ri->frame, "sessionId");
-        if (!id || !sid)
-            continue;
-        key = wc_xasprintf("%s\x1f%s", sid, id);
-        reps = json_object_get(seen, key);
-        if (reps) {
-            replay_compare(x, reps, i);
-        } else {
-            reps = json_array();
-            json_array_append_new(reps, json_integer((json_int_t)i));
-            json_object_set_new(seen, key, reps);
+        if (ri->type == RT_RECV && json_is_object(ri->frame)) {
+            if (ri->fresh_replay)
+                replay_fresh_id(x, &cp, i);
+            id = wc_json_str(ri->frame, "id");
+            sid = wc_json_str(ri->frame, "sessionId");
+            if (id && sid) {
+                key = copy_key(sid, id, NULL);
+                first = json_object_get(cp.ids, key);
+                if (first) {
+                    replay_compare(x, &cp, i, sid, id, json_integer_value(first));
+                    free(key);
+                } else {
+                    char *st = json_object_get(ri->frame, "seq")
+                                   ? wc_json_canon(json_object_get(ri->frame, "seq"))
+                                   : wc_xstrdup("");
+                    char *skey = copy_key(sid, id, st);
+                    json_object_set_new(cp.by_seq, skey, json_integer((json_int_t)i));
+                    json_object_set_new(cp.ids, key, json_integer((json_int_t)i * 2));
+                    free(skey);
+                    free(st);
+                    free(key);
+                }
+            }
         }
-        free(key);
+        index_live(&cp, m, i);
     }
-    json_decref(seen);
+    json_decref(cp.ids);
+    json_decref(cp.by_seq);
+    json_decref(cp.by_body);
+    json_decref(cp.by_run);
 }
 
 /* --- catalog_valid (R-CAT-1, R-EVT-1, R-TERM-3) -------------------------------------------- */
