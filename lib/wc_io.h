@@ -16,4 +16,11 @@ int wc_write_all(int fd, const void *p, size_t n);
  * cannot be created and does not exist. */
 int wc_mkdir_p(const char *dir, mode_t mode);
 
+/*
+ * Open /dev/null on each of descriptors 0, 1 and 2 that is closed, so that no file or socket
+ * the program opens later takes one of them (a child's dup2 onto 0 would then overwrite it).
+ * Call it first in main. 0, or -1 when /dev/null cannot be opened.
+ */
+int wc_sanitize_stdfds(void);
+
 #endif

@@ -18,6 +18,7 @@
 #include "wc_mem.h"
 #include "wc_time.h"
 
+#include "wc_io.h"
 #include "wc_banned.h"
 
 #define GW_MAX_DISABLED 8 /* --disable-provider names kept (repeats beyond are dropped) */
@@ -294,6 +295,7 @@ int main(int argc, char **argv)
     char *err = NULL;
     int rc;
 
+    wc_sanitize_stdfds(); /* no database or socket may land on a closed 0, 1 or 2 */
     wc_log_setup("gwspec-gateway", WC_LOG_WARN);
     memset(&o, 0, sizeof(o));
     o.ping_interval_ms = 30000;

@@ -608,6 +608,34 @@ else
     bad "within_ms lower bound" "$OUT/timing.txt"
 fi
 
+# 16-console. The verdict labels are coloured on a terminal only (script(1) gives the run a pty),
+#      never with NO_COLOR set or when piped; the run ends with every case that is not OK and
+#      the command that reruns it alone.
+script -qec "$GW run --seed 3 --mutant dup-complete cases/5-terminal/5.1.1-provider-completes-twice.yaml cases/5-terminal/5.4.1-complete-shape.yaml" /dev/null </dev/null >"$OUT/tty.txt" 2>&1
+NO_COLOR=1 script -qec "$GW run --seed 3 --mutant dup-complete cases/5-terminal/5.1.1-provider-completes-twice.yaml" /dev/null </dev/null >"$OUT/tty-nc.txt" 2>&1
+$GW run --seed 3 --mutant dup-complete cases/5-terminal/ >"$OUT/piped.txt" 2>&1
+esc=$(printf '\033')
+if grep -q "${esc}\[1;31mFAILED" "$OUT/tty.txt" && grep -q "${esc}\[32mOK" "$OUT/tty.txt" \
+   && ! grep -q "$esc" "$OUT/tty-nc.txt" && ! grep -q "$esc" "$OUT/piped.txt" \
+   && grep -q '^not ok:$' "$OUT/piped.txt" \
+   && grep -qE '^  FAILED +5\.1\.1-provider-completes-twice +bin/gwspec run --seed 3 --mutant dup-complete cases/5-terminal/5\.1\.1-provider-completes-twice\.yaml$' "$OUT/piped.txt"; then
+    ok "console: colour on a tty only (not with NO_COLOR, not piped); the not-ok list with rerun lines"
+else
+    cat "$OUT/tty.txt" "$OUT/tty-nc.txt" "$OUT/piped.txt" >"$OUT/console-all.txt"
+    bad "console colour and not-ok list" "$OUT/console-all.txt"
+fi
+
+# 17-stdfds. A harness started with its standard input closed (a CI runner, `cmd <&-`) still
+#      starts its gateway: the gateway's log file would otherwise take descriptor 0, and the
+#      child's dup2 of /dev/null onto 0 would put the log, and the readiness line, in /dev/null.
+$GW run --seed 3 cases/5-terminal/5.4.1-complete-shape.yaml <&- >"$OUT/closed-stdin.txt" 2>&1; src=$?
+if [ $src = 0 ] && grep -q '^4 passed, 0 failed$' "$OUT/closed-stdin.txt"; then
+    ok "run with stdin closed: the gateway starts and the cases pass"
+else
+    echo "exit $src" >>"$OUT/closed-stdin.txt"
+    bad "run with stdin closed" "$OUT/closed-stdin.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

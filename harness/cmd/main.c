@@ -27,6 +27,7 @@
 #include "report/report.h"
 #include "wc_log.h"
 #include "wc_mem.h"
+#include "wc_io.h"
 #include "wc_banned.h"
 
 static const char *prog = "gwspec";
@@ -655,6 +656,7 @@ int main(int argc, char **argv)
 {
     const char *cmd;
 
+    wc_sanitize_stdfds(); /* a closed stdin would become a log file, then a child's /dev/null */
     wc_log_setup("gwspec", WC_LOG_WARN);
     if (argc >= 1 && argv[0] && strchr(argv[0], '/'))
         prog = argv[0];

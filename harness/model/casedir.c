@@ -33,7 +33,8 @@ static void walk(const char *dir, json_t *paths)
         char *p;
         if (e->d_name[0] == '.')
             continue;
-        p = wc_xasprintf("%s/%s", dir, e->d_name);
+        /* "cases/" as given on the command line: no "cases//x.yaml" in rerun lines */
+        p = wc_xasprintf("%s%s%s", dir, *dir && dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
         if (stat(p, &st) == 0) {
             if (S_ISDIR(st.st_mode))
                 walk(p, paths);

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -84,6 +86,34 @@ static void console_transcript(FILE *fp, const json_t *c)
     json_decref(wit);
 }
 
+/* Colour on a terminal only, and never with NO_COLOR set (no-color.org): a piped or
+ * redirected report stays plain text. */
+static bool use_colour(FILE *fp)
+{
+    const char *nc = getenv("NO_COLOR");
+
+    return !(nc && *nc) && isatty(fileno(fp));
+}
+
+/* The ANSI colour of a verdict label: red fails, yellow the grades between, green OK. */
+static const char *label_colour(enum hn_verdict v, bool known)
+{
+    if (known)
+        return "\033[36m"; /* cyan: failing, but excused by the baseline */
+    switch (v) {
+    case HN_OK:
+        return "\033[32m";
+    case HN_FAILED:
+    case HN_ERROR:
+        return "\033[1;31m";
+    case HN_NON_STRICT:
+    case HN_INFORMATIONAL:
+        return "\033[33m";
+    default:
+        return "\033[2m";
+    }
+}
+
 void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
 {
     enum hn_verdict v = hn_report_verdict_of(c);
@@ -91,8 +121,12 @@ void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
     const char *label = known ? "KNOWN-FAIL" : hn_verdict_name(v);
     bool details = verbose || (!known && (v == HN_FAILED || v == HN_ERROR || v == HN_NON_STRICT));
 
-    fprintf(fp, "  %-12s %s (%lld ms)", label, hn_report_str_or(c, "id", "?"),
-            hn_report_int_or(c, "duration_ms", 0));
+    if (use_colour(fp))
+        fprintf(fp, "  %s%-12s\033[0m %s (%lld ms)", label_colour(v, known), label,
+                hn_report_str_or(c, "id", "?"), hn_report_int_or(c, "duration_ms", 0));
+    else
+        fprintf(fp, "  %-12s %s (%lld ms)", label, hn_report_str_or(c, "id", "?"),
+                hn_report_int_or(c, "duration_ms", 0));
     if (hn_report_int_or(c, "repetition", 1) > 1)
         fprintf(fp, " [repetition %lld]", hn_report_int_or(c, "repetition", 1));
     if (known) {
@@ -187,6 +221,30 @@ static void console_coverage(FILE *fp, const json_t *run)
     }
 }
 
+/* The end of a run: every case that did not pass clean (FAILED, ERROR, NON-STRICT), one line
+ * each with the command that reruns it alone, so the list can be worked through top to bottom.
+ * Known failures are left out: the baseline excuses them, and its new and stale entries have
+ * their own lines. */
+static void console_not_ok(FILE *fp, const json_t *run)
+{
+    const json_t *c;
+    size_t i, n = 0;
+
+    json_array_foreach(json_object_get(run, "cases"), i, c)
+    {
+        enum hn_verdict v = hn_report_verdict_of(c);
+        if ((v != HN_FAILED && v != HN_ERROR && v != HN_NON_STRICT) || hn_report_is_known(c))
+            continue;
+        if (!n++)
+            fputs("not ok:\n", fp);
+        if (wc_json_str(c, "rerun"))
+            fprintf(fp, "  %-12s %-48s %s\n", hn_verdict_name(v), hn_report_str_or(c, "id", "?"),
+                    wc_json_str(c, "rerun"));
+        else
+            fprintf(fp, "  %-12s %s\n", hn_verdict_name(v), hn_report_str_or(c, "id", "?"));
+    }
+}
+
 void hn_report_console_summary(FILE *fp, const json_t *run)
 {
     struct tally t = hn_report_count(run);
@@ -236,6 +294,7 @@ void hn_report_console_summary(FILE *fp, const json_t *run)
             fputc('\n', fp);
         }
     }
+    console_not_ok(fp, run);
     fprintf(fp, "%ld passed, %ld failed\n", t.passed, t.failed);
 }
 

@@ -176,6 +176,12 @@ static void test_report_console_summary_last_line(void)
            "rerun: bin/gwspec run --seed 1234\n"
            "1 non-strict, 1 informational, 1 known failure, 1 unimplemented, 1 skipped, 1 error, "
            "1 stale baseline entry (4.9.9-old)\n"
+           "not ok:\n"
+           "  FAILED       6.1.2-abort-mid-stream                           "
+           "bin/gwspec run --seed 1234 cases/6-abort/6.1.2-abort-mid-stream.yaml\n"
+           "  NON-STRICT   7.3.1-stale-cursor\n"
+           "  ERROR        1.1.1-auth                                       "
+           "bin/gwspec run --seed 1234 cases/1-transport/1.1.1-auth.yaml\n"
            "3 passed, 1 failed\n");
     free(s);
     CU_ASSERT_EQUAL(hn_report_exit_code(run), 1);
@@ -884,6 +890,8 @@ static void test_report_coverage_and_baseline_lines(void)
            "  marked untestable: R-OLD-1\n"
            "  FAILED: MUST without a case (write one, or mark it `untestable:` with the "
            "reason): R-NEW-1\n"
+           "not ok:\n"
+           "  NON-STRICT   7.3.1-stale-cursor\n"
            "3 passed, 0 failed\n"));
     free(s);
     CU_ASSERT_EQUAL_FATAL(hn_report_junit(xml, run), 0);
