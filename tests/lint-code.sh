@@ -8,7 +8,11 @@
 #   3. banned: every .c includes wc_banned.h, as its last #include;
 #   4. suites: every CUnit suite table a test file defines is registered in its tests/main.c;
 #   5. format: the C files follow .clang-format (clang-format --dry-run); tables that must keep
-#      one entry per line stand between /* clang-format off */ and /* clang-format on */.
+#      one entry per line stand between /* clang-format off */ and /* clang-format on */;
+#   6. length: no function in harness/ is longer than 100 lines unless the comment above it says
+#      why ('long: REASON'), measured with libclang by tests/lint-length.py (its --self-test
+#      runs first). harness/exec/runner.c and its split (runner*.c, run_*.c) are in that file's
+#      ALLOW list while another branch splits it; the lead removes the list after merging.
 # Prints one line per problem, "file: rule: what", then "lint-code: N problem(s)". Exit 1 on any.
 #
 # usage: tests/lint-code.sh [BUILD_DIR]   (default build; run `make` first)
@@ -70,6 +74,19 @@ if command -v clang-format >/dev/null; then
     done
 else
     say ".clang-format: format: clang-format is not installed (apt-get install clang-format)"
+fi
+
+# 6. length
+PY=/usr/bin/python3
+if [ -x "$PY" ] && "$PY" -c 'import clang.cindex' 2>/dev/null; then
+    if ! out=$("$PY" tests/lint-length.py --self-test 2>&1); then
+        say "tests/lint-length.py: length: the self-test fails: $out"
+    fi
+    while read -r line; do
+        [ -n "$line" ] && say "$line"
+    done < <("$PY" tests/lint-length.py 2>&1)
+else
+    say "tests/lint-length.py: length: libclang's Python bindings are missing (apt-get install python3-clang-14)"
 fi
 
 echo "lint-code: $problems problem(s)"

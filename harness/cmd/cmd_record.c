@@ -60,6 +60,7 @@ struct pconn {
     bool cp_broken, sp_broken, close_recorded, recorded;
     struct hn_record_head resp;
     bool resp_head;
+    bool dead; /* finished: freed after this poll round (sweep_dead) */
 };
 
 struct rec {
@@ -130,13 +131,9 @@ static struct pconn *pconn_new(struct rec *r, int fd)
     return p;
 }
 
-static void pconn_free(struct rec *r, struct pconn *p)
+/* Close and free one pair (already out of the list). */
+static void pconn_destroy(struct pconn *p)
 {
-    struct pconn **pp = &r->list;
-    while (*pp && *pp != p)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = p->next;
     if (p->c.fd >= 0)
         close(p->c.fd);
     if (p->u.fd >= 0)
@@ -688,14 +685,35 @@ static void usage(FILE *fp)
             "                    capabilities='[\"fan-out\"]'\n");
 }
 
-int hn_cmd_record(int argc, char **argv)
-{
-    const char *listen_spec = NULL, *upstream = NULL, *out = NULL, *case_name = "record";
-    struct rec r = {.fields = json_array(), .secrets = json_object()};
-    json_t *meta = json_object();
-    int lfd = -1, port = 0, rc = 2;
-    char *err = NULL;
+/* What the command line asks for. */
+struct record_opts {
+    const char *listen_spec; /* --listen [HOST:]PORT */
+    const char *upstream;    /* --upstream ws://HOST:PORT/PATH */
+    const char *out;         /* --out FILE, NULL for stdout */
+    const char *case_name;   /* --case, the header's "case" */
+    json_t *meta;            /* --meta KEY=VALUE: extra header fields */
+};
 
+/* --meta KEY=VALUE into ro->meta; false (after saying why) when it is not KEY=VALUE. */
+static bool add_meta(struct record_opts *ro, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+
+    if (!eq || eq == kv) {
+        fprintf(stderr, "gwspec record: --meta takes KEY=VALUE, not '%s'\n", kv);
+        return false;
+    }
+    char *k = wc_xstrndup(kv, (size_t)(eq - kv));
+    /* a JSON array or object stays one (capabilities=["fan-out"]); else a string */
+    json_t *jv = eq[1] && strchr("[{", eq[1]) ? json_loads(eq + 1, 0, NULL) : NULL;
+    json_object_set_new(ro->meta, k, jv ? jv : json_string(eq + 1));
+    free(k);
+    return true;
+}
+
+/* Phase 1: the options into ro and r->fields. Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct record_opts *ro, struct rec *r)
+{
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'}, {"upstream", required_argument, NULL, 'u'},
         {"out", required_argument, NULL, 'o'},    {"redact", required_argument, NULL, 'r'},
@@ -707,103 +725,202 @@ int hn_cmd_record(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        const char *kv, *eq;
         switch (c) {
         case 'h':
             usage(stdout);
-            rc = 0;
-            goto out;
+            return 0;
         case 'l':
-            listen_spec = optarg;
+            ro->listen_spec = optarg;
             break;
         case 'u':
-            upstream = optarg;
+            ro->upstream = optarg;
             break;
         case 'o':
-            out = optarg;
+            ro->out = optarg;
             break;
         case 'r':
-            json_array_append_new(r.fields, json_string(optarg));
+            json_array_append_new(r->fields, json_string(optarg));
             break;
         case 'c':
-            case_name = optarg;
+            ro->case_name = optarg;
             break;
         case 'm':
-            kv = optarg;
-            eq = strchr(kv, '=');
-            if (!eq || eq == kv) {
-                fprintf(stderr, "gwspec record: --meta takes KEY=VALUE, not '%s'\n", kv);
-                goto out;
-            }
-            char *k = wc_xstrndup(kv, (size_t)(eq - kv));
-            /* a JSON array or object stays one (capabilities=["fan-out"]); else a string */
-            json_t *jv = eq[1] && strchr("[{", eq[1]) ? json_loads(eq + 1, 0, NULL) : NULL;
-            json_object_set_new(meta, k, jv ? jv : json_string(eq + 1));
-            free(k);
+            if (!add_meta(ro, optarg))
+                return 2;
             break;
         default:
             fprintf(stderr, "gwspec record: unknown or incomplete option '%s'\n", argv[optind - 1]);
             usage(stderr);
-            goto out;
+            return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "gwspec record: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
-        goto out;
+        return 2;
     }
-    if (!listen_spec || !upstream) {
+    if (!ro->listen_spec || !ro->upstream) {
         fprintf(stderr, "gwspec record: --listen and --upstream are required\n");
         usage(stderr);
-        goto out;
+        return 2;
     }
     for (size_t i = 0; hn_redact_default_fields[i]; i++)
-        json_array_append_new(r.fields, json_string(hn_redact_default_fields[i]));
-    if (parse_upstream(upstream, &r) != 0) {
+        json_array_append_new(r->fields, json_string(hn_redact_default_fields[i]));
+    return -1;
+}
+
+/* Phase 2: the upstream, the transcript file and the listening socket (*lfd). Returns -1 to go
+ * on, else the exit status (2 a bad --upstream, 3 a file or socket that cannot be had). */
+static int open_all(const struct record_opts *ro, struct rec *r, int *lfd, int *port)
+{
+    char *err = NULL;
+
+    if (parse_upstream(ro->upstream, r) != 0) {
         fprintf(stderr, "gwspec record: --upstream must be ws://HOST:PORT[/PATH], not '%s'\n",
-                upstream);
-        goto out;
+                ro->upstream);
+        return 2;
     }
-    r.fp = out ? fopen(out, "w") : stdout;
-    if (!r.fp) {
-        fprintf(stderr, "gwspec record: %s: %s\n", out, strerror(errno));
-        r.fp = NULL;
-        rc = 3;
-        goto out;
+    r->fp = ro->out ? fopen(ro->out, "w") : stdout;
+    if (!r->fp) {
+        fprintf(stderr, "gwspec record: %s: %s\n", ro->out, strerror(errno));
+        return 3;
     }
-    lfd = listen_on(listen_spec, &port, &err);
-    if (lfd < 0) {
+    *lfd = listen_on(ro->listen_spec, port, &err);
+    if (*lfd < 0) {
         fprintf(stderr, "gwspec record: %s\n", err);
-        rc = 3;
-        goto out;
+        free(err);
+        return 3;
     }
-    wc_rand_init(&r.rng, (uint64_t)getpid());
-    r.t0 = wc_now_us();
-    {
-        char started[40];
-        wc_iso8601_now(started, sizeof(started));
-        json_t *h = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "t", "header", "format",
-                              HN_TRANSCRIPT_FORMAT, "case", case_name, "source", "gwspec record",
-                              "upstream", upstream, "started", started);
-        json_object_update_missing(h, meta);
-        char *s = json_dumps(h, JSON_COMPACT);
-        fputs(s, r.fp);
-        fputc('\n', r.fp);
-        fflush(r.fp);
-        free(s);
-        json_decref(h);
-    }
+    return -1;
+}
+
+/* The transcript's header line, flushed at once. */
+static void write_header(struct rec *r, const struct record_opts *ro)
+{
+    char started[40];
+
+    wc_iso8601_now(started, sizeof(started));
+    json_t *h = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "t", "header", "format",
+                          HN_TRANSCRIPT_FORMAT, "case", ro->case_name, "source", "gwspec record",
+                          "upstream", ro->upstream, "started", started);
+    json_object_update_missing(h, ro->meta);
+    char *s = json_dumps(h, JSON_COMPACT);
+    fputs(s, r->fp);
+    fputc('\n', r->fp);
+    fflush(r->fp);
+    free(s);
+    json_decref(h);
+}
+
+static void install_signals(void)
+{
     struct sigaction sa = {.sa_handler = on_signal};
+
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "gwspec record: listening on 127.0.0.1:%d\n", port);
-    fflush(stderr);
+}
 
-    /* after SIGINT/SIGTERM, keep relaying until 200 ms pass without any event (at most 2 s),
-     * so the closes of clients that just finished still reach the transcript */
+/* The poll set: the listener, then each pair's client side and (once connected) its upstream
+ * side; owner[i] is the pair of fds[i]. Returns the number of entries; *fds, *owner are new. */
+static size_t build_pollset(const struct rec *r, int lfd, struct pollfd **fds_out,
+                            struct pconn ***owner_out)
+{
+    size_t n = 1, cap = 1;
+
+    for (struct pconn *p = r->list; p; p = p->next)
+        cap += 2;
+    struct pollfd *fds = wc_xcalloc(cap, sizeof(*fds));
+    struct pconn **owner = wc_xcalloc(cap, sizeof(*owner));
+    fds[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
+    for (struct pconn *p = r->list; p; p = p->next) {
+        short ce = 0, ue = 0;
+        if (!p->c.eof && p->st != P_DRAIN && p->st != P_RESP && p->u.out.len <= OUT_CAP)
+            ce |= POLLIN;
+        if (p->c.out.len)
+            ce |= POLLOUT;
+        /* a side that ended and has nothing to write is not watched (POLLHUP would spin) */
+        fds[n] = (struct pollfd){.fd = (p->c.eof && !p->c.out.len) ? -1 : p->c.fd, .events = ce};
+        owner[n++] = p;
+        if (p->u.fd >= 0) {
+            if (!p->u.eof && p->c.out.len <= OUT_CAP)
+                ue |= POLLIN;
+            if (p->u.out.len)
+                ue |= POLLOUT;
+            fds[n] =
+                (struct pollfd){.fd = (p->u.eof && !p->u.out.len) ? -1 : p->u.fd, .events = ue};
+            owner[n++] = p;
+        }
+    }
+    *fds_out = fds;
+    *owner_out = owner;
+    return n;
+}
+
+/* One side of a pair had events: read, write, settle. A pair that is finished is marked dead
+ * (freed by sweep_dead), so the other fd of the same pair sees the mark, not freed memory. */
+static void service(struct rec *r, struct pconn *p, const struct pollfd *pfd)
+{
+    bool is_client = pfd->fd == p->c.fd;
+    struct side *s = is_client ? &p->c : &p->u;
+    bool gone = false;
+
+    if (pfd->revents & (POLLIN | POLLHUP | POLLERR))
+        gone = !read_side(r, p, is_client);
+    if (!gone && s->fd >= 0 && (pfd->revents & POLLOUT))
+        gone = !flush_side(s);
+    if (!gone && p->c.out.len)
+        gone = !flush_side(&p->c);
+    if (!gone && p->u.fd >= 0 && p->u.out.len)
+        gone = !flush_side(&p->u);
+    if (gone || !settle(p)) {
+        if (gone && p->st == P_WS && !p->close_recorded) {
+            p->close_recorded = true;
+            emit(r, "close", now_us(r),
+                 json_pack("{s:s, s:s, s:i, s:s}", "conn", p->name, "by", "drop", "code", 1006,
+                           "reason", ""));
+        }
+        p->dead = true;
+    }
+}
+
+/* Free the pairs service marked dead: one walk over the list. */
+static void sweep_dead(struct rec *r)
+{
+    struct pconn **pp = &r->list;
+
+    while (*pp) {
+        struct pconn *p = *pp;
+        if (p->dead) {
+            *pp = p->next;
+            pconn_destroy(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+static void accept_all(struct rec *r, int lfd)
+{
+    for (;;) {
+        int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+            break;
+        set_nodelay(cfd);
+        pconn_new(r, cfd);
+    }
+}
+
+/*
+ * Phase 3: relay until a signal. After SIGINT/SIGTERM, keep relaying until 200 ms pass without
+ * any event (at most 2 s), so the closes of clients that just finished still reach the
+ * transcript.
+ */
+static void relay(struct rec *r, int lfd)
+{
     int64_t stop_at = 0, last_event = 0;
+
     for (;;) {
         int timeout = -1;
         if (stop_flag) {
@@ -812,38 +929,15 @@ int hn_cmd_record(int argc, char **argv)
                 stop_at = now + 2000;
                 last_event = now;
             }
-            if (!r.list || now >= stop_at || now - last_event >= 200)
+            if (!r->list || now >= stop_at || now - last_event >= 200)
                 break;
             timeout = (int)(200 - (now - last_event));
         }
-        size_t n = 1, cap = 1;
-        for (struct pconn *p = r.list; p; p = p->next)
-            cap += 2;
-        struct pollfd *fds = wc_xcalloc(cap, sizeof(*fds));
-        struct pconn **owner = wc_xcalloc(cap, sizeof(*owner));
-        fds[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
-        for (struct pconn *p = r.list; p; p = p->next) {
-            short ce = 0, ue = 0;
-            if (!p->c.eof && p->st != P_DRAIN && p->st != P_RESP && p->u.out.len <= OUT_CAP)
-                ce |= POLLIN;
-            if (p->c.out.len)
-                ce |= POLLOUT;
-            /* a side that ended and has nothing to write is not watched (POLLHUP would spin) */
-            fds[n] =
-                (struct pollfd){.fd = (p->c.eof && !p->c.out.len) ? -1 : p->c.fd, .events = ce};
-            owner[n++] = p;
-            if (p->u.fd >= 0) {
-                if (!p->u.eof && p->c.out.len <= OUT_CAP)
-                    ue |= POLLIN;
-                if (p->u.out.len)
-                    ue |= POLLOUT;
-                fds[n] =
-                    (struct pollfd){.fd = (p->u.eof && !p->u.out.len) ? -1 : p->u.fd, .events = ue};
-                owner[n++] = p;
-            }
-        }
+        struct pollfd *fds;
+        struct pconn **owner;
+        size_t n = build_pollset(r, lfd, &fds, &owner);
         /* the transcript is flushed whenever the loop is about to wait, not per record */
-        fflush(r.fp);
+        fflush(r->fp);
         int pr = poll(fds, n, timeout);
         if (pr > 0)
             last_event = wc_now_ms();
@@ -855,70 +949,61 @@ int hn_cmd_record(int argc, char **argv)
             fprintf(stderr, "gwspec record: poll: %s\n", strerror(errno));
             break;
         }
-        /* mark the pairs that had events, then service each pair once */
         for (size_t i = 1; i < n; i++) {
-            struct pconn *p = owner[i];
-            bool gone = false;
-            if (!fds[i].revents)
-                continue;
-            /* the pair may have been freed by an earlier fd of the same pair */
-            bool alive = false;
-            for (struct pconn *q = r.list; q; q = q->next)
-                alive = alive || q == p;
-            if (!alive)
-                continue;
-            bool is_client = fds[i].fd == p->c.fd;
-            struct side *s = is_client ? &p->c : &p->u;
-            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-                gone = !read_side(&r, p, is_client);
-            if (!gone && s->fd >= 0 && (fds[i].revents & POLLOUT))
-                gone = !flush_side(s);
-            if (!gone && p->c.out.len)
-                gone = !flush_side(&p->c);
-            if (!gone && p->u.fd >= 0 && p->u.out.len)
-                gone = !flush_side(&p->u);
-            if (gone || !settle(p)) {
-                if (gone && p->st == P_WS && !p->close_recorded) {
-                    p->close_recorded = true;
-                    emit(&r, "close", now_us(&r),
-                         json_pack("{s:s, s:s, s:i, s:s}", "conn", p->name, "by", "drop", "code",
-                                   1006, "reason", ""));
-                }
-                pconn_free(&r, p);
-            }
+            if (fds[i].revents && !owner[i]->dead)
+                service(r, owner[i], &fds[i]);
         }
-        if ((fds[0].revents & POLLIN) && !stop_flag) {
-            for (;;) {
-                int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (cfd < 0)
-                    break;
-                set_nodelay(cfd);
-                pconn_new(&r, cfd);
-            }
-        }
+        sweep_dead(r);
+        if ((fds[0].revents & POLLIN) && !stop_flag)
+            accept_all(r, lfd);
         free(fds);
         free(owner);
     }
-    rc = 0;
-    while (r.list) {
-        struct pconn *p = r.list;
+}
+
+/* Phase 4: the connections still open when the proxy stops, noted and closed. */
+static void close_all(struct rec *r)
+{
+    while (r->list) {
+        struct pconn *p = r->list;
         if (p->st == P_WS && !p->close_recorded) {
             p->close_recorded = true;
-            emit(&r, "note", now_us(&r),
+            emit(r, "note", now_us(r),
                  json_pack("{s:s}", "text", "record: stopped with this connection still open"));
         }
-        pconn_free(&r, p);
+        r->list = p->next;
+        pconn_destroy(p);
     }
-out:
+}
+
+int hn_cmd_record(int argc, char **argv)
+{
+    struct record_opts ro = {.case_name = "record", .meta = json_object()};
+    struct rec r = {.fields = json_array(), .secrets = json_object()};
+    int lfd = -1, port = 0;
+    int rc = parse_args(argc, argv, &ro, &r);
+
+    if (rc < 0)
+        rc = open_all(&ro, &r, &lfd, &port);
+    if (rc < 0) {
+        wc_rand_init(&r.rng, (uint64_t)getpid());
+        r.t0 = wc_now_us();
+        write_header(&r, &ro);
+        install_signals();
+        fprintf(stderr, "gwspec record: listening on 127.0.0.1:%d\n", port);
+        fflush(stderr);
+        relay(&r, lfd);
+        close_all(&r);
+        rc = 0;
+    }
     if (lfd >= 0)
         close(lfd);
     if (r.fp && r.fp != stdout)
         fclose(r.fp);
-    free(err);
     free(r.up_host);
     free(r.up_path);
     json_decref(r.fields);
     json_decref(r.secrets);
-    json_decref(meta);
+    json_decref(ro.meta);
     return rc;
 }

@@ -230,21 +230,20 @@ static void rm_rf(const char *dir)
         waitpid(pid, NULL, 0);
 }
 
-int hn_cmd_replay(int argc, char **argv)
-{
-    const char *path = NULL, *out = NULL, *version = NULL;
-    bool minimize = false, findings_only = false;
-    struct hn_replay_opts o = {0};
-    struct mctx mc = {.timeout_ms = 2000};
-    json_t *tags = json_array();
-    struct hn_transcript *t = NULL;
-    struct hn_msgcat *cat = NULL;
-    struct hn_spec *spec = NULL;
-    struct hn_replay_model *m = NULL;
-    json_t *findings = NULL, *cs = NULL;
-    char *err = NULL, *dir = NULL;
-    int rc = 2;
+/* What the command line asks for, besides the replay and minimizer options. */
+struct replay_args {
+    const char *path;    /* the transcript */
+    const char *out;     /* --out FILE, NULL for stdout */
+    const char *version; /* --spec-version, NULL for the transcript's */
+    bool minimize;       /* --minimize */
+    bool findings_only;  /* --findings */
+};
 
+/* Phase 1: the options. Returns -1 to go on, else the exit status (0 --help, 2 a bad one).
+ * long: one flat switch with a short case per option (sixteen options). */
+static int parse_args(int argc, char **argv, struct replay_args *a, struct hn_replay_opts *o,
+                      struct mctx *mc, json_t *tags)
+{
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},
         {"id", required_argument, NULL, 'i'},
@@ -273,208 +272,276 @@ int hn_cmd_replay(int argc, char **argv)
         switch (c) {
         case 'h':
             usage(stdout);
-            rc = 0;
-            goto out;
+            return 0;
         case 'o':
-            out = optarg;
+            a->out = optarg;
             break;
         case 'i':
-            o.id = optarg;
+            o->id = optarg;
             break;
         case 't':
-            o.title = optarg;
+            o->title = optarg;
             break;
         case 'd':
-            o.description = optarg;
+            o->description = optarg;
             break;
         case 'e':
-            o.expectation = optarg;
+            o->expectation = optarg;
             break;
         case 'g':
             json_array_append_new(tags, json_string(optarg));
             break;
         case 'q':
-            o.requirement = optarg;
+            o->requirement = optarg;
             break;
         case 's':
-            version = optarg;
+            a->version = optarg;
             break;
         case 'F':
-            findings_only = true;
+            a->findings_only = true;
             break;
         case 'M':
-            minimize = true;
+            a->minimize = true;
             break;
         case 'm':
-            mc.mutant = optarg;
+            mc->mutant = optarg;
             break;
         case 'T':
-            mc.target = optarg;
+            mc->target = optarg;
             break;
         case 'C':
-            mc.clean_target = optarg;
+            mc->clean_target = optarg;
             break;
         case 'w':
-            mc.timeout_ms = strtol(optarg, &end, 10);
-            if (*end || mc.timeout_ms < 1 || mc.timeout_ms > 3600000) {
+            mc->timeout_ms = strtol(optarg, &end, 10);
+            if (*end || mc->timeout_ms < 1 || mc->timeout_ms > 3600000) {
                 fprintf(stderr, "gwspec replay: --timeout-ms takes 1..3600000\n");
-                goto out;
+                return 2;
             }
             break;
         case 'v':
-            mc.verbose = true;
+            mc->verbose = true;
             break;
         default:
             fprintf(stderr, "gwspec replay: unknown or incomplete option '%s'\n", argv[optind - 1]);
             usage(stderr);
-            goto out;
+            return 2;
         }
     }
     if (optind < argc)
-        path = argv[optind];
+        a->path = argv[optind];
     if (argc - optind > 1) {
         fprintf(stderr, "gwspec replay: one transcript at a time ('%s')\n", argv[optind + 1]);
-        goto out;
+        return 2;
     }
-    if (!path) {
+    if (!a->path) {
         usage(stderr);
-        goto out;
+        return 2;
     }
-    if (minimize && !!mc.mutant == !!mc.target) {
+    if (a->minimize && !!mc->mutant == !!mc->target) {
         fprintf(stderr, "gwspec replay: --minimize needs exactly one of --mutant and --target\n");
-        goto out;
+        return 2;
     }
-    t = hn_transcript_load(path, &err);
-    if (!t) {
+    return -1;
+}
+
+/* What phase 2 loads (each NULL until loaded). */
+struct replay_input {
+    struct hn_transcript *t;
+    char *dir; /* the spec directory */
+    struct hn_spec *spec;
+    struct hn_msgcat *cat; /* NULL when the catalog does not load (a warning) */
+    struct hn_replay_model *m;
+};
+
+/* Phase 2: the transcript, its spec and catalog, the model. 0, or 2 after saying why. */
+static int load_input(const struct replay_args *a, struct replay_input *in)
+{
+    const char *version = a->version;
+    char *err = NULL;
+
+    in->t = hn_transcript_load(a->path, &err);
+    if (!in->t) {
         fprintf(stderr, "gwspec replay: %s\n", err);
-        goto out;
+        free(err);
+        return 2;
     }
     if (!version)
-        version = wc_json_str(hn_transcript_header(t), "spec");
-    dir = hn_spec_locate(version);
-    if (!dir) {
+        version = wc_json_str(hn_transcript_header(in->t), "spec");
+    in->dir = hn_spec_locate(version);
+    if (!in->dir) {
         fprintf(stderr, "gwspec replay: no spec directory for '%s'\n",
                 version ? version : "chatgw/1.0");
-        goto out;
+        return 2;
     }
-    spec = hn_spec_load(dir, &err);
-    if (!spec) {
+    in->spec = hn_spec_load(in->dir, &err);
+    if (!in->spec) {
         fprintf(stderr, "gwspec replay: %s\n", err);
-        goto out;
+        free(err);
+        return 2;
     }
-    json_t *ext = json_object_get(hn_transcript_header(t), "extensions");
-    cat = hn_msgcat_load(dir, json_object_get(ext, "kinds"), json_object_get(ext, "types"), &err);
-    if (!cat) {
+    json_t *ext = json_object_get(hn_transcript_header(in->t), "extensions");
+    in->cat =
+        hn_msgcat_load(in->dir, json_object_get(ext, "kinds"), json_object_get(ext, "types"), &err);
+    if (!in->cat) {
         fprintf(stderr, "gwspec replay: warning: catalog: %s\n", err);
         free(err);
-        err = NULL;
     }
-    m = hn_replay_model_build(t, cat);
-    findings = hn_replay_findings(m);
-    if (findings_only) {
+    in->m = hn_replay_model_build(in->t, in->cat);
+    return 0;
+}
+
+static void print_notes(const struct hn_replay_model *m)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(hn_replay_notes(m), i, e)
+        fprintf(stderr, "gwspec replay: note: %s\n", json_string_value(e));
+}
+
+/*
+ * Phase 3, --minimize: ddmin over the model's items, each candidate run against the target.
+ * *cs is replaced by the minimized case. Returns the exit status; *write says whether *cs is
+ * still written (it is when the full case does not reproduce, rc 1).
+ */
+static int minimize_case(struct mctx *mc, const struct hn_replay_model *m,
+                         const struct hn_replay_opts *o, json_t **cs, bool *write)
+{
+    char tmpl[] = "/tmp/gwspec-replay.XXXXXX";
+    ssize_t len = readlink("/proc/self/exe", mc->exe, sizeof(mc->exe) - 1);
+    const char *why = "";
+
+    *write = false;
+    if (len <= 0 || !mkdtemp(tmpl)) {
+        fprintf(stderr, "gwspec replay: cannot set up the minimizer: %s\n", strerror(errno));
+        return 3;
+    }
+    mc->exe[len] = '\0';
+    mc->dir = tmpl;
+    if (!mc->clean_target && mc->mutant)
+        mc->clean_target = "reference";
+    if (!o->requirement) {
+        fprintf(stderr, "gwspec replay: --minimize needs a requirement (--requirement)\n");
+        rm_rf(tmpl);
+        return 2;
+    }
+    mc->requirement = o->requirement;
+    *write = true;
+    if (!reproduces(mc, *cs, &why)) {
+        fprintf(stderr, "gwspec replay: the full case does not reproduce (%s: %s); not minimized\n",
+                o->requirement, why);
+        rm_rf(tmpl);
+        return 1;
+    }
+    size_t n = hn_replay_items(m);
+    bool *keep = wc_xcalloc(n + 1, sizeof(bool));
+    for (size_t i = 0; i < n; i++)
+        keep[i] = true;
+    size_t before = hn_replay_case_size(*cs);
+    size_t tests = hn_ddmin(n, keep, dd_test, mc);
+    json_decref(*cs);
+    *cs = hn_replay_render(m, keep, o);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += keep[i];
+    fprintf(stderr,
+            "gwspec replay: minimized %s: %zu -> %zu item(s), case size %zu -> %zu "
+            "(steps + script steps), %zu candidate(s) tested\n",
+            o->requirement, n, k, before, hn_replay_case_size(*cs), tests);
+    free(keep);
+    rm_rf(tmpl);
+    return 0;
+}
+
+/* Phase 4: the case as YAML to out (NULL stdout). rc, or 2 when out cannot be written. */
+static int write_case(const json_t *cs, const char *out, int rc)
+{
+    char *yaml = hn_replay_yaml(cs);
+    FILE *fp = out ? fopen(out, "w") : stdout;
+
+    if (!fp) {
+        fprintf(stderr, "gwspec replay: %s: %s\n", out, strerror(errno));
+        rc = 2;
+    } else {
+        fputs(yaml, fp);
+        if (fp != stdout)
+            fclose(fp);
+    }
+    free(yaml);
+    return rc;
+}
+
+/* The case of one transcript (phase 3 without --minimize). Returns the exit status; *write
+ * says whether cs is written. */
+static int make_case(const struct replay_args *a, struct hn_replay_opts *o, struct mctx *mc,
+                     const struct replay_input *in, json_t **cs, bool *write)
+{
+    json_t *findings = hn_replay_findings(in->m);
+    int rc = 0;
+
+    *write = false;
+    if (a->findings_only) {
         size_t i;
         json_t *e;
         json_array_foreach(findings, i, e) printf("%s\n", json_string_value(e));
-        json_array_foreach(hn_replay_notes(m), i, e)
-            fprintf(stderr, "gwspec replay: note: %s\n", json_string_value(e));
-        rc = 0;
-        goto out;
+        print_notes(in->m);
+        json_decref(findings);
+        return 0;
     }
-    if (!o.requirement)
-        o.requirement = json_string_value(json_array_get(findings, 0));
-    if (!o.requirement)
+    if (!o->requirement)
+        o->requirement = json_string_value(json_array_get(findings, 0));
+    if (!o->requirement)
         fprintf(stderr, "gwspec replay: warning: the recording breaks no requirement that can be "
                         "seen from it; give --requirement\n");
-    o.tags = tags;
-    o.source = path;
-    o.spec = spec;
-    {
-        size_t i;
-        json_t *e;
-        json_array_foreach(hn_replay_notes(m), i, e)
-            fprintf(stderr, "gwspec replay: note: %s\n", json_string_value(e));
-    }
-    cs = hn_replay_render(m, NULL, &o);
-    mc.m = m;
-    mc.o = &o;
-    mc.spec = spec;
-    if (!lints(&mc, cs)) {
-        mc.verbose = true;
-        lints(&mc, cs);
+    o->source = a->path;
+    o->spec = in->spec;
+    print_notes(in->m);
+    *cs = hn_replay_render(in->m, NULL, o);
+    mc->m = in->m;
+    mc->o = o;
+    mc->spec = in->spec;
+    if (!lints(mc, *cs)) {
+        mc->verbose = true;
+        lints(mc, *cs);
         fprintf(stderr,
                 "gwspec replay: the generated case does not lint (a bug of gwspec replay)\n");
+        *write = true;
         rc = 3;
-        goto write;
+    } else if (a->minimize) {
+        rc = minimize_case(mc, in->m, o, cs, write);
+    } else {
+        *write = true;
     }
-    if (minimize) {
-        char tmpl[] = "/tmp/gwspec-replay.XXXXXX";
-        ssize_t len = readlink("/proc/self/exe", mc.exe, sizeof(mc.exe) - 1);
-        const char *why = "";
-        if (len <= 0 || !mkdtemp(tmpl)) {
-            fprintf(stderr, "gwspec replay: cannot set up the minimizer: %s\n", strerror(errno));
-            rc = 3;
-            goto out;
-        }
-        mc.exe[len] = '\0';
-        mc.dir = tmpl;
-        if (!mc.clean_target && mc.mutant)
-            mc.clean_target = "reference";
-        if (!o.requirement) {
-            fprintf(stderr, "gwspec replay: --minimize needs a requirement (--requirement)\n");
-            rm_rf(tmpl);
-            goto out;
-        }
-        mc.requirement = o.requirement;
-        if (!reproduces(&mc, cs, &why)) {
-            fprintf(stderr,
-                    "gwspec replay: the full case does not reproduce (%s: %s); not minimized\n",
-                    o.requirement, why);
-            rm_rf(tmpl);
-            rc = 1;
-            goto write;
-        }
-        size_t n = hn_replay_items(m);
-        bool *keep = wc_xcalloc(n + 1, sizeof(bool));
-        for (size_t i = 0; i < n; i++)
-            keep[i] = true;
-        size_t before = hn_replay_case_size(cs);
-        size_t tests = hn_ddmin(n, keep, dd_test, &mc);
-        json_decref(cs);
-        cs = hn_replay_render(m, keep, &o);
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            k += keep[i];
-        fprintf(stderr,
-                "gwspec replay: minimized %s: %zu -> %zu item(s), case size %zu -> %zu "
-                "(steps + script steps), %zu candidate(s) tested\n",
-                o.requirement, n, k, before, hn_replay_case_size(cs), tests);
-        free(keep);
-        rm_rf(tmpl);
-    }
-    rc = 0;
-write:
-    if (cs) {
-        char *yaml = hn_replay_yaml(cs);
-        FILE *fp = out ? fopen(out, "w") : stdout;
-        if (!fp) {
-            fprintf(stderr, "gwspec replay: %s: %s\n", out, strerror(errno));
-            rc = 2;
-        } else {
-            fputs(yaml, fp);
-            if (fp != stdout)
-                fclose(fp);
-        }
-        free(yaml);
-    }
-out:
-    json_decref(cs);
+    /* o->requirement may point into findings: the case is rendered, the minimizer done */
     json_decref(findings);
+    return rc;
+}
+
+int hn_cmd_replay(int argc, char **argv)
+{
+    struct replay_args a = {0};
+    struct hn_replay_opts o = {0};
+    struct mctx mc = {.timeout_ms = 2000};
+    struct replay_input in = {0};
+    json_t *tags = json_array(), *cs = NULL;
+    bool write = false;
+    int rc;
+
+    o.tags = tags;
+    rc = parse_args(argc, argv, &a, &o, &mc, tags);
+    if (rc < 0)
+        rc = load_input(&a, &in);
+    if (rc == 0 && in.m)
+        rc = make_case(&a, &o, &mc, &in, &cs, &write);
+    if (write && cs)
+        rc = write_case(cs, a.out, rc);
+    json_decref(cs);
     json_decref(tags);
-    hn_replay_model_free(m);
-    hn_msgcat_free(cat);
-    hn_spec_free(spec);
-    hn_transcript_free(t);
-    free(dir);
-    free(err);
+    hn_replay_model_free(in.m);
+    hn_msgcat_free(in.cat);
+    hn_spec_free(in.spec);
+    hn_transcript_free(in.t);
+    free(in.dir);
     return rc;
 }

@@ -577,18 +577,191 @@ static void print_errs(const json_t *errs)
     json_array_foreach(errs, i, e) fprintf(stderr, "%s\n", json_string_value(e));
 }
 
+/* The run seed: --seed, else from the clock and the pid. */
+static uint64_t run_seed(const struct hn_run_cfg *cfg)
+{
+    struct timespec ts;
+
+    if (cfg->seed_given)
+        return cfg->seed;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 8)) %
+           1000000000ULL;
+}
+
+/* Phase 1: load the case files, select (*sel, new) with s. 0, or 2 after saying why. */
+static int select_cases(const struct hn_run_cfg *cfg, const struct hn_spec *spec,
+                        struct hn_caselist *all, const struct hn_select *s, struct hn_case ***sel,
+                        size_t *nsel)
+{
+    json_t *errs = json_array(), *paths = json_array();
+    int rc = 0;
+
+    if (hn_casedir_find(cfg->cases, cfg->ncases, "cases", paths, errs) != 0 ||
+        hn_casedir_load(paths, spec, all, errs) != 0) {
+        print_errs(errs);
+        fprintf(stderr, "gwspec: %zu problem(s) in the case files; `gwspec lint` lists them\n",
+                json_array_size(errs));
+        rc = 2;
+    } else if (hn_select_check_names(all, spec, s, errs) != 0) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) fprintf(stderr, "gwspec: %s\n", json_string_value(e));
+        rc = 2;
+    } else {
+        hn_casedir_select(all, s, sel, nsel);
+    }
+    if (rc == 0 && *nsel == 0) {
+        /* A typo in a filter must not pass a CI gate: selecting nothing is a usage error. */
+        char *what = hn_select_describe(s, cfg->cases, cfg->ncases);
+        size_t strict_only = 0;
+        if (!cfg->strict) {
+            struct hn_select t = *s;
+            struct hn_case **v;
+            t.strict = true;
+            hn_casedir_select(all, &t, &v, &strict_only);
+            free(v);
+        }
+        fprintf(stderr, "gwspec: no case selected by %s (%zu case(s) loaded)%s\n", what, all->n,
+                strict_only ? "; the only matches are strict cases: add --strict" : "");
+        free(what);
+        rc = 2;
+    }
+    json_decref(paths);
+    json_decref(errs);
+    return rc;
+}
+
+/* Phase 2: the target (*target, new), with the mutant and the seed, and its message catalog
+ * (*cat, new; NULL with a warning when it does not load). 0, or 2 after saying why. */
+static int load_target(const struct hn_run_cfg *cfg, uint64_t seed, const char *spec_dir,
+                       struct hn_target **target, struct hn_msgcat **cat)
+{
+    char *err = NULL;
+    struct hn_target *t = hn_target_load(cfg->target ? cfg->target : "reference", &err);
+    int rc = 2;
+
+    *target = t;
+    if (!t) {
+        fprintf(stderr, "gwspec: target: %s\n", err);
+        goto out;
+    }
+    if (cfg->mutant) {
+        if (!hn_target_spawns(t)) {
+            fprintf(stderr, "gwspec: --mutant needs a target the harness starts\n");
+            goto out;
+        }
+        if (hn_target_check_mutant(t, cfg->mutant, &err) != 0) {
+            fprintf(stderr, "gwspec: --mutant: %s\n", err);
+            goto out;
+        }
+        t->mutant = wc_xstrdup(cfg->mutant);
+    }
+    t->seed = seed;
+    *cat = hn_msgcat_load(spec_dir, json_object_get(t->extensions, "kinds"),
+                          json_object_get(t->extensions, "types"), &err);
+    if (!*cat)
+        fprintf(stderr, "gwspec: warning: message catalog: %s (catalog_valid not checked)\n", err);
+    rc = 0;
+out:
+    free(err);
+    return rc;
+}
+
+/* The jobs (new, *njobs of them): every selected case once per repetition. */
+static struct job *make_jobs(const struct hn_run_cfg *cfg, struct hn_case **sel, size_t nsel,
+                             uint64_t seed, int repeat, size_t *njobs)
+{
+    struct job *jobs = wc_xcalloc(nsel * (size_t)repeat + 1, sizeof(*jobs));
+
+    /* With workers, cases tagged `slow` (they wait on real intervals) start first so the others
+     * fill the gaps instead of leaving a tail; otherwise the seeded order is kept. */
+    if (cfg->jobs > 1)
+        slow_first(sel, nsel);
+    for (int r = 0; r < repeat; r++) {
+        for (size_t i = 0; i < nsel; i++) {
+            struct job *j = &jobs[(*njobs)++];
+            j->c = sel[i];
+            j->seed = seed + (uint64_t)r;
+            j->repetition = r + 1;
+            j->rerun = rerun_line(cfg, j->seed, sel[i]);
+        }
+    }
+    return jobs;
+}
+
+/* Every report asked for is attempted; returns how many could not be written. */
+static int write_reports(const struct hn_run_cfg *cfg, const json_t *run)
+{
+    int unwritten = 0;
+
+    errno = 0;
+    if (cfg->junit && hn_report_junit(cfg->junit, run) != 0)
+        unwritten += report_failed("--junit", cfg->junit);
+    errno = 0;
+    if (cfg->tap && hn_report_tap(cfg->tap, run) != 0)
+        unwritten += report_failed("--tap", cfg->tap);
+    errno = 0;
+    if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
+        unwritten += report_failed("--json", cfg->json_dir);
+    errno = 0;
+    if (cfg->html && hn_report_html(cfg->html, run, 0) != 0)
+        unwritten += report_failed("--html", cfg->html);
+    return unwritten;
+}
+
+/* Phase 3: run the selection against the started target; the run record (new). */
+static json_t *run_all(const struct hn_run_cfg *cfg, struct ctx *x, struct hn_case **sel,
+                       size_t nsel, uint64_t seed)
+{
+    char started[40];
+    wc_iso8601_now(started, sizeof(started));
+    int64_t t0 = wc_now_ms();
+    json_t *run =
+        json_pack("{s:I, s:s, s:s, s:s, s:[]}", "seed", (json_int_t)seed, "target", x->target->name,
+                  "spec", cfg->spec_version, "started", started, "cases");
+    if (cfg->mutant)
+        json_object_set_new(run, "mutant", json_string(cfg->mutant));
+    char *whole = run_rerun_line(cfg, seed);
+    json_object_set_new(run, "rerun", json_string(whole));
+    free(whole);
+    x->cases = json_object_get(run, "cases");
+    int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
+    size_t njobs = 0;
+    struct job *jobs = make_jobs(cfg, sel, nsel, seed, repeat, &njobs);
+    if (cfg->jobs > 1) {
+        run_parallel(x, jobs, njobs, cfg->jobs);
+    } else {
+        for (size_t i = 0; i < njobs && !x->stop; i++)
+            finished(x, &jobs[i], run_job(x, &jobs[i]));
+    }
+    if (x->stop && json_array_size(x->cases) < njobs)
+        printf("gwspec: --fail-fast: stopped at the first FAILED or ERROR case; %zu case(s) not "
+               "run\n",
+               njobs - json_array_size(x->cases));
+    for (size_t i = 0; i < njobs; i++)
+        free(jobs[i].rerun);
+    free(jobs);
+    json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
+    json_object_set_new(run, "resources", resources(x->target));
+    count(run);
+    add_flaky(run, repeat);
+    add_requirements(run, x->spec);
+    return run;
+}
+
 int hn_run(const struct hn_run_cfg *cfg)
 {
     char *spec_dir = hn_spec_dir(cfg->spec_version);
     char *err = NULL;
     struct hn_spec *spec = hn_spec_load(spec_dir, &err);
-    json_t *errs = json_array(), *paths = json_array();
     struct hn_caselist all = {0};
     struct hn_case **sel = NULL;
     size_t nsel = 0;
     struct hn_baseline *baseline = NULL;
     struct hn_msgcat *cat = NULL;
     struct hn_target *target = NULL;
+    json_t *run = NULL;
     int rc = 0;
 
     hn_reap_install();
@@ -597,30 +770,12 @@ int hn_run(const struct hn_run_cfg *cfg)
         fprintf(stderr,
                 "gwspec: removed %zu state directory(ies) left by a harness that was killed\n",
                 stale);
-    json_t *run = NULL;
-    struct job *jobs = NULL;
-    size_t njobs = 0;
-
     if (!spec) {
         fprintf(stderr, "gwspec: spec %s: %s\n", cfg->spec_version, err);
         rc = 2;
         goto out;
     }
-    if (hn_casedir_find(cfg->cases, cfg->ncases, "cases", paths, errs) != 0 ||
-        hn_casedir_load(paths, spec, &all, errs) != 0) {
-        print_errs(errs);
-        fprintf(stderr, "gwspec: %zu problem(s) in the case files; `gwspec lint` lists them\n",
-                json_array_size(errs));
-        rc = 2;
-        goto out;
-    }
-    uint64_t seed = cfg->seed;
-    if (!cfg->seed_given) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        seed = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 8)) %
-               1000000000ULL;
-    }
+    uint64_t seed = run_seed(cfg);
     struct hn_select s = {.filters = cfg->filters,
                           .excludes = cfg->excludes,
                           .tags = cfg->tags,
@@ -630,31 +785,9 @@ int hn_run(const struct hn_run_cfg *cfg)
                           .shard_n = cfg->shard_n,
                           .shuffle = true,
                           .seed = seed};
-    if (hn_select_check_names(&all, spec, &s, errs) != 0) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(errs, i, e) fprintf(stderr, "gwspec: %s\n", json_string_value(e));
-        rc = 2;
+    rc = select_cases(cfg, spec, &all, &s, &sel, &nsel);
+    if (rc != 0)
         goto out;
-    }
-    hn_casedir_select(&all, &s, &sel, &nsel);
-    if (nsel == 0) {
-        /* A typo in a filter must not pass a CI gate: selecting nothing is a usage error. */
-        char *what = hn_select_describe(&s, cfg->cases, cfg->ncases);
-        size_t strict_only = 0;
-        if (!cfg->strict) {
-            struct hn_select t = s;
-            struct hn_case **v;
-            t.strict = true;
-            hn_casedir_select(&all, &t, &v, &strict_only);
-            free(v);
-        }
-        fprintf(stderr, "gwspec: no case selected by %s (%zu case(s) loaded)%s\n", what, all.n,
-                strict_only ? "; the only matches are strict cases: add --strict" : "");
-        free(what);
-        rc = 2;
-        goto out;
-    }
     printf("gwspec: %zu case(s), seed %llu\n", nsel, (unsigned long long)seed);
     fflush(stdout);
     if (cfg->baseline) {
@@ -665,86 +798,16 @@ int hn_run(const struct hn_run_cfg *cfg)
             goto out;
         }
     }
-    target = hn_target_load(cfg->target ? cfg->target : "reference", &err);
-    if (!target) {
-        fprintf(stderr, "gwspec: target: %s\n", err);
-        rc = 2;
+    rc = load_target(cfg, seed, spec_dir, &target, &cat);
+    if (rc != 0)
         goto out;
-    }
-    if (cfg->mutant) {
-        if (!hn_target_spawns(target)) {
-            fprintf(stderr, "gwspec: --mutant needs a target the harness starts\n");
-            rc = 2;
-            goto out;
-        }
-        if (hn_target_check_mutant(target, cfg->mutant, &err) != 0) {
-            fprintf(stderr, "gwspec: --mutant: %s\n", err);
-            rc = 2;
-            goto out;
-        }
-        target->mutant = wc_xstrdup(cfg->mutant);
-    }
-    target->seed = seed;
-    free(err);
-    err = NULL;
-    cat = hn_msgcat_load(spec_dir, json_object_get(target->extensions, "kinds"),
-                         json_object_get(target->extensions, "types"), &err);
-    if (!cat) {
-        fprintf(stderr, "gwspec: warning: message catalog: %s (catalog_valid not checked)\n", err);
-        free(err);
-        err = NULL;
-    }
     if (hn_target_start(target, 20000, &err) != 0) {
         fprintf(stderr, "gwspec: target %s unreachable: %s\n", target->name, err);
         rc = 3;
         goto out;
     }
-
-    char started[40];
-    wc_iso8601_now(started, sizeof(started));
-    int64_t t0 = wc_now_ms();
-    run = json_pack("{s:I, s:s, s:s, s:s, s:[]}", "seed", (json_int_t)seed, "target", target->name,
-                    "spec", cfg->spec_version, "started", started, "cases");
-    if (cfg->mutant)
-        json_object_set_new(run, "mutant", json_string(cfg->mutant));
-    char *whole = run_rerun_line(cfg, seed);
-    json_object_set_new(run, "rerun", json_string(whole));
-    free(whole);
-    struct ctx x = {.cfg = cfg,
-                    .spec = spec,
-                    .cat = cat,
-                    .target = target,
-                    .cases = json_object_get(run, "cases")};
-    int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
-    jobs = wc_xcalloc(nsel * (size_t)repeat + 1, sizeof(*jobs));
-    /* With workers, cases tagged `slow` (they wait on real intervals) start first so the others
-     * fill the gaps instead of leaving a tail; otherwise the seeded order is kept. */
-    if (cfg->jobs > 1)
-        slow_first(sel, nsel);
-    for (int r = 0; r < repeat; r++) {
-        for (size_t i = 0; i < nsel; i++) {
-            struct job *j = &jobs[njobs++];
-            j->c = sel[i];
-            j->seed = seed + (uint64_t)r;
-            j->repetition = r + 1;
-            j->rerun = rerun_line(cfg, j->seed, sel[i]);
-        }
-    }
-    if (cfg->jobs > 1) {
-        run_parallel(&x, jobs, njobs, cfg->jobs);
-    } else {
-        for (size_t i = 0; i < njobs && !x.stop; i++)
-            finished(&x, &jobs[i], run_job(&x, &jobs[i]));
-    }
-    if (x.stop && json_array_size(x.cases) < njobs)
-        printf("gwspec: --fail-fast: stopped at the first FAILED or ERROR case; %zu case(s) not "
-               "run\n",
-               njobs - json_array_size(x.cases));
-    json_object_set_new(run, "duration_ms", json_integer(wc_now_ms() - t0));
-    json_object_set_new(run, "resources", resources(target));
-    count(run);
-    add_flaky(run, repeat);
-    add_requirements(run, spec);
+    struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target};
+    run = run_all(cfg, &x, sel, nsel, seed);
     json_object_set_new(
         run, "coverage",
         hn_coverage_compute(spec, &all, sel, nsel, json_object_get(run, "cases"),
@@ -760,36 +823,17 @@ int hn_run(const struct hn_run_cfg *cfg)
                 "gwspec: none of the %zu case(s) was scored (every one UNIMPLEMENTED or "
                 "SKIPPED on target %s): nothing was tested\n",
                 nsel, target->name);
-    /* Every report is attempted; one that cannot be written makes the run a harness error
-     * (exit 3, whatever the verdicts): a gate must not pass without the evidence it asked for. */
-    int unwritten = 0;
-    errno = 0;
-    if (cfg->junit && hn_report_junit(cfg->junit, run) != 0)
-        unwritten += report_failed("--junit", cfg->junit);
-    errno = 0;
-    if (cfg->tap && hn_report_tap(cfg->tap, run) != 0)
-        unwritten += report_failed("--tap", cfg->tap);
-    errno = 0;
-    if (cfg->json_dir && hn_report_json(cfg->json_dir, run) != 0)
-        unwritten += report_failed("--json", cfg->json_dir);
-    errno = 0;
-    if (cfg->html && hn_report_html(cfg->html, run, 0) != 0)
-        unwritten += report_failed("--html", cfg->html);
-    if (unwritten)
+    /* One report that cannot be written makes the run a harness error (exit 3, whatever the
+     * verdicts): a gate must not pass without the evidence it asked for. */
+    if (write_reports(cfg, run))
         rc = 3;
-
 out:
-    for (size_t i = 0; i < njobs; i++)
-        free(jobs[i].rerun);
-    free(jobs);
     json_decref(run);
     hn_target_free(target);
     hn_msgcat_free(cat);
     hn_baseline_free(baseline);
     free(sel);
     hn_caselist_release(&all);
-    json_decref(paths);
-    json_decref(errs);
     hn_spec_free(spec);
     free(spec_dir);
     free(err);

@@ -147,6 +147,12 @@ static int check_pool(const struct wc_yaml_doc *doc, const json_t *auth, const j
     return rc;
 }
 
+static int validate_start(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+static int validate_lists(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+static int validate_dpa(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+
+/* A target profile: known keys, then each section. */
 static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **err)
 {
     static const char *const keys[] = {"name",
@@ -185,7 +191,25 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         *err = perr(doc, root, NULL, "target profile: 'name' (a string) is required");
         return WC_ERR_CONFIG;
     }
+    if (validate_start(doc, root, err) != 0 || validate_auth(doc, root, err) != 0 ||
+        validate_lists(doc, root, err) != 0 || validate_dpa(doc, root, err) != 0)
+        return WC_ERR_CONFIG;
+    json_t *q = json_object_get(root, "quiescence");
+    if (q && !(json_is_string(q) && !strcmp(json_string_value(q), "sentinel")) &&
+        !(json_is_object(q) && json_is_integer(json_object_get(q, "quiet_ms")))) {
+        *err = perr(doc, root, "quiescence", "'quiescence' is sentinel or {quiet_ms: N}");
+        return WC_ERR_CONFIG;
+    }
+    return 0;
+}
+
+/* start: {argv: [...], ready, timeout_ms}, or else where the gateway is. */
+static int validate_start(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
     json_t *start = json_object_get(root, "start");
+    const char *k;
+    json_t *v;
+
     if (start) {
         static const char *const skeys[] = {"argv", "ready", "timeout_ms", NULL};
         if (!json_is_object(start) || !json_is_array(json_object_get(start, "argv")) ||
@@ -213,7 +237,16 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         *err = perr(doc, root, NULL, "target profile: give 'start', 'base_url' or 'host'+'port'");
         return WC_ERR_CONFIG;
     }
+    return 0;
+}
+
+/* auth: kind token (users, pool) or cloudcli-register (username, password). */
+static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
     json_t *auth = json_object_get(root, "auth");
+    const char *k;
+    json_t *v;
+
     if (!json_is_object(auth)) {
         *err =
             perr(doc, root, auth ? "auth" : NULL, "target profile: 'auth' (a mapping) is required");
@@ -256,6 +289,12 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
             return WC_ERR_CONFIG;
         }
     }
+    return 0;
+}
+
+/* providers and capabilities: lists of strings. */
+static int validate_lists(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
     static const char *const lists[] = {"providers", "capabilities", NULL};
     for (size_t i = 0; lists[i]; i++) {
         json_t *l = json_object_get(root, lists[i]);
@@ -275,6 +314,12 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
             }
         }
     }
+    return 0;
+}
+
+/* disable_provider_args: strings that name ${provider}, with a start to append them to. */
+static int validate_dpa(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
     json_t *dpa = json_object_get(root, "disable_provider_args");
     if (dpa) {
         size_t i;
@@ -308,12 +353,6 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                         "'disable_provider_args' needs 'start' (the harness starts the gateway)");
             return WC_ERR_CONFIG;
         }
-    }
-    json_t *q = json_object_get(root, "quiescence");
-    if (q && !(json_is_string(q) && !strcmp(json_string_value(q), "sentinel")) &&
-        !(json_is_object(q) && json_is_integer(json_object_get(q, "quiet_ms")))) {
-        *err = perr(doc, root, "quiescence", "'quiescence' is sentinel or {quiet_ms: N}");
-        return WC_ERR_CONFIG;
     }
     return 0;
 }
@@ -551,31 +590,16 @@ static char *tail(const char *s, size_t n)
     return wc_xstrdup(len > n ? s + len - n : s);
 }
 
-static int spawn(struct hn_target *t, int timeout_ms, char **err)
+/* The private temp dir (once per target: it survives restarts) and a fresh log path. */
+static int make_dirs(struct hn_target *t, char **err)
 {
     struct hn_target_priv *p = priv(t);
-    json_t *start = json_object_get(t->profile, "start");
-    json_t *argv_j = json_object_get(start, "argv");
-    const char *ready = wc_json_str(start, "ready");
-    int64_t start_timeout = timeout_ms;
-    regex_t re;
-    size_t argc = json_array_size(argv_j);
-    char **argv;
-    pid_t pid;
 
-    wc_json_int(start, "timeout_ms", &start_timeout);
-    if (!ready)
-        ready = "listening on [^ ]*:([0-9]+)";
-    if (regcomp(&re, ready, REG_EXTENDED) != 0) {
-        *err = wc_xasprintf("target %s: bad 'ready' regex", t->name);
-        return WC_ERR_CONFIG;
-    }
     if (!p->tmp_dir) {
         /* tmpfs when there is one: the gateway's SQLite store writes on every event */
         char tmpl[80];
         snprintf(tmpl, sizeof(tmpl), "%s/gwspec-target-%ld-XXXXXX", tmp_root(), (long)getpid());
         if (!mkdtemp(tmpl)) {
-            regfree(&re);
             *err = wc_xasprintf("mkdtemp: %s", strerror(errno));
             return WC_ERR_IO;
         }
@@ -586,11 +610,20 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
     }
     free(t->log_path);
     t->log_path = wc_xasprintf("%s/gateway-%ld.log", p->tmp_dir, (long)wc_now_us());
+    return 0;
+}
 
-    /* argv: "gwspec-gateway" -> the binary; ${state_dir} substituted; the disable_provider_args
-     * of every disabled provider and --mutant appended */
+/*
+ * The gateway's argv (new, NULL-terminated): "gwspec-gateway" -> the binary; ${state_dir},
+ * ${seed}, ${bin_dir} substituted; the disable_provider_args of every disabled provider and
+ * --mutant appended.
+ */
+static char **build_argv(const struct hn_target *t)
+{
+    json_t *argv_j = json_object_get(json_object_get(t->profile, "start"), "argv");
     json_t *dpa = json_object_get(t->profile, "disable_provider_args");
-    argv =
+    size_t argc = json_array_size(argv_j);
+    char **argv =
         wc_xcalloc(argc + json_array_size(dpa) * json_array_size(t->disabled) + 4, sizeof(*argv));
     char seedtext[32];
     snprintf(seedtext, sizeof(seedtext), "%llu", (unsigned long long)t->seed);
@@ -635,13 +668,24 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
         argv[argc++] = wc_xstrdup("--mutant");
         argv[argc++] = wc_xstrdup(t->mutant);
     }
+    return argv;
+}
+
+static void free_argv(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+/* Fork and exec argv in a process group of its own, stdout and stderr to the log; t->pid. */
+static int start_process(struct hn_target *t, char **argv, char **err)
+{
     int logfd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid_t pid;
+
     if (logfd < 0) {
         *err = wc_xasprintf("cannot create %s: %s", t->log_path, strerror(errno));
-        regfree(&re);
-        for (size_t i = 0; i < argc; i++)
-            free(argv[i]);
-        free(argv);
         return WC_ERR_IO;
     }
     fflush(NULL);
@@ -664,65 +708,90 @@ static int spawn(struct hn_target *t, int timeout_ms, char **err)
         _exit(127);
     }
     close(logfd);
-    char *argv0 = wc_xstrdup(argv[0]);
-    for (size_t i = 0; i < argc; i++)
-        free(argv[i]);
-    free(argv);
     if (pid < 0) {
         *err = wc_xasprintf("fork: %s", strerror(errno));
-        free(argv0);
-        regfree(&re);
         return WC_ERR_IO;
     }
     setpgid(pid, pid); /* also here: the group exists before anyone signals it */
     hn_reap_add_group(pid, t->state_dir);
     t->pid = pid;
-    p->owner = getpid();
+    priv(t)->owner = getpid();
+    return 0;
+}
 
-    /* Wait for the ready line: the log is a file, so the gateway never blocks on us. */
+/* Wait for the ready line (its group 1 the port, if any): the log is a file, so the gateway
+ * never blocks on us. */
+static int wait_ready(struct hn_target *t, const regex_t *re, const char *ready,
+                      int64_t start_timeout, const char *argv0, char **err)
+{
     int64_t deadline = wc_now_ms() + start_timeout;
-    int rc = WC_ERR_TIMEOUT;
+
     for (;;) {
         char *text = read_file_text(t->log_path);
         regmatch_t m[2];
-        if (regexec(&re, text, 2, m, 0) == 0) {
+        int status, rc = 0;
+        bool done = true;
+        if (regexec(re, text, 2, m, 0) == 0) {
             if (m[1].rm_so >= 0) {
                 t->port = atoi(text + m[1].rm_so);
                 rc = t->port > 0 ? 0 : WC_ERR_PROTOCOL;
-            } else {
-                rc = 0;
             }
             if (rc != 0)
                 *err = wc_xasprintf("target %s: the ready line carries no port", t->name);
-            free(text);
-            break;
-        }
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        } else if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
             char *tl = tail(text, 600);
             *err = wc_xasprintf("target %s: %s exited (status %d) before it was ready:\n%s",
                                 t->name, argv0, WIFEXITED(status) ? WEXITSTATUS(status) : -1, tl);
             free(tl);
-            free(text);
             t->pid = 0;
             rc = WC_ERR_IO;
-            break;
-        }
-        if (wc_now_ms() >= deadline) {
+        } else if (wc_now_ms() >= deadline) {
             char *tl = tail(text, 600);
             *err = wc_xasprintf("target %s: no line matching /%s/ within %lld ms:\n%s", t->name,
                                 ready, (long long)start_timeout, tl);
             free(tl);
-            free(text);
-            break;
+            rc = WC_ERR_TIMEOUT;
+        } else {
+            done = false;
         }
         free(text);
+        if (done)
+            return rc;
         poll(NULL, 0, 10); /* startup only: never decides a verdict */
     }
-    free(argv0);
-    regfree(&re);
+}
+
+/* Start the profile's gateway and wait until it is ready; a gateway that started but did not
+ * get ready is stopped. One cleanup path for the regex and argv. */
+static int spawn(struct hn_target *t, int timeout_ms, char **err)
+{
+    json_t *start = json_object_get(t->profile, "start");
+    const char *ready = wc_json_str(start, "ready");
+    int64_t start_timeout = timeout_ms;
+    char **argv = NULL;
+    regex_t re;
+    int rc;
+
+    wc_json_int(start, "timeout_ms", &start_timeout);
+    if (!ready)
+        ready = "listening on [^ ]*:([0-9]+)";
+    if (regcomp(&re, ready, REG_EXTENDED) != 0) {
+        *err = wc_xasprintf("target %s: bad 'ready' regex", t->name);
+        return WC_ERR_CONFIG;
+    }
+    rc = make_dirs(t, err);
+    if (rc != 0)
+        goto out;
+    argv = build_argv(t);
+    rc = start_process(t, argv, err);
+    if (rc != 0)
+        goto out;
+    rc = wait_ready(t, &re, ready, start_timeout, argv[0], err);
     if (rc != 0)
         hn_target_stop(t);
+out:
+    free_argv(argv);
+    regfree(&re);
     return rc;
 }
 

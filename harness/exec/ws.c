@@ -119,6 +119,44 @@ void hn_ws_close(struct hn_ws *ws, int code, const char *reason)
     ws->close_sent = true;
 }
 
+/* A whole control frame (op >= 8; payload taken): the event, a pong answered. Returns 1, or
+ * WC_ERR_PROTOCOL with *why. */
+static int control_frame(struct hn_ws *ws, int op, bool fin, unsigned char *payload, uint64_t plen,
+                         struct hn_ws_event *ev, char **why)
+{
+    if (!fin || plen > 125) {
+        free(payload);
+        *why = wc_xasprintf("control frame (opcode %d) %s", op,
+                            !fin ? "fragmented" : "longer than 125 bytes");
+        return WC_ERR_PROTOCOL;
+    }
+    if (op == HN_WS_CLOSE) {
+        ev->type = HN_WS_EV_CLOSE;
+        if (plen == 1) {
+            free(payload);
+            *why = wc_xstrdup("close frame with a 1-byte payload");
+            return WC_ERR_PROTOCOL;
+        }
+        ev->code = plen >= 2 ? (payload[0] << 8 | payload[1]) : 1005;
+        ev->data =
+            wc_xstrndup(plen >= 2 ? (char *)payload + 2 : "", plen >= 2 ? (size_t)plen - 2 : 0);
+        ev->len = plen >= 2 ? (size_t)plen - 2 : 0;
+        free(payload);
+        return 1;
+    }
+    if (op == HN_WS_PING || op == HN_WS_PONG) {
+        if (op == HN_WS_PING && !ws->close_sent && !ws->no_pong)
+            hn_ws_frame(ws, HN_WS_PONG, true, payload, (size_t)plen);
+        ev->type = op == HN_WS_PING ? HN_WS_EV_PING : HN_WS_EV_PONG;
+        ev->data = (char *)payload;
+        ev->len = (size_t)plen;
+        return 1;
+    }
+    free(payload);
+    *why = wc_xasprintf("reserved control opcode %d", op);
+    return WC_ERR_PROTOCOL;
+}
+
 int hn_ws_next(struct hn_ws *ws, struct hn_ws_event *ev, char **why)
 {
     memset(ev, 0, sizeof(*ev));
@@ -173,39 +211,8 @@ int hn_ws_next(struct hn_ws *ws, struct hn_ws_event *ev, char **why)
         }
         wc_buf_consume(&ws->rx, h + (size_t)plen);
 
-        if (op >= 8) {
-            if (!fin || plen > 125) {
-                free(payload);
-                *why = wc_xasprintf("control frame (opcode %d) %s", op,
-                                    !fin ? "fragmented" : "longer than 125 bytes");
-                return WC_ERR_PROTOCOL;
-            }
-            if (op == HN_WS_CLOSE) {
-                ev->type = HN_WS_EV_CLOSE;
-                if (plen == 1) {
-                    free(payload);
-                    *why = wc_xstrdup("close frame with a 1-byte payload");
-                    return WC_ERR_PROTOCOL;
-                }
-                ev->code = plen >= 2 ? (payload[0] << 8 | payload[1]) : 1005;
-                ev->data = wc_xstrndup(plen >= 2 ? (char *)payload + 2 : "",
-                                       plen >= 2 ? (size_t)plen - 2 : 0);
-                ev->len = plen >= 2 ? (size_t)plen - 2 : 0;
-                free(payload);
-                return 1;
-            }
-            if (op == HN_WS_PING || op == HN_WS_PONG) {
-                if (op == HN_WS_PING && !ws->close_sent && !ws->no_pong)
-                    hn_ws_frame(ws, HN_WS_PONG, true, payload, (size_t)plen);
-                ev->type = op == HN_WS_PING ? HN_WS_EV_PING : HN_WS_EV_PONG;
-                ev->data = (char *)payload;
-                ev->len = (size_t)plen;
-                return 1;
-            }
-            free(payload);
-            *why = wc_xasprintf("reserved control opcode %d", op);
-            return WC_ERR_PROTOCOL;
-        }
+        if (op >= 8)
+            return control_frame(ws, op, fin, payload, plen, ev, why);
         if (op == HN_WS_TEXT || op == HN_WS_BINARY) {
             if (ws->msg_op) {
                 free(payload);

@@ -545,6 +545,9 @@ static bool match_distinct(struct mctx *m, const char *key, const json_t *v)
     return true;
 }
 
+/* One pattern against one value.
+ * long: one dispatch over the pattern forms ($exact, $each, $distinct, objects, arrays, typed
+ * wildcards and captures in strings, scalars), a few lines per form. */
 static bool match_rec(struct mctx *m, const json_t *pat, const json_t *v)
 {
     const char *name;

@@ -1719,15 +1719,13 @@ static int dir_section(const char *path)
     return (int)n;
 }
 
-static void lint_top(struct lint *l, const json_t *root, const char *name)
+/* The top-level keys: known, and in the catalog's order. */
+static void lint_key_order(struct lint *l, const json_t *root)
 {
     const char *k;
     json_t *v;
     int last = -1;
     const char *last_key = NULL;
-    const char *id;
-    json_t *spec, *tags;
-    int64_t t;
 
     json_object_foreach((json_t *)root, k, v)
     {
@@ -1749,6 +1747,13 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
             last_key = k;
         }
     }
+}
+
+/* id: its format, the file name, the section of its directory. */
+static void lint_id(struct lint *l, const json_t *root, const char *name)
+{
+    const char *id;
+
     id = get_str(l, root, "id", true, "case");
     if (id) {
         char *base = base_name_noext(name);
@@ -1765,10 +1770,13 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
                  "id '%s' is not in section %d of its directory", id, sect);
         free(base);
     }
-    const char *title = get_str(l, root, "title", true, "case");
-    if (title && (!*title || strchr(title, '\n')))
-        lerr(l, root, "title", json_object_get(root, "title"),
-             "'title' must be one non-empty line");
+}
+
+/* spec: known requirements, none twice. */
+static void lint_spec_list(struct lint *l, const json_t *root)
+{
+    json_t *spec;
+
     spec = json_object_get(root, "spec");
     if (!spec) {
         lerr(l, root, NULL, root, "case: missing required key 'spec'");
@@ -1786,33 +1794,13 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
             }
         }
     }
-    tags = get_str_list(l, root, "tags", NULL, false);
-    (void)tags;
-    get_str_list(l, root, "needs", hn_capabilities, false);
-    get_str_list(l, root, "providers_needed", hn_provider_names, false);
-    get_bool(l, root, "strict", false);
-    const char *d = get_str(l, root, "description", true, "case");
-    if (d && !*d)
-        lerr(l, root, "description", json_object_get(root, "description"),
-             "'description' is empty");
-    d = get_str(l, root, "expectation", true, "case");
-    if (d && !*d)
-        lerr(l, root, "expectation", json_object_get(root, "expectation"),
-             "'expectation' is empty");
-    get_str_list(l, root, "ignore", NULL, false);
-    get_int(l, root, "timeout_ms", 1, 600000, &t);
-    get_int(l, root, "replay_cap", 1, 100000000, &t);
-    l->own_target = get_bool(l, root, "own_target", false);
-    bool own_users = get_bool(l, root, "own_users", false);
-    if (!own_users && !l->own_target) {
-        const char *bk =
-            hn_case_broadcast_kind(json_object_get(root, "ignore"), json_object_get(root, "steps"));
-        if (bk)
-            lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
-                 "the case observes '%s', a broadcast that other cases running beside it cause "
-                 "too: add 'own_users: true' (users no other running case has)",
-                 bk);
-    }
+}
+
+/* matrix: names to non-empty lists of values, at most 26 subcases. */
+static void lint_matrix(struct lint *l, const json_t *root)
+{
+    const char *k;
+    json_t *v;
 
     json_t *matrix = json_object_get(root, "matrix");
     if (matrix) {
@@ -1847,6 +1835,47 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
             l->matrix = matrix;
         }
     }
+}
+
+static void lint_top(struct lint *l, const json_t *root, const char *name)
+{
+    int64_t t;
+
+    lint_key_order(l, root);
+    lint_id(l, root, name);
+    const char *title = get_str(l, root, "title", true, "case");
+    if (title && (!*title || strchr(title, '\n')))
+        lerr(l, root, "title", json_object_get(root, "title"),
+             "'title' must be one non-empty line");
+    lint_spec_list(l, root);
+    get_str_list(l, root, "tags", NULL, false);
+    get_str_list(l, root, "needs", hn_capabilities, false);
+    get_str_list(l, root, "providers_needed", hn_provider_names, false);
+    get_bool(l, root, "strict", false);
+    const char *d = get_str(l, root, "description", true, "case");
+    if (d && !*d)
+        lerr(l, root, "description", json_object_get(root, "description"),
+             "'description' is empty");
+    d = get_str(l, root, "expectation", true, "case");
+    if (d && !*d)
+        lerr(l, root, "expectation", json_object_get(root, "expectation"),
+             "'expectation' is empty");
+    get_str_list(l, root, "ignore", NULL, false);
+    get_int(l, root, "timeout_ms", 1, 600000, &t);
+    get_int(l, root, "replay_cap", 1, 100000000, &t);
+    l->own_target = get_bool(l, root, "own_target", false);
+    bool own_users = get_bool(l, root, "own_users", false);
+    if (!own_users && !l->own_target) {
+        const char *bk =
+            hn_case_broadcast_kind(json_object_get(root, "ignore"), json_object_get(root, "steps"));
+        if (bk)
+            lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
+                 "the case observes '%s', a broadcast that other cases running beside it cause "
+                 "too: add 'own_users: true' (users no other running case has)",
+                 bk);
+    }
+
+    lint_matrix(l, root);
     lint_sessions(l, root);
 }
 

@@ -942,8 +942,8 @@ static void do_event(struct rctx *x, const json_t *it, size_t pos)
     free(v);
 }
 
-/* The generated text fields. */
-static char *describe(const struct rctx *x, json_t *c)
+/* The generated description. */
+static char *describe(const struct rctx *x)
 {
     struct wc_buf b;
     wc_buf_init(&b, 0);
@@ -953,43 +953,33 @@ static char *describe(const struct rctx *x, json_t *c)
                     "provider script; the expectations are what a conforming gateway sends. ");
     if (x->primary)
         wc_buf_addf(&b, "The recording breaks %s.", x->primary);
-    (void)c;
     return wc_buf_detach(&b, NULL);
 }
 
-/* Render with a given primary requirement; *expected (new) gets the conforming stream. */
-static json_t *render(const struct hn_replay_model *m, const bool *keep,
-                      const struct hn_replay_opts *o, const char *primary, json_t **expected)
+/* Phase 1 of render: the sessions and runs of the model, and each run's last kept event. */
+static void rctx_init(struct rctx *x)
 {
-    struct rctx x = {.m = m,
-                     .keep = keep,
-                     .o = o,
-                     .steps = json_array(),
-                     .connected = json_object(),
-                     .pending = json_object(),
-                     .expected_all = json_object(),
-                     .used = json_array(),
-                     .primary = primary};
+    const struct hn_replay_model *m = x->m;
     size_t i;
     json_t *e;
 
-    if (x.primary)
-        add_unique(x.used, x.primary);
-    x.nsess = json_array_size(m->sessions);
-    x.sess = wc_xcalloc(x.nsess + 1, sizeof(*x.sess));
+    if (x->primary)
+        add_unique(x->used, x->primary);
+    x->nsess = json_array_size(m->sessions);
+    x->sess = wc_xcalloc(x->nsess + 1, sizeof(*x->sess));
     json_array_foreach(m->sessions, i, e)
     {
-        x.sess[i].label = wc_json_str(e, "label");
-        x.sess[i].current = -1;
+        x->sess[i].label = wc_json_str(e, "label");
+        x->sess[i].current = -1;
     }
-    x.nruns = json_array_size(m->runs);
-    x.runs = wc_xcalloc(x.nruns + 1, sizeof(*x.runs));
+    x->nruns = json_array_size(m->runs);
+    x->runs = wc_xcalloc(x->nruns + 1, sizeof(*x->runs));
     json_array_foreach(m->runs, i, e)
     {
-        struct rrun *r = &x.runs[i];
+        struct rrun *r = &x->runs[i];
         r->label = wc_json_str(e, "label");
         r->session = wc_json_str(e, "session");
-        r->sess = sess_index(&x, r->session);
+        r->sess = sess_index(x, r->session);
         r->sender = wc_json_str(e, "conn");
         r->last_item = -1;
         r->events = json_array();
@@ -999,72 +989,108 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
     /* last kept event of each run whose chat.send is kept */
     json_array_foreach(m->items, i, e)
     {
-        if (!kept(&x, i) || strcmp(wc_json_str(e, "k"), "event"))
+        if (!kept(x, i) || strcmp(wc_json_str(e, "k"), "event"))
             continue;
-        int ri = run_index(&x, wc_json_str(e, "run"));
+        int ri = run_index(x, wc_json_str(e, "run"));
         const char *nm = json_object_iter_key(json_object_iter(json_object_get(e, "step")));
         if (ri >= 0 && strcmp(nm, "announce"))
-            x.runs[ri].last_item = (int)i;
+            x->runs[ri].last_item = (int)i;
     }
+}
 
-    /* the timeline */
+static void rctx_release(struct rctx *x)
+{
+    for (size_t i = 0; i < x->nruns; i++) {
+        json_decref(x->runs[i].events);
+        json_decref(x->runs[i].attached);
+        json_decref(x->runs[i].script);
+    }
+    free(x->runs);
+    free(x->sess);
+    json_decref(x->connected);
+    json_decref(x->pending);
+    json_decref(x->expected_all);
+    json_decref(x->used);
+}
+
+/* Expectations on every open client, when something may have reached one since the last. */
+static void flush_dirty(struct rctx *x, const char *first)
+{
+    if (json_object_size(x->connected) && x->dirty)
+        flush(x, first, x->primary);
+}
+
+/*
+ * Phase 2 of render: the timeline. Client actions come in groups (the actions between two
+ * provider events); every running provider is held before each action, and before the next
+ * provider event the clients' expectations are flushed and the providers released.
+ */
+static void simulate(struct rctx *x)
+{
+    const struct hn_replay_model *m = x->m;
     json_t *conns = json_object(); /* conn -> connected in the kept items */
     bool group_open = false;
     const char *last_actor = NULL;
+    size_t i;
+    json_t *e;
+
     json_array_foreach(m->items, i, e)
     {
         const char *k = wc_json_str(e, "k"), *conn = wc_json_str(e, "conn");
-        if (!kept(&x, i))
+        if (!kept(x, i))
             continue;
         if (!strcmp(k, "event")) {
             if (group_open) {
                 /* the gateway has handled the actions before any provider goes on: hold the
                  * runs this group started too, then check what the clients got */
-                sync_point(&x, i - 1);
-                if (json_object_size(x.connected) && x.dirty)
-                    flush(&x, last_actor, x.primary);
-                release_all(&x);
+                sync_point(x, i - 1);
+                flush_dirty(x, last_actor);
+                release_all(x);
                 group_open = false;
             }
-            do_event(&x, e, i);
-            x.dirty = true;
+            do_event(x, e, i);
+            x->dirty = true;
             continue;
         }
         if (!strcmp(k, "connect")) {
             if (json_object_get(conns, conn))
                 continue;
             json_object_set_new(conns, conn, json_true());
-        } else if (!json_object_get(x.connected, conn)) {
+        } else if (!json_object_get(x->connected, conn)) {
             continue; /* its connect was removed, or it is closed */
         }
         /* every running provider is held before every action, including the runs the
          * previous actions of this group started */
-        sync_point(&x, i);
+        sync_point(x, i);
         group_open = true;
-        if (json_object_size(x.connected) && x.dirty)
-            flush(&x, last_actor, x.primary);
-        do_action(&x, e);
+        flush_dirty(x, last_actor);
+        do_action(x, e);
         if (strcmp(k, "connect"))
-            x.dirty = true;
+            x->dirty = true;
         last_actor = conn;
     }
     if (group_open) {
-        sync_point(&x, json_array_size(m->items));
-        if (json_object_size(x.connected) && x.dirty)
-            flush(&x, last_actor, x.primary);
+        sync_point(x, json_array_size(m->items));
+        flush_dirty(x, last_actor);
     }
-    release_all(&x);
-    for (i = 0; i < x.nruns; i++)
-        wait_done(&x, &x.runs[i]);
-    if (json_object_size(x.connected) && x.dirty)
-        flush(&x, last_actor, x.primary);
+    release_all(x);
+    for (i = 0; i < x->nruns; i++)
+        wait_done(x, &x->runs[i]);
+    flush_dirty(x, last_actor);
     json_decref(conns);
+}
 
-    /* the case */
+/* Phase 3 of render: the case's head (id, title, spec, tags, needs, strict, the texts). */
+static json_t *case_head(const struct rctx *x)
+{
+    const struct hn_replay_opts *o = x->o;
     json_t *c = json_object();
     json_t *spec = json_array(), *needs = json_array(), *tags = json_array();
     bool strict = false;
-    json_array_foreach(x.used, i, e)
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(x->used, i, e)
     {
         const struct hn_req *rq = o->spec ? hn_spec_find(o->spec, json_string_value(e)) : NULL;
         if (o->spec && !rq)
@@ -1073,19 +1099,19 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
         if (rq && rq->capability)
             add_unique(needs, rq->capability);
     }
-    if (x.primary && o->spec) {
-        const struct hn_req *rq = hn_spec_find(o->spec, x.primary);
+    if (x->primary && o->spec) {
+        const struct hn_req *rq = hn_spec_find(o->spec, x->primary);
         strict = rq && rq->level != HN_LEVEL_MUST;
     }
     add_unique(tags, "replayed");
     json_array_foreach(o->tags, i, e) add_unique(tags, json_string_value(e));
-    char *desc = describe(&x, c);
+    char *desc = describe(x);
     json_object_set_new(c, "id", json_string(o->id ? o->id : "12.0.1-replayed"));
     if (o->title) {
         json_object_set_new(c, "title", json_string(o->title));
     } else {
         char *t = wc_xasprintf("replay of %s%s%s", o->source ? o->source : "a transcript",
-                               x.primary ? ": " : "", x.primary ? x.primary : "");
+                               x->primary ? ": " : "", x->primary ? x->primary : "");
         json_object_set_new(c, "title", json_string(t));
         free(t);
     }
@@ -1105,32 +1131,16 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
                                           "list, in order: one complete per run, seq 1..n, the "
                                           "app session id, nothing after the complete"));
     free(desc);
-    json_t *sessions = json_object(), *providers = json_object();
-    for (i = 0; i < x.nsess; i++) {
-        bool used = false;
-        for (size_t k = 0; k < x.nruns; k++)
-            used = used || (x.runs[k].started && x.runs[k].sess == (int)i);
-        json_t *so = json_array_get(m->sessions, i);
-        json_t *s = json_object();
-        const char *prov = wc_json_str(so, "provider");
-        json_object_set_new(s, "provider", json_string(prov && *prov ? prov : "claude"));
-        (void)used;
-        json_object_set_new(sessions, x.sess[i].label, s);
-    }
-    for (i = 0; i < x.nruns; i++) {
-        struct rrun *r = &x.runs[i];
-        json_t *script = json_array();
-        if (r->probed)
-            json_array_append_new(script, json_pack("{s:s}", "on_abort", "ignore"));
-        json_array_extend(script, r->script);
-        if (!json_array_size(script))
-            json_array_append_new(script, json_pack("{s:i}", "exit", 0));
-        json_object_set_new(providers, r->label,
-                            json_pack("{s:s, s:o}", "session", r->session, "script", script));
-    }
-    /* only the sessions and scripts that steps use */
-    json_t *used_s = json_object(), *used_r = json_object();
-    json_array_foreach(x.steps, i, e)
+    return c;
+}
+
+/* The sessions (label -> $var) and scripts ($script.label) the send steps name. */
+static void steps_use(const struct rctx *x, json_t *used_s, json_t *used_r)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(x->steps, i, e)
     {
         const json_t *snd = json_object_get(e, "send");
         const char *cn;
@@ -1152,6 +1162,33 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
             }
         }
     }
+}
+
+/* Phase 4 of render: the sessions and provider scripts, only those the steps use. */
+static void case_sessions(const struct rctx *x, json_t *c)
+{
+    json_t *sessions = json_object(), *providers = json_object();
+    size_t i;
+
+    for (i = 0; i < x->nsess; i++) {
+        json_t *s = json_object();
+        const char *prov = wc_json_str(json_array_get(x->m->sessions, i), "provider");
+        json_object_set_new(s, "provider", json_string(prov && *prov ? prov : "claude"));
+        json_object_set_new(sessions, x->sess[i].label, s);
+    }
+    for (i = 0; i < x->nruns; i++) {
+        struct rrun *r = &x->runs[i];
+        json_t *script = json_array();
+        if (r->probed)
+            json_array_append_new(script, json_pack("{s:s}", "on_abort", "ignore"));
+        json_array_extend(script, r->script);
+        if (!json_array_size(script))
+            json_array_append_new(script, json_pack("{s:i}", "exit", 0));
+        json_object_set_new(providers, r->label,
+                            json_pack("{s:s, s:o}", "session", r->session, "script", script));
+    }
+    json_t *used_s = json_object(), *used_r = json_object();
+    steps_use(x, used_s, used_r);
     const char *key;
     json_t *val;
     void *tmp;
@@ -1177,23 +1214,32 @@ static json_t *render(const struct hn_replay_model *m, const bool *keep,
         json_object_set_new(c, "providers", providers);
     else
         json_decref(providers);
+}
+
+/* Render with a given primary requirement; *expected (new) gets the conforming stream. */
+static json_t *render(const struct hn_replay_model *m, const bool *keep,
+                      const struct hn_replay_opts *o, const char *primary, json_t **expected)
+{
+    struct rctx x = {.m = m,
+                     .keep = keep,
+                     .o = o,
+                     .steps = json_array(),
+                     .connected = json_object(),
+                     .pending = json_object(),
+                     .expected_all = json_object(),
+                     .used = json_array(),
+                     .primary = primary};
+
+    rctx_init(&x);
+    simulate(&x);
+    json_t *c = case_head(&x);
+    case_sessions(&x, c);
     if (!json_array_size(x.steps))
         json_array_append_new(x.steps, json_pack("{s:s}", "note", "nothing left to replay"));
     json_object_set_new(c, "steps", x.steps);
     if (expected)
         *expected = json_incref(x.expected_all);
-
-    for (i = 0; i < x.nruns; i++) {
-        json_decref(x.runs[i].events);
-        json_decref(x.runs[i].attached);
-        json_decref(x.runs[i].script);
-    }
-    free(x.runs);
-    free(x.sess);
-    json_decref(x.connected);
-    json_decref(x.pending);
-    json_decref(x.expected_all);
-    json_decref(x.used);
+    rctx_release(&x);
     return c;
 }
 
@@ -1213,8 +1259,6 @@ json_t *hn_replay_render(const struct hn_replay_model *m, const bool *keep,
 }
 
 /* ---- findings ---------------------------------------------------------------------------- */
-
-static json_t *find_findings(const struct hn_replay_model *m, const json_t *expected_all);
 
 static json_t *find_findings(const struct hn_replay_model *m, const json_t *expected_all)
 {

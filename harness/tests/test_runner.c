@@ -264,6 +264,8 @@ static void handle_http(struct fconn *c)
     shutdown(c->fd, SHUT_WR);
 }
 
+/* A fake gateway for the runner's tests: HTTP, WebSocket and a control socket per connection.
+ * long: one poll loop whose state (the connections, their late events) is local to it. */
 static void fake_server(int lfd)
 {
     struct fconn conns[32];

@@ -292,7 +292,8 @@ static void test_step_errors(void)
              "connects");
 }
 
-/* heartbeat, pause/resume, restart with disable_provider, $repeat */
+/* heartbeat, pause/resume, restart with disable_provider, $repeat
+ * long: a flat list of lint expectations, one edit and its message each. */
 static void test_new_step_errors(void)
 {
     lint_edit("  - connect: c1\n", "  - connect: {client: c1, pong: no}\n",
