@@ -218,6 +218,7 @@ struct hn_transcript *hn_transcript_load_string(const char *name, const char *te
     while (*p) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *next = eol ? eol + 1 : p + len; /* before the '\r' is trimmed from len */
         char *why = NULL;
         json_t *v;
 
@@ -225,7 +226,7 @@ struct hn_transcript *hn_transcript_load_string(const char *name, const char *te
         if (len && p[len - 1] == '\r')
             len--;
         if (strspn(p, " \t\r") >= len) {
-            p += eol ? (size_t)(eol - p) + 1 : len;
+            p = next;
             continue;
         }
         v = parse_line(p, len, &why);
@@ -245,7 +246,7 @@ struct hn_transcript *hn_transcript_load_string(const char *name, const char *te
             hn_transcript_free(t);
             return NULL;
         }
-        p += eol ? (size_t)(eol - p) + 1 : len;
+        p = next;
     }
     if (!t)
         *err = wc_xasprintf("%s:1: empty transcript (no header)", name);

@@ -165,6 +165,39 @@ static void test_transcript_load_reports_file_and_line(void)
     }
 }
 
+/*
+ * A last line that ends in '\r' with no '\n' (a CRLF file with its final LF cut, or just
+ * "\r\r") once made the reader loop forever: the '\r' was trimmed from the length it then
+ * advanced by. alarm() turns a hang into a failure.
+ */
+static void test_transcript_load_trailing_cr_without_lf(void)
+{
+    static const char *texts[] = {
+        "\r\r",
+        "\r",
+        "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\r",
+        "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\r\n{\"t\":\"note\"}\r",
+        "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\"}\r\n \t\r\r",
+    };
+    static const size_t want_records[] = {0, 0, 0, 1, 0};
+
+    alarm(5);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        char *err = NULL;
+        struct hn_transcript *t = hn_transcript_load_string("cr", texts[i], &err);
+        if (i < 2) {
+            CU_ASSERT_PTR_NULL(t);
+            CU_ASSERT_STRING_EQUAL(err ? err : "", "cr:1: empty transcript (no header)");
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(t);
+            CU_ASSERT_EQUAL(t ? json_array_size(hn_transcript_records(t)) : 99, want_records[i]);
+        }
+        hn_transcript_free(t);
+        free(err);
+    }
+    alarm(0);
+}
+
 static void test_transcript_load_missing_file(void)
 {
     char *err = NULL;
@@ -183,6 +216,7 @@ static CU_TestInfo transcript_tests[] = {
     {"load_numbers_records_and_skips_blank_lines",
      test_transcript_load_numbers_records_and_skips_blank_lines},
     {"load_reports_file_and_line", test_transcript_load_reports_file_and_line},
+    {"load_trailing_cr_without_lf", test_transcript_load_trailing_cr_without_lf},
     {"load_missing_file", test_transcript_load_missing_file},
     CU_TEST_INFO_NULL,
 };
