@@ -2,10 +2,10 @@
  * steps.h: the step vocabulary of a case (cases/README.md, "Steps"), written once.
  *
  * Each layer that handles steps builds its dispatch array from HN_STEPS with one function per
- * step named after it: model/scenario.c's lint_step_<name> lints one, exec/runner.c's
- * run_step_<name> runs one. A step added here without a linter or a runner does not compile,
- * and the properties below (which steps wait, which may stand inside `alternatives`) are
- * read by both from this table instead of from lists of their own.
+ * step named after it: model/scenario.c's lint_step_<name> lints one, hn_run_step_<name>
+ * (exec/run_*.c, dispatched by exec/runner.c) runs one. A step added here without a linter or
+ * a runner does not compile, and the properties below (which steps wait, which may stand
+ * inside `alternatives`) are read by both from this table instead of from lists of their own.
  *
  * Layer model/ (harness/README.md). Depends on nothing.
  */

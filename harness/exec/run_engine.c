@@ -1,0 +1,689 @@
+/* run_engine.c: the machinery every step uses: failures, clients, the control channel, the pump,
+ * frame queues (runner_int.h). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec/runner_int.h"
+#include "check/invariant.h"
+#include "check/verdict.h"
+#include "exec/control.h"
+#include "exec/http.h"
+#include "exec/net.h"
+#include "exec/ws.h"
+#include "model/match.h"
+#include "model/steps.h"
+#include "model/transcript.h"
+#include "wc_err.h"
+#include "wc_io.h"
+#include "wc_json.h"
+#include "wc_mem.h"
+#include "wc_rand.h"
+#include "wc_time.h"
+#include "wc_banned.h"
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+int64_t hn_rt_timeout_of(const struct rt *rt)
+{
+    return rt->timeout_ms;
+}
+
+static bool json_str_in(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *e;
+    if (!s)
+        return false;
+    json_array_foreach(arr, i, e)
+    {
+        if (json_is_string(e) && !strcmp(json_string_value(e), s))
+            return true;
+    }
+    return false;
+}
+
+static bool valid_utf8(const char *s, size_t n)
+{
+    json_t *v = json_stringn(s, n);
+    bool ok = v != NULL;
+    json_decref(v);
+    return ok;
+}
+
+static char *to_hex(const char *s, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    char *h = wc_xmalloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++) {
+        h[2 * i] = d[(unsigned char)s[i] >> 4];
+        h[2 * i + 1] = d[(unsigned char)s[i] & 15];
+    }
+    h[2 * n] = '\0';
+    return h;
+}
+
+/* The payload fields of a send/recv record: frame, text or hex (truncated when huge). */
+json_t *hn_rt_payload_fields(const char *data, size_t len, json_t **parsed)
+{
+    json_t *f = json_object();
+    json_t *v = NULL;
+
+    if (len <= TEXT_RECORD_MAX * 16)
+        v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (v) {
+        json_object_set(f, "frame", v);
+        if (parsed)
+            *parsed = v;
+        else
+            json_decref(v);
+        return f;
+    }
+    if (parsed)
+        *parsed = NULL;
+    size_t keep = len > TEXT_RECORD_MAX ? TEXT_RECORD_HEAD : len;
+    if (valid_utf8(data, len)) {
+        json_t *s = json_stringn(data, keep);
+        if (!s) /* the cut fell inside a UTF-8 sequence */
+            s = json_stringn(data, keep > 4 ? keep - 4 : 0);
+        json_object_set_new(f, "text", s ? s : json_string(""));
+    } else {
+        char *h = to_hex(data, keep);
+        json_object_set_new(f, "hex", json_string(h));
+        free(h);
+    }
+    if (keep < len) {
+        json_object_set_new(f, "len", json_integer((json_int_t)len));
+        json_object_set_new(f, "truncated", json_true());
+    }
+    return f;
+}
+
+int64_t hn_rt_add_record(struct rt *rt, json_t *rec)
+{
+    hn_transcript_add(rt->tr, rec);
+    int64_t n = 0;
+    wc_json_int(rec, "n", &n);
+    return n;
+}
+void hn_rt_note(struct rt *rt, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = wc_xstrdup(fmt);
+    va_end(ap);
+    json_t *s = json_string(msg);
+    if (!s)
+        s = json_string("(note not UTF-8)");
+    hn_rt_add_record(rt, json_pack("{s:s, s:o}", "t", "note", "text", s));
+    free(msg);
+}
+
+/* ---- failures ---------------------------------------------------------------------------- */
+
+static const char *step_requirement(const struct rt *rt, const json_t *step)
+{
+    const char *r = wc_json_str(step, "requirement");
+    if (r)
+        return r;
+    return json_string_value(json_array_get(rt->c->spec, 0));
+}
+
+void hn_rt_add_failure(struct rt *rt, const json_t *step, const char *kind, const char *message,
+                       const json_t *expected, const json_t *received, const char *diff,
+                       json_t *witness)
+{
+    json_t *f = json_pack("{s:s?, s:s, s:s, s:O?, s:O?, s:s?, s:o}", "requirement",
+                          step ? step_requirement(rt, step) : NULL, "kind", kind, "message",
+                          message, "expected", expected, "received", received, "diff", diff,
+                          "witness", witness ? witness : json_array());
+    if (!f) {
+        f = json_pack("{s:s, s:s}", "kind", kind, "message", "(failure text not UTF-8)");
+        json_decref(witness);
+    }
+    if (rt->step_index >= 0)
+        json_object_set_new(f, "step", json_integer(rt->step_index));
+    else
+        json_object_set_new(f, "step", json_null());
+    if (!json_object_get(f, "expected"))
+        json_object_set_new(f, "expected", json_null());
+    if (!json_object_get(f, "received"))
+        json_object_set_new(f, "received", json_null());
+    if (!json_object_get(f, "diff"))
+        json_object_set_new(f, "diff", json_null());
+    if (rt->alt_depth > 0) {
+        if (!rt->alt_failure)
+            rt->alt_failure = f;
+        else
+            json_decref(f);
+        return;
+    }
+    json_array_append_new(rt->failures, f);
+}
+
+void hn_rt_step_fail(struct rt *rt, const json_t *step, const char *message, const json_t *expected,
+                     const json_t *received, const char *diff, int64_t witness_n)
+{
+    json_t *w = json_array();
+    if (witness_n > 0)
+        json_array_append_new(w, json_integer(witness_n));
+    hn_rt_add_failure(rt, step, "step", message, expected, received, diff, w);
+    rt->failed = true;
+    hn_rt_note(rt, "step %lld failed: %s%s%s", (long long)rt->step_index, message, diff ? ": " : "",
+               diff ? diff : "");
+}
+
+void hn_rt_step_error(struct rt *rt, const json_t *step, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = wc_xstrdup(fmt);
+    va_end(ap);
+    if (rt->alt_depth > 0)
+        rt->alt_timeout = true;
+    hn_rt_add_failure(rt, step, "error", msg, NULL, NULL, NULL, NULL);
+    if (rt->alt_depth == 0)
+        rt->errored = true;
+    rt->failed = true;
+    hn_rt_note(rt, "step %lld error: %s", (long long)rt->step_index, msg);
+    free(msg);
+}
+
+/* ---- clients ------------------------------------------------------------------------------ */
+
+struct client *hn_rt_client_get(struct rt *rt, const char *name, bool create)
+{
+    for (size_t i = 0; i < rt->nclients; i++) {
+        if (!strcmp(rt->clients[i].name, name))
+            return &rt->clients[i];
+    }
+    if (!create)
+        return NULL;
+    rt->clients = wc_xrealloc(rt->clients, (rt->nclients + 1) * sizeof(*rt->clients));
+    struct client *c = &rt->clients[rt->nclients++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    c->ws.fd = -1;
+    c->sentinels = json_object();
+    return c;
+}
+
+void hn_rt_client_reset(struct client *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        json_decref(c->items[i].frame);
+        json_decref(c->items[i].raw);
+    }
+    free(c->items);
+    c->items = NULL;
+    c->n = c->cap = c->hint = 0;
+    if (c->state != C_NONE)
+        hn_ws_release(&c->ws);
+    c->ws.fd = -1;
+    free(c->user);
+    c->user = NULL;
+    free(c->close_reason);
+    c->close_reason = NULL;
+    c->closed_by = NULL;
+    c->close_code = 0;
+    c->close_rec_n = 0;
+    json_object_clear(c->sentinels);
+    c->state = C_NONE;
+    c->paused = false;
+    c->corked = false;
+    c->npings = 0;
+    free(c->ping_at);
+    c->ping_at = NULL;
+    c->close_at_ms = 0;
+}
+
+void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int code,
+                        const char *reason)
+{
+    json_t *r =
+        json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by, "code", code);
+    json_t *rs = reason ? json_string(reason) : NULL;
+    if (reason)
+        json_object_set_new(r, "reason", rs ? rs : json_string("(not UTF-8)"));
+    c->close_rec_n = hn_rt_add_record(rt, r);
+    c->close_at_ms = wc_now_ms();
+    hn_ws_arrival(&c->ws, &c->close_lo_ms, &c->close_hi_ms);
+    c->close_code = code;
+    free(c->close_reason);
+    c->close_reason = reason ? wc_xstrdup(reason) : NULL;
+    c->closed_by = by;
+}
+
+/* The socket is finished: close the fd, keep the queue. */
+void hn_rt_client_finish(struct client *c)
+{
+    if (c->ws.fd >= 0)
+        close(c->ws.fd);
+    c->ws.fd = -1;
+    c->state = C_CLOSED;
+}
+
+static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
+{
+    json_t *parsed = NULL;
+    json_t *fields = hn_rt_payload_fields(ev->data, ev->len, &parsed);
+    json_t *rec = json_pack("{s:s, s:s}", "t", "recv", "conn", c->name);
+    struct item it = {0};
+
+    json_object_update(rec, fields);
+    json_object_set_new(rec, "binary", json_boolean(ev->binary));
+    if (json_is_object(parsed) && json_is_string(json_object_get(parsed, "kind")))
+        it.kind = json_string_value(json_object_get(parsed, "kind"));
+    if (it.kind && !strcmp(it.kind, "chat_subscribed")) {
+        const char *sid = wc_json_str(parsed, "sessionId");
+        if (sid && json_object_get(c->sentinels, sid)) {
+            it.sentinel = true;
+            json_object_del(c->sentinels, sid);
+            json_object_set_new(rec, "sentinel", json_true());
+        }
+    }
+    it.frame = parsed;
+    it.raw = fields;
+    it.arrival = ++rt->arrival;
+    it.at_ms = wc_now_ms();
+    hn_ws_arrival(&c->ws, &it.lo_ms, &it.hi_ms);
+    it.rec_n = hn_rt_add_record(rt, rec);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 32;
+        c->items = wc_xrealloc(c->items, c->cap * sizeof(*c->items));
+    }
+    c->items[c->n++] = it;
+}
+
+/*
+ * A ping or pong from the server: a `ping` / `pong` record (spec/transcript.md). Pings are
+ * counted for `expect_ping`; they are control frames, never items of the frame queue, so
+ * `expect`, `quiet` and `expect ... none` do not see them.
+ */
+static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws_event *ev)
+{
+    bool ping = ev->type == HN_WS_EV_PING;
+    json_t *rec = json_pack("{s:s, s:s, s:I}", "t", ping ? "ping" : "pong", "conn", c->name, "len",
+                            (json_int_t)ev->len);
+
+    if (ev->len > 0) {
+        char *h = to_hex(ev->data, ev->len);
+        json_object_set_new(rec, "hex", json_string(h));
+        free(h);
+    }
+    if (ping) {
+        json_object_set_new(rec, "answered", json_boolean(!c->ws.no_pong && !c->ws.close_sent));
+        c->ping_at = wc_xrealloc(c->ping_at, (c->npings + 1) * sizeof(*c->ping_at));
+        c->ping_at[c->npings++] = wc_now_ms();
+    }
+    hn_rt_add_record(rt, rec);
+}
+
+/* Parse whatever the client's rx holds. */
+void hn_rt_client_process(struct rt *rt, struct client *c)
+{
+    for (;;) {
+        struct hn_ws_event ev;
+        char *why = NULL;
+        int r = hn_ws_next(&c->ws, &ev, &why);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            hn_rt_note(rt, "%s: broken WebSocket stream from the server: %s", c->name, why);
+            int code = r == WC_ERR_TOO_BIG ? 1009 : 1002;
+            if (!c->ws.close_sent) {
+                hn_ws_close(&c->ws, code, r == WC_ERR_TOO_BIG ? "too big" : "protocol error");
+                hn_ws_flush(&c->ws);
+            }
+            if (c->state == C_OPEN)
+                hn_rt_record_close(rt, c, "client", code, why);
+            free(why);
+            hn_rt_client_finish(c);
+            return;
+        }
+        if (ev.type == HN_WS_EV_MESSAGE) {
+            on_message(rt, c, &ev);
+        } else if (ev.type == HN_WS_EV_PING || ev.type == HN_WS_EV_PONG) {
+            on_control_frame(rt, c, &ev);
+        } else if (ev.type == HN_WS_EV_CLOSE) {
+            if (c->state == C_OPEN) {
+                hn_rt_record_close(rt, c, "server", ev.code, ev.data);
+                if (!c->ws.close_sent) {
+                    hn_ws_close(&c->ws, ev.code == 1005 ? 0 : ev.code, NULL);
+                    hn_ws_flush(&c->ws);
+                }
+            }
+            hn_ws_event_release(&ev);
+            hn_rt_client_finish(c);
+            return;
+        }
+        hn_ws_event_release(&ev);
+    }
+    if (c->ws.masked_seen) {
+        hn_rt_note(rt, "%s: the server sent a masked frame (RFC 6455 5.1 forbids it)", c->name);
+        c->ws.masked_seen = false;
+    }
+    if (c->ws.eof && c->state != C_CLOSED) {
+        if (c->state == C_OPEN)
+            hn_rt_record_close(rt, c, "drop", 1006, NULL);
+        hn_rt_client_finish(c);
+    }
+}
+
+/* ---- control channel ---------------------------------------------------------------------- */
+
+static void deliver_pending_releases(struct rt *rt, const char *label, const char *run);
+
+void hn_rt_on_ctl(void *ctx, int conn, const char *label, const char *run, json_t *msg,
+                  const char *bad)
+{
+    struct rt *rt = ctx;
+    (void)conn;
+
+    if (!msg) {
+        if (bad && !strncmp(bad, "hello from another case", 23))
+            hn_rt_note(rt, "control channel: %s", bad);
+        else
+            hn_rt_note(rt, "control channel (%s): not a JSON object: %.200s", label ? label : "?",
+                       bad);
+        return;
+    }
+    const char *type = wc_json_str(msg, "type");
+    if (type && !strcmp(type, "hello")) {
+        const char *ct = wc_json_str(msg, "case");
+        if (!ct || strcmp(ct, rt->case_token)) {
+            hn_rt_note(rt, "control hello from another case (%s), ignored", ct ? ct : "none");
+            return;
+        }
+    }
+    int64_t n = hn_rt_add_record(rt, json_pack("{s:s, s:s?, s:s?, s:O}", "t", "ctl", "label", label,
+                                               "run", run, "msg", msg));
+    if (!label)
+        return;
+    if (rt->nmsgs == rt->capmsgs) {
+        rt->capmsgs = rt->capmsgs ? 2 * rt->capmsgs : 32;
+        rt->msgs = wc_xrealloc(rt->msgs, rt->capmsgs * sizeof(*rt->msgs));
+    }
+    struct ctlmsg *m = &rt->msgs[rt->nmsgs++];
+    memset(m, 0, sizeof(*m));
+    m->label = wc_xstrdup(label);
+    m->run = wc_xstrdup(run ? run : "");
+    m->msg = json_incref(msg);
+    m->arrival = ++rt->arrival;
+    m->at_ms = wc_now_ms();
+    m->lo_ms = rt->poll_prev_ms; /* the control socket was drained in the round before */
+    m->hi_ms = m->at_ms;
+    m->rec_n = n;
+    if (type && !strcmp(type, "announced") && wc_json_str(msg, "nativeId")) {
+        char *k = wc_xasprintf("native.%s", label);
+        json_object_set_new(rt->vars, k, json_string(wc_json_str(msg, "nativeId")));
+        free(k);
+    }
+    if (type && !strcmp(type, "hello"))
+        deliver_pending_releases(rt, label, run);
+}
+
+void hn_rt_send_release(struct rt *rt, const char *label, const char *run, const char *barrier)
+{
+    json_t *msg = json_pack("{s:s, s:s}", "type", "release", "barrier", barrier);
+    int n = hn_ctl_send(rt->ctl, label, run, msg);
+    if (n > 0)
+        hn_rt_add_record(rt, json_pack("{s:s, s:s, s:s?, s:O}", "t", "ctl_send", "label", label,
+                                       "run", run, "msg", msg));
+    json_decref(msg);
+}
+
+static void deliver_pending_releases(struct rt *rt, const char *label, const char *run)
+{
+    size_t i = 0;
+    while (i < json_array_size(rt->pending_release)) {
+        json_t *p = json_array_get(rt->pending_release, i);
+        if (!strcmp(wc_json_str(p, "label"), label)) {
+            hn_rt_send_release(rt, label, run, wc_json_str(p, "barrier"));
+            json_array_remove(rt->pending_release, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+/* ---- the pump ---------------------------------------------------------------------------------
+ */
+
+/* Wait for I/O until deadline (ms clock) and process it. */
+static void pump(struct rt *rt, int64_t deadline)
+{
+    struct pollfd fds[MAX_POLL];
+    struct client *owner[MAX_POLL];
+    size_t nctl = hn_ctl_pollfds(rt->ctl, fds, MAX_POLL / 2);
+    size_t n = nctl;
+    int64_t left = deadline - wc_now_ms();
+
+    for (size_t i = 0; i < rt->nclients && n < MAX_POLL; i++) {
+        struct client *c = &rt->clients[i];
+        bool out = c->ws.tx.len && !c->corked;
+        if (c->ws.fd < 0 || (c->paused && !out))
+            continue; /* a paused socket is not read: only what we send to it is written */
+        owner[n] = c;
+        fds[n++] = (struct pollfd){.fd = c->ws.fd,
+                                   .events = (c->paused ? 0 : POLLIN) | (out ? POLLOUT : 0)};
+    }
+    if (left < 0)
+        left = 0;
+    rt->poll_prev_ms = rt->poll_ms;
+    rt->poll_ms = wc_now_ms();
+    int r = poll(fds, n, (int)(left > 60000 ? 60000 : left));
+    if (r < 0)
+        return;
+    /* a socket poll found nothing to read on was empty at some time after poll_ms */
+    for (size_t i = nctl; i < n; i++) {
+        if ((fds[i].events & POLLIN) && !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+            owner[i]->ws.fd == fds[i].fd && owner[i]->ws.empty_ms < rt->poll_ms)
+            owner[i]->ws.empty_ms = rt->poll_ms;
+    }
+    if (r == 0)
+        return;
+    hn_ctl_handle(rt->ctl, fds, nctl);
+    for (size_t i = nctl; i < n; i++) {
+        struct client *c = owner[i];
+        if (!fds[i].revents || c->ws.fd != fds[i].fd)
+            continue;
+        if (fds[i].revents & (c->paused ? POLLOUT | POLLHUP | POLLERR : POLLOUT)) {
+            if (hn_ws_flush(&c->ws) != 0)
+                c->ws.eof = true;
+        }
+        if (c->paused) {
+            if (c->ws.eof) /* a write failed: the connection is gone */
+                hn_rt_client_process(rt, c);
+            continue;
+        }
+        if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+            hn_ws_read(&c->ws);
+        hn_rt_client_process(rt, c);
+    }
+}
+
+/* Process whatever is already readable, without waiting. */
+void hn_rt_drain(struct rt *rt)
+{
+    pump(rt, wc_now_ms());
+}
+
+/* The kernel's count of microseconds during which some task waited for a CPU (PSI,
+ * /proc/pressure/cpu "some ... total="), or -1 where the kernel has none. */
+int64_t hn_rt_cpu_pressure_us(void)
+{
+    FILE *f = fopen("/proc/pressure/cpu", "r");
+    char line[256];
+    long long total = -1;
+
+    if (!f)
+        return -1;
+    if (fgets(line, sizeof(line), f)) {
+        const char *t = strstr(line, "total=");
+        if (!t || sscanf(t + 6, "%lld", &total) != 1)
+            total = -1;
+    }
+    fclose(f);
+    return total;
+}
+
+/*
+ * 0 when cond holds, WC_ERR_TIMEOUT at the deadline. At the deadline whatever already waits in
+ * the kernel's buffers is read first: a harness that was descheduled past the deadline must not
+ * call late what came in time. A bounded wait (within_ms) is also settled there once
+ * (within_settle): it may go on, and what it waited for may come in meanwhile.
+ */
+int hn_rt_wait_until(struct rt *rt, cond_fn cond, void *arg, int64_t deadline)
+{
+    for (;;) {
+        if (cond(rt, arg))
+            return 0;
+        if (wc_now_ms() >= deadline) {
+            hn_rt_drain(rt);
+            if (cond(rt, arg))
+                return 0;
+            if (!hn_rt_within_settle(rt, &deadline))
+                return WC_ERR_TIMEOUT;
+            continue;
+        }
+        int64_t wake = hn_rt_within_probe(rt);
+        pump(rt, wake > 0 && wake < deadline ? wake : deadline);
+    }
+}
+
+void hn_rt_flush_client(struct rt *rt, struct client *c, int64_t deadline)
+{
+    c->corked = false; /* writing now: a held burst goes out with it */
+    while (c->ws.fd >= 0 && c->ws.tx.len > 0 && wc_now_ms() < deadline) {
+        if (hn_ws_flush(&c->ws) != 0) {
+            c->ws.eof = true;
+            hn_ws_read(&c->ws);
+            hn_rt_client_process(rt, c);
+            break;
+        }
+        if (c->ws.tx.len)
+            pump(rt, deadline);
+    }
+}
+
+/* ---- the directive --------------------------------------------------------------------------- */
+
+json_t *hn_rt_resolve(void *ctx, const char *name)
+{
+    struct rt *rt = ctx;
+
+    if (!strncmp(name, "script.", 7)) {
+        const char *label = name + 7;
+        json_t *p = json_object_get(rt->c->providers, label);
+        if (!p)
+            return NULL;
+        struct hn_scope sc = {.vars = rt->vars};
+        char *err = NULL;
+        json_t *script = hn_expand(json_object_get(p, "script"), &sc, &err);
+        if (!script) {
+            hn_rt_note(rt, "script %s: %s", label, err);
+            free(err);
+            script = json_deep_copy(json_object_get(p, "script"));
+        }
+        char run[32], ctl[64];
+        snprintf(run, sizeof(run), "r%d", ++rt->run_n);
+        snprintf(ctl, sizeof(ctl), "127.0.0.1:%d", hn_ctl_port(rt->ctl));
+        json_t *d = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:o}", "v", 1, "ctl", ctl, "case",
+                              rt->case_token, "label", label, "run", run, "seed",
+                              (json_int_t)(wc_rand_next(&rt->rng) >> 12), "script", script);
+        char *text = wc_json_compact(d);
+        char *line = wc_xasprintf("gwspec:%s", text);
+        json_t *out = json_string(line);
+        free(text);
+        free(line);
+        json_decref(d);
+        return out;
+    }
+    return NULL;
+}
+
+/* ---- frame queues ------------------------------------------------------------------------------
+ */
+
+bool hn_rt_ignored(const struct rt *rt, const struct item *it, const char *except_kind)
+{
+    if (!it->kind)
+        return false;
+    if (except_kind && !strcmp(except_kind, it->kind))
+        return false;
+    return json_str_in(rt->c->ignore, it->kind);
+}
+
+void hn_rt_advance_hint(struct client *c)
+{
+    while (c->hint < c->n && (c->items[c->hint].consumed || c->items[c->hint].sentinel))
+        c->hint++;
+}
+
+struct item *hn_rt_next_item(struct rt *rt, struct client *c, const char *except_kind)
+{
+    hn_rt_advance_hint(c);
+    for (size_t i = c->hint; i < c->n; i++) {
+        struct item *it = &c->items[i];
+        if (it->consumed || it->sentinel || hn_rt_ignored(rt, it, except_kind))
+            continue;
+        return it;
+    }
+    return NULL;
+}
+
+bool hn_rt_cond_next(struct rt *rt, void *arg)
+{
+    struct next_arg *a = arg;
+    return hn_rt_next_item(rt, a->c, a->except_kind) != NULL || a->c->state != C_OPEN;
+}
+
+json_t *hn_rt_close_value(const struct client *c)
+{
+    json_t *v =
+        json_pack("{s:s, s:s?, s:i}", "closed", c->name, "by", c->closed_by, "code", c->close_code);
+    if (c->close_reason)
+        json_object_set_new(v, "reason", json_string(c->close_reason));
+    return v;
+}
+
+const char *hn_rt_pattern_kind(const json_t *pat)
+{
+    json_t *inner = json_object_get(pat, "$exact");
+    if (inner && json_object_size(pat) == 1)
+        pat = inner;
+    return wc_json_str(pat, "kind");
+}
+
+struct client *hn_rt_open_client(struct rt *rt, const json_t *step, const char *name)
+{
+    struct client *c = hn_rt_client_get(rt, name, false);
+    if (!c || c->state == C_NONE) {
+        hn_rt_step_error(rt, step, "client %s is not connected", name);
+        return NULL;
+    }
+    return c;
+}
+
+/* A client a step waits on: connected and not paused (the linter says so already). */
+struct client *hn_rt_waiting_client(struct rt *rt, const json_t *step, const char *name)
+{
+    struct client *c = hn_rt_open_client(rt, step, name);
+    if (c && c->paused) {
+        hn_rt_step_error(rt, step, "client %s is paused: resume it before waiting on it", name);
+        return NULL;
+    }
+    return c;
+}
