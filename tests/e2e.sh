@@ -636,6 +636,17 @@ else
     bad "run with stdin closed" "$OUT/closed-stdin.txt"
 fi
 
+# 18-alternatives. A failed alternative's rollback gives back what it consumed but keeps what
+#      arrived while it waited: the announce bound ${native.s1} during the first alternative, and
+#      the second one names it (before the fix it was unbound there: ERROR).
+$GW run --seed 3 tests/alternatives >"$OUT/alt.txt" 2>&1; arc=$?
+if [ $arc = 0 ] && grep -q '^  OK           99.1.1-rollback-keeps-arrivals' "$OUT/alt.txt"; then
+    ok "alternatives: a rollback keeps the bindings of what arrived"
+else
+    echo "exit $arc" >>"$OUT/alt.txt"
+    bad "alternatives rollback" "$OUT/alt.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -428,6 +428,7 @@ void hn_rt_on_ctl(void *ctx, int conn, const char *label, const char *run, json_
     if (type && !strcmp(type, "announced") && wc_json_str(msg, "nativeId")) {
         char *k = wc_xasprintf("native.%s", label);
         json_object_set_new(rt->vars, k, json_string(wc_json_str(msg, "nativeId")));
+        json_object_set_new(rt->arrived, k, json_string(wc_json_str(msg, "nativeId")));
         free(k);
     }
     if (type && !strcmp(type, "hello"))

@@ -49,8 +49,11 @@ static void restore(struct rt *rt, struct snapshot *s)
         if (rt->msgs[i].consumed > s->stamp)
             rt->msgs[i].consumed = 0;
     }
+    /* what was bound by consuming is rolled back with the consumption; what was bound by an
+     * arrival (an announce while the failed alternative waited) stays: it did arrive */
     json_object_clear(rt->vars);
     json_object_update(rt->vars, s->vars);
+    json_object_update(rt->vars, rt->arrived);
 }
 
 static int grade_rank(const char *g)

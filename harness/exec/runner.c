@@ -358,6 +358,7 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
     rt->failures = json_array();
     rt->pending_release = json_array();
     rt->vars = json_object();
+    rt->arrived = json_object();
     rt->scope = (struct hn_scope){.vars = rt->vars, .resolve = hn_rt_resolve, .ctx = rt};
     rt->within.min_ms = -1;
     rt->seen_ms = -1;
@@ -520,6 +521,7 @@ static void rt_release(struct rt *rt)
     json_decref(rt->failures);
     json_decref(rt->pending_release);
     json_decref(rt->vars);
+    json_decref(rt->arrived);
     json_decref(rt->alt_failure);
 }
 

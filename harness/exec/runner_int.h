@@ -139,6 +139,7 @@ struct rt {
     struct ctlmsg *msgs;
     size_t nmsgs, capmsgs;
     json_t *vars;
+    json_t *arrived; /* bindings made by what arrived (native.<label>): a rollback keeps them */
     struct hn_scope scope;
     struct wc_rand rng;
     char case_token[160];
