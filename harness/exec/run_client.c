@@ -211,9 +211,51 @@ static bool upgrade_request(struct rt *rt, const json_t *step, const json_t *spe
     return true;
 }
 
+/*
+ * connect's `early`: frames written in the same write as the upgrade request, before the 101
+ * is read (a client that does not wait for it, RFC 6455 section 4.1). Queued on the socket now,
+ * recorded once the upgrade's outcome is (*early: their frames). false when one does not expand.
+ */
+static bool queue_early(struct rt *rt, const json_t *step, struct client *c, const json_t *spec,
+                        json_t **early)
+{
+    const json_t *list = json_object_get(spec, "early");
+    size_t i;
+    json_t *m;
+
+    *early = json_array();
+    json_array_foreach(list, i, m)
+    {
+        char *err = NULL, *text;
+        json_t *frame = hn_expand(m, &rt->scope, &err);
+        if (!frame) {
+            hn_rt_step_error(rt, step, "connect: early: %s", err);
+            free(err);
+            hn_rt_client_finish(c);
+            return false;
+        }
+        text = wc_json_compact(frame);
+        hn_ws_frame(&c->ws, HN_WS_TEXT, true, text, strlen(text));
+        free(text);
+        json_array_append_new(*early, frame);
+    }
+    return true;
+}
+
+/* The early frames as send records, after the record of the upgrade's outcome. */
+static void record_early(struct rt *rt, const struct client *c, const json_t *early)
+{
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(early, i, f)
+        hn_rt_add_record(rt, json_pack("{s:s, s:s, s:O, s:b, s:b}", "t", "send", "conn", c->name,
+                                       "frame", f, "binary", 0, "early", 1));
+}
+
 /* The upgrade was accepted (101): record the open; a step that expected a refusal fails. */
 static void upgrade_accepted(struct rt *rt, const json_t *step, struct client *c, const char *user,
-                             bool tuned, int64_t expect_status)
+                             bool tuned, int64_t expect_status, const json_t *early)
 {
     c->state = C_OPEN;
     json_t *orec = json_pack("{s:s, s:s, s:s}", "t", "open", "conn", c->name, "user", user);
@@ -223,6 +265,7 @@ static void upgrade_accepted(struct rt *rt, const json_t *step, struct client *c
         json_object_set_new(orec, "tcp",
                             json_pack("{s:i, s:i}", "rcvbuf", PAUSED_RCVBUF, "mss", PAUSED_MSS));
     hn_rt_add_record(rt, orec);
+    record_early(rt, c, early);
     hn_rt_client_process(rt, c); /* frames that came with the 101 */
     if (expect_status && expect_status != 101) {
         json_t *exp = json_pack("{s:I}", "status", (json_int_t)expect_status);
@@ -244,10 +287,11 @@ static void upgrade_accepted(struct rt *rt, const json_t *step, struct client *c
 /* The upgrade was refused with `status`: it must be the end of the connection (R-AUTH-1), and
  * the status the step expected. */
 static void upgrade_refused(struct rt *rt, const json_t *step, struct client *c, int status,
-                            int64_t expect_status, int64_t deadline)
+                            int64_t expect_status, int64_t deadline, const json_t *early)
 {
     int64_t n = hn_rt_add_record(
         rt, json_pack("{s:s, s:s, s:i}", "t", "reject", "conn", c->name, "status", status));
+    record_early(rt, c, early);
     /* R-AUTH-1: a refusal is the end of that connection, not a response before a 101 */
     char *extra = NULL;
     size_t more = hn_ws_refusal_trailer(&c->ws, deadline, &extra);
@@ -293,6 +337,7 @@ void hn_run_step_connect(struct rt *rt, const json_t *step, const char *sname)
     struct client *c = hn_rt_client_get(rt, name, true);
     int64_t deadline = wc_now_ms() + hn_rt_timeout_of(rt);
     struct upgrade u;
+    json_t *early = NULL;
 
     if (c->state == C_OPEN || c->state == C_CLOSING) {
         hn_rt_step_error(rt, step, "client %s is already connected", name);
@@ -313,6 +358,8 @@ void hn_run_step_connect(struct rt *rt, const json_t *step, const char *sname)
         goto out;
     }
     hn_ws_init(&c->ws, fd, &rt->rng);
+    if (!queue_early(rt, step, c, spec, &early))
+        goto out;
     c->ws.no_pong = spec && json_is_false(json_object_get(spec, "pong"));
     c->state = C_CLOSED; /* until the upgrade succeeds */
     c->user = wc_xstrdup(u.user);
@@ -337,11 +384,12 @@ void hn_run_step_connect(struct rt *rt, const json_t *step, const char *sname)
         goto out;
     }
     if (status == 101)
-        upgrade_accepted(rt, step, c, u.user, tuned, expect_status);
+        upgrade_accepted(rt, step, c, u.user, tuned, expect_status, early);
     else
-        upgrade_refused(rt, step, c, status, expect_status, deadline);
+        upgrade_refused(rt, step, c, status, expect_status, deadline, early);
 out:
     free(err);
+    json_decref(early);
     upgrade_release(&u);
 }
 

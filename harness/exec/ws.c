@@ -393,7 +393,16 @@ int hn_ws_handshake(struct hn_ws *ws, const char *host, int port, const char *pa
                        "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                        "Sec-WebSocket-Version: 13\r\n%s\r\n",
                        path, host, port, key, extra_headers ? extra_headers : "");
-    wc_buf_add(&ws->tx, req, strlen(req));
+    {
+        /* bytes queued before the handshake (connect's `early`: a client that does not wait
+         * for the 101) go right behind the request, in the same write */
+        size_t n = 0;
+        char *queued = wc_buf_detach(&ws->tx, &n);
+        wc_buf_add(&ws->tx, req, strlen(req));
+        if (n)
+            wc_buf_add(&ws->tx, queued, n);
+        free(queued);
+    }
     free(req);
 
     for (;;) {

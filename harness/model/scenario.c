@@ -729,6 +729,29 @@ static void lint_token(struct lint *l, const json_t *obj, const char *key)
         lerr(l, v, NULL, v, "%s: give exactly one of 'cut' and 'append'", key);
 }
 
+/* connect's `early`: a non-empty list of frames (mappings, templates allowed). */
+static void lint_early(struct lint *l, const json_t *v)
+{
+    const json_t *e = json_object_get(v, "early");
+    size_t i;
+    json_t *f;
+
+    if (!e)
+        return;
+    if (!json_is_array(e) || !json_array_size(e)) {
+        lerr(l, v, "early", e, "'early' takes a non-empty list of frames (mappings)");
+        return;
+    }
+    json_array_foreach(e, i, f)
+    {
+        if (!json_is_object(f)) {
+            lerr(l, v, "early", f, "'early': every frame must be a mapping");
+            return;
+        }
+    }
+    check_template(l, v, "early", e);
+}
+
 static void lint_step_connect(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "connect");
@@ -737,9 +760,9 @@ static void lint_step_connect(struct lint *l, const json_t *step, const char *na
     bool expect_status = false;
 
     if (json_is_object(v)) {
-        static const char *const keys[] = {
-            "client",        "user", "token",        "auth",        "path",
-            "expect_status", "pong", "header_token", "header_user", NULL};
+        static const char *const keys[] = {"client",      "user",          "token", "auth",
+                                           "path",        "expect_status", "pong",  "header_token",
+                                           "header_user", "early",         NULL};
         const char *auth;
         check_keys(l, v, keys, "connect");
         if (get_str(l, v, "user", false, "connect"))
@@ -762,6 +785,7 @@ static void lint_step_connect(struct lint *l, const json_t *step, const char *na
             check_template(l, v, "header_user", json_object_get(v, "header_user"));
         expect_status = get_int(l, v, "expect_status", 100, 599, &status);
         get_bool(l, v, "pong", true);
+        lint_early(l, v);
     }
     if (!c)
         return;
