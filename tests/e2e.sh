@@ -586,7 +586,7 @@ fi
 #      counted as not run); on the clean gateway the same selection runs whole and passes.
 $GW run --seed 3 --fail-fast --mutant dup-complete cases/5-terminal cases/2-rest >"$OUT/ff.txt" 2>&1; frc=$?
 $GW run --seed 3 --fail-fast cases/5-terminal cases/2-rest >"$OUT/ff-clean.txt" 2>&1; crc=$?
-if [ $frc = 1 ] && [ "$(grep -c '^  FAILED ' "$OUT/ff.txt")" = 1 ] \
+if [ $frc = 1 ] && [ "$(grep -cE '^  FAILED +[^ ]+ \([0-9]+ ms\)' "$OUT/ff.txt")" = 1 ] \
    && grep -qE '^gwspec: --fail-fast: stopped at the first FAILED or ERROR case; [1-9][0-9]* case\(s\) not run' "$OUT/ff.txt" \
    && [ $crc = 0 ] && ! grep -q -- '--fail-fast: stopped' "$OUT/ff-clean.txt"; then
     ok "run --fail-fast: stops at the first FAILED case ($(grep -o '[0-9]* case(s) not run' "$OUT/ff.txt")); a clean run is whole"
@@ -618,7 +618,7 @@ esc=$(printf '\033')
 if grep -q "${esc}\[1;31mFAILED" "$OUT/tty.txt" && grep -q "${esc}\[32mOK" "$OUT/tty.txt" \
    && ! grep -q "$esc" "$OUT/tty-nc.txt" && ! grep -q "$esc" "$OUT/piped.txt" \
    && grep -q '^not ok:$' "$OUT/piped.txt" \
-   && grep -qE '^  FAILED +5\.1\.1-provider-completes-twice +bin/gwspec run --seed 3 --mutant dup-complete cases/5-terminal/5\.1\.1-provider-completes-twice\.yaml$' "$OUT/piped.txt"; then
+   && grep -qE '^  FAILED +5\.1\.1-provider-completes-twice +[^ ]*gwspec run --seed 3 --mutant dup-complete cases/5-terminal/5\.1\.1-provider-completes-twice\.yaml$' "$OUT/piped.txt"; then
     ok "console: colour on a tty only (not with NO_COLOR, not piped); the not-ok list with rerun lines"
 else
     cat "$OUT/tty.txt" "$OUT/tty-nc.txt" "$OUT/piped.txt" >"$OUT/console-all.txt"
