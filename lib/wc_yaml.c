@@ -366,36 +366,127 @@ out_destroy_parser:
     return doc;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, nothing
+ * above U+10FFFF), or 0 when the bytes there are not one.
+ */
+static size_t utf8_seq_len(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong below U+0800 */
+        else if (c == 0xed)
+            hi = 0x9f; /* U+D800..U+DFFF are surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong below U+10000 */
+        else if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF */
+    } else
+        return 0; /* continuation byte, overlong lead 0xc0/0xc1, or 0xf5..0xff */
+    if (avail < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    }
+    return n;
+}
+
+/*
+ * libfyaml 0.7.12 loops forever on some invalid UTF-8 (`%` then 0xD2 spins in
+ * fy_scan_directive), so every input is checked here before the parser sees a byte.
+ * Returns false with *err = "name:line:col: invalid UTF-8 ..." at the first bad byte; the
+ * column counts characters, as libfyaml's own diagnostics do.
+ */
+static bool check_utf8(const char *name, const char *text, size_t len, char **err)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    int line = 1, col = 1;
+
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq_len(p + i, len - i);
+        if (!n) {
+            *err = wc_xasprintf("%s:%d:%d: invalid UTF-8 (byte 0x%02X at offset %zu)", name, line,
+                                col, p[i], i);
+            return false;
+        }
+        if (p[i] == '\n') {
+            line++;
+            col = 1;
+        } else
+            col++;
+        i += n;
+    }
+    return true;
+}
+
+static struct wc_yaml_doc *load_mem(const char *name, const char *text, size_t len, char **err)
+{
+    FILE *fp;
+    struct wc_yaml_doc *doc;
+
+    *err = NULL;
+    if (!check_utf8(name, text, len, err))
+        return NULL;
+    /* fmemopen refuses a zero-length buffer; an empty input is one empty line */
+    fp = len ? fmemopen((void *)text, len, "r") : fmemopen((void *)"\n", 1, "r");
+    if (!fp) {
+        *err = wc_xasprintf("%s: cannot read: %s", name, strerror(errno));
+        return NULL;
+    }
+    doc = load_fp(name, fp, err);
+    fclose(fp);
+    return doc;
+}
+
 struct wc_yaml_doc *wc_yaml_load_file(const char *path, char **err)
 {
     FILE *fp = fopen(path, "r");
     struct wc_yaml_doc *doc;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
 
     if (!fp) {
         *err = wc_xasprintf("%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    doc = load_fp(path, fp, err);
+    /* read it whole: the UTF-8 check must see every byte before libfyaml does */
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            text = wc_xrealloc(text, cap);
+        }
+        size_t got = fread(text + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        *err = wc_xasprintf("%s: cannot read: %s", path, strerror(errno));
+        fclose(fp);
+        free(text);
+        return NULL;
+    }
     fclose(fp);
+    doc = load_mem(path, text, len, err);
+    free(text);
     return doc;
 }
 
 struct wc_yaml_doc *wc_yaml_load_string(const char *name, const char *text, size_t len, char **err)
 {
-    FILE *fp = fmemopen((void *)text, len ? len : 1, "r");
-    struct wc_yaml_doc *doc;
-
-    if (!fp) {
-        *err = wc_xasprintf("%s: cannot read string", name);
-        return NULL;
-    }
-    if (!len) {
-        fclose(fp);
-        fp = fmemopen((void *)"\n", 1, "r");
-    }
-    doc = load_fp(name, fp, err);
-    fclose(fp);
-    return doc;
+    return load_mem(name, text, len, err);
 }
 
 void wc_yaml_free(struct wc_yaml_doc *doc)

@@ -7,6 +7,9 @@
  * integers and floats); quoted scalars are always strings. Aliases and merge keys are resolved.
  * Non-scalar mapping keys and duplicate keys are errors. Positions are 1-based.
  *
+ * Every input is checked to be well-formed UTF-8 before libfyaml sees it (0.7.12 spins forever
+ * on some invalid sequences); the first bad byte is refused as `file:line:col: invalid UTF-8`.
+ *
  * Depends on libfyaml and jansson.
  */
 #ifndef WC_YAML_H

@@ -1,6 +1,8 @@
 /* lib/tests/test_yaml.c: YAML -> JSON typing, positions and file:line:col errors. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
@@ -85,11 +87,70 @@ static void test_yaml_anchors_and_merge_keys_resolve(void)
     wc_yaml_free(doc);
 }
 
+/*
+ * Load text in a child under a 5 s alarm and report whether it was refused with an error that
+ * starts with prefix: libfyaml spins forever on some of these inputs, and a test must fail, not
+ * hang, when the guard is missing.
+ */
+static bool refused_in_child(const char *text, size_t len, const char *prefix)
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        char *err = NULL;
+        alarm(5);
+        struct wc_yaml_doc *doc = wc_yaml_load_string("t.yaml", text, len, &err);
+        _exit(!doc && err && strncmp(err, prefix, strlen(prefix)) == 0 ? 0 : 1);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void test_yaml_invalid_utf8_is_refused_at_its_byte(void)
+{
+    static const struct {
+        const char *text;
+        const char *prefix;
+    } rows[] = {
+        {"%\xd2", "t.yaml:1:2: invalid UTF-8"},                     /* hung libfyaml 0.7.12 */
+        {"%\xd2\n", "t.yaml:1:2: invalid UTF-8"},                   /* the same, one line */
+        {"a: \xc0\xaf\n", "t.yaml:1:4: invalid UTF-8"},             /* overlong '/' */
+        {"a: \xe0\x80\xaf\n", "t.yaml:1:4: invalid UTF-8"},         /* overlong, 3 bytes */
+        {"a: 1\nb: \xed\xa0\x80\n", "t.yaml:2:4: invalid UTF-8"},   /* surrogate U+D800 */
+        {"a: \xf4\x90\x80\x80\n", "t.yaml:1:4: invalid UTF-8"},     /* U+110000 */
+        {"a: \xf5\x80\x80\x80\n", "t.yaml:1:4: invalid UTF-8"},     /* lead byte 0xF5 */
+        {"a: \xe2\x82", "t.yaml:1:4: invalid UTF-8"},               /* truncated at the end */
+        {"a: \xe2\x82x\n", "t.yaml:1:4: invalid UTF-8"},            /* truncated mid-line */
+        {"a: \x80\n", "t.yaml:1:4: invalid UTF-8"},                 /* lone continuation */
+        {"\xc3\xa9t\xc3\xa9: \xff\n", "t.yaml:1:6: invalid UTF-8"}, /* columns count chars */
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (!refused_in_child(rows[i].text, strlen(rows[i].text), rows[i].prefix))
+            CU_FAIL(rows[i].prefix);
+    }
+}
+
+static void test_yaml_valid_utf8_loads(void)
+{
+    char *err = NULL;
+    const char *text =
+        "\xc3\xa9: \"\xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf\"\n";
+    struct wc_yaml_doc *doc = load(text, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(wc_yaml_root(doc), "\xc3\xa9")),
+                           "\xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf");
+    wc_yaml_free(doc);
+}
+
 static CU_TestInfo yaml_tests[] = {
     {"scalars_follow_core_schema", test_yaml_scalars_follow_core_schema},
     {"positions_are_one_based", test_yaml_positions_are_one_based},
     {"errors_carry_line_and_column", test_yaml_errors_carry_line_and_column},
     {"anchors_and_merge_keys_resolve", test_yaml_anchors_and_merge_keys_resolve},
+    {"invalid_utf8_is_refused_at_its_byte", test_yaml_invalid_utf8_is_refused_at_its_byte},
+    {"valid_utf8_loads", test_yaml_valid_utf8_loads},
     CU_TEST_INFO_NULL,
 };
 
