@@ -242,6 +242,31 @@ static bool queue_early(struct rt *rt, const json_t *step, struct client *c, con
     return true;
 }
 
+/*
+ * connect: {pong: late}: every pong goes out halfway between one ping interval and the
+ * target's pong timeout (profile pong_timeout_ms, else two intervals, R-HB-2), and never later
+ * than two intervals: after the next ping was sent, long before the socket may be dropped.
+ */
+static bool late_pongs(struct rt *rt, const json_t *step, struct client *c)
+{
+    int64_t iv = rt->t->ping_interval_ms,
+            k = rt->t->pong_timeout_ms > 0 ? rt->t->pong_timeout_ms : 2 * iv;
+
+    if (iv <= 0) {
+        hn_rt_step_error(rt, step, "'pong: late' needs the profile's ping_interval_ms");
+        return false;
+    }
+    if (k <= iv) {
+        hn_rt_step_error(rt, step,
+                         "'pong: late': the profile's pong_timeout_ms (%lld) leaves no room for a "
+                         "pong later than one interval (%lld ms)",
+                         (long long)k, (long long)iv);
+        return false;
+    }
+    c->ws.pong_delay_ms = (iv + (k < 2 * iv ? k : 2 * iv)) / 2;
+    return true;
+}
+
 /* The early frames as send records, after the record of the upgrade's outcome. */
 static void record_early(struct rt *rt, const struct client *c, const json_t *early)
 {
@@ -261,6 +286,8 @@ static void upgrade_accepted(struct rt *rt, const json_t *step, struct client *c
     json_t *orec = json_pack("{s:s, s:s, s:s}", "t", "open", "conn", c->name, "user", user);
     if (c->ws.no_pong)
         json_object_set_new(orec, "pong", json_false());
+    if (c->ws.pong_delay_ms > 0)
+        json_object_set_new(orec, "pong_delay_ms", json_integer(c->ws.pong_delay_ms));
     if (tuned)
         json_object_set_new(orec, "tcp",
                             json_pack("{s:i, s:i}", "rcvbuf", PAUSED_RCVBUF, "mss", PAUSED_MSS));
@@ -361,6 +388,8 @@ void hn_run_step_connect(struct rt *rt, const json_t *step, const char *sname)
     if (!queue_early(rt, step, c, spec, &early))
         goto out;
     c->ws.no_pong = spec && json_is_false(json_object_get(spec, "pong"));
+    if (spec && json_is_string(json_object_get(spec, "pong")) && !late_pongs(rt, step, c))
+        goto out;
     c->state = C_CLOSED; /* until the upgrade succeeds */
     c->user = wc_xstrdup(u.user);
     int status = 0;

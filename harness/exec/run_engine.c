@@ -469,10 +469,15 @@ static void pump(struct rt *rt, int64_t deadline)
     struct client *owner[MAX_POLL];
     size_t nctl = hn_ctl_pollfds(rt->ctl, fds, MAX_POLL / 2);
     size_t n = nctl;
-    int64_t left = deadline - wc_now_ms();
+    int64_t now = wc_now_ms(), left = deadline - now;
 
     for (size_t i = 0; i < rt->nclients && n < MAX_POLL; i++) {
         struct client *c = &rt->clients[i];
+        if (c->ws.fd >= 0 && c->ws.nlate) { /* held-back pongs (connect: {pong: late}) */
+            int64_t due = hn_ws_late_pongs(&c->ws, now);
+            if (due >= 0 && due - now < left)
+                left = due - now;
+        }
         bool out = c->ws.tx.len && !c->corked;
         if (c->ws.fd < 0 || (c->paused && !out))
             continue; /* a paused socket is not read: only what we send to it is written */

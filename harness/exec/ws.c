@@ -50,6 +50,9 @@ void hn_ws_release(struct hn_ws *ws)
     wc_buf_release(&ws->rx);
     wc_buf_release(&ws->msg);
     wc_buf_release(&ws->tx);
+    free(ws->late);
+    ws->late = NULL;
+    ws->nlate = 0;
 }
 
 void hn_ws_event_release(struct hn_ws_event *ev)
@@ -119,6 +122,34 @@ void hn_ws_close(struct hn_ws *ws, int code, const char *reason)
     ws->close_sent = true;
 }
 
+static void hold_pong(struct hn_ws *ws, const unsigned char *payload, size_t len)
+{
+    struct hn_ws_late *l;
+
+    ws->late = wc_xrealloc(ws->late, (ws->nlate + 1) * sizeof(*ws->late));
+    l = &ws->late[ws->nlate++];
+    l->due_ms = wc_now_ms() + ws->pong_delay_ms;
+    l->len = len;
+    memcpy(l->payload, payload, len);
+}
+
+int64_t hn_ws_late_pongs(struct hn_ws *ws, int64_t now)
+{
+    size_t i = 0;
+
+    if (ws->close_sent)
+        ws->nlate = 0;
+    while (i < ws->nlate && ws->late[i].due_ms <= now) {
+        hn_ws_frame(ws, HN_WS_PONG, true, ws->late[i].payload, ws->late[i].len);
+        i++;
+    }
+    if (i) {
+        memmove(ws->late, ws->late + i, (ws->nlate - i) * sizeof(*ws->late));
+        ws->nlate -= i;
+    }
+    return ws->nlate ? ws->late[0].due_ms : -1;
+}
+
 /* A whole control frame (op >= 8; payload taken): the event, a pong answered. Returns 1, or
  * WC_ERR_PROTOCOL with *why. */
 static int control_frame(struct hn_ws *ws, int op, bool fin, unsigned char *payload, uint64_t plen,
@@ -145,8 +176,12 @@ static int control_frame(struct hn_ws *ws, int op, bool fin, unsigned char *payl
         return 1;
     }
     if (op == HN_WS_PING || op == HN_WS_PONG) {
-        if (op == HN_WS_PING && !ws->close_sent && !ws->no_pong)
-            hn_ws_frame(ws, HN_WS_PONG, true, payload, (size_t)plen);
+        if (op == HN_WS_PING && !ws->close_sent && !ws->no_pong) {
+            if (ws->pong_delay_ms > 0)
+                hold_pong(ws, payload, (size_t)plen);
+            else
+                hn_ws_frame(ws, HN_WS_PONG, true, payload, (size_t)plen);
+        }
         ev->type = op == HN_WS_PING ? HN_WS_EV_PING : HN_WS_EV_PONG;
         ev->data = (char *)payload;
         ev->len = (size_t)plen;

@@ -31,20 +31,30 @@ enum hn_ws_op {
     HN_WS_PONG = 10
 };
 
+/* A pong held back until due_ms (pong_delay_ms). */
+struct hn_ws_late {
+    int64_t due_ms;
+    size_t len;
+    unsigned char payload[125];
+};
+
 struct hn_ws {
-    int fd;              /* nonblocking socket, or -1 */
-    struct wc_buf rx;    /* received bytes not parsed yet */
-    struct wc_buf msg;   /* the message being reassembled from fragments */
-    int msg_op;          /* its opcode (TEXT/BINARY), 0 when none is open */
-    struct wc_buf tx;    /* bytes waiting to be written */
-    struct wc_rand *rng; /* masking keys; borrowed */
-    bool eof;            /* the peer ended TCP */
-    bool close_sent;     /* we sent a close frame */
-    bool masked_seen;    /* the server sent a masked frame (an RFC 6455 violation) */
-    bool no_pong;        /* do not answer pings (a client that withholds pongs, R-HB-2) */
-    int64_t empty_ms;    /* the latest time the receive queue was seen empty (wc_now_ms) */
-    int64_t rx_lo_ms;    /* the bytes the last hn_ws_read appended arrived after this time */
-    int64_t rx_last_ms;  /* the kernel's arrival time of the last byte rx holds, or -1 */
+    int fd;                  /* nonblocking socket, or -1 */
+    struct wc_buf rx;        /* received bytes not parsed yet */
+    struct wc_buf msg;       /* the message being reassembled from fragments */
+    int msg_op;              /* its opcode (TEXT/BINARY), 0 when none is open */
+    struct wc_buf tx;        /* bytes waiting to be written */
+    struct wc_rand *rng;     /* masking keys; borrowed */
+    bool eof;                /* the peer ended TCP */
+    bool close_sent;         /* we sent a close frame */
+    bool masked_seen;        /* the server sent a masked frame (an RFC 6455 violation) */
+    bool no_pong;            /* do not answer pings (a client that withholds pongs, R-HB-2) */
+    int64_t pong_delay_ms;   /* > 0: answer each ping this long after it came (a slow link) */
+    struct hn_ws_late *late; /* those answers, oldest first */
+    size_t nlate;
+    int64_t empty_ms;   /* the latest time the receive queue was seen empty (wc_now_ms) */
+    int64_t rx_lo_ms;   /* the bytes the last hn_ws_read appended arrived after this time */
+    int64_t rx_last_ms; /* the kernel's arrival time of the last byte rx holds, or -1 */
 };
 
 /*
@@ -79,9 +89,15 @@ void hn_ws_event_release(struct hn_ws_event *ev);
  * Parse the next event out of ws->rx. Returns 1 with *ev filled, 0 when more bytes are needed,
  * or a negative wc_err (WC_ERR_PROTOCOL, WC_ERR_TOO_BIG) with *why (new) on a broken stream.
  * Pings are answered (a pong with the same payload is queued) unless no_pong is set or a close
- * was sent, and are returned as events either way; so are pongs.
+ * was sent, and are returned as events either way; so are pongs. With pong_delay_ms the pong is
+ * held back that long: hn_ws_late_pongs queues it when it is due.
  */
 int hn_ws_next(struct hn_ws *ws, struct hn_ws_event *ev, char **why);
+/*
+ * Queue the held-back pongs due at now (none once a close was sent). Returns when the next one
+ * is due, or -1 when none is held.
+ */
+int64_t hn_ws_late_pongs(struct hn_ws *ws, int64_t now);
 /* Append received bytes to rx (tests feed frames through this). */
 void hn_ws_feed(struct hn_ws *ws, const void *data, size_t len);
 

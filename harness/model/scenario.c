@@ -784,7 +784,14 @@ static void lint_step_connect(struct lint *l, const json_t *step, const char *na
         if (get_str(l, v, "header_user", false, "connect"))
             check_template(l, v, "header_user", json_object_get(v, "header_user"));
         expect_status = get_int(l, v, "expect_status", 100, 599, &status);
-        get_bool(l, v, "pong", true);
+        if (json_is_string(json_object_get(v, "pong"))) {
+            if (strcmp(json_string_value(json_object_get(v, "pong")), "late"))
+                lerr(l, v, "pong", json_object_get(v, "pong"),
+                     "'pong' must be true, false or late, not '%s'",
+                     json_string_value(json_object_get(v, "pong")));
+        } else {
+            get_bool(l, v, "pong", true);
+        }
         lint_early(l, v);
     }
     if (!c)

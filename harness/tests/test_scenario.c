@@ -296,9 +296,13 @@ static void test_step_errors(void)
  * long: a flat list of lint expectations, one edit and its message each. */
 static void test_new_step_errors(void)
 {
-    lint_edit("  - connect: c1\n", "  - connect: {client: c1, pong: no}\n",
+    lint_edit(
+        "  - connect: c1\n", "  - connect: {client: c1, pong: no}\n",
+        "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:33: 'pong' must be true, false or late, "
+        "not 'no'");
+    lint_edit("  - connect: c1\n", "  - connect: {client: c1, pong: 1}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:33: 'pong' must be true or false, not "
-              "a string");
+              "an integer");
     lint_edit("  - expect: {c1: none}\n", "  - expect_ping: c2\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:18: client 'c2' is used before it "
               "connects");

@@ -215,6 +215,61 @@ static void parse_cut(const unsigned char *s, size_t n, const size_t *cuts, size
     hn_ws_release(&w);
 }
 
+/* pong_delay_ms: each pong is held back and queued, in order, when it is due; none after a close */
+static void test_late_pongs(void)
+{
+    struct wc_rand rng;
+    struct hn_ws w, peer;
+    struct hn_ws_event ev;
+    char *why = NULL;
+    int64_t now = wc_now_ms(), due;
+
+    wc_rand_init(&rng, 1);
+    hn_ws_init(&w, -1, &rng);
+    CU_ASSERT_EQUAL(hn_ws_late_pongs(&w, now), -1); /* none held */
+    w.pong_delay_ms = 375;
+    hn_ws_feed(&w, "\x89\x02p1\x89\x02p2", 8);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
+    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PING);
+    hn_ws_event_release(&ev);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
+    hn_ws_event_release(&ev);
+    CU_ASSERT_EQUAL(w.tx.len, 0); /* nothing answered yet */
+    CU_ASSERT_EQUAL(w.nlate, 2);
+    due = hn_ws_late_pongs(&w, now);
+    CU_ASSERT_TRUE(due >= now + 375 && due <= wc_now_ms() + 375);
+    CU_ASSERT_EQUAL(w.tx.len, 0);
+    /* at the first one's due time, the first is queued; the second is due at or after it */
+    int64_t next = hn_ws_late_pongs(&w, due);
+    CU_ASSERT_TRUE(next == -1 || next >= due);
+    CU_ASSERT_TRUE(w.nlate == 1 || next == -1);
+    hn_ws_late_pongs(&w, due + 1000);
+    CU_ASSERT_EQUAL(w.nlate, 0);
+    hn_ws_init(&peer, -1, NULL);
+    hn_ws_feed(&peer, w.tx.buf, w.tx.len);
+    CU_ASSERT_EQUAL(hn_ws_next(&peer, &ev, &why), 1);
+    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
+    CU_ASSERT_STRING_EQUAL(ev.data, "p1");
+    hn_ws_event_release(&ev);
+    CU_ASSERT_EQUAL(hn_ws_next(&peer, &ev, &why), 1);
+    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_PONG);
+    CU_ASSERT_STRING_EQUAL(ev.data, "p2");
+    hn_ws_event_release(&ev);
+    CU_ASSERT_EQUAL(hn_ws_next(&peer, &ev, &why), 0);
+    hn_ws_release(&peer);
+    /* a ping held when the client sends a close is never answered */
+    wc_buf_reset(&w.tx);
+    hn_ws_feed(&w, "\x89\x00", 2);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
+    hn_ws_event_release(&ev);
+    CU_ASSERT_EQUAL(w.nlate, 1);
+    hn_ws_close(&w, 1000, NULL);
+    size_t closed = w.tx.len;
+    CU_ASSERT_EQUAL(hn_ws_late_pongs(&w, wc_now_ms() + 1000), -1);
+    CU_ASSERT_EQUAL(w.tx.len, closed);
+    hn_ws_release(&w);
+}
+
 static void test_parser_every_chunking(void)
 {
     static const char want[] = "text hello\n"
@@ -490,6 +545,7 @@ static void test_arrival_from_socket(void)
 
 static CU_TestInfo ws_tests[] = {
     {"framing: fragments, pings and pongs, close, masking", test_ws_framing},
+    {"late pongs: held back, queued in order when due, none after a close", test_late_pongs},
     {"parser in every chunking of a stream", test_parser_every_chunking},
     {"parser protocol errors", test_parser_protocol_errors},
     {"a masked server frame is noted", test_parser_masked_server_frame},
