@@ -244,12 +244,18 @@ void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v)
 void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code, const char *error,
                             const char *session_id)
 {
+    gw_core_protocol_error_n(c, conn, code, error, strlen(error), session_id);
+}
+
+void gw_core_protocol_error_n(struct gw_core *c, uint64_t conn, const char *code, const char *error,
+                              size_t error_len, const char *session_id)
+{
     char ts[40];
     json_t *v;
 
     wc_iso8601_now(ts, sizeof(ts));
-    v = json_pack("{s:s, s:s, s:s, s:o, s:s}", "kind", "protocol_error", "code", code, "error",
-                  error, "sessionId", session_id ? json_string(session_id) : json_null(),
+    v = json_pack("{s:s, s:s, s:s%, s:o, s:s}", "kind", "protocol_error", "code", code, "error",
+                  error, error_len, "sessionId", session_id ? json_string(session_id) : json_null(),
                   "timestamp", ts);
     /* R-IN-3: protocol errors go only to the requesting socket. */
     if (gw_mutant_on(GW_MUT_ERROR_TO_ALL_SOCKETS))
