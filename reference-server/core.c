@@ -230,7 +230,14 @@ void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v)
 
 void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v)
 {
-    struct gw_frame *f = gw_frame_from_json(v);
+    struct gw_frame *f;
+
+    /* a frame that failed to build (json_pack on invalid UTF-8) is never sent as "null" */
+    if (!v) {
+        wc_warn("outbound frame could not be built: dropped");
+        return;
+    }
+    f = gw_frame_from_json(v);
 
     for (size_t i = 0; i < CONN_BUCKETS; i++) {
         for (struct conn *cn = c->conns[i]; cn; cn = cn->next) {

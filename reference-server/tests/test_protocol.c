@@ -7,6 +7,7 @@
 #include "../mutants.h"
 #include "../protocol.h"
 #include "wc_json.h"
+#include "wc_log.h"
 #include "wc_mem.h"
 #include "wc_time.h"
 
@@ -596,7 +597,38 @@ static void test_protocol_nul_in_type_and_ids(void)
     teardown();
 }
 
+/* Issue 18: a native id that is not valid UTF-8 never makes the core send the frame "null". */
+static void test_protocol_invalid_utf8_native_id_sends_no_null(void)
+{
+    char *sid;
+    json_t *all, *e;
+    size_t i;
+
+    setup();
+    wc_log_setup("test-reference-server", WC_LOG_QUIET);
+    sid = gw_test_create_session(core, "alice", "claude", "/tmp/p");
+    start_send(a1, sid, NULL);
+    gw_fake_announce(fake.runs, "nat-\xff\xfe");
+    gw_fake_emitf(fake.runs, "{\"kind\":\"stream_delta\",\"content\":\"x\"}");
+    all = gw_test_drain(core);
+    CU_ASSERT_TRUE(json_array_size(all) >= 1);
+    json_array_foreach(all, i, e)
+    {
+        json_t *f = json_object_get(e, "frame");
+        CU_ASSERT_TRUE(json_is_object(f)); /* "null" would parse to NULL here */
+        CU_ASSERT_STRING_NOT_EQUAL(wc_json_str(f, "kind") ? wc_json_str(f, "kind") : "",
+                                   "session_upserted");
+    }
+    e = json_array_get(all, json_array_size(all) - 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(e, "frame"), "kind"), "stream_delta");
+    json_decref(all);
+    wc_log_setup("test-reference-server", WC_LOG_ERROR);
+    free(sid);
+    teardown();
+}
+
 static CU_TestInfo protocol_tests[] = {
+    {"invalid_utf8_native_id_sends_no_null", test_protocol_invalid_utf8_native_id_sends_no_null},
     {"nul_in_type_and_ids", test_protocol_nul_in_type_and_ids},
     {"numbers beyond int64 and double range", test_protocol_numbers_beyond_range},
     {"malformed_and_unknown_types", test_protocol_malformed_and_unknown_types},
