@@ -230,7 +230,14 @@ void gw_core_send(struct gw_core *c, uint64_t conn, const json_t *v)
 
 void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v)
 {
-    struct gw_frame *f = gw_frame_from_json(v);
+    struct gw_frame *f;
+
+    /* a frame that failed to build (json_pack on invalid UTF-8) is never sent as "null" */
+    if (!v) {
+        wc_warn("outbound frame could not be built: dropped");
+        return;
+    }
+    f = gw_frame_from_json(v);
 
     for (size_t i = 0; i < CONN_BUCKETS; i++) {
         for (struct conn *cn = c->conns[i]; cn; cn = cn->next) {
@@ -244,12 +251,18 @@ void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v)
 void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code, const char *error,
                             const char *session_id)
 {
+    gw_core_protocol_error_n(c, conn, code, error, strlen(error), session_id);
+}
+
+void gw_core_protocol_error_n(struct gw_core *c, uint64_t conn, const char *code, const char *error,
+                              size_t error_len, const char *session_id)
+{
     char ts[40];
     json_t *v;
 
     wc_iso8601_now(ts, sizeof(ts));
-    v = json_pack("{s:s, s:s, s:s, s:o, s:s}", "kind", "protocol_error", "code", code, "error",
-                  error, "sessionId", session_id ? json_string(session_id) : json_null(),
+    v = json_pack("{s:s, s:s, s:s%, s:o, s:s}", "kind", "protocol_error", "code", code, "error",
+                  error, error_len, "sessionId", session_id ? json_string(session_id) : json_null(),
                   "timestamp", ts);
     /* R-IN-3: protocol errors go only to the requesting socket. */
     if (gw_mutant_on(GW_MUT_ERROR_TO_ALL_SOCKETS))

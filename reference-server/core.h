@@ -63,6 +63,9 @@ void gw_core_send_user(struct gw_core *c, const char *user, const json_t *v);
 /* Queue a protocol_error for conn (session_id NULL gives sessionId:null). */
 void gw_core_protocol_error(struct gw_core *c, uint64_t conn, const char *code, const char *error,
                             const char *session_id);
+/* The same with an error text of error_len bytes, which may hold NULs (valid UTF-8). */
+void gw_core_protocol_error_n(struct gw_core *c, uint64_t conn, const char *code, const char *error,
+                              size_t error_len, const char *session_id);
 
 /*
  * The session id as user may see it (R-MU-1: another user's session is unknown).

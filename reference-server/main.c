@@ -50,6 +50,8 @@ static void usage(FILE *out)
         "                            be created and listed, chat.send gets UNSUPPORTED_PROVIDER\n"
         "  --fixtures DIR            where named provider scripts live (default $GWSPEC_FIXTURES"
         " or fixtures)\n"
+        "  --allow-ctl HOST[,HOST]   control addresses a prompt's directive may name besides\n"
+        "                            loopback (repeatable; default: loopback only)\n"
         "  --mutant NAME|list        switch on one deliberate bug; 'list' prints them\n"
         "  --log-level LEVEL         quiet, error, warn (default), info or debug\n"
         "  --help                    this text\n"
@@ -129,6 +131,7 @@ enum {
     OPT_PONG,
     OPT_DISABLE,
     OPT_FIXTURES,
+    OPT_ALLOW_CTL,
     OPT_MUTANT,
     OPT_LOG_LEVEL,
     OPT_HELP,
@@ -150,6 +153,7 @@ static const struct option long_opts[] = {
     {"pong-timeout-ms", required_argument, NULL, OPT_PONG},
     {"disable-provider", required_argument, NULL, OPT_DISABLE},
     {"fixtures", required_argument, NULL, OPT_FIXTURES},
+    {"allow-ctl", required_argument, NULL, OPT_ALLOW_CTL},
     {"mutant", required_argument, NULL, OPT_MUTANT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
@@ -251,6 +255,14 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
         case OPT_FIXTURES:
             o->fixtures_dir = optarg;
             break;
+        case OPT_ALLOW_CTL: {
+            static char *allow; /* every --allow-ctl, joined with commas; lives until exit */
+            char *joined = allow ? wc_xasprintf("%s,%s", allow, optarg) : wc_xstrdup(optarg);
+            free(allow);
+            allow = joined;
+            o->allow_ctl = allow;
+            break;
+        }
         case OPT_MUTANT:
             if (strcmp(optarg, "list") == 0) {
                 gw_mutant_list(stdout);

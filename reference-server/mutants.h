@@ -112,7 +112,9 @@
     X(COMMIT_AT_EXIT, "commit-at-exit", "R-RES-2",                                               \
       "store writes are committed only at a clean shutdown: a crash loses sessions and native ids") \
     X(DROPPED_TAKE_SEQ, "dropped-take-seq", "R-SEQ-1,R-SUB-4",                                   \
-      "an event dropped after the run's complete still takes a seq (CloudCLI's only gaps)")
+      "an event dropped after the run's complete still takes a seq (CloudCLI's only gaps)")     \
+    X(NUL_TRUNCATES_IDS, "nul-truncates-ids", "R-IN-2,R-SEND-1,R-SUB-1,R-PERM-2",                \
+      "a type or id holding a NUL is cut at it: chat.send<NUL>x is chat.send, <id><NUL>x is <id>")
 /* clang-format on */
 
 enum gw_mutant {

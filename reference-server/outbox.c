@@ -3,6 +3,7 @@
 
 #include "outbox.h"
 #include "wc_json.h"
+#include "wc_log.h"
 #include "wc_mem.h"
 
 #include "wc_banned.h"
@@ -85,6 +86,11 @@ void gw_outbox_send(struct gw_outbox *ob, uint64_t conn, struct gw_frame *f)
 
 void gw_outbox_send_json(struct gw_outbox *ob, uint64_t conn, const json_t *v)
 {
+    /* a frame that failed to build (json_pack on invalid UTF-8) is never sent as "null" */
+    if (!v) {
+        wc_warn("outbound frame could not be built: dropped");
+        return;
+    }
     push(ob, conn, gw_frame_from_json(v), 0);
 }
 

@@ -5,6 +5,7 @@
 
 #include "mutants.h"
 #include "protocol.h"
+#include "wc_buf.h"
 #include "wc_err.h"
 #include "wc_log.h"
 #include "wc_mem.h"
@@ -81,10 +82,25 @@ int64_t gw_protocol_last_seq(const json_t *v)
     return 0;
 }
 
-/* readRequiredSessionId: a trimmed non-empty string, or NULL. New string. */
+/*
+ * The string member key of obj, or NULL when it is absent, not a string, or holds U+0000
+ * (parse_object allows NULs: a C string would stop at the NUL and "<id>\u0000x" would name
+ * <id>). Issue 18: such a type or id is invalid, never cut short. Borrowed from obj.
+ */
+static const char *str_member(const json_t *obj, const char *key)
+{
+    const char *s = wc_json_str(obj, key);
+
+    if (s && strlen(s) != json_string_length(json_object_get(obj, key)) &&
+        !gw_mutant_on(GW_MUT_NUL_TRUNCATES_IDS))
+        return NULL;
+    return s;
+}
+
+/* readRequiredSessionId: a trimmed non-empty string without a NUL, or NULL. New string. */
 static char *required_session_id(const json_t *msg)
 {
-    const char *raw = wc_json_str(msg, "sessionId");
+    const char *raw = str_member(msg, "sessionId");
     char *id;
 
     if (!raw)
@@ -236,7 +252,7 @@ static void handle_abort(struct gw_core *c, uint64_t conn, const char *user, con
 
 static void subscribe_one(struct gw_core *c, uint64_t conn, const char *user, const json_t *t)
 {
-    const char *raw = wc_json_str(t, "sessionId");
+    const char *raw = str_member(t, "sessionId");
     char *sid;
     struct gw_run *run;
     bool processing, replay;
@@ -290,7 +306,7 @@ static void handle_subscribe(struct gw_core *c, uint64_t conn, const char *user,
 static void handle_permission_response(struct gw_core *c, uint64_t conn, const char *user,
                                        const json_t *msg)
 {
-    const char *rid = wc_json_str(msg, "requestId");
+    const char *rid = str_member(msg, "requestId");
 
     if (gw_mutant_on(GW_MUT_PERMISSION_RESPONSE_ACKS)) {
         json_t *ack = json_pack("{s:s, s:s?}", "kind", "permission_response_ack", "requestId", rid);
@@ -365,12 +381,31 @@ static json_t *parse_object(const void *data, size_t len)
     return v;
 }
 
+/* R-IN-2: 'Unknown message type "<type>".' with the whole type, a NUL and what follows too. */
+static void unknown_type(struct gw_core *c, uint64_t conn, const json_t *msg)
+{
+    const json_t *t = json_object_get(msg, "type");
+    struct wc_buf b;
+    size_t len;
+    char *text;
+
+    wc_buf_init(&b, 0);
+    wc_buf_adds(&b, "Unknown message type \"");
+    if (json_is_string(t))
+        wc_buf_add(&b, json_string_value(t),
+                   gw_mutant_on(GW_MUT_NUL_TRUNCATES_IDS) ? strlen(json_string_value(t))
+                                                          : json_string_length(t));
+    wc_buf_adds(&b, "\".");
+    text = wc_buf_detach(&b, &len);
+    gw_core_protocol_error_n(c, conn, "UNKNOWN_MESSAGE_TYPE", text, len, NULL);
+    free(text);
+}
+
 void gw_protocol_handle(struct gw_core *c, uint64_t conn, const void *data, size_t len)
 {
     const char *user = gw_core_conn_user(c, conn);
     json_t *msg = parse_object(data, len);
     const char *type;
-    char *text;
 
     if (!user)
         return;
@@ -384,7 +419,8 @@ void gw_protocol_handle(struct gw_core *c, uint64_t conn, const void *data, size
             gw_core_protocol_error(c, conn, "INTERNAL_ERROR", "Invalid websocket payload", NULL);
         return;
     }
-    type = wc_json_str(msg, "type");
+    /* a type with a NUL matches no type: "chat.send\u0000x" is unknown */
+    type = str_member(msg, "type");
     if (!type)
         type = "";
     if (strcmp(type, "chat.send") == 0)
@@ -395,11 +431,7 @@ void gw_protocol_handle(struct gw_core *c, uint64_t conn, const void *data, size
         handle_subscribe(c, conn, user, msg);
     else if (strcmp(type, "chat.permission-response") == 0)
         handle_permission_response(c, conn, user, msg);
-    else if (!gw_mutant_on(GW_MUT_UNKNOWN_TYPE_SILENT)) {
-        /* R-IN-2 */
-        text = wc_xasprintf("Unknown message type \"%s\".", type);
-        gw_core_protocol_error(c, conn, "UNKNOWN_MESSAGE_TYPE", text, NULL);
-        free(text);
-    }
+    else if (!gw_mutant_on(GW_MUT_UNKNOWN_TYPE_SILENT))
+        unknown_type(c, conn, msg); /* R-IN-2 */
     json_decref(msg);
 }

@@ -1,6 +1,9 @@
 /* provider_mock.c: the mock runtime on the lws loop (see provider_mock.h). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../mock-providers/directive.h"
@@ -19,6 +22,7 @@ struct gw_mock {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     char *fixtures_dir; /* or NULL */
+    char *allow_ctl;    /* --allow-ctl: comma-separated non-loopback hosts, or NULL */
     void (*after)(void *ctx);
     void *after_ctx;
 };
@@ -318,6 +322,78 @@ static const struct mp_run_sink mock_sink = {
     .ended = on_ended,
 };
 
+/* --- the control address: loopback only, unless allowed ------------------------------- */
+
+static bool is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) != 1)
+        return false;
+    if (IN6_IS_ADDR_LOOPBACK(&a6))
+        return true;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+/* Is host one of the comma-separated entries of list (case-insensitive, "[v6]" or "v6")? */
+static bool in_list(const char *host, const char *list)
+{
+    size_t hlen = strlen(host);
+    const char *p = list;
+
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *e = p;
+        if (n >= 2 && e[0] == '[' && e[n - 1] == ']') {
+            e++;
+            n -= 2;
+        }
+        if (n == hlen && hlen && strncasecmp(e, host, n) == 0)
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+bool gw_mock_ctl_allowed(const char *host, const char *allow)
+{
+    if (!host || !*host)
+        return false;
+    return is_loopback(host) || (allow && in_list(host, allow));
+}
+
+/*
+ * Issue 18: a prompt must not make the gateway connect anywhere. A control address that is not
+ * loopback and not allowed is dropped (no connection is made) and the run gets the directive
+ * error script, as for any other invalid directive.
+ */
+static void refuse_ctl(struct gw_mock *m, struct mp_directive *d)
+{
+    char *why;
+
+    if (!d->ctl_host || gw_mock_ctl_allowed(d->ctl_host, m->allow_ctl))
+        return;
+    why = wc_xasprintf("directive: control address '%s' is not loopback (see --allow-ctl)",
+                       d->ctl_host);
+    wc_warn("%s", why);
+    free(d->ctl_host);
+    d->ctl_host = NULL;
+    d->ctl_port = 0;
+    if (d->error) {
+        free(why);
+        return;
+    }
+    d->error = why;
+    mp_script_free(d->script);
+    d->script = mp_script_error(why);
+}
+
 /* --- ops -------------------------------------------------------------------------------- */
 
 static struct gw_prun *mock_open(void *self, const struct gw_provider_args *a,
@@ -335,6 +411,7 @@ static struct gw_prun *mock_open(void *self, const struct gw_provider_args *a,
     r->resume = a->resume ? wc_xstrdup(a->resume) : NULL;
     r->options = a->options ? json_deep_copy(a->options) : json_object();
     mp_directive_parse(a->prompt ? a->prompt : "", m->fixtures_dir, &r->d);
+    refuse_ctl(m, &r->d);
     if (r->d.error)
         wc_info("session '%s': provider directive rejected: %s", a->app_session_id, r->d.error);
     if ((why = mp_script_start_failure(r->d.script))) {
@@ -431,12 +508,13 @@ const struct gw_provider_ops gw_mock_ops = {
 };
 
 struct gw_mock *gw_mock_new(struct lws_context *ctx, const char *fixtures_dir,
-                            void (*after)(void *after_ctx), void *after_ctx)
+                            const char *allow_ctl, void (*after)(void *after_ctx), void *after_ctx)
 {
     struct gw_mock *m = wc_xcalloc(1, sizeof(*m));
 
     m->ctx = ctx;
     m->fixtures_dir = fixtures_dir ? wc_xstrdup(fixtures_dir) : NULL;
+    m->allow_ctl = allow_ctl ? wc_xstrdup(allow_ctl) : NULL;
     m->after = after;
     m->after_ctx = after_ctx;
     return m;
@@ -452,5 +530,6 @@ void gw_mock_free(struct gw_mock *m)
     if (!m)
         return;
     free(m->fixtures_dir);
+    free(m->allow_ctl);
     free(m);
 }

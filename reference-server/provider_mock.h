@@ -21,11 +21,21 @@ struct gw_mock;
 
 /*
  * New mock provider on ctx. fixtures_dir: where named scripts live (NULL: $GWSPEC_FIXTURES or
- * "fixtures"). after(after_ctx) is called after every input the runtime handled on the loop
- * (control line, timer, lost channel), so the glue can drain and re-arm its timers; may be NULL.
+ * "fixtures"). allow_ctl: the comma-separated control hosts allowed besides loopback (copied;
+ * NULL: loopback only, see gw_mock_ctl_allowed). after(after_ctx) is called after every input the
+ * runtime handled on the loop (control line, timer, lost channel), so the glue can drain and re-arm
+ * its timers; may be NULL.
  */
 struct gw_mock *gw_mock_new(struct lws_context *ctx, const char *fixtures_dir,
-                            void (*after)(void *after_ctx), void *after_ctx);
+                            const char *allow_ctl, void (*after)(void *after_ctx), void *after_ctx);
+/*
+ * May a directive's control channel connect to host? True for loopback (127.0.0.0/8, ::1,
+ * ::ffff:127.0.0.0/104, "localhost" in any case) and for a host that is one of the
+ * comma-separated entries of allow (compared literally, case-insensitively, an entry's [] around
+ * an IPv6 address aside); allow may be NULL. False for NULL or "". A refused address is never
+ * connected to: the run gets the directive error script instead.
+ */
+bool gw_mock_ctl_allowed(const char *host, const char *allow);
 /* Set the vhost the control connections are made on (after context creation). */
 void gw_mock_set_vhost(struct gw_mock *m, struct lws_vhost *vh);
 /* Frees the provider object. Every run must have been released first. Accepts NULL. */

@@ -572,7 +572,7 @@ struct gw_server *gw_server_new(const struct gw_server_opts *o, char **err)
     }
     s->vh = lws_get_vhost_by_name(s->ctx, "default");
     s->port = s->vh ? lws_get_vhost_listen_port(s->vh) : -1;
-    s->mock = gw_mock_new(s->ctx, o->fixtures_dir, after_provider_input, s);
+    s->mock = gw_mock_new(s->ctx, o->fixtures_dir, o->allow_ctl, after_provider_input, s);
     gw_mock_set_vhost(s->mock, s->vh);
     memset(&co, 0, sizeof(co));
     co.db_path = o->db_path;

@@ -28,6 +28,7 @@ struct gw_server_opts {
     int64_t ping_interval_ms; /* 0: no pings */
     int64_t pong_timeout_ms;  /* drop a socket whose ping has no pong this long; 0: 2 intervals */
     const char *fixtures_dir; /* for named provider scripts; NULL: default */
+    const char *allow_ctl;    /* non-loopback control hosts, comma-separated; NULL: none */
     const char *db_path;      /* NULL: ":memory:" */
     size_t replay_cap;        /* 0: 5000 */
     int64_t permission_timeout_ms;         /* 0: 55000 */

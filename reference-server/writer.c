@@ -5,6 +5,7 @@
 
 #include "mutants.h"
 #include "wc_buf.h"
+#include "wc_log.h"
 #include "wc_mem.h"
 #include "wc_rand.h"
 #include "wc_time.h"
@@ -31,8 +32,18 @@ void gw_writer_release(struct gw_writer *w)
 
 bool gw_writer_capture(struct gw_writer *w, const char *native_id)
 {
+    json_t *probe;
+
     if (!native_id || !*native_id)
         return false;
+    /* Issue 18: an id that is not valid UTF-8 cannot go into a JSON frame (session_upserted's
+     * providerSessionId, the remapping): it is refused, as if nothing had been announced. */
+    probe = json_string(native_id);
+    if (!probe) {
+        wc_warn("provider announced a native id that is not valid UTF-8: ignored");
+        return false;
+    }
+    json_decref(probe);
     if (w->native_id && strcmp(w->native_id, native_id) == 0)
         return false;
     free(w->native_id);

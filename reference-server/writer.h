@@ -49,7 +49,10 @@ void gw_writer_init(struct gw_writer *w, const char *app_id, const char *provide
                     const char *native_id, struct wc_rand *rand);
 void gw_writer_release(struct gw_writer *w);
 
-/* Record the provider's native id. Returns true when it is new or changed (persist + upsert). */
+/*
+ * Record the provider's native id. Returns true when it is new or changed (persist + upsert);
+ * false for NULL, "", the current id, and an id that is not valid UTF-8 (refused: not recorded).
+ */
 bool gw_writer_capture(struct gw_writer *w, const char *native_id);
 
 /*

@@ -648,7 +648,7 @@ static void abr_send(struct ctx *x, struct cs_table *cs, size_t i)
         return;
     json_array_foreach(arr, k, e)
     {
-        char *sid = hn_tm_trimmed(wc_json_str(e, "sessionId"));
+        char *sid = hn_tm_trimmed(hn_tm_str(e, "sessionId"));
         long s = sid ? hn_tm_sess_lookup((struct model *)m, sid, false) : NONE;
         struct abr_state *st;
         bool attached;
@@ -1536,7 +1536,7 @@ static void aio_send(struct ctx *x, struct aio_conn *c, size_t i)
         arr = json_object_get(ri->frame, "sessions");
         json_array_foreach(arr, k, e)
         {
-            char *sid = json_is_object(e) ? hn_tm_trimmed(wc_json_str(e, "sessionId")) : NULL;
+            char *sid = json_is_object(e) ? hn_tm_trimmed(hn_tm_str(e, "sessionId")) : NULL;
             if (sid) {
                 aio_add(c, (long)i, ASK_SUB, sid);
                 x->exercised = true;
@@ -1561,7 +1561,7 @@ static bool aio_answers(const struct unit *u, const json_t *f, bool subscribed)
     case ASK_SUB:
         if (!subscribed)
             return false;
-        sid = hn_tm_trimmed(wc_json_str(f, "sessionId"));
+        sid = hn_tm_trimmed(hn_tm_str(f, "sessionId"));
         same = sid && !strcmp(sid, u->sid);
         free(sid);
         return same;

@@ -145,6 +145,13 @@ static size_t js_ws(const unsigned char *p)
 }
 
 /* A sessionId trimmed as gateways do (JavaScript's trim); NULL when missing or blank. New. */
+const char *hn_tm_str(const json_t *obj, const char *key)
+{
+    const char *s = wc_json_str(obj, key);
+
+    return s && strlen(s) == json_string_length(json_object_get(obj, key)) ? s : NULL;
+}
+
 char *hn_tm_trimmed(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s, *q, *end;
@@ -344,7 +351,7 @@ static void model_send(struct model *m, struct cs_table *cs, long i, const json_
 {
     struct rinfo *ri = &m->ri[i];
     const json_t *f = ri->frame;
-    const char *type = wc_json_str(f, "type");
+    const char *type = hn_tm_str(f, "type");
     json_t *arr, *e;
     size_t k;
 
@@ -354,7 +361,7 @@ static void model_send(struct model *m, struct cs_table *cs, long i, const json_
     if (!type)
         return;
     if (!strcmp(type, "chat.send")) {
-        char *sid = hn_tm_trimmed(wc_json_str(f, "sessionId"));
+        char *sid = hn_tm_trimmed(hn_tm_str(f, "sessionId"));
         if (sid) {
             long s = hn_tm_sess_lookup(m, sid, true);
             m->sessions[s].pending = true;
@@ -368,7 +375,7 @@ static void model_send(struct model *m, struct cs_table *cs, long i, const json_
                json_is_array(arr = json_object_get(f, "sessions"))) {
         json_array_foreach(arr, k, e)
         {
-            char *sid = hn_tm_trimmed(wc_json_str(e, "sessionId"));
+            char *sid = hn_tm_trimmed(hn_tm_str(e, "sessionId"));
             struct mstate *st;
             if (!sid)
                 continue;
@@ -383,7 +390,7 @@ static void model_send(struct model *m, struct cs_table *cs, long i, const json_
 static void model_ack(struct model *m, struct cs_table *cs, long i)
 {
     struct rinfo *ri = &m->ri[i];
-    const char *sid = wc_json_str(ri->frame, "sessionId");
+    const char *sid = hn_tm_str(ri->frame, "sessionId");
     struct mstate *st;
     int64_t mm;
     long s, last;
@@ -431,7 +438,7 @@ static void model_recv(struct model *m, struct cs_table *cs, long i)
         model_ack(m, cs, i);
         return;
     }
-    sid = wc_json_str(f, "sessionId");
+    sid = hn_tm_str(f, "sessionId");
     if (!strcmp(kind, "protocol_error")) {
         s = sid ? hn_tm_sess_lookup(m, sid, false) : NONE;
         if (s != NONE && m->sessions[s].pending && m->sessions[s].pending_conn == ri->conn)
@@ -658,12 +665,12 @@ static void prescan(struct model *m)
     }
     for (i = 0; i < m->nrec; i++) {
         const json_t *rec = json_array_get(m->records, i), *f = json_object_get(rec, "frame");
-        const char *t = wc_json_str(rec, "t"), *type = wc_json_str(f, "type");
+        const char *t = wc_json_str(rec, "t"), *type = hn_tm_str(f, "type");
         char *sid, *label = NULL, *run = NULL;
         if (!t || strcmp(t, "send") || !type || strcmp(type, "chat.send"))
             continue;
         parse_directive(wc_json_str(f, "content"), &label, &run);
-        sid = hn_tm_trimmed(wc_json_str(f, "sessionId"));
+        sid = hn_tm_trimmed(hn_tm_str(f, "sessionId"));
         if (label && sid && !json_object_get(m->script_sess, label))
             json_object_set_new(m->script_sess, label,
                                 json_integer(hn_tm_sess_lookup(m, sid, true)));

@@ -150,6 +150,12 @@ char *hn_tm_sess_name(const struct model *m, long s);
 
 /* A sessionId trimmed as gateways do (JavaScript's trim); NULL when missing or blank. New. */
 char *hn_tm_trimmed(const char *s);
+/*
+ * The string member key of a client frame (a type or a sessionId), borrowed; NULL when it is
+ * missing, not a string, or holds U+0000: such a type or id names nothing the model tracks, never
+ * the part before the NUL (R-SEND-1: it may be refused, or taken whole, naming no session).
+ */
+const char *hn_tm_str(const json_t *obj, const char *key);
 
 void hn_tm_build(struct model *m, const struct hn_transcript *t, const struct hn_msgcat *cat);
 

@@ -108,23 +108,40 @@ char *hn_value_text(const json_t *v)
     return wc_json_compact(v);
 }
 
-/* Interpolate ${...}; when only is not NULL, substitute only its keys and keep the rest. */
-static char *interp(const char *s, const struct hn_scope *sc, const json_t *only, char **err)
+/* Append v's text: a string's bytes (embedded NULs kept), else its compact JSON. */
+static void add_value_text(struct wc_buf *b, const json_t *v)
+{
+    if (json_is_string(v)) {
+        wc_buf_add(b, json_string_value(v), json_string_length(v));
+        return;
+    }
+    char *t = wc_json_compact(v);
+    wc_buf_adds(b, t);
+    free(t);
+}
+
+/*
+ * Interpolate ${...} in the len bytes at s (embedded NULs are text like any other byte: a
+ * "${s1}\0x" template keeps the NUL and what follows it); when only is not NULL, substitute only
+ * its keys and keep the rest. New string, its length in *out_len (may be NULL).
+ */
+static char *interp(const char *s, size_t len, const struct hn_scope *sc, const json_t *only,
+                    char **err, size_t *out_len)
 {
     struct wc_buf b;
-    const char *p = s;
+    const char *p = s, *end = s + len;
 
     wc_buf_init(&b, 0);
-    while (*p) {
-        const char *open = strstr(p, "${");
+    while (p < end) {
+        const char *open = memmem(p, (size_t)(end - p), "${", 2);
         if (!open) {
-            wc_buf_adds(&b, p);
+            wc_buf_add(&b, p, (size_t)(end - p));
             break;
         }
         wc_buf_add(&b, p, (size_t)(open - p));
-        const char *close = strchr(open + 2, '}');
+        const char *close = memchr(open + 2, '}', (size_t)(end - open - 2));
         if (!close) {
-            wc_buf_adds(&b, open);
+            wc_buf_add(&b, open, (size_t)(end - open));
             break;
         }
         size_t n = (size_t)(close - open - 2);
@@ -135,13 +152,11 @@ static char *interp(const char *s, const struct hn_scope *sc, const json_t *only
             v = json_object_get(only, name);
             if (v)
                 json_incref(v);
-        } else if (hn_var_name_valid(name, n)) {
+        } else if (strlen(name) == n && hn_var_name_valid(name, n)) {
             v = hn_scope_get(sc, name);
         }
         if (v) {
-            char *t = hn_value_text(v);
-            wc_buf_adds(&b, t);
-            free(t);
+            add_value_text(&b, v);
             json_decref(v);
         } else if (only) {
             wc_buf_add(&b, open, n + 3);
@@ -155,12 +170,12 @@ static char *interp(const char *s, const struct hn_scope *sc, const json_t *only
         free(name);
         p = close + 1;
     }
-    return wc_buf_detach(&b, NULL);
+    return wc_buf_detach(&b, out_len);
 }
 
 char *hn_interp(const char *s, const struct hn_scope *sc, char **err)
 {
-    return interp(s, sc, NULL, err);
+    return interp(s, strlen(s), sc, NULL, err, NULL);
 }
 
 /* {$repeat: {count: N, text: T}}: T (interpolated) N times, as one string. */
@@ -208,18 +223,19 @@ json_t *hn_expand(const json_t *tmpl, const struct hn_scope *sc, char **err)
 
     if (json_is_string(tmpl)) {
         const char *s = json_string_value(tmpl);
-        if (hn_var_ref(s, &name)) {
+        if (strlen(s) == json_string_length(tmpl) && hn_var_ref(s, &name)) {
             json_t *v = hn_scope_get(sc, name);
             if (!v && err)
                 *err = wc_xasprintf("unbound variable '$%s'", name);
             return v;
         }
-        if (!strstr(s, "${"))
+        size_t len = json_string_length(tmpl), out_len;
+        if (!memmem(s, len, "${", 2))
             return json_incref((json_t *)tmpl);
-        char *t = hn_interp(s, sc, err);
+        char *t = interp(s, len, sc, NULL, err, &out_len);
         if (!t)
             return NULL;
-        json_t *v = json_string(t);
+        json_t *v = json_stringn(t, out_len);
         free(t);
         if (!v && err)
             *err = wc_xasprintf("interpolated string is not valid UTF-8");
@@ -264,10 +280,11 @@ json_t *hn_subst(const json_t *v, const json_t *subst)
 {
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
-        if (!strstr(s, "${"))
+        size_t len = json_string_length(v), out_len;
+        if (!memmem(s, len, "${", 2))
             return json_incref((json_t *)v);
-        char *t = interp(s, NULL, subst, NULL);
-        json_t *r = json_string(t);
+        char *t = interp(s, len, NULL, subst, NULL, &out_len);
+        json_t *r = json_stringn(t, out_len);
         free(t);
         return r ? r : json_incref((json_t *)v);
     }
@@ -599,12 +616,13 @@ static bool match_rec(struct mctx *m, const json_t *pat, const json_t *v)
     }
     if (json_is_string(pat)) {
         const char *s = json_string_value(pat);
-        if (hn_wildcard_known(s)) {
+        bool plain = strlen(s) == json_string_length(pat); /* no NUL: may be $name or <kind> */
+        if (plain && hn_wildcard_known(s)) {
             if (!wildcard_ok(s, v))
                 return fail(m, s, NULL, v);
             return true;
         }
-        if (hn_var_ref(s, &name)) {
+        if (plain && hn_var_ref(s, &name)) {
             if (!strcmp(name, "_"))
                 return true;
             json_t *bound = json_object_get(m->caps, name);
@@ -628,15 +646,16 @@ static bool match_rec(struct mctx *m, const json_t *pat, const json_t *v)
             json_decref(bound);
             return ok;
         }
-        if (strstr(s, "${")) {
+        size_t len = json_string_length(pat), out_len;
+        if (memmem(s, len, "${", 2)) {
             char *err = NULL;
-            char *t = hn_interp(s, m->sc, &err);
+            char *t = interp(s, len, m->sc, NULL, &err, &out_len);
             if (!t) {
                 m->diff = wc_xasprintf("at %s: %s", m->path.len ? m->path.buf : ".", err);
                 free(err);
                 return false;
             }
-            json_t *tv = json_string(t);
+            json_t *tv = json_stringn(t, out_len);
             free(t);
             bool ok = tv && json_equal(tv, (json_t *)v);
             if (!ok)

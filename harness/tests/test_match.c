@@ -234,6 +234,35 @@ static void test_expand_and_interp(void)
     json_decref(vars);
 }
 
+/* Issue 18: "${s1}\0EVIL" keeps its NUL and what follows, in a template and in a pattern. */
+static void test_interp_keeps_nul(void)
+{
+    json_t *vars = json_pack("{s:s}", "s1", "app-1");
+    struct hn_scope sc = {.vars = vars};
+    json_t *t = json_pack("{s:s%}", "id", "${s1}\0EVIL", (size_t)10);
+    json_t *whole = json_pack("{s:s%}", "id", "app-1\0EVIL", (size_t)10);
+    json_t *cut = json_pack("{s:s}", "id", "app-1");
+    json_t *dollar = json_pack("{s:s%}", "id", "$s1\0x", (size_t)5);
+    json_t *e = hn_expand(t, &sc, NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_TRUE(json_equal(e, whole));
+    CU_ASSERT_TRUE(hn_match(t, whole, &sc, NULL));
+    CU_ASSERT_FALSE(hn_match(t, cut, &sc, NULL));
+    CU_ASSERT_FALSE(hn_match(whole, cut, &sc, NULL));
+    /* "$s1" followed by a NUL is a literal, not a variable */
+    json_decref(e);
+    e = hn_expand(dollar, &sc, NULL);
+    CU_ASSERT_TRUE(json_equal(e, dollar));
+    CU_ASSERT_FALSE(hn_match(dollar, cut, &sc, NULL));
+    json_decref(e);
+    json_decref(dollar);
+    json_decref(cut);
+    json_decref(whole);
+    json_decref(t);
+    json_decref(vars);
+}
+
 static json_t *resolver(void *ctx, const char *name)
 {
     int *calls = ctx;
@@ -305,6 +334,7 @@ static CU_TestInfo match_tests[] = {
     {"captures_and_vars", test_captures_and_vars},
     {"diff_text", test_diff_text},
     {"expand_and_interp", test_expand_and_interp},
+    {"interp_keeps_nul", test_interp_keeps_nul},
     {"resolver", test_resolver},
     {"json_path", test_json_path},
     CU_TEST_INFO_NULL,

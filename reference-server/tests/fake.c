@@ -162,8 +162,9 @@ static void drain_one(void *ctx, const struct gw_outmsg *m)
     json_t *e = json_pack("{s:I}", "conn", (json_int_t)m->conn);
 
     if (m->frame)
-        json_object_set_new(e, "frame",
-                            json_loadb((const char *)m->frame->data, m->frame->len, 0, NULL));
+        json_object_set_new(
+            e, "frame",
+            json_loadb((const char *)m->frame->data, m->frame->len, JSON_ALLOW_NUL, NULL));
     else
         json_object_set_new(e, "close", json_integer(m->close_code));
     json_array_append_new(arr, e);

@@ -500,7 +500,48 @@ static void test_e2e_send_cap_drops_slow_reader(void)
     alarm(0);
 }
 
+/*
+ * Issue 18: a directive whose control address is not loopback is refused like any other invalid
+ * directive (an error event, then complete exit 1), and the gateway does not connect to it.
+ */
+static void test_e2e_ctl_not_loopback_refused(void)
+{
+    struct env e;
+    char *sid, *msg;
+    int fd, status;
+    json_t *v;
+
+    alarm(30);
+    CU_ASSERT_TRUE_FATAL(env_up(&e, 0, 0));
+    sid = create_session(e.port);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sid);
+    fd = ws_open(e.port, "t1", &status);
+    CU_ASSERT_EQUAL_FATAL(status, 101);
+    msg = wc_xasprintf(
+        "{\"type\":\"chat.send\",\"sessionId\":\"%s\",\"content\":\"gwspec:{\\\"v\\\":"
+        "1,\\\"ctl\\\":\\\"192.0.2.1:9\\\",\\\"script\\\":[{\\\"emit\\\":{"
+        "\\\"kind\\\":\\\"text\\\",\\\"content\\\":\\\"t\\\"}},{\\\"complete\\\":0}]}\"}",
+        sid);
+    ws_send(fd, msg);
+    free(msg);
+    v = ws_expect(fd, "error");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(wc_json_str(v, "content"), "'192.0.2.1' is not loopback"));
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(v, "seq")), 1);
+    json_decref(v);
+    v = ws_next_json(fd);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(v, "kind"), "complete");
+    CU_ASSERT_FALSE(wc_json_bool(v, "success", true));
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(v, "exitCode")), 1);
+    json_decref(v);
+    close(fd);
+    free(sid);
+    env_down(&e);
+    alarm(0);
+}
+
 static CU_TestInfo e2e_tests[] = {
+    {"ctl_not_loopback_refused", test_e2e_ctl_not_loopback_refused},
     {"send_cap_drops_slow_reader", test_e2e_send_cap_drops_slow_reader},
     {"session_send_and_abort", test_e2e_session_send_and_abort},
     {"frame_cap_closes_1009_only_that_socket", test_e2e_frame_cap_closes_1009_only_that_socket},

@@ -862,6 +862,37 @@ static bool sc_dropped_take_seq(void)
     return down(ok);
 }
 
+/* Issue 18: each NUL form is refused, and none acts on the session or request it prefixes. */
+static bool sc_nul_truncates_ids(void)
+{
+    json_t *f;
+    char *msg;
+    bool ok;
+    up();
+    sendf(a1, "{\"type\":\"chat.send\\u0000junk\",\"sessionId\":\"%s\"}", sid);
+    sendf(a1, "{\"type\":\"chat.send\",\"sessionId\":\"%s\\u0000EVIL\"}", sid);
+    f = got(a1);
+    ok = !fake.runs && json_array_size(f) == 2 &&
+         strcmp(sget(f, 0, "code"), "UNKNOWN_MESSAGE_TYPE") == 0 &&
+         strcmp(sget(f, 1, "code"), "SESSION_ID_REQUIRED") == 0;
+    json_decref(f);
+    send_chat(a1);
+    gw_fake_permission(fake.runs, "Bash", "{}");
+    f = got(a1);
+    msg = wc_xasprintf("{\"type\":\"chat.permission-response\",\"requestId\":\"%s\\u0000x\","
+                       "\"allow\":true}",
+                       sget(f, 0, "requestId"));
+    gw_test_send(core, a1, msg);
+    free(msg);
+    json_decref(f);
+    sendf(a2, "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"%s\\u0000x\"}]}", sid);
+    sendf(a1, "{\"type\":\"chat.abort\",\"sessionId\":\"%s\\u0000x\"}", sid);
+    ok = ok && fake.runs->n_answers == 0 && !fake.runs->aborted;
+    f = got(a2);
+    ok = ok && json_array_size(f) == 0;
+    return down(judge(f, ok));
+}
+
 static const struct {
     enum gw_mutant m;
     bool (*scenario)(void);
@@ -921,6 +952,7 @@ static const struct {
     {GW_MUT_DROP_ABORTS_RUN, sc_drop_aborts_run},
     {GW_MUT_COMMIT_AT_EXIT, sc_commit_at_exit},
     {GW_MUT_DROPPED_TAKE_SEQ, sc_dropped_take_seq},
+    {GW_MUT_NUL_TRUNCATES_IDS, sc_nul_truncates_ids},
 };
 
 static void test_mutants_each_flips_its_behaviour(void)

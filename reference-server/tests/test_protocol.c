@@ -7,6 +7,7 @@
 #include "../mutants.h"
 #include "../protocol.h"
 #include "wc_json.h"
+#include "wc_log.h"
 #include "wc_mem.h"
 #include "wc_time.h"
 
@@ -536,7 +537,99 @@ static void test_protocol_numbers_beyond_range(void)
     teardown();
 }
 
+/*
+ * Issue 18: a type or id holding U+0000 is invalid, never cut at the NUL: the type is unknown
+ * (echoed whole), a send/abort sessionId is SESSION_ID_REQUIRED, a subscribe entry is skipped,
+ * a requestId answers nothing. Nothing acts on the real session the prefix names.
+ */
+static void test_protocol_nul_in_type_and_ids(void)
+{
+    static const char whole[] = "Unknown message type \"chat.send\0junk\".";
+    char *sid, *msg;
+    json_t *got, *err;
+    char rid[64];
+
+    setup();
+    sid = gw_test_create_session(core, "alice", "claude", "/tmp/p");
+    msg = wc_xasprintf("{\"type\":\"chat.send\\u0000junk\",\"sessionId\":\"%s\"}", sid);
+    got = roundtrip(a1, msg);
+    free(msg);
+    CU_ASSERT_EQUAL_FATAL(json_array_size(got), 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(got, 0), "code"), "UNKNOWN_MESSAGE_TYPE");
+    err = json_object_get(json_array_get(got, 0), "error");
+    CU_ASSERT_EQUAL(json_string_length(err), sizeof(whole) - 1);
+    CU_ASSERT_EQUAL(memcmp(json_string_value(err), whole, sizeof(whole) - 1), 0);
+    CU_ASSERT_PTR_NULL(fake.runs);
+    json_decref(got);
+    msg = wc_xasprintf("{\"type\":\"chat.send\",\"sessionId\":\"%s\\u0000EVIL\"}", sid);
+    got = roundtrip(a1, msg);
+    free(msg);
+    assert_one_error(got, "SESSION_ID_REQUIRED", "chat.send requires a sessionId.", NULL);
+    CU_ASSERT_PTR_NULL(fake.runs);
+    json_decref(got);
+    /* a running run with a pending permission: none of the NUL forms touches it */
+    start_send(a1, sid, NULL);
+    gw_fake_permission(fake.runs, "Bash", "{}");
+    got = gw_test_take(core, a1);
+    snprintf(rid, sizeof(rid), "%s", wc_json_str(json_array_get(got, 0), "requestId"));
+    json_decref(got);
+    msg = wc_xasprintf("{\"type\":\"chat.permission-response\",\"requestId\":\"%s\\u0000x\","
+                       "\"allow\":true}",
+                       rid);
+    got = roundtrip(a1, msg);
+    free(msg);
+    CU_ASSERT_EQUAL(json_array_size(got), 0);
+    CU_ASSERT_EQUAL(fake.runs->n_answers, 0);
+    json_decref(got);
+    msg = wc_xasprintf(
+        "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"%s\\u0000x\"}]}", sid);
+    got = roundtrip(a2, msg);
+    free(msg);
+    CU_ASSERT_EQUAL(json_array_size(got), 0);
+    json_decref(got);
+    msg = wc_xasprintf("{\"type\":\"chat.abort\",\"sessionId\":\"%s\\u0000x\"}", sid);
+    got = roundtrip(a1, msg);
+    free(msg);
+    assert_one_error(got, "SESSION_ID_REQUIRED", "chat.abort requires a sessionId.", NULL);
+    CU_ASSERT_FALSE(fake.runs->aborted);
+    json_decref(got);
+    free(sid);
+    teardown();
+}
+
+/* Issue 18: a native id that is not valid UTF-8 never makes the core send the frame "null". */
+static void test_protocol_invalid_utf8_native_id_sends_no_null(void)
+{
+    char *sid;
+    json_t *all, *e;
+    size_t i;
+
+    setup();
+    wc_log_setup("test-reference-server", WC_LOG_QUIET);
+    sid = gw_test_create_session(core, "alice", "claude", "/tmp/p");
+    start_send(a1, sid, NULL);
+    gw_fake_announce(fake.runs, "nat-\xff\xfe");
+    gw_fake_emitf(fake.runs, "{\"kind\":\"stream_delta\",\"content\":\"x\"}");
+    all = gw_test_drain(core);
+    CU_ASSERT_TRUE(json_array_size(all) >= 1);
+    json_array_foreach(all, i, e)
+    {
+        json_t *f = json_object_get(e, "frame");
+        CU_ASSERT_TRUE(json_is_object(f)); /* "null" would parse to NULL here */
+        CU_ASSERT_STRING_NOT_EQUAL(wc_json_str(f, "kind") ? wc_json_str(f, "kind") : "",
+                                   "session_upserted");
+    }
+    e = json_array_get(all, json_array_size(all) - 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_object_get(e, "frame"), "kind"), "stream_delta");
+    json_decref(all);
+    wc_log_setup("test-reference-server", WC_LOG_ERROR);
+    free(sid);
+    teardown();
+}
+
 static CU_TestInfo protocol_tests[] = {
+    {"invalid_utf8_native_id_sends_no_null", test_protocol_invalid_utf8_native_id_sends_no_null},
+    {"nul_in_type_and_ids", test_protocol_nul_in_type_and_ids},
     {"numbers beyond int64 and double range", test_protocol_numbers_beyond_range},
     {"malformed_and_unknown_types", test_protocol_malformed_and_unknown_types},
     {"send_validation", test_protocol_send_validation},

@@ -9,6 +9,8 @@
 #include "wc_time.h"
 #include "../writer.h"
 
+#include "wc_log.h"
+
 #include "wc_banned.h"
 
 static struct wc_rand rnd;
@@ -70,6 +72,23 @@ static void test_writer_swallows_session_created(void)
     CU_ASSERT_FALSE(ann);
     CU_ASSERT_FALSE(gw_writer_capture(&w, "nat-9"));
     CU_ASSERT_TRUE(gw_writer_capture(&w, "nat-10"));
+    gw_writer_release(&w);
+}
+
+/* Issue 18: an id that is not valid UTF-8 is refused (it made session_upserted "null"). */
+static void test_writer_refuses_invalid_utf8_native_id(void)
+{
+    struct gw_writer w;
+
+    wc_log_setup("test-reference-server", WC_LOG_QUIET);
+    gw_writer_init(&w, "app-1", "cursor", NULL, &rnd);
+    CU_ASSERT_FALSE(gw_writer_capture(&w, "nat-\xff"));
+    CU_ASSERT_FALSE(gw_writer_capture(&w, "\xc3("));
+    CU_ASSERT_PTR_NULL(w.native_id);
+    CU_ASSERT_TRUE(gw_writer_capture(&w, "nat-\xc3\xa9"));
+    CU_ASSERT_FALSE(gw_writer_capture(&w, "\xed\xa0\x80")); /* a UTF-16 surrogate */
+    CU_ASSERT_STRING_EQUAL(w.native_id, "nat-\xc3\xa9");
+    wc_log_setup("test-reference-server", WC_LOG_ERROR);
     gw_writer_release(&w);
 }
 
@@ -271,6 +290,7 @@ static void test_writer_remap_api(void)
 static CU_TestInfo writer_tests[] = {
     {"remaps_session_id_and_fills_envelope", test_writer_remaps_session_id_and_fills_envelope},
     {"swallows_session_created", test_writer_swallows_session_created},
+    {"refuses_invalid_utf8_native_id", test_writer_refuses_invalid_utf8_native_id},
     {"drops_non_kind_objects", test_writer_drops_non_kind_objects},
     {"normalises_complete", test_writer_normalises_complete},
     {"mutants_flip", test_writer_mutants_flip},
