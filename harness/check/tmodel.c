@@ -144,7 +144,7 @@ static size_t js_ws(const unsigned char *p)
                : 0;
 }
 
-/* A sessionId trimmed as gateways do (JavaScript's trim); NULL when missing or blank. New. */
+/* The string member key of a client frame, borrowed; NULL when missing or holding U+0000. */
 const char *hn_tm_str(const json_t *obj, const char *key)
 {
     const char *s = wc_json_str(obj, key);
@@ -152,6 +152,7 @@ const char *hn_tm_str(const json_t *obj, const char *key)
     return s && strlen(s) == json_string_length(json_object_get(obj, key)) ? s : NULL;
 }
 
+/* A sessionId trimmed as gateways do (JavaScript's trim); NULL when missing or blank. New. */
 char *hn_tm_trimmed(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s, *q, *end;
