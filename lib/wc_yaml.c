@@ -248,7 +248,7 @@ static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
     json_t *out = NULL;
     int line = 0, col = 0;
 
-    if (depth > 200) {
+    if (depth > WC_YAML_MAX_DEPTH) {
         conv_fail(cv, n, "nesting too deep");
         return NULL;
     }
@@ -292,6 +292,105 @@ static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
     return out;
 }
 
+/*
+ * What resolving a document would build, counted before libfyaml builds it: nodes are counted
+ * as the walk reaches them, through every alias, and the walk stops at the first node past
+ * WC_YAML_MAX_NODES, so it costs at most that many steps whatever the aliases multiply to
+ * (issue 18: a 392-byte alias bomb took `gwspec lint` 8 s and 1.7 GB inside
+ * fy_document_resolve).
+ */
+struct budget {
+    size_t nodes;
+    struct fy_node *alias; /* the outermost alias being expanded, NULL outside one */
+    struct fy_node *at;    /* where the walk stopped */
+    bool too_deep;
+};
+
+static bool count_nodes(struct budget *b, struct fy_node *n, int depth)
+{
+    struct fy_node_pair *pair;
+    struct fy_node *item;
+    void *iter = NULL;
+
+    if (!n)
+        return true;
+    if (++b->nodes > WC_YAML_MAX_NODES || depth > WC_YAML_MAX_DEPTH) {
+        b->at = n;
+        b->too_deep = depth > WC_YAML_MAX_DEPTH;
+        return false;
+    }
+    if (fy_node_is_alias(n)) {
+        struct fy_node *target = fy_node_resolve_alias(n);
+        bool outer = !b->alias;
+        if (!target)
+            return true; /* an unknown anchor or a cycle: fy_document_resolve reports it */
+        if (outer)
+            b->alias = n;
+        if (!count_nodes(b, target, depth + 1))
+            return false;
+        if (outer)
+            b->alias = NULL;
+        return true;
+    }
+    switch (fy_node_get_type(n)) {
+    case FYNT_SCALAR:
+        break;
+    case FYNT_SEQUENCE:
+        while ((item = fy_node_sequence_iterate(n, &iter))) {
+            if (!count_nodes(b, item, depth + 1))
+                return false;
+        }
+        break;
+    case FYNT_MAPPING:
+        while ((pair = fy_node_mapping_iterate(n, &iter))) {
+            if (!count_nodes(b, fy_node_pair_key(pair), depth + 1) ||
+                !count_nodes(b, fy_node_pair_value(pair), depth + 1))
+                return false;
+        }
+        break;
+    }
+    return true;
+}
+
+/* NULL when the document fits the bounds, else a new "name:line:col: message". */
+static char *check_budget(const char *name, struct fy_node *root)
+{
+    struct budget b = {0};
+    struct fy_node *at;
+    int line = 0, col = 0;
+    char *msg, *out;
+
+    if (count_nodes(&b, root, 0))
+        return NULL;
+    at = b.alias ? b.alias : b.at;
+    if (b.alias) {
+        size_t len = 0;
+        const char *anchor = fy_node_get_scalar(b.alias, &len);
+        if (!anchor) {
+            anchor = "";
+            len = 0;
+        }
+        if (b.too_deep)
+            msg = wc_xasprintf("alias '*%.*s' nests more than %d levels deep", (int)len, anchor,
+                               WC_YAML_MAX_DEPTH);
+        else
+            msg = wc_xasprintf("alias '*%.*s' expands the document past %d nodes", (int)len, anchor,
+                               WC_YAML_MAX_NODES);
+    } else if (b.too_deep) {
+        msg = wc_xasprintf("nesting too deep (more than %d levels)", WC_YAML_MAX_DEPTH);
+    } else {
+        msg = wc_xasprintf("document has more than %d nodes", WC_YAML_MAX_NODES);
+    }
+    if (node_mark(first_scalar(at), &line, &col)) {
+        if (fy_node_is_alias(at) && col > 1)
+            col--; /* the alias token starts after its '*' */
+        out = wc_xasprintf("%s:%d:%d: %s", name, line, col, msg);
+    } else
+        out = wc_xasprintf("%s: %s", name, msg);
+    free(msg);
+    return out;
+}
+
 static void collect_diag_error(struct fy_diag *diag, const char *name, char **err)
 {
     void *iter = NULL;
@@ -323,7 +422,8 @@ static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
     }
     fy_diag_set_collect_errors(diag, true);
     memset(&cfg, 0, sizeof(cfg));
-    cfg.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
+    /* not FYPCF_RESOLVE_DOCUMENT: aliases are counted (check_budget) before they are copied */
+    cfg.flags = FYPCF_QUIET;
     cfg.diag = diag;
     parser = fy_parser_create(&cfg);
     if (!parser || fy_parser_set_input_fp(parser, name, fp)) {
@@ -339,6 +439,12 @@ static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
             *err = wc_xasprintf("%s: empty document", name);
         goto out_destroy_parser;
     }
+    if ((*err = check_budget(name, fy_document_root(fyd))) != NULL)
+        goto out_destroy_doc;
+    if (fy_document_resolve(fyd)) {
+        collect_diag_error(diag, name, err);
+        goto out_destroy_doc;
+    }
     doc = wc_xcalloc(1, sizeof(*doc));
     doc->name = wc_xstrdup(name);
     struct fy_node *root = fy_document_root(fyd);
@@ -351,6 +457,7 @@ static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
             doc = NULL;
         }
     }
+out_destroy_doc:
     fy_parse_document_destroy(parser, fyd);
     if (doc && (fyd = fy_parse_load_document(parser)) != NULL) {
         /* a second document: refuse rather than silently ignore it */
@@ -437,6 +544,19 @@ static struct wc_yaml_doc *load_mem(const char *name, const char *text, size_t l
     struct wc_yaml_doc *doc;
 
     *err = NULL;
+    if (len > WC_YAML_MAX_BYTES) {
+        int line = 1, col = 1;
+        for (size_t i = 0; i < WC_YAML_MAX_BYTES; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else if (((unsigned char)text[i] & 0xc0) != 0x80)
+                col++; /* columns count characters, as check_utf8's do */
+        }
+        *err = wc_xasprintf("%s:%d:%d: input larger than %d bytes", name, line, col,
+                            WC_YAML_MAX_BYTES);
+        return NULL;
+    }
     if (!check_utf8(name, text, len, err))
         return NULL;
     /* fmemopen refuses a zero-length buffer; an empty input is one empty line */
@@ -469,8 +589,8 @@ struct wc_yaml_doc *wc_yaml_load_file(const char *path, char **err)
         }
         size_t got = fread(text + len, 1, cap - len, fp);
         len += got;
-        if (got == 0)
-            break;
+        if (got == 0 || len > WC_YAML_MAX_BYTES)
+            break; /* load_mem refuses what is past the cap without reading it all */
     }
     if (ferror(fp)) {
         *err = wc_xasprintf("%s: cannot read: %s", path, strerror(errno));

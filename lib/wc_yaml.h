@@ -10,6 +10,12 @@
  * Every input is checked to be well-formed UTF-8 before libfyaml sees it (0.7.12 spins forever
  * on some invalid sequences); the first bad byte is refused as `file:line:col: invalid UTF-8`.
  *
+ * Bounds (issue 18: a 392-byte alias bomb took 8 s and 1.7 GB): an input is at most
+ * WC_YAML_MAX_BYTES, and the document it resolves to, every alias expanded, at most
+ * WC_YAML_MAX_NODES nodes nested at most WC_YAML_MAX_DEPTH deep. Aliases are counted as they
+ * are resolved, before libfyaml copies anything, and the error names the alias that went past
+ * the bound. The largest file in the tree (a target baseline) has about 1,500 nodes.
+ *
  * Depends on libfyaml and jansson.
  */
 #ifndef WC_YAML_H
@@ -19,6 +25,10 @@
 #include <stddef.h>
 
 #include <jansson.h>
+
+#define WC_YAML_MAX_BYTES (2 << 20)
+#define WC_YAML_MAX_NODES 100000
+#define WC_YAML_MAX_DEPTH 200
 
 struct wc_yaml_doc;
 

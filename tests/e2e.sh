@@ -647,6 +647,32 @@ else
     bad "alternatives rollback" "$OUT/alt.txt"
 fi
 
+# 19-alias-bomb. A billion-laughs file (issue 18: 392 bytes took lint 8 s and 1.7 GB) is refused
+#      in milliseconds by every YAML reader, at the alias that expands past the bound: gwspec
+#      lint and the gateway's --users. Six levels (9^6 nodes) so that without the bound the
+#      file loads in about a second instead of being refused, and the test fails cheaply.
+{
+    echo 'a0: &a0 [x, x, x, x, x, x, x, x, x]'
+    for i in 1 2 3 4 5 6; do
+        printf 'a%d: &a%d [' $i $i
+        for j in 1 2 3 4 5 6 7 8; do printf '*a%d, ' $((i - 1)); done
+        printf '*a%d]\n' $((i - 1))
+    done
+} >"$OUT/bomb.yaml"
+want="$OUT/bomb.yaml:6:10: alias '*a4' expands the document past 100000 nodes"
+t0=$(date +%s%N)
+timeout 10 $GW lint "$OUT/bomb.yaml" >"$OUT/bomb-lint.txt" 2>&1; brc=$?
+timeout 10 $BIN/gwspec-gateway --port 0 --users "$OUT/bomb.yaml" </dev/null >"$OUT/bomb-gw.txt" 2>&1; grc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ $brc = 2 ] && [ $grc = 2 ] && [ $ms -lt 2000 ] && grep -qxF "$want" "$OUT/bomb-lint.txt" \
+   && grep -qF "error: --users: $want" "$OUT/bomb-gw.txt"; then
+    ok "alias bomb: lint and --users refuse it at the alias in $ms ms ($(wc -c <"$OUT/bomb.yaml") bytes)"
+else
+    echo "lint exit $brc, gateway exit $grc, $ms ms; wanted: $want" >>"$OUT/bomb-lint.txt"
+    cat "$OUT/bomb-gw.txt" >>"$OUT/bomb-lint.txt"
+    bad "alias bomb refused fast" "$OUT/bomb-lint.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

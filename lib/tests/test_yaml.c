@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
@@ -144,7 +145,108 @@ static void test_yaml_valid_utf8_loads(void)
     wc_yaml_free(doc);
 }
 
+/*
+ * A billion-laughs document: `levels` anchors, each a list of nine aliases of the one before,
+ * about 9^levels nodes once resolved (new string, free()). Issue 18: seven levels, 392 bytes,
+ * took `gwspec lint` 8 s and 1.7 GB; six levels 0.76 s and 210 MB, and loaded.
+ */
+static char *alias_bomb(int levels)
+{
+    size_t cap = 64 + (size_t)levels * 96, len = 0; /* a line is at most 80 bytes */
+    char *t = malloc(cap);
+
+    len += (size_t)snprintf(t + len, cap - len, "a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i <= levels; i++) {
+        len += (size_t)snprintf(t + len, cap - len, "a%d: &a%d [", i, i);
+        for (int j = 0; j < 9; j++)
+            len += (size_t)snprintf(t + len, cap - len, "%s*a%d", j ? ", " : "", i - 1);
+        len += (size_t)snprintf(t + len, cap - len, "]\n");
+    }
+    return t;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Issue 18: alias expansion is counted before libfyaml copies anything, and refused past
+ * WC_YAML_MAX_NODES at the alias that went past it, in milliseconds. */
+static void test_yaml_alias_bomb_is_refused_fast(void)
+{
+    char *bomb = alias_bomb(6);
+    double t0 = now_s();
+
+    CU_ASSERT_TRUE(refused_in_child(bomb, strlen(bomb),
+                                    "t.yaml:6:10: alias '*a4' expands the document past 100000 "
+                                    "nodes"));
+    CU_ASSERT_TRUE(now_s() - t0 < 1.0);
+    free(bomb);
+    bomb = alias_bomb(12); /* 9^12 nodes: the count stops at the bound, whatever the depth */
+    t0 = now_s();
+    CU_ASSERT_TRUE(refused_in_child(bomb, strlen(bomb), "t.yaml:6:10: alias '*a4' expands"));
+    CU_ASSERT_TRUE(now_s() - t0 < 1.0);
+    free(bomb);
+}
+
+static void test_yaml_aliases_within_the_bound_load(void)
+{
+    char *bomb = alias_bomb(3); /* about 8,200 nodes */
+    char *err = NULL;
+    struct wc_yaml_doc *doc = wc_yaml_load_string("t.yaml", bomb, strlen(bomb), &err);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    json_t *a3 = json_object_get(wc_yaml_root(doc), "a3");
+    CU_ASSERT_EQUAL(json_array_size(a3), 9);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+                               json_array_get(json_array_get(json_array_get(a3, 8), 8), 8), 8)),
+                           "x");
+    wc_yaml_free(doc);
+    free(bomb);
+}
+
+/* Document size: too many nodes without any alias, too many bytes, too deep through aliases. */
+static void test_yaml_document_size_is_bounded(void)
+{
+    size_t n = WC_YAML_MAX_NODES + 10, len = 0;
+    char *t = malloc(n * 4 + 1);
+
+    for (size_t i = 0; i < n; i++, len += 4)
+        memcpy(t + len, "- x\n", 4);
+    t[len] = '\0';
+    CU_ASSERT_TRUE(
+        refused_in_child(t, len, "t.yaml:100000:3: document has more than 100000 nodes"));
+    free(t);
+
+    len = WC_YAML_MAX_BYTES + 1;
+    t = malloc(len + 1);
+    memset(t, 'x', len);
+    t[len] = '\0';
+    for (size_t i = 79; i < len; i += 80)
+        t[i] = '\n';
+    char want[64];
+    snprintf(want, sizeof(want), "t.yaml:%d:%d: input larger than", WC_YAML_MAX_BYTES / 80 + 1,
+             WC_YAML_MAX_BYTES % 80 + 1);
+    CU_ASSERT_TRUE(refused_in_child(t, len, want));
+    free(t);
+
+    /* a chain of 300 anchors, each a list holding the one before: 300 levels once resolved */
+    size_t cap = 300 * 40;
+    t = malloc(cap);
+    len = (size_t)snprintf(t, cap, "a0: &a0 [x]\n");
+    for (int i = 1; i < 300; i++)
+        len += (size_t)snprintf(t + len, cap - len, "a%d: &a%d [*a%d]\n", i, i, i - 1);
+    CU_ASSERT_TRUE(
+        refused_in_child(t, len, "t.yaml:101:14: alias '*a99' nests more than 200 levels deep"));
+    free(t);
+}
+
 static CU_TestInfo yaml_tests[] = {
+    {"alias_bomb_is_refused_fast", test_yaml_alias_bomb_is_refused_fast},
+    {"aliases_within_the_bound_load", test_yaml_aliases_within_the_bound_load},
+    {"document_size_is_bounded", test_yaml_document_size_is_bounded},
     {"scalars_follow_core_schema", test_yaml_scalars_follow_core_schema},
     {"positions_are_one_based", test_yaml_positions_are_one_based},
     {"errors_carry_line_and_column", test_yaml_errors_carry_line_and_column},
