@@ -946,9 +946,14 @@ static void catalog_recv(struct ctx *x, size_t i)
 
     x->exercised = true;
     if (!f) {
-        violate(x, "R-CAT-1", (long)i, NONE, NONE,
-                "%s: received a %s that is not JSON (record %lld)", cname(x, ri->conn),
-                json_object_get(rec, "hex") ? "binary frame" : "text frame", RN(i));
+        /* binary: the opcode; hex without it: a text frame whose bytes are not UTF-8 */
+        bool bin = json_is_true(json_object_get(rec, "binary"));
+        violate(x, "R-CAT-1", (long)i, NONE, NONE, "%s: received a %s (record %lld)",
+                cname(x, ri->conn),
+                bin                           ? "binary frame that is not JSON"
+                : json_object_get(rec, "hex") ? "text frame that is not valid UTF-8"
+                                              : "text frame that is not JSON",
+                RN(i));
         return;
     }
     if (ri->kind && hn_msgcat_is_never(m->cat, ri->kind))

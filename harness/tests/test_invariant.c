@@ -559,6 +559,41 @@ static void expect_check(const char *text, const struct hn_msgcat *c, const char
     "\",\"frame\":{\"kind\":\"protocol_error\",\"code\":\"INTERNAL_ERROR\",\"error\":\"x\","       \
     "\"sessionId\":null,\"timestamp\":\"2026-11-22T02:30:00Z\"}}\n"
 
+/* catalog_valid names what a frame that is not JSON was: binary, text, or text not UTF-8 */
+static void test_invariant_not_json_says_what_it_was(void)
+{
+    static const struct {
+        const char *rec, *want;
+    } t[] = {
+        {"{\"t\":\"recv\",\"conn\":\"c1\",\"hex\":\"c328\",\"binary\":false}\n",
+         "c1: received a text frame that is not valid UTF-8 (record 1)"},
+        {"{\"t\":\"recv\",\"conn\":\"c1\",\"hex\":\"0001\",\"binary\":true}\n",
+         "c1: received a binary frame that is not JSON (record 1)"},
+        {"{\"t\":\"recv\",\"conn\":\"c1\",\"text\":\"{\",\"binary\":false}\n",
+         "c1: received a text frame that is not JSON (record 1)"},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char *text = NULL;
+        CU_ASSERT(asprintf(&text, H "%s", t[i].rec) > 0);
+        json_t *res = run_text(text, cat), *v;
+        size_t k;
+        const char *msg = NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+        json_array_foreach(json_object_get(res, "violations"), k, v)
+        {
+            if (!strcmp(wc_json_str(v, "checker"), "catalog_valid"))
+                msg = wc_json_str(v, "message");
+        }
+        CU_ASSERT_PTR_NOT_NULL(msg);
+        if (msg && strcmp(msg, t[i].want))
+            printf("\n  got '%s', want '%s'\n", msg, t[i].want);
+        CU_ASSERT(msg && !strcmp(msg, t[i].want));
+        json_decref(res);
+        free(text);
+    }
+}
+
 static void test_invariant_double_error_on_own_socket_is_not_misrouted(void)
 {
     expect_check(H "{\"t\":\"send\",\"conn\":\"c1\",\"text\":\"{\"}\n" PERR("c1") PERR("c1"), NULL,
@@ -964,6 +999,7 @@ static CU_TestInfo invariant_tests[] = {
     {"malformed_records_never_crash", test_invariant_malformed_records_never_crash},
     {"double_error_on_own_socket_is_not_misrouted",
      test_invariant_double_error_on_own_socket_is_not_misrouted},
+    {"not_json_says_what_it_was", test_invariant_not_json_says_what_it_was},
     {"first_run_must_start_at_1", test_invariant_first_run_must_start_at_1},
     {"event_of_an_older_run", test_invariant_event_of_an_older_run},
     {"attached_live_events_before_ack_are_fine",
