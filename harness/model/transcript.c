@@ -177,6 +177,35 @@ static char *check_record(const json_t *rec)
     return NULL;
 }
 
+/* The header's extensions: {kinds: [NAME...], types: [NAME...]}, each list optional. The
+ * catalog says whether it defines the names; their shape is this file's fault. */
+static char *check_extensions(const json_t *ext)
+{
+    static const char *const lists[] = {"kinds", "types"};
+    const char *key;
+    json_t *v, *name;
+    size_t i;
+
+    if (!ext)
+        return NULL;
+    if (!json_is_object(ext))
+        return wc_xstrdup("header 'extensions' must be an object ({kinds: [...], types: [...]})");
+    json_object_foreach((json_t *)ext, key, v)
+    {
+        if (strcmp(key, lists[0]) && strcmp(key, lists[1]))
+            return wc_xasprintf("header 'extensions' has an unknown key '%s' (kinds, types)", key);
+        if (!json_is_array(v))
+            return wc_xasprintf("header 'extensions.%s' must be a list of names", key);
+        json_array_foreach(v, i, name)
+        {
+            if (!json_is_string(name))
+                return wc_xasprintf("header 'extensions.%s[%zu]' must be a name (a string)", key,
+                                    i);
+        }
+    }
+    return NULL;
+}
+
 static char *check_header(const json_t *h)
 {
     const char *t = wc_json_str(h, "t"), *format = wc_json_str(h, "format");
@@ -187,7 +216,7 @@ static char *check_header(const json_t *h)
         return wc_xstrdup("header has no 'format'");
     if (strncmp(format, HN_TRANSCRIPT_FORMAT, strlen(HN_TRANSCRIPT_FORMAT)))
         return wc_xasprintf("unsupported format '%s' (want %s)", format, HN_TRANSCRIPT_FORMAT);
-    return NULL;
+    return check_extensions(json_object_get(h, "extensions"));
 }
 
 /* Parse one line; NULL plus a new *why on error. */

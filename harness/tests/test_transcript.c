@@ -150,6 +150,21 @@ static void test_transcript_load_reports_file_and_line(void)
          "{\"t\":\"header\",\"format\":\"gwspec-transcript/"
          "1\"}\n{\"t\":\"header\",\"format\":\"x\"}\n",
          "two-headers:2: a second header record"},
+        /* the extensions' shape is the transcript's fault, not the catalog's */
+        {"ext-kind",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"extensions\":"
+         "{\"kinds\":[5]}}\n",
+         "ext-kind:1: header 'extensions.kinds[0]' must be a name (a string)"},
+        {"ext-str", "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"extensions\":\"zz\"}\n",
+         "ext-str:1: header 'extensions' must be an object ({kinds: [...], types: [...]})"},
+        {"ext-list",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"extensions\":"
+         "{\"types\":\"chat.x\"}}\n",
+         "ext-list:1: header 'extensions.types' must be a list of names"},
+        {"ext-key",
+         "{\"t\":\"header\",\"format\":\"gwspec-transcript/1\",\"extensions\":"
+         "{\"kind\":[]}}\n",
+         "ext-key:1: header 'extensions' has an unknown key 'kind' (kinds, types)"},
     };
     size_t i;
 
