@@ -436,7 +436,7 @@ static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
         if (fy_diag_got_error(diag) || fy_diag_errors_iterate(diag, &it))
             collect_diag_error(diag, name, err);
         else
-            *err = wc_xasprintf("%s: empty document", name);
+            *err = wc_xasprintf("%s:1:1: empty document (no YAML node)", name);
         goto out_destroy_parser;
     }
     if ((*err = check_budget(name, fy_document_root(fyd))) != NULL)
@@ -460,9 +460,12 @@ static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
 out_destroy_doc:
     fy_parse_document_destroy(parser, fyd);
     if (doc && (fyd = fy_parse_load_document(parser)) != NULL) {
-        /* a second document: refuse rather than silently ignore it */
+        /* a second document: refuse rather than silently ignore it, where it starts */
+        struct fy_document_state *st = fy_document_get_document_state(fyd);
+        const struct fy_mark *m = st ? fy_document_state_start_mark(st) : NULL;
+        *err = wc_xasprintf("%s:%d:%d: more than one YAML document (this file holds one)", name,
+                            m ? m->line + 1 : 1, m ? m->column + 1 : 1);
         fy_parse_document_destroy(parser, fyd);
-        *err = wc_xasprintf("%s: more than one YAML document", name);
         wc_yaml_free(doc);
         doc = NULL;
     }

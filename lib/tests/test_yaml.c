@@ -62,7 +62,10 @@ static void test_yaml_errors_carry_line_and_column(void)
         {"a: [1, 2\n", "t.yaml:"},
         {"? [a, b]\n: x\n", "t.yaml:1:4: mapping keys must be scalars"},
         {"a: 99999999999999999999\n", "t.yaml:1:4: integer out of range"},
-        {"a: 1\n---\nb: 2\n", "t.yaml: more than one YAML document"},
+        {"a: 1\n---\nb: 2\n", "t.yaml:2:1: more than one YAML document"},
+        {"a: 1\n\n---\n", "t.yaml:3:1: more than one YAML document"},
+        {"", "t.yaml:1:1: empty document"},
+        {"# only a comment\n", "t.yaml:1:1: empty document"},
         {"a: *nope\n", "t.yaml:1:"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
