@@ -251,6 +251,10 @@ static void begin_run(struct cli *c, const char *prompt)
     if (c->run)
         return; /* one run per process: later prompts are ignored */
     mp_directive_parse(prompt, NULL, &c->d);
+    /* the control address: loopback, or a host $GWSPEC_ALLOW_CTL lists (comma-separated) */
+    const char *why = mp_directive_limit_ctl(&c->d, getenv("GWSPEC_ALLOW_CTL"));
+    if (why && !c->d.ctl_host)
+        fprintf(stderr, "gwspec-provider: %s\n", why);
     if (mp_script_start_failure(c->d.script)) {
         /* fail_start: the process dies as one whose start failed, before any output */
         fprintf(stderr, "gwspec-provider: %s\n", mp_script_start_failure(c->d.script));

@@ -9,10 +9,13 @@
  */
 #include "directive.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wc_mem.h"
 #include "wc_banned.h"
@@ -229,4 +232,71 @@ void mp_directive_release(struct mp_directive *d)
     free(d->error);
     mp_script_free(d->script);
     memset(d, 0, sizeof(*d));
+}
+
+/* --- the control address: loopback only, unless allowed (issue 18) ---------------------- */
+
+static bool is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) != 1)
+        return false;
+    if (IN6_IS_ADDR_LOOPBACK(&a6))
+        return true;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+/* Is host one of the comma-separated entries of list (case-insensitive, "[v6]" or "v6")? */
+static bool in_list(const char *host, const char *list)
+{
+    size_t hlen = strlen(host);
+    const char *p = list;
+
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *e = p;
+        if (n >= 2 && e[0] == '[' && e[n - 1] == ']') {
+            e++;
+            n -= 2;
+        }
+        if (n == hlen && hlen && strncasecmp(e, host, n) == 0)
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+bool mp_ctl_allowed(const char *host, const char *allow)
+{
+    if (!host || !*host)
+        return false;
+    return is_loopback(host) || (allow && in_list(host, allow));
+}
+
+const char *mp_directive_limit_ctl(struct mp_directive *d, const char *allow)
+{
+    char *why;
+
+    if (!d->ctl_host || mp_ctl_allowed(d->ctl_host, allow))
+        return NULL;
+    why = wc_xasprintf("directive: control address '%s' is not loopback (see --allow-ctl)",
+                       d->ctl_host);
+    free(d->ctl_host);
+    d->ctl_host = NULL;
+    d->ctl_port = 0;
+    if (d->error) { /* the directive was already refused: its error stays the one reported */
+        free(why);
+        return d->error;
+    }
+    d->error = why;
+    mp_script_free(d->script);
+    d->script = mp_script_error(why);
+    return why;
 }

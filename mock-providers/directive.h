@@ -31,4 +31,17 @@ struct mp_directive {
 void mp_directive_parse(const char *prompt, const char *fixtures_dir, struct mp_directive *out);
 void mp_directive_release(struct mp_directive *d);
 
+/*
+ * May a directive's control channel connect to host? True for loopback (127.0.0.0/8, ::1,
+ * ::ffff:127.x.y.z, "localhost") and for an entry of allow (comma-separated, case-insensitive,
+ * "[v6]" or "v6"; NULL: none). Nothing is resolved.
+ */
+bool mp_ctl_allowed(const char *host, const char *allow);
+/*
+ * A prompt must not make a provider connect anywhere (issue 18): a control address that
+ * mp_ctl_allowed refuses is dropped (no connection is made) and the directive becomes the
+ * error script, as any invalid directive. Returns the reason (borrowed: d->error), or NULL.
+ */
+const char *mp_directive_limit_ctl(struct mp_directive *d, const char *allow);
+
 #endif

@@ -324,48 +324,9 @@ static const struct mp_run_sink mock_sink = {
 
 /* --- the control address: loopback only, unless allowed ------------------------------- */
 
-static bool is_loopback(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-
-    if (strcasecmp(host, "localhost") == 0)
-        return true;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) != 1)
-        return false;
-    if (IN6_IS_ADDR_LOOPBACK(&a6))
-        return true;
-    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-}
-
-/* Is host one of the comma-separated entries of list (case-insensitive, "[v6]" or "v6")? */
-static bool in_list(const char *host, const char *list)
-{
-    size_t hlen = strlen(host);
-    const char *p = list;
-
-    while (p && *p) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        const char *e = p;
-        if (n >= 2 && e[0] == '[' && e[n - 1] == ']') {
-            e++;
-            n -= 2;
-        }
-        if (n == hlen && hlen && strncasecmp(e, host, n) == 0)
-            return true;
-        p = end ? end + 1 : NULL;
-    }
-    return false;
-}
-
 bool gw_mock_ctl_allowed(const char *host, const char *allow)
 {
-    if (!host || !*host)
-        return false;
-    return is_loopback(host) || (allow && in_list(host, allow));
+    return mp_ctl_allowed(host, allow);
 }
 
 /*
@@ -375,23 +336,10 @@ bool gw_mock_ctl_allowed(const char *host, const char *allow)
  */
 static void refuse_ctl(struct gw_mock *m, struct mp_directive *d)
 {
-    char *why;
+    const char *why = mp_directive_limit_ctl(d, m->allow_ctl);
 
-    if (!d->ctl_host || gw_mock_ctl_allowed(d->ctl_host, m->allow_ctl))
-        return;
-    why = wc_xasprintf("directive: control address '%s' is not loopback (see --allow-ctl)",
-                       d->ctl_host);
-    wc_warn("%s", why);
-    free(d->ctl_host);
-    d->ctl_host = NULL;
-    d->ctl_port = 0;
-    if (d->error) {
-        free(why);
-        return;
-    }
-    d->error = why;
-    mp_script_free(d->script);
-    d->script = mp_script_error(why);
+    if (why)
+        wc_warn("%s", why);
 }
 
 /* --- ops -------------------------------------------------------------------------------- */

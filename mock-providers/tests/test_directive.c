@@ -248,7 +248,40 @@ static void test_directive_rejects_path_traversal(void)
     mp_directive_release(&d);
 }
 
+/* issue 18: a control address that is not loopback is dropped and the directive refused */
+static void test_directive_limit_ctl(void)
+{
+    struct mp_directive d;
+    const char *why;
+
+    mp_directive_parse("gwspec:{\"v\":1,\"ctl\":\"192.0.2.1:9\",\"script\":[{\"complete\":0}]}",
+                       fixtures, &d);
+    CU_ASSERT_PTR_NULL(d.error);
+    why = mp_directive_limit_ctl(&d, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_STRING_EQUAL(
+        why, "directive: control address '192.0.2.1' is not loopback (see --allow-ctl)");
+    CU_ASSERT_PTR_EQUAL(why, d.error);
+    CU_ASSERT_PTR_NULL(d.ctl_host);
+    CU_ASSERT_EQUAL(d.ctl_port, 0);
+    CU_ASSERT(d.script && d.script->n_steps > 0 && d.script->steps[0].type != MP_STEP_COMPLETE);
+    mp_directive_release(&d);
+
+    /* allowed by the list; loopback always */
+    mp_directive_parse("gwspec:{\"v\":1,\"ctl\":\"192.0.2.1:9\",\"script\":[]}", fixtures, &d);
+    CU_ASSERT_PTR_NULL(mp_directive_limit_ctl(&d, "10.0.0.1,192.0.2.1"));
+    CU_ASSERT_STRING_EQUAL(d.ctl_host, "192.0.2.1");
+    mp_directive_release(&d);
+    mp_directive_parse("gwspec:{\"v\":1,\"ctl\":\"127.0.0.1:9\",\"script\":[]}", fixtures, &d);
+    CU_ASSERT_PTR_NULL(mp_directive_limit_ctl(&d, NULL));
+    CU_ASSERT_PTR_NULL(d.error);
+    mp_directive_release(&d);
+    CU_ASSERT_FALSE(mp_ctl_allowed("192.0.2.10", "192.0.2.1"));
+    CU_ASSERT_TRUE(mp_ctl_allowed("::1", NULL));
+}
+
 static CU_TestInfo directive_tests[] = {
+    {"a non-loopback control address is refused", test_directive_limit_ctl},
     {"found_mid_prompt", test_directive_found_mid_prompt},
     {"absent_gives_default", test_directive_absent_gives_default},
     {"invalid_gives_error_script", test_directive_invalid_gives_error_script},
