@@ -74,7 +74,7 @@ UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
-        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check
+        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay
 all: $(BINS)
 
 help:
@@ -91,6 +91,8 @@ help:
 	@echo "  mutate            automatic source mutation (every point in scope, -j $(MUTATE_JOBS)):"
 	@echo "                    reports/mutation.md and .json; mutate-one KEY=ID reruns one"
 	@echo "  mutate-check      the tool's self-test and a sampled pass (part of check)"
+	@echo "  fuzz              libFuzzer (clang) over every fuzz/ target, FUZZ_SECONDS=$(FUZZ_SECONDS) each"
+	@echo "  fuzz-replay       every committed fuzz input through its target, no fuzzer (part of check)"
 	@echo "  stress            the whole suite RUNS=200 times at -j2 with the other core busy"
 	@echo "  stress-external   the same against a gateway started outside the harness (a"
 	@echo "                    base_url profile, no start): RUNS=50 by default"
@@ -134,6 +136,30 @@ $(BUILD)/test-mock-providers: $(call obj,$(wildcard mock-providers/tests/*.c)) $
 $(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 
+# --- fuzz targets (fuzz/README.md) ---------------------------------------------------------
+# fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. Linked with fuzz/replay.c it is
+# $(BUILD)/fuzz-replay-NAME, which runs the committed corpus fuzz/corpus/NAME/ in `make check`;
+# `make fuzz` links it with libFuzzer instead (clang, build-fuzz/).
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_DEPS_gateway    := $(GW_OBJS) $(MP_OBJS) $(LIB_OBJS)
+FUZZ_DEPS_provider   := $(MP_OBJS) $(LIB_OBJS)
+FUZZ_DEPS_case       := $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
+FUZZ_DEPS_transcript := $(FUZZ_DEPS_case)
+FUZZ_DEPS_wire       := $(FUZZ_DEPS_case)
+FUZZ_REPLAYS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz-replay-$(t))
+# Inputs the tree already holds, replayed and used as seeds besides fuzz/corpus/NAME/.
+FUZZ_SEEDS_case       := cases tests/lint
+FUZZ_SEEDS_transcript := fixtures/transcripts
+FUZZ_SPACE := $() $()
+$(BUILD)/fuzz/%.o: CFLAGS += -Iharness -Imock-providers -DGWSPEC_SRCDIR='"$(CURDIR)"'
+define FUZZ_RULES
+$(BUILD)/fuzz-replay-$(1): $(call obj,fuzz/fuzz_$(1).c fuzz/replay.c) $(FUZZ_DEPS_$(1))
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lm
+$(BUILD)/fuzz-$(1): $(call obj,fuzz/fuzz_$(1).c) $(FUZZ_DEPS_$(1))
+	$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$^ $$(PKG_LIBS) -lm
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
+
 # --- the jobs ----------------------------------------------------------------------------
 GWSPEC_ARGS ?=
 conform: all
@@ -145,7 +171,23 @@ unit: $(UNIT_BINS)
 e2e: all
 	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
 
-check: unit lint e2e mutate-check
+check: unit lint e2e fuzz-replay mutate-check
+
+# Every committed fuzz input (seeds and every input that ever failed) through each target,
+# without the fuzzer: a crash, a sanitizer report (make asan) or a hang fails it.
+fuzz-replay: $(FUZZ_REPLAYS)
+	@set -e; $(foreach t,$(FUZZ_TARGETS),./$(BUILD)/fuzz-replay-$(t) fuzz/corpus/$(t) $(FUZZ_SEEDS_$(t));)
+
+# libFuzzer over every target, FUZZ_SECONDS each (fuzz/README.md); findings land in
+# build-fuzz/findings/NAME/ and fail the target.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD := build-fuzz
+fuzz: $(DEPS_STAMP)
+	$(MAKE) BUILD=$(FUZZ_BUILD) BIN=$(FUZZ_BUILD)/bin CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+	  $(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD)/fuzz-$(t))
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh \
+	  $(foreach t,$(FUZZ_TARGETS),$(t):$(subst $(FUZZ_SPACE),+,$(strip $(FUZZ_SEEDS_$(t)))))
 
 # Every process (unit tests, harness, its workers, gateways, providers) logs sanitizer reports,
 # leaks included, into ASAN_LOGS; any report fails the target, even from a process whose exit
@@ -208,7 +250,7 @@ lint: all
 # Every build directory a target makes: this Makefile's, the ASan build's, and the mutation
 # tool's (build-cov, build-mutate*: mutate/mutate.py names them).
 clean:
-	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) build-cov build-mutate*
+	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) $(FUZZ_BUILD) build-cov build-mutate*
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
