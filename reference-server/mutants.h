@@ -41,6 +41,8 @@
     X(UNKNOWN_TYPE_SILENT, "unknown-type-silent", "R-IN-2", "an unknown type gets no protocol_error") \
     X(INVALID_JSON_CLOSES, "invalid-json-closes", "R-IN-1,R-IN-4",                               \
       "malformed input closes the connection (1003) instead of a protocol_error")               \
+    X(UTF8_UNCHECKED, "utf8-unchecked", "R-IN-6",                                              \
+      "a text frame that is not UTF-8 is answered in-band (INTERNAL_ERROR), not closed with 1007") \
     X(CWD_FROM_CLIENT, "cwd-from-client", "R-TRUST-1", "a client-supplied options.cwd wins")     \
     X(CROSS_USER_ACCESS, "cross-user-access", "R-MU-1",                                          \
       "any user may send, abort and subscribe on any session")                                  \

@@ -565,6 +565,10 @@ struct gw_server *gw_server_new(const struct gw_server_opts *o, char **err)
     info.protocols = protocols;
     info.user = s;
     info.options = strchr(s->host, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* R-IN-6: lws fails a text message that is not UTF-8 with 1007 only when asked to
+     * (C-LIBRARIES §2.7); binary messages are not checked (R-IN-5) */
+    if (!gw_mutant_on(GW_MUT_UTF8_UNCHECKED))
+        info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         *err = wc_xasprintf("cannot listen on %s:%d", s->host, o->port);

@@ -431,6 +431,44 @@ static void test_e2e_frame_cap_closes_1009_only_that_socket(void)
     alarm(0);
 }
 
+/* The close code of a text message that is not UTF-8, or 0 if it was answered instead. */
+static int bad_utf8_text(int port)
+{
+    static const char frame[] =
+        "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"\xff\"}]}";
+    int status, fd = ws_open(port, "t1", &status);
+    char *data;
+    size_t len = 0;
+    int op, code = -1;
+
+    ws_send_frame(fd, 1, frame, sizeof(frame) - 1);
+    op = ws_read(fd, &data, &len);
+    if (op == 8 && len >= 2)
+        code = ((unsigned char)data[0] << 8) | (unsigned char)data[1];
+    else if (op == 1)
+        code = 0;
+    free(data);
+    close(fd);
+    return code;
+}
+
+/* R-IN-6: lws reads the option at context creation, so the mutant is set before env_up. */
+static void test_e2e_bad_utf8_text_closes_1007(void)
+{
+    struct env e;
+
+    alarm(30);
+    CU_ASSERT_TRUE_FATAL(env_up(&e, 0, 0));
+    CU_ASSERT_EQUAL(bad_utf8_text(e.port), 1007);
+    env_down(&e);
+    gw_mutant_force(GW_MUT_UTF8_UNCHECKED);
+    CU_ASSERT_TRUE_FATAL(env_up(&e, 0, 0));
+    CU_ASSERT_EQUAL(bad_utf8_text(e.port), 0);
+    env_down(&e);
+    gw_mutant_force(GW_MUT_NONE);
+    alarm(0);
+}
+
 static bool got_ping(int port)
 {
     int status, fd = ws_open(port, "t1", &status);
@@ -546,6 +584,7 @@ static CU_TestInfo e2e_tests[] = {
     {"session_send_and_abort", test_e2e_session_send_and_abort},
     {"frame_cap_closes_1009_only_that_socket", test_e2e_frame_cap_closes_1009_only_that_socket},
     {"heartbeat_pings", test_e2e_heartbeat_pings},
+    {"bad_utf8_text_closes_1007", test_e2e_bad_utf8_text_closes_1007},
     CU_TEST_INFO_NULL,
 };
 
