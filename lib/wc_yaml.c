@@ -124,6 +124,41 @@ static struct fy_node *first_scalar(struct fy_node *n)
     return n;
 }
 
+/*
+ * Where a mapping or sequence starts: its first event's mark (the '{' or '[' of a flow
+ * collection, the first key or '-' of a block one). 0.7.12 has no fy_node_get_start_mark(); a
+ * document iterator started at the node gives the event. Used for collections with no scalar
+ * inside (issue 18: an empty {} or [] had no position, so its errors had no file:line:col).
+ */
+static bool container_mark(struct fy_node *n, int *line, int *col)
+{
+    struct fy_document_iterator *it;
+    struct fy_event *ev;
+    const struct fy_mark *m;
+    bool ok = false;
+
+    if (!n || fy_node_get_type(n) == FYNT_SCALAR || !(it = fy_document_iterator_create()))
+        return false;
+    fy_document_iterator_node_start(it, n);
+    ev = fy_document_iterator_body_next(it);
+    m = ev ? fy_event_start_mark(ev) : NULL;
+    if (m) {
+        *line = m->line + 1;
+        *col = m->column + 1;
+        ok = true;
+    }
+    if (ev)
+        fy_document_iterator_event_free(it, ev);
+    fy_document_iterator_destroy(it);
+    return ok;
+}
+
+/* A node's position: a scalar's token, a collection's first scalar, else where it starts. */
+static bool node_pos(struct fy_node *n, int *line, int *col)
+{
+    return node_mark(first_scalar(n), line, col) || container_mark(n, line, col);
+}
+
 static bool is_singleton(const json_t *v)
 {
     return json_is_null(v) || json_is_boolean(v);
@@ -185,8 +220,91 @@ static json_t *plain_scalar(const char *s, size_t len, const char **err)
 
 struct conv {
     struct wc_yaml_doc *doc;
+    const char *text; /* the input libfyaml parsed (marks index it), or NULL */
+    size_t len;
     char *err;
 };
+
+static bool sq_white(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool sq_break(char c)
+{
+    return c == '\n' || c == '\r';
+}
+
+/*
+ * The value of a single-quoted scalar, decoded here from the source text between its marks
+ * instead of by fy_node_get_scalar() (issue 18). In libfyaml 0.7.12 a run of escaped quotes
+ * (`a: ''''''''''''`, five '' pairs) grows the formatter's chunk array past its 8 start-up
+ * chunks, the length pass and the copy pass of fy_token_get_text() then disagree, and
+ * fy_atom_format_text() returns early without fy_atom_iter_finish(): the grown array leaks
+ * (512 bytes under LeakSanitizer) and the text can come out wrong (`'a''''''''''b'` gave
+ * "a''''''"). YAML 1.2, 7.3.2: '' is one quote; white space around a line break is dropped;
+ * one break folds to a space, n+1 breaks (n empty lines) to n newlines. Returns a new string
+ * with its length in *lenp, or NULL when the source is not at hand.
+ */
+static char *single_quoted(const struct conv *cv, struct fy_node *n, size_t *lenp)
+{
+    struct fy_token *t = fy_node_get_scalar_token(n);
+    const struct fy_mark *a = t ? fy_token_start_mark(t) : NULL;
+    const struct fy_mark *b = t ? fy_token_end_mark(t) : NULL;
+    const char *p, *e;
+    size_t o = 0, line_start = 0;
+    char *out;
+
+    if (!a || !b || !cv->text || a->input_pos > b->input_pos || b->input_pos > cv->len)
+        return NULL;
+    p = cv->text + a->input_pos;
+    e = cv->text + b->input_pos;
+    out = wc_xmalloc((size_t)(e - p) + 1); /* decoding never lengthens */
+    while (p < e) {
+        if (*p == '\'' && p + 1 < e && p[1] == '\'') {
+            out[o++] = '\'';
+            p += 2;
+        } else if (sq_break(*p)) {
+            size_t breaks = 0;
+            while (o > line_start && sq_white(out[o - 1]))
+                o--;
+            while (p < e && (sq_break(*p) || sq_white(*p))) {
+                if (sq_break(*p)) {
+                    breaks++;
+                    if (*p == '\r' && p + 1 < e && p[1] == '\n')
+                        p++;
+                }
+                p++;
+            }
+            if (breaks == 1)
+                out[o++] = ' ';
+            for (size_t i = 1; i < breaks; i++)
+                out[o++] = '\n';
+            line_start = o;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    *lenp = o;
+    return out;
+}
+
+/* A scalar's text: *owned is a new string to free when the text had to be decoded here. */
+static const char *scalar_text(const struct conv *cv, struct fy_node *n, size_t *lenp, char **owned)
+{
+    const char *s;
+
+    *owned = NULL;
+    if (fy_node_get_style(n) == FYNS_SINGLE_QUOTED && (*owned = single_quoted(cv, n, lenp)))
+        return *owned;
+    s = fy_node_get_scalar(n, lenp);
+    if (!s) {
+        *lenp = 0;
+        return "";
+    }
+    return s;
+}
 
 static void conv_fail(struct conv *cv, struct fy_node *n, const char *msg)
 {
@@ -194,7 +312,7 @@ static void conv_fail(struct conv *cv, struct fy_node *n, const char *msg)
 
     if (cv->err)
         return;
-    if (node_mark(first_scalar(n), &line, &col))
+    if (node_pos(n, &line, &col))
         cv->err = wc_xasprintf("%s:%d:%d: %s", cv->doc->name, line, col, msg);
     else
         cv->err = wc_xasprintf("%s: %s", cv->doc->name, msg);
@@ -213,13 +331,15 @@ static json_t *convert_mapping(struct conv *cv, struct fy_node *n, int depth)
         int kl = 0, kc = 0;
         size_t klen;
         const char *ks;
+        char *kown;
 
         if (!k || fy_node_get_type(k) != FYNT_SCALAR) {
             conv_fail(cv, k ? k : n, "mapping keys must be scalars");
             break;
         }
-        ks = fy_node_get_scalar(k, &klen);
-        char *key = wc_xstrndup(ks ? ks : "", klen);
+        ks = scalar_text(cv, k, &klen, &kown);
+        char *key = wc_xstrndup(ks, klen);
+        free(kown);
         json_t *val = v ? convert(cv, v, depth + 1) : json_null();
         if (!val) {
             free(key);
@@ -255,16 +375,14 @@ static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
     switch (fy_node_get_type(n)) {
     case FYNT_SCALAR: {
         size_t len;
-        const char *s = fy_node_get_scalar(n, &len);
+        char *own;
+        const char *s = scalar_text(cv, n, &len, &own);
         const char *why = NULL;
-        if (!s) {
-            s = "";
-            len = 0;
-        }
         if (fy_node_get_style(n) == FYNS_PLAIN)
             out = plain_scalar(s, len, &why);
         else
             out = json_stringn_nocheck(s, len);
+        free(own);
         if (!out)
             conv_fail(cv, n, why ? why : "invalid scalar");
         break;
@@ -279,6 +397,12 @@ static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
                 json_decref(out);
                 return NULL;
             }
+            /* the item's place, for items that have none of their own (null, true, false) */
+            if (node_pos(item, &line, &col)) {
+                char idx[24];
+                snprintf(idx, sizeof(idx), "%zu", json_array_size(out));
+                pos_put(cv->doc, out, idx, line, col);
+            }
             json_array_append_new(out, v);
         }
         break;
@@ -287,7 +411,7 @@ static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
         out = convert_mapping(cv, n, depth);
         break;
     }
-    if (out && !is_singleton(out) && node_mark(first_scalar(n), &line, &col))
+    if (out && !is_singleton(out) && node_pos(n, &line, &col))
         pos_put(cv->doc, out, NULL, line, col);
     return out;
 }
@@ -381,7 +505,7 @@ static char *check_budget(const char *name, struct fy_node *root)
     } else {
         msg = wc_xasprintf("document has more than %d nodes", WC_YAML_MAX_NODES);
     }
-    if (node_mark(first_scalar(at), &line, &col)) {
+    if (node_pos(at, &line, &col)) {
         if (fy_node_is_alias(at) && col > 1)
             col--; /* the alias token starts after its '*' */
         out = wc_xasprintf("%s:%d:%d: %s", name, line, col, msg);
@@ -402,7 +526,8 @@ static void collect_diag_error(struct fy_diag *diag, const char *name, char **er
         *err = wc_xasprintf("%s: invalid YAML", name);
 }
 
-static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
+static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, const char *text, size_t len,
+                                   char **err)
 {
     struct fy_diag_cfg dcfg;
     struct fy_diag *diag;
@@ -449,7 +574,7 @@ static struct wc_yaml_doc *load_fp(const char *name, FILE *fp, char **err)
     doc->name = wc_xstrdup(name);
     struct fy_node *root = fy_document_root(fyd);
     if (root) {
-        struct conv cv = {doc, NULL};
+        struct conv cv = {doc, text, len, NULL};
         doc->root = convert(&cv, root, 0);
         if (!doc->root) {
             *err = cv.err ? cv.err : wc_xasprintf("%s: invalid YAML", name);
@@ -568,7 +693,7 @@ static struct wc_yaml_doc *load_mem(const char *name, const char *text, size_t l
         *err = wc_xasprintf("%s: cannot read: %s", name, strerror(errno));
         return NULL;
     }
-    doc = load_fp(name, fp, err);
+    doc = load_fp(name, fp, len ? text : NULL, len, err);
     fclose(fp);
     return doc;
 }
@@ -653,11 +778,46 @@ bool wc_yaml_key_pos(const struct wc_yaml_doc *doc, const json_t *obj, const cha
     return e != NULL;
 }
 
+bool wc_yaml_index_pos(const struct wc_yaml_doc *doc, const json_t *arr, size_t i, int *line,
+                       int *col)
+{
+    char idx[24];
+    const struct pos_entry *e;
+
+    snprintf(idx, sizeof(idx), "%zu", i);
+    e = json_is_array(arr) ? pos_get(doc, arr, idx) : NULL;
+    *line = e ? e->line : 0;
+    *col = e ? e->col : 0;
+    return e != NULL;
+}
+
+char *wc_yaml_one_line(const char *msg)
+{
+    size_t n = 0;
+    char *out, *o;
+
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+        n += (*p < 0x20 || *p == 0x7f) ? 4 : 1;
+    o = out = wc_xmalloc(n + 1);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            *o++ = '\\';
+            *o++ = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            o += snprintf(o, 5, "\\x%02X", *p);
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 char *wc_yaml_msg(const struct wc_yaml_doc *doc, const json_t *node, const char *key,
                   const char *fmt, ...)
 {
     va_list ap;
-    char *msg, *out;
+    char *msg, *line_msg, *out;
     int line = 0, col = 0;
     bool known;
 
@@ -667,10 +827,12 @@ char *wc_yaml_msg(const struct wc_yaml_doc *doc, const json_t *node, const char 
     va_end(ap);
     known =
         key ? wc_yaml_key_pos(doc, node, key, &line, &col) : wc_yaml_pos(doc, node, &line, &col);
+    line_msg = wc_yaml_one_line(msg);
     if (known)
-        out = wc_xasprintf("%s:%d:%d: %s", doc->name, line, col, msg);
+        out = wc_xasprintf("%s:%d:%d: %s", doc->name, line, col, line_msg);
     else
-        out = wc_xasprintf("%s: %s", doc->name, msg);
+        out = wc_xasprintf("%s: %s", doc->name, line_msg);
+    free(line_msg);
     free(msg);
     return out;
 }

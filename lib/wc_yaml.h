@@ -47,17 +47,32 @@ const char *wc_yaml_name(const struct wc_yaml_doc *doc);
 
 /*
  * Position of a value that lives in this document's tree. Objects and arrays report their
- * first token; null/true/false are shared singletons in jansson, so ask for their key's
- * position instead. Returns false when unknown (then *line = *col = 0).
+ * first scalar, or where they start when they hold none (an empty {} or []: its bracket);
+ * null/true/false are shared singletons in jansson, so ask for their key's position (or their
+ * index's, wc_yaml_index_pos) instead. Returns false when unknown (then *line = *col = 0).
  */
 bool wc_yaml_pos(const struct wc_yaml_doc *doc, const json_t *node, int *line, int *col);
 /* Position of the key `key` inside object `obj`. */
 bool wc_yaml_key_pos(const struct wc_yaml_doc *doc, const json_t *obj, const char *key, int *line,
                      int *col);
+/*
+ * Position of item i of array `arr`, singletons included. False for an item with no token at
+ * all (a bare `-`, an empty plain scalar): then use the array's position.
+ */
+bool wc_yaml_index_pos(const struct wc_yaml_doc *doc, const json_t *arr, size_t i, int *line,
+                       int *col);
 
 /*
- * "file:line:col: message" at node (or, when key is not NULL, at obj's key `key`).
- * Falls back to "file: message" when the position is unknown. New string (free()).
+ * msg made one line: newline, CR and tab become \n, \r, \t and other control characters
+ * \xNN, so a multi-line value copied into a message cannot break `file:line:col: message`
+ * into several lines (issue 18). New string (free()).
+ */
+char *wc_yaml_one_line(const char *msg);
+
+/*
+ * "file:line:col: message" at node (or, when key is not NULL, at obj's key `key`), the message
+ * made one line (wc_yaml_one_line). Falls back to "file: message" when the position is
+ * unknown. New string (free()).
  */
 char *wc_yaml_msg(const struct wc_yaml_doc *doc, const json_t *node, const char *key,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -111,7 +111,7 @@ static void test_script_errors_carry_line_and_column(void)
         const char *msg;
     } rows[] = {
         /* wc_yaml places a collection at its first scalar, a quoted scalar after its quote,
-         * and an empty collection nowhere (then the key, or the step number, is used) */
+         * and an empty collection at its bracket (issue 18) */
         {"- foo: 1\n", "t.yaml:1:3: unknown step 'foo'"},
         {"- announce: auto\n- bogus: 1\n", "t.yaml:2:3: unknown step 'bogus'"},
         {"- emit: {kind: a}\n  extra: 1\n", "t.yaml:2:3: unknown key 'extra' in step 'emit'"},
@@ -119,7 +119,7 @@ static void test_script_errors_carry_line_and_column(void)
          "t.yaml:2:3: one step holds two step names, 'emit' and 'barrier'"},
         {"- just a string\n", "t.yaml:1:3: a step must be a mapping such as {emit: {...}}"},
         {"- 5\n", "t.yaml:1:3: a step must be a mapping such as {emit: {...}}"},
-        {"- {}\n", "t.yaml: script step 1: empty step"},
+        {"- {}\n", "t.yaml:1:3: empty step"},
         {"steps: 1\n", "t.yaml:1:1: a script must be a list of steps"},
         {"- announce: 5\n", "t.yaml:1:13: announce needs a native id string or auto"},
         {"- announce: \"\"\n", "t.yaml:1:14: announce needs a native id string or auto"},
@@ -164,7 +164,8 @@ static void test_script_errors_carry_line_and_column(void)
         {"- report: [cwd, pwd]\n",
          "t.yaml:1:17: report: unknown fact 'pwd' (cwd, argv, options, resume)"},
         {"- report: [cwd, 1]\n", "t.yaml:1:12: report: facts must be strings"},
-        {"- report: []\n", "t.yaml:1:3: report needs a list of facts (cwd, argv, options, resume)"},
+        {"- report: []\n",
+         "t.yaml:1:11: report needs a list of facts (cwd, argv, options, resume)"},
         {"- report: cwd\n",
          "t.yaml:1:11: report needs a list of facts (cwd, argv, options, resume)"},
         {"- delay: 600001\n", "t.yaml:1:10: delay needs milliseconds from 0 to 600000"},
