@@ -53,6 +53,8 @@
       "a subscribe takes the run's stream away from every other socket (CloudCLI 1.37.2)")      \
     X(NO_AUTH, "no-auth", "R-AUTH-1", "a missing or bad token is accepted as the first user")    \
     X(BEARER_IGNORED, "bearer-ignored", "R-AUTH-2", "the WebSocket upgrade ignores Authorization: Bearer") \
+    X(BAD_LENGTH_WAITS, "bad-length-waits", "R-LIMIT-4",                                        \
+      "a Content-Length that is not digits is read as a number and its body waited for")        \
     X(REST_200_ON_CREATE, "rest-200-on-create", "R-REST-1", "session creation answers 200, not 201") \
     X(REST_ACCEPTS_EMPTY_PATH, "rest-accepts-empty-path", "R-REST-2",                            \
       "session creation accepts an empty projectPath")                                          \

@@ -42,6 +42,7 @@ struct pss {
     bool body_init;
     bool body_over;
     bool length_required; /* a chunked body we cannot read */
+    bool bad_length;      /* Content-Length not a byte count or over the cap: answer, close */
     unsigned char *resp;  /* LWS_PRE + body */
     size_t resp_len;
     /* WS */
@@ -270,7 +271,11 @@ static int http_respond(struct gw_server *s, struct pss *p)
     char *text;
     size_t len;
 
-    if (p->length_required) {
+    if (p->bad_length && !p->body_over) {
+        body = json_pack("{s:b, s:{s:s, s:s}}", "success", 0, "error", "code", "BAD_REQUEST",
+                         "message", "Content-Length is not a decimal byte count.");
+        status = 400;
+    } else if (p->length_required) {
         body = json_pack("{s:b, s:{s:s, s:s}}", "success", 0, "error", "code", "LENGTH_REQUIRED",
                          "message", "Send the request body with a Content-Length.");
         status = 411;
@@ -331,12 +336,30 @@ static int http_start(struct gw_server *s, struct pss *p, struct lws *wsi)
     p->body_init = true;
     p->body_over = false;
     p->length_required = false;
+    p->bad_length = false;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        int n = lws_hdr_copy(wsi, cl, (int)sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        /*
+         * RFC 9110 8.6: 1*DIGIT. lws reads the value with atoll, so "-5" or "x" would leave it
+         * waiting for a body that never comes: answer 400 at once and close.
+         */
+        if ((n <= 0 || strspn(cl, "0123456789") != (size_t)n) &&
+            !gw_mutant_on(GW_MUT_BAD_LENGTH_WAITS)) {
+            p->bad_length = true;
+            return http_respond(s, p);
+        }
+        /* Over the cap: say so now rather than after reading what would be thrown away. */
+        if (n > 9 || strtol(cl, NULL, 10) > HTTP_BODY_MAX) {
+            p->body_over = p->bad_length = true;
+            return http_respond(s, p);
+        }
+    }
     if (strcmp(p->method, "POST") == 0 || strcmp(p->method, "PUT") == 0 ||
         strcmp(p->method, "PATCH") == 0) {
         int n = lws_hdr_copy(wsi, cl, (int)sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
         /* A body is coming: answer at BODY_COMPLETION. */
-        if (n > 0 && strcmp(cl, "0") != 0)
-            return 0;
+        if (n > 0 && strspn(cl, "0") != (size_t)n)
+            return 0; /* with bad-length-waits, "-5" too */
         /* lws 4.1 does not decode chunked request bodies: ask for a length instead. */
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
             p->length_required = true;
@@ -352,7 +375,8 @@ static int http_writeable(struct pss *p, struct lws *wsi)
         return -1;
     free(p->resp);
     p->resp = NULL;
-    if (lws_http_transaction_completed(wsi))
+    /* After a bad length the next request's first byte is unknown: do not read on. */
+    if (p->bad_length || lws_http_transaction_completed(wsi))
         return -1;
     return 0;
 }
@@ -489,10 +513,12 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
             return -1;
         return http_start(s, p, wsi);
     case LWS_CALLBACK_HTTP_BODY:
-        if (p->body_init && !p->body_over && wc_buf_add(&p->body, in, len))
+        if (p->body_init && !p->bad_length && !p->body_over && wc_buf_add(&p->body, in, len))
             p->body_over = true;
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p->bad_length) /* answered in http_start (lws read "x" as 0) */
+            return 0;
         return s->core ? http_respond(s, p) : -1;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_writeable(p, wsi);

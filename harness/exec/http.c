@@ -135,15 +135,28 @@ int hn_http_request(const char *host, int port, const char *method, const char *
                     const char *bearer, const json_t *body, int timeout_ms,
                     struct hn_http_resp *resp, char **err)
 {
+    return hn_http_request_cl(host, port, method, path, bearer, body, NULL, timeout_ms, resp, err);
+}
+
+int hn_http_request_cl(const char *host, int port, const char *method, const char *path,
+                       const char *bearer, const json_t *body, const char *content_length,
+                       int timeout_ms, struct hn_http_resp *resp, char **err)
+{
     int64_t deadline = wc_now_ms() + timeout_ms;
-    char *payload = body ? wc_json_compact(body) : NULL;
+    char *payload = body && !content_length ? wc_json_compact(body) : NULL;
     char *auth = bearer ? wc_xasprintf("Authorization: Bearer %s\r\n", bearer) : wc_xstrdup("");
-    char *ctype = payload
-                      ? wc_xasprintf("Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                                     strlen(payload))
-                      : wc_xstrdup(!strcmp(method, "GET") || !strcmp(method, "HEAD")
-                                       ? ""
-                                       : "Content-Length: 0\r\n");
+    char *ctype;
+
+    if (content_length)
+        ctype = wc_xasprintf("Content-Type: application/json\r\nContent-Length: %s\r\n",
+                             content_length);
+    else if (payload)
+        ctype = wc_xasprintf("Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                             strlen(payload));
+    else if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+        ctype = wc_xstrdup("");
+    else
+        ctype = wc_xstrdup("Content-Length: 0\r\n");
     char *req = wc_xasprintf("%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s%sAccept: application/json\r\n"
                              "Connection: close\r\n\r\n%s",
                              method, path, host, port, auth, ctype, payload ? payload : "");

@@ -29,6 +29,13 @@ struct hn_http_resp {
 int hn_http_request(const char *host, int port, const char *method, const char *path,
                     const char *bearer, const json_t *body, int timeout_ms,
                     struct hn_http_resp *resp, char **err);
+/*
+ * The same with the Content-Length header's value given as is (content_length non-NULL: no body
+ * is sent, whatever body says): for cases that send a header a client should never send.
+ */
+int hn_http_request_cl(const char *host, int port, const char *method, const char *path,
+                       const char *bearer, const json_t *body, const char *content_length,
+                       int timeout_ms, struct hn_http_resp *resp, char **err);
 void hn_http_resp_release(struct hn_http_resp *r);
 
 /* Parse a complete HTTP/1.x response held in buf (tests). 0, WC_ERR_INCOMPLETE or WC_ERR_PARSE. */

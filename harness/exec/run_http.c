@@ -86,8 +86,16 @@ void hn_run_step_http(struct rt *rt, const json_t *step, const char *sname)
         }
     }
     make_project_dir(rt, method, path, body);
-    int rc = hn_http_request(rt->t->host, rt->t->port, method, path, token, body,
-                             (int)hn_rt_timeout_of(rt), &r, &err);
+    const char *cl = wc_json_str(v, "content_length");
+    int rc = hn_http_request_cl(rt->t->host, rt->t->port, method, path, token, body, cl,
+                                (int)hn_rt_timeout_of(rt), &r, &err);
+    if (rc != 0 && cl) {
+        /* A framing error the target must answer (R-LIMIT-4): no answer is its failure. */
+        char *msg = wc_xasprintf("no answer to Content-Length: %s (%s)", cl, err);
+        hn_rt_step_fail(rt, step, msg, json_object_get(v, "expect"), NULL, NULL, -1);
+        free(msg);
+        goto out;
+    }
     if (rc != 0) {
         hn_rt_step_error(rt, step, "%s %s: %s", method, path, err);
         goto out;

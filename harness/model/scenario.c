@@ -1222,8 +1222,8 @@ static void lint_step_restart(struct lint *l, const json_t *step, const char *na
 
 static void lint_step_http(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
-    static const char *const keys[] = {"method", "path",   "user",    "token",
-                                       "body",   "expect", "capture", NULL};
+    static const char *const keys[] = {"method", "path",    "user",           "token", "body",
+                                       "expect", "capture", "content_length", NULL};
     static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
     json_t *v = json_object_get(step, "http");
     const char *method, *path;
@@ -1249,6 +1249,15 @@ static void lint_step_http(struct lint *l, const json_t *step, const char *name,
     lint_token(l, v, "token");
     if (json_object_get(v, "body"))
         check_template(l, v, "body", json_object_get(v, "body"));
+    if (json_object_get(v, "content_length")) {
+        const char *cl = get_str(l, v, "content_length", false, "http");
+        if (cl && (strpbrk(cl, "\r\n") || !*cl))
+            lerr(l, v, "content_length", json_object_get(v, "content_length"),
+                 "'content_length' is one non-empty header value");
+        else if (cl && json_object_get(v, "body"))
+            lerr(l, v, "content_length", json_object_get(v, "content_length"),
+                 "'content_length' sends the header alone: drop 'body'");
+    }
     ex = json_object_get(v, "expect");
     if (ex) {
         static const char *const ekeys[] = {"status", "body", NULL};

@@ -284,6 +284,14 @@ static void test_step_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:20: unknown HTTP method 'FETCH'");
     lint_edit("  - expect: {c1: none}\n", "  - http: {method: GET, path: x}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:31: 'path' must start with '/'");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - http: {method: POST, path: /x, content_length: '-5', body: {a: 1}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:53: 'content_length' sends the header "
+              "alone: drop 'body'");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - http: {method: POST, path: /x, content_length: ''}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:53: 'content_length' is one non-empty "
+              "header value");
     lint_edit("  - expect: {c1: none}\n", "  - expect: {c1: none}\n    requirement: R-NOPE-1\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:18: unknown requirement 'R-NOPE-1'");
     /* a client used after it disconnected */

@@ -469,6 +469,48 @@ static void test_e2e_bad_utf8_text_closes_1007(void)
     alarm(0);
 }
 
+/* A create with Content-Length: cl and no body: the status, or -1 when nothing came in 1 s. */
+static int bad_length_status(int port, const char *cl)
+{
+    int fd = tcp_connect(port);
+    struct timeval tv = {.tv_sec = 1};
+    char *req = wc_xasprintf("POST /api/providers/sessions HTTP/1.1\r\nHost: x\r\n"
+                             "Authorization: Bearer t1\r\nContent-Length: %s\r\n\r\n",
+                             cl);
+    char *body = NULL;
+    int status;
+
+    if (fd < 0) {
+        free(req);
+        return -2;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    write_all(fd, req, strlen(req));
+    status = http_read(fd, &body);
+    free(body);
+    free(req);
+    close(fd);
+    return status;
+}
+
+/* R-LIMIT-4: lws reads Content-Length with atoll; the reference answers 400 before that. */
+static void test_e2e_bad_content_length_400(void)
+{
+    static const char *const bad[] = {"-5", "+5", "1x", "abc"};
+    struct env e;
+
+    alarm(30);
+    CU_ASSERT_TRUE_FATAL(env_up(&e, 0, 0));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CU_ASSERT_EQUAL(bad_length_status(e.port, bad[i]), 400);
+    CU_ASSERT_EQUAL(bad_length_status(e.port, "2000000"), 413);
+    gw_mutant_force(GW_MUT_BAD_LENGTH_WAITS);
+    CU_ASSERT_EQUAL(bad_length_status(e.port, "-5"), -1);
+    gw_mutant_force(GW_MUT_NONE);
+    env_down(&e);
+    alarm(0);
+}
+
 static bool got_ping(int port)
 {
     int status, fd = ws_open(port, "t1", &status);
@@ -585,6 +627,7 @@ static CU_TestInfo e2e_tests[] = {
     {"frame_cap_closes_1009_only_that_socket", test_e2e_frame_cap_closes_1009_only_that_socket},
     {"heartbeat_pings", test_e2e_heartbeat_pings},
     {"bad_utf8_text_closes_1007", test_e2e_bad_utf8_text_closes_1007},
+    {"bad_content_length_400", test_e2e_bad_content_length_400},
     CU_TEST_INFO_NULL,
 };
 
