@@ -506,6 +506,7 @@ struct mp_script *mp_script_default(const char *prompt)
     while (words < MAX_DEFAULT_WORDS) {
         size_t len;
         char *text;
+        json_t *content;
 
         while (*q && isspace((unsigned char)*q))
             q++;
@@ -515,7 +516,12 @@ struct mp_script *mp_script_default(const char *prompt)
             ;
         /* words after the first carry their separating space, so the deltas join into text */
         text = wc_xasprintf("%s%.*s", words ? " " : "", (int)len, q);
-        add_step(s, MP_STEP_EMIT, json_pack("{s:s, s:s}", "kind", "stream_delta", "content", text));
+        content = json_string(text);
+        /* a prompt that is not UTF-8 (argv of the CLI provider) echoes U+FFFD for the word */
+        if (!content)
+            content = json_string(words ? " \xEF\xBF\xBD" : "\xEF\xBF\xBD");
+        add_step(s, MP_STEP_EMIT,
+                 json_pack("{s:s, s:o}", "kind", "stream_delta", "content", content));
         free(text);
         q += len;
         words++;

@@ -119,6 +119,15 @@ static void test_directive_absent_gives_default(void)
     CU_ASSERT_FALSE(d.present);
     CU_ASSERT_EQUAL(d.script->n_steps, 2);
     mp_directive_release(&d);
+
+    /* a word that is not UTF-8 (found by fuzz_provider: its event had no kind) */
+    mp_directive_parse("ok \xD2 \xC3\xA9", fixtures, &d);
+    CU_ASSERT_FATAL(d.script && d.script->n_steps == 5);
+    for (size_t i = 1; i < 4; i++)
+        CU_ASSERT_STRING_EQUAL(wc_json_str(d.script->steps[i].fields, "kind"), "stream_delta");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(d.script->steps[2].fields, "content"), " \xEF\xBF\xBD");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(d.script->steps[3].fields, "content"), " \xC3\xA9");
+    mp_directive_release(&d);
 }
 
 static void test_directive_invalid_gives_error_script(void)
