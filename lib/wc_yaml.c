@@ -306,13 +306,56 @@ static const char *scalar_text(const struct conv *cv, struct fy_node *n, size_t 
     return s;
 }
 
+/*
+ * A block scalar's (| or >) token starts on the line after its header, at column 1, which
+ * points into the indentation of a value that may not even be there. Its header indicator is
+ * the place to show: the last '|' or '>' before any comment on the header line.
+ */
+static bool block_header(const struct conv *cv, struct fy_node *n, int *line, int *col)
+{
+    struct fy_token *t = fy_node_get_scalar_token(n);
+    const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+    size_t end, start, ind = SIZE_MAX;
+
+    if (!m || !cv->text || m->input_pos == 0 || m->input_pos > cv->len || m->line < 1)
+        return false;
+    end = m->input_pos - 1; /* the header line's break */
+    if (cv->text[end] != '\n' && cv->text[end] != '\r')
+        return false;
+    if (cv->text[end] == '\n' && end > 0 && cv->text[end - 1] == '\r')
+        end--;
+    for (start = end; start > 0 && cv->text[start - 1] != '\n' && cv->text[start - 1] != '\r';)
+        start--;
+    for (size_t i = start; i < end; i++) {
+        if (cv->text[i] == '#' && i > start && (cv->text[i - 1] == ' ' || cv->text[i - 1] == '\t'))
+            break;
+        if (cv->text[i] == '|' || cv->text[i] == '>')
+            ind = i;
+    }
+    if (ind == SIZE_MAX)
+        return false;
+    *line = m->line; /* marks count from 0: the header is the line before */
+    *col = (int)(ind - start) + 1;
+    return true;
+}
+
+/* node_pos, with a block scalar placed at its header (block_header). */
+static bool cv_node_pos(const struct conv *cv, struct fy_node *n, int *line, int *col)
+{
+    if (fy_node_get_type(n) == FYNT_SCALAR &&
+        (fy_node_get_style(n) == FYNS_LITERAL || fy_node_get_style(n) == FYNS_FOLDED) &&
+        block_header(cv, n, line, col))
+        return true;
+    return node_pos(n, line, col);
+}
+
 static void conv_fail(struct conv *cv, struct fy_node *n, const char *msg)
 {
     int line = 0, col = 0;
 
     if (cv->err)
         return;
-    if (node_pos(n, &line, &col))
+    if (cv_node_pos(cv, n, &line, &col))
         cv->err = wc_xasprintf("%s:%d:%d: %s", cv->doc->name, line, col, msg);
     else
         cv->err = wc_xasprintf("%s: %s", cv->doc->name, msg);
@@ -398,7 +441,7 @@ static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
                 return NULL;
             }
             /* the item's place, for items that have none of their own (null, true, false) */
-            if (node_pos(item, &line, &col)) {
+            if (cv_node_pos(cv, item, &line, &col)) {
                 char idx[24];
                 snprintf(idx, sizeof(idx), "%zu", json_array_size(out));
                 pos_put(cv->doc, out, idx, line, col);
@@ -411,7 +454,7 @@ static json_t *convert(struct conv *cv, struct fy_node *n, int depth)
         out = convert_mapping(cv, n, depth);
         break;
     }
-    if (out && !is_singleton(out) && node_pos(n, &line, &col))
+    if (out && !is_singleton(out) && cv_node_pos(cv, n, &line, &col))
         pos_put(cv->doc, out, NULL, line, col);
     return out;
 }

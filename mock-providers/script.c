@@ -48,6 +48,7 @@ static const char *const report_facts[] = {"cwd", "argv", "options", "resume"};
 struct pctx {
     const struct wc_yaml_doc *doc; /* or NULL: messages say "script step N" */
     size_t stepno;                 /* 1-based index in the input array, 0 = the array itself */
+    const json_t *steps;           /* the input array */
     char *err;                     /* the first error (owned) */
 };
 
@@ -62,6 +63,7 @@ static bool yaml_pos_known(const struct wc_yaml_doc *doc, const json_t *node, co
 static void vfail(struct pctx *p, const json_t *node, const char *key, const char *fmt, va_list ap)
 {
     char *msg;
+    int line, col;
 
     if (p->err)
         return;
@@ -69,7 +71,13 @@ static void vfail(struct pctx *p, const json_t *node, const char *key, const cha
         msg = wc_xstrdup(fmt);
     if (p->doc && yaml_pos_known(p->doc, node, key))
         p->err = wc_yaml_msg(p->doc, node, key, "%s", msg);
-    else if (p->doc && p->stepno) /* an empty {} or [] has no position of its own */
+    else if (p->doc && !key && p->stepno && node == json_array_get(p->steps, p->stepno - 1) &&
+             wc_yaml_index_pos(p->doc, p->steps, p->stepno - 1, &line, &col)) {
+        /* a step that is null or true: the place of the item itself */
+        char *one = wc_yaml_one_line(msg);
+        p->err = wc_xasprintf("%s:%d:%d: %s", wc_yaml_name(p->doc), line, col, one);
+        free(one);
+    } else if (p->doc && p->stepno) /* an empty {} or [] has no position of its own */
         p->err = wc_xasprintf("%s: script step %zu: %s", wc_yaml_name(p->doc), p->stepno, msg);
     else if (p->doc)
         p->err = wc_xasprintf("%s: %s", wc_yaml_name(p->doc), msg);
@@ -411,7 +419,7 @@ static struct mp_script *script_alloc(size_t n)
 
 struct mp_script *mp_script_parse(const json_t *steps, const struct wc_yaml_doc *doc, char **err)
 {
-    struct pctx p = {.doc = doc, .stepno = 0, .err = NULL};
+    struct pctx p = {.doc = doc, .stepno = 0, .steps = steps, .err = NULL};
     struct mp_script *s;
     size_t i = 0, n;
 

@@ -166,6 +166,11 @@ def load_equivalents(path, pts):
 
 # --- builds ---------------------------------------------------------------------------------
 def run(cmd, cwd=ROOT, env=None, timeout=None):
+    if cmd[0] == "make":
+        # Our trees are ours: a parent make's command-line variables (make asan passes
+        # BUILD= and BIN= down in MAKEFLAGS) must not retarget bin/gwspec and the rest.
+        env = {k: v for k, v in (env or os.environ).items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -278,6 +278,20 @@ static bool singleton(const json_t *v)
 }
 
 /* Report at node when it has a position, else at parent's key, else at parent. */
+/* Append "file:line:col: msg" (or "file: msg" when !known), msg made one line. */
+static void lerr_add(struct lint *l, bool known, int line, int col, const char *msg)
+{
+    char *one = wc_yaml_one_line(msg);
+
+    if (known)
+        json_array_append_new(l->errs,
+                              json_sprintf("%s:%d:%d: %s", wc_yaml_name(l->doc), line, col, one));
+    else
+        json_array_append_new(l->errs, json_sprintf("%s: %s", wc_yaml_name(l->doc), one));
+    l->nerr++;
+    free(one);
+}
+
 static void lerr(struct lint *l, const json_t *parent, const char *key, const json_t *node,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void lerr(struct lint *l, const json_t *parent, const char *key, const json_t *node,
@@ -298,12 +312,26 @@ static void lerr(struct lint *l, const json_t *parent, const char *key, const js
         known = wc_yaml_key_pos(l->doc, parent, key, &line, &col);
     if (!known && parent)
         known = wc_yaml_pos(l->doc, parent, &line, &col);
-    if (known)
-        json_array_append_new(l->errs,
-                              json_sprintf("%s:%d:%d: %s", wc_yaml_name(l->doc), line, col, msg));
-    else
-        json_array_append_new(l->errs, json_sprintf("%s: %s", wc_yaml_name(l->doc), msg));
-    l->nerr++;
+    lerr_add(l, known, line, col, msg);
+    free(msg);
+}
+
+/* Error at item i of list arr (a null or empty item included; else the list's position). */
+static void lerr_item(struct lint *l, const json_t *arr, size_t i, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void lerr_item(struct lint *l, const json_t *arr, size_t i, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+    int line = 0, col = 0;
+    bool known;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = wc_xstrdup(fmt);
+    va_end(ap);
+    known = wc_yaml_index_pos(l->doc, arr, i, &line, &col) || wc_yaml_pos(l->doc, arr, &line, &col);
+    lerr_add(l, known, line, col, msg);
     free(msg);
 }
 
@@ -428,7 +456,7 @@ static json_t *get_str_list(struct lint *l, const json_t *obj, const char *key,
     json_array_foreach(v, i, e)
     {
         if (!json_is_string(e)) {
-            lerr(l, obj, key, e, "'%s' entries must be strings, not %s", key, type_name(e));
+            lerr_item(l, v, i, "'%s' entries must be strings, not %s", key, type_name(e));
             continue;
         }
         if (allowed && !strstr(json_string_value(e), "${") &&
@@ -682,7 +710,7 @@ static const char *client_of(struct lint *l, const json_t *step, const char *sna
 
 /* ---- steps --------------------------------------------------------------------------------- */
 
-static void lint_steps(struct lint *l, const json_t *steps, bool in_alt);
+static void lint_steps(struct lint *l, const json_t *parent, bool in_alt);
 
 static bool is_hex(const char *s)
 {
@@ -1332,7 +1360,7 @@ static void lint_step_alternatives(struct lint *l, const json_t *step, const cha
         const char *cname;
         json_t *val;
         l->known = json_deep_copy(save);
-        lint_steps(l, steps, true);
+        lint_steps(l, alt, true);
         json_object_update(known_after, l->known);
         json_decref(l->known);
         l->known = save;
@@ -1462,7 +1490,8 @@ static step_linter *const linters[HN_STEP__COUNT] = {
 #undef LINTER
 };
 
-static void lint_step(struct lint *l, const json_t *steps, const json_t *step, bool in_alt)
+static void lint_step(struct lint *l, const json_t *steps, size_t i, const json_t *step,
+                      bool in_alt)
 {
     const struct hn_step_kind *kind;
     const char *name;
@@ -1472,7 +1501,7 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
     json_t *m;
 
     if (!json_is_object(step)) {
-        lerr(l, steps, NULL, step, "a step is a one-key mapping, not %s", type_name(step));
+        lerr_item(l, steps, i, "a step is a one-key mapping, not %s", type_name(step));
         return;
     }
     json_object_foreach((json_t *)step, k, m)
@@ -1482,7 +1511,7 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
     }
     name = hn_step_name(step);
     if (nkeys != 1 || !name) {
-        lerr(l, steps, NULL, step, "a step is a one-key mapping (found %zu step keys)", nkeys);
+        lerr_item(l, steps, i, "a step is a one-key mapping (found %zu step keys)", nkeys);
         /* still track its connect so later steps do not cascade */
         if (json_object_get(step, "connect")) {
             json_t *errs = l->errs;
@@ -1516,18 +1545,19 @@ static void lint_step(struct lint *l, const json_t *steps, const json_t *step, b
     linters[kind->id](l, step, name, in_alt);
 }
 
-static void lint_steps(struct lint *l, const json_t *steps, bool in_alt)
+static void lint_steps(struct lint *l, const json_t *parent, bool in_alt)
 {
+    const json_t *steps = json_object_get(parent, "steps");
     size_t i;
     json_t *step;
 
     if (!json_is_array(steps)) {
-        lerr(l, NULL, NULL, steps, "'steps' must be a list, not %s", type_name(steps));
+        lerr(l, parent, "steps", steps, "'steps' must be a list, not %s", type_name(steps));
         return;
     }
     if (json_array_size(steps) == 0)
-        lerr(l, NULL, NULL, steps, "'steps' must not be empty");
-    json_array_foreach(steps, i, step) lint_step(l, steps, step, in_alt);
+        lerr(l, parent, "steps", steps, "'steps' must not be empty");
+    json_array_foreach(steps, i, step) lint_step(l, steps, i, step, in_alt);
 }
 
 /* ---- sessions and providers ---------------------------------------------------------------- */
@@ -2023,7 +2053,7 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
     if (!json_object_get(root, "steps"))
         lerr(&l, NULL, NULL, root, "case: missing required key 'steps'");
     else
-        lint_steps(&l, json_object_get(root, "steps"), false);
+        lint_steps(&l, root, false);
 
     if (l.nerr == 0)
         expand(root, providers, name, out);

@@ -166,6 +166,35 @@ static void test_good_case_loads(void)
     json_decref(errs);
 }
 
+/* Issue 18: null and empty nodes, and multi-line values, still get one file:line:col line. */
+static void test_null_nodes_have_positions(void)
+{
+    struct hn_caselist l = {0};
+    char *t = edit(GOOD, "steps:\n  - connect: c1\n", "steps: ~\nx:\n  - connect: c1\n");
+    json_t *errs = load(NAME, t, &l);
+    bool found = false;
+
+    for (size_t i = 0; i < json_array_size(errs); i++)
+        found = found || !strcmp(json_string_value(json_array_get(errs, i)),
+                                 "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:1: 'steps' must be "
+                                 "a list, not null");
+    CU_ASSERT_TRUE(found);
+    json_decref(errs);
+    hn_caselist_release(&l);
+    free(t);
+    lint_has("  - quiet: c1\n", "  - ~\n  - quiet: c1\n",
+             "cases/6-abort/6.1.2-abort-mid-stream.yaml:24:5: a step is a one-key mapping, not "
+             "null");
+    lint_edit("spec: [R-ABORT-1, R-TERM-1]\n", "spec: [R-ABORT-1, R-TERM-1, ~]\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:3:29: 'spec' entries must be strings, not "
+              "null");
+    lint_has("tags: [abort]\n", "tags: [abort]\nbogus: |\n  two\n  lines\n",
+             "cases/6-abort/6.1.2-abort-mid-stream.yaml:5:1: unknown key 'bogus'");
+    lint_edit("    - barrier: hold\n", "    - ~\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:14:7: a step must be a mapping such as "
+              "{emit: {...}}");
+}
+
 static void test_top_level_errors(void)
 {
     lint_edit("id: 6.1.2-abort-mid-stream\n", "id: 6.1.2-other-name\n",
@@ -699,6 +728,7 @@ static CU_TestInfo scenario_tests[] = {
     {"step_errors", test_step_errors},
     {"new_step_errors", test_new_step_errors},
     {"group_and_alternatives_errors", test_group_and_alternatives_errors},
+    {"null_nodes_have_positions", test_null_nodes_have_positions},
     {"good_group_alternatives_http", test_good_group_alternatives_http},
     {"matrix_expansion", test_matrix_expansion},
     {"second_script_form", test_second_script_form},

@@ -246,6 +246,49 @@ static void test_yaml_document_size_is_bounded(void)
     free(t);
 }
 
+/* Issue 18: every node an error can name has a place, and a message stays one line. */
+static void test_yaml_positions_of_empty_null_and_block_nodes(void)
+{
+    char *err = NULL;
+    struct wc_yaml_doc *doc = load("e: {}\nl:\n  - x\n  - ~\n  - [ ]\nb: |-  # a | comment\n"
+                                   "  one\n  two\nf: >\n\n  folded\n",
+                                   &err);
+    json_t *root;
+    int line, col;
+    char *msg;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    root = wc_yaml_root(doc);
+    CU_ASSERT_TRUE(wc_yaml_pos(doc, json_object_get(root, "e"), &line, &col));
+    CU_ASSERT(line == 1 && col == 4);
+    CU_ASSERT_TRUE(wc_yaml_index_pos(doc, json_object_get(root, "l"), 1, &line, &col));
+    CU_ASSERT(line == 4 && col == 5);
+    CU_ASSERT_TRUE(wc_yaml_pos(doc, json_array_get(json_object_get(root, "l"), 2), &line, &col));
+    CU_ASSERT(line == 5 && col == 5);
+    /* a block scalar sits at its header's indicator, not in the next line's indentation */
+    CU_ASSERT_TRUE(wc_yaml_pos(doc, json_object_get(root, "b"), &line, &col));
+    CU_ASSERT(line == 6 && col == 4);
+    CU_ASSERT_TRUE(wc_yaml_pos(doc, json_object_get(root, "f"), &line, &col));
+    CU_ASSERT(line == 9 && col == 4);
+    msg = wc_yaml_msg(doc, json_object_get(root, "b"), NULL, "bad '%s'", wc_json_str(root, "b"));
+    CU_ASSERT_STRING_EQUAL(msg, "t.yaml:6:4: bad 'one\\ntwo'");
+    free(msg);
+    wc_yaml_free(doc);
+}
+
+/* libfyaml 0.7.12 leaks (and can garble) a run of '' escapes: decoded here instead. */
+static void test_yaml_single_quotes_decode_from_source(void)
+{
+    char *err = NULL;
+    struct wc_yaml_doc *doc = load("a: ''''''''''''\nb: 'a''''''''''b'\nc: 'x\n\n  y z'\n", &err);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(wc_yaml_root(doc), "a"), "'''''");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(wc_yaml_root(doc), "b"), "a'''''b");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(wc_yaml_root(doc), "c"), "x\ny z");
+    wc_yaml_free(doc);
+}
+
 static CU_TestInfo yaml_tests[] = {
     {"alias_bomb_is_refused_fast", test_yaml_alias_bomb_is_refused_fast},
     {"aliases_within_the_bound_load", test_yaml_aliases_within_the_bound_load},
@@ -256,6 +299,8 @@ static CU_TestInfo yaml_tests[] = {
     {"anchors_and_merge_keys_resolve", test_yaml_anchors_and_merge_keys_resolve},
     {"invalid_utf8_is_refused_at_its_byte", test_yaml_invalid_utf8_is_refused_at_its_byte},
     {"valid_utf8_loads", test_yaml_valid_utf8_loads},
+    {"positions_of_empty_null_and_block_nodes", test_yaml_positions_of_empty_null_and_block_nodes},
+    {"single_quotes_decode_from_source", test_yaml_single_quotes_decode_from_source},
     CU_TEST_INFO_NULL,
 };
 
