@@ -166,11 +166,12 @@ def load_equivalents(path, pts):
 
 # --- builds ---------------------------------------------------------------------------------
 def run(cmd, cwd=ROOT, env=None, timeout=None):
-    if cmd[0] == "make":
-        # Our trees are ours: a parent make's command-line variables (make asan passes
-        # BUILD= and BIN= down in MAKEFLAGS) must not retarget bin/gwspec and the rest.
-        env = {k: v for k, v in (env or os.environ).items()
-               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    if cmd[0] == "make" and "MAKELEVEL" in os.environ:
+        # Our trees are ours: a parent make's command-line variables (make asan passes BUILD=,
+        # BIN=, OPT= and SAN= down, in MAKEFLAGS and exported) must not retarget bin/gwspec
+        # or sanitize the plain pass.
+        drop = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD", "BIN", "OPT", "SAN")
+        env = {k: v for k, v in (env or os.environ).items() if k not in drop}
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
