@@ -355,6 +355,7 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
     rt->o = o;
     rt->step_index = -1;
     rt->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : c->timeout_ms;
+    rt->budget.max = o->max_case_bytes;
     rt->failures = json_array();
     rt->pending_release = json_array();
     rt->vars = json_object();
