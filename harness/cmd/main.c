@@ -108,7 +108,7 @@ static void usage_run(FILE *fp)
             "                      case's timeout_ms, 5000)\n"
             "  --max-case-bytes N  what one case may hold of the target's frames (an estimate\n"
             "                      of their records' memory; K, M, G suffixes; 0: no cap;\n"
-            "                      default 64M). Past it the case is ERROR, saying so, its\n"
+            "                      default 128M). Past it the case is ERROR, saying so, its\n"
             "                      connections are closed with 1008 and nothing after is\n"
             "                      recorded. Pings past 1000 on one connection are counted\n"
             "                      and answered, not recorded\n"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "exec/budget.h"
+#include "wc_mem.h"
 #include "wc_banned.h"
 
 /* Measured with glibc malloc and jansson 2.14 (malloc chunks with their headers): an object
@@ -67,6 +68,109 @@ bool hn_budget_charge(struct hn_budget *b, size_t c)
         return false;
     b->over = true;
     return true;
+}
+
+struct nset {
+    int64_t *v;
+    size_t n, cap;
+};
+
+/* Every integer in a "witness" array anywhere inside v. */
+static void witnesses(const json_t *v, struct nset *s)
+{
+    const char *k;
+    json_t *e;
+    size_t i;
+
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, e)
+        {
+            if (!strcmp(k, "witness") && json_is_array(e)) {
+                json_t *w;
+                json_array_foreach(e, i, w)
+                {
+                    if (!json_is_integer(w))
+                        continue;
+                    if (s->n == s->cap) {
+                        s->cap = s->cap ? 2 * s->cap : 16;
+                        s->v = wc_xrealloc(s->v, s->cap * sizeof(*s->v));
+                    }
+                    s->v[s->n++] = json_integer_value(w);
+                }
+            } else {
+                witnesses(e, s);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, e) witnesses(e, s);
+    }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool target_frame(const json_t *rec)
+{
+    const char *t = json_string_value(json_object_get(rec, "t"));
+    return t && (!strcmp(t, "recv") || !strcmp(t, "ping") || !strcmp(t, "pong"));
+}
+
+static json_int_t rec_int(const json_t *rec, const char *key)
+{
+    json_t *v = json_object_get(rec, key);
+    return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+/* One note for the records [from, to) of records left out (count of them). */
+static void gap_note(json_t *out, const json_t *records, size_t from, size_t to)
+{
+    const json_t *a = json_array_get(records, from), *b = json_array_get(records, to - 1);
+    char *text = wc_xasprintf(
+        "records %lld to %lld (%zu of the target's frames) are left out of this report: the case "
+        "went over --max-case-bytes",
+        (long long)rec_int(a, "n"), (long long)rec_int(b, "n"), to - from);
+    json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:s}", "t", "note", "n", rec_int(a, "n"),
+                                         "us", rec_int(a, "us"), "text", text));
+    free(text);
+}
+
+json_t *hn_budget_trim(const json_t *records, const json_t *failures, size_t head, size_t tail)
+{
+    struct nset w = {0};
+    size_t nframes = 0, seen = 0, i, gap = SIZE_MAX;
+    json_t *out = json_array(), *r;
+
+    witnesses(failures, &w);
+    if (w.n)
+        qsort(w.v, w.n, sizeof(*w.v), cmp_i64);
+    json_array_foreach(records, i, r) nframes += target_frame(r);
+    json_array_foreach(records, i, r)
+    {
+        bool keep = true;
+        if (target_frame(r)) {
+            json_int_t n = rec_int(r, "n");
+            keep = seen < head || seen + tail >= nframes ||
+                   (w.n && bsearch(&n, w.v, w.n, sizeof(*w.v), cmp_i64));
+            seen++;
+        }
+        if (!keep) {
+            if (gap == SIZE_MAX)
+                gap = i;
+            continue;
+        }
+        if (gap != SIZE_MAX) {
+            gap_note(out, records, gap, i);
+            gap = SIZE_MAX;
+        }
+        json_array_append(out, r);
+    }
+    if (gap != SIZE_MAX)
+        gap_note(out, records, gap, json_array_size(records));
+    free(w.v);
+    return out;
 }
 
 bool hn_budget_parse_bytes(const char *s, uint64_t *out)

@@ -17,8 +17,10 @@
 
 #include <jansson.h>
 
-#define HN_MAX_CASE_BYTES_DEFAULT (64ull << 20) /* `gwspec run --max-case-bytes` */
-#define HN_PING_RECORDS_MAX       1000          /* ping records per connection */
+#define HN_MAX_CASE_BYTES_DEFAULT (128ull << 20) /* `gwspec run --max-case-bytes` */
+#define HN_PING_RECORDS_MAX       1000           /* ping records per connection */
+#define HN_TRIM_HEAD              1000 /* an over-cap case's report keeps its first frames... */
+#define HN_TRIM_TAIL              100  /* ...and its last ones before the cut */
 
 struct hn_budget {
     uint64_t max;    /* the cap on held; 0: none */
@@ -41,6 +43,16 @@ void hn_budget_frame(struct hn_budget *b, size_t len);
 
 /* Charge cost bytes held. True exactly once: on the charge that takes held past max. */
 bool hn_budget_charge(struct hn_budget *b, size_t cost);
+
+/*
+ * The records a report keeps of a case that went over its cap (records: the transcript's, header
+ * excluded; failures: the case's). Every record that is not one of the target's frames (`recv`,
+ * `ping`, `pong`) is kept, and so is every record a failure names as a witness (at any depth:
+ * the reasons of `alternatives` too); of the target's frames the first `head` and the last
+ * `tail`. Each run of records left out becomes one `note` that says which and why, numbered
+ * like the first of them, so every kept record keeps its number. A new array (records shared).
+ */
+json_t *hn_budget_trim(const json_t *records, const json_t *failures, size_t head, size_t tail);
 
 /*
  * Parse a byte count: digits with an optional K, M or G suffix (powers of 1024). False when s

@@ -104,7 +104,7 @@ static void test_parse_bytes(void)
     CU_ASSERT(hn_budget_parse_bytes("0", &v) && v == 0);
     CU_ASSERT(hn_budget_parse_bytes("123", &v) && v == 123);
     CU_ASSERT(hn_budget_parse_bytes("2k", &v) && v == 2048);
-    CU_ASSERT(hn_budget_parse_bytes("64M", &v) && v == HN_MAX_CASE_BYTES_DEFAULT);
+    CU_ASSERT(hn_budget_parse_bytes("128M", &v) && v == HN_MAX_CASE_BYTES_DEFAULT);
     CU_ASSERT(hn_budget_parse_bytes("3G", &v) && v == 3ull << 30);
     v = 7;
     const char *bad[] = {
@@ -117,12 +117,71 @@ static void test_parse_bytes(void)
     CU_ASSERT_FALSE(hn_budget_parse_bytes(NULL, &v));
 }
 
+/* records 1..n: a connect note, then frames (recv, some pings), then a close */
+static json_t *flood_records(int n)
+{
+    json_t *a = json_array();
+    for (int i = 1; i <= n; i++) {
+        const char *t = i == 1 ? "open" : i == n ? "close" : i % 10 == 0 ? "ping" : "recv";
+        json_array_append_new(a, json_pack("{s:s, s:i, s:i}", "t", t, "n", i, "us", 10 * i));
+    }
+    return a;
+}
+
+static json_int_t n_of(const json_t *arr, size_t i)
+{
+    return json_integer_value(json_object_get(json_array_get(arr, i), "n"));
+}
+
+static void test_trim_keeps_head_tail_witnesses(void)
+{
+    json_t *recs = flood_records(100); /* 98 target frames: records 2..99 */
+    json_t *fails =
+        json_pack("[{s:[i]}, {s:[{s:[i, i]}]}]", "witness", 50, "alternatives", "witness", 60, 1);
+    json_t *kept = hn_budget_trim(recs, fails, 3, 2);
+
+    /* open, 2 3 4, note(5..49), 50, note(51..59), 60, note(61..97), 98 99, close */
+    static const struct {
+        const char *t;
+        json_int_t n;
+    } want[] = {{"open", 1},  {"recv", 2},  {"recv", 3},  {"recv", 4},
+                {"note", 5},  {"ping", 50}, {"note", 51}, {"ping", 60},
+                {"note", 61}, {"recv", 98}, {"recv", 99}, {"close", 100}};
+    CU_ASSERT_EQUAL_FATAL(json_array_size(kept), sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(kept, i), "t")),
+                               want[i].t);
+        CU_ASSERT_EQUAL(n_of(kept, i), want[i].n);
+    }
+    const char *text = json_string_value(json_object_get(json_array_get(kept, 4), "text"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "records 5 to 49 (45 of the target's frames)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "--max-case-bytes"));
+    /* kept records are the transcript's own */
+    CU_ASSERT_PTR_EQUAL(json_array_get(kept, 5), json_array_get(recs, 49));
+    json_decref(kept);
+
+    /* head and tail cover everything: nothing is left out */
+    kept = hn_budget_trim(recs, NULL, 50, 50);
+    CU_ASSERT_TRUE(json_equal(kept, recs));
+    json_decref(kept);
+    /* a gap that runs to the end of the records still gets its note */
+    json_array_remove(recs, 99); /* no close */
+    kept = hn_budget_trim(recs, NULL, 1, 0);
+    CU_ASSERT_EQUAL(json_array_size(kept), 3); /* open, 2, note(3..99) */
+    CU_ASSERT_EQUAL(n_of(kept, 2), 3);
+    json_decref(kept);
+    json_decref(fails);
+    json_decref(recs);
+}
+
 static CU_TestInfo budget_tests[] = {
     {"the cost of each kind of node, deep and shallow", test_cost_of_each_node},
     {"the estimate is near what malloc hands out", test_cost_near_malloc},
     {"a charge past the cap is said once", test_charge_crosses_once},
     {"frames are counted apart from what is held", test_frames_counted},
     {"byte counts with K, M, G; bad ones refused", test_parse_bytes},
+    {"an over-cap report keeps head, tail and every witness", test_trim_keeps_head_tail_witnesses},
     CU_TEST_INFO_NULL,
 };
 
