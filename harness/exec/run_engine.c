@@ -292,11 +292,12 @@ void hn_rt_client_finish(struct client *c)
 }
 
 /*
- * The records of the target's frames went past --max-case-bytes (budget.h): the case is ERROR,
- * saying why, every open connection is closed with 1008, and nothing the target sends after
- * is recorded. What came before stays, with the witnesses of failures already found.
+ * The records of the target's frames went past --max-case-bytes (budget.h) with record rec_n
+ * (the failure's witness): the case is ERROR, saying why, every open connection is closed with
+ * 1008, and nothing the target sends after is recorded. What came before stays, with the witnesses
+ * of failures already found.
  */
-static void over_budget(struct rt *rt)
+static void over_budget(struct rt *rt, int64_t rec_n)
 {
     const struct hn_budget *b = &rt->budget;
     char *msg = wc_xasprintf(
@@ -307,7 +308,8 @@ static void over_budget(struct rt *rt)
 
     rt->budget.over = false; /* this one failure is added, and at the top level */
     rt->alt_depth = 0;
-    hn_rt_add_failure(rt, NULL, "error", msg, NULL, NULL, NULL, NULL);
+    hn_rt_add_failure(rt, NULL, "error", msg, NULL, NULL, NULL,
+                      json_pack("[I]", (json_int_t)rec_n));
     rt->alt_depth = depth;
     rt->budget.over = true;
     rt->failed = rt->errored = true;
@@ -363,7 +365,7 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
     }
     c->items[c->n++] = it;
     if (over)
-        over_budget(rt);
+        over_budget(rt, it.rec_n);
 }
 
 /*
@@ -403,9 +405,9 @@ static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws
         json_object_set_new(rec, "answered", json_boolean(!c->ws.no_pong && !c->ws.close_sent));
     }
     bool over = hn_budget_charge(&rt->budget, hn_json_cost(rec));
-    hn_rt_add_record(rt, rec);
+    int64_t n = hn_rt_add_record(rt, rec);
     if (over)
-        over_budget(rt);
+        over_budget(rt, n);
 }
 
 /* Parse whatever the client's rx holds. */
