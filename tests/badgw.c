@@ -7,7 +7,10 @@
  *   garbage  answers every frame with text that is not JSON
  *   huge     answers the first frame with one 20 MiB text frame
  *   close    closes the connection with 1011 on the first frame
- * The harness must turn each into ERROR or FAILED within its safety timeout, never a hang.
+ *   ping-flood   from the upgrade on, pings (4-byte payload) as fast as the socket drains
+ *   frame-flood  from the upgrade on, small valid JSON text frames as fast as it drains
+ * The harness must turn each into ERROR or FAILED within its safety timeout, never a hang, and
+ * the floods must not grow its memory without bound (issue 18: --max-case-bytes, ping counts).
  * Prints "listening on 127.0.0.1:PORT" like gwspec-gateway. Not part of the product.
  */
 #include <signal.h>
@@ -20,7 +23,7 @@
 #include "wc_mem.h"
 #include "wc_banned.h"
 
-enum mode { MODE_SILENT, MODE_GARBAGE, MODE_HUGE, MODE_CLOSE };
+enum mode { MODE_SILENT, MODE_GARBAGE, MODE_HUGE, MODE_CLOSE, MODE_PING_FLOOD, MODE_FRAME_FLOOD };
 
 static enum mode mode;
 static volatile sig_atomic_t stopping;
@@ -28,6 +31,7 @@ static volatile sig_atomic_t stopping;
 struct pss {
     int pending;         /* frames owed to this client */
     int closing;         /* close requested */
+    unsigned long sent;  /* flood frames sent */
     unsigned char *body; /* HTTP response */
     size_t body_len;
 };
@@ -75,6 +79,27 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
     }
 }
 
+/* Write flood frames until the socket would block, then ask to be called again. */
+static void flood(struct lws *wsi, struct pss *p)
+{
+    unsigned char buf[LWS_PRE + 128];
+
+    for (int i = 0; i < 256 && !lws_send_pipe_choked(wsi); i++) {
+        int n;
+        if (mode == MODE_PING_FLOOD) {
+            n = snprintf((char *)buf + LWS_PRE, 5, "%04lu", p->sent % 10000);
+            if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_PING) < 0)
+                return;
+        } else {
+            n = snprintf((char *)buf + LWS_PRE, 100, "{\"kind\":\"noise\",\"n\":%lu}", p->sent);
+            if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < 0)
+                return;
+        }
+        p->sent++;
+    }
+    lws_callback_on_writable(wsi);
+}
+
 static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)
 {
@@ -82,8 +107,12 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     static const char junk[] = "this is not json \x01\x02";
 
     switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        if (mode == MODE_PING_FLOOD || mode == MODE_FRAME_FLOOD)
+            lws_callback_on_writable(wsi);
+        return 0;
     case LWS_CALLBACK_RECEIVE:
-        if (mode == MODE_SILENT)
+        if (mode == MODE_SILENT || mode == MODE_PING_FLOOD || mode == MODE_FRAME_FLOOD)
             return 0;
         if (mode == MODE_CLOSE)
             p->closing = 1;
@@ -94,6 +123,10 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (p->closing) {
             lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, (unsigned char *)"bad", 3);
             return -1;
+        }
+        if (mode == MODE_PING_FLOOD || mode == MODE_FRAME_FLOOD) {
+            flood(wsi, p);
+            return 0;
         }
         if (!p->pending)
             return 0;
@@ -141,10 +174,12 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             const char *m = argv[++i];
-            mode = !strcmp(m, "garbage") ? MODE_GARBAGE
-                   : !strcmp(m, "huge")  ? MODE_HUGE
-                   : !strcmp(m, "close") ? MODE_CLOSE
-                                         : MODE_SILENT;
+            mode = !strcmp(m, "garbage")       ? MODE_GARBAGE
+                   : !strcmp(m, "huge")        ? MODE_HUGE
+                   : !strcmp(m, "close")       ? MODE_CLOSE
+                   : !strcmp(m, "ping-flood")  ? MODE_PING_FLOOD
+                   : !strcmp(m, "frame-flood") ? MODE_FRAME_FLOOD
+                                               : MODE_SILENT;
         }
     }
     signal(SIGTERM, on_signal);

@@ -673,6 +673,68 @@ else
     bad "alias bomb refused fast" "$OUT/bomb-lint.txt"
 fi
 
+# 20-flood. A flooding gateway does not grow the harness without bound (issue 18: a ping flood
+#      took it to 682 MB for one case, small frames to 1 GB; tests/badgw.c floods as fast as the
+#      socket drains). Three repetitions at -j 2 of a case that waits on its socket (expect_ping,
+#      then a sentinel that badgw never answers), under /usr/bin/time, with the default cap.
+#      frame-flood: every repetition is ERROR with the cap's message, its socket closed by the
+#      client with 1008, its report cut to the first 1000 and last 100 frames with a note (and
+#      still schema-valid). ping-flood: pings past 1000 per connection are counted, not
+#      recorded (exactly 1000 ping records, a note with the count); the case ends at its
+#      safety timeout as for a silent gateway. Peak RSS under 200 MB (frames: the 128 MiB cap's
+#      records) and 64 MB (pings), three times that under ASan; without the bounds both are far
+#      over in about a second.
+if [ -x "$BIN/gwspec-badgw" ] && [ -x /usr/bin/time ]; then
+    fc=cases/1-transport/1.3.1-pings-on-an-idle-socket.yaml
+    # under ASan (make asan) every allocation has redzones and freed memory waits in quarantine
+    scale=1 && ldd "$GW" 2>/dev/null | grep -q libasan && scale=3
+    for mode in frame-flood ping-flood; do
+        fo="$OUT/flood-$mode"
+        # the frame flood must reach the cap (about 0.5 s here) long before a step times out
+        tmo=1500 && [ $mode = frame-flood ] && tmo=15000
+        t0=$(date +%s%N)
+        /usr/bin/time -f %M -o "$fo.rss" timeout 60 $GW run --seed 3 -j 2 --repeat 3 \
+            --target "tests/targets/badgw-$mode.yaml" --timeout-ms $tmo --json "$fo" "$fc" \
+            >"$fo.txt" 2>&1
+        frc=$?
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        kb=$(tail -1 "$fo.rss")
+        case $mode in
+        frame-flood)
+            limit=$((204800 * scale))
+            nerr=$(grep -cE '^  ERROR +1\.3\.1-[a-z-]+ \([0-9]+ ms\)' "$fo.txt")
+            ncap=$(grep -cE 'case recorded over 134217728 bytes \(--max-case-bytes\): the target sent [0-9]+ frames / [0-9]+ bytes' "$fo.txt")
+            # every case report: the 1008 close, the cut note, at most 1000 + 100 frames kept
+            good=$(jq -s '[.[] | select(
+                ([.transcript[] | select(.t == "close" and .by == "client" and .code == 1008)] | length) == 1
+                and ([.transcript[] | select(.t == "note" and (.text | test("are left out of this report: the case went over --max-case-bytes")))] | length) == 1
+                and ([.transcript[] | select(.t == "recv")] | length) <= 1100)] | length' "$fo"/cases/*.json 2>>"$fo.txt")
+            want="$nerr = 3, $ncap = 3, $good = $(ls "$fo"/cases/*.json | wc -l)"
+            /usr/bin/python3 tests/validate-reports.py "$fo" >>"$fo.txt" 2>&1 && valid=1 || valid=0
+            [ "$nerr" = 3 ] && [ "$ncap" = 3 ] && [ -n "$good" ] && [ "$good" -ge 1 ] &&
+                [ "$good" = "$(ls "$fo"/cases/*.json | wc -l)" ] && [ $valid = 1 ]
+            shape=$?
+            ;;
+        ping-flood)
+            limit=$((65536 * scale))
+            want="3 ERROR, 1000 ping records and the count note in every report"
+            good=$(jq -s '[.[] | select(
+                ([.transcript[] | select(.t == "ping")] | length) == 1000
+                and ([.transcript[] | select(.t == "note" and (.text | test("^c1: [0-9]+ pings received, [1-9][0-9]* of them counted and not recorded$")))] | length) == 1)] | length' "$fo"/cases/*.json 2>>"$fo.txt")
+            [ "$(grep -cE '^  ERROR +1\.3\.1-[a-z-]+ \([0-9]+ ms\)' "$fo.txt")" = 3 ] && [ -n "$good" ] && [ "$good" -ge 1 ] &&
+                [ "$good" = "$(ls "$fo"/cases/*.json | wc -l)" ]
+            shape=$?
+            ;;
+        esac
+        if [ $frc = 3 ] && [ $shape = 0 ] && [ -n "$kb" ] && [ "$kb" -lt $limit ]; then
+            ok "flood '$mode': ERROR as it should, peak RSS $((kb / 1024)) MB (< $((limit / 1024))), $ms ms for 3 cases at -j 2"
+        else
+            echo "exit $frc, peak RSS ${kb:-?} kB (limit $limit), $ms ms; wanted $want" >>"$fo.txt"
+            bad "flood '$mode': bounded memory, ERROR with the reason" "$fo.txt"
+        fi
+    done
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -20,6 +20,7 @@
 #include "cmd/cmd_diff.h"
 #include "cmd/cmd_spec.h"
 #include "cmd/run.h"
+#include "exec/budget.h"
 #include "model/casedir.h"
 #include "model/scenario.h"
 #include "replay/record.h"
@@ -105,6 +106,12 @@ static void usage_run(FILE *fp)
             "                      $GWSPEC_SPEC_PATH, colon-separated, is searched first)\n"
             "  --timeout-ms N      the safety timeout of every waiting step (default: the\n"
             "                      case's timeout_ms, 5000)\n"
+            "  --max-case-bytes N  what one case may hold of the target's frames (an estimate\n"
+            "                      of their records' memory; K, M, G suffixes; 0: no cap;\n"
+            "                      default 128M). Past it the case is ERROR, saying so, its\n"
+            "                      connections are closed with 1008 and nothing after is\n"
+            "                      recorded. Pings past 1000 on one connection are counted\n"
+            "                      and answered, not recorded\n"
             "  -v, --verbose       print the failures of every case and the two-sided\n"
             "                      transcript (client and gateway frames, provider events) of\n"
             "                      every case that is not OK\n"
@@ -199,6 +206,7 @@ enum {
     OPT_JSONOUT,
     OPT_HTML,
     OPT_FAIL_FAST,
+    OPT_MAX_CASE_BYTES,
 };
 
 static int bad_usage(void (*usage)(FILE *), const char *msg, const char *arg)
@@ -210,7 +218,7 @@ static int bad_usage(void (*usage)(FILE *), const char *msg, const char *arg)
 }
 
 /* `gwspec run`: its options into struct hn_run_cfg, then hn_run (cmd/run.c).
- * long: the option table and one flat switch with a short case per option (22 options). */
+ * long: the option table and one flat switch with a short case per option (23 options). */
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -233,11 +241,15 @@ static int cmd_run(int argc, char **argv)
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
         {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+        {"max-case-bytes", required_argument, NULL, OPT_MAX_CASE_BYTES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct hn_run_cfg cfg = {
-        .jobs = 1, .repeat = 1, .spec_version = "chatgw/1.0", .progname = prog};
+    struct hn_run_cfg cfg = {.jobs = 1,
+                             .repeat = 1,
+                             .spec_version = "chatgw/1.0",
+                             .progname = prog,
+                             .max_case_bytes = HN_MAX_CASE_BYTES_DEFAULT};
     json_t *filters = json_array(), *excludes = json_array(), *tags = json_array();
     json_t *reqs = json_array();
     int c, rc;
@@ -328,6 +340,13 @@ static int cmd_run(int argc, char **argv)
             break;
         case OPT_FAIL_FAST:
             cfg.fail_fast = true;
+            break;
+        case OPT_MAX_CASE_BYTES:
+            if (!hn_budget_parse_bytes(optarg, &cfg.max_case_bytes)) {
+                rc = bad_usage(usage_run, "--max-case-bytes takes a byte count (K, M, G: 1024s)",
+                               optarg);
+                goto out;
+            }
             break;
         case 'h':
             usage_run(stdout);

@@ -17,6 +17,7 @@
 #include "check/coverage.h"
 #include "check/verdict.h"
 #include "cmd/cmd_check.h"
+#include "exec/budget.h"
 #include "exec/reap.h"
 #include "exec/runner.h"
 #include "exec/target.h"
@@ -96,6 +97,8 @@ static void rerun_prefix(struct wc_buf *b, const struct hn_run_cfg *cfg, uint64_
         wc_buf_adds(b, " --strict");
     if (cfg->timeout_ms > 0)
         wc_buf_addf(b, " --timeout-ms %lld", (long long)cfg->timeout_ms);
+    if (cfg->max_case_bytes != HN_MAX_CASE_BYTES_DEFAULT)
+        wc_buf_addf(b, " --max-case-bytes %llu", (unsigned long long)cfg->max_case_bytes);
     if (cfg->spec_version && strcmp(cfg->spec_version, "chatgw/1.0"))
         add_opt(b, "--spec-version", cfg->spec_version);
 }
@@ -171,6 +174,7 @@ static json_t *run_job(struct ctx *x, struct job *j)
         .spec_version = x->cfg->spec_version,
         .catalog = x->cat,
         .rerun = j->rerun,
+        .max_case_bytes = x->cfg->max_case_bytes,
     };
     json_t *r = hn_runner_run(j->c, x->target, &o);
     /* Only the JSON report keeps a passing case's transcript (JUnit, HTML and -v show those of

@@ -38,9 +38,10 @@ struct hn_run_cfg {
     const char *html;         /* --html FILE, or NULL */
     const char *spec_version; /* "chatgw/1.0" */
     bool verbose;
-    bool fail_fast;     /* stop at the first FAILED or ERROR case; the rest are not run */
-    int64_t timeout_ms; /* 0: per case */
-    char *const *cases; /* case files/dirs from the command line */
+    bool fail_fast;          /* stop at the first FAILED or ERROR case; the rest are not run */
+    int64_t timeout_ms;      /* 0: per case */
+    uint64_t max_case_bytes; /* --max-case-bytes (exec/budget.h); 0: no cap */
+    char *const *cases;      /* case files/dirs from the command line */
     size_t ncases;
     const char *progname; /* for rerun lines: "bin/gwspec" */
 };

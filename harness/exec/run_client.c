@@ -742,11 +742,13 @@ void hn_run_step_expect_ping(struct rt *rt, const json_t *step, const char *snam
         wait = rt->within.max_ms;
     }
     struct ping_arg a = {.c = c, .since = c->npings};
+    c->ping_watch = c->npings;
+    c->ping_watch_ms = -1;
     json_t *exp = json_pack("{s:s, s:I}", "ping", name, "within_ms", (json_int_t)wait);
     int rc =
         c->state == C_OPEN ? hn_rt_wait_until(rt, cond_ping, &a, hn_rt_wait_deadline(rt, wait)) : 0;
     if (rc == 0 && c->npings > a.since) {
-        hn_rt_seen_at(rt, c->ping_at[a.since], c->ping_at[a.since], c->ping_at[a.since]);
+        hn_rt_seen_at(rt, c->ping_watch_ms, c->ping_watch_ms, c->ping_watch_ms);
         goto out;
     }
     if (rc != 0) {

@@ -142,6 +142,11 @@ void hn_rt_add_failure(struct rt *rt, const json_t *step, const char *kind, cons
                        const json_t *expected, const json_t *received, const char *diff,
                        json_t *witness)
 {
+    if (rt->budget.over) { /* the cap's ERROR is the verdict: what the cut-off case did next is
+                              not evidence (the budget's own failure is added directly) */
+        json_decref(witness);
+        return;
+    }
     json_t *f = json_pack("{s:s?, s:s, s:s, s:O?, s:O?, s:s?, s:o}", "requirement",
                           step ? step_requirement(rt, step) : NULL, "kind", kind, "message",
                           message, "expected", expected, "received", received, "diff", diff,
@@ -173,6 +178,10 @@ void hn_rt_add_failure(struct rt *rt, const json_t *step, const char *kind, cons
 void hn_rt_step_fail(struct rt *rt, const json_t *step, const char *message, const json_t *expected,
                      const json_t *received, const char *diff, int64_t witness_n)
 {
+    if (rt->budget.over) {
+        rt->failed = true;
+        return;
+    }
     json_t *w = json_array();
     if (witness_n > 0)
         json_array_append_new(w, json_integer(witness_n));
@@ -186,6 +195,10 @@ void hn_rt_step_error(struct rt *rt, const json_t *step, const char *fmt, ...)
 {
     va_list ap;
     char *msg;
+    if (rt->budget.over) {
+        rt->failed = true;
+        return;
+    }
     va_start(ap, fmt);
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = wc_xstrdup(fmt);
@@ -243,14 +256,18 @@ void hn_rt_client_reset(struct client *c)
     c->paused = false;
     c->corked = false;
     c->npings = 0;
-    free(c->ping_at);
-    c->ping_at = NULL;
+    c->ping_watch = 0;
+    c->ping_watch_ms = -1;
     c->close_at_ms = 0;
 }
 
 void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int code,
                         const char *reason)
 {
+    if (c->npings > HN_PING_RECORDS_MAX)
+        hn_rt_note(rt, "%s: %llu pings received, %llu of them counted and not recorded", c->name,
+                   (unsigned long long)c->npings,
+                   (unsigned long long)(c->npings - HN_PING_RECORDS_MAX));
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by, "code", code);
     json_t *rs = reason ? json_string(reason) : NULL;
@@ -274,8 +291,48 @@ void hn_rt_client_finish(struct client *c)
     c->state = C_CLOSED;
 }
 
+/*
+ * The records of the target's frames went past --max-case-bytes (budget.h) with record rec_n
+ * (the failure's witness): the case is ERROR, saying why, every open connection is closed with
+ * 1008, and nothing the target sends after is recorded. What came before stays, with the witnesses
+ * of failures already found.
+ */
+static void over_budget(struct rt *rt, int64_t rec_n)
+{
+    const struct hn_budget *b = &rt->budget;
+    char *msg = wc_xasprintf(
+        "case recorded over %llu bytes (--max-case-bytes): the target sent %llu frames / %llu "
+        "bytes; its connections were closed with 1008 and nothing after was recorded",
+        (unsigned long long)b->max, (unsigned long long)b->frames, (unsigned long long)b->bytes);
+    int depth = rt->alt_depth;
+
+    rt->budget.over = false; /* this one failure is added, and at the top level */
+    rt->alt_depth = 0;
+    hn_rt_add_failure(rt, NULL, "error", msg, NULL, NULL, NULL,
+                      json_pack("[I]", (json_int_t)rec_n));
+    rt->alt_depth = depth;
+    rt->budget.over = true;
+    rt->failed = rt->errored = true;
+    hn_rt_note(rt, "%s", msg);
+    free(msg);
+    for (size_t i = 0; i < rt->nclients; i++) {
+        struct client *c = &rt->clients[i];
+        if (c->state != C_OPEN)
+            continue;
+        if (!c->ws.close_sent) {
+            hn_ws_close(&c->ws, 1008, "case record cap (--max-case-bytes)");
+            hn_ws_flush(&c->ws);
+        }
+        hn_rt_record_close(rt, c, "client", 1008, "case record cap (--max-case-bytes)");
+        hn_rt_client_finish(c);
+    }
+}
+
 static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
 {
+    hn_budget_frame(&rt->budget, ev->len);
+    if (rt->budget.over)
+        return;
     json_t *parsed = NULL;
     json_t *fields = hn_rt_payload_fields(ev->data, ev->len, &parsed);
     json_t *rec = json_pack("{s:s, s:s}", "t", "recv", "conn", c->name);
@@ -298,22 +355,44 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
     it.arrival = ++rt->arrival;
     it.at_ms = wc_now_ms();
     hn_ws_arrival(&c->ws, &it.lo_ms, &it.hi_ms);
+    /* the record, the queue item's own wrapper of the same values, and its slot */
+    bool over = hn_budget_charge(&rt->budget,
+                                 hn_json_cost(rec) + hn_json_cost_shallow(fields) + sizeof(it));
     it.rec_n = hn_rt_add_record(rt, rec);
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 32;
         c->items = wc_xrealloc(c->items, c->cap * sizeof(*c->items));
     }
     c->items[c->n++] = it;
+    if (over)
+        over_budget(rt, it.rec_n);
 }
 
 /*
  * A ping or pong from the server: a `ping` / `pong` record (spec/transcript.md). Pings are
  * counted for `expect_ping`; they are control frames, never items of the frame queue, so
- * `expect`, `quiet` and `expect ... none` do not see them.
+ * `expect`, `quiet` and `expect ... none` do not see them. Past HN_PING_RECORDS_MAX pings on
+ * one connection they are counted and answered, not recorded: a note says so when the cap is
+ * reached, and another gives the count when the connection ends.
  */
 static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws_event *ev)
 {
     bool ping = ev->type == HN_WS_EV_PING;
+
+    hn_budget_frame(&rt->budget, ev->len);
+    if (rt->budget.over)
+        return;
+    if (ping) {
+        c->npings++;
+        if (c->ping_watch_ms < 0 && c->npings > c->ping_watch)
+            c->ping_watch_ms = wc_now_ms();
+        if (c->npings == HN_PING_RECORDS_MAX + 1)
+            hn_rt_note(rt,
+                       "%s: more than %d pings: the rest are counted and answered, not recorded",
+                       c->name, HN_PING_RECORDS_MAX);
+        if (c->npings > HN_PING_RECORDS_MAX)
+            return;
+    }
     json_t *rec = json_pack("{s:s, s:s, s:I}", "t", ping ? "ping" : "pong", "conn", c->name, "len",
                             (json_int_t)ev->len);
 
@@ -324,10 +403,11 @@ static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws
     }
     if (ping) {
         json_object_set_new(rec, "answered", json_boolean(!c->ws.no_pong && !c->ws.close_sent));
-        c->ping_at = wc_xrealloc(c->ping_at, (c->npings + 1) * sizeof(*c->ping_at));
-        c->ping_at[c->npings++] = wc_now_ms();
     }
-    hn_rt_add_record(rt, rec);
+    bool over = hn_budget_charge(&rt->budget, hn_json_cost(rec));
+    int64_t n = hn_rt_add_record(rt, rec);
+    if (over)
+        over_budget(rt, n);
 }
 
 /* Parse whatever the client's rx holds. */
@@ -369,6 +449,8 @@ void hn_rt_client_process(struct rt *rt, struct client *c)
             return;
         }
         hn_ws_event_release(&ev);
+        if (c->state == C_CLOSED) /* over_budget closed it */
+            return;
     }
     if (c->ws.masked_seen) {
         hn_rt_note(rt, "%s: the server sent a masked frame (RFC 6455 5.1 forbids it)", c->name);

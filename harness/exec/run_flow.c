@@ -93,6 +93,14 @@ void hn_run_step_alternatives(struct rt *rt, const json_t *step, const char *sna
                 break;
         }
         rt->alt_depth--;
+        if (rt->budget.over) { /* the case is over (run_engine.c over_budget): try no other */
+            json_decref(s.vars);
+            json_decref(reasons);
+            json_decref(rt->alt_failure);
+            rt->alt_failure = NULL;
+            rt->failed = true;
+            return;
+        }
         if (!rt->failed) {
             hn_rt_note(rt, "alternatives: %zu (%s) matched", i + 1, grade);
             if (grade_rank(grade) > grade_rank(rt->alt_grade))

@@ -355,6 +355,7 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
     rt->o = o;
     rt->step_index = -1;
     rt->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : c->timeout_ms;
+    rt->budget.max = o->max_case_bytes;
     rt->failures = json_array();
     rt->pending_release = json_array();
     rt->vars = json_object();
@@ -494,7 +495,14 @@ static json_t *make_result(struct rt *rt, const json_t *inv, enum hn_verdict ver
                     json_object_get(inv, "checks") ? json_object_get(inv, "checks")
                                                    : json_object());
     json_array_append(tr, hn_transcript_header(rt->tr));
-    json_array_extend(tr, hn_transcript_records(rt->tr));
+    if (rt->budget.over) { /* the flood that made it ERROR is not kept whole (budget.h) */
+        json_t *kept =
+            hn_budget_trim(hn_transcript_records(rt->tr), rt->failures, HN_TRIM_HEAD, HN_TRIM_TAIL);
+        json_array_extend(tr, kept);
+        json_decref(kept);
+    } else {
+        json_array_extend(tr, hn_transcript_records(rt->tr));
+    }
     json_object_set_new(result, "transcript", tr);
     if (rt->alt_grade)
         json_object_set_new(result, "alternative_grade", json_string(rt->alt_grade));

@@ -26,6 +26,8 @@ struct hn_runner_opts {
     const char *spec_version;        /* "chatgw/1.0" */
     const struct hn_msgcat *catalog; /* may be NULL */
     const char *rerun;               /* the one-line rerun command for this case */
+    uint64_t max_case_bytes;         /* > 0: the case is ERROR when its records of the target's
+                                        frames hold more (exec/budget.h); 0: no cap */
 };
 
 /*

@@ -37,6 +37,7 @@
 #include "wc_mem.h"
 #include "wc_rand.h"
 #include "wc_time.h"
+#include "exec/budget.h"
 #include "exec/runner.h"
 
 #define MAX_POLL         256
@@ -73,12 +74,13 @@ struct client {
     char *close_reason;
     const char *closed_by;
     int64_t close_rec_n;
-    bool corked;         /* frames queued for a burst: pump does not write them yet */
-    bool paused;         /* `pause`: the socket is not read (pings unanswered) until `resume` */
-    uint64_t npings;     /* pings received on this socket */
-    int64_t *ping_at;    /* when each of them arrived (monotonic ms) */
-    int64_t close_at_ms; /* when the close was seen */
-    int64_t close_lo_ms; /* it arrived after this time, at or before close_hi_ms */
+    bool corked;           /* frames queued for a burst: pump does not write them yet */
+    bool paused;           /* `pause`: the socket is not read (pings unanswered) until `resume` */
+    uint64_t npings;       /* pings received on this socket (past HN_PING_RECORDS_MAX unrecorded) */
+    uint64_t ping_watch;   /* expect_ping: the ping numbered after this one is awaited... */
+    int64_t ping_watch_ms; /* ...and arrived then (monotonic ms), -1 until it has */
+    int64_t close_at_ms;   /* when the close was seen */
+    int64_t close_lo_ms;   /* it arrived after this time, at or before close_hi_ms */
     int64_t close_hi_ms;
 };
 
@@ -162,10 +164,11 @@ struct rt {
     int64_t seen_ms;      /* the latest arrival the current step consumed, or -1 */
     int64_t seen_lo_ms;   /* it arrived after seen_lo_ms, at or before seen_hi_ms */
     int64_t seen_hi_ms;
-    int64_t mark_ms;      /* where the previous step left the clock (its arrival or end) */
-    int64_t mark_lo_ms;   /* the earliest that can really have been */
-    int64_t poll_prev_ms; /* when the previous pump round began to poll */
-    int64_t poll_ms;      /* when this one did */
+    int64_t mark_ms;         /* where the previous step left the clock (its arrival or end) */
+    int64_t mark_lo_ms;      /* the earliest that can really have been */
+    int64_t poll_prev_ms;    /* when the previous pump round began to poll */
+    int64_t poll_ms;         /* when this one did */
+    struct hn_budget budget; /* what the records of the target's frames hold (budget.h) */
 };
 
 typedef bool (*cond_fn)(struct rt *rt, void *arg);

@@ -40,7 +40,8 @@ struct hn_ws_late {
 
 struct hn_ws {
     int fd;                  /* nonblocking socket, or -1 */
-    struct wc_buf rx;        /* received bytes not parsed yet */
+    struct wc_buf rx;        /* received bytes, parsed up to rx_off */
+    size_t rx_off;           /* 0 whenever hn_ws_next returns anything but an event */
     struct wc_buf msg;       /* the message being reassembled from fragments */
     int msg_op;              /* its opcode (TEXT/BINARY), 0 when none is open */
     struct wc_buf tx;        /* bytes waiting to be written */

@@ -18,6 +18,7 @@ extern CU_SuiteInfo hn_control_suites[];
 extern CU_SuiteInfo hn_net_suites[];
 extern CU_SuiteInfo hn_run_suites[];
 extern CU_SuiteInfo hn_cmd_suites[];
+extern CU_SuiteInfo hn_budget_suites[];
 /* check/, report/, replay/ */
 extern CU_SuiteInfo hn_transcript_suites[];
 extern CU_SuiteInfo hn_invariant_suites[];
@@ -36,7 +37,7 @@ int main(void)
         hn_report_suites,     hn_replay_suites,    hn_diff_suites,    hn_target_suites,
         hn_coverage_suites,   hn_reap_suites,      hn_steps_suites,   hn_ws_suites,
         hn_http_suites,       hn_record_suites,    hn_control_suites, hn_net_suites,
-        hn_run_suites,        hn_cmd_suites,
+        hn_run_suites,        hn_cmd_suites,       hn_budget_suites,
     };
     unsigned failures, suites_failed;
 
