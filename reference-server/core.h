@@ -26,10 +26,10 @@
 struct gw_core;
 
 /* Defaults of struct gw_core_memory (README "Memory and retention"). */
-#define GW_DEFAULT_REPLAY_BYTES  ((size_t)16 << 20)  /* 16 MiB per run */
-#define GW_DEFAULT_REPLAY_BUDGET ((size_t)128 << 20) /* 128 MiB for every ring together */
-#define GW_DEFAULT_RETAIN_MS     ((int64_t)300000)   /* 5 minutes, CloudCLI's retention */
-#define GW_DEFAULT_STORE_BYTES   ((size_t)64 << 20)  /* 64 MiB of history */
+#define GW_DEFAULT_REPLAY_BYTES  ((size_t)16 << 20) /* 16 MiB per run */
+#define GW_DEFAULT_REPLAY_BUDGET ((size_t)64 << 20) /* 64 MiB for every ring together */
+#define GW_DEFAULT_RETAIN_MS     ((int64_t)300000)  /* 5 minutes, CloudCLI's retention */
+#define GW_DEFAULT_STORE_BYTES   ((size_t)64 << 20) /* 64 MiB of history */
 
 /*
  * What the gateway keeps in memory (struct gw_retention in registry.h, gw_store_set_budget in

@@ -45,7 +45,7 @@ static void usage(FILE *out)
         "                            16 MiB; 0 = no byte cap)\n"
         "  --replay-budget BYTES     every run's replay buffer together: completed runs'\n"
         "                            buffers go first, then running runs' oldest events\n"
-        "                            (default 134217728, 128 MiB; 0 = no budget)\n"
+        "                            (default 67108864, 64 MiB; 0 = no budget)\n"
         "  --retain-ms N             a completed run (its lastSeq, its buffer) is kept N ms\n"
         "                            after its complete (default 300000; 0 = until the next send)\n"
         "  --store-bytes BYTES       event history kept by the store: past it the least recently\n"
