@@ -9,7 +9,7 @@ attached (R-HB-3: the run goes on and is buffered), waits for each run to end
 (GET /api/providers/sessions/running), and prints VmRSS / VmHWM from /proc.
 
 usage: reference-server/tests/retention_figures.py [--sessions N] [--events N] [--size BYTES]
-       [--gateway PATH] [--extra 'FLAGS' ...]
+       [--gateway PATH] [--no-unlimited] [--extra 'FLAGS' ...]
 """
 import argparse
 import base64
@@ -102,12 +102,15 @@ def main():
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--gateway", default="bin/gwspec-gateway")
+    ap.add_argument("--no-unlimited", action="store_true", help="skip the 'no limits' run")
     ap.add_argument("--extra", action="append", default=[],
                     help="another configuration: gateway flags in one string")
     a = ap.parse_args()
     configs = [("defaults", []),
                ("no limits", ["--replay-bytes", "0", "--replay-budget", "0", "--store-bytes", "0",
                               "--retain-ms", "0"])]
+    if a.no_unlimited:
+        configs.pop()
     configs += [(x, shlex.split(x)) for x in a.extra]
     print("%d sessions x %d events x %d bytes (%.0f MiB of event text)"
           % (a.sessions, a.events, a.size, a.sessions * a.events * a.size / 1048576.0))
