@@ -222,8 +222,18 @@ static void ring_clear(struct gw_registry *reg, struct gw_run *run)
         ring_drop_oldest(reg, run);
 }
 
-/* The ring first emptied for the budget: no subscriber is replayed from it (R-SUB-4). Replaced
- * runs first, then completed ones, the one that completed first first. NULL: none. */
+/* Which idle ring the budget empties first (lowest first): a replaced run's, then a completed
+ * run's that no socket is attached to, then one that sockets still follow (a replay streamed
+ * from it may still be under way). */
+static int idle_rank(const struct gw_run *run)
+{
+    if (!run->current)
+        return 0;
+    return run->n_conns ? 2 : 1;
+}
+
+/* The ring first emptied for the budget: no subscriber is replayed from it (R-SUB-4). By
+ * idle_rank, then the one that completed first. NULL: none. */
 static struct gw_run *idle_ring(struct gw_registry *reg)
 {
     struct gw_run *best = NULL;
@@ -231,8 +241,8 @@ static struct gw_run *idle_ring(struct gw_registry *reg)
     for (struct gw_run *run = reg->runs; run; run = run->next) {
         if (!run->ring_n || (run->current && run->status == GW_RUN_RUNNING))
             continue;
-        if (!best || (best->current && !run->current) ||
-            (best->current == run->current && run->completed_at_ms < best->completed_at_ms))
+        if (!best || idle_rank(run) < idle_rank(best) ||
+            (idle_rank(run) == idle_rank(best) && run->completed_at_ms < best->completed_at_ms))
             best = run;
     }
     return best;

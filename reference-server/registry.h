@@ -81,7 +81,8 @@ void gw_registry_free(struct gw_registry *reg);
  * - ring_bytes: a run's ring drops its oldest events while it holds more than this (the newest
  *   event always stays, however large), on top of the event cap. 0: no byte cap.
  * - budget_bytes: while the rings of all runs together hold more than this, the rings of
- *   completed (and replaced) runs are emptied, the one that completed first first; then the
+ *   replaced runs, then of completed runs no socket is attached to, then of the other
+ *   completed runs are emptied (the one that completed first first); then the
  *   largest ring of a running run drops its oldest event, again and again (its newest stays).
  *   A completed run is never replayed (R-SUB-4), so emptying its ring changes no answer; a
  *   running run's dropped events are announced at replay (R-CAP-1, R-CAP-2). 0: no budget.

@@ -366,22 +366,33 @@ static void test_registry_retention_releases_completed_runs(void)
     gw_registry_free(reg);
 }
 
+/* A completed run at reg_now with one 500-byte event and its complete. */
+static struct gw_run *completed_run(struct gw_registry *reg, const char *sid, int64_t at)
+{
+    struct gw_run *run;
+
+    reg_now = at;
+    gw_registry_start_run(reg, sid, "alice", "claude", NULL, 0, &run);
+    emit_sized(reg, run, 500);
+    emit(reg, run, "{\"kind\":\"complete\",\"exitCode\":0}");
+    return run;
+}
+
 static void test_registry_budget_empties_completed_rings_first(void)
 {
     struct gw_registry *reg = fresh(100);
     struct gw_retention ret = {.clock_ms = reg_clock};
-    struct gw_run *done, *old_done, *big, *small;
-    size_t d;
+    struct gw_run *watched, *first, *later, *big, *small;
+    size_t d, c;
     json_t *rep;
 
-    reg_now = 100;
-    gw_registry_start_run(reg, "s0", "alice", "claude", NULL, 0, &old_done);
-    emit_sized(reg, old_done, 500);
-    emit(reg, old_done, "{\"kind\":\"complete\",\"exitCode\":0}");
-    reg_now = 200;
-    gw_registry_start_run(reg, "s1", "alice", "claude", NULL, 0, &done);
-    emit_sized(reg, done, 500);
-    emit(reg, done, "{\"kind\":\"complete\",\"exitCode\":0}");
+    gw_registry_set_retention(reg, &ret); /* the fake clock stamps the completions */
+    watched = completed_run(reg, "s0", 100);
+    gw_registry_attach(reg, watched, 7); /* a socket still follows it */
+    first = completed_run(reg, "s1", 200);
+    later = completed_run(reg, "s4", 300);
+    c = first->ring_bytes;
+    CU_ASSERT_EQUAL(later->ring_bytes, c);
     gw_registry_start_run(reg, "s2", "alice", "claude", NULL, 0, &big);
     emit_sized(reg, big, 1000);
     d = big->ring_bytes;
@@ -389,15 +400,25 @@ static void test_registry_budget_empties_completed_rings_first(void)
     emit_sized(reg, big, 1000);
     gw_registry_start_run(reg, "s3", "alice", "claude", NULL, 0, &small);
     emit_sized(reg, small, 1000);
-    /* A budget that holds the four running events and a bit: the completed rings go, the one
-     * that completed first first; the runs stay current with their lastSeq (R-SUB-4). */
+    /* Room for the four running events and two completed rings: the completed ring no socket
+     * follows that completed first goes; the run stays current with its lastSeq (R-SUB-4). */
+    ret.budget_bytes = 4 * d + 2 * c + c / 2;
+    gw_registry_set_retention(reg, &ret);
+    CU_ASSERT_EQUAL(first->ring_n, 0);
+    CU_ASSERT_EQUAL(later->ring_n, 2);
+    CU_ASSERT_EQUAL(watched->ring_n, 2);
+    CU_ASSERT_PTR_EQUAL(gw_registry_current(reg, "s1"), first);
+    CU_ASSERT_EQUAL(first->last_seq, 2);
+    /* One completed ring: the unwatched one goes before the watched one, which completed
+     * earlier. Then none. */
+    ret.budget_bytes = 4 * d + c + c / 2;
+    gw_registry_set_retention(reg, &ret);
+    CU_ASSERT_EQUAL(later->ring_n, 0);
+    CU_ASSERT_EQUAL(watched->ring_n, 2);
     ret.budget_bytes = 4 * d + d / 2;
     gw_registry_set_retention(reg, &ret);
-    CU_ASSERT_EQUAL(old_done->ring_n, 0);
-    CU_ASSERT_EQUAL(done->ring_n, 0);
+    CU_ASSERT_EQUAL(watched->ring_n, 0);
     CU_ASSERT_EQUAL(gw_registry_ring_bytes(reg), 4 * d);
-    CU_ASSERT_PTR_EQUAL(gw_registry_current(reg, "s0"), old_done);
-    CU_ASSERT_EQUAL(done->last_seq, 2);
     /* Only running rings left: the largest loses its oldest events, never its newest. */
     emit_sized(reg, small, 1000);
     CU_ASSERT_EQUAL(big->ring_n, 2);
