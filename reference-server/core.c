@@ -69,6 +69,29 @@ static const struct gw_registry_hooks registry_hooks = {
     .completed = hook_completed,
 };
 
+/* A limit from the options: 0 is the default, SIZE_MAX none (0 to the registry and store). */
+static size_t limit_or(size_t v, size_t def)
+{
+    if (v == SIZE_MAX)
+        return 0;
+    return v ? v : def;
+}
+
+static void apply_memory(struct gw_core *c, const struct gw_core_memory *m)
+{
+    struct gw_retention r = {
+        .ring_bytes = limit_or(m->replay_bytes, GW_DEFAULT_REPLAY_BYTES),
+        .budget_bytes = limit_or(m->replay_budget, GW_DEFAULT_REPLAY_BUDGET),
+        .retain_ms = m->retain_ms < 0 ? 0
+                     : m->retain_ms   ? m->retain_ms
+                                      : GW_DEFAULT_RETAIN_MS,
+        .clock_ms = c->clock_ms,
+    };
+
+    gw_registry_set_retention(c->reg, &r);
+    gw_store_set_budget(c->store, limit_or(m->store_bytes, GW_DEFAULT_STORE_BYTES));
+}
+
 struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
 {
     struct gw_core *c = wc_xcalloc(1, sizeof(*c));
@@ -85,6 +108,8 @@ struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
                  opts->seed ^ ((uint64_t)(gw_store_opens(c->store) - 1) * 0x9e3779b97f4a7c15ULL));
     c->reg = gw_registry_new(opts->replay_cap ? opts->replay_cap : 5000, &c->ob, &c->rand,
                              &registry_hooks, c);
+    c->clock_ms = opts->clock_ms ? opts->clock_ms : wc_now_ms;
+    apply_memory(c, &opts->memory);
     c->ops = opts->provider;
     c->provider_self = opts->provider_self;
     /* 0: the default (core.h); the command line takes 1 ms and up only */
@@ -92,7 +117,6 @@ struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
     c->disabled = json_object();
     for (const char *const *p = opts->disabled_providers; p && *p; p++)
         json_object_set_new(c->disabled, *p, json_true());
-    c->clock_ms = opts->clock_ms ? opts->clock_ms : wc_now_ms;
     c->next_conn_id = 1;
     return c;
 }
@@ -596,6 +620,8 @@ void gw_core_tick(struct gw_core *c, int64_t now_ms)
 {
     struct perm *p;
 
+    /* Completed runs past their retention (CloudCLI's 5 minutes) are released. */
+    gw_registry_expire(c->reg, now_ms);
     if (gw_mutant_on(GW_MUT_PERMISSION_NO_TIMEOUT))
         return;
     /* Oldest first; each expiry may change the list, so restart the scan. */
@@ -630,10 +656,10 @@ void gw_core_flush(struct gw_core *c)
 
 int64_t gw_core_next_deadline(struct gw_core *c)
 {
-    int64_t next = -1;
+    int64_t next = gw_registry_next_expiry(c->reg);
 
     if (gw_mutant_on(GW_MUT_PERMISSION_NO_TIMEOUT))
-        return -1;
+        return next;
     for (struct perm *p = c->perms; p; p = p->next) {
         if (next < 0 || p->deadline_ms < next)
             next = p->deadline_ms;

@@ -25,6 +25,24 @@
 
 struct gw_core;
 
+/* Defaults of struct gw_core_memory (README "Memory and retention"). */
+#define GW_DEFAULT_REPLAY_BYTES  ((size_t)16 << 20) /* 16 MiB per run */
+#define GW_DEFAULT_REPLAY_BUDGET ((size_t)64 << 20) /* 64 MiB for every ring together */
+#define GW_DEFAULT_RETAIN_MS     ((int64_t)300000)  /* 5 minutes, CloudCLI's retention */
+#define GW_DEFAULT_STORE_BYTES   ((size_t)64 << 20) /* 64 MiB of history */
+
+/*
+ * What the gateway keeps in memory (struct gw_retention in registry.h, gw_store_set_budget in
+ * store.h say how each limit acts). 0 in a field takes its default; SIZE_MAX (for retain_ms a
+ * negative value) means no limit.
+ */
+struct gw_core_memory {
+    size_t replay_bytes;  /* one run's replay ring, in bytes of JSON text */
+    size_t replay_budget; /* the rings of every run together */
+    int64_t retain_ms;    /* a completed run stays current this long after its complete */
+    size_t store_bytes;   /* event history in the store (sum of the stored rows) */
+};
+
 struct gw_core_opts {
     const char *db_path;                    /* NULL: ":memory:" */
     size_t replay_cap;                      /* 0: 5000 */
@@ -34,6 +52,7 @@ struct gw_core_opts {
     void *provider_self;                    /* passed to provider->open */
     int64_t (*clock_ms)(void);              /* monotonic ms; NULL: wc_now_ms */
     const char *const *disabled_providers;  /* NULL-terminated names without a runtime, or NULL */
+    struct gw_core_memory memory;           /* retention limits; all 0: the defaults */
 };
 
 /* New core. NULL and *err (new) when the store cannot be opened. */
@@ -99,7 +118,7 @@ void gw_core_permission_response(struct gw_core *c, const char *user, const char
 /* Make batched store writes durable (call after each burst of work). */
 void gw_core_flush(struct gw_core *c);
 
-/* Fire every deadline at or before now_ms (permission timeouts). */
+/* Fire every deadline at or before now_ms (permission timeouts, completed-run retention). */
 void gw_core_tick(struct gw_core *c, int64_t now_ms);
 /* The next deadline (monotonic ms), or -1 when there is none. */
 int64_t gw_core_next_deadline(struct gw_core *c);

@@ -40,6 +40,17 @@ static void usage(FILE *out)
         "  --db PATH                 SQLite session store (default :memory:)\n"
         "  --seed N                  PRNG seed for ids (default: from /dev/urandom)\n"
         "  --replay-cap N            replay buffer per run, in events (default 5000)\n"
+        "  --replay-bytes BYTES      replay buffer per run, in bytes of event JSON: the oldest\n"
+        "                            events go first, the newest stays (default 16777216,\n"
+        "                            16 MiB; 0 = no byte cap)\n"
+        "  --replay-budget BYTES     every run's replay buffer together: completed runs'\n"
+        "                            buffers go first, then running runs' oldest events\n"
+        "                            (default 67108864, 64 MiB; 0 = no budget)\n"
+        "  --retain-ms N             a completed run (its lastSeq, its buffer) is kept N ms\n"
+        "                            after its complete (default 300000; 0 = until the next send)\n"
+        "  --store-bytes BYTES       event history kept by the store: past it the least recently\n"
+        "                            active sessions lose their oldest messages (default\n"
+        "                            67108864, 64 MiB; 0 = no limit)\n"
         "  --permission-timeout-ms N permission request timeout (default 55000)\n"
         "  --max-frame BYTES         inbound message cap, close 1009 above (default 1048576)\n"
         "  --send-cap BYTES          per-connection send queue cap (default 8388608)\n"
@@ -124,6 +135,10 @@ enum {
     OPT_DB,
     OPT_SEED,
     OPT_REPLAY_CAP,
+    OPT_REPLAY_BYTES,
+    OPT_REPLAY_BUDGET,
+    OPT_RETAIN_MS,
+    OPT_STORE_BYTES,
     OPT_PERM_TIMEOUT,
     OPT_MAX_FRAME,
     OPT_SEND_CAP,
@@ -146,6 +161,10 @@ static const struct option long_opts[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"seed", required_argument, NULL, OPT_SEED},
     {"replay-cap", required_argument, NULL, OPT_REPLAY_CAP},
+    {"replay-bytes", required_argument, NULL, OPT_REPLAY_BYTES},
+    {"replay-budget", required_argument, NULL, OPT_REPLAY_BUDGET},
+    {"retain-ms", required_argument, NULL, OPT_RETAIN_MS},
+    {"store-bytes", required_argument, NULL, OPT_STORE_BYTES},
     {"permission-timeout-ms", required_argument, NULL, OPT_PERM_TIMEOUT},
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
     {"send-cap", required_argument, NULL, OPT_SEND_CAP},
@@ -209,6 +228,27 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
             if (parse_num("--replay-cap", optarg, 1, &v))
                 return 2;
             o->replay_cap = (size_t)v;
+            break;
+        /* 0 on the command line is "no limit": SIZE_MAX (retain_ms: -1) to the core */
+        case OPT_REPLAY_BYTES:
+            if (parse_num("--replay-bytes", optarg, 0, &v))
+                return 2;
+            o->memory.replay_bytes = v ? (size_t)v : SIZE_MAX;
+            break;
+        case OPT_REPLAY_BUDGET:
+            if (parse_num("--replay-budget", optarg, 0, &v))
+                return 2;
+            o->memory.replay_budget = v ? (size_t)v : SIZE_MAX;
+            break;
+        case OPT_RETAIN_MS:
+            if (parse_num("--retain-ms", optarg, 0, &v))
+                return 2;
+            o->memory.retain_ms = v ? v : -1;
+            break;
+        case OPT_STORE_BYTES:
+            if (parse_num("--store-bytes", optarg, 0, &v))
+                return 2;
+            o->memory.store_bytes = v ? (size_t)v : SIZE_MAX;
             break;
         case OPT_PERM_TIMEOUT:
             if (parse_num("--permission-timeout-ms", optarg, 1, &v))

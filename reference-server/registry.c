@@ -13,7 +13,9 @@
 #include "wc_banned.h"
 
 struct gw_registry {
-    size_t replay_cap;    /* events kept per run */
+    size_t replay_cap; /* events kept per run */
+    struct gw_retention ret;
+    size_t ring_bytes;    /* the rings of every run together */
     struct gw_outbox *ob; /* borrowed */
     struct wc_rand *rand; /* borrowed */
     struct gw_registry_hooks hooks;
@@ -47,7 +49,9 @@ static void run_destroy(struct gw_run *run)
 {
     for (size_t i = 0; i < run->ring_n; i++)
         json_decref(run->ring[(run->ring_head + i) % run->ring_cap]);
+    run->reg->ring_bytes -= run->ring_bytes;
     free(run->ring);
+    free(run->ring_size);
     free(run->conns);
     json_decref(run->held);
     gw_writer_release(&run->writer);
@@ -137,6 +141,7 @@ int gw_registry_start_run(struct gw_registry *reg, const char *session_id, const
     gw_writer_init(&run->writer, session_id, provider, native_id, reg->rand);
     run->ring_cap = reg->replay_cap;
     run->ring = wc_xcalloc(run->ring_cap, sizeof(*run->ring));
+    run->ring_size = wc_xcalloc(run->ring_cap, sizeof(*run->ring_size));
     if (cur && gw_mutant_on(GW_MUT_SEQ_NO_RESET))
         run->last_seq = cur->last_seq;
     run->next = reg->runs;
@@ -199,17 +204,144 @@ static int64_t event_seq(const json_t *ev)
     return json_integer_value(json_object_get(ev, "seq"));
 }
 
-static void ring_push(struct gw_run *run, json_t *ev)
+static void ring_drop_oldest(struct gw_registry *reg, struct gw_run *run)
 {
-    if (run->ring_n == run->ring_cap) {
-        /* Full: the oldest goes (CloudCLI's MAX_BUFFERED_EVENTS_PER_RUN). */
-        json_decref(run->ring[run->ring_head]);
-        run->ring[run->ring_head] = json_incref(ev);
-        run->ring_head = (run->ring_head + 1) % run->ring_cap;
-        return;
+    size_t h = run->ring_head;
+
+    json_decref(run->ring[h]);
+    run->ring[h] = NULL;
+    run->ring_bytes -= run->ring_size[h];
+    reg->ring_bytes -= run->ring_size[h];
+    run->ring_head = (h + 1) % run->ring_cap;
+    run->ring_n--;
+}
+
+static void ring_clear(struct gw_registry *reg, struct gw_run *run)
+{
+    while (run->ring_n)
+        ring_drop_oldest(reg, run);
+}
+
+/* Which idle ring the budget empties first (lowest first): a replaced run's, then a completed
+ * run's that no socket is attached to, then one that sockets still follow (a replay streamed
+ * from it may still be under way). */
+static int idle_rank(const struct gw_run *run)
+{
+    if (!run->current)
+        return 0;
+    return run->n_conns ? 2 : 1;
+}
+
+/* The ring first emptied for the budget: no subscriber is replayed from it (R-SUB-4). By
+ * idle_rank, then the one that completed first. NULL: none. */
+static struct gw_run *idle_ring(struct gw_registry *reg)
+{
+    struct gw_run *best = NULL;
+
+    for (struct gw_run *run = reg->runs; run; run = run->next) {
+        if (!run->ring_n || (run->current && run->status == GW_RUN_RUNNING))
+            continue;
+        if (!best || idle_rank(run) < idle_rank(best) ||
+            (idle_rank(run) == idle_rank(best) && run->completed_at_ms < best->completed_at_ms))
+            best = run;
     }
-    run->ring[(run->ring_head + run->ring_n) % run->ring_cap] = json_incref(ev);
+    return best;
+}
+
+/* The running run with the largest ring that holds more than its newest event, or NULL. */
+static struct gw_run *largest_running_ring(struct gw_registry *reg)
+{
+    struct gw_run *best = NULL;
+
+    for (struct gw_run *run = reg->runs; run; run = run->next) {
+        if (run->ring_n > 1 && (!best || run->ring_bytes > best->ring_bytes))
+            best = run;
+    }
+    return best;
+}
+
+/* The global budget: idle rings go whole, then running rings lose their oldest events. */
+static void enforce_budget(struct gw_registry *reg)
+{
+    while (reg->ret.budget_bytes && reg->ring_bytes > reg->ret.budget_bytes) {
+        struct gw_run *victim = idle_ring(reg);
+
+        if (victim) {
+            ring_clear(reg, victim);
+            continue;
+        }
+        victim = largest_running_ring(reg);
+        if (!victim)
+            return; /* every ring is down to its newest event */
+        ring_drop_oldest(reg, victim);
+    }
+}
+
+/* Buffer ev (size bytes of JSON text) at the ring's tail; the caps drop from the head. */
+static void ring_push(struct gw_registry *reg, struct gw_run *run, json_t *ev, size_t size)
+{
+    size_t i;
+
+    /* Full: the oldest goes (CloudCLI's MAX_BUFFERED_EVENTS_PER_RUN). */
+    if (run->ring_n == run->ring_cap)
+        ring_drop_oldest(reg, run);
+    i = (run->ring_head + run->ring_n) % run->ring_cap;
+    run->ring[i] = json_incref(ev);
+    run->ring_size[i] = size;
     run->ring_n++;
+    run->ring_bytes += size;
+    reg->ring_bytes += size;
+    /* The byte cap: the oldest go as well, never the newest (R-CAP-1 tells the subscriber). */
+    while (reg->ret.ring_bytes && run->ring_bytes > reg->ret.ring_bytes && run->ring_n > 1)
+        ring_drop_oldest(reg, run);
+    enforce_budget(reg);
+}
+
+void gw_registry_set_retention(struct gw_registry *reg, const struct gw_retention *r)
+{
+    reg->ret = *r;
+    enforce_budget(reg);
+}
+
+size_t gw_registry_expire(struct gw_registry *reg, int64_t now_ms)
+{
+    struct gw_run *run, *next;
+    size_t n = 0;
+
+    if (reg->ret.retain_ms <= 0)
+        return 0;
+    for (run = reg->runs; run; run = next) {
+        next = run->next; /* the unref below frees at most run itself */
+        if (!run->current || run->status != GW_RUN_COMPLETED ||
+            now_ms - run->completed_at_ms < reg->ret.retain_ms)
+            continue;
+        /* CloudCLI's COMPLETED_RUN_RETENTION_MS: the session has no run any more (R-SUB-4:
+         * lastSeq 0). A provider still holding the run keeps the struct, not the events. */
+        run->current = false;
+        ring_clear(reg, run);
+        gw_run_unref(run);
+        n++;
+    }
+    return n;
+}
+
+int64_t gw_registry_next_expiry(const struct gw_registry *reg)
+{
+    int64_t next = -1;
+
+    if (reg->ret.retain_ms <= 0)
+        return -1;
+    for (const struct gw_run *run = reg->runs; run; run = run->next) {
+        int64_t at = run->completed_at_ms + reg->ret.retain_ms;
+        if (run->current && run->status == GW_RUN_COMPLETED && (next < 0 || at < next))
+            next = at;
+    }
+    return next;
+}
+
+size_t gw_registry_ring_bytes(const struct gw_registry *reg)
+{
+    return reg->ring_bytes;
 }
 
 /* Buffer, fan out and account one numbered event (takes ev). */
@@ -219,7 +351,7 @@ static void deliver(struct gw_registry *reg, struct gw_run *run, json_t *ev)
     bool is_complete = kind && strcmp(kind, "complete") == 0;
     struct gw_frame *f = gw_frame_from_json(ev);
 
-    ring_push(run, ev);
+    ring_push(reg, run, ev, f->len);
     for (size_t i = 0; i < run->n_conns; i++)
         gw_outbox_send(reg->ob, run->conns[i], f);
     gw_frame_unref(f);
@@ -227,6 +359,7 @@ static void deliver(struct gw_registry *reg, struct gw_run *run, json_t *ev)
         reg->hooks.forwarded(reg->hooks_ctx, run, ev);
     if (is_complete && run->status == GW_RUN_RUNNING) {
         run->status = GW_RUN_COMPLETED;
+        run->completed_at_ms = reg->ret.clock_ms ? reg->ret.clock_ms() : wc_now_ms();
         if (reg->hooks.completed)
             reg->hooks.completed(reg->hooks_ctx, run);
     }

@@ -45,9 +45,12 @@ struct gw_run {
     bool provider_alive;       /* core: the provider has not ended yet */
     struct gw_prun *prun;      /* core: the provider's handle, or NULL */
     json_t **ring;             /* private: replay ring of forwarded events */
+    size_t *ring_size;         /* private: bytes of each ring entry (its compact JSON text) */
     size_t ring_cap;           /* private */
     size_t ring_head;          /* private: index of the oldest */
     size_t ring_n;             /* private */
+    size_t ring_bytes;         /* read-only: sum of ring_size over the ring */
+    int64_t completed_at_ms;   /* read-only: monotonic ms of the complete (retention), or 0 */
     uint64_t *conns;           /* private: attached connection ids */
     size_t n_conns;            /* private */
     json_t *held;              /* private: reorder-events mutant only */
@@ -71,6 +74,39 @@ struct gw_registry *gw_registry_new(size_t replay_cap, struct gw_outbox *ob, str
                                     const struct gw_registry_hooks *hooks, void *hooks_ctx);
 /* Frees every run, whatever its references. Accepts NULL. */
 void gw_registry_free(struct gw_registry *reg);
+
+/*
+ * Memory retention of the replay rings. Sizes are bytes of the events' compact JSON text (what
+ * a socket is sent; the json_t tree in memory costs somewhat more).
+ * - ring_bytes: a run's ring drops its oldest events while it holds more than this (the newest
+ *   event always stays, however large), on top of the event cap. 0: no byte cap.
+ * - budget_bytes: while the rings of all runs together hold more than this, the rings of
+ *   replaced runs, then of completed runs no socket is attached to, then of the other
+ *   completed runs are emptied (the one that completed first first); then the
+ *   largest ring of a running run drops its oldest event, again and again (its newest stays).
+ *   A completed run is never replayed (R-SUB-4), so emptying its ring changes no answer; a
+ *   running run's dropped events are announced at replay (R-CAP-1, R-CAP-2). 0: no budget.
+ * - retain_ms: a completed run stays its session's current run (its lastSeq reported,
+ *   R-SUB-4) this long after its complete, then the registry releases it (and its ring) at the
+ *   next gw_registry_expire. 0: until the next send replaces it.
+ * - clock_ms: the monotonic clock that stamps completions; NULL: wc_now_ms.
+ */
+struct gw_retention {
+    size_t ring_bytes;
+    size_t budget_bytes;
+    int64_t retain_ms;
+    int64_t (*clock_ms)(void);
+};
+
+/* Set the retention (copied). The default of gw_registry_new is all zero: no limits. */
+void gw_registry_set_retention(struct gw_registry *reg, const struct gw_retention *r);
+/* Release every completed current run whose retention ended at or before now_ms. Returns how
+ * many were released. */
+size_t gw_registry_expire(struct gw_registry *reg, int64_t now_ms);
+/* When the next completed run's retention ends (monotonic ms), or -1 when none will. */
+int64_t gw_registry_next_expiry(const struct gw_registry *reg);
+/* Bytes held by the rings of every run together. */
+size_t gw_registry_ring_bytes(const struct gw_registry *reg);
 
 /* The session's current run (running or completed), or NULL. Borrowed. */
 struct gw_run *gw_registry_current(struct gw_registry *reg, const char *session_id);

@@ -607,6 +607,7 @@ struct gw_server *gw_server_new(const struct gw_server_opts *o, char **err)
     memset(&co, 0, sizeof(co));
     co.db_path = o->db_path;
     co.replay_cap = o->replay_cap;
+    co.memory = o->memory;
     co.permission_timeout_ms = o->permission_timeout_ms;
     co.disabled_providers = o->disabled_providers;
     co.seed = o->seed;

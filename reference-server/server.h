@@ -31,6 +31,7 @@ struct gw_server_opts {
     const char *allow_ctl;    /* non-loopback control hosts, comma-separated; NULL: none */
     const char *db_path;      /* NULL: ":memory:" */
     size_t replay_cap;        /* 0: 5000 */
+    struct gw_core_memory memory;          /* retention limits (core.h); all 0: the defaults */
     int64_t permission_timeout_ms;         /* 0: 55000 */
     const char *const *disabled_providers; /* NULL-terminated, or NULL (--disable-provider) */
     uint64_t seed;

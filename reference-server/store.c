@@ -18,6 +18,8 @@ struct gw_store {
     int64_t opens;         /* how many times this database was opened, this time included */
     sqlite3_stmt *add_msg; /* cached: INSERT INTO messages */
     bool in_txn;           /* history appends are batched until gw_store_flush */
+    size_t budget;         /* history bytes kept (0: no limit) */
+    size_t bytes;          /* history bytes held: JSON text plus session id of every message */
 };
 
 static const char schema[] =
@@ -46,6 +48,15 @@ static const char sql_count[] = "SELECT count(*) FROM messages WHERE session_id 
  * no limit to SQLite. */
 static const char sql_page[] =
     "SELECT body FROM messages WHERE session_id = ?1 ORDER BY n DESC LIMIT ?2 OFFSET ?3";
+/* What a message costs against the budget (length() of TEXT counts characters, of a BLOB
+ * bytes). */
+#define ROW_BYTES "length(CAST(body AS BLOB)) + length(CAST(session_id AS BLOB))"
+static const char sql_bytes[] = "SELECT coalesce(sum(" ROW_BYTES "), 0) FROM messages";
+/* Sessions with history, the least recently active (oldest newest message) first. */
+static const char sql_lru[] = "SELECT session_id FROM messages GROUP BY session_id ORDER BY max(n)";
+static const char sql_rows[] =
+    "SELECT n, " ROW_BYTES " FROM messages WHERE session_id = ?1 AND n < ?2 ORDER BY n";
+static const char sql_drop_upto[] = "DELETE FROM messages WHERE session_id = ?1 AND n <= ?2";
 
 static int io_error(struct gw_store *st, const char *what)
 {
@@ -59,6 +70,20 @@ static int64_t read_opens(struct gw_store *st)
 
     if (sqlite3_prepare_v2(st->db, sql_opens, -1, &stmt, NULL) != SQLITE_OK)
         return 1;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/* The first column of the first row of a query without parameters, or 0. */
+static int64_t read_int(struct gw_store *st, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t n = 0;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return 0;
     if (sqlite3_step(stmt) == SQLITE_ROW)
         n = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
@@ -89,6 +114,7 @@ struct gw_store *gw_store_open(const char *path, char **err)
         goto out_free;
     }
     st->opens = read_opens(st);
+    st->bytes = (size_t)read_int(st, sql_bytes);
     return st;
 
 out_free:
@@ -200,9 +226,93 @@ int gw_store_set_native(struct gw_store *st, const char *id, const char *native_
     return sqlite3_changes(st->db) ? WC_OK : WC_ERR_NOTFOUND;
 }
 
+void gw_store_set_budget(struct gw_store *st, size_t bytes)
+{
+    st->budget = bytes;
+}
+
+size_t gw_store_bytes(const struct gw_store *st)
+{
+    return st->bytes;
+}
+
+/*
+ * Drop the oldest messages of session id (those before keep) until `need` bytes are freed or
+ * none is left. Returns the bytes freed.
+ */
+static size_t prune_session(struct gw_store *st, const char *id, int64_t keep, size_t need)
+{
+    sqlite3_stmt *stmt;
+    size_t freed = 0;
+    int64_t upto = -1;
+
+    if (sqlite3_prepare_v2(st->db, sql_rows, -1, &stmt, NULL) != SQLITE_OK) {
+        io_error(st, "prune");
+        return 0;
+    }
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 2, keep);
+    while (freed < need && sqlite3_step(stmt) == SQLITE_ROW) {
+        upto = sqlite3_column_int64(stmt, 0);
+        freed += (size_t)sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    if (upto < 0)
+        return 0;
+    if (sqlite3_prepare_v2(st->db, sql_drop_upto, -1, &stmt, NULL) != SQLITE_OK) {
+        io_error(st, "prune");
+        return 0;
+    }
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 2, upto);
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        io_error(st, "prune");
+        freed = 0;
+    }
+    sqlite3_finalize(stmt);
+    return freed;
+}
+
+/*
+ * Over the budget: prune down to 90% of it (so that a flood prunes once per tenth of the
+ * budget, not at every append), the least recently active sessions first (store.h). The
+ * message keep (just appended) stays. One scan for the order, then indexed deletes.
+ */
+static void prune(struct gw_store *st, const char *writer, int64_t keep)
+{
+    size_t target = st->budget - st->budget / 10;
+    sqlite3_stmt *stmt;
+    json_t *order = json_array();
+    size_t i;
+    json_t *e;
+
+    if (sqlite3_prepare_v2(st->db, sql_lru, -1, &stmt, NULL) != SQLITE_OK) {
+        io_error(st, "prune");
+        json_decref(order);
+        return;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        json_array_append_new(order, json_string((const char *)sqlite3_column_text(stmt, 0)));
+    sqlite3_finalize(stmt);
+    json_array_foreach(order, i, e)
+    {
+        const char *id = json_string_value(e);
+        size_t freed;
+
+        if (st->bytes <= target)
+            break;
+        /* R-REST-4 pages over what is left: a session loses a prefix of its history only. */
+        freed =
+            prune_session(st, id, strcmp(id, writer) == 0 ? keep : INT64_MAX, st->bytes - target);
+        st->bytes -= freed < st->bytes ? freed : st->bytes;
+    }
+    json_decref(order);
+}
+
 int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg)
 {
     char *body = wc_json_compact(msg);
+    size_t cost;
     int rc;
 
     /* One transaction per burst: a flood of events must not cost a commit each. */
@@ -218,12 +328,18 @@ int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg)
         free(body);
         return io_error(st, "add message");
     }
+    cost = strlen(body) + strlen(id);
     sqlite3_reset(st->add_msg);
     sqlite3_bind_text(st->add_msg, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st->add_msg, 2, body, -1, free);
     rc = sqlite3_step(st->add_msg);
     sqlite3_clear_bindings(st->add_msg);
-    return rc == SQLITE_DONE ? WC_OK : io_error(st, "add message");
+    if (rc != SQLITE_DONE)
+        return io_error(st, "add message");
+    st->bytes += cost;
+    if (st->budget && st->bytes > st->budget)
+        prune(st, id, sqlite3_last_insert_rowid(st->db));
+    return WC_OK;
 }
 
 static int64_t count_messages(struct gw_store *st, const char *id)

@@ -64,6 +64,20 @@ int gw_store_add_message(struct gw_store *st, const char *id, const json_t *msg)
 json_t *gw_store_messages(struct gw_store *st, const char *id, int64_t limit, int64_t offset,
                           int64_t *total);
 
+/*
+ * The byte budget of the history (0: none, the default of gw_store_open). A message costs the
+ * bytes of its JSON text plus those of its session id (SQLite's pages and index come on top).
+ * When an append takes the history over the budget, the store prunes it down to 90% of it:
+ * sessions in the order of their newest message (the least recently active first) lose their
+ * oldest messages, a whole history at a time, the last one only as much as needed. The message
+ * just appended is never pruned. A pruned session keeps its newest messages and its row (its
+ * native id too): GET .../messages then pages over what is left, total included (R-REST-4).
+ * A lower budget prunes at the next append.
+ */
+void gw_store_set_budget(struct gw_store *st, size_t bytes);
+/* Bytes the history holds by that count. */
+size_t gw_store_bytes(const struct gw_store *st);
+
 /* Commit batched appends (the glue calls it when the loop goes idle; free does it too). st is
  * not NULL. */
 void gw_store_flush(struct gw_store *st);

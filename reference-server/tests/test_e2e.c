@@ -21,6 +21,7 @@
 #include "../users.h"
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_time.h"
 
 #include "wc_banned.h"
 
@@ -38,6 +39,9 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* The retention limits of the next env_up (all 0: the defaults). */
+static struct gw_core_memory env_memory;
+
 static bool env_up_cap(struct env *e, size_t max_frame, int64_t ping_ms, size_t send_cap)
 {
     struct gw_server_opts o;
@@ -51,6 +55,7 @@ static bool env_up_cap(struct env *e, size_t max_frame, int64_t ping_ms, size_t 
     o.max_frame = max_frame;
     o.ping_interval_ms = ping_ms;
     o.send_cap = send_cap;
+    o.memory = env_memory;
     o.seed = 5;
     o.lws_log_mask = 0;
     e->srv = gw_server_new(&o, &err);
@@ -540,6 +545,61 @@ static void test_e2e_heartbeat_pings(void)
     alarm(0);
 }
 
+/* The ack's lastSeq for sid on fd (-1 when none came). */
+static int64_t subscribed_last_seq(int fd, const char *sid)
+{
+    char *msg =
+        wc_xasprintf("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"%s\"}]}", sid);
+    json_t *v;
+    int64_t seq = -1;
+
+    ws_send(fd, msg);
+    free(msg);
+    v = ws_expect(fd, "chat_subscribed");
+    if (v)
+        seq = json_integer_value(json_object_get(v, "lastSeq"));
+    json_decref(v);
+    return seq;
+}
+
+/*
+ * Issue 18: --retain-ms reaches the core and the server's deadline timer releases a completed
+ * run by itself (no frame of a client ticks the core): its lastSeq goes back to 0 (R-SUB-4).
+ */
+static void test_e2e_completed_run_released_by_timer(void)
+{
+    struct env e;
+    char *sid, *msg;
+    int fd, status;
+    int64_t seq = -1, deadline;
+    json_t *v;
+
+    alarm(30);
+    env_memory.retain_ms = 100;
+    CU_ASSERT_TRUE_FATAL(env_up(&e, 0, 0));
+    env_memory.retain_ms = 0;
+    sid = create_session(e.port);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sid);
+    fd = ws_open(e.port, "t1", &status);
+    CU_ASSERT_EQUAL_FATAL(status, 101);
+    msg =
+        wc_xasprintf("{\"type\":\"chat.send\",\"sessionId\":\"%s\",\"content\":\"one two\"}", sid);
+    ws_send(fd, msg);
+    free(msg);
+    v = ws_expect(fd, "complete");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    json_decref(v);
+    /* Poll until released; the verdict is what the ack says, the deadline only ends a failure. */
+    deadline = wc_now_ms() + 10000;
+    while (wc_now_ms() < deadline && (seq = subscribed_last_seq(fd, sid)) != 0)
+        usleep(20 * 1000);
+    CU_ASSERT_EQUAL(seq, 0);
+    close(fd);
+    free(sid);
+    env_down(&e);
+    alarm(0);
+}
+
 /* R-LIMIT-2: a socket that does not read is dropped at its send cap; others carry on. */
 static void test_e2e_send_cap_drops_slow_reader(void)
 {
@@ -626,6 +686,7 @@ static CU_TestInfo e2e_tests[] = {
     {"session_send_and_abort", test_e2e_session_send_and_abort},
     {"frame_cap_closes_1009_only_that_socket", test_e2e_frame_cap_closes_1009_only_that_socket},
     {"heartbeat_pings", test_e2e_heartbeat_pings},
+    {"completed_run_released_by_timer", test_e2e_completed_run_released_by_timer},
     {"bad_utf8_text_closes_1007", test_e2e_bad_utf8_text_closes_1007},
     {"bad_content_length_400", test_e2e_bad_content_length_400},
     CU_TEST_INFO_NULL,

@@ -627,6 +627,47 @@ static void test_protocol_invalid_utf8_native_id_sends_no_null(void)
     teardown();
 }
 
+/* The ack's lastSeq for sid on conn (the replay, if any, is dropped). */
+static int64_t acked_last_seq(uint64_t conn, const char *sid)
+{
+    char *msg =
+        wc_xasprintf("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"%s\"}]}", sid);
+    json_t *got = roundtrip(conn, msg);
+    int64_t seq = json_integer_value(json_object_get(json_array_get(got, 0), "lastSeq"));
+
+    json_decref(got);
+    free(msg);
+    return seq;
+}
+
+static void test_protocol_completed_run_retention_through_tick(void)
+{
+    char *sid;
+
+    setup();
+    sid = gw_test_create_session(core, "alice", "claude", "/tmp/p");
+    start_send(a1, sid, NULL);
+    gw_fake_emitf(fake.runs, "{\"kind\":\"text\",\"content\":\"a\"}");
+    CU_ASSERT_EQUAL(gw_core_next_deadline(core), -1); /* running: no retention deadline */
+    fake_now = 5000;
+    gw_fake_emitf(fake.runs, "{\"kind\":\"complete\",\"exitCode\":0}");
+    json_decref(gw_test_drain(core));
+    /* The default retention (5 minutes) runs from the complete, on the core's clock. */
+    CU_ASSERT_EQUAL(gw_core_next_deadline(core), 5000 + GW_DEFAULT_RETAIN_MS);
+    gw_core_tick(core, 5000 + GW_DEFAULT_RETAIN_MS - 1);
+    CU_ASSERT_EQUAL(acked_last_seq(a2, sid), 2); /* R-SUB-4: still retained */
+    gw_core_tick(core, 5000 + GW_DEFAULT_RETAIN_MS);
+    CU_ASSERT_EQUAL(acked_last_seq(a2, sid), 0); /* released: "otherwise 0" */
+    CU_ASSERT_EQUAL(gw_core_next_deadline(core), -1);
+    CU_ASSERT_EQUAL(gw_registry_ring_bytes(gw_core_registry(core)), 0);
+    /* The session itself goes on: the next send starts a run at seq 1. */
+    start_send(a1, sid, NULL);
+    gw_fake_emitf(fake.runs, "{\"kind\":\"text\",\"content\":\"b\"}");
+    CU_ASSERT_EQUAL(acked_last_seq(a2, sid), 1);
+    free(sid);
+    teardown();
+}
+
 static CU_TestInfo protocol_tests[] = {
     {"invalid_utf8_native_id_sends_no_null", test_protocol_invalid_utf8_native_id_sends_no_null},
     {"nul_in_type_and_ids", test_protocol_nul_in_type_and_ids},
@@ -642,6 +683,7 @@ static CU_TestInfo protocol_tests[] = {
     {"subscribe_replays_then_live", test_protocol_subscribe_replays_then_live},
     {"other_user_session_is_unknown", test_protocol_other_user_session_is_unknown},
     {"permissions", test_protocol_permissions},
+    {"completed_run_retention_through_tick", test_protocol_completed_run_retention_through_tick},
     CU_TEST_INFO_NULL,
 };
 

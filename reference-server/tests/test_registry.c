@@ -7,6 +7,7 @@
 #include "../registry.h"
 #include "wc_err.h"
 #include "wc_json.h"
+#include "wc_mem.h"
 #include "wc_rand.h"
 
 #include "wc_banned.h"
@@ -246,6 +247,204 @@ static void test_registry_ring_cap_truncates_and_says_so(void)
     gw_registry_free(reg);
 }
 
+static int64_t reg_now;
+
+static int64_t reg_clock(void)
+{
+    return reg_now;
+}
+
+/* A stream_delta whose content is n bytes of 'x' (takes nothing; the registry takes the event). */
+static void emit_sized(struct gw_registry *reg, struct gw_run *run, size_t n)
+{
+    char *content = wc_xmalloc(n + 1);
+    json_t *ev;
+
+    memset(content, 'x', n);
+    content[n] = '\0';
+    ev = json_pack("{s:s, s:s}", "kind", "stream_delta", "content", content);
+    free(content);
+    gw_registry_emit(reg, run, ev);
+}
+
+static void test_registry_ring_byte_cap_evicts_oldest(void)
+{
+    struct gw_registry *reg = fresh(100);
+    struct gw_retention ret = {0};
+    struct gw_run *run;
+    size_t one;
+    json_t *rep, *t;
+
+    gw_registry_start_run(reg, "s1", "alice", "claude", NULL, 0, &run);
+    emit_sized(reg, run, 1000);
+    one = gw_registry_ring_bytes(reg); /* one event's JSON text, envelope included */
+    CU_ASSERT_EQUAL(run->ring_bytes, one);
+    CU_ASSERT(one > 1000 && one < 1200);
+    /* Room for three and a half events: from the fourth on, the oldest go (seqs 1..9 keep every
+     * event the same size). */
+    ret.ring_bytes = 3 * one + one / 2;
+    gw_registry_set_retention(reg, &ret);
+    for (int i = 0; i < 5; i++)
+        emit_sized(reg, run, 1000);
+    CU_ASSERT_EQUAL(run->ring_n, 3);
+    CU_ASSERT_EQUAL(gw_registry_ring_bytes(reg), 3 * one);
+    gw_registry_replay(reg, run, 2, 0);
+    rep = take(2);
+    CU_ASSERT_EQUAL_FATAL(json_array_size(rep), 4);
+    t = json_array_get(rep, 0);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(t, "kind"), "history_truncated"); /* R-CAP-2 */
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(t, "requestedFrom")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(t, "firstAvailable")), 4);
+    CU_ASSERT_EQUAL(seq_at(rep, 1), 4); /* R-CAP-1: original seqs, contiguous */
+    CU_ASSERT_EQUAL(seq_at(rep, 3), 6);
+    json_decref(rep);
+    /* An event larger than the cap stays alone: the newest is never dropped. */
+    emit_sized(reg, run, 8000);
+    CU_ASSERT_EQUAL(run->ring_n, 1);
+    CU_ASSERT(gw_registry_ring_bytes(reg) > ret.ring_bytes);
+    gw_registry_replay(reg, run, 2, 5);
+    rep = take(2);
+    CU_ASSERT_EQUAL_FATAL(json_array_size(rep), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(rep, 0), "firstAvailable")),
+                    7);
+    CU_ASSERT_EQUAL(seq_at(rep, 1), 7);
+    json_decref(rep);
+    /* A cursor the ring still covers replays without a truncation notice. */
+    gw_registry_replay(reg, run, 2, 6);
+    rep = take(2);
+    CU_ASSERT_EQUAL(json_array_size(rep), 1);
+    CU_ASSERT_EQUAL(seq_at(rep, 0), 7);
+    json_decref(rep);
+    gw_registry_free(reg);
+}
+
+static void test_registry_retention_releases_completed_runs(void)
+{
+    struct gw_registry *reg = fresh(10);
+    struct gw_retention ret = {.retain_ms = 1000, .clock_ms = reg_clock};
+    struct gw_run *run, *other;
+
+    gw_registry_set_retention(reg, &ret);
+    reg_now = 5000;
+    gw_registry_start_run(reg, "s1", "alice", "claude", NULL, 0, &run);
+    emit(reg, run, "{\"kind\":\"text\"}");
+    CU_ASSERT_EQUAL(gw_registry_next_expiry(reg), -1); /* a running run never expires */
+    CU_ASSERT_EQUAL(gw_registry_expire(reg, 1000000), 0);
+    emit(reg, run, "{\"kind\":\"complete\",\"exitCode\":0}");
+    CU_ASSERT_EQUAL(run->completed_at_ms, 5000);
+    CU_ASSERT_EQUAL(gw_registry_next_expiry(reg), 6000);
+    gw_registry_start_run(reg, "s2", "alice", "claude", NULL, 0, &other);
+    emit(reg, other, "{\"kind\":\"text\"}");
+    /* Kept (its lastSeq reported, R-SUB-4) until its retention ends. */
+    CU_ASSERT_EQUAL(gw_registry_expire(reg, 5999), 0);
+    CU_ASSERT_PTR_EQUAL(gw_registry_current(reg, "s1"), run);
+    CU_ASSERT(gw_registry_ring_bytes(reg) > other->ring_bytes);
+    /* Then released, ring and all; the running run stays. */
+    CU_ASSERT_EQUAL(gw_registry_expire(reg, 6000), 1);
+    CU_ASSERT_PTR_NULL(gw_registry_current(reg, "s1"));
+    CU_ASSERT_PTR_EQUAL(gw_registry_current(reg, "s2"), other);
+    CU_ASSERT_EQUAL(gw_registry_ring_bytes(reg), other->ring_bytes);
+    CU_ASSERT_EQUAL(gw_registry_next_expiry(reg), -1);
+    /* A run someone still holds (a provider after its complete) keeps the struct, not the
+     * events. */
+    emit(reg, other, "{\"kind\":\"complete\",\"exitCode\":0}");
+    gw_run_ref(other);
+    CU_ASSERT_EQUAL(gw_registry_expire(reg, 7000), 1);
+    CU_ASSERT_FALSE(other->current);
+    CU_ASSERT_EQUAL(other->ring_n, 0);
+    CU_ASSERT_EQUAL(gw_registry_ring_bytes(reg), 0);
+    gw_run_unref(other);
+    CU_ASSERT_PTR_NULL(gw_registry_first(reg));
+    /* retain_ms 0: until the next send replaces it. */
+    ret.retain_ms = 0;
+    gw_registry_set_retention(reg, &ret);
+    gw_registry_start_run(reg, "s3", "alice", "claude", NULL, 0, &run);
+    emit(reg, run, "{\"kind\":\"complete\",\"exitCode\":0}");
+    CU_ASSERT_EQUAL(gw_registry_next_expiry(reg), -1);
+    CU_ASSERT_EQUAL(gw_registry_expire(reg, INT64_MAX), 0);
+    CU_ASSERT_PTR_EQUAL(gw_registry_current(reg, "s3"), run);
+    gw_registry_free(reg);
+}
+
+/* A completed run at reg_now with one 500-byte event and its complete. */
+static struct gw_run *completed_run(struct gw_registry *reg, const char *sid, int64_t at)
+{
+    struct gw_run *run;
+
+    reg_now = at;
+    gw_registry_start_run(reg, sid, "alice", "claude", NULL, 0, &run);
+    emit_sized(reg, run, 500);
+    emit(reg, run, "{\"kind\":\"complete\",\"exitCode\":0}");
+    return run;
+}
+
+static void test_registry_budget_empties_completed_rings_first(void)
+{
+    struct gw_registry *reg = fresh(100);
+    struct gw_retention ret = {.clock_ms = reg_clock};
+    struct gw_run *watched, *first, *later, *big, *small;
+    size_t d, c;
+    json_t *rep;
+
+    gw_registry_set_retention(reg, &ret); /* the fake clock stamps the completions */
+    watched = completed_run(reg, "s0", 100);
+    gw_registry_attach(reg, watched, 7); /* a socket still follows it */
+    first = completed_run(reg, "s1", 200);
+    later = completed_run(reg, "s4", 300);
+    c = first->ring_bytes;
+    CU_ASSERT_EQUAL(later->ring_bytes, c);
+    gw_registry_start_run(reg, "s2", "alice", "claude", NULL, 0, &big);
+    emit_sized(reg, big, 1000);
+    d = big->ring_bytes;
+    emit_sized(reg, big, 1000);
+    emit_sized(reg, big, 1000);
+    gw_registry_start_run(reg, "s3", "alice", "claude", NULL, 0, &small);
+    emit_sized(reg, small, 1000);
+    /* Room for the four running events and two completed rings: the completed ring no socket
+     * follows that completed first goes; the run stays current with its lastSeq (R-SUB-4). */
+    ret.budget_bytes = 4 * d + 2 * c + c / 2;
+    gw_registry_set_retention(reg, &ret);
+    CU_ASSERT_EQUAL(first->ring_n, 0);
+    CU_ASSERT_EQUAL(later->ring_n, 2);
+    CU_ASSERT_EQUAL(watched->ring_n, 2);
+    CU_ASSERT_PTR_EQUAL(gw_registry_current(reg, "s1"), first);
+    CU_ASSERT_EQUAL(first->last_seq, 2);
+    /* One completed ring: the unwatched one goes before the watched one, which completed
+     * earlier. Then none. */
+    ret.budget_bytes = 4 * d + c + c / 2;
+    gw_registry_set_retention(reg, &ret);
+    CU_ASSERT_EQUAL(later->ring_n, 0);
+    CU_ASSERT_EQUAL(watched->ring_n, 2);
+    ret.budget_bytes = 4 * d + d / 2;
+    gw_registry_set_retention(reg, &ret);
+    CU_ASSERT_EQUAL(watched->ring_n, 0);
+    CU_ASSERT_EQUAL(gw_registry_ring_bytes(reg), 4 * d);
+    /* Only running rings left: the largest loses its oldest events, never its newest. */
+    emit_sized(reg, small, 1000);
+    CU_ASSERT_EQUAL(big->ring_n, 2);
+    CU_ASSERT_EQUAL(small->ring_n, 2);
+    CU_ASSERT(gw_registry_ring_bytes(reg) <= ret.budget_bytes);
+    gw_registry_replay(reg, big, 2, 0);
+    rep = take(2);
+    CU_ASSERT_EQUAL_FATAL(json_array_size(rep), 3);
+    CU_ASSERT_STRING_EQUAL(kind_at(rep, 0), "history_truncated");
+    CU_ASSERT_EQUAL(seq_at(rep, 1), 2);
+    CU_ASSERT_EQUAL(seq_at(rep, 2), 3);
+    json_decref(rep);
+    /* Now the other run has the largest ring: it pays. */
+    emit_sized(reg, small, 1000);
+    emit_sized(reg, small, 1000);
+    CU_ASSERT_EQUAL(big->ring_n, 2);
+    CU_ASSERT_EQUAL(small->ring_n, 2);
+    gw_registry_replay(reg, small, 2, 0);
+    rep = take(2);
+    CU_ASSERT_EQUAL_FATAL(json_array_size(rep), 3);
+    CU_ASSERT_EQUAL(seq_at(rep, 1), 3);
+    json_decref(rep);
+    CU_ASSERT(gw_registry_ring_bytes(reg) <= ret.budget_bytes);
+    gw_registry_free(reg);
+}
+
 static void test_registry_fan_out_and_detach(void)
 {
     struct gw_registry *reg = fresh(10);
@@ -358,6 +557,9 @@ static CU_TestInfo registry_tests[] = {
     {"synthetic_complete_shape", test_registry_synthetic_complete_shape},
     {"replay_after_cursor", test_registry_replay_after_cursor},
     {"ring_cap_truncates_and_says_so", test_registry_ring_cap_truncates_and_says_so},
+    {"ring_byte_cap_evicts_oldest", test_registry_ring_byte_cap_evicts_oldest},
+    {"retention_releases_completed_runs", test_registry_retention_releases_completed_runs},
+    {"budget_empties_completed_rings_first", test_registry_budget_empties_completed_rings_first},
     {"fan_out_and_detach", test_registry_fan_out_and_detach},
     {"lists_running_runs_of_owner", test_registry_lists_running_runs_of_owner},
     {"announce_once_per_id", test_registry_announce_once_per_id},

@@ -122,6 +122,107 @@ static void test_store_history_pages_from_tail(void)
     gw_store_free(st);
 }
 
+/* Append message {kind, i, pad} to session id; every one has the same size for i < 10. */
+static void add_numbered(struct gw_store *st, const char *id, int i)
+{
+    json_t *m = json_pack("{s:s, s:i, s:s}", "kind", "text", "i", i, "pad",
+                          "0123456789012345678901234567890123456789");
+    CU_ASSERT_EQUAL(gw_store_add_message(st, id, m), 0);
+    json_decref(m);
+}
+
+/* The i of every message of id, oldest first, as "i,i,..." in buf. Returns total. */
+static int64_t history_of(struct gw_store *st, const char *id, char *buf, size_t len)
+{
+    int64_t total = -1;
+    json_t *page = gw_store_messages(st, id, -1, 0, &total);
+    size_t k, used = 0;
+    json_t *m;
+
+    buf[0] = '\0';
+    json_array_foreach(page, k, m)
+    {
+        int n = snprintf(buf + used, len - used, "%s%lld", k ? "," : "",
+                         (long long)json_integer_value(json_object_get(m, "i")));
+        if (n > 0 && (size_t)n < len - used)
+            used += (size_t)n;
+    }
+    CU_ASSERT_EQUAL(total, (int64_t)json_array_size(page));
+    json_decref(page);
+    return total;
+}
+
+static void test_store_budget_prunes_least_recently_active_first(void)
+{
+    char *err = NULL;
+    struct gw_store *st = gw_store_open(":memory:", &err);
+    char got[256];
+    size_t m;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL(gw_store_bytes(st), 0);
+    for (int i = 0; i < 10; i++)
+        add_numbered(st, "sa", i);
+    for (int i = 0; i < 10; i++)
+        add_numbered(st, "sb", i);
+    m = gw_store_bytes(st) / 20; /* one message: its JSON text and its session id */
+    CU_ASSERT_EQUAL_FATAL(gw_store_bytes(st), 20 * m);
+    /* No budget (the default): nothing is pruned. */
+    CU_ASSERT_EQUAL(history_of(st, "sa", got, sizeof(got)), 10);
+    /* Over a budget of 10 messages: down to 9 (90%). sa is the least recently active: it goes
+     * whole, then sb loses its two oldest; the message just appended stays. */
+    gw_store_set_budget(st, 10 * m);
+    add_numbered(st, "sb", 0);
+    CU_ASSERT_EQUAL(gw_store_bytes(st), 9 * m);
+    CU_ASSERT_EQUAL(history_of(st, "sa", got, sizeof(got)), 0);
+    CU_ASSERT_EQUAL(history_of(st, "sb", got, sizeof(got)), 9);
+    CU_ASSERT_STRING_EQUAL(got, "2,3,4,5,6,7,8,9,0");
+    /* At the budget nothing goes; past it, sb (now the older activity) loses first. */
+    add_numbered(st, "sa", 1);
+    CU_ASSERT_EQUAL(gw_store_bytes(st), 10 * m);
+    add_numbered(st, "sa", 2);
+    CU_ASSERT_EQUAL(gw_store_bytes(st), 9 * m);
+    CU_ASSERT_EQUAL(history_of(st, "sb", got, sizeof(got)), 7);
+    CU_ASSERT_STRING_EQUAL(got, "4,5,6,7,8,9,0");
+    CU_ASSERT_EQUAL(history_of(st, "sa", got, sizeof(got)), 2);
+    CU_ASSERT_STRING_EQUAL(got, "1,2");
+    /* A budget below one message keeps only the message just appended. */
+    gw_store_set_budget(st, 1);
+    add_numbered(st, "sb", 5);
+    CU_ASSERT_EQUAL(gw_store_bytes(st), m);
+    CU_ASSERT_EQUAL(history_of(st, "sa", got, sizeof(got)), 0);
+    CU_ASSERT_EQUAL(history_of(st, "sb", got, sizeof(got)), 1);
+    CU_ASSERT_STRING_EQUAL(got, "5");
+    gw_store_free(st);
+}
+
+static void test_store_bytes_survive_reopen(void)
+{
+    char *path = db_path();
+    char *err = NULL;
+    struct gw_store *st;
+    size_t before;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    st = gw_store_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    for (int i = 0; i < 4; i++)
+        add_numbered(st, "s\xc3\xa9", i); /* a two-byte character: bytes, not characters */
+    before = gw_store_bytes(st);
+    CU_ASSERT(before > 0);
+    gw_store_free(st);
+    st = gw_store_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL(gw_store_bytes(st), before);
+    /* The budget counts the history that was already there. */
+    gw_store_set_budget(st, before);
+    add_numbered(st, "s\xc3\xa9", 4);
+    CU_ASSERT(gw_store_bytes(st) <= before);
+    gw_store_free(st);
+    cleanup_db(path);
+    free(path);
+}
+
 static void test_store_open_fails_with_message(void)
 {
     char *err = NULL;
@@ -136,6 +237,9 @@ static CU_TestInfo store_tests[] = {
     {"persists_native_id_across_reopen", test_store_persists_native_id_across_reopen},
     {"history_pages_from_tail", test_store_history_pages_from_tail},
     {"open_fails_with_message", test_store_open_fails_with_message},
+    {"budget_prunes_least_recently_active_first",
+     test_store_budget_prunes_least_recently_active_first},
+    {"bytes_survive_reopen", test_store_bytes_survive_reopen},
     CU_TEST_INFO_NULL,
 };
 
