@@ -145,18 +145,23 @@ void gw_fake_end(struct gw_fake_run *r, int exit_code)
 }
 
 const char *const *gw_test_disabled_providers;
+size_t gw_test_replay_cap;
+size_t gw_test_flow_high;
+size_t gw_test_hold_cap;
 
 struct gw_core *gw_test_core(struct gw_fake *f, int64_t (*clock_ms)(void))
 {
     struct gw_core_opts o = {
         .db_path = ":memory:",
-        .replay_cap = 0,
+        .replay_cap = gw_test_replay_cap,
         .permission_timeout_ms = 1000,
         .seed = 1,
         .provider = &gw_fake_ops,
         .provider_self = f,
         .clock_ms = clock_ms,
         .disabled_providers = gw_test_disabled_providers,
+        .flow_high = gw_test_flow_high,
+        .hold_cap = gw_test_hold_cap,
     };
     char *err = NULL;
     struct gw_core *c = gw_core_new(&o, &err);

@@ -55,6 +55,10 @@ void gw_fake_end(struct gw_fake_run *r, int exit_code);
 
 /* Provider names the next gw_test_core disables (NULL-terminated), or NULL. */
 extern const char *const *gw_test_disabled_providers;
+/* The next gw_test_core's replay_cap, flow_high and hold_cap (0: the core's defaults). */
+extern size_t gw_test_replay_cap;
+extern size_t gw_test_flow_high;
+extern size_t gw_test_hold_cap;
 /* A core on ":memory:" with the fake provider, seed 1, the given fake clock. */
 struct gw_core *gw_test_core(struct gw_fake *f, int64_t (*clock_ms)(void));
 /* Drain the outbox and every backlog (as a glue whose sockets read at once): new array of
