@@ -421,6 +421,17 @@ static void report_permission(struct mp_run *run)
     clear_answer(run);
 }
 
+/* After an event: yield while the driver's consumer is full. Returns true when it yielded. */
+static bool yield_if_full(struct mp_run *run)
+{
+    if (over(run) || !run->sink->yield || !run->sink->full || !run->sink->full(run->ctx))
+        return false;
+    run->yielded_at = run->many_i;
+    run->yielding = true;
+    run->sink->yield(run->ctx);
+    return true;
+}
+
 /* One turn of the interpreter. Returns false when the run is blocked. */
 static bool step_once(struct mp_run *run)
 {
@@ -428,10 +439,15 @@ static bool step_once(struct mp_run *run)
 
     switch (run->state) {
     case RS_READY:
-        if (!st)
+        if (run->yielding)
+            return false;
+        if (!st) {
             finish(run, MP_END_COMPLETED, 0); /* out of steps ends like exit 0 */
-        else
-            exec_step(run);
+            return true;
+        }
+        exec_step(run);
+        if (st->type == MP_STEP_EMIT && run->state == RS_READY && yield_if_full(run))
+            return false;
         return true;
     case RS_EMIT_MANY:
         if (run->yielding)
@@ -448,6 +464,8 @@ static bool step_once(struct mp_run *run)
             json_t *ev = json_deep_copy(st->fields);
             subst_index(ev, ++run->many_i);
             emit_event(run, ev);
+            if (run->state == RS_EMIT_MANY && yield_if_full(run))
+                return false;
         }
         return true;
     case RS_BARRIER:

@@ -58,6 +58,10 @@ struct mp_run_sink {
      * mp_run_resume on the next loop turn, so a flood interleaves with socket I/O (an abort
      * can land in the middle of it). NULL: an emit_many runs to its end in one call. */
     void (*yield)(void *ctx);
+    /* Optional, with yield: true when the consumer is full (every socket of the run, R-LIMIT-5).
+     * Asked after each event of an emit or emit_many step; true hands the loop back through
+     * yield, as at the 128-event mark. NULL: never full. */
+    bool (*full)(void *ctx);
     /* The run is over: no callback follows. exit_code is the provider's exit status. */
     void (*ended)(void *ctx, enum mp_end how, int exit_code);
 };

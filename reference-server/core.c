@@ -17,10 +17,28 @@
  * every case. */
 #define CONN_BUCKETS 16
 
+/* Default high-water mark of a replay pull and cap of what is held behind a replay. */
+#define FLOW_HIGH_DEFAULT (1024 * 1024)
+#define HOLD_CAP_DEFAULT  (8 * 1024 * 1024)
+/* Close code for a socket that cannot keep up with its replay (1013: try again later). */
+#define CLOSE_TRY_AGAIN 1013
+
+/* Something waiting for one socket, in order: a held frame or a replay cursor. */
+struct pend {
+    struct gw_frame *f; /* a held frame (a reference), or NULL: a replay cursor */
+    struct gw_run *run; /* cursor: a reference */
+    int64_t sent;       /* cursor: seq of the last event replayed (or announced as truncated) */
+    struct pend *next;
+};
+
 struct conn {
     uint64_t id;       /* > 0 */
     char *user;        /* owner of the socket */
     void *glue;        /* the I/O layer's pointer */
+    bool full;         /* the glue's queue is above its high-water mark */
+    struct pend *pend; /* oldest first: while not empty, every frame for it waits behind */
+    struct pend **pend_tail;
+    size_t held_bytes; /* bytes of the held frames in pend */
     struct conn *next; /* bucket chain */
 };
 
@@ -29,6 +47,7 @@ struct binding {
     struct gw_core *core;
     struct gw_run *run;   /* a reference, dropped when the provider ended */
     struct gw_prun *prun; /* the provider's handle */
+    bool paused;          /* the provider was told to pause (ops->flow) */
     struct binding *next;
 };
 
@@ -56,17 +75,24 @@ struct gw_core {
     uint64_t next_conn_id;
     struct binding *bindings;
     struct perm *perms;
-    int in_provider; /* depth of provider sink callbacks on the stack */
+    int in_provider;  /* depth of provider sink callbacks on the stack */
+    size_t flow_high; /* replay bytes per pull */
+    size_t hold_cap;  /* bytes held behind one socket's replay */
 };
 
 static void hook_native_id(void *ctx, struct gw_run *run);
 static void hook_forwarded(void *ctx, struct gw_run *run, const json_t *ev);
 static void hook_completed(void *ctx, struct gw_run *run);
+static void hook_fanout(void *ctx, struct gw_run *run, uint64_t conn, struct gw_frame *f);
+static bool route(void *ctx, uint64_t conn, struct gw_frame *f);
+static void pend_clear(struct conn *cn);
+static void update_flow(struct gw_core *c);
 
 static const struct gw_registry_hooks registry_hooks = {
     .native_id = hook_native_id,
     .forwarded = hook_forwarded,
     .completed = hook_completed,
+    .fanout = hook_fanout,
 };
 
 /* A limit from the options: 0 is the default, SIZE_MAX none (0 to the registry and store). */
@@ -118,6 +144,10 @@ struct gw_core *gw_core_new(const struct gw_core_opts *opts, char **err)
     for (const char *const *p = opts->disabled_providers; p && *p; p++)
         json_object_set_new(c->disabled, *p, json_true());
     c->next_conn_id = 1;
+    c->flow_high = opts->flow_high ? opts->flow_high : FLOW_HIGH_DEFAULT;
+    c->hold_cap = opts->hold_cap ? opts->hold_cap : HOLD_CAP_DEFAULT;
+    c->ob.route = route;
+    c->ob.route_ctx = c;
     return c;
 }
 
@@ -151,6 +181,7 @@ void gw_core_free(struct gw_core *c)
         struct conn *cn, *next;
         for (cn = c->conns[i]; cn; cn = next) {
             next = cn->next;
+            pend_clear(cn);
             free(cn->user);
             free(cn);
         }
@@ -205,6 +236,7 @@ uint64_t gw_core_conn_open(struct gw_core *c, const char *user, void *glue)
     cn->id = c->next_conn_id++;
     cn->user = wc_xstrdup(user ? user : "");
     cn->glue = glue;
+    cn->pend_tail = &cn->pend;
     cn->next = c->conns[cn->id % CONN_BUCKETS];
     c->conns[cn->id % CONN_BUCKETS] = cn;
     return cn->id;
@@ -228,11 +260,13 @@ void gw_core_conn_close(struct gw_core *c, uint64_t id)
         if ((*pp)->id == id) {
             struct conn *cn = *pp;
             *pp = cn->next;
+            pend_clear(cn);
             free(cn->user);
             free(cn);
-            return;
+            break;
         }
     }
+    update_flow(c); /* a run whose only full socket went away goes on */
 }
 
 void *gw_core_conn_glue(struct gw_core *c, uint64_t id)
@@ -417,6 +451,7 @@ static void hook_completed(void *ctx, struct gw_run *run)
             c->ops->permission(b->prun, p->id, false, true, "cancelled");
         perm_free(p);
     }
+    update_flow(c); /* a completed run is never held back: its provider may run to its end */
 }
 
 /* --- provider sink -------------------------------------------------------------------- */
@@ -537,6 +572,7 @@ void gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *p
     run->provider_alive = true;
     b->next = c->bindings;
     c->bindings = b;
+    update_flow(c); /* the sender's socket may be full already */
     /* May emit, and even end (freeing b), before it returns. */
     c->ops->start(b->prun);
 }
@@ -665,4 +701,218 @@ int64_t gw_core_next_deadline(struct gw_core *c)
             next = p->deadline_ms;
     }
     return next;
+}
+
+/* --- flow control (issue 18, R-LIMIT-5) ----------------------------------------------- */
+
+static void pend_pop(struct conn *cn)
+{
+    struct pend *p = cn->pend;
+
+    cn->pend = p->next;
+    if (!cn->pend)
+        cn->pend_tail = &cn->pend;
+    if (p->f)
+        cn->held_bytes -= p->f->len;
+    gw_frame_unref(p->f);
+    gw_run_unref(p->run);
+    free(p);
+}
+
+static void pend_clear(struct conn *cn)
+{
+    while (cn->pend)
+        pend_pop(cn);
+}
+
+static struct pend *pend_append(struct conn *cn)
+{
+    struct pend *p = wc_xcalloc(1, sizeof(*p));
+
+    *cn->pend_tail = p;
+    cn->pend_tail = &p->next;
+    return p;
+}
+
+static bool conn_has_cursor(const struct conn *cn, const struct gw_run *run)
+{
+    for (const struct pend *p = cn->pend; p; p = p->next) {
+        if (!p->f && p->run == run)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The socket cannot keep up: its replay position left the ring (a faster socket keeps the run
+ * going), or what waits behind its replay passed the cap. Like a send-queue overflow
+ * (R-LIMIT-2), it is closed; it may subscribe again with its cursor.
+ */
+static void conn_overflow(struct gw_core *c, struct conn *cn, const char *why)
+{
+    wc_info("connection %llu: %s, closed", (unsigned long long)cn->id, why);
+    pend_clear(cn);
+    gw_outbox_close(&c->ob, cn->id, CLOSE_TRY_AGAIN);
+}
+
+/* The outbox's route: while cn has a backlog, a new frame for it waits at its end. */
+static bool route(void *ctx, uint64_t conn, struct gw_frame *f)
+{
+    struct gw_core *c = ctx;
+    struct conn *cn = conn_find(c, conn);
+
+    if (!cn || !cn->pend)
+        return false;
+    if (cn->held_bytes + f->len > c->hold_cap) {
+        conn_overflow(c, cn, "too much held behind its replay");
+        return true; /* dropped: the socket is closing */
+    }
+    pend_append(cn)->f = gw_frame_ref(f);
+    cn->held_bytes += f->len;
+    return true;
+}
+
+/* A live event of run for conn: a socket being replayed this run gets it from the ring. */
+static void hook_fanout(void *ctx, struct gw_run *run, uint64_t conn, struct gw_frame *f)
+{
+    struct gw_core *c = ctx;
+    struct conn *cn = conn_find(c, conn);
+
+    if (cn && conn_has_cursor(cn, run))
+        return;
+    gw_outbox_send(&c->ob, conn, f);
+}
+
+/*
+ * Move what waits for cn to the outbox, in order, until about budget bytes went (at least one
+ * frame when there is one). A cursor that caught up with its run is done: the run's next live
+ * event reaches the socket through the fan-out.
+ */
+static void conn_pull(struct gw_core *c, struct conn *cn, size_t budget)
+{
+    size_t sent = 0;
+
+    while (cn->pend && (sent == 0 || sent < budget)) {
+        struct pend *p = cn->pend;
+        const json_t *ev;
+        struct gw_frame *f;
+
+        if (p->f) {
+            f = gw_frame_ref(p->f);
+            pend_pop(cn);
+            gw_outbox_send_now(&c->ob, cn->id, f);
+            sent += f->len;
+            gw_frame_unref(f);
+            continue;
+        }
+        ev = gw_run_buffered_after(p->run, p->sent);
+        if (!ev) {
+            pend_pop(cn); /* caught up */
+            continue;
+        }
+        /* R-SUB-3: no gap. The ring dropped the next event while this socket lagged behind. */
+        if (gw_run_first_buffered(p->run) > p->sent + 1) {
+            conn_overflow(c, cn, "replay fell behind the replay buffer");
+            return;
+        }
+        p->sent = json_integer_value(json_object_get(ev, "seq"));
+        /* R-SEQ-3: the stored event itself */
+        f = gw_frame_from_json(ev);
+        gw_outbox_send_now(&c->ob, cn->id, f);
+        sent += f->len;
+        gw_frame_unref(f);
+    }
+}
+
+void gw_core_replay(struct gw_core *c, struct gw_run *run, uint64_t conn, int64_t last_seq)
+{
+    struct conn *cn = conn_find(c, conn);
+    struct pend *p;
+    int64_t from, first;
+
+    /* The planted replay bugs, and the mutant that queues the whole replay at once. */
+    if (!cn || gw_mutant_on(GW_MUT_REPLAY_QUEUED_WHOLE) || gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS) ||
+        gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS)) {
+        gw_registry_replay(c->reg, run, conn, last_seq);
+        return;
+    }
+    /* the history_truncated, if any, is routed: behind what already waits for the socket */
+    from = gw_registry_replay_start(c->reg, run, conn, last_seq);
+    first = gw_run_first_buffered(run);
+    if (from + 1 < first)
+        from = first - 1; /* announced (R-CAP-2); the replay starts at the oldest kept */
+    p = pend_append(cn);
+    p->run = gw_run_ref(run);
+    p->sent = from;
+    if (!cn->full)
+        conn_pull(c, cn, c->flow_high);
+    if (cn->pend)
+        gw_outbox_kick(&c->ob, conn);
+    update_flow(c);
+}
+
+void gw_core_conn_set_full(struct gw_core *c, uint64_t conn, bool full)
+{
+    struct conn *cn = conn_find(c, conn);
+
+    if (!cn || cn->full == full)
+        return;
+    cn->full = full;
+    update_flow(c);
+}
+
+bool gw_core_conn_has_backlog(struct gw_core *c, uint64_t conn)
+{
+    struct conn *cn = conn_find(c, conn);
+
+    return cn && cn->pend;
+}
+
+void gw_core_conn_drain(struct gw_core *c, uint64_t conn, size_t budget)
+{
+    struct conn *cn = conn_find(c, conn);
+
+    if (!cn || !cn->pend)
+        return;
+    conn_pull(c, cn, budget);
+    update_flow(c);
+}
+
+/* Paused: the run has a socket, and every one of them is full or behind its replay. */
+static bool run_should_pause(struct gw_core *c, const struct gw_run *run)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < CONN_BUCKETS; i++) {
+        for (struct conn *cn = c->conns[i]; cn; cn = cn->next) {
+            if (!gw_run_is_attached(run, cn->id))
+                continue;
+            if (!cn->full && !cn->pend)
+                return false;
+            n++;
+        }
+    }
+    return n > 0;
+}
+
+bool gw_core_run_is_paused(struct gw_core *c, struct gw_run *run)
+{
+    struct binding *b = binding_of(c, run);
+
+    return b && b->paused;
+}
+
+/* Tell each provider whose run changed between paused and not (R-LIMIT-5). */
+static void update_flow(struct gw_core *c)
+{
+    if (gw_mutant_on(GW_MUT_PROVIDER_NEVER_PAUSED))
+        return;
+    for (struct binding *b = c->bindings; b; b = b->next) {
+        bool paused = b->run->status == GW_RUN_RUNNING && run_should_pause(c, b->run);
+        if (paused == b->paused)
+            continue;
+        b->paused = paused;
+        if (c->ops && c->ops->flow)
+            c->ops->flow(b->prun, paused);
+    }
 }

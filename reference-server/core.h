@@ -53,6 +53,8 @@ struct gw_core_opts {
     int64_t (*clock_ms)(void);              /* monotonic ms; NULL: wc_now_ms */
     const char *const *disabled_providers;  /* NULL-terminated names without a runtime, or NULL */
     struct gw_core_memory memory;           /* retention limits; all 0: the defaults */
+    size_t flow_high; /* 0: 1 MiB. Replay bytes queued per pull (the glue's high-water mark) */
+    size_t hold_cap;  /* 0: 8 MiB. Bytes held back for one socket during its replay */
 };
 
 /* New core. NULL and *err (new) when the store cannot be opened. */
@@ -108,6 +110,29 @@ void gw_core_start_provider(struct gw_core *c, struct gw_run *run, const char *p
  * then complete exactly this run as aborted (exitCode 0 if the provider was found, else 1).
  */
 void gw_core_abort_run(struct gw_core *c, struct gw_run *run);
+
+/*
+ * Flow control (issue 18, R-LIMIT-5). A replay is not queued whole: the core keeps a cursor per
+ * socket into the run's replay ring and queues the events as the socket drains. While a socket
+ * has a replay (or frames held behind one) everything else for it waits behind, in order, and the
+ * run's live events reach it through the cursor. A provider is paused while every socket
+ * attached to its run is full (the glue says so) or still being replayed to.
+ */
+
+/*
+ * Replay for conn the run's buffered events with seq > last_seq after its chat_subscribed (as
+ * gw_registry_replay: an optional history_truncated, then ascending). Queues up to flow_high
+ * bytes at once unless conn is full; the rest is announced with a kick (outbox.h).
+ */
+void gw_core_replay(struct gw_core *c, struct gw_run *run, uint64_t conn, int64_t last_seq);
+/* The glue's queue for conn went above its high-water mark (true) or below its low-water mark. */
+void gw_core_conn_set_full(struct gw_core *c, uint64_t conn, bool full);
+/* True when the core holds something for conn (a replay not finished, held frames). */
+bool gw_core_conn_has_backlog(struct gw_core *c, uint64_t conn);
+/* conn's queue is low: queue up to about budget bytes (at least one frame) of its backlog. */
+void gw_core_conn_drain(struct gw_core *c, uint64_t conn, size_t budget);
+/* True while the run's provider is paused (tests, logs). */
+bool gw_core_run_is_paused(struct gw_core *c, struct gw_run *run);
 
 /* New array of the run's pending permissions for chat_subscribed.pendingPermissions. */
 json_t *gw_core_pending_permissions(struct gw_core *c, struct gw_run *run);

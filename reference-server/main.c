@@ -54,6 +54,8 @@ static void usage(FILE *out)
         "  --permission-timeout-ms N permission request timeout (default 55000)\n"
         "  --max-frame BYTES         inbound message cap, close 1009 above (default 1048576)\n"
         "  --send-cap BYTES          per-connection send queue cap (default 8388608)\n"
+        "  --stall-timeout-s N       drop a socket whose full send queue (a quarter of the cap)\n"
+        "                            does not move for N s (default 30)\n"
         "  --ping-interval-ms N      heartbeat ping interval; 0 = off (default 30000)\n"
         "  --pong-timeout-ms N       drop a socket whose ping has no pong after N ms\n"
         "                            (default two intervals, the least R-HB-2 allows)\n"
@@ -142,6 +144,7 @@ enum {
     OPT_PERM_TIMEOUT,
     OPT_MAX_FRAME,
     OPT_SEND_CAP,
+    OPT_STALL,
     OPT_PING,
     OPT_PONG,
     OPT_DISABLE,
@@ -168,6 +171,7 @@ static const struct option long_opts[] = {
     {"permission-timeout-ms", required_argument, NULL, OPT_PERM_TIMEOUT},
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
     {"send-cap", required_argument, NULL, OPT_SEND_CAP},
+    {"stall-timeout-s", required_argument, NULL, OPT_STALL},
     {"ping-interval-ms", required_argument, NULL, OPT_PING},
     {"pong-timeout-ms", required_argument, NULL, OPT_PONG},
     {"disable-provider", required_argument, NULL, OPT_DISABLE},
@@ -264,6 +268,11 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
             if (parse_num("--send-cap", optarg, 1, &v))
                 return 2;
             o->send_cap = (size_t)v;
+            break;
+        case OPT_STALL:
+            if (parse_num("--stall-timeout-s", optarg, 1, &v))
+                return 2;
+            o->stall_s = v > 86400 ? 86400 : (int)v;
             break;
         case OPT_PING:
             if (parse_num("--ping-interval-ms", optarg, 0, &v))

@@ -117,6 +117,10 @@
       "store writes are committed only at a clean shutdown: a crash loses sessions and native ids") \
     X(DROPPED_TAKE_SEQ, "dropped-take-seq", "R-SEQ-1,R-SUB-4",                                   \
       "an event dropped after the run's complete still takes a seq (CloudCLI's only gaps)")     \
+    X(REPLAY_QUEUED_WHOLE, "replay-queued-whole", "R-LIMIT-5",                                    \
+      "a replay is queued whole: a refreshed tab with a replay over the send cap is dropped")   \
+    X(PROVIDER_NEVER_PAUSED, "provider-never-paused", "R-LIMIT-5",                                \
+      "the provider is never paused: a burst over the send cap drops a socket that reads")      \
     X(NUL_TRUNCATES_IDS, "nul-truncates-ids", "R-IN-2,R-SEND-1,R-SUB-1,R-PERM-2",                \
       "a type or id holding a NUL is cut at it: chat.send<NUL>x is chat.send, <id><NUL>x is <id>")
 /* clang-format on */

@@ -81,7 +81,19 @@ static void push(struct gw_outbox *ob, uint64_t conn, struct gw_frame *f, int co
 
 void gw_outbox_send(struct gw_outbox *ob, uint64_t conn, struct gw_frame *f)
 {
+    if (ob->route && ob->route(ob->route_ctx, conn, f))
+        return;
     push(ob, conn, gw_frame_ref(f), 0);
+}
+
+void gw_outbox_send_now(struct gw_outbox *ob, uint64_t conn, struct gw_frame *f)
+{
+    push(ob, conn, gw_frame_ref(f), 0);
+}
+
+void gw_outbox_kick(struct gw_outbox *ob, uint64_t conn)
+{
+    push(ob, conn, NULL, 0);
 }
 
 void gw_outbox_send_json(struct gw_outbox *ob, uint64_t conn, const json_t *v)
@@ -91,7 +103,9 @@ void gw_outbox_send_json(struct gw_outbox *ob, uint64_t conn, const json_t *v)
         wc_warn("outbound frame could not be built: dropped");
         return;
     }
-    push(ob, conn, gw_frame_from_json(v), 0);
+    struct gw_frame *f = gw_frame_from_json(v);
+    gw_outbox_send(ob, conn, f);
+    gw_frame_unref(f);
 }
 
 void gw_outbox_close(struct gw_outbox *ob, uint64_t conn, int code)

@@ -11,6 +11,7 @@
 #ifndef GW_OUTBOX_H
 #define GW_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,8 +35,8 @@ void gw_frame_unref(struct gw_frame *f); /* accepts NULL */
 
 struct gw_outmsg {
     uint64_t conn;          /* target connection id */
-    struct gw_frame *frame; /* owned reference, or NULL for a close */
-    int close_code;         /* with frame NULL: close the connection with this code */
+    struct gw_frame *frame; /* owned reference, or NULL for a close or a kick */
+    int close_code;         /* with frame NULL: close the connection with this code; 0: a kick */
 };
 
 struct gw_outbox {
@@ -44,6 +45,13 @@ struct gw_outbox {
     size_t alloc;              /* private */
     void (*notify)(void *ctx); /* optional: called after every append (the glue drains) */
     void *notify_ctx;
+    /*
+     * Optional: offered every frame queued with gw_outbox_send/_send_json before it is appended.
+     * Returning true means the route took its own reference and will queue it later (the core
+     * holds frames back from a socket that is still being replayed to, issue 18).
+     */
+    bool (*route)(void *ctx, uint64_t conn, struct gw_frame *f);
+    void *route_ctx;
 };
 
 void gw_outbox_init(struct gw_outbox *ob);
@@ -52,6 +60,13 @@ void gw_outbox_release(struct gw_outbox *ob);
 void gw_outbox_send(struct gw_outbox *ob, uint64_t conn, struct gw_frame *f);
 /* Queue the JSON text of v for conn. v is borrowed. */
 void gw_outbox_send_json(struct gw_outbox *ob, uint64_t conn, const json_t *v);
+/* Queue f for conn past the route (adds a reference). */
+void gw_outbox_send_now(struct gw_outbox *ob, uint64_t conn, struct gw_frame *f);
+/*
+ * Queue a kick for conn: the core holds more for it (a replay, held frames); the glue calls
+ * gw_core_conn_drain once the connection's queue is low. Never routed.
+ */
+void gw_outbox_kick(struct gw_outbox *ob, uint64_t conn);
 /* Queue a close of conn with code. */
 void gw_outbox_close(struct gw_outbox *ob, uint64_t conn, int code);
 /*

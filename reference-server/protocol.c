@@ -285,9 +285,10 @@ static void subscribe_one(struct gw_core *c, uint64_t conn, const char *user, co
                     "pendingPermissions", gw_core_pending_permissions(c, run), "timestamp", ts);
     gw_core_send(c, conn, ack);
     json_decref(ack);
-    /* R-SUB-2: ack first, then the replay, all before any live event (we are synchronous). */
+    /* R-SUB-2: ack first, then the replay, all before any live event (R-LIMIT-5: the replay is
+     * streamed as the socket drains; what else comes for it waits behind). */
     if (replay && !gw_mutant_on(GW_MUT_REPLAY_BEFORE_ACK))
-        gw_registry_replay(gw_core_registry(c), run, conn, last_seq);
+        gw_core_replay(c, run, conn, last_seq);
 out:
     free(sid);
 }

@@ -54,6 +54,12 @@ struct gw_provider_ops {
                        const char *reason);
     /* The core forgets the run (see the lifetime note above). */
     void (*release)(struct gw_prun *p);
+    /*
+     * Optional (issue 18): paused true when every socket attached to the run is full; the
+     * provider stops producing (stops reading its CLI's output) until it is called with false.
+     * Called from anywhere, also from inside a sink callback; it must not call the sink.
+     */
+    void (*flow)(struct gw_prun *p, bool paused);
 };
 
 /* True for the four providers a session may use (exact, lower case). */

@@ -54,7 +54,9 @@ struct mock_run {
     int depth;     /* mp_run_* calls on the stack */
     bool released; /* the core let go: free when depth drops to 0 */
     bool ended;
-    lws_sorted_usec_list_t sul;       /* delay step */
+    bool paused;                /* every socket of the run is full (R-LIMIT-5): do not resume */
+    bool resume_owed;           /* a yield came due while paused */
+    lws_sorted_usec_list_t sul; /* delay step */
     lws_sorted_usec_list_t yield_sul; /* an emit_many handed the loop back */
     struct ctl *ctl;                  /* or NULL */
 };
@@ -284,6 +286,10 @@ static void yield_fired(lws_sorted_usec_list_t *sul)
 {
     struct mock_run *r = (struct mock_run *)((char *)sul - offsetof(struct mock_run, yield_sul));
 
+    if (r->paused) {
+        r->resume_owed = true; /* mock_flow resumes it */
+        return;
+    }
     enter(r);
     mp_run_resume(r->mp);
     leave(r);
@@ -295,6 +301,13 @@ static void on_yield(void *ctx)
     struct mock_run *r = ctx;
 
     lws_sul_schedule(r->m->ctx, 0, &r->yield_sul, yield_fired, 1);
+}
+
+static bool on_full(void *ctx)
+{
+    struct mock_run *r = ctx;
+
+    return r->paused;
 }
 
 static void on_ended(void *ctx, enum mp_end how, int exit_code)
@@ -319,6 +332,7 @@ static const struct mp_run_sink mock_sink = {
     .control = on_control,
     .timer = on_timer,
     .yield = on_yield,
+    .full = on_full,
     .ended = on_ended,
 };
 
@@ -413,6 +427,18 @@ static void mock_permission(struct gw_prun *p, const char *request_id, bool allo
     leave(r);
 }
 
+/* R-LIMIT-5: the in-process provider stops where a real one would stop being read. */
+static void mock_flow(struct gw_prun *p, bool paused)
+{
+    struct mock_run *r = (struct mock_run *)p;
+
+    r->paused = paused;
+    if (!paused && r->resume_owed) {
+        r->resume_owed = false;
+        lws_sul_schedule(r->m->ctx, 0, &r->yield_sul, yield_fired, 1);
+    }
+}
+
 static void run_destroy(struct mock_run *r)
 {
     lws_sul_cancel(&r->sul);
@@ -453,6 +479,7 @@ const struct gw_provider_ops gw_mock_ops = {
     .abort = mock_abort,
     .permission = mock_permission,
     .release = mock_release,
+    .flow = mock_flow,
 };
 
 struct gw_mock *gw_mock_new(struct lws_context *ctx, const char *fixtures_dir,

@@ -352,8 +352,12 @@ static void deliver(struct gw_registry *reg, struct gw_run *run, json_t *ev)
     struct gw_frame *f = gw_frame_from_json(ev);
 
     ring_push(reg, run, ev, f->len);
-    for (size_t i = 0; i < run->n_conns; i++)
-        gw_outbox_send(reg->ob, run->conns[i], f);
+    for (size_t i = 0; i < run->n_conns; i++) {
+        if (reg->hooks.fanout)
+            reg->hooks.fanout(reg->hooks_ctx, run, run->conns[i], f);
+        else
+            gw_outbox_send(reg->ob, run->conns[i], f);
+    }
     gw_frame_unref(f);
     if (reg->hooks.forwarded)
         reg->hooks.forwarded(reg->hooks_ctx, run, ev);
@@ -497,12 +501,32 @@ static void replay_planted(struct gw_registry *reg, uint64_t conn, const json_t 
     json_decref(copy);
 }
 
-void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
-                        int64_t last_seq)
+int64_t gw_run_first_buffered(const struct gw_run *run)
+{
+    return run->ring_n ? event_seq(run->ring[run->ring_head]) : run->last_seq + 1;
+}
+
+const json_t *gw_run_buffered_after(const struct gw_run *run, int64_t seq)
+{
+    size_t lo = 0, hi = run->ring_n;
+
+    /* The ring is in ascending seq order: the first index whose seq is > seq. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (event_seq(run->ring[(run->ring_head + mid) % run->ring_cap]) <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < run->ring_n ? run->ring[(run->ring_head + lo) % run->ring_cap] : NULL;
+}
+
+/* Normalise the cursor and announce a truncation; *renumber for the planted bug. */
+static int64_t replay_begin(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
+                            int64_t last_seq, int64_t *renumber)
 {
     int64_t from = last_seq;
-    int64_t first = run->ring_n ? event_seq(run->ring[run->ring_head]) : run->last_seq + 1;
-    int64_t renumber = 0;
+    int64_t first = gw_run_first_buffered(run);
     char ts[40];
 
     /* R-SUB-7: a cursor above this run's lastSeq belongs to an older run: replay it all. */
@@ -517,7 +541,7 @@ void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t co
      */
     if (from + 1 < first) {
         if (gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS)) {
-            renumber = from + 1;
+            *renumber = from + 1;
         } else if (!gw_mutant_on(GW_MUT_NO_HISTORY_TRUNCATED)) {
             json_t *t;
             wc_iso8601_now(ts, sizeof(ts));
@@ -528,6 +552,23 @@ void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t co
             json_decref(t);
         }
     }
+    return from;
+}
+
+int64_t gw_registry_replay_start(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
+                                 int64_t last_seq)
+{
+    int64_t renumber = 0;
+
+    return replay_begin(reg, run, conn, last_seq, &renumber);
+}
+
+void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
+                        int64_t last_seq)
+{
+    int64_t renumber = 0;
+    int64_t from = replay_begin(reg, run, conn, last_seq, &renumber);
+
     for (size_t i = 0; i < run->ring_n; i++) {
         const json_t *ev = run->ring[(run->ring_head + i) % run->ring_cap];
         if (event_seq(ev) <= from)

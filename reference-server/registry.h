@@ -64,6 +64,9 @@ struct gw_registry_hooks {
     void (*forwarded)(void *ctx, struct gw_run *run, const json_t *ev);
     /* The run has just completed. */
     void (*completed)(void *ctx, struct gw_run *run);
+    /* Optional: fan-out of a live event f (borrowed) to conn; NULL: straight to the outbox. The
+     * core uses it to hold events back from a socket that is still being replayed to. */
+    void (*fanout)(void *ctx, struct gw_run *run, uint64_t conn, struct gw_frame *f);
 };
 
 /*
@@ -149,6 +152,18 @@ bool gw_run_is_attached(const struct gw_run *run, uint64_t conn);
  */
 void gw_registry_replay(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
                         int64_t last_seq);
+
+/*
+ * The first half of gw_registry_replay, for a replay streamed as the socket drains (issue 18):
+ * normalise the cursor and queue the optional history_truncated. Returns the seq after which the
+ * replay starts (the buffered events with a greater seq are to be replayed, ascending).
+ */
+int64_t gw_registry_replay_start(struct gw_registry *reg, struct gw_run *run, uint64_t conn,
+                                 int64_t last_seq);
+/* The buffered event with the smallest seq greater than seq, or NULL. Borrowed. */
+const json_t *gw_run_buffered_after(const struct gw_run *run, int64_t seq);
+/* The seq of the oldest buffered event, or last_seq + 1 when none is buffered. */
+int64_t gw_run_first_buffered(const struct gw_run *run);
 
 /* New array [{sessionId, provider, startedAt, lastSeq}] of owner's running runs (NULL: all). */
 json_t *gw_registry_list_running(struct gw_registry *reg, const char *owner);

@@ -55,6 +55,7 @@ struct pss {
     bool closing; /* close with close_code at the next WRITEABLE */
     int close_code;
     bool killed; /* send cap exceeded: being dropped */
+    bool full;   /* qbytes reached the high-water mark (the core was told) */
     bool ping_due;
     bool ping_unanswered;     /* a ping was written and no pong came since */
     int64_t unanswered_since; /* when the first ping without a pong was written */
@@ -70,6 +71,9 @@ struct gw_server {
     int port;
     size_t max_frame;
     size_t send_cap;
+    size_t high_water; /* a socket's queue above this is full: its run's provider may pause */
+    size_t low_water;  /* below this it asks the core for its backlog (a replay) */
+    int stall_s;       /* a full queue that does not move for this long is dropped */
     int64_t ping_ms;
     int64_t pong_timeout_ms;
     volatile sig_atomic_t stop;
@@ -115,13 +119,19 @@ static void deliver(void *ctx, const struct gw_outmsg *m)
 
     if (!p || p->killed || p->closing)
         return;
+    if (!m->frame && m->close_code == 0) {
+        /* a kick: the core holds a backlog; ws_writeable asks for it when the queue is low */
+        lws_callback_on_writable(p->wsi);
+        return;
+    }
     if (!m->frame) {
         p->closing = true;
         p->close_code = m->close_code;
         lws_callback_on_writable(p->wsi);
         return;
     }
-    if (s->send_cap && p->qbytes + m->frame->len > s->send_cap &&
+    /* R-LIMIT-5: a frame larger than the cap still goes out to a socket whose queue is empty */
+    if (s->send_cap && p->qbytes && p->qbytes + m->frame->len > s->send_cap &&
         !gw_mutant_on(GW_MUT_NO_SEND_CAP)) {
         kill_conn(s, p);
         return;
@@ -136,6 +146,12 @@ static void deliver(void *ctx, const struct gw_outmsg *m)
     p->qtail = n;
     p->qbytes += m->frame->len;
     lws_callback_on_writable(p->wsi);
+    if (!p->full && p->qbytes >= s->high_water) {
+        /* R-LIMIT-2: a queue that stays full without moving belongs to a stalled reader */
+        p->full = true;
+        lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, s->stall_s);
+        gw_core_conn_set_full(s->core, p->conn, true);
+    }
 }
 
 static void outbox_notify(void *ctx)
@@ -441,9 +457,10 @@ static int ws_receive(struct gw_server *s, struct pss *p, struct lws *wsi, const
     return 0;
 }
 
-static int ws_writeable(struct pss *p, struct lws *wsi)
+static int ws_writeable(struct gw_server *s, struct pss *p, struct lws *wsi)
 {
     unsigned char ping[LWS_PRE + 4];
+    bool wrote = false;
 
     if (p->killed)
         return -1;
@@ -480,8 +497,21 @@ static int ws_writeable(struct pss *p, struct lws *wsi)
         p->qbytes -= n->f->len;
         gw_frame_unref(n->f);
         free(n);
+        wrote = true;
     }
-    if (p->qhead)
+    if (p->full && wrote && p->qbytes >= s->low_water)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, s->stall_s); /* it moves: not stalled */
+    if (p->qbytes < s->low_water && s->core) {
+        if (p->full) {
+            p->full = false;
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+            gw_core_conn_set_full(s->core, p->conn, false);
+        }
+        /* R-LIMIT-5: the next part of a replay, as the socket drains (may set p->full again) */
+        if (gw_core_conn_has_backlog(s->core, p->conn))
+            gw_core_conn_drain(s->core, p->conn, s->high_water - p->qbytes);
+    }
+    if (p->qhead || (s->core && gw_core_conn_has_backlog(s->core, p->conn)))
         lws_callback_on_writable(wsi);
     return 0;
 }
@@ -545,7 +575,7 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
         /* only ws_established and ws_timer arm the timer: p is a chat socket */
         return ws_timer(s, p, wsi);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return ws_writeable(p, wsi);
+        return ws_writeable(s, p, wsi);
     case LWS_CALLBACK_CLOSED:
         if (p->conn && s->core)
             gw_core_conn_close(s->core, p->conn);
@@ -580,6 +610,11 @@ struct gw_server *gw_server_new(const struct gw_server_opts *o, char **err)
     s->host = wc_xstrdup(o->host ? o->host : "127.0.0.1");
     s->max_frame = o->max_frame ? o->max_frame : 1024 * 1024;
     s->send_cap = o->send_cap ? o->send_cap : 8 * 1024 * 1024;
+    /* R-LIMIT-5: a quarter of the cap, so a burst that overshoots by a few events stays far from
+     * it; the replay is pulled again below an eighth */
+    s->high_water = s->send_cap / 4;
+    s->low_water = s->send_cap / 8;
+    s->stall_s = o->stall_s > 0 ? o->stall_s : 30;
     s->ping_ms = o->ping_interval_ms;
     /* R-HB-2 allows a drop after two intervals without a pong; a longer deadline keeps a client
      * that answers late (a busy or starved process reading a long burst first) */
@@ -611,6 +646,8 @@ struct gw_server *gw_server_new(const struct gw_server_opts *o, char **err)
     co.permission_timeout_ms = o->permission_timeout_ms;
     co.disabled_providers = o->disabled_providers;
     co.seed = o->seed;
+    co.flow_high = s->high_water;
+    co.hold_cap = s->send_cap;
     co.provider = &gw_mock_ops;
     co.provider_self = s->mock;
     s->core = gw_core_new(&co, err);

@@ -25,6 +25,7 @@ struct gw_server_opts {
     struct gw_users *users;   /* borrowed */
     size_t max_frame;         /* inbound message cap in bytes; 0: 1 MiB */
     size_t send_cap;          /* per-connection send queue cap; 0: 8 MiB */
+    int stall_s;              /* drop a full send queue that does not move this long; 0: 30 */
     int64_t ping_interval_ms; /* 0: no pings */
     int64_t pong_timeout_ms;  /* drop a socket whose ping has no pong this long; 0: 2 intervals */
     const char *fixtures_dir; /* for named provider scripts; NULL: default */

@@ -735,6 +735,97 @@ if [ -x "$BIN/gwspec-badgw" ] && [ -x /usr/bin/time ]; then
     done
 fi
 
+# 21-backpressure. Issue 18, R-LIMIT-5, at the gateway's default 8 MiB send cap (the catalog's
+#      profile runs at 2 MiB): (a) the issue's refresh, a replay of 5,000 events of 2 KB
+#      (10 MB), reaches a new socket whole; (b) a stalled reader that is its run's only socket
+#      pauses the provider, and is still cut once its full queue has not moved for the stall
+#      timeout (--stall-timeout-s 1): the run then goes on (its `hold` barrier is reached only
+#      after the drop), and a refresh gets the run's 9 MB of 30 KB events replayed.
+sed 's/--send-cap, "2097152"/--stall-timeout-s, "1"/' fixtures/targets/reference.yaml >"$OUT/bp-target.yaml"
+mkdir -p "$OUT/bp"
+cat >"$OUT/bp/99.2.1-refresh-replay-of-ten-megabytes.yaml" <<'YAML'
+id: 99.2.1-refresh-replay-of-ten-megabytes
+title: a refresh during a run of 5,000 events of 2 KB (10 MB) gets all of them
+spec: [R-LIMIT-5]
+tags: [slow]
+description: issue 18, the refresh that was dropped before its chat_subscribed on every retry
+expectation: the ack, seq 1 to 5000 (the whole replay buffer) in order, then the live complete
+sessions:
+  s1: {provider: claude}
+providers:
+  s1:
+    - announce: auto
+    - emit_many: {count: 4999, kind: stream_delta, content: "d%d", pad: {$repeat: {count: 2048, text: x}}}
+    - emit: {kind: thinking, content: last}
+    - barrier: hold
+    - complete: 0
+ignore: [session_upserted, loading_progress, stream_delta]
+timeout_ms: 20000
+steps:
+  - connect: c1
+  - send: {c1: {type: chat.send, sessionId: $s1, content: $script.s1}}
+  - expect: {c1: {kind: thinking, content: last, seq: 5000}}
+  - reached: {s1: hold}
+  - disconnect: c1
+  - connect: c2
+  - send: {c2: {type: chat.subscribe, sessions: [{sessionId: $s1, lastSeq: 0}]}}
+  - expect: {c2: {kind: chat_subscribed, sessionId: $s1, isProcessing: true, lastSeq: 5000}}
+  - expect: {c2: {kind: thinking, content: last, seq: 5000}}
+  - release: {s1: hold}
+  - expect: {c2: {kind: complete, success: true, seq: 5001}}
+  - provider_done: {s1: completed}
+YAML
+cat >"$OUT/bp/99.2.2-stalled-only-reader-is-still-cut.yaml" <<'YAML'
+id: 99.2.2-stalled-only-reader-is-still-cut
+title: a run's only socket stops reading; it is cut after the stall timeout and the run goes on
+spec: [R-LIMIT-2, R-LIMIT-5]
+tags: [slow]
+description: issue 18, the cap exists to cut a stalled reader; pausing the provider must keep that
+expectation: hold is reached (after the drop), c1 is closed, c2's replay has all 302 events
+sessions:
+  s1: {provider: claude}
+providers:
+  s1:
+    - announce: auto
+    - emit: {kind: thinking, content: first}
+    - barrier: go
+    - emit_many: {count: 300, kind: stream_delta, content: "d%d", pad: {$repeat: {count: 30720, text: x}}}
+    - emit: {kind: thinking, content: last}
+    - barrier: hold
+    - complete: 0
+ignore: [session_upserted, loading_progress, stream_delta]
+timeout_ms: 20000
+steps:
+  - connect: c1
+  - send: {c1: {type: chat.send, sessionId: $s1, content: $script.s1}}
+  - expect: {c1: {kind: thinking, content: first, seq: 1}}
+  - reached: {s1: go}
+  - pause: c1
+  - release: {s1: go}
+  - reached: {s1: hold}
+  - resume: c1
+  - expect_close: c1
+  - connect: c2
+  - send: {c2: {type: chat.subscribe, sessions: [{sessionId: $s1, lastSeq: 0}]}}
+  - expect: {c2: {kind: chat_subscribed, sessionId: $s1, isProcessing: true, lastSeq: 302}}
+  - expect: {c2: {kind: thinking, content: first, seq: 1}}
+  - expect: {c2: {kind: thinking, content: last, seq: 302}}
+  - release: {s1: hold}
+  - expect: {c2: {kind: complete, success: true, seq: 303}}
+  - provider_done: {s1: completed}
+YAML
+$GW run --seed 3 -j 2 --target "$OUT/bp-target.yaml" "$OUT/bp" >"$OUT/bp.txt" 2>&1; bprc=$?
+$GW run --seed 3 --target "$OUT/bp-target.yaml" --mutant replay-queued-whole \
+    "$OUT/bp/99.2.1-refresh-replay-of-ten-megabytes.yaml" >"$OUT/bp-mut.txt" 2>&1; bpmrc=$?
+if [ $bprc = 0 ] && grep -q '^2 passed, 0 failed$' "$OUT/bp.txt" && [ $bpmrc = 1 ] \
+   && grep -q '^  FAILED       99.2.1-refresh-replay-of-ten-megabytes' "$OUT/bp-mut.txt"; then
+    ok "backpressure: a 10 MB replay at the 8 MiB cap arrives whole (not with replay-queued-whole); a stalled only reader is still cut"
+else
+    echo "exit $bprc, mutant exit $bpmrc" >>"$OUT/bp.txt"
+    cat "$OUT/bp-mut.txt" >>"$OUT/bp.txt"
+    bad "backpressure at the default send cap" "$OUT/bp.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

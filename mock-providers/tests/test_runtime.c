@@ -864,7 +864,56 @@ static void test_runtime_emit_many_yields(void)
     fx_release(&f);
 }
 
+/* The driver's consumer is full (R-LIMIT-5): what on_full answers. */
+static bool fx_consumer_full;
+
+static bool on_full(void *ctx)
+{
+    (void)ctx;
+    return fx_consumer_full;
+}
+
+static const struct mp_run_sink pressure_sink = {
+    .event = on_event,
+    .announce = on_announce,
+    .permission = on_permission,
+    .control = on_control,
+    .timer = on_timer,
+    .yield = on_yield,
+    .full = on_full,
+    .ended = on_ended,
+};
+
+/* With sink->full, the run yields after every event while the consumer is full, in an emit
+ * step as in an emit_many, and runs on without yielding once it is not. */
+static void test_runtime_yields_while_consumer_full(void)
+{
+    struct fx f;
+
+    fx_init(&f,
+            "- emit: {kind: text, content: a}\n- emit: {kind: text, content: b}\n"
+            "- emit_many: {count: 3, kind: stream_delta, content: \"d%d\"}\n- exit: 0\n",
+            false);
+    mp_run_free(f.run);
+    f.run = mp_run_new(&f.d, &f.info, &pressure_sink, &f.r);
+    f.r.run = f.run;
+    fx_consumer_full = true;
+    mp_run_start(f.run);
+    EXPECT(&f, "E:{\"kind\":\"text\",\"content\":\"a\"}", "Y");
+    mp_run_resume(f.run);
+    EXPECT(&f, "E:{\"kind\":\"text\",\"content\":\"b\"}", "Y");
+    mp_run_resume(f.run);
+    EXPECT(&f, "E:{\"kind\":\"stream_delta\",\"content\":\"d1\"}", "Y");
+    mp_run_resume(f.run);
+    EXPECT(&f, "E:{\"kind\":\"stream_delta\",\"content\":\"d2\"}", "Y");
+    fx_consumer_full = false;
+    mp_run_resume(f.run);
+    EXPECT(&f, "E:{\"kind\":\"stream_delta\",\"content\":\"d3\"}", "X:completed 0");
+    fx_release(&f);
+}
+
 static CU_TestInfo runtime_tests[] = {
+    {"yields_while_consumer_full", test_runtime_yields_while_consumer_full},
     {"emit_many_yields", test_runtime_emit_many_yields},
     {"hello_has_every_fact", test_runtime_hello_has_every_fact},
     {"emitted_comes_before_event", test_runtime_emitted_comes_before_event},

@@ -32,6 +32,8 @@ struct gw_fake_run {
     bool answer_allow;
     bool answer_cancelled;
     char answer_reason[32];
+    bool paused;              /* the last ops->flow said paused */
+    int n_flow;               /* ops->flow calls */
     struct gw_fake_run *next; /* newest first */
 };
 
@@ -53,10 +55,17 @@ void gw_fake_end(struct gw_fake_run *r, int exit_code);
 
 /* Provider names the next gw_test_core disables (NULL-terminated), or NULL. */
 extern const char *const *gw_test_disabled_providers;
+/* The next gw_test_core's replay_cap, flow_high and hold_cap (0: the core's defaults). */
+extern size_t gw_test_replay_cap;
+extern size_t gw_test_flow_high;
+extern size_t gw_test_hold_cap;
 /* A core on ":memory:" with the fake provider, seed 1, the given fake clock. */
 struct gw_core *gw_test_core(struct gw_fake *f, int64_t (*clock_ms)(void));
-/* Drain the outbox: new array of {conn, frame|close} objects (frame parsed). */
+/* Drain the outbox and every backlog (as a glue whose sockets read at once): new array of
+ * {conn, frame|close} objects (frame parsed). Kicks are left out. */
 json_t *gw_test_drain(struct gw_core *c);
+/* Drain the outbox only: what the core queued so far, backlogs stay (flow-control tests). */
+json_t *gw_test_drain_outbox(struct gw_core *c);
 /* Frames in `drained` for conn (new array of borrowed-then-increfed frames). */
 json_t *gw_test_frames_for(json_t *drained, uint64_t conn);
 /* Drain the outbox and keep only conn's frames (new array). */

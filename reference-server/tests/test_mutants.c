@@ -687,6 +687,39 @@ static bool sc_no_history_truncated(void)
                              iget(f, 1, "firstAvailable") == 4));
 }
 
+/* R-LIMIT-5: a replay of about 2 MB leaves a backlog after the first pull (1 MiB by default). */
+static bool sc_replay_queued_whole(void)
+{
+    json_t *all, *f;
+    bool backlog;
+    char *big = wc_xasprintf("{\"kind\":\"stream_delta\",\"content\":\"%0*d\"}", 1000, 0);
+    up();
+    send_chat(a1);
+    for (int i = 0; i < 2000; i++)
+        emit(big);
+    free(big);
+    json_decref(got(a1));
+    subscribe(a2, 0);
+    all = gw_test_drain_outbox(core);
+    f = gw_test_frames_for(all, a2);
+    json_decref(all);
+    backlog = gw_core_conn_has_backlog(core, a2);
+    return down(judge(f, backlog && json_array_size(f) > 1 && json_array_size(f) < 2001));
+}
+
+/* R-LIMIT-5: the only socket of a run is full: its provider is paused, and resumed after. */
+static bool sc_provider_never_paused(void)
+{
+    bool paused, resumed;
+    up();
+    send_chat(a1);
+    gw_core_conn_set_full(core, a1, true);
+    paused = fake.runs->paused;
+    gw_core_conn_set_full(core, a1, false);
+    resumed = !fake.runs->paused && fake.runs->n_flow == 2;
+    return down(paused && resumed);
+}
+
 static bool sc_pending_not_listed(void)
 {
     json_t *f;
@@ -954,6 +987,8 @@ static const struct {
     {GW_MUT_COMMIT_AT_EXIT, sc_commit_at_exit},
     {GW_MUT_DROPPED_TAKE_SEQ, sc_dropped_take_seq},
     {GW_MUT_NUL_TRUNCATES_IDS, sc_nul_truncates_ids},
+    {GW_MUT_REPLAY_QUEUED_WHOLE, sc_replay_queued_whole},
+    {GW_MUT_PROVIDER_NEVER_PAUSED, sc_provider_never_paused},
 };
 
 static void test_mutants_each_flips_its_behaviour(void)
