@@ -77,7 +77,13 @@ static void vfail(struct pctx *p, const json_t *node, const char *key, const cha
         char *one = wc_yaml_one_line(msg);
         p->err = wc_xasprintf("%s:%d:%d: %s", wc_yaml_name(p->doc), line, col, one);
         free(one);
-    } else if (p->doc && p->stepno) /* an empty {} or [] has no position of its own */
+    } else if (p->doc && p->stepno && wc_yaml_pos(p->doc, p->steps, &line, &col)) {
+        /* a bare `-` has no token at all: the script's place, and the step's number */
+        char *one = wc_yaml_one_line(msg);
+        p->err = wc_xasprintf("%s:%d:%d: script step %zu: %s", wc_yaml_name(p->doc), line, col,
+                              p->stepno, one);
+        free(one);
+    } else if (p->doc && p->stepno)
         p->err = wc_xasprintf("%s: script step %zu: %s", wc_yaml_name(p->doc), p->stepno, msg);
     else if (p->doc)
         p->err = wc_xasprintf("%s: %s", wc_yaml_name(p->doc), msg);

@@ -190,6 +190,9 @@ static void test_null_nodes_have_positions(void)
               "null");
     lint_has("tags: [abort]\n", "tags: [abort]\nbogus: |\n  two\n  lines\n",
              "cases/6-abort/6.1.2-abort-mid-stream.yaml:5:1: unknown key 'bogus'");
+    lint_edit("    - barrier: hold\n", "    -\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:12:7: script step 3: a step must be a "
+              "mapping such as {emit: {...}}");
     lint_edit("    - barrier: hold\n", "    - ~\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:14:7: a step must be a mapping such as "
               "{emit: {...}}");
