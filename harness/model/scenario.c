@@ -1907,6 +1907,40 @@ static void lint_matrix(struct lint *l, const json_t *root)
     }
 }
 
+/*
+ * The first `http` step, at any depth of v (alternatives, groups), that checks the body of
+ * GET .../sessions/running's data.sessions: a per-user listing other running cases change.
+ */
+static const json_t *running_list_check(const json_t *v)
+{
+    const char *k;
+    const json_t *m, *h = json_is_object(v) ? json_object_get(v, "http") : NULL;
+    size_t i;
+
+    if (json_is_object(h) && wc_json_str(h, "path") &&
+        strstr(wc_json_str(h, "path"), "/sessions/running") &&
+        json_object_get(
+            json_object_get(json_object_get(json_object_get(h, "expect"), "body"), "data"),
+            "sessions"))
+        return h;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+        {
+            const json_t *r = running_list_check(m);
+            if (r)
+                return r;
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, m)
+        {
+            const json_t *r = running_list_check(m);
+            if (r)
+                return r;
+        }
+    }
+    return NULL;
+}
+
 static void lint_top(struct lint *l, const json_t *root, const char *name)
 {
     int64_t t;
@@ -1943,6 +1977,14 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
                  "the case observes '%s', a broadcast that other cases running beside it cause "
                  "too: add 'own_users: true' (users no other running case has)",
                  bk);
+    }
+
+    if (!own_users && !l->own_target) {
+        const json_t *at = running_list_check(json_object_get(root, "steps"));
+        if (at)
+            lerr(l, at, "path", json_object_get(at, "path"),
+                 "the case checks the body of the running list, which the runs of other cases "
+                 "beside it fill too: add 'own_users: true' (users no other running case has)");
     }
 
     lint_matrix(l, root);

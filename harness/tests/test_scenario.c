@@ -190,6 +190,13 @@ static void test_null_nodes_have_positions(void)
               "null");
     lint_has("tags: [abort]\n", "tags: [abort]\nbogus: |\n  two\n  lines\n",
              "cases/6-abort/6.1.2-abort-mid-stream.yaml:5:1: unknown key 'bogus'");
+    lint_edit("  - quiet: c1\n",
+              "  - http: {method: GET, path: /api/providers/sessions/running, expect: {body: "
+              "{data: {sessions: []}}}}\n"
+              "  - quiet: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:24:31: the case checks the body of the "
+              "running list, which the runs of other cases beside it fill too: add 'own_users: "
+              "true' (users no other running case has)");
     lint_edit("    - barrier: hold\n", "    -\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:12:7: script step 3: a step must be a "
               "mapping such as {emit: {...}}");
