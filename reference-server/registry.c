@@ -94,11 +94,40 @@ void gw_run_unref(struct gw_run *run)
     run_destroy(run);
 }
 
+static int64_t reg_now_ms(const struct gw_registry *reg)
+{
+    return reg->ret.clock_ms ? reg->ret.clock_ms() : wc_now_ms();
+}
+
+static bool retention_over(const struct gw_registry *reg, const struct gw_run *run,
+                           int64_t now_ms)
+{
+    return reg->ret.retain_ms > 0 && run->status == GW_RUN_COMPLETED &&
+           now_ms - run->completed_at_ms >= reg->ret.retain_ms;
+}
+
+static void ring_clear(struct gw_registry *reg, struct gw_run *run);
+
+/* CloudCLI's COMPLETED_RUN_RETENTION_MS: the session has no run any more (R-SUB-8: lastSeq 0).
+ * A provider still holding the run keeps the struct, not the events. */
+static void forget(struct gw_registry *reg, struct gw_run *run)
+{
+    run->current = false;
+    ring_clear(reg, run);
+    gw_run_unref(run);
+}
+
 struct gw_run *gw_registry_current(struct gw_registry *reg, const char *session_id)
 {
     for (struct gw_run *run = reg->runs; run; run = run->next) {
-        if (run->current && strcmp(run->session_id, session_id) == 0)
-            return run;
+        if (!run->current || strcmp(run->session_id, session_id) != 0)
+            continue;
+        /* R-SUB-8: the run's age decides, not whether the sweep of gw_registry_expire ran */
+        if (retention_over(reg, run, reg_now_ms(reg))) {
+            forget(reg, run);
+            return NULL;
+        }
+        return run;
     }
     return NULL;
 }
@@ -312,14 +341,9 @@ size_t gw_registry_expire(struct gw_registry *reg, int64_t now_ms)
         return 0;
     for (run = reg->runs; run; run = next) {
         next = run->next; /* the unref below frees at most run itself */
-        if (!run->current || run->status != GW_RUN_COMPLETED ||
-            now_ms - run->completed_at_ms < reg->ret.retain_ms)
+        if (!run->current || !retention_over(reg, run, now_ms))
             continue;
-        /* CloudCLI's COMPLETED_RUN_RETENTION_MS: the session has no run any more (R-SUB-4:
-         * lastSeq 0). A provider still holding the run keeps the struct, not the events. */
-        run->current = false;
-        ring_clear(reg, run);
-        gw_run_unref(run);
+        forget(reg, run);
         n++;
     }
     return n;
@@ -363,7 +387,7 @@ static void deliver(struct gw_registry *reg, struct gw_run *run, json_t *ev)
         reg->hooks.forwarded(reg->hooks_ctx, run, ev);
     if (is_complete && run->status == GW_RUN_RUNNING) {
         run->status = GW_RUN_COMPLETED;
-        run->completed_at_ms = reg->ret.clock_ms ? reg->ret.clock_ms() : wc_now_ms();
+        run->completed_at_ms = reg_now_ms(reg);
         if (reg->hooks.completed)
             reg->hooks.completed(reg->hooks_ctx, run);
     }

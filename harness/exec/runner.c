@@ -335,6 +335,13 @@ static char *unmet_need(const struct hn_case *c, struct hn_target *t)
         return wc_xasprintf("the case is written for a replay cap of %lld events; the target "
                             "declares %lld (replay_cap)",
                             (long long)cap, (long long)t->replay_cap);
+    json_object_foreach(c->target_settings, sk, sv)
+    {
+        if (!hn_target_can_set(t, sk))
+            return wc_xasprintf("the case sets '%s' on its private gateway; the target profile "
+                                "has no such setting (settings)",
+                                sk);
+    }
     if (c->own_target && !hn_target_spawns(t))
         return wc_xstrdup("the case needs a private gateway (own_target) and the target profile "
                           "cannot start one (it has no 'start')");
@@ -384,6 +391,8 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
         json_object_set_new(header, "ping_interval_ms", json_integer(rt->t->ping_interval_ms));
     if (rt->t->mutant)
         json_object_set_new(header, "mutant", json_string(rt->t->mutant));
+    if (json_object_size(rt->t->settings))
+        json_object_set(header, "target_settings", rt->t->settings);
     rt->tr = hn_transcript_new(header);
 }
 
@@ -549,7 +558,8 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     }
     if (c->own_target) {
         own = hn_target_clone(shared);
-        if (hn_target_start(own, 20000, &err) != 0) {
+        if (hn_target_set_settings(own, c->target_settings, &err) != 0 ||
+            hn_target_start(own, 20000, &err) != 0) {
             char *m = wc_xasprintf("own target: %s", err);
             result = hn_runner_result_norun(c, "ERROR", m, o->seed, o->rerun);
             free(m);

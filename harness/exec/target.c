@@ -151,6 +151,7 @@ static int validate_start(const struct wc_yaml_doc *doc, const json_t *root, cha
 static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char **err);
 static int validate_lists(const struct wc_yaml_doc *doc, const json_t *root, char **err);
 static int validate_dpa(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+static int validate_settings(const struct wc_yaml_doc *doc, const json_t *root, char **err);
 
 /* A target profile: known keys, then each section. */
 static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **err)
@@ -172,6 +173,7 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                                        "pong_timeout_ms",
                                        "quiescence",
                                        "disable_provider_args",
+                                       "settings",
                                        NULL};
     const char *k;
     json_t *v;
@@ -192,7 +194,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         return WC_ERR_CONFIG;
     }
     if (validate_start(doc, root, err) != 0 || validate_auth(doc, root, err) != 0 ||
-        validate_lists(doc, root, err) != 0 || validate_dpa(doc, root, err) != 0)
+        validate_lists(doc, root, err) != 0 || validate_dpa(doc, root, err) != 0 ||
+        validate_settings(doc, root, err) != 0)
         return WC_ERR_CONFIG;
     json_t *q = json_object_get(root, "quiescence");
     if (q && !(json_is_string(q) && !strcmp(json_string_value(q), "sentinel")) &&
@@ -357,6 +360,49 @@ static int validate_dpa(const struct wc_yaml_doc *doc, const json_t *root, char 
     return 0;
 }
 
+/* settings: NAME -> a non-empty list of strings that names ${value}, with a start. */
+static int validate_settings(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
+    json_t *set = json_object_get(root, "settings"), *l;
+    const char *k;
+
+    if (!set)
+        return 0;
+    if (!json_is_object(set)) {
+        *err = perr(doc, root, "settings",
+                    "'settings' is a mapping: NAME: [arguments that name ${value}]");
+        return WC_ERR_CONFIG;
+    }
+    if (!json_object_get(root, "start")) {
+        *err = perr(doc, root, "settings", "'settings' needs 'start' (the harness starts the gateway)");
+        return WC_ERR_CONFIG;
+    }
+    json_object_foreach(set, k, l)
+    {
+        size_t i;
+        json_t *a;
+        bool named = false;
+        if (!json_is_array(l) || json_array_size(l) == 0) {
+            *err = wc_yaml_msg(doc, set, k, "setting '%s' must be a non-empty list of strings", k);
+            return WC_ERR_CONFIG;
+        }
+        json_array_foreach(l, i, a)
+        {
+            if (!json_is_string(a)) {
+                *err = wc_yaml_msg(doc, set, k, "setting '%s': its entries are strings", k);
+                return WC_ERR_CONFIG;
+            }
+            named = named || strstr(json_string_value(a), "${value}");
+        }
+        if (!named) {
+            *err = wc_yaml_msg(doc, set, k, "setting '%s' must name its value somewhere as ${value}",
+                               k);
+            return WC_ERR_CONFIG;
+        }
+    }
+    return 0;
+}
+
 static struct hn_target *from_profile(json_t *root, const char *path)
 {
     struct target_full *f = wc_xcalloc(1, sizeof(*f));
@@ -400,6 +446,7 @@ static struct hn_target *from_profile(json_t *root, const char *path)
     wc_json_int(root, "ping_interval_ms", &t->ping_interval_ms);
     wc_json_int(root, "pong_timeout_ms", &t->pong_timeout_ms);
     t->disabled = json_array();
+    t->settings = json_object();
     v = json_object_get(root, "quiescence");
     if (json_is_object(v)) {
         t->quiescence = wc_xstrdup("quiet_ms");
@@ -615,16 +662,20 @@ static int make_dirs(struct hn_target *t, char **err)
 
 /*
  * The gateway's argv (new, NULL-terminated): "gwspec-gateway" -> the binary; ${state_dir},
- * ${seed}, ${bin_dir} substituted; the disable_provider_args of every disabled provider and
- * --mutant appended.
+ * ${seed}, ${bin_dir} substituted; the disable_provider_args of every disabled provider, the
+ * arguments of every setting, and --mutant appended.
  */
 static char **build_argv(const struct hn_target *t)
 {
     json_t *argv_j = json_object_get(json_object_get(t->profile, "start"), "argv");
     json_t *dpa = json_object_get(t->profile, "disable_provider_args");
-    size_t argc = json_array_size(argv_j);
-    char **argv =
-        wc_xcalloc(argc + json_array_size(dpa) * json_array_size(t->disabled) + 4, sizeof(*argv));
+    json_t *setargs = json_object_get(t->profile, "settings");
+    size_t argc = json_array_size(argv_j), nset = 0;
+    const char *sk;
+    json_t *sv;
+    json_object_foreach(t->settings, sk, sv) nset += json_array_size(json_object_get(setargs, sk));
+    char **argv = wc_xcalloc(argc + json_array_size(dpa) * json_array_size(t->disabled) + nset + 4,
+                             sizeof(*argv));
     char seedtext[32];
     snprintf(seedtext, sizeof(seedtext), "%llu", (unsigned long long)t->seed);
     /* ${bin_dir}: the folder of the gateway binary, so test profiles can start our other tools */
@@ -657,6 +708,18 @@ static char **build_argv(const struct hn_target *t)
         json_t *a;
         json_object_set(subst, "provider", dname);
         json_array_foreach(dpa, ai, a)
+        {
+            json_t *s = hn_subst(a, subst);
+            argv[argc++] = wc_xstrdup(json_string_value(s));
+            json_decref(s);
+        }
+    }
+    json_object_foreach(t->settings, sk, sv)
+    {
+        size_t ai;
+        json_t *a;
+        json_object_set(subst, "value", sv);
+        json_array_foreach(json_object_get(setargs, sk), ai, a)
         {
             json_t *s = hn_subst(a, subst);
             argv[argc++] = wc_xstrdup(json_string_value(s));
@@ -927,6 +990,35 @@ int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err)
     return 0;
 }
 
+bool hn_target_can_set(const struct hn_target *t, const char *name)
+{
+    return json_object_get(json_object_get(t->profile, "settings"), name) != NULL;
+}
+
+int hn_target_set_settings(struct hn_target *t, const json_t *settings, char **err)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)settings, k, v)
+    {
+        if (!hn_target_can_set(t, k)) {
+            *err = wc_xasprintf("target %s: the profile has no setting '%s'", t->name, k);
+            return WC_ERR_CONFIG;
+        }
+    }
+    json_object_clear(t->settings);
+    json_object_foreach((json_t *)settings, k, v)
+    {
+        if (json_is_integer(v))
+            json_object_set_new(t->settings, k,
+                                json_sprintf("%lld", (long long)json_integer_value(v)));
+        else if (json_is_string(v))
+            json_object_set(t->settings, k, v);
+    }
+    return 0;
+}
+
 int hn_target_restart_signal(struct hn_target *t, int sig, int timeout_ms, char **err)
 {
     if (!hn_target_spawns(t)) {
@@ -971,6 +1063,7 @@ void hn_target_free(struct hn_target *t)
     free(t->state_dir);
     free(t->log_path);
     json_decref(t->disabled);
+    json_decref(t->settings);
     free(t);
 }
 

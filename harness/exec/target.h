@@ -12,6 +12,12 @@
  * (its sessions rows still name it; chat.send must answer UNSUPPORTED_PROVIDER, R-SEND-4). The
  * reference profile says [--disable-provider, "${provider}"]. A case that restarts its target
  * with a provider disabled is UNIMPLEMENTED on a profile without it.
+ *
+ * `settings` (optional, a mapping NAME -> list of strings with `${value}`): how to start the
+ * gateway with one of its limits set to a given value, for the cases that run a private instance
+ * with a small limit (`target_settings: {retain_ms: 300}`): the reference profile says
+ * `retain_ms: [--retain-ms, "${value}"]`. A case that needs a setting the profile does not name
+ * is UNIMPLEMENTED.
  * Depends on http.h and lib/.
  */
 #ifndef HN_TARGET_H
@@ -48,6 +54,7 @@ struct hn_target {
     char *state_dir;  /* private directory for ${state_dir}, or NULL */
     char *log_path;   /* the spawned gateway's output */
     json_t *disabled; /* provider names the next start makes unavailable (array) */
+    json_t *settings; /* NAME -> value (string) that every start of this instance applies */
     size_t user_set;  /* which user set `users` holds: 0 auth.users, i auth.pool[i-1] */
 };
 
@@ -88,6 +95,14 @@ bool hn_target_can_disable(const struct hn_target *t);
  * names is not empty and the profile cannot do it.
  */
 int hn_target_set_disabled(struct hn_target *t, const json_t *names, char **err);
+/* True when the profile says how to start the gateway with setting `name`. */
+bool hn_target_can_set(const struct hn_target *t, const char *name);
+/*
+ * The settings (an object NAME -> integer or string; NULL: none) that every later start and
+ * restart applies. 0, or WC_ERR_CONFIG with *err (new) naming the first setting the profile
+ * does not know.
+ */
+int hn_target_set_settings(struct hn_target *t, const json_t *settings, char **err);
 void hn_target_free(struct hn_target *t); /* stops it first */
 
 /*

@@ -1562,6 +1562,8 @@ static void lint_steps(struct lint *l, const json_t *parent, bool in_alt)
 
 /* ---- sessions and providers ---------------------------------------------------------------- */
 
+static void lint_target_settings(struct lint *l, const json_t *root);
+
 static void lint_sessions(struct lint *l, const json_t *root)
 {
     static const char *const keys[] = {"provider", "projectPath", "user", NULL};
@@ -1728,8 +1730,8 @@ const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
 static const char *const top_keys[] = {
     "id",     "title",       "spec",        "tags",       "needs",     "providers_needed",
     "strict", "description", "expectation", "matrix",     "sessions",  "providers",
-    "ignore", "replay_cap",  "timeout_ms",  "own_target", "own_users", "steps",
-    NULL,
+    "ignore", "replay_cap",  "timeout_ms",  "own_target", "target_settings", "own_users",
+    "steps",  NULL,
 };
 
 static int top_index(const char *k)
@@ -1809,7 +1811,7 @@ static void lint_key_order(struct lint *l, const json_t *root)
                  "key '%s' must come before '%s' (order: id, title, spec, tags, needs, "
                  "providers_needed, strict, description, expectation, matrix, "
                  "sessions, providers, ignore, replay_cap, timeout_ms, own_target, "
-                 "own_users, "
+                 "target_settings, own_users, "
                  "steps)",
                  k, last_key);
         else {
@@ -1968,6 +1970,7 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     get_int(l, root, "timeout_ms", 1, 600000, &t);
     get_int(l, root, "replay_cap", 1, 100000000, &t);
     l->own_target = get_bool(l, root, "own_target", false);
+    lint_target_settings(l, root);
     bool own_users = get_bool(l, root, "own_users", false);
     if (!own_users && !l->own_target) {
         const char *bk =
@@ -1989,6 +1992,35 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
 
     lint_matrix(l, root);
     lint_sessions(l, root);
+}
+
+/* target_settings: NAME (lower case, digits, '_') -> an integer or a string, own_target only. */
+static void lint_target_settings(struct lint *l, const json_t *root)
+{
+    json_t *set = json_object_get(root, "target_settings"), *v;
+    const char *k;
+
+    if (!set)
+        return;
+    if (!json_is_object(set) || json_object_size(set) == 0) {
+        lerr(l, root, "target_settings", set,
+             "'target_settings' is a non-empty mapping: NAME: value (an integer or a string)");
+        return;
+    }
+    if (!l->own_target)
+        lerr(l, root, "target_settings", set,
+             "'target_settings' needs 'own_target: true' (a setting applies to a private target)");
+    json_object_foreach(set, k, v)
+    {
+        bool ok = *k != '\0';
+        for (const char *p = k; *p; p++)
+            ok = ok && (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_');
+        if (!ok)
+            kerr(l, set, k, "setting name '%s': lower-case letters, digits and '_' only", k);
+        else if (!json_is_integer(v) && !json_is_string(v))
+            lerr(l, set, k, v, "setting '%s' must be an integer or a string, not %s", k,
+                 type_name(v));
+    }
 }
 
 /* Make the subcases of a linted case and append them to out. */
@@ -2060,6 +2092,7 @@ static void expand(const json_t *root, const json_t *providers, const char *file
         c->providers = json_object_get(r, "providers");
         c->strict = json_is_true(json_object_get(r, "strict"));
         c->own_target = json_is_true(json_object_get(r, "own_target"));
+        c->target_settings = json_object_get(r, "target_settings");
         c->own_users = json_is_true(json_object_get(r, "own_users"));
         c->timeout_ms = 5000;
         if (json_is_integer(json_object_get(r, "timeout_ms")))

@@ -86,6 +86,7 @@ struct hn_case {
     json_t *steps;            /* array of one-key step objects */
     bool strict;
     bool own_target;
+    json_t *target_settings; /* borrowed from root: NAME -> value for the private target, or NULL */
     bool own_users; /* needs users no other running case has (it sees their broadcasts) */
     int64_t timeout_ms;
 };

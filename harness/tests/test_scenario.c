@@ -235,7 +235,20 @@ static void test_top_level_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:3:1: key 'title' must come before 'spec' "
               "(order: id, title, spec, tags, needs, providers_needed, strict, description, "
               "expectation, matrix, sessions, providers, ignore, replay_cap, timeout_ms, "
-              "own_target, own_users, steps)");
+              "own_target, target_settings, own_users, steps)");
+    /* target_settings: a private target only, names and values checked */
+    lint_edit("steps:\n", "target_settings: {retain_ms: 300}\nsteps:\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:16:19: 'target_settings' needs "
+              "'own_target: true' (a setting applies to a private target)");
+    lint_edit("steps:\n", "own_target: true\ntarget_settings: {Retain: 300}\nsteps:\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:19: setting name 'Retain': lower-case "
+              "letters, digits and '_' only");
+    lint_edit("steps:\n", "own_target: true\ntarget_settings: {retain_ms: [1]}\nsteps:\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:31: setting 'retain_ms' must be an "
+              "integer or a string, not a list");
+    lint_edit("steps:\n", "own_target: true\ntarget_settings: {}\nsteps:\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:17:18: 'target_settings' is a non-empty "
+              "mapping: NAME: value (an integer or a string)");
     /* section directory */
     struct hn_caselist l = {0};
     char *t = edit(GOOD, "6.1.2-abort-mid-stream", "7.1.2-abort-mid-stream");

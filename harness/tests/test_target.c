@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 #include "exec/target.h"
+#include "wc_err.h"
+#include "wc_json.h"
 #include "wc_time.h"
 #include "testutil.h"
 
@@ -173,6 +175,46 @@ static void test_profile_errors(void)
     unlink(path);
 }
 
+/* settings: NAME -> arguments that name ${value}; a case may set only the names listed */
+static void test_profile_settings(void)
+{
+    char path[64], *err = NULL;
+    snprintf(path, sizeof(path), "/tmp/gwspec-profile-set-%d.yaml", (int)getpid());
+    expect_profile_error(path,
+                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                         "settings: {retain_ms: [--retain-ms, five]}\n",
+                         ":4:12: setting 'retain_ms' must name its value somewhere as ${value}");
+    expect_profile_error(path,
+                         "name: bad\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                         "settings: {retain_ms: --retain-ms}\n",
+                         ":4:12: setting 'retain_ms' must be a non-empty list of strings");
+    expect_profile_error(path,
+                         "name: bad\nport: 1\nauth: {kind: token, users: {a: b}}\n"
+                         "settings: {retain_ms: [--retain-ms, \"${value}\"]}\n",
+                         ":4:1: 'settings' needs 'start' (the harness starts the gateway)");
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "name: ok\nstart: {argv: [x]}\nauth: {kind: token, users: {a: b}}\n"
+                "settings: {retain_ms: [--retain-ms, \"${value}\"]}\n");
+    fclose(fp);
+    struct hn_target *t = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL(t);
+    if (t) {
+        json_t *ok = json_pack("{s:i}", "retain_ms", 300);
+        json_t *bad = json_pack("{s:i, s:i}", "retain_ms", 300, "store_bytes", 10);
+        CU_ASSERT_TRUE(hn_target_can_set(t, "retain_ms"));
+        CU_ASSERT_FALSE(hn_target_can_set(t, "store_bytes"));
+        CU_ASSERT_EQUAL(hn_target_set_settings(t, ok, &err), 0);
+        CU_ASSERT_STRING_EQUAL(wc_json_str(t->settings, "retain_ms"), "300");
+        CU_ASSERT_EQUAL(hn_target_set_settings(t, bad, &err), WC_ERR_CONFIG);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "no setting 'store_bytes'"));
+        free(err);
+        json_decref(ok);
+        json_decref(bad);
+        hn_target_free(t);
+    }
+    unlink(path);
+}
+
 /* Stopping a spawned target also kills what it left in its process group (a provider that
  * hangs on purpose, a child the gateway never reaped). */
 static void test_stop_sweeps_process_group(void)
@@ -221,6 +263,7 @@ static CU_TestInfo target_tests[] = {
     {"pool_errors_have_positions", test_pool_errors_have_positions},
     {"user_sets", test_user_sets},
     {"profile_errors", test_profile_errors},
+    {"profile_settings", test_profile_settings},
     {"stop_sweeps_process_group", test_stop_sweeps_process_group},
     CU_TEST_INFO_NULL,
 };
