@@ -39,6 +39,7 @@ struct conn {
     struct pend *pend; /* oldest first: while not empty, every frame for it waits behind */
     struct pend **pend_tail;
     size_t held_bytes; /* bytes of the held frames in pend */
+    bool closing;      /* closed by the core (conn_overflow): takes nothing more */
     struct conn *next; /* bucket chain */
 };
 
@@ -752,7 +753,13 @@ static void conn_overflow(struct gw_core *c, struct conn *cn, const char *why)
 {
     wc_info("connection %llu: %s, closed", (unsigned long long)cn->id, why);
     pend_clear(cn);
+    /* R-LIMIT-5: a socket that is closing takes no more events, and does not keep its runs'
+     * providers going while the sockets that read are full (its close may wait long behind a
+     * reader that stopped). It stays attached until the glue reports it gone: this may run
+     * inside a fan-out over the run's sockets. */
+    cn->closing = true;
     gw_outbox_close(&c->ob, cn->id, CLOSE_TRY_AGAIN);
+    update_flow(c);
 }
 
 /* The outbox's route: while cn has a backlog, a new frame for it waits at its end. */
@@ -761,6 +768,8 @@ static bool route(void *ctx, uint64_t conn, struct gw_frame *f)
     struct gw_core *c = ctx;
     struct conn *cn = conn_find(c, conn);
 
+    if (cn && cn->closing)
+        return true; /* dropped: the socket is closing */
     if (!cn || !cn->pend)
         return false;
     if (cn->held_bytes + f->len > c->hold_cap) {
@@ -885,7 +894,8 @@ static bool run_should_pause(struct gw_core *c, const struct gw_run *run)
 
     for (size_t i = 0; i < CONN_BUCKETS; i++) {
         for (struct conn *cn = c->conns[i]; cn; cn = cn->next) {
-            if (!gw_run_is_attached(run, cn->id))
+            if ((cn->closing && !gw_mutant_on(GW_MUT_CLOSING_KEEPS_FLOW)) ||
+                !gw_run_is_attached(run, cn->id))
                 continue;
             if (!cn->full && !cn->pend)
                 return false;

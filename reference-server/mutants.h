@@ -122,7 +122,10 @@
     X(PROVIDER_NEVER_PAUSED, "provider-never-paused", "R-LIMIT-5",                                \
       "the provider is never paused: a burst over the send cap drops a socket that reads")      \
     X(NUL_TRUNCATES_IDS, "nul-truncates-ids", "R-IN-2,R-SEND-1,R-SUB-1,R-PERM-2",                \
-      "a type or id holding a NUL is cut at it: chat.send<NUL>x is chat.send, <id><NUL>x is <id>")
+      "a type or id holding a NUL is cut at it: chat.send<NUL>x is chat.send, <id><NUL>x is <id>") \
+    X(CLOSING_KEEPS_FLOW, "closing-keeps-flow", "R-LIMIT-5",                                      \
+      "a socket closed for a lagging replay still counts as a reader that is not full: the "     \
+      "provider goes on unpaused and the socket that reads is dropped at its send cap")
 /* clang-format on */
 
 enum gw_mutant {

@@ -99,8 +99,7 @@ static int64_t reg_now_ms(const struct gw_registry *reg)
     return reg->ret.clock_ms ? reg->ret.clock_ms() : wc_now_ms();
 }
 
-static bool retention_over(const struct gw_registry *reg, const struct gw_run *run,
-                           int64_t now_ms)
+static bool retention_over(const struct gw_registry *reg, const struct gw_run *run, int64_t now_ms)
 {
     return reg->ret.retain_ms > 0 && run->status == GW_RUN_COMPLETED &&
            now_ms - run->completed_at_ms >= reg->ret.retain_ms;

@@ -374,7 +374,8 @@ static int validate_settings(const struct wc_yaml_doc *doc, const json_t *root, 
         return WC_ERR_CONFIG;
     }
     if (!json_object_get(root, "start")) {
-        *err = perr(doc, root, "settings", "'settings' needs 'start' (the harness starts the gateway)");
+        *err = perr(doc, root, "settings",
+                    "'settings' needs 'start' (the harness starts the gateway)");
         return WC_ERR_CONFIG;
     }
     json_object_foreach(set, k, l)
@@ -395,8 +396,8 @@ static int validate_settings(const struct wc_yaml_doc *doc, const json_t *root, 
             named = named || strstr(json_string_value(a), "${value}");
         }
         if (!named) {
-            *err = wc_yaml_msg(doc, set, k, "setting '%s' must name its value somewhere as ${value}",
-                               k);
+            *err = wc_yaml_msg(doc, set, k,
+                               "setting '%s' must name its value somewhere as ${value}", k);
             return WC_ERR_CONFIG;
         }
     }

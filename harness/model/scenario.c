@@ -1728,8 +1728,8 @@ const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
 }
 
 static const char *const top_keys[] = {
-    "id",     "title",       "spec",        "tags",       "needs",     "providers_needed",
-    "strict", "description", "expectation", "matrix",     "sessions",  "providers",
+    "id",     "title",       "spec",        "tags",       "needs",           "providers_needed",
+    "strict", "description", "expectation", "matrix",     "sessions",        "providers",
     "ignore", "replay_cap",  "timeout_ms",  "own_target", "target_settings", "own_users",
     "steps",  NULL,
 };
