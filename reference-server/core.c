@@ -839,8 +839,10 @@ void gw_core_replay(struct gw_core *c, struct gw_run *run, uint64_t conn, int64_
     struct pend *p;
     int64_t from, first;
 
+    if (!cn)
+        return; /* not a socket of the core's: nothing to stream to */
     /* The planted replay bugs, and the mutant that queues the whole replay at once. */
-    if (!cn || gw_mutant_on(GW_MUT_REPLAY_QUEUED_WHOLE) || gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS) ||
+    if (gw_mutant_on(GW_MUT_REPLAY_QUEUED_WHOLE) || gw_mutant_on(GW_MUT_REPLAY_FRESH_IDS) ||
         gw_mutant_on(GW_MUT_TRUNCATION_RENUMBERS)) {
         gw_registry_replay(c->reg, run, conn, last_seq);
         return;
