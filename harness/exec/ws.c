@@ -61,6 +61,11 @@ void hn_ws_event_release(struct hn_ws_event *ev)
     memset(ev, 0, sizeof(*ev));
 }
 
+size_t hn_ws_pending(const struct hn_ws *ws)
+{
+    return ws->msg.len + (ws->rx.len - ws->rx_off);
+}
+
 void hn_ws_feed(struct hn_ws *ws, const void *data, size_t len)
 {
     wc_buf_add(&ws->rx, data, len);
