@@ -74,7 +74,8 @@ UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
-        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay
+        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay \
+        fuzz-short
 all: $(BINS)
 
 help:
@@ -93,6 +94,8 @@ help:
 	@echo "  mutate-check      the tool's self-test and a sampled pass (part of check)"
 	@echo "  fuzz              libFuzzer (clang) over every fuzz/ target, FUZZ_SECONDS=$(FUZZ_SECONDS) each"
 	@echo "  fuzz-replay       every committed fuzz input through its target, no fuzzer (part of check)"
+	@echo "  fuzz-short        make fuzz for FUZZ_SHORT_SECONDS=$(FUZZ_SHORT_SECONDS) per target (for CI); skipped, with"
+	@echo "                    a message, when clang cannot link a libFuzzer program"
 	@echo "  stress            the whole suite RUNS=200 times at -j2 with the other core busy"
 	@echo "  stress-external   the same against a gateway started outside the harness (a"
 	@echo "                    base_url profile, no start): RUNS=50 by default"
@@ -188,6 +191,23 @@ fuzz: $(DEPS_STAMP)
 	  $(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD)/fuzz-$(t))
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh \
 	  $(foreach t,$(FUZZ_TARGETS),$(t):$(subst $(FUZZ_SPACE),+,$(strip $(FUZZ_SEEDS_$(t)))))
+
+# A short libFuzzer run for CI (fuzz/README.md): `make fuzz` at FUZZ_SHORT_SECONDS per target.
+# When clang is missing or cannot link -fsanitize=fuzzer (Debian: clang and libclang-rt-14-dev)
+# it says so and succeeds, so a machine without them still passes.
+FUZZ_SHORT_SECONDS ?= 20
+fuzz-short:
+	@t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT; \
+	if ! command -v clang >/dev/null 2>&1; then \
+	  echo "fuzz-short: skipped: no clang (Debian: apt-get install clang libclang-rt-14-dev)"; exit 0; \
+	fi; \
+	if ! printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+	    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return (int)(n && !d); }' \
+	    | clang -x c - -fsanitize=fuzzer,address,undefined -o "$$t/probe" >"$$t/log" 2>&1; then \
+	  echo "fuzz-short: skipped: clang cannot link a libFuzzer program (Debian: apt-get install libclang-rt-14-dev):"; \
+	  head -3 "$$t/log"; exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
 
 # Every process (unit tests, harness, its workers, gateways, providers) logs sanitizer reports,
 # leaks included, into ASAN_LOGS; any report fails the target, even from a process whose exit

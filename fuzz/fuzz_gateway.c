@@ -11,10 +11,20 @@
  *   o       close the socket named by the argument's first byte (a, b or c) and open a new one
  *   R r     a REST request as alice (R) or bob (r): "METHOD PATH[?limit=N&offset=M] BODY"
  *   t       the clock moves on by the argument in ms (default 1000); the core's timers run, and
- *           every run's pending provider timer or resume fires
+ *           every run's pending provider timer or resume fires (not a paused run's)
+ *   f e     flow control (R-LIMIT-5): the socket named by the argument's first byte is full (f:
+ *           gw_core_conn_set_full) or drains (e: not full, then gw_core_conn_drain with the
+ *           argument's number as the byte budget, default 1024, while it has a backlog)
+ * A first line "M" starts the core with tight memory: 4 KiB replay rings, 16 KiB for every ring,
+ * 8 KiB of store history, 2 s retention, 2 KiB per replay pull, 4 KiB held per socket, so the
+ * registry's and store's byte caps, the streamed replay and the held frames are reached by short
+ * inputs. A kick (the core holds a backlog) is answered as the glue does: a socket that is not
+ * full is drained at once. Provider runs get the core's flow calls: a paused run is not resumed
+ * until it is unpaused, and its runtime sees it as full (the mock runtime's yield).
  * Oracles beyond the sanitizers: every frame the outbox holds is a JSON object (never the text
  * "null") with a string "type" or "kind"; every close code is in 1000..4999; the core never
- * calls a provider run after releasing it; every REST status is 2xx, 4xx or 5xx with a body.
+ * calls a provider run after releasing it (flow included); every REST status is 2xx, 4xx or 5xx
+ * with a body; a kick names a socket the input opened; the drain loop ends (bounded).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,12 +52,16 @@ struct frun {
     const struct gw_provider_sink *sink;
     void *sink_ctx;
     bool released, ended, timer, yield;
+    bool paused; /* the core's flow call: every socket of the run is full */
 };
 
 static struct frun *runs[MAX_RUNS];
 static bool verbose; /* $FUZZ_VERBOSE: print every frame and REST answer (reproducing a find) */
 static size_t n_runs;
 static int64_t now_ms;
+/* The input's three sockets: their ids, whether the fake glue calls them full, kicks owed. */
+static uint64_t conn[3];
+static bool full[3], kicked[3];
 
 static void check(int ok)
 {
@@ -98,6 +112,11 @@ static void on_yield(void *ctx)
     ((struct frun *)ctx)->yield = true;
 }
 
+static bool on_full(void *ctx)
+{
+    return ((struct frun *)ctx)->paused;
+}
+
 static void on_ended(void *ctx, enum mp_end how, int exit_code)
 {
     struct frun *r = ctx;
@@ -113,6 +132,7 @@ static const struct mp_run_sink run_sink = {
     .permission = on_permission,
     .timer = on_timer,
     .yield = on_yield,
+    .full = on_full,
     .ended = on_ended,
 };
 
@@ -185,12 +205,24 @@ static void fp_release(struct gw_prun *p)
     r->released = true;
 }
 
+/* The core's flow control: may come from inside a sink callback, so it only notes it. */
+static void fp_flow(struct gw_prun *p, bool paused)
+{
+    struct frun *r = (struct frun *)p;
+
+    check(!r->released);
+    if (verbose)
+        fprintf(stderr, "< flow: run %p %s\n", (void *)r, paused ? "paused" : "resumed");
+    r->paused = paused;
+}
+
 static const struct gw_provider_ops fuzz_ops = {
     .open = fp_open,
     .start = fp_start,
     .abort = fp_abort,
     .permission = fp_permission,
     .release = fp_release,
+    .flow = fp_flow,
 };
 
 /* --- the oracles on what the core sends ------------------------------------------------- */
@@ -199,6 +231,16 @@ static void check_out(void *ctx, const struct gw_outmsg *m)
 {
     json_t *v;
 
+    if (!m->frame && m->close_code == 0) { /* a kick: the core holds a backlog for conn */
+        size_t i;
+        for (i = 0; i < 3 && conn[i] != m->conn; i++)
+            ;
+        if (verbose)
+            fprintf(stderr, "< conn %llu: kick\n", (unsigned long long)m->conn);
+        if (i < 3)
+            kicked[i] = true;
+        return;
+    }
     if (!m->frame) {
         if (verbose)
             fprintf(stderr, "< conn %llu: close %d\n", (unsigned long long)m->conn, m->close_code);
@@ -214,10 +256,42 @@ static void check_out(void *ctx, const struct gw_outmsg *m)
     json_decref(v);
 }
 
+/* The socket i drains: budget bytes at a time while the core holds a backlog for it (each
+ * pull queues at least one frame, so the loop ends; 10,000 pulls is a hang). */
+static void pull(struct gw_core *c, size_t i, size_t budget)
+{
+    int rounds = 0;
+
+    kicked[i] = false;
+    while (!full[i] && gw_core_conn_has_backlog(c, conn[i])) {
+        check(++rounds < 10000);
+        gw_core_conn_drain(c, conn[i], budget);
+        gw_outbox_drain(gw_core_outbox(c), check_out, NULL);
+    }
+}
+
 static void drain(struct gw_core *c)
 {
     gw_core_flush(c);
     gw_outbox_drain(gw_core_outbox(c), check_out, NULL);
+    for (size_t i = 0; i < 3; i++) {
+        if (kicked[i] && !full[i])
+            pull(c, i, 1024);
+    }
+}
+
+/* f / e: the socket named by arg[0] is full, or drains with the budget arg + 1 says. */
+static void flow(struct gw_core *c, bool is_full, const char *arg)
+{
+    if (arg[0] < 'a' || arg[0] > 'c')
+        return;
+    size_t i = (size_t)(arg[0] - 'a');
+    full[i] = is_full;
+    gw_core_conn_set_full(c, conn[i], is_full);
+    if (!is_full) {
+        long b = arg[1] ? strtol(arg + 1, NULL, 10) : 1024;
+        pull(c, i, b > 0 && b < (1 << 24) ? (size_t)b : 1024);
+    }
 }
 
 /* --- the actions ------------------------------------------------------------------------ */
@@ -284,7 +358,7 @@ static void advance(struct gw_core *c, const char *arg)
     gw_core_tick(c, now_ms);
     for (i = 0; i < n_runs; i++) {
         struct frun *r = runs[i];
-        if (r->ended)
+        if (r->ended || r->released || r->paused)
             continue;
         if (r->yield) {
             r->yield = false;
@@ -318,15 +392,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = wc_xstrndup((const char *)data, size), *line, *next;
     char *err = NULL;
     struct gw_core *c;
-    uint64_t conn[3];
     size_t i;
 
     now_ms = 1000;
+    line = text;
+    if (line[0] == 'M' && (line[1] == '\n' || line[1] == '\0')) {
+        o.memory = (struct gw_core_memory){
+            .replay_bytes = 4096, .replay_budget = 16384, .retain_ms = 2000, .store_bytes = 8192};
+        o.flow_high = 2048;
+        o.hold_cap = 4096;
+        line = line[1] ? line + 2 : line + 1;
+    }
+    memset(full, 0, sizeof(full));
+    memset(kicked, 0, sizeof(kicked));
     c = gw_core_new(&o, &err);
     check(c != NULL);
     for (i = 0; i < 3; i++)
         conn[i] = gw_core_conn_open(c, users[i], NULL);
-    for (line = text; line; line = next) {
+    for (; line; line = next) {
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
@@ -342,7 +425,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (line[1] >= 'a' && line[1] <= 'c') {
                 gw_core_conn_close(c, conn[line[1] - 'a']);
                 conn[line[1] - 'a'] = gw_core_conn_open(c, users[line[1] - 'a'], NULL);
+                full[line[1] - 'a'] = kicked[line[1] - 'a'] = false;
             }
+            break;
+        case 'f':
+        case 'e':
+            flow(c, line[0] == 'f', line + 1);
             break;
         case 'R':
         case 'r':

@@ -548,8 +548,18 @@ struct mp_script *mp_script_error(const char *message)
 {
     struct mp_script *s = script_alloc(2);
     char *content = wc_xasprintf("gwspec: %s", message ? message : "invalid directive");
+    json_t *c = json_string(content);
 
-    add_step(s, MP_STEP_EMIT, json_pack("{s:s, s:s}", "kind", "error", "content", content));
+    /* a message that quotes bytes of a prompt that is not UTF-8: an event with no kind was
+     * emitted (fuzz/corpus/provider/error-message-not-utf8); each byte that is not ASCII is '?' */
+    if (!c) {
+        for (char *p = content; *p; p++) {
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        }
+        c = json_string(content);
+    }
+    add_step(s, MP_STEP_EMIT, json_pack("{s:s, s:o}", "kind", "error", "content", c));
     add_step(s, MP_STEP_COMPLETE, NULL)->exit_code = 1;
     free(content);
     return s;

@@ -6,6 +6,8 @@
  *   silent   never sends a frame
  *   garbage  answers every frame with text that is not JSON
  *   huge     answers the first frame with one 20 MiB text frame
+ *   big-json answers the first frame with one 15 MiB text frame that is valid JSON (under the
+ *            harness's 16 MiB frame cap: what --max-case-bytes must cut before parsing it)
  *   close    closes the connection with 1011 on the first frame
  *   ping-flood   from the upgrade on, pings (4-byte payload) as fast as the socket drains
  *   frame-flood  from the upgrade on, small valid JSON text frames as fast as it drains
@@ -23,7 +25,15 @@
 #include "wc_mem.h"
 #include "wc_banned.h"
 
-enum mode { MODE_SILENT, MODE_GARBAGE, MODE_HUGE, MODE_CLOSE, MODE_PING_FLOOD, MODE_FRAME_FLOOD };
+enum mode {
+    MODE_SILENT,
+    MODE_GARBAGE,
+    MODE_HUGE,
+    MODE_CLOSE,
+    MODE_PING_FLOOD,
+    MODE_FRAME_FLOOD,
+    MODE_BIG_JSON
+};
 
 static enum mode mode;
 static volatile sig_atomic_t stopping;
@@ -131,10 +141,15 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (!p->pending)
             return 0;
         p->pending--;
-        if (mode == MODE_HUGE) {
-            size_t n = 20u << 20;
+        if (mode == MODE_HUGE || mode == MODE_BIG_JSON) {
+            size_t n = mode == MODE_HUGE ? 20u << 20 : 15u << 20;
             unsigned char *buf = wc_xmalloc(LWS_PRE + n);
             memset(buf + LWS_PRE, 'x', n);
+            if (mode == MODE_BIG_JSON) { /* {"kind":"noise","pad":"xxx...x"} */
+                static const char head[] = "{\"kind\":\"noise\",\"pad\":\"";
+                memcpy(buf + LWS_PRE, head, sizeof(head) - 1);
+                memcpy(buf + LWS_PRE + n - 2, "\"}", 2);
+            }
             lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
             free(buf);
             mode = MODE_SILENT;
@@ -179,6 +194,7 @@ int main(int argc, char **argv)
                    : !strcmp(m, "close")       ? MODE_CLOSE
                    : !strcmp(m, "ping-flood")  ? MODE_PING_FLOOD
                    : !strcmp(m, "frame-flood") ? MODE_FRAME_FLOOD
+                   : !strcmp(m, "big-json")    ? MODE_BIG_JSON
                                                : MODE_SILENT;
         }
     }

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "exec/budget.h"
 #include "exec/net.h"
 #include "exec/ws.h"
 #include "model/transcript.h"
@@ -35,8 +36,10 @@
 #include "wc_time.h"
 #include "wc_banned.h"
 
-#define OUT_CAP  (16u * 1024 * 1024) /* stop reading a side while the other's queue is this big */
-#define BODY_CAP (4u * 1024 * 1024)  /* HTTP bodies kept for the record */
+#define OUT_CAP           (16u * 1024 * 1024) /* stop reading a side while the other's queue is this big */
+#define BODY_CAP          (4u * 1024 * 1024)                /* HTTP bodies kept for the record */
+#define REQ_CAP           (HN_HTTP_MAX_HEAD + 4 * BODY_CAP) /* a client's request held before forwarding */
+#define MAX_BYTES_DEFAULT (1ull << 30)                      /* --max-bytes: the transcript's size */
 
 enum pstate { P_REQ, P_RESP, P_WS, P_DRAIN };
 
@@ -60,7 +63,8 @@ struct pconn {
     bool cp_broken, sp_broken, close_recorded, recorded;
     struct hn_record_head resp;
     bool resp_head;
-    bool dead; /* finished: freed after this poll round (sweep_dead) */
+    bool body_cut; /* the response went past BODY_CAP: the record keeps its start */
+    bool dead;     /* finished: freed after this poll round (sweep_dead) */
 };
 
 struct rec {
@@ -75,6 +79,9 @@ struct rec {
     int conns;
     struct wc_rand rng;
     struct pconn *list;
+    uint64_t max_bytes; /* --max-bytes: the transcript stops at this size (0: no cap) */
+    uint64_t bytes;     /* written so far, header included */
+    bool cut;           /* the cap was reached: nothing more is recorded, the proxy stops */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -85,17 +92,55 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+/*
+ * The record that would take the transcript past --max-bytes is not written: a `note` of the
+ * cut is (past the cap by its own size), then nothing more, and the proxy stops (relay). Every
+ * line written before is a whole record, so the file is a valid transcript up to the cut.
+ */
+static void cut_note(struct rec *r, int64_t us, size_t len)
+{
+    char *t = wc_xasprintf("record: the transcript reached --max-bytes %llu (%llu bytes written, "
+                           "the next record has %zu): recording stopped here and the proxy "
+                           "closed its connections",
+                           (unsigned long long)r->max_bytes, (unsigned long long)r->bytes, len);
+    json_t *o = json_pack("{s:I, s:s, s:I, s:s}", "n", (json_int_t)++r->n, "t", "note", "us",
+                          (json_int_t)us, "text", t);
+    char *s = json_dumps(o, JSON_COMPACT);
+
+    fprintf(stderr, "gwspec record: %s\n", t);
+    if (s) {
+        fputs(s, r->fp);
+        fputc('\n', r->fp);
+        r->bytes += strlen(s) + 1;
+        free(s);
+    }
+    json_decref(o);
+    free(t);
+    r->cut = true;
+}
+
 /* Append one record (taken) with n, t and us first. */
 static void emit(struct rec *r, const char *type, int64_t us, json_t *fields)
 {
+    if (r->cut) {
+        json_decref(fields);
+        return;
+    }
     json_t *o =
         json_pack("{s:I, s:s, s:I}", "n", (json_int_t)++r->n, "t", type, "us", (json_int_t)us);
     json_object_update(o, fields);
     json_decref(fields);
     char *s = json_dumps(o, JSON_COMPACT);
     if (s) {
-        fputs(s, r->fp);
-        fputc('\n', r->fp);
+        size_t len = strlen(s) + 1;
+        if (r->max_bytes && r->bytes + len > r->max_bytes) {
+            r->n--;
+            cut_note(r, us, len);
+        } else {
+            fputs(s, r->fp);
+            fputc('\n', r->fp);
+            r->bytes += len;
+        }
         free(s);
     }
     json_decref(o);
@@ -220,7 +265,11 @@ static void answer_error(struct pconn *p, int status, const char *text)
     wc_buf_addf(&p->c.out,
                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
                 "Connection: close\r\n\r\n%s\n",
-                status, status == 502 ? "Bad Gateway" : "Bad Request", strlen(text) + 1, text);
+                status,
+                status == 502   ? "Bad Gateway"
+                : status == 413 ? "Content Too Large"
+                                : "Bad Request",
+                strlen(text) + 1, text);
     p->st = P_DRAIN;
 }
 
@@ -407,6 +456,14 @@ static void record_http(struct rec *r, struct pconn *p, int64_t us)
     if (b)
         json_object_set_new(f, "body", b);
     emit(r, "http", us, f);
+    if (p->body_cut) {
+        char *t = wc_xasprintf("record: the response to %s %s is over %u bytes (the proxy's "
+                               "body cap): relayed whole, its record keeps %s",
+                               p->method, p->path, (unsigned)BODY_CAP,
+                               b ? "the first bytes only" : "no body");
+        emit(r, "note", us, json_pack("{s:s}", "text", t));
+        free(t);
+    }
 }
 
 /* True when the HTTP response in p->in is complete. */
@@ -441,6 +498,8 @@ static void on_response_bytes(struct rec *r, struct pconn *p, const char *buf, s
     }
     if (p->in.len < BODY_CAP + HN_HTTP_MAX_HEAD)
         wc_buf_add(&p->in, buf, n);
+    else
+        p->body_cut = true; /* relayed whole, recorded in part (record_http says so) */
     if (!p->resp_head) {
         char *why = NULL;
         int rc = hn_record_head_parse(p->in.buf, p->in.len, false, &p->resp, &why);
@@ -534,6 +593,15 @@ static bool read_side(struct rec *r, struct pconn *p, bool client)
         int64_t us = now_us(r);
         if (n > 0) {
             if (client && p->st == P_REQ) {
+                if (p->in.len + (size_t)n > REQ_CAP) {
+                    fprintf(stderr,
+                            "gwspec record: a client's request is over %u bytes (the proxy's "
+                            "request cap): answered 413\n",
+                            (unsigned)REQ_CAP);
+                    answer_error(p, 413, "gwspec record: request too large");
+                    wc_buf_reset(&p->in);
+                    return true;
+                }
                 wc_buf_add(&p->in, buf, (size_t)n);
                 if (!try_request(r, p))
                     return false;
@@ -682,7 +750,15 @@ static void usage(FILE *fp)
             "  --case NAME       the header's \"case\" (default: record)\n"
             "  --meta KEY=VALUE  an extra header field (repeatable), e.g. mutant=dup-complete;\n"
             "                    a VALUE that is a JSON array or object is stored as one, e.g.\n"
-            "                    capabilities='[\"fan-out\"]'\n");
+            "                    capabilities='[\"fan-out\"]'\n"
+            "  --max-bytes N     stop when the transcript would pass N bytes (K, M, G: 1024s;\n"
+            "                    0: no cap; default 1G): a last `note` says where it was cut,\n"
+            "                    the connections are closed and the exit status is 1\n"
+            "\n"
+            "Memory is bounded whatever the peers send: a WebSocket message over 16 MiB stops\n"
+            "that stream's recording (a note; its bytes are still relayed), an HTTP response\n"
+            "body is recorded up to 4 MiB (a note when cut), a client's request over 16 MiB\n"
+            "gets 413, and a side is not read while 16 MiB wait to be written to the other.\n");
 }
 
 /* What the command line asks for. */
@@ -693,6 +769,9 @@ struct record_opts {
     const char *case_name;   /* --case, the header's "case" */
     json_t *meta;            /* --meta KEY=VALUE: extra header fields */
 };
+
+/* A transcript that stopped at --max-bytes: the exit status. */
+#define EXIT_CUT 1
 
 /* --meta KEY=VALUE into ro->meta; false (after saying why) when it is not KEY=VALUE. */
 static bool add_meta(struct record_opts *ro, const char *kv)
@@ -715,10 +794,15 @@ static bool add_meta(struct record_opts *ro, const char *kv)
 static int parse_args(int argc, char **argv, struct record_opts *ro, struct rec *r)
 {
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"upstream", required_argument, NULL, 'u'},
-        {"out", required_argument, NULL, 'o'},    {"redact", required_argument, NULL, 'r'},
-        {"case", required_argument, NULL, 'c'},   {"meta", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"upstream", required_argument, NULL, 'u'},
+        {"out", required_argument, NULL, 'o'},
+        {"redact", required_argument, NULL, 'r'},
+        {"case", required_argument, NULL, 'c'},
+        {"meta", required_argument, NULL, 'm'},
+        {"max-bytes", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -747,6 +831,15 @@ static int parse_args(int argc, char **argv, struct record_opts *ro, struct rec 
         case 'm':
             if (!add_meta(ro, optarg))
                 return 2;
+            break;
+        case 'b':
+            if (!hn_budget_parse_bytes(optarg, &r->max_bytes)) {
+                fprintf(stderr,
+                        "gwspec record: --max-bytes takes a byte count (K, M, G: 1024s), not "
+                        "'%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
         default:
             fprintf(stderr, "gwspec record: unknown or incomplete option '%s'\n", argv[optind - 1]);
@@ -808,6 +901,7 @@ static void write_header(struct rec *r, const struct record_opts *ro)
     fputs(s, r->fp);
     fputc('\n', r->fp);
     fflush(r->fp);
+    r->bytes += strlen(s) + 1;
     free(s);
     json_decref(h);
 }
@@ -923,6 +1017,8 @@ static void relay(struct rec *r, int lfd)
 
     for (;;) {
         int timeout = -1;
+        if (r->cut) /* --max-bytes: the note of the cut is the last record */
+            break;
         if (stop_flag) {
             int64_t now = wc_now_ms();
             if (!stop_at) {
@@ -979,7 +1075,8 @@ static void close_all(struct rec *r)
 int hn_cmd_record(int argc, char **argv)
 {
     struct record_opts ro = {.case_name = "record", .meta = json_object()};
-    struct rec r = {.fields = json_array(), .secrets = json_object()};
+    struct rec r = {
+        .fields = json_array(), .secrets = json_object(), .max_bytes = MAX_BYTES_DEFAULT};
     int lfd = -1, port = 0;
     int rc = parse_args(argc, argv, &ro, &r);
 
@@ -994,7 +1091,7 @@ int hn_cmd_record(int argc, char **argv)
         fflush(stderr);
         relay(&r, lfd);
         close_all(&r);
-        rc = 0;
+        rc = r.cut ? EXIT_CUT : 0;
     }
     if (lfd >= 0)
         close(lfd);

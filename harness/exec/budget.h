@@ -5,8 +5,10 @@
  * every frame becomes a transcript record and a queue item. Each record of the target's frames
  * is charged an estimate of the memory it holds (hn_json_cost: the JSON tree, as jansson and
  * glibc malloc lay it out, measured to within about 10%); past the cap the case is ERROR and
- * its connections are closed (run_engine.c). Pings past HN_PING_RECORDS_MAX on one connection
- * are counted, not recorded. Sans-I/O: jansson only.
+ * its connections are closed (run_engine.c). A message is charged its bytes as they arrive,
+ * before it is parsed: one that would take the case past the cap by its size alone is cut
+ * unparsed. The ping after HN_PING_RECORDS_MAX on one connection ends the case the same way
+ * (a flood, not a heartbeat). Sans-I/O: jansson only.
  */
 #ifndef HN_BUDGET_H
 #define HN_BUDGET_H
@@ -18,7 +20,7 @@
 #include <jansson.h>
 
 #define HN_MAX_CASE_BYTES_DEFAULT (128ull << 20) /* `gwspec run --max-case-bytes` */
-#define HN_PING_RECORDS_MAX       1000           /* ping records per connection */
+#define HN_PING_RECORDS_MAX       1000           /* pings per connection; one more: ERROR */
 #define HN_TRIM_HEAD              1000 /* an over-cap case's report keeps its first frames... */
 #define HN_TRIM_TAIL              100  /* ...and its last ones before the cut */
 

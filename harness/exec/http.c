@@ -49,7 +49,8 @@ static const char *find_header(const char *hdrs, size_t hlen, const char *name, 
     return NULL;
 }
 
-/* Decode a chunked body. 0, WC_ERR_INCOMPLETE or WC_ERR_PARSE. */
+/* Decode a chunked body. 0, WC_ERR_INCOMPLETE, WC_ERR_PARSE or WC_ERR_TOO_BIG (a chunk, or the
+ * body so far, over HN_HTTP_MAX_BODY: out's cap). */
 static int dechunk(const char *p, size_t len, struct wc_buf *out)
 {
     const char *end = p + len;
@@ -61,13 +62,15 @@ static int dechunk(const char *p, size_t len, struct wc_buf *out)
         unsigned long n = strtoul(p, &e, 16);
         if (e == p)
             return WC_ERR_PARSE;
+        if (n > HN_HTTP_MAX_BODY || out->len + n > HN_HTTP_MAX_BODY)
+            return WC_ERR_TOO_BIG; /* before n + 2 below could wrap */
         p = eol + 2;
         if (n == 0)
             return 0;
         if ((size_t)(end - p) < n + 2)
             return WC_ERR_INCOMPLETE;
         if (wc_buf_add(out, p, n) != 0)
-            return WC_ERR_PARSE;
+            return WC_ERR_TOO_BIG;
         p += n + 2;
     }
 }
@@ -105,12 +108,24 @@ int hn_http_parse_response(const char *buf, size_t len, bool eof, struct hn_http
             wc_buf_release(&b);
             if (rc == WC_ERR_INCOMPLETE && !eof)
                 return rc;
+            if (rc == WC_ERR_TOO_BIG) {
+                *err = wc_xasprintf("chunked response body over the harness's cap of %u bytes "
+                                    "(8 MiB, HN_HTTP_MAX_BODY)",
+                                    HN_HTTP_MAX_BODY);
+                return rc;
+            }
             *err = wc_xstrdup("bad chunked body");
             return WC_ERR_PARSE;
         }
         resp->body = wc_buf_detach(&b, &resp->body_len);
     } else if ((v = find_header(buf, hlen, "Content-Length", &vlen))) {
         unsigned long n = strtoul(v, NULL, 10);
+        if (n > HN_HTTP_MAX_BODY) { /* said at once: not after 8 MiB were read */
+            *err = wc_xasprintf("Content-Length %lu is over the harness's cap of %u bytes "
+                                "(8 MiB, HN_HTTP_MAX_BODY)",
+                                n, HN_HTTP_MAX_BODY);
+            return WC_ERR_TOO_BIG;
+        }
         if (blen < n) {
             if (!eof)
                 return WC_ERR_INCOMPLETE;
@@ -209,7 +224,9 @@ int hn_http_request_cl(const char *host, int port, const char *method, const cha
             ssize_t n = recv(fd, buf, sizeof(buf), 0);
             if (n > 0) {
                 if (wc_buf_add(&in, buf, (size_t)n) != 0) {
-                    *err = wc_xstrdup("response body over 8 MiB");
+                    *err = wc_xasprintf("%s %s: response over the harness's cap of %u bytes "
+                                        "(8 MiB, HN_HTTP_MAX_BODY, and 64 KiB of head)",
+                                        method, path, HN_HTTP_MAX_BODY);
                     rc = WC_ERR_TOO_BIG;
                     break;
                 }

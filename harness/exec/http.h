@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+/* The body cap of a response: past it (a Content-Length over it is refused at once) the request
+ * is WC_ERR_TOO_BIG with an error naming the cap; the harness never holds more. */
 #define HN_HTTP_MAX_BODY (8u * 1024 * 1024)
 
 struct hn_http_resp {
@@ -38,7 +40,8 @@ int hn_http_request_cl(const char *host, int port, const char *method, const cha
                        int timeout_ms, struct hn_http_resp *resp, char **err);
 void hn_http_resp_release(struct hn_http_resp *r);
 
-/* Parse a complete HTTP/1.x response held in buf (tests). 0, WC_ERR_INCOMPLETE or WC_ERR_PARSE. */
+/* Parse a complete HTTP/1.x response held in buf (tests). 0, WC_ERR_INCOMPLETE, WC_ERR_PARSE or
+ * WC_ERR_TOO_BIG (a body over HN_HTTP_MAX_BODY, or a Content-Length saying so). */
 int hn_http_parse_response(const char *buf, size_t len, bool eof, struct hn_http_resp *resp,
                            char **err);
 

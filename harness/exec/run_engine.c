@@ -264,10 +264,6 @@ void hn_rt_client_reset(struct client *c)
 void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int code,
                         const char *reason)
 {
-    if (c->npings > HN_PING_RECORDS_MAX)
-        hn_rt_note(rt, "%s: %llu pings received, %llu of them counted and not recorded", c->name,
-                   (unsigned long long)c->npings,
-                   (unsigned long long)(c->npings - HN_PING_RECORDS_MAX));
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by, "code", code);
     json_t *rs = reason ? json_string(reason) : NULL;
@@ -292,18 +288,13 @@ void hn_rt_client_finish(struct client *c)
 }
 
 /*
- * The records of the target's frames went past --max-case-bytes (budget.h) with record rec_n
- * (the failure's witness): the case is ERROR, saying why, every open connection is closed with
- * 1008, and nothing the target sends after is recorded. What came before stays, with the witnesses
- * of failures already found.
+ * The case went past one of its caps (budget.h) with record rec_n (the failure's witness): the
+ * case is ERROR with msg, every open connection is closed with 1008 and close_reason, and
+ * nothing the target sends after is recorded. What came before stays, with the witnesses of
+ * failures already found.
  */
-static void over_budget(struct rt *rt, int64_t rec_n)
+static void over_cap(struct rt *rt, int64_t rec_n, const char *msg, const char *close_reason)
 {
-    const struct hn_budget *b = &rt->budget;
-    char *msg = wc_xasprintf(
-        "case recorded over %llu bytes (--max-case-bytes): the target sent %llu frames / %llu "
-        "bytes; its connections were closed with 1008 and nothing after was recorded",
-        (unsigned long long)b->max, (unsigned long long)b->frames, (unsigned long long)b->bytes);
     int depth = rt->alt_depth;
 
     rt->budget.over = false; /* this one failure is added, and at the top level */
@@ -314,24 +305,86 @@ static void over_budget(struct rt *rt, int64_t rec_n)
     rt->budget.over = true;
     rt->failed = rt->errored = true;
     hn_rt_note(rt, "%s", msg);
-    free(msg);
     for (size_t i = 0; i < rt->nclients; i++) {
         struct client *c = &rt->clients[i];
         if (c->state != C_OPEN)
             continue;
         if (!c->ws.close_sent) {
-            hn_ws_close(&c->ws, 1008, "case record cap (--max-case-bytes)");
+            hn_ws_close(&c->ws, 1008, close_reason);
             hn_ws_flush(&c->ws);
         }
-        hn_rt_record_close(rt, c, "client", 1008, "case record cap (--max-case-bytes)");
+        hn_rt_record_close(rt, c, "client", 1008, close_reason);
         hn_rt_client_finish(c);
     }
+}
+
+/* The records of the target's frames went past --max-case-bytes; detail (or NULL) says how. */
+static void over_budget(struct rt *rt, int64_t rec_n, const char *detail)
+{
+    const struct hn_budget *b = &rt->budget;
+    char *msg = wc_xasprintf(
+        "case recorded over %llu bytes (--max-case-bytes): %sthe target sent %llu frames / %llu "
+        "bytes; its connections were closed with 1008 and nothing after was recorded",
+        (unsigned long long)b->max, detail ? detail : "", (unsigned long long)b->frames,
+        (unsigned long long)b->bytes);
+
+    over_cap(rt, rec_n, msg, "case record cap (--max-case-bytes)");
+    free(msg);
+}
+
+/*
+ * Bytes are charged as they arrive, before any JSON parsing (issue 18: a 16 MiB frame was
+ * parsed whole, then found over the cap): a message of len bytes, whole or (partial) still
+ * arriving, that would take what the case holds past --max-case-bytes by its size alone is cut
+ * here, unparsed. True when it was (the case is over).
+ */
+static bool over_before_parse(struct rt *rt, struct client *c, size_t len, bool partial)
+{
+    struct hn_budget *b = &rt->budget;
+
+    if (!b->max || b->over || b->held + len <= b->max)
+        return false;
+    char *detail =
+        wc_xasprintf("a message of %s%zu bytes on %s (the case held %llu) was cut "
+                     "before it was parsed; ",
+                     partial ? "at least " : "", len, c->name, (unsigned long long)b->held);
+    char *text = wc_xasprintf("%s: a message of %s%zu bytes while the case held %llu: over "
+                              "--max-case-bytes (%llu), cut before it was parsed",
+                              c->name, partial ? "at least " : "", len, (unsigned long long)b->held,
+                              (unsigned long long)b->max);
+    json_t *rec = json_pack("{s:s, s:s}", "t", "note", "text", text);
+    free(text);
+    int64_t n = hn_rt_add_record(rt, rec);
+    over_budget(rt, n, detail);
+    free(detail);
+    return true;
+}
+
+/*
+ * Ping number HN_PING_RECORDS_MAX + 1 on one connection: a gateway does not heartbeat that
+ * often (the catalog's profile pings every 250 ms; 1000 pings are four minutes), so it floods.
+ * The case is ERROR at once, as at the byte cap, instead of waiting out its safety timeout.
+ */
+static void over_ping_cap(struct rt *rt, struct client *c)
+{
+    char *msg = wc_xasprintf(
+        "%s: the target sent more than %d pings on one connection (the harness's ping cap per "
+        "connection): a flood, not a heartbeat; its connections were closed with 1008 and "
+        "nothing after was recorded",
+        c->name, HN_PING_RECORDS_MAX);
+    char *text = wc_xasprintf("%s: ping %d on this connection", c->name, HN_PING_RECORDS_MAX + 1);
+    int64_t n = hn_rt_add_record(rt, json_pack("{s:s, s:s}", "t", "note", "text", text));
+
+    free(text);
+
+    over_cap(rt, n, msg, "case ping cap (1000 per connection)");
+    free(msg);
 }
 
 static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
 {
     hn_budget_frame(&rt->budget, ev->len);
-    if (rt->budget.over)
+    if (rt->budget.over || over_before_parse(rt, c, ev->len, false))
         return;
     json_t *parsed = NULL;
     json_t *fields = hn_rt_payload_fields(ev->data, ev->len, &parsed);
@@ -365,15 +418,14 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
     }
     c->items[c->n++] = it;
     if (over)
-        over_budget(rt, it.rec_n);
+        over_budget(rt, it.rec_n, NULL);
 }
 
 /*
  * A ping or pong from the server: a `ping` / `pong` record (spec/transcript.md). Pings are
  * counted for `expect_ping`; they are control frames, never items of the frame queue, so
- * `expect`, `quiet` and `expect ... none` do not see them. Past HN_PING_RECORDS_MAX pings on
- * one connection they are counted and answered, not recorded: a note says so when the cap is
- * reached, and another gives the count when the connection ends.
+ * `expect`, `quiet` and `expect ... none` do not see them. The ping after HN_PING_RECORDS_MAX
+ * on one connection ends the case as ERROR (over_ping_cap).
  */
 static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws_event *ev)
 {
@@ -383,15 +435,13 @@ static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws
     if (rt->budget.over)
         return;
     if (ping) {
+        if (c->npings == HN_PING_RECORDS_MAX) {
+            over_ping_cap(rt, c);
+            return;
+        }
         c->npings++;
         if (c->ping_watch_ms < 0 && c->npings > c->ping_watch)
             c->ping_watch_ms = wc_now_ms();
-        if (c->npings == HN_PING_RECORDS_MAX + 1)
-            hn_rt_note(rt,
-                       "%s: more than %d pings: the rest are counted and answered, not recorded",
-                       c->name, HN_PING_RECORDS_MAX);
-        if (c->npings > HN_PING_RECORDS_MAX)
-            return;
     }
     json_t *rec = json_pack("{s:s, s:s, s:I}", "t", ping ? "ping" : "pong", "conn", c->name, "len",
                             (json_int_t)ev->len);
@@ -407,7 +457,7 @@ static void on_control_frame(struct rt *rt, struct client *c, const struct hn_ws
     bool over = hn_budget_charge(&rt->budget, hn_json_cost(rec));
     int64_t n = hn_rt_add_record(rt, rec);
     if (over)
-        over_budget(rt, n);
+        over_budget(rt, n, NULL);
 }
 
 /* Parse whatever the client's rx holds. */
@@ -417,8 +467,13 @@ void hn_rt_client_process(struct rt *rt, struct client *c)
         struct hn_ws_event ev;
         char *why = NULL;
         int r = hn_ws_next(&c->ws, &ev, &why);
-        if (r == 0)
+        if (r == 0) {
+            /* a message still arriving is charged its bytes so far (over_before_parse) */
+            size_t pending = hn_ws_pending(&c->ws);
+            if (pending && c->state == C_OPEN && over_before_parse(rt, c, pending, true))
+                return;
             break;
+        }
         if (r < 0) {
             hn_rt_note(rt, "%s: broken WebSocket stream from the server: %s", c->name, why);
             int code = r == WC_ERR_TOO_BIG ? 1009 : 1002;

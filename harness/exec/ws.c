@@ -61,6 +61,11 @@ void hn_ws_event_release(struct hn_ws_event *ev)
     memset(ev, 0, sizeof(*ev));
 }
 
+size_t hn_ws_pending(const struct hn_ws *ws)
+{
+    return ws->msg.len + (ws->rx.len - ws->rx_off);
+}
+
 void hn_ws_feed(struct hn_ws *ws, const void *data, size_t len)
 {
     wc_buf_add(&ws->rx, data, len);
@@ -169,9 +174,12 @@ static int control_frame(struct hn_ws *ws, int op, bool fin, unsigned char *payl
             return WC_ERR_PROTOCOL;
         }
         ev->code = plen >= 2 ? (payload[0] << 8 | payload[1]) : 1005;
-        ev->data =
-            wc_xstrndup(plen >= 2 ? (char *)payload + 2 : "", plen >= 2 ? (size_t)plen - 2 : 0);
+        /* the reason as bytes: strndup would stop at a NUL inside it and leave len past the
+         * copy (fuzz/corpus/wire/close-reason-with-nul) */
         ev->len = plen >= 2 ? (size_t)plen - 2 : 0;
+        ev->data = wc_xmalloc(ev->len + 1);
+        memcpy(ev->data, plen >= 2 ? (char *)payload + 2 : "", ev->len);
+        ev->data[ev->len] = '\0';
         free(payload);
         return 1;
     }

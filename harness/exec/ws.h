@@ -99,6 +99,12 @@ int hn_ws_next(struct hn_ws *ws, struct hn_ws_event *ev, char **why);
  * is due, or -1 when none is held.
  */
 int64_t hn_ws_late_pongs(struct hn_ws *ws, int64_t now);
+/*
+ * The bytes of the message still being received: its fragments reassembled so far and what rx
+ * holds past the frames already taken (after hn_ws_next returned 0: the one frame that is not
+ * whole yet). What a caller that bounds its memory charges before the message is parsed.
+ */
+size_t hn_ws_pending(const struct hn_ws *ws);
 /* Append received bytes to rx (tests feed frames through this). */
 void hn_ws_feed(struct hn_ws *ws, const void *data, size_t len);
 

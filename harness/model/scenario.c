@@ -1656,6 +1656,12 @@ static json_t *lint_providers(struct lint *l, const json_t *root)
                 lerr(l, m, NULL, m, "provider script '%s': missing required key 'script'", k);
                 continue;
             }
+            if (!json_is_array(script)) {
+                /* null, true, false have no place of their own: the key's (issue 18) */
+                lerr(l, m, "script", script,
+                     "provider script '%s': a script must be a list of steps", k);
+                continue;
+            }
             if (session && !json_object_get(l->sessions, session)) {
                 lerr(l, m, "session", json_object_get(m, "session"), "unknown session '%s'",
                      session);

@@ -107,6 +107,30 @@ static void test_parse_broken(void)
     }
 }
 
+/* A body over HN_HTTP_MAX_BODY: refused with an error naming the cap, never held. */
+static void test_parse_over_cap(void)
+{
+    struct hn_http_resp r;
+    char *err = NULL;
+    const char *big = "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n{";
+    /* said at once, before the body came (not incomplete) */
+    CU_ASSERT_EQUAL(hn_http_parse_response(big, strlen(big), false, &r, &err), WC_ERR_TOO_BIG);
+    CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, "cap of 8388608 bytes") : NULL);
+    free(err);
+    err = NULL;
+    /* a chunk size that would wrap n + 2, and one just over the cap */
+    const char *chunks[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n800001\r\nab"};
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(hn_http_parse_response(chunks[i], strlen(chunks[i]), false, &r, &err),
+                        WC_ERR_TOO_BIG);
+        CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, "cap of 8388608 bytes") : NULL);
+        free(err);
+        err = NULL;
+    }
+}
+
 /* ---- requests over loopback ---------------------------------------------------------------- */
 
 static int listen_loopback(int *port)
@@ -209,12 +233,57 @@ static void test_request_refused_and_deadline(void)
     alarm(0);
 }
 
+/* The child: accept one connection and send a head with no length, then body bytes until the
+ * client goes (a hostile REST answer that never ends). */
+static void endless_server(int l)
+{
+    static char buf[65536];
+    int s = accept(l, NULL, NULL);
+
+    signal(SIGPIPE, SIG_IGN);
+    if (s < 0)
+        _exit(1);
+    memset(buf, 'x', sizeof(buf));
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n";
+    if (write(s, head, strlen(head)) < 0)
+        _exit(1);
+    for (int i = 0; i < 1024; i++) { /* 64 MiB at most */
+        if (write(s, buf, sizeof(buf)) < 0)
+            break;
+    }
+    close(s);
+    _exit(0);
+}
+
+static void test_request_over_cap(void)
+{
+    int port, l = listen_loopback(&port), status;
+    struct hn_http_resp r;
+    char *err = NULL;
+
+    alarm(20);
+    CU_ASSERT_FATAL(l >= 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        endless_server(l);
+    close(l);
+    CU_ASSERT_EQUAL(hn_http_request("127.0.0.1", port, "GET", "/big", NULL, NULL, 10000, &r, &err),
+                    WC_ERR_TOO_BIG);
+    CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, "GET /big: response over the harness's cap") : NULL);
+    free(err);
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    alarm(0);
+}
+
 static CU_TestInfo http_tests[] = {
     {"http_parse", test_http_parse},
     {"responses in every split", test_parse_every_split},
     {"bodies without a length, broken responses", test_parse_broken},
+    {"a body over the cap is refused, naming it", test_parse_over_cap},
     {"request round trip over loopback", test_request_round_trip},
     {"refused port and deadline", test_request_refused_and_deadline},
+    {"an endless response stops at the cap", test_request_over_cap},
     CU_TEST_INFO_NULL,
 };
 

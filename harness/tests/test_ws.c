@@ -586,11 +586,75 @@ static void test_parser_many_small_frames(void)
     hn_ws_release(&w);
 }
 
+/* hn_ws_pending: the bytes of the message still arriving, fragments and the partial frame. */
+static void test_pending_bytes(void)
+{
+    struct wc_rand rng;
+    struct hn_ws w;
+    struct hn_ws_event ev;
+    char *why = NULL;
+
+    wc_rand_init(&rng, 1);
+    hn_ws_init(&w, -1, &rng);
+    CU_ASSERT_EQUAL(hn_ws_pending(&w), 0);
+    /* a first fragment of 3 bytes, then the header and 2 of 5 bytes of the next */
+    hn_ws_feed(&w,
+               "\x01\x03"
+               "abc"
+               "\x00\x05"
+               "de",
+               9);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 0);
+    CU_ASSERT_EQUAL(hn_ws_pending(&w), 3 + 4);
+    /* the rest of that frame: 8 bytes reassembled; an empty final fragment ends the message */
+    hn_ws_feed(&w, "fgh", 3);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 0);
+    CU_ASSERT_EQUAL(hn_ws_pending(&w), 8);
+    hn_ws_feed(&w, "\x80\x00", 2);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 1);
+    CU_ASSERT_STRING_EQUAL(ev.data, "abcdefgh");
+    hn_ws_event_release(&ev);
+    CU_ASSERT_EQUAL(hn_ws_pending(&w), 0);
+    /* a frame announced at 60000 bytes, 10 of them here: counted as they come, not announced */
+    hn_ws_feed(&w,
+               "\x81\x7e\xea\x60"
+               "0123456789",
+               14);
+    CU_ASSERT_EQUAL(hn_ws_next(&w, &ev, &why), 0);
+    CU_ASSERT_EQUAL(hn_ws_pending(&w), 14);
+    hn_ws_release(&w);
+}
+
+/* A close reason with a NUL inside keeps all its bytes and its length (a fuzz finding). */
+static void test_close_reason_with_nul(void)
+{
+    struct wc_rand rng;
+    struct hn_ws w;
+    struct hn_ws_event ev;
+    char *why = NULL;
+
+    wc_rand_init(&rng, 1);
+    hn_ws_init(&w, -1, &rng);
+    hn_ws_feed(&w,
+               "\x88\x06\x03\xe8"
+               "a\0bc",
+               8);
+    CU_ASSERT_EQUAL_FATAL(hn_ws_next(&w, &ev, &why), 1);
+    CU_ASSERT_EQUAL(ev.type, HN_WS_EV_CLOSE);
+    CU_ASSERT_EQUAL(ev.code, 1000);
+    CU_ASSERT_EQUAL(ev.len, 4);
+    CU_ASSERT_EQUAL(memcmp(ev.data, "a\0bc", 5), 0); /* and NUL-terminated */
+    hn_ws_event_release(&ev);
+    hn_ws_release(&w);
+}
+
 static CU_TestInfo ws_tests[] = {
     {"framing: fragments, pings and pongs, close, masking", test_ws_framing},
     {"late pongs: held back, queued in order when due, none after a close", test_late_pongs},
     {"parser in every chunking of a stream", test_parser_every_chunking},
     {"parser protocol errors", test_parser_protocol_errors},
+    {"pending: the bytes of a message still arriving", test_pending_bytes},
+    {"a close reason with a NUL keeps its bytes", test_close_reason_with_nul},
     {"parser: a flood of small frames in one read, rx compacted to the partial frame",
      test_parser_many_small_frames},
     {"a masked server frame is noted", test_parser_masked_server_frame},
