@@ -12,7 +12,7 @@ CC       ?= cc
 PKGS     := libwebsockets jansson libfyaml sqlite3
 DEBS     := libwebsockets-dev libjansson-dev libfyaml-dev libcunit1-dev libsqlite3-dev pkg-config \
             jq libxml2-utils python3 python3-jsonschema python3-yaml python3-clang-14 libclang-14-dev \
-            perl clang-format
+            perl clang-format clang libclang-rt-14-dev
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 ASAN_BUILD := build-asan
@@ -74,7 +74,7 @@ UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
-        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay \
+        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay fuzz-check \
         fuzz-short
 all: $(BINS)
 
@@ -174,7 +174,11 @@ unit: $(UNIT_BINS)
 e2e: all
 	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
 
-check: unit lint e2e fuzz-replay mutate-check
+# fuzz-check: every fuzz target for a few seconds beside its committed corpus (fuzz/README.md)
+check: unit lint e2e fuzz-replay fuzz-check mutate-check
+fuzz-check:
+	@$(MAKE) --no-print-directory fuzz-short FUZZ_SHORT_SECONDS=$(FUZZ_CHECK_SECONDS)
+FUZZ_CHECK_SECONDS ?= 8
 
 # Every committed fuzz input (seeds and every input that ever failed) through each target,
 # without the fuzzer: a crash, a sanitizer report (make asan) or a hang fails it.
