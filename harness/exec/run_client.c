@@ -862,7 +862,7 @@ static struct item *group_next(struct rt *rt, struct group *g, struct client **o
                 continue;
             bool wanted = false;
             for (size_t k = 0; k < g->n && it->kind; k++) {
-                const char *pk = hn_rt_pattern_kind(g->items[k].pattern);
+                const char *pk = hn_rt_pattern_kind(rt, g->items[k].pattern);
                 if (!g->items[k].matched && !strcmp(g->items[k].client, c->name) && pk &&
                     !strcmp(pk, it->kind))
                     wanted = true;
@@ -1112,11 +1112,9 @@ uint64_t hn_rt_sentinel_round(struct rt *rt, const json_t *step, struct client *
         return 0;
     }
     for (size_t i = c->n; i-- > 0;) {
-        if (c->items[i].sentinel && c->items[i].kind &&
-            !strcmp(wc_json_str(c->items[i].frame, "sessionId")
-                        ? wc_json_str(c->items[i].frame, "sessionId")
-                        : "",
-                    id))
+        const char *sid =
+            c->items[i].sentinel ? hn_rt_dialect(rt)->sentinel_reply(c->items[i].frame) : NULL;
+        if (sid && c->items[i].kind && !strcmp(sid, id))
             return c->items[i].arrival;
     }
     return 1;

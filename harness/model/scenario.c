@@ -272,6 +272,12 @@ struct lint {
     int nerr;
 };
 
+/* The spec's wire dialect facts, chatgw/1's when it has none. */
+static const struct hn_wire *spec_wire(const struct hn_spec *s)
+{
+    return s && s->wire ? s->wire : &hn_wire_chatgw1;
+}
+
 static bool singleton(const json_t *v)
 {
     return json_is_true(v) || json_is_false(v) || json_is_null(v);
@@ -1682,28 +1688,31 @@ static json_t *lint_providers(struct lint *l, const json_t *root)
  * default `ignore` of a case. */
 static const char *const broadcast_kinds[] = {"session_upserted", "loading_progress", NULL};
 
-static const char *pattern_names_broadcast(const json_t *v)
+const struct hn_wire hn_wire_chatgw1 = {
+    .id_key = "kind", .default_ignore = broadcast_kinds, .broadcast = broadcast_kinds};
+
+static const char *pattern_names_broadcast(const struct hn_wire *w, const json_t *v)
 {
     const char *k;
     json_t *e;
     size_t i;
 
     if (json_is_object(v)) {
-        const char *kind = wc_json_str(v, "kind");
-        for (i = 0; kind && broadcast_kinds[i]; i++) {
-            if (!strcmp(kind, broadcast_kinds[i]))
-                return broadcast_kinds[i];
+        const char *kind = wc_json_str(v, w->id_key);
+        for (i = 0; kind && w->broadcast[i]; i++) {
+            if (!strcmp(kind, w->broadcast[i]))
+                return w->broadcast[i];
         }
         json_object_foreach((json_t *)v, k, e)
         {
-            const char *r = pattern_names_broadcast(e);
+            const char *r = pattern_names_broadcast(w, e);
             if (r)
                 return r;
         }
     } else if (json_is_array(v)) {
         json_array_foreach(v, i, e)
         {
-            const char *r = pattern_names_broadcast(e);
+            const char *r = pattern_names_broadcast(w, e);
             if (r)
                 return r;
         }
@@ -1711,18 +1720,26 @@ static const char *pattern_names_broadcast(const json_t *v)
     return NULL;
 }
 
-const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
+const char *hn_case_broadcast_kind_of(const struct hn_wire *w, const json_t *ignore,
+                                      const json_t *steps)
 {
-    for (size_t i = 0; ignore && broadcast_kinds[i]; i++) {
+    if (!w)
+        w = &hn_wire_chatgw1;
+    for (size_t i = 0; ignore && w->broadcast[i]; i++) {
         size_t j;
         json_t *e;
         bool in = false;
         json_array_foreach(ignore, j, e) in =
-            in || (json_is_string(e) && !strcmp(json_string_value(e), broadcast_kinds[i]));
+            in || (json_is_string(e) && !strcmp(json_string_value(e), w->broadcast[i]));
         if (!in)
-            return broadcast_kinds[i];
+            return w->broadcast[i];
     }
-    return pattern_names_broadcast(steps);
+    return pattern_names_broadcast(w, steps);
+}
+
+const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
+{
+    return hn_case_broadcast_kind_of(NULL, ignore, steps);
 }
 
 static const char *const top_keys[] = {
@@ -1969,9 +1986,19 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     get_int(l, root, "replay_cap", 1, 100000000, &t);
     l->own_target = get_bool(l, root, "own_target", false);
     bool own_users = get_bool(l, root, "own_users", false);
-    if (!own_users && !l->own_target) {
-        const char *bk =
-            hn_case_broadcast_kind(json_object_get(root, "ignore"), json_object_get(root, "steps"));
+    const struct hn_wire *w = spec_wire(l->spec);
+    if (w->broadcast_to_all && !l->own_target) {
+        const char *bk = hn_case_broadcast_kind_of(w, json_object_get(root, "ignore"),
+                                                   json_object_get(root, "steps"));
+        if (bk)
+            lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
+                 "the case observes '%s', a broadcast that reaches every connection of the "
+                 "target, so other cases running beside it cause it too: add 'own_target: true' "
+                 "(a private gateway instance)",
+                 bk);
+    } else if (!own_users && !l->own_target) {
+        const char *bk = hn_case_broadcast_kind_of(w, json_object_get(root, "ignore"),
+                                                   json_object_get(root, "steps"));
         if (bk)
             lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
                  "the case observes '%s', a broadcast that other cases running beside it cause "
@@ -1991,9 +2018,17 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     lint_sessions(l, root);
 }
 
+static json_t *default_ignore(const struct hn_wire *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; w->default_ignore[i]; i++)
+        json_array_append_new(a, json_string(w->default_ignore[i]));
+    return a;
+}
+
 /* Make the subcases of a linted case and append them to out. */
 static void expand(const json_t *root, const json_t *providers, const char *file,
-                   struct hn_caselist *out)
+                   const struct hn_wire *wire, struct hn_caselist *out)
 {
     json_t *matrix = json_object_get(root, "matrix");
     size_t total = 1, nkeys = json_object_size(matrix);
@@ -2054,7 +2089,7 @@ static void expand(const json_t *root, const json_t *providers, const char *file
         LIST_OR_EMPTY(needs, "needs", json_array());
         LIST_OR_EMPTY(providers_needed, "providers_needed", json_array());
         LIST_OR_EMPTY(sessions, "sessions", json_object());
-        LIST_OR_EMPTY(ignore, "ignore", json_pack("[ss]", "session_upserted", "loading_progress"));
+        LIST_OR_EMPTY(ignore, "ignore", default_ignore(wire));
         LIST_OR_EMPTY(steps, "steps", json_array());
 #undef LIST_OR_EMPTY
         c->providers = json_object_get(r, "providers");
@@ -2098,7 +2133,7 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
         lint_steps(&l, root, false);
 
     if (l.nerr == 0)
-        expand(root, providers, name, out);
+        expand(root, providers, name, spec_wire(spec), out);
     json_decref(providers);
     json_decref(l.known);
     json_decref(l.scripts);
