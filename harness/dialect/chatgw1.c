@@ -37,7 +37,6 @@ const struct hn_dialect hn_dialect_chatgw1 = {
     .foreign_dirs = foreign,
     .wire = {.id_key = "kind", .default_ignore = broadcast, .broadcast = broadcast},
     .sessions = HN_SESSIONS_REST,
-    .session_var_key = "sessionId",
     .provider_field = "content",
     .sentinel_frame = sentinel_frame,
     .sentinel_reply = sentinel_reply,

@@ -39,8 +39,7 @@ struct hn_dialect {
                                         cases, skipped by the default walk; NULL-terminated */
     struct hn_wire wire;             /* frame identity key, default ignore, broadcasts */
     enum hn_session_mode sessions;
-    const char *session_var_key; /* the session record's id field: "sessionId", "conversationId" */
-    const char *provider_field;  /* the chat.send field the directive travels in: "content" */
+    const char *provider_field; /* the chat.send field the directive travels in: "content" */
     /* The sentinel: a request a gateway answers at once with a frame naming the id. */
     json_t *(*sentinel_frame)(const char *id);
     /* The sentinel id a received frame answers (borrowed from frame), or NULL. */

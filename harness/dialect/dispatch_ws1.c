@@ -55,7 +55,6 @@ const struct hn_dialect hn_dialect_dispatch_ws1 = {
              .broadcast = broadcast,
              .broadcast_to_all = true},
     .sessions = HN_SESSIONS_CLIENT_ID,
-    .session_var_key = "conversationId",
     .provider_field = "message",
     .sentinel_frame = sentinel_frame,
     .sentinel_reply = sentinel_reply,

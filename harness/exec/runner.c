@@ -75,7 +75,8 @@ void hn_rt_run_step(struct rt *rt, const json_t *step)
 /*
  * A dialect whose gateway takes the client's id (Dispatch: the conversationId of the first
  * chat.send): each session is an id the harness makes, unique per case run (the case id, the
- * label and 64 bits of the seeded stream), recorded as a `session` record. No request.
+ * label and 64 bits of the seeded stream), recorded as a `session` record (its `sessionId` is
+ * the conversation id). No request.
  */
 static int client_id_sessions(struct rt *rt)
 {
@@ -87,8 +88,7 @@ static int client_id_sessions(struct rt *rt)
         char *id = wc_xasprintf("gwspec-%s-%s-%016llx", rt->c->id, label,
                                 (unsigned long long)wc_rand_next(&rt->rng));
         hn_rt_add_record(rt, json_pack("{s:s, s:s, s:s, s:s?}", "t", "session", "label", label,
-                                       hn_rt_dialect(rt)->session_var_key, id, "provider",
-                                       wc_json_str(s, "provider")));
+                                       "sessionId", id, "provider", wc_json_str(s, "provider")));
         json_object_set_new(rt->vars, label, json_string(id));
         free(id);
     }
