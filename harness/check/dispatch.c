@@ -315,7 +315,7 @@ static void check_catalog_first(struct ctx *x)
             x->exercised = true;
             const char *ty = wc_json_str(frame_obj(m, r), "type");
             if (!ty || strcmp(ty, "catalog"))
-                violate(x, "R-D-1", r, NONE,
+                violate(x, "R-D-WS-1", r, NONE,
                         "%s: the first frame the server sent is %s, not the catalog",
                         cname(m, inst), ty ? ty : "not a typed JSON object");
             break;
@@ -349,11 +349,11 @@ static void check_grammar(struct ctx *x)
                 if (e->inst != inst)
                     continue;
                 x->exercised = true;
-                const char *ty = e->type, *bad = NULL;
+                const char *ty = e->type, *bad = NULL, *req = "R-D-TURN-1";
                 if (sealed)
-                    bad = "an event after turn-sealed";
+                    bad = "an event after turn-sealed", req = "R-D-TURN-2";
                 else if (done && strcmp(ty, "turn-sealed"))
-                    bad = "an event other than turn-sealed after done";
+                    bad = "an event other than turn-sealed after done", req = "R-D-TURN-2";
                 else if (pos == 0 && strcmp(ty, "user-message"))
                     bad = "the turn's first event is not user-message";
                 else if (pos > 0 && !strcmp(ty, "user-message"))
@@ -363,13 +363,13 @@ static void check_grammar(struct ctx *x)
                 else if (pos > 1 && !strcmp(ty, "turn-start"))
                     bad = "turn-start after the turn's first events";
                 else if (!strcmp(ty, "turn-sealed") && !done)
-                    bad = "turn-sealed with no done before it";
+                    bad = "turn-sealed with no done before it", req = "R-D-TURN-2";
                 else if (!strcmp(ty, "tool-result") &&
                          !step_completed(tu, inst, j, wc_json_str(e->event, "stepId") ?: ""))
-                    bad = "tool-result before its step's step-complete";
+                    bad = "tool-result before its step's step-complete", req = "R-D-TURN-3";
                 if (bad) {
-                    violate(x, "R-D-2", prev, e->i, "%s: %s (%s, turn %s of %s)", cname(m, inst),
-                            bad, ty, tu->turn, tu->conv);
+                    violate(x, req, prev, e->i, "%s: %s (%s, turn %s of %s)", cname(m, inst), bad,
+                            ty, tu->turn, tu->conv);
                     break;
                 }
                 done |= !strcmp(ty, "done");
@@ -401,14 +401,15 @@ static void check_one_terminal(struct ctx *x)
                     first = e->i;
                 if (!strcmp(e->type, "turn-sealed")) {
                     if (seal != NONE) {
-                        violate(x, "R-D-3", seal, e->i, "%s: two turn-sealed for turn %s of %s",
-                                cname(m, inst), tu->turn, tu->conv);
+                        violate(x, "R-D-TURN-2", seal, e->i,
+                                "%s: two turn-sealed for turn %s of %s", cname(m, inst), tu->turn,
+                                tu->conv);
                         reported = true;
                     }
                     seal = e->i;
                 } else if (!strcmp(e->type, "done")) {
                     if (done != NONE) {
-                        violate(x, "R-D-3", done, e->i, "%s: two done for turn %s of %s",
+                        violate(x, "R-D-TURN-2", done, e->i, "%s: two done for turn %s of %s",
                                 cname(m, inst), tu->turn, tu->conv);
                         reported = true;
                     }
@@ -422,7 +423,7 @@ static void check_one_terminal(struct ctx *x)
             /* neither: judged when the connection stayed, subscribed, past every provider's end */
             if (m->providers_done && m->insts[inst].close_i == NONE &&
                 !unsubscribed_after(m, inst, tu->conv, first))
-                violate(x, "R-D-3", last, (long)m->nrec - 1,
+                violate(x, "R-D-TURN-2", last, (long)m->nrec - 1,
                         "%s: turn %s of %s never ended (no turn-sealed, no terminal error) though "
                         "every provider run is done",
                         cname(m, inst), tu->turn, tu->conv);
@@ -454,20 +455,20 @@ static void check_tool_pairing(struct ctx *x)
                     json_t *c = id ? json_object_get(calls, id) : NULL;
                     json_t *prev = id ? json_object_get(results, id) : NULL;
                     if (!c) {
-                        violate(x, "R-D-4", NONE, e->i,
+                        violate(x, "R-D-TURN-3", NONE, e->i,
                                 "%s: tool-result %s has no tool-call before it (turn %s)",
                                 cname(m, inst), id ? id : "(no toolCallId)", tu->turn);
                         break;
                     }
                     if (!step || !wc_json_str(c, "step") || strcmp(step, wc_json_str(c, "step"))) {
-                        violate(x, "R-D-4", (long)json_integer_value(json_object_get(c, "i")), e->i,
-                                "%s: tool-result %s names step %s, its tool-call step %s",
+                        violate(x, "R-D-TURN-3", (long)json_integer_value(json_object_get(c, "i")),
+                                e->i, "%s: tool-result %s names step %s, its tool-call step %s",
                                 cname(m, inst), id, step ? step : "(none)",
                                 wc_json_str(c, "step") ? wc_json_str(c, "step") : "(none)");
                         break;
                     }
                     if (prev) {
-                        violate(x, "R-D-4", (long)json_integer_value(prev), e->i,
+                        violate(x, "R-D-TURN-3", (long)json_integer_value(prev), e->i,
                                 "%s: a second tool-result for tool call %s", cname(m, inst), id);
                         break;
                     }
@@ -554,8 +555,8 @@ static void compare_views(struct ctx *x, bool want_late, const char *req)
                         cname(m, inst), nb - na, tu->turn, cname(m, best));
             } else if (nb < na && ended && m->insts[inst].close_i == NONE &&
                        !unsubscribed_after(m, inst, tu->conv, tu->first_i)) {
-                violate(x, req, nb ? tu->evs[b[nb - 1]].i : first_sub(m, inst, tu->conv),
-                        tu->evs[a[nb]].i,
+                violate(x, nb || want_late ? req : "R-D-SUB-4",
+                        nb ? tu->evs[b[nb - 1]].i : first_sub(m, inst, tu->conv), tu->evs[a[nb]].i,
                         "%s: received %zu of the %zu events of turn %s that %s received%s",
                         cname(m, inst), nb, na, tu->turn, cname(m, best),
                         nb ? "" : " (a subscriber from before the turn got nothing)");
@@ -568,12 +569,12 @@ static void compare_views(struct ctx *x, bool want_late, const char *req)
 
 static void check_late_join(struct ctx *x)
 {
-    compare_views(x, true, "R-D-5");
+    compare_views(x, true, "R-D-SUB-2");
 }
 
 static void check_fanout(struct ctx *x)
 {
-    compare_views(x, false, "R-D-7");
+    compare_views(x, false, "R-D-FAN-1");
 }
 
 /* ---- D-6: no replay after seal ----------------------------------------------------------------
@@ -597,7 +598,7 @@ static void check_no_replay_after_seal(struct ctx *x)
             x->exercised = true;
             for (size_t j = 0; j < tu->n; j++) {
                 if (tu->evs[j].inst == inst && tu->evs[j].i > r) {
-                    violate(x, "R-D-6", r, tu->evs[j].i,
+                    violate(x, "R-D-SUB-3", r, tu->evs[j].i,
                             "%s: subscribed after turn %s had ended and received its %s",
                             cname(m, inst), tu->turn, tu->evs[j].type);
                     break;
@@ -636,7 +637,7 @@ static void check_disconnect(struct ctx *x)
             for (size_t j = 0; j < tu->n; j++) {
                 const char *why = wc_json_str(tu->evs[j].event, "reason");
                 if (!strcmp(tu->evs[j].type, "done") && why && !strcmp(why, "aborted")) {
-                    violate(x, "R-D-8", c, tu->evs[j].i,
+                    violate(x, "R-D-CLOSE-1", c, tu->evs[j].i,
                             "%s closed its socket while turn %s ran, and the turn was aborted "
                             "(done reason aborted, no close over HTTP)",
                             cname(m, inst), tu->turn);
@@ -649,76 +650,108 @@ static void check_disconnect(struct ctx *x)
 
 /* ---- D-9: malformed requests get exactly the documented reply -------------------------------- */
 
-/* The reply a request must get (a new string "type\x1fmessage"), "" for none, NULL when the
- * checker cannot tell (binary, non-object JSON, an unknown type). */
-static char *expected_reply(const struct model *m, long r)
+/* The reply a request must get: type "" for none; message NULL for any message. */
+struct want {
+    const char *type, *req;
+    char *msg;
+    bool known; /* false: the checker cannot tell (a binary frame) */
+};
+
+static struct want want_of(const char *type, const char *req, const char *msg)
 {
+    return (struct want){
+        .type = type, .req = req, .msg = msg ? wc_xstrdup(msg) : NULL, .known = true};
+}
+
+static bool blank(const char *t)
+{
+    while (t && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r' || *t == '\f' || *t == '\v'))
+        t++;
+    return !t || !*t;
+}
+
+static struct want want_send(const json_t *f)
+{
+    static const char *const efforts[] = {"low", "medium", "high", "xhigh", "max", NULL};
+    const char *msg = wc_json_str(f, "message");
+    json_t *re = json_object_get(f, "reasoningEffort"), *im = json_object_get(f, "images");
+    size_t i;
+    json_t *e;
+
+    if (!msg || !*msg)
+        return want_of("chat.error", "R-D-SEND-1",
+                       "chat.send requires a non-empty string `message`");
+    if (re) {
+        bool ok = false;
+        for (i = 0; json_is_string(re) && efforts[i]; i++)
+            ok |= !strcmp(json_string_value(re), efforts[i]);
+        if (!ok && !json_is_string(re))
+            return want_of("chat.error", "R-D-SEND-2", NULL);
+        if (!ok) {
+            struct want w = want_of("chat.error", "R-D-SEND-2", NULL);
+            w.msg = wc_xasprintf("chat.send: invalid reasoningEffort \"%s\" \xe2\x80\x94 must "
+                                 "be one of: low, medium, high, xhigh, max",
+                                 json_string_value(re));
+            return w;
+        }
+    }
+    if (im && !json_is_array(im))
+        return want_of("chat.error", "R-D-SEND-3", "chat.send: 'images' must be an array");
+    json_array_foreach(im, i, e)
+    {
+        const char *u = wc_json_str(e, "url");
+        if (!json_is_object(e) || !u || !*u)
+            return want_of("chat.error", "R-D-SEND-3",
+                           "chat.send: each image must have a non-empty string 'url'");
+    }
+    return want_of("", NULL, NULL);
+}
+
+/* The reply the request of send record r must get (spec/dispatch-ws-1 §2's table). */
+static struct want expected_reply(const struct model *m, long r)
+{
+    static const char *const client_types[] = {
+        "subscribe",  "unsubscribe",       "invoke",
+        "chat.send",  "chat.subscribe",    "chat.unsubscribe",
+        "chat.queue", "chat.queue.cancel", NULL};
     json_t *R = rec(m, r), *f = json_object_get(R, "frame");
     if (!f) {
         if (wc_json_str(R, "text") && !json_is_true(json_object_get(R, "binary")))
-            return wc_xstrdup("error\x1fInvalid JSON");
-        return NULL;
+            return want_of("error", "R-D-IN-1", "Invalid JSON");
+        return (struct want){.known = false};
     }
     const char *ty = wc_json_str(f, "type");
-    if (!json_is_object(f) || !ty)
-        return NULL;
-    if (!strcmp(ty, "chat.send")) {
-        const char *msg = wc_json_str(f, "message");
-        json_t *re = json_object_get(f, "reasoningEffort"), *im = json_object_get(f, "images");
-        static const char *const efforts[] = {"low", "medium", "high", "xhigh", "max", NULL};
-        if (!msg || !*msg)
-            return wc_xstrdup("chat.error\x1f"
-                              "chat.send requires a non-empty string `message`");
-        if (re) {
-            bool ok = false;
-            for (size_t i = 0; json_is_string(re) && efforts[i]; i++)
-                ok |= !strcmp(json_string_value(re), efforts[i]);
-            if (!ok && !json_is_string(re))
-                return NULL;
-            if (!ok)
-                return wc_xasprintf("chat.error\x1f"
-                                    "chat.send: invalid reasoningEffort \"%s\" \xe2\x80\x94 must "
-                                    "be one of: low, medium, high, xhigh, max",
-                                    json_string_value(re));
-        }
-        if (im && !json_is_array(im))
-            return wc_xstrdup("chat.error\x1f"
-                              "chat.send: 'images' must be an array");
-        size_t i;
-        json_t *e;
-        json_array_foreach(im, i, e)
-        {
-            const char *u = wc_json_str(e, "url");
-            if (!json_is_object(e) || !u || !*u)
-                return wc_xstrdup("chat.error\x1f"
-                                  "chat.send: each image must have a non-empty string 'url'");
-        }
-        return wc_xstrdup("");
-    }
+    bool known = false;
+    for (size_t i = 0; ty && client_types[i]; i++)
+        known |= !strcmp(ty, client_types[i]);
+    if (!json_is_object(f) || !known)
+        return want_of("error", "R-D-IN-2", NULL); /* SHOULD: one error, any text */
+    if (!strcmp(ty, "chat.send"))
+        return want_send(f);
+    const char *conv = wc_json_str(f, "conversationId");
     if (!strcmp(ty, "chat.queue")) {
-        const char *t = wc_json_str(f, "text");
-        while (t && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r'))
-            t++;
-        return wc_xstrdup(t && *t ? ""
-                                  : "chat.error\x1f"
-                                    "chat.queue requires a non-empty string `text`");
-    }
-    if (!strcmp(ty, "chat.queue.cancel")) {
-        const char *c = wc_json_str(f, "conversationId"), *id = wc_json_str(f, "messageId");
-        if (!c || !*c)
-            return wc_xstrdup("chat.error\x1f"
-                              "chat.queue.cancel requires a non-empty string `conversationId`");
+        if (blank(wc_json_str(f, "text")))
+            return want_of("chat.error", "R-D-QUEUE-1",
+                           "chat.queue requires a non-empty string `text`");
+        if (!conv || !*conv)
+            return want_of("chat.error", "R-D-QUEUE-2",
+                           "chat.queue requires a non-empty string `conversationId`");
+    } else if (!strcmp(ty, "chat.queue.cancel")) {
+        const char *id = wc_json_str(f, "messageId");
+        if (!conv || !*conv)
+            return want_of("chat.error", "R-D-QUEUE-5",
+                           "chat.queue.cancel requires a non-empty string `conversationId`");
         if (!id || !*id)
-            return wc_xstrdup("chat.error\x1f"
-                              "chat.queue.cancel requires a non-empty string `messageId`");
-        return wc_xstrdup("");
+            return want_of("chat.error", "R-D-QUEUE-5",
+                           "chat.queue.cancel requires a non-empty string `messageId`");
+    } else if (!strcmp(ty, "chat.subscribe") || !strcmp(ty, "chat.unsubscribe")) {
+        if (!conv || !*conv)
+            return want_of("chat.error", "R-D-SUB-6",
+                           !strcmp(ty, "chat.subscribe")
+                               ? "chat.subscribe requires a non-empty string `conversationId`"
+                               : "chat.unsubscribe requires a non-empty string `conversationId`");
     }
-    if (!strcmp(ty, "subscribe") || !strcmp(ty, "unsubscribe") || !strcmp(ty, "invoke"))
-        return wc_xstrdup(""); /* surface ops: their `error`s are not judged here */
-    if ((!strcmp(ty, "chat.subscribe") || !strcmp(ty, "chat.unsubscribe")) &&
-        wc_json_str(f, "conversationId"))
-        return wc_xstrdup("");
-    return NULL;
+    return want_of("", NULL, NULL); /* surface ops: their `error`s are not judged here */
 }
 
 /* An error reply D-9 judges: error / chat.error, not a sentinel's, a surface's or busy. */
@@ -732,56 +765,88 @@ static bool judged_error(const json_t *f)
     return !(msg && !strcmp(msg, BUSY));
 }
 
+/* The requirement an error reply to a request that wants none breaks. */
+static const char *unwanted_req(const struct model *m, long last_send)
+{
+    const char *ty = last_send == NONE ? NULL : wc_json_str(frame_obj(m, last_send), "type");
+    if (!ty)
+        return "R-D-IN-3";
+    if (!strcmp(ty, "chat.subscribe"))
+        return "R-D-SUB-5";
+    if (!strcmp(ty, "chat.unsubscribe"))
+        return "R-D-SUB-7";
+    if (!strcmp(ty, "chat.queue.cancel"))
+        return "R-D-QUEUE-6";
+    if (!strcmp(ty, "chat.queue"))
+        return "R-D-QUEUE-3";
+    if (!strcmp(ty, "chat.send"))
+        return "R-D-SEND-5";
+    return "R-D-IN-3";
+}
+
+static void judge_reply(struct ctx *x, size_t inst, long s, long r)
+{
+    const struct model *m = x->m;
+    struct want w = expected_reply(m, s);
+    json_t *f = frame_obj(m, r), *ec = json_object_get(f, "conversationId");
+    const char *ty = wc_json_str(f, "type"), *msg = wc_json_str(f, "message");
+    const char *rc = wc_json_str(json_object_get(rec(m, s), "frame"), "conversationId");
+
+    if (strcmp(ty, w.type) || !msg || (w.msg && strcmp(msg, w.msg)))
+        violate(x, w.req, s, r, "%s: the reply is %s \"%s\", want %s \"%s\"", cname(m, inst), ty,
+                msg ? msg : "(none)", w.type, w.msg ? w.msg : "(any message)");
+    else if (!strcmp(w.type, "chat.error") &&
+             (rc ? !json_is_string(ec) || strcmp(json_string_value(ec), rc) : ec != NULL))
+        violate(x, "R-D-SEND-4", s, r, "%s: the chat.error %s the request's conversationId",
+                cname(m, inst), rc ? "does not echo" : "names a conversationId absent from");
+    else if (!strcmp(w.type, "error") && json_object_get(f, "surfaceId"))
+        violate(x, w.req, s, r, "%s: the error reply names a surfaceId", cname(m, inst));
+    free(w.msg);
+}
+
+/*
+ * Per connection, the requests that want a reply are a queue, and each judged error reply
+ * answers the oldest (Dispatch handles a connection's frames in order, each at once). A
+ * sentinel answered while the queue is not empty: a reply is missing.
+ */
 static void check_error_strings(struct ctx *x)
 {
     const struct model *m = x->m;
     for (size_t inst = 0; inst < m->ninst; inst++) {
-        long *q = wc_xcalloc(m->nrec + 1, sizeof(*q));
+        long *q = wc_xcalloc(m->nrec + 1, sizeof(*q)), last = NONE;
         size_t qh = 0, qt = 0;
         for (long r = m->insts[inst].open_i; r < (long)m->nrec; r++) {
             if (m->inst_of[r] != (long)inst)
                 continue;
             const char *t = rtype(m, r);
             if (!strcmp(t, "send") && !is_sentinel(m, r)) {
-                char *want = expected_reply(m, r);
-                if (!want)
+                struct want w = expected_reply(m, r);
+                free(w.msg);
+                if (!w.known)
                     break; /* nothing after it can be attributed */
-                if (*want)
+                if (*w.type)
                     q[qt++] = r;
-                free(want);
+                last = r;
             } else if (!strcmp(t, "recv") && is_sentinel(m, r)) {
                 if (qh < qt) {
-                    violate(x, "R-D-9", q[qh], r,
-                            "%s: a malformed request got no reply (the gateway answered a later "
-                            "sentinel)",
-                            cname(m, inst));
+                    struct want w = expected_reply(m, q[qh]);
+                    violate(x, w.req, q[qh], r,
+                            "%s: a malformed request got no reply (want %s \"%s\"; the gateway "
+                            "answered a later sentinel)",
+                            cname(m, inst), w.type, w.msg ? w.msg : "(any message)");
+                    free(w.msg);
                     break;
                 }
             } else if (!strcmp(t, "recv") && frame_obj(m, r) && judged_error(frame_obj(m, r))) {
                 json_t *f = frame_obj(m, r);
                 x->exercised = true;
                 if (qh == qt) {
-                    violate(x, "R-D-9", NONE, r, "%s: an error reply (%s) to no malformed request",
-                            cname(m, inst), wc_json_str(f, "message") ?: "(no message)");
+                    violate(x, unwanted_req(m, last), last, r,
+                            "%s: an error reply (%s) to a request that wants none", cname(m, inst),
+                            wc_json_str(f, "message") ? wc_json_str(f, "message") : "(none)");
                     break;
                 }
-                long s = q[qh++];
-                char *want = expected_reply(m, s), *sep = strchr(want, '\x1f');
-                *sep = '\0';
-                const char *ty = wc_json_str(f, "type"), *msg = wc_json_str(f, "message");
-                const char *rc = wc_json_str(json_object_get(rec(m, s), "frame"), "conversationId");
-                json_t *ec = json_object_get(f, "conversationId");
-                if (strcmp(ty, want) || !msg || strcmp(msg, sep + 1)) {
-                    violate(x, "R-D-9", s, r, "%s: the reply is %s \"%s\", want %s \"%s\"",
-                            cname(m, inst), ty, msg ? msg : "(none)", want, sep + 1);
-                } else if (!strcmp(want, "chat.error") &&
-                           (rc ? !json_is_string(ec) || strcmp(json_string_value(ec), rc)
-                               : ec != NULL)) {
-                    violate(x, "R-D-9", s, r, "%s: the chat.error %s the request's conversationId",
-                            cname(m, inst),
-                            rc ? "does not echo" : "names a conversationId absent from");
-                }
-                free(want);
+                judge_reply(x, inst, q[qh++], r);
             }
         }
         if (qt)
@@ -811,9 +876,12 @@ static void check_busy(struct ctx *x)
             continue;
         json_t *f = frame_obj(m, s);
         const char *ty = wc_json_str(f, "type"), *conv = wc_json_str(f, "conversationId");
-        char *want = ty && !strcmp(ty, "chat.send") ? expected_reply(m, s) : NULL;
-        bool valid = want && !*want;
-        free(want);
+        bool valid = false;
+        if (ty && !strcmp(ty, "chat.send")) {
+            struct want w = expected_reply(m, s);
+            valid = w.known && !*w.type;
+            free(w.msg);
+        }
         const struct turn *tu = valid && conv ? running(m, conv, s) : NULL;
         if (!tu)
             continue;
@@ -832,7 +900,7 @@ static void check_busy(struct ctx *x)
                 const char *et = wc_json_str(e, "type") ?: "";
                 if (!strcmp(et, "user-message") &&
                     strcmp(wc_json_str(e, "turnId") ?: "", tu->turn) && err == NONE) {
-                    violate(x, "R-D-10", s, r,
+                    violate(x, "R-D-SEND-6", s, r,
                             "%s: a chat.send while turn %s ran started another turn",
                             cname(m, inst), tu->turn);
                     break;
@@ -840,25 +908,25 @@ static void check_busy(struct ctx *x)
                 replayed |= !strcmp(et, "user-message");
             } else if (gt && !strcmp(gt, "chat.error") && gm && !strcmp(gm, BUSY)) {
                 if (err != NONE) {
-                    violate(x, "R-D-10", err, r, "%s: two busy chat.errors for one chat.send",
+                    violate(x, "R-D-SEND-6", err, r, "%s: two busy chat.errors for one chat.send",
                             cname(m, inst));
                     break;
                 }
                 err = r;
                 if (!json_is_string(json_object_get(g, "conversationId")) ||
                     strcmp(wc_json_str(g, "conversationId"), conv)) {
-                    violate(x, "R-D-10", s, r, "%s: the busy chat.error does not name %s",
+                    violate(x, "R-D-SEND-6", s, r, "%s: the busy chat.error does not name %s",
                             cname(m, inst), conv);
                     break;
                 }
                 if (!was_sub && !replayed) {
-                    violate(x, "R-D-10", s, r,
+                    violate(x, "R-D-SEND-6", s, r,
                             "%s: the busy chat.error came before the replay of turn %s",
                             cname(m, inst), tu->turn);
                     break;
                 }
             } else if (is_sentinel(m, r) && err == NONE) {
-                violate(x, "R-D-10", s, r,
+                violate(x, "R-D-SEND-6", s, r,
                         "%s: a chat.send while turn %s ran got no busy chat.error (a later "
                         "sentinel was answered)",
                         cname(m, inst), tu->turn);
@@ -902,7 +970,7 @@ static void check_status(struct ctx *x)
                 x->exercised = true;
                 if (!strcmp(st, "queued")) {
                     if (queued != NONE) {
-                        violate(x, "R-D-11", queued, r,
+                        violate(x, "R-D-STATUS-1", queued, r,
                                 "%s: two queued statuses of %s with no active between",
                                 cname(m, inst), tu->conv);
                         break;
@@ -919,7 +987,7 @@ static void check_status(struct ctx *x)
             if (last_st && !strcmp(last_st, "closed"))
                 continue;
             if (last < seal || strcmp(last_st, "idle"))
-                violate(x, "R-D-11", seal, last,
+                violate(x, "R-D-STATUS-1", seal, last,
                         "%s: the last status of %s after its turn sealed is %s, not idle",
                         cname(m, inst), tu->conv, last < seal ? "from before the seal" : last_st);
         }
@@ -964,7 +1032,7 @@ static void check_history(struct ctx *x)
         {
             json_t *sq = json_object_get(c, "seq");
             if (!json_is_integer(sq) || json_integer_value(sq) != expect) {
-                violate(x, "R-D-12", NONE, r,
+                violate(x, "R-D-HIST-1", NONE, r,
                         "GET %s: chunk %zu has seq %s, want %lld (1-based, gap-free)", p, i + 1,
                         json_is_integer(sq) ? "another" : "none", (long long)expect);
                 bad = true;
@@ -1005,7 +1073,7 @@ static void check_history(struct ctx *x)
             }
         }
         if (any && all_sealed && strcmp(seen, hist))
-            violate(x, "R-D-12", NONE, r,
+            violate(x, "R-D-HIST-2", NONE, r,
                     "GET %s: the history's assistant text (%zu bytes) is not the streamed text "
                     "(%zu bytes)",
                     p, strlen(hist), strlen(seen));
@@ -1022,46 +1090,49 @@ static const struct checker {
     struct hn_invariant_info info;
     void (*fn)(struct ctx *);
 } checkers[] = {
-    {{"d_catalog_first", "R-D-1", "D-1: the first frame on every connection is the catalog"},
+    {{"d_catalog_first", "R-D-WS-1", "D-1: the first frame on every connection is the catalog"},
      check_catalog_first},
-    {{"d_turn_grammar", "R-D-2",
+    {{"d_turn_grammar", "R-D-TURN-1,R-D-TURN-2,R-D-TURN-3",
       "D-2: per connection and turn: user-message, turn-start, ..., done, turn-sealed; nothing "
       "after the seal; tool-result after its step-complete"},
      check_grammar},
-    {{"d_one_terminal", "R-D-3",
+    {{"d_one_terminal", "R-D-TURN-2,R-D-TURN-5",
       "D-3: exactly one terminal per turn: one turn-sealed after a done, or an orchestrator-level "
       "error with neither"},
      check_one_terminal},
-    {{"d_tool_pairing", "R-D-4",
+    {{"d_tool_pairing", "R-D-TURN-3",
       "D-4: every tool-result has an earlier tool-call of the same id and step; one result per "
       "call"},
      check_tool_pairing},
-    {{"d_late_join_replay", "R-D-5",
+    {{"d_late_join_replay", "R-D-SUB-2",
       "D-5: a late joiner's replay and live frames equal what an always-subscribed observer "
       "received for the turn, element by element"},
      check_late_join},
-    {{"d_no_replay_after_seal", "R-D-6", "D-6: a subscribe after a turn ended replays none of it"},
+    {{"d_no_replay_after_seal", "R-D-SUB-3",
+      "D-6: a subscribe after a turn ended replays none of it"},
      check_no_replay_after_seal},
-    {{"d_fanout_equal", "R-D-7",
+    {{"d_fanout_equal", "R-D-FAN-1,R-D-SUB-4",
       "D-7: every subscriber of a conversation receives the same chat.delta sequence per turn"},
      check_fanout},
-    {{"d_disconnect_no_abort", "R-D-8",
+    {{"d_disconnect_no_abort", "R-D-CLOSE-1",
       "D-8: a socket closed mid-turn never aborts the turn (no done reason aborted without a "
       "close over HTTP)"},
      check_disconnect},
-    {{"d_error_strings", "R-D-9",
+    {{"d_error_strings",
+      "R-D-IN-1,R-D-IN-2,R-D-IN-3,R-D-SEND-1,R-D-SEND-2,R-D-SEND-3,R-D-SEND-4,R-D-SEND-5,R-D-QUEUE-"
+      "1,R-D-QUEUE-2,R-D-QUEUE-3,R-D-QUEUE-5,R-D-QUEUE-6,R-D-SUB-5,R-D-SUB-6,R-D-SUB-7",
       "D-9: every malformed request gets exactly one reply of the documented type and string, "
       "echoing its conversationId"},
      check_error_strings},
-    {{"d_busy_ordering", "R-D-10",
+    {{"d_busy_ordering", "R-D-SEND-6",
       "D-10: a chat.send while a turn runs gets the replay, then exactly one busy chat.error "
       "naming the conversation, and starts no turn"},
      check_busy},
-    {{"d_status_order", "R-D-11",
+    {{"d_status_order", "R-D-STATUS-1",
       "D-11: at most one queued before each active; the last status after the last seal is idle "
       "(or closed)"},
      check_status},
-    {{"d_history_equal", "R-D-12",
+    {{"d_history_equal", "R-D-HIST-1,R-D-HIST-2",
       "D-12: history seqs are 1..N gap-free; once sealed, the streamed text equals the history's"},
      check_history},
 };

@@ -20,6 +20,8 @@
 
 static const char *const versions[] = {"dispatch-ws/1", NULL};
 static const char *const none[] = {NULL};
+/* spec/dispatch-ws-1/requirements.yaml's capabilities */
+static const char *const capabilities[] = {"http-api", "orchestrator-error", "queue-surface", NULL};
 static const char *const ignore[] = {"catalog", "conversation.open", "conversation.statusChanged",
                                      "conversation.compacted", NULL};
 static const char *const broadcast[] = {"conversation.open", "conversation.statusChanged",
@@ -53,7 +55,9 @@ const struct hn_dialect hn_dialect_dispatch_ws1 = {
     .wire = {.id_key = "type",
              .default_ignore = ignore,
              .broadcast = broadcast,
-             .broadcast_to_all = true},
+             .broadcast_to_all = true,
+             .capabilities = capabilities,
+             .client_sessions = true},
     .sessions = HN_SESSIONS_CLIENT_ID,
     .provider_field = "message",
     .sentinel_frame = sentinel_frame,

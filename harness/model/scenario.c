@@ -1594,11 +1594,12 @@ static void lint_sessions(struct lint *l, const json_t *root)
         json_object_set_new(l->known, pp, json_true());
         free(pp);
         if (!json_is_object(m)) {
-            lerr(l, v, k, m, "session '%s' must be a mapping {provider: ...}", k);
+            lerr(l, v, k, m, "session '%s' must be a mapping {provider: ...}%s", k,
+                 spec_wire(l->spec)->client_sessions ? " or {}" : "");
             continue;
         }
         check_keys(l, m, keys, "a session");
-        prov = get_str(l, m, "provider", true, "session");
+        prov = get_str(l, m, "provider", !spec_wire(l->spec)->client_sessions, "session");
         if (prov && !strstr(prov, "${") && !in_list(hn_provider_names, prov))
             lerr(l, m, "provider", json_object_get(m, "provider"), "unknown provider '%s'", prov);
         if (prov && strstr(prov, "${"))
@@ -1688,8 +1689,10 @@ static json_t *lint_providers(struct lint *l, const json_t *root)
  * default `ignore` of a case. */
 static const char *const broadcast_kinds[] = {"session_upserted", "loading_progress", NULL};
 
-const struct hn_wire hn_wire_chatgw1 = {
-    .id_key = "kind", .default_ignore = broadcast_kinds, .broadcast = broadcast_kinds};
+const struct hn_wire hn_wire_chatgw1 = {.id_key = "kind",
+                                        .default_ignore = broadcast_kinds,
+                                        .broadcast = broadcast_kinds,
+                                        .capabilities = hn_capabilities};
 
 static const char *pattern_names_broadcast(const struct hn_wire *w, const json_t *v)
 {
@@ -1970,7 +1973,7 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
              "'title' must be one non-empty line");
     lint_spec_list(l, root);
     get_str_list(l, root, "tags", NULL, false);
-    get_str_list(l, root, "needs", hn_capabilities, false);
+    get_str_list(l, root, "needs", spec_wire(l->spec)->capabilities, false);
     get_str_list(l, root, "providers_needed", hn_provider_names, false);
     get_bool(l, root, "strict", false);
     const char *d = get_str(l, root, "description", true, "case");

@@ -40,8 +40,11 @@ struct hn_wire {
     const char *id_key;                /* "kind" (chatgw/1), "type" (dispatch-ws/1) */
     const char *const *default_ignore; /* a case's `ignore` when it has none */
     const char *const *broadcast;      /* broadcast frame names */
-    bool broadcast_to_all;             /* they reach every connection of every user: only own_target
-                                          isolates a case from them (else own_users does) */
+    /* they reach every connection of every user: only own_target isolates a case from them
+     * (else own_users does) */
+    bool broadcast_to_all;
+    const char *const *capabilities; /* the words a case may `need` */
+    bool client_sessions; /* sessions are ids the harness makes: `provider` is optional */
 };
 
 struct hn_spec {
