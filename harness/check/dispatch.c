@@ -784,6 +784,23 @@ static const char *unwanted_req(const struct model *m, long last_send)
     return "R-D-IN-3";
 }
 
+/* The errors about a missing conversationId carry none (R-D-SUB-6, R-D-QUEUE-2). */
+static bool nocid(const struct want *w)
+{
+    return w->req && (!strcmp(w->req, "R-D-SUB-6") || !strcmp(w->req, "R-D-QUEUE-2"));
+}
+
+/* R-D-SEND-4: the request's string conversationId is echoed; none, none; an empty one either
+ * way. */
+static bool echo_ok(const struct want *w, const char *rc, const json_t *ec)
+{
+    if (nocid(w) || !rc)
+        return ec == NULL;
+    if (!*rc)
+        return ec == NULL || (json_is_string(ec) && !*json_string_value(ec));
+    return json_is_string(ec) && !strcmp(json_string_value(ec), rc);
+}
+
 static void judge_reply(struct ctx *x, size_t inst, long s, long r)
 {
     const struct model *m = x->m;
@@ -795,10 +812,10 @@ static void judge_reply(struct ctx *x, size_t inst, long s, long r)
     if (strcmp(ty, w.type) || !msg || (w.msg && strcmp(msg, w.msg)))
         violate(x, w.req, s, r, "%s: the reply is %s \"%s\", want %s \"%s\"", cname(m, inst), ty,
                 msg ? msg : "(none)", w.type, w.msg ? w.msg : "(any message)");
-    else if (!strcmp(w.type, "chat.error") &&
-             (rc ? !json_is_string(ec) || strcmp(json_string_value(ec), rc) : ec != NULL))
+    else if (!strcmp(w.type, "chat.error") && !echo_ok(&w, rc, ec))
         violate(x, "R-D-SEND-4", s, r, "%s: the chat.error %s the request's conversationId",
-                cname(m, inst), rc ? "does not echo" : "names a conversationId absent from");
+                cname(m, inst),
+                rc && *rc && !nocid(&w) ? "does not echo" : "names a conversationId absent from");
     else if (!strcmp(w.type, "error") && json_object_get(f, "surfaceId"))
         violate(x, w.req, s, r, "%s: the error reply names a surfaceId", cname(m, inst));
     free(w.msg);
