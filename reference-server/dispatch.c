@@ -780,7 +780,7 @@ static void start_turn(struct gw_dispatch *d, struct dconv *c, const char *text,
     a.provider = "claude";
     a.app_session_id = c->id;
     a.prompt = text;
-    a.cwd = options ? wc_json_str(options, "cwd") : NULL;
+    a.cwd = options && wc_json_str(options, "cwd") ? wc_json_str(options, "cwd") : "";
     a.options = options;
     r->p = d->ops->open(d->ops_self, &a, &sink, r, &err);
     if (!r->p) {
