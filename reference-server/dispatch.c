@@ -505,7 +505,9 @@ static void turn_end(struct gw_dispatch *d, struct dconv *c, enum end_how how, c
     if (r) {
         r->t = NULL;
         r->conv = NULL;
-        if (!r->ended && r->p && how != END_DONE)
+        /* an abort, an orchestrator error or a provider error stops the provider; after a
+         * normal complete its remaining steps run out unheard */
+        if (!r->ended && r->p && (how != END_DONE || strcmp(reason, "stop")))
             d->ops->abort(r->p);
     }
     json_decref(t->calls);
