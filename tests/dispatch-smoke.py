@@ -5,12 +5,14 @@ Not part of `make check` (the harness's cases are the tests); a quick look at th
 Dispatch dialect is being built. Python standard library only: a minimal WebSocket client
 (RFC 6455 text frames, masked, no extensions).
 
-    tests/dispatch-smoke.py [--gateway bin/gwspec-gateway] [--mutant NAME]
+    tests/dispatch-smoke.py [--gateway 'bin/gwspec-gateway'] [--mutant NAME]
+    (--gateway is split like a shell word list: 'valgrind -q bin/gwspec-gateway' works)
 """
 import argparse
 import base64
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -118,7 +120,7 @@ def main():
     ap.add_argument("--gateway", default="bin/gwspec-gateway")
     ap.add_argument("--mutant")
     a = ap.parse_args()
-    argv = [a.gateway, "--dialect", "dispatch", "--port", "0", "--seed", "1"]
+    argv = shlex.split(a.gateway) + ["--dialect", "dispatch", "--port", "0", "--seed", "1"]
     if a.mutant:
         argv += ["--mutant", a.mutant]
     gw = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
@@ -197,7 +199,7 @@ def main():
         b_.close()
     finally:
         gw.terminate()
-        gw.wait(5)
+        gw.wait(30)
 
 
 if __name__ == "__main__":
