@@ -462,6 +462,16 @@ static void step_end(struct gw_dispatch *d, struct dconv *c)
     }
 }
 
+/* Free t but its buffer (the caller keeps or drops that). */
+static void turn_free(struct dturn *t)
+{
+    json_decref(t->calls);
+    json_decref(t->results);
+    wc_buf_release(&t->text);
+    wc_buf_release(&t->reasoning);
+    free(t);
+}
+
 enum end_how { END_DONE, END_ABORTED, END_ORCH };
 
 /* The turn's terminal. reason: done's reason (END_DONE); message: the orchestrator error's. */
@@ -505,14 +515,12 @@ static void turn_end(struct gw_dispatch *d, struct dconv *c, enum end_how how, c
     if (r) {
         r->t = NULL;
         r->conv = NULL;
-        if (!r->ended && r->p && how != END_DONE)
+        /* an abort, an orchestrator error or a provider error stops the provider; after a
+         * normal complete its remaining steps run out unheard */
+        if (!r->ended && r->p && (how != END_DONE || strcmp(reason, "stop")))
             d->ops->abort(r->p);
     }
-    json_decref(t->calls);
-    json_decref(t->results);
-    wc_buf_release(&t->text);
-    wc_buf_release(&t->reasoning);
-    free(t);
+    turn_free(t);
     if (how == END_ABORTED) {
         free(take_queue(c)); /* nothing is carried after an abort */
         surface_changed(d, c);
@@ -539,124 +547,188 @@ static const char *first_str(const json_t *ev, const char *a, const char *b, con
     return s ? s : dflt;
 }
 
+/* The provider's events, by kind (chatgw/1's normalized name, then the AgentEvent's own). */
+
+static void ev_text(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    const char *s = first_str(ev, "delta", "content", "");
+
+    step_begin(t);
+    wc_buf_adds(&t->text, s);
+    emit(d, c, json_pack("{s:s, s:s}", "type", "text-delta", "delta", s));
+}
+
+static void ev_reasoning(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    const char *s = first_str(ev, "delta", "content", "");
+
+    step_begin(t);
+    wc_buf_adds(&t->reasoning, s);
+    emit(d, c, json_pack("{s:s, s:s}", "type", "reasoning-delta", "delta", s));
+}
+
+static void ev_tool_call(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    char gen[32], sid[80];
+    const char *id, *name = first_str(ev, "toolName", "name", "tool");
+    json_t *input = json_object_get(ev, "input");
+
+    snprintf(gen, sizeof(gen), "call-%d", ++t->next_call);
+    id = first_str(ev, "toolCallId", "toolId", gen);
+    step_begin(t);
+    json_array_append_new(t->calls, json_pack("{s:s, s:s, s:O}", "toolCallId", id, "toolName", name,
+                                              "input", input ? input : json_null()));
+    emit(d, c,
+         json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "tool-call", "stepId",
+                   step_id(t, sid, sizeof(sid)), "toolCallId", id, "toolName", name, "input",
+                   input ? json_incref(input) : json_object()));
+}
+
+/* R-D-TURN-3: a result is held until its step's step-complete (step_end sends it). */
+static void ev_tool_result(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    char sid[80];
+    const char *id = first_str(ev, "toolCallId", "toolId", "");
+    const char *name = first_str(ev, "toolName", "name", NULL);
+    json_t *content = json_object_get(ev, "content"), *res, *call;
+    size_t i;
+
+    step_begin(t);
+    json_array_foreach(t->calls, i, call)
+    {
+        if (!name && !strcmp(wc_json_str(call, "toolCallId"), id))
+            name = wc_json_str(call, "toolName");
+    }
+    res =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "type", "tool-result", "stepId",
+                  step_id(t, sid, sizeof(sid)), "toolCallId", id, "toolName", name ? name : "tool",
+                  "content", content ? json_incref(content) : json_string(""), "isError",
+                  wc_json_bool(ev, "isError", false));
+    if (json_object_get(ev, "durationMs"))
+        json_object_set(res, "durationMs", json_object_get(ev, "durationMs"));
+    if (gw_mutant_on(GW_MUT_DISPATCH_TOOL_RESULT_EARLY))
+        emit_result(d, c, res);
+    else
+        json_array_append(t->results, res);
+    json_decref(res);
+}
+
+static void ev_tool_output(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    step_begin(t);
+    emit(d, c,
+         json_pack("{s:s, s:s, s:s, s:s}", "type", "tool-output", "toolCallId",
+                   first_str(ev, "toolCallId", NULL, ""), "data",
+                   first_str(ev, "data", "content", ""), "stream",
+                   first_str(ev, "stream", NULL, "stdout")));
+}
+
+static void ev_usage(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    char sid[80];
+    json_t *u = json_object_get(ev, "usage");
+
+    step_begin(t);
+    emit(d, c,
+         json_pack("{s:s, s:s, s:O}", "type", "usage", "stepId", step_id(t, sid, sizeof(sid)),
+                   "usage", json_is_object(u) ? u : json_object()));
+}
+
+static void ev_retry(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    json_t *v = json_deep_copy(ev);
+
+    (void)t;
+    json_object_del(v, "kind");
+    json_object_del(v, "sessionId");
+    json_object_set_new(v, "type", json_string("provider-retry"));
+    emit(d, c, v);
+}
+
+static void ev_step_end(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    (void)ev;
+    step_begin(t); /* an empty step is still a step */
+    step_end(d, c);
+}
+
+/* The dispatch-error-terminal mutant: the turn just stops after its error. */
+static void error_alone(struct gw_dispatch *d, struct dconv *c, struct dturn *t)
+{
+    struct drun *r = t->run;
+
+    c->turn = NULL;
+    r->t = NULL;
+    r->conv = NULL;
+    json_decref(c->sealed);
+    c->sealed = t->buffer;
+    turn_free(t);
+    if (!r->ended && r->p)
+        d->ops->abort(r->p);
+    status_changed(d, c, "idle");
+}
+
+/* R-D-TURN-4: a provider error inside a step is not terminal. */
+static void ev_error(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    step_begin(t);
+    emit(d, c,
+         json_pack("{s:s, s:s}", "type", "error", "message",
+                   first_str(ev, "message", "content", "provider error")));
+    if (gw_mutant_on(GW_MUT_DISPATCH_ERROR_TERMINAL))
+        error_alone(d, c, t);
+    else
+        turn_end(d, c, END_DONE, "error", NULL);
+}
+
+static void ev_orch_error(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    (void)t;
+    turn_end(d, c, END_ORCH, NULL, first_str(ev, "message", "content", "orchestrator error"));
+}
+
+static void ev_complete(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev)
+{
+    int64_t code = 0;
+    const char *reason = wc_json_str(ev, "reason");
+
+    wc_json_int(ev, "exitCode", &code);
+    if (!t->step_open && t->step == 0)
+        step_begin(t); /* a turn has at least one step */
+    turn_end(d, c, END_DONE, reason ? reason : code ? "error" : "stop", NULL);
+}
+
+static const struct {
+    const char *kind, *alias;
+    void (*fn)(struct gw_dispatch *d, struct dconv *c, struct dturn *t, json_t *ev);
+} event_kinds[] = {
+    {"stream_delta", "text-delta", ev_text},
+    {"thinking", "reasoning-delta", ev_reasoning},
+    {"tool_use", "tool-call", ev_tool_call},
+    {"tool_result", "tool-result", ev_tool_result},
+    {"tool-output", NULL, ev_tool_output},
+    {"usage", NULL, ev_usage},
+    {"provider-retry", NULL, ev_retry},
+    {"step_end", "step-complete", ev_step_end},
+    {"error", NULL, ev_error},
+    {"orchestrator-error", NULL, ev_orch_error},
+    {"complete", NULL, ev_complete},
+};
+
 static void on_event(void *ctx, json_t *ev)
 {
     struct drun *r = ctx;
-    struct gw_dispatch *d = r->d;
-    struct dconv *c = r->conv;
-    struct dturn *t = r->t;
     const char *kind = first_str(ev, "kind", "type", "");
-    char sid[80];
 
-    if (!t) {
-        json_decref(ev);
-        return;
-    }
-    if (!strcmp(kind, "stream_delta") || !strcmp(kind, "text-delta")) {
-        const char *s = first_str(ev, "delta", "content", "");
-        step_begin(t);
-        wc_buf_adds(&t->text, s);
-        emit(d, c, json_pack("{s:s, s:s}", "type", "text-delta", "delta", s));
-    } else if (!strcmp(kind, "thinking") || !strcmp(kind, "reasoning-delta")) {
-        const char *s = first_str(ev, "delta", "content", "");
-        step_begin(t);
-        wc_buf_adds(&t->reasoning, s);
-        emit(d, c, json_pack("{s:s, s:s}", "type", "reasoning-delta", "delta", s));
-    } else if (!strcmp(kind, "tool_use") || !strcmp(kind, "tool-call")) {
-        char gen[32];
-        const char *id, *name = first_str(ev, "toolName", "name", "tool");
-        json_t *input = json_object_get(ev, "input");
-        snprintf(gen, sizeof(gen), "call-%d", ++t->next_call);
-        id = first_str(ev, "toolCallId", "toolId", gen);
-        step_begin(t);
-        json_array_append_new(t->calls, json_pack("{s:s, s:s, s:O}", "toolCallId", id, "toolName",
-                                                  name, "input", input ? input : json_null()));
-        emit(d, c,
-             json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "tool-call", "stepId",
-                       step_id(t, sid, sizeof(sid)), "toolCallId", id, "toolName", name, "input",
-                       input ? json_incref(input) : json_object()));
-    } else if (!strcmp(kind, "tool_result") || !strcmp(kind, "tool-result")) {
-        const char *id = first_str(ev, "toolCallId", "toolId", "");
-        const char *name = first_str(ev, "toolName", "name", NULL);
-        json_t *content = json_object_get(ev, "content"), *res;
-        size_t i;
-        json_t *call;
-        step_begin(t);
-        json_array_foreach(t->calls, i, call)
-        {
-            if (!name && !strcmp(wc_json_str(call, "toolCallId"), id))
-                name = wc_json_str(call, "toolName");
+    /* everything else (session_created, status, ...) is the provider's own business, and so is
+     * anything after the turn's terminal */
+    for (size_t i = 0; r->t && i < sizeof(event_kinds) / sizeof(event_kinds[0]); i++) {
+        if (!strcmp(kind, event_kinds[i].kind) ||
+            (event_kinds[i].alias && !strcmp(kind, event_kinds[i].alias))) {
+            event_kinds[i].fn(r->d, r->conv, r->t, ev);
+            break;
         }
-        res = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "type", "tool-result", "stepId",
-                        step_id(t, sid, sizeof(sid)), "toolCallId", id, "toolName",
-                        name ? name : "tool", "content",
-                        content ? json_incref(content) : json_string(""), "isError",
-                        wc_json_bool(ev, "isError", false));
-        if (json_object_get(ev, "durationMs"))
-            json_object_set(res, "durationMs", json_object_get(ev, "durationMs"));
-        if (gw_mutant_on(GW_MUT_DISPATCH_TOOL_RESULT_EARLY))
-            emit_result(d, c, res);
-        else
-            json_array_append(t->results, res);
-        json_decref(res);
-    } else if (!strcmp(kind, "tool-output")) {
-        step_begin(t);
-        emit(d, c,
-             json_pack("{s:s, s:s, s:s, s:s}", "type", "tool-output", "toolCallId",
-                       first_str(ev, "toolCallId", NULL, ""), "data",
-                       first_str(ev, "data", "content", ""), "stream",
-                       first_str(ev, "stream", NULL, "stdout")));
-    } else if (!strcmp(kind, "usage")) {
-        json_t *u = json_object_get(ev, "usage");
-        step_begin(t);
-        emit(d, c,
-             json_pack("{s:s, s:s, s:O}", "type", "usage", "stepId", step_id(t, sid, sizeof(sid)),
-                       "usage", json_is_object(u) ? u : json_object()));
-    } else if (!strcmp(kind, "provider-retry")) {
-        json_t *v = json_deep_copy(ev);
-        json_object_del(v, "kind");
-        json_object_del(v, "sessionId");
-        json_object_set_new(v, "type", json_string("provider-retry"));
-        emit(d, c, v);
-    } else if (!strcmp(kind, "step-complete") || !strcmp(kind, "step_end")) {
-        step_begin(t); /* an empty step is still a step */
-        step_end(d, c);
-    } else if (!strcmp(kind, "error")) {
-        /* R-D-TURN-4: a provider error inside a step is not terminal */
-        step_begin(t);
-        emit(d, c,
-             json_pack("{s:s, s:s}", "type", "error", "message",
-                       first_str(ev, "message", "content", "provider error")));
-        if (gw_mutant_on(GW_MUT_DISPATCH_ERROR_TERMINAL)) {
-            json_t *buf = json_incref(t->buffer);
-            c->turn = NULL;
-            r->t = NULL;
-            r->conv = NULL;
-            json_decref(c->sealed);
-            c->sealed = buf;
-            json_decref(t->buffer);
-            json_decref(t->calls);
-            json_decref(t->results);
-            wc_buf_release(&t->text);
-            wc_buf_release(&t->reasoning);
-            free(t);
-            if (!r->ended && r->p)
-                d->ops->abort(r->p);
-            status_changed(d, c, "idle");
-        } else {
-            turn_end(d, c, END_DONE, "error", NULL);
-        }
-    } else if (!strcmp(kind, "orchestrator-error")) {
-        turn_end(d, c, END_ORCH, NULL, first_str(ev, "message", "content", "orchestrator error"));
-    } else if (!strcmp(kind, "complete")) {
-        int64_t code = 0;
-        const char *reason = wc_json_str(ev, "reason");
-        wc_json_int(ev, "exitCode", &code);
-        if (!t->step_open && t->step == 0)
-            step_begin(t); /* a turn has at least one step */
-        turn_end(d, c, END_DONE, reason ? reason : code ? "error" : "stop", NULL);
     }
-    /* everything else (session_created, status, permission_request, ...) is the provider's */
     json_decref(ev);
 }
 
@@ -780,7 +852,7 @@ static void start_turn(struct gw_dispatch *d, struct dconv *c, const char *text,
     a.provider = "claude";
     a.app_session_id = c->id;
     a.prompt = text;
-    a.cwd = options ? wc_json_str(options, "cwd") : NULL;
+    a.cwd = options && wc_json_str(options, "cwd") ? wc_json_str(options, "cwd") : "";
     a.options = options;
     r->p = d->ops->open(d->ops_self, &a, &sink, r, &err);
     if (!r->p) {
@@ -1246,11 +1318,7 @@ void gw_dispatch_free(struct gw_dispatch *d)
         cn = c->next;
         if (c->turn) {
             json_decref(c->turn->buffer);
-            json_decref(c->turn->calls);
-            json_decref(c->turn->results);
-            wc_buf_release(&c->turn->text);
-            wc_buf_release(&c->turn->reasoning);
-            free(c->turn);
+            turn_free(c->turn);
         }
         for (size_t i = 0; i < c->nq; i++) {
             free(c->q[i].id);

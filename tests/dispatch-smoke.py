@@ -5,12 +5,14 @@ Not part of `make check` (the harness's cases are the tests); a quick look at th
 Dispatch dialect is being built. Python standard library only: a minimal WebSocket client
 (RFC 6455 text frames, masked, no extensions).
 
-    tests/dispatch-smoke.py [--gateway bin/gwspec-gateway] [--mutant NAME]
+    tests/dispatch-smoke.py [--gateway 'bin/gwspec-gateway'] [--mutant NAME]
+    (--gateway is split like a shell word list: 'valgrind -q bin/gwspec-gateway' works)
 """
 import argparse
 import base64
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -118,7 +120,7 @@ def main():
     ap.add_argument("--gateway", default="bin/gwspec-gateway")
     ap.add_argument("--mutant")
     a = ap.parse_args()
-    argv = [a.gateway, "--dialect", "dispatch", "--port", "0", "--seed", "1"]
+    argv = shlex.split(a.gateway) + ["--dialect", "dispatch", "--port", "0", "--seed", "1"]
     if a.mutant:
         argv += ["--mutant", a.mutant]
     gw = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
@@ -163,7 +165,7 @@ def main():
             a_.send(bad)
         show("A", a_.drain(0.3))
 
-        print("5. A: a held turn (wait_abort); B sends busy; A queues two texts; HTTP close")
+        print("5. A: a held turn (wait_abort); B sends to it (busy); HTTP close")
         hold = "gwspec:" + json.dumps({"v": 1, "script": [{"emit": {"kind": "text-delta", "delta": "x"}}, {"wait_abort": True}]}, separators=(",", ":"))
         a_.send({"type": "chat.send", "conversationId": "c2", "message": hold})
         show("A", a_.drain(0.3))
@@ -171,6 +173,7 @@ def main():
         show("B", b_.drain(0.3))
         print("   POST /conversations/c2/close ->", http(port, "POST", "/conversations/c2/close"))
         show("A", a_.drain(0.3))
+        show("B", b_.drain(0.2))
 
         print("6. post-seal carry: a turn with a barrier-free delay, two chat.queue while it runs")
         slow = "gwspec:" + json.dumps({"v": 1, "script": [{"emit": {"kind": "text-delta", "delta": "T1"}}, {"delay": 300}, {"complete": 0}]}, separators=(",", ":"))
@@ -179,12 +182,24 @@ def main():
         a_.send({"type": "chat.queue", "conversationId": "c3", "text": "second"})
         show("A", a_.drain(0.8))
 
-        print("7. history of c1:", http(port, "GET", "/conversations/c1?sinceSeq=0"))
+        print("7. disconnect mid-turn: D sends to c4 and closes after the first delta; B watches")
+        b_.send({"type": "chat.subscribe", "conversationId": "c4"})
+        d_ = WS(port)
+        d_.drain(0.2)
+        d_.send({"type": "chat.send", "conversationId": "c4", "message": slow})
+        while True:
+            f = d_.recv(2)
+            if f is None or (f.get("type") == "chat.delta" and f["event"]["type"] == "text-delta"):
+                break
+        d_.close()
+        show("B", [f for f in b_.drain(0.8) if f.get("type") == "chat.delta" or f.get("conversationId") == "c4"])
+
+        print("8. history of c1:", http(port, "GET", "/conversations/c1?sinceSeq=0"))
         a_.close()
         b_.close()
     finally:
         gw.terminate()
-        gw.wait(5)
+        gw.wait(30)
 
 
 if __name__ == "__main__":
