@@ -653,6 +653,17 @@ static int load_target(const struct hn_run_cfg *cfg, uint64_t seed, const char *
         fprintf(stderr, "gwspec: target: %s\n", err);
         goto out;
     }
+    /* the spec version selects the dialect; a profile's `dialect` only guards against a run
+     * of one dialect's cases against a gateway of another */
+    const char *pd = wc_json_str(t->profile, "dialect");
+    const struct hn_dialect *d = hn_dialect_for(cfg->spec_version);
+    if (pd && hn_dialect_for(pd) != d) {
+        fprintf(stderr,
+                "gwspec: target %s speaks %s, the run %s: add --spec-version %s (the spec "
+                "version chooses the dialect)\n",
+                t->name, pd, d->name, hn_dialect_for(pd)->default_version);
+        goto out;
+    }
     if (cfg->mutant) {
         if (!hn_target_spawns(t)) {
             fprintf(stderr, "gwspec: --mutant needs a target the harness starts\n");

@@ -397,6 +397,11 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
                         json_integer((json_int_t)(o->seed & 0x7fffffffffffffffULL)));
     json_object_set_new(rt->vars, "user",
                         json_string(rt->t->default_user ? rt->t->default_user : ""));
+    /* a model the target does not know (capability orchestrator-error, dispatch-ws/1) */
+    json_object_set_new(rt->vars, "unknown_model",
+                        json_string(wc_json_str(rt->t->profile, "unknown_model")
+                                        ? wc_json_str(rt->t->profile, "unknown_model")
+                                        : "gwspec-no-such-model"));
     if (c->matrix)
         json_object_update(rt->vars, c->matrix);
 

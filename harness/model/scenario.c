@@ -2112,7 +2112,7 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
     struct lint l = {.doc = doc, .errs = errs, .spec = spec};
     json_t *root = wc_yaml_root(doc);
     json_t *providers = NULL;
-    static const char *const builtins[] = {"case", "seed", "user", NULL};
+    static const char *const builtins[] = {"case", "seed", "user", "unknown_model", NULL};
 
     if (!json_is_object(root)) {
         json_array_append_new(errs, json_sprintf("%s:1:1: a case file holds one mapping", name));
