@@ -42,6 +42,7 @@ const struct hn_dialect hn_dialect_chatgw1 = {
     .sessions = HN_SESSIONS_REST,
     .provider_field = "content",
     .sentinel_frame = sentinel_frame,
+    .sentinel_answer = "chat_subscribed",
     .sentinel_reply = sentinel_reply,
     .frame_id = frame_id,
     .checks = hn_invariant_table,

@@ -42,6 +42,7 @@ struct hn_dialect {
     const char *provider_field; /* the chat.send field the directive travels in: "content" */
     /* The sentinel: a request a gateway answers at once with a frame naming the id. */
     json_t *(*sentinel_frame)(const char *id);
+    const char *sentinel_answer; /* what answers it, for messages: "chat_subscribed" */
     /* The sentinel id a received frame answers (borrowed from frame), or NULL. */
     const char *(*sentinel_reply)(const json_t *frame);
     /* The identity of a frame or pattern (borrowed), or NULL: what `ignore` and expect name. */

@@ -61,6 +61,7 @@ const struct hn_dialect hn_dialect_dispatch_ws1 = {
     .sessions = HN_SESSIONS_CLIENT_ID,
     .provider_field = "message",
     .sentinel_frame = sentinel_frame,
+    .sentinel_answer = "error \"Unknown surface\"",
     .sentinel_reply = sentinel_reply,
     .frame_id = frame_id,
     .checks = hn_dispatch_table,

@@ -1097,9 +1097,9 @@ uint64_t hn_rt_sentinel_round(struct rt *rt, const json_t *step, struct client *
     struct sent_arg a = {.c = c, .id = id};
     if (hn_rt_wait_until(rt, cond_sentinel, &a, wc_now_ms() + hn_rt_timeout_of(rt)) != 0) {
         if (step)
-            hn_rt_step_error(rt, step,
-                             "quiet: no chat_subscribed for the sentinel %s on %s within %lld ms",
-                             id, c->name, (long long)hn_rt_timeout_of(rt));
+            hn_rt_step_error(rt, step, "quiet: no %s for the sentinel %s on %s within %lld ms",
+                             hn_rt_dialect(rt)->sentinel_answer, id, c->name,
+                             (long long)hn_rt_timeout_of(rt));
         else
             hn_rt_note(rt, "final sentinel %s on %s not answered", id, c->name);
         return 0;
