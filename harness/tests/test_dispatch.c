@@ -18,6 +18,7 @@
 
 #include "check/dispatch.h"
 #include "dialect/dialect.h"
+#include "model/scenario.h"
 #include "model/transcript.h"
 #include "wc_json.h"
 
@@ -285,12 +286,98 @@ static void test_dispatch_malformed_records(void)
     hn_transcript_free(t);
 }
 
+/* ---- the linter on Dispatch cases ------------------------------------------------------------ */
+
+static const char *DREQS = "version: dispatch-ws/1\n"
+                           "requirements:\n"
+                           "  - {id: R-D-TURN-1, level: MUST, title: a}\n"
+                           "  - {id: R-D-STATUS-1, level: MUST, title: b}\n";
+
+static const char *DNAME = "cases/dispatch-ws-1/22-turns/22.9.1-x.yaml";
+
+static const char *DGOOD = "id: 22.9.1-x\n"                             /* 1 */
+                           "title: t\n"                                 /* 2 */
+                           "spec: [R-D-TURN-1]\n"                       /* 3 */
+                           "description: d\n"                           /* 4 */
+                           "expectation: e\n"                           /* 5 */
+                           "sessions:\n"                                /* 6 */
+                           "  s1: {}\n"                                 /* 7 */
+                           "providers:\n"                               /* 8 */
+                           "  s1:\n"                                    /* 9 */
+                           "    - emit: {kind: text-delta, delta: a}\n" /* 10 */
+                           "    - complete: 0\n"                        /* 11 */
+                           "steps:\n"                                   /* 12 */
+                           "  - connect: c1\n"                          /* 13 */
+                           "  - send: {c1: {type: chat.send, conversationId: $s1, message: "
+                           "$script.s1}}\n" /* 14 */
+                           "  - expect: {c1: {type: chat.delta, event: {type: user-message}}}\n"
+                           "  - quiet: c1\n"; /* 16 */
+
+/* Lint text under dispatch-ws/1's wire; the errors (new). */
+static json_t *dlint(const char *text, size_t *ncases)
+{
+    char *err = NULL;
+    struct hn_spec *sp = hn_spec_load_string("requirements.yaml", DREQS, &err);
+    struct hn_caselist l = {0};
+    json_t *errs = json_array();
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    sp->wire = &hn_dialect_dispatch_ws1.wire;
+    hn_case_load_string(DNAME, text, sp, &l, errs);
+    *ncases = l.n;
+    hn_caselist_release(&l);
+    hn_spec_free(sp);
+    return errs;
+}
+
+static void dlint_one(const char *from, const char *to, const char *want)
+{
+    const char *p = strstr(DGOOD, from);
+    size_t n;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char *text = NULL;
+    if (asprintf(&text, "%.*s%s%s", (int)(p - DGOOD), DGOOD, to, p + strlen(from)) < 0)
+        return;
+    json_t *errs = dlint(text, &n);
+    const char *got = json_string_value(json_array_get(errs, 0));
+    if (!got || strcmp(got, want))
+        printf("\n  got %s\n  want %s\n", got ? got : "(no error)", want);
+    CU_ASSERT(got && !strcmp(got, want));
+    CU_ASSERT_EQUAL(n, 0);
+    json_decref(errs);
+    free(text);
+}
+
+/* A good Dispatch case loads (a session with no provider, its default ignore); bad ones give
+ * file:line:col errors, like chatgw/1's. */
+static void test_dispatch_lint(void)
+{
+    size_t n;
+    json_t *errs = dlint(DGOOD, &n);
+    CU_ASSERT_EQUAL(json_array_size(errs), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    json_decref(errs);
+
+    dlint_one("spec: [R-D-TURN-1]", "spec: [R-TERM-1]",
+              "cases/dispatch-ws-1/22-turns/22.9.1-x.yaml:3:8: unknown requirement 'R-TERM-1' "
+              "(not in dispatch-ws/1)");
+    dlint_one("description: d\n", "needs: [heartbeat]\ndescription: d\n",
+              "cases/dispatch-ws-1/22-turns/22.9.1-x.yaml:4:9: unknown needs 'heartbeat'");
+    dlint_one("  - quiet: c1\n",
+              "  - expect: {c1: {type: conversation.statusChanged, status: idle}}\n",
+              "cases/dispatch-ws-1/22-turns/22.9.1-x.yaml:12:1: the case observes "
+              "'conversation.statusChanged', a broadcast that reaches every connection of the "
+              "target, so other cases running beside it cause it too: add 'own_target: true' (a "
+              "private gateway instance)");
+}
+
 static CU_TestInfo dispatch_tests[] = {
     {"goldens", test_dispatch_goldens},
     {"goldens_cover_every_checker", test_dispatch_goldens_cover_every_checker},
     {"dialect_for", test_dialect_for},
     {"dialect_sentinels", test_dialect_sentinels},
     {"malformed_records", test_dispatch_malformed_records},
+    {"lint", test_dispatch_lint},
     CU_TEST_INFO_NULL,
 };
 
