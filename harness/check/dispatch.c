@@ -97,6 +97,11 @@ static json_t *frame_obj(const struct model *m, long i)
     return json_is_object(f) ? f : NULL;
 }
 
+static const char *str_or(const char *s, const char *dflt)
+{
+    return s ? s : dflt;
+}
+
 static int cmp_long(const void *a, const void *b)
 {
     long x = *(const long *)a, y = *(const long *)b;
@@ -329,7 +334,7 @@ static bool step_completed(const struct turn *tu, size_t inst, size_t upto, cons
 {
     for (size_t j = 0; j < upto; j++) {
         if (tu->evs[j].inst == inst && !strcmp(tu->evs[j].type, "step-complete") &&
-            !strcmp(wc_json_str(tu->evs[j].event, "stepId") ?: "", step))
+            !strcmp(str_or(wc_json_str(tu->evs[j].event, "stepId"), ""), step))
             return true;
     }
     return false;
@@ -365,7 +370,7 @@ static void check_grammar(struct ctx *x)
                 else if (!strcmp(ty, "turn-sealed") && !done)
                     bad = "turn-sealed with no done before it", req = "R-D-TURN-2";
                 else if (!strcmp(ty, "tool-result") &&
-                         !step_completed(tu, inst, j, wc_json_str(e->event, "stepId") ?: ""))
+                         !step_completed(tu, inst, j, str_or(wc_json_str(e->event, "stepId"), "")))
                     bad = "tool-result before its step's step-complete", req = "R-D-TURN-3";
                 if (bad) {
                     violate(x, req, prev, e->i, "%s: %s (%s, turn %s of %s)", cname(m, inst), bad,
@@ -940,10 +945,10 @@ static void check_busy(struct ctx *x)
             const char *gt = wc_json_str(g, "type"), *gm = wc_json_str(g, "message");
             json_t *e = json_object_get(g, "event");
             if (gt && !strcmp(gt, "chat.delta") &&
-                !strcmp(wc_json_str(e, "conversationId") ?: "", conv)) {
-                const char *et = wc_json_str(e, "type") ?: "";
+                !strcmp(str_or(wc_json_str(e, "conversationId"), ""), conv)) {
+                const char *et = str_or(wc_json_str(e, "type"), "");
                 if (!strcmp(et, "user-message") &&
-                    strcmp(wc_json_str(e, "turnId") ?: "", tu->turn) && err == NONE) {
+                    strcmp(str_or(wc_json_str(e, "turnId"), ""), tu->turn) && err == NONE) {
                     violate(x, "R-D-SEND-6", s, r,
                             "%s: a chat.send while turn %s ran started another turn",
                             cname(m, inst), tu->turn);
@@ -1008,8 +1013,9 @@ static void check_status(struct ctx *x)
                                 ? frame_obj(m, r)
                                 : NULL;
                 const char *st = wc_json_str(f, "status");
-                if (!f || strcmp(wc_json_str(f, "type") ?: "", "conversation.statusChanged") ||
-                    strcmp(wc_json_str(f, "conversationId") ?: "", tu->conv) || !st)
+                if (!f ||
+                    strcmp(str_or(wc_json_str(f, "type"), ""), "conversation.statusChanged") ||
+                    strcmp(str_or(wc_json_str(f, "conversationId"), ""), tu->conv) || !st)
                     continue;
                 x->exercised = true;
                 if (!strcmp(st, "queued")) {
