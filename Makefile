@@ -101,7 +101,7 @@ help:
 	@echo "                    base_url profile, no start): RUNS=50 by default"
 	@echo "  bench-suite       cases, median wall time and cases per second"
 	@echo "  bench-check       gwspec check on synthetic transcripts: records/s, peak memory, linearity"
-	@echo "  lint              gwspec lint over every case file, then tests/lint-code.sh: symbol prefixes,"
+	@echo "  lint              gwspec lint over every case file (both dialects), then tests/lint-code.sh: symbol prefixes,"
 	@echo "                    self-contained headers, wc_banned.h, registered test suites"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
@@ -269,6 +269,7 @@ list-cases: all
 
 lint: all
 	$(BIN)/gwspec lint
+	$(BIN)/gwspec lint --spec-version dispatch-ws/1
 	@bash tests/lint-code.sh $(BUILD)
 
 # Every build directory a target makes: this Makefile's, the ASan build's, and the mutation

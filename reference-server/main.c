@@ -65,6 +65,9 @@ static void usage(FILE *out)
         " or fixtures)\n"
         "  --allow-ctl HOST[,HOST]   control addresses a prompt's directive may name besides\n"
         "                            loopback (repeatable; default: loopback only)\n"
+        "  --dialect NAME            chatgw (default) or dispatch: Dispatch's transport-ws\n"
+        "                            (spec/dispatch-ws-1; no tokens needed, README)\n"
+        "  --models A[,B...]         dispatch: the models chat.send may name (default mock)\n"
         "  --mutant NAME|list        switch on one deliberate bug; 'list' prints them\n"
         "  --log-level LEVEL         quiet, error, warn (default), info or debug\n"
         "  --help                    this text\n"
@@ -151,6 +154,8 @@ enum {
     OPT_FIXTURES,
     OPT_ALLOW_CTL,
     OPT_MUTANT,
+    OPT_DIALECT,
+    OPT_MODELS,
     OPT_LOG_LEVEL,
     OPT_HELP,
     OPT_VERSION,
@@ -178,6 +183,8 @@ static const struct option long_opts[] = {
     {"fixtures", required_argument, NULL, OPT_FIXTURES},
     {"allow-ctl", required_argument, NULL, OPT_ALLOW_CTL},
     {"mutant", required_argument, NULL, OPT_MUTANT},
+    {"dialect", required_argument, NULL, OPT_DIALECT},
+    {"models", required_argument, NULL, OPT_MODELS},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -323,6 +330,19 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
                 return 2;
             }
             break;
+        case OPT_DIALECT:
+            if (strcmp(optarg, "chatgw") == 0) {
+                o->dialect = GW_DIALECT_CHATGW;
+            } else if (strcmp(optarg, "dispatch") == 0) {
+                o->dialect = GW_DIALECT_DISPATCH;
+            } else {
+                wc_error(WC_ERR_CONFIG, "--dialect: '%s' is not chatgw or dispatch", optarg);
+                return 2;
+            }
+            break;
+        case OPT_MODELS:
+            o->models = optarg;
+            break;
         case OPT_LOG_LEVEL:
             if (log_level(optarg, &lvl, &o->lws_log_mask))
                 return 2;
@@ -367,7 +387,7 @@ int main(int argc, char **argv)
         gw_users_free(users);
         return rc == 1 ? 0 : 2;
     }
-    if (!gw_users_count(users)) {
+    if (!gw_users_count(users) && o.dialect != GW_DIALECT_DISPATCH) {
         wc_error(WC_ERR_CONFIG, "no users: give --token NAME:SECRET or --users FILE");
         gw_users_free(users);
         return 2;

@@ -125,7 +125,73 @@
       "a type or id holding a NUL is cut at it: chat.send<NUL>x is chat.send, <id><NUL>x is <id>") \
     X(CLOSING_KEEPS_FLOW, "closing-keeps-flow", "R-LIMIT-5",                                      \
       "a socket closed for a lagging replay still counts as a reader that is not full: the "     \
-      "provider goes on unpaused and the socket that reads is dropped at its send cap")
+      "provider goes on unpaused and the socket that reads is dropped at its send cap") \
+    X(DISPATCH_ABORT_ON_CLOSE, "dispatch-abort-on-close", "R-D-CLOSE-1", \
+      "closing the sender's socket aborts its turn (done reason aborted), the pre-fix mobile-reload bug") \
+    X(DISPATCH_TURN_LISTENERS, "dispatch-turn-listeners", "R-D-SUB-4", \
+      "listeners live in the per-turn record: a subscriber from before the turn (not its sender) gets nothing") \
+    X(DISPATCH_REPLAY_AFTER_SEAL, "dispatch-replay-after-seal", "R-D-SUB-3", \
+      "a subscribe after turn-sealed replays the sealed turn") \
+    X(DISPATCH_BUSY_BEFORE_REPLAY, "dispatch-busy-before-replay", "R-D-SEND-6", \
+      "a busy chat.send gets its chat.error before the replay of the running turn") \
+    X(DISPATCH_CARRY_JOIN, "dispatch-carry-join", "R-D-QUEUE-4", \
+      "queued texts are joined by one newline, not a blank line (carry and steering)") \
+    X(DISPATCH_TOOL_RESULT_EARLY, "dispatch-tool-result-early", "R-D-TURN-3", \
+      "a tool-result is sent when the provider gives it, before its step-complete") \
+    X(DISPATCH_NO_CATALOG, "dispatch-no-catalog", "R-D-WS-1", \
+      "no catalog frame on open") \
+    X(DISPATCH_HTTP_200, "dispatch-http-200", "R-D-WS-2", \
+      "a plain HTTP request on the WebSocket endpoint gets 200, not 426") \
+    X(DISPATCH_INVALID_JSON_SILENT, "dispatch-invalid-json-silent", "R-D-IN-1", \
+      "a frame that is not JSON gets no reply") \
+    X(DISPATCH_BAD_TYPE_CLOSES, "dispatch-bad-type-closes", "R-D-IN-3", \
+      "an unknown type closes the connection (1003)") \
+    X(DISPATCH_MESSAGE_TRIMMED, "dispatch-message-trimmed", "R-D-SEND-1", \
+      "chat.send's message is trimmed: a blank message is refused") \
+    X(DISPATCH_EFFORT_UNCHECKED, "dispatch-effort-unchecked", "R-D-SEND-2", \
+      "chat.send's reasoningEffort is not checked") \
+    X(DISPATCH_IMAGES_UNCHECKED, "dispatch-images-unchecked", "R-D-SEND-3", \
+      "chat.send's images is not checked") \
+    X(DISPATCH_ERROR_NO_CONVERSATION, "dispatch-error-no-conversation-id", "R-D-SEND-4", \
+      "a chat.error for a malformed request never carries the conversationId") \
+    X(DISPATCH_NO_AUTO_SUBSCRIBE, "dispatch-no-auto-subscribe", "R-D-SEND-5", \
+      "chat.send does not subscribe its sender") \
+    X(DISPATCH_TURN_START_FIRST, "dispatch-turn-start-first", "R-D-TURN-1", \
+      "turn-start comes before user-message") \
+    X(DISPATCH_SEAL_BEFORE_DONE, "dispatch-seal-before-done", "R-D-TURN-2", \
+      "turn-sealed comes before done") \
+    X(DISPATCH_ERROR_TERMINAL, "dispatch-error-terminal", "R-D-TURN-4", \
+      "a provider error ends the turn with the error alone (no step-complete, done, turn-sealed)") \
+    X(DISPATCH_ORCH_ERROR_SEALS, "dispatch-orchestrator-error-seals", "R-D-TURN-5", \
+      "an unknown model's error is followed by done and turn-sealed") \
+    X(DISPATCH_RESUBSCRIBE_DUPLICATES, "dispatch-resubscribe-duplicates", "R-D-SUB-1", \
+      "a second chat.subscribe replays again and adds a second listener") \
+    X(DISPATCH_NO_REPLAY, "dispatch-no-replay", "R-D-SUB-2", \
+      "a late chat.subscribe gets live events only") \
+    X(DISPATCH_UNKNOWN_CONVERSATION_ERROR, "dispatch-unknown-conversation-error", "R-D-SUB-5", \
+      "chat.subscribe of a conversation that never had a turn gets chat.error unknown conversation") \
+    X(DISPATCH_UNSUBSCRIBE_IGNORED, "dispatch-unsubscribe-ignored", "R-D-SUB-7", \
+      "chat.unsubscribe does not stop delivery") \
+    X(DISPATCH_FANOUT_DROPS, "dispatch-fanout-drops", "R-D-FAN-1", \
+      "only a conversation's first subscriber gets text-delta events") \
+    X(DISPATCH_STATUS_SUBSCRIBERS_ONLY, "dispatch-status-subscribers-only", "R-D-STATUS-1", \
+      "conversation.statusChanged goes to the conversation's subscribers only") \
+    X(DISPATCH_QUEUE_UNTRIMMED, "dispatch-queue-untrimmed", "R-D-QUEUE-1", \
+      "chat.queue's text is not trimmed: a blank text is queued") \
+    X(DISPATCH_QUEUE_IDLE_NO_SUBSCRIBE, "dispatch-queue-idle-no-subscribe", "R-D-QUEUE-3", \
+      "chat.queue on an idle conversation starts the turn without subscribing its sender") \
+    X(DISPATCH_CANCEL_ORDER, "dispatch-cancel-order", "R-D-QUEUE-5", \
+      "chat.queue.cancel checks messageId before conversationId") \
+    X(DISPATCH_CANCEL_IGNORED, "dispatch-cancel-ignored", "R-D-QUEUE-6", \
+      "chat.queue.cancel cancels nothing") \
+    X(DISPATCH_CLOSE_NO_SEAL, "dispatch-close-no-seal", "R-D-CLOSE-2", \
+      "POST close ends the turn with done aborted and no turn-sealed") \
+    X(DISPATCH_HISTORY_SEQ_ZERO, "dispatch-history-seq-zero", "R-D-HIST-1", \
+      "history seqs start at 0") \
+    X(DISPATCH_HISTORY_STEP_TWICE, "dispatch-history-step-twice", "R-D-HIST-2", \
+      "a step's assistant text is persisted twice") \
+    X(DISPATCH_UNKNOWN_SURFACE_SILENT, "dispatch-unknown-surface-silent", "R-D-SURF-1", \
+      "subscribe of an unknown surface gets no error")
 /* clang-format on */
 
 enum gw_mutant {

@@ -5,6 +5,7 @@
 
 #include <libwebsockets.h>
 
+#include "dispatch.h"
 #include "mutants.h"
 #include "protocol.h"
 #include "provider_mock.h"
@@ -38,6 +39,9 @@ struct pss {
     bool token_present;
     char *limit;
     char *offset;
+    char *since_seq;  /* dispatch */
+    char *before_seq; /* dispatch */
+    bool answered;    /* dispatch: this request has its response (lws may still report a body) */
     struct wc_buf body;
     bool body_init;
     bool body_over;
@@ -65,6 +69,7 @@ struct gw_server {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     struct gw_core *core;
+    struct gw_dispatch *dispatch; /* --dialect dispatch, or NULL */
     struct gw_mock *mock;
     struct gw_users *users;
     char *host;
@@ -199,6 +204,8 @@ static void after_provider_input(void *ctx)
 {
     struct gw_server *s = ctx;
 
+    if (s->dispatch)
+        gw_dispatch_after_input(s->dispatch);
     outbox_notify(s);
     rearm(s);
 }
@@ -253,10 +260,12 @@ static void http_release(struct pss *p)
     free(p->path);
     free(p->limit);
     free(p->offset);
+    free(p->since_seq);
+    free(p->before_seq);
     free(p->resp);
     if (p->body_init)
         wc_buf_release(&p->body);
-    p->path = p->limit = p->offset = NULL;
+    p->path = p->limit = p->offset = p->since_seq = p->before_seq = NULL;
     p->resp = NULL;
     p->body_init = false;
 }
@@ -284,7 +293,8 @@ static int http_respond(struct gw_server *s, struct pss *p)
     unsigned char *start = hdr + LWS_PRE, *hp = start, *end = hdr + sizeof(hdr) - 1;
     json_t *body = NULL;
     int status;
-    char *text;
+    char *text = NULL;
+    const char *ctype = "application/json";
     size_t len;
 
     if (p->bad_length && !p->body_over) {
@@ -299,20 +309,34 @@ static int http_respond(struct gw_server *s, struct pss *p)
         body = json_pack("{s:b, s:{s:s, s:s}}", "success", 0, "error", "code", "PAYLOAD_TOO_LARGE",
                          "message", "The request body is too large.");
         status = 413;
+    } else if (s->dispatch && p->answered) {
+        return 0; /* BODY_COMPLETION after an empty POST that was answered at once */
+    } else if (s->dispatch) {
+        struct gw_dispatch_http_req dq = {
+            .method = p->method,
+            .path = req.path,
+            .since_seq = p->since_seq,
+            .before_seq = p->before_seq,
+            .limit = p->limit,
+        };
+        status = gw_dispatch_http(s->dispatch, &dq, &ctype, &text);
+        p->answered = true;
+        rearm(s);
     } else {
         status = gw_rest_handle(s->core, &req, &body);
         rearm(s);
     }
-    text = wc_json_compact(body);
-    json_decref(body);
+    if (!text) {
+        text = wc_json_compact(body);
+        json_decref(body);
+    }
     len = strlen(text);
     free(p->resp);
     p->resp = wc_xmalloc(LWS_PRE + len + 1);
     memcpy(p->resp + LWS_PRE, text, len);
     p->resp_len = len;
     free(text);
-    if (lws_add_http_common_headers(p->wsi, (unsigned int)status, "application/json", len, &hp,
-                                    end) ||
+    if (lws_add_http_common_headers(p->wsi, (unsigned int)status, ctype, len, &hp, end) ||
         lws_finalize_write_http_header(p->wsi, start, &hp, end))
         return -1;
     lws_callback_on_writable(p->wsi);
@@ -348,6 +372,9 @@ static int http_start(struct gw_server *s, struct pss *p, struct lws *wsi)
     p->user = authenticate(s, wsi, false, &p->token_present);
     p->limit = urlarg(wsi, "limit=");
     p->offset = urlarg(wsi, "offset=");
+    p->answered = false;
+    p->since_seq = urlarg(wsi, "sinceSeq=");
+    p->before_seq = urlarg(wsi, "beforeSeq=");
     wc_buf_init(&p->body, HTTP_BODY_MAX);
     p->body_init = true;
     p->body_over = false;
@@ -416,6 +443,15 @@ static int ws_established(struct gw_server *s, struct pss *p, struct lws *wsi)
     http_release(p);
     memset(p, 0, sizeof(*p));
     p->wsi = wsi;
+    if (s->dispatch && s->core) {
+        wc_buf_init(&p->rx, gw_mutant_on(GW_MUT_NO_FRAME_CAP) ? 0 : s->max_frame);
+        p->rx_init = true;
+        p->conn = gw_core_conn_open(s->core, "dispatch", p);
+        gw_dispatch_conn_open(s->dispatch, p->conn);
+        if (s->ping_ms > 0 && !gw_mutant_on(GW_MUT_NO_PING))
+            lws_set_timer_usecs(wsi, (lws_usec_t)s->ping_ms * LWS_US_PER_MS);
+        return 0;
+    }
     user = authenticate(s, wsi, true, &present);
     if (!user || !s->core)
         return -1;
@@ -451,7 +487,10 @@ static int ws_receive(struct gw_server *s, struct pss *p, struct lws *wsi, const
     /* lws_is_final_fragment is false while the frame still has payload to come */
     if (!lws_is_final_fragment(wsi))
         return 0;
-    gw_protocol_handle(s->core, p->conn, p->rx.buf, p->rx.len);
+    if (s->dispatch)
+        gw_dispatch_frame(s->dispatch, p->conn, p->rx.buf, p->rx.len);
+    else
+        gw_protocol_handle(s->core, p->conn, p->rx.buf, p->rx.len);
     wc_buf_reset(&p->rx);
     rearm(s);
     return 0;
@@ -559,6 +598,8 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
             http_release(p);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        if (s->dispatch) /* R-D-WS-3: no path or auth check */
+            return 0;
         if (!authenticate(s, wsi, true, &present))
             return refuse_upgrade(wsi, present);
         return 0;
@@ -577,6 +618,8 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(s, p, wsi);
     case LWS_CALLBACK_CLOSED:
+        if (p->conn && s->dispatch)
+            gw_dispatch_conn_close(s->dispatch, p->conn);
         if (p->conn && s->core)
             gw_core_conn_close(s->core, p->conn);
         ws_release(p);
@@ -655,6 +698,15 @@ struct gw_server *gw_server_new(const struct gw_server_opts *o, char **err)
         goto out_destroy;
     gw_core_outbox(s->core)->notify = outbox_notify;
     gw_core_outbox(s->core)->notify_ctx = s;
+    if (o->dialect == GW_DIALECT_DISPATCH) {
+        struct gw_dispatch_opts dopt = {
+            .core = s->core,
+            .provider = &gw_mock_ops,
+            .provider_self = s->mock,
+            .models = o->models,
+        };
+        s->dispatch = gw_dispatch_new(&dopt);
+    }
     return s;
 
 out_destroy:
@@ -694,6 +746,8 @@ void gw_server_free(struct gw_server *s)
         return;
     lws_sul_cancel(&s->deadline_sul);
     /* Providers first (their control sockets close with the context), then the sockets. */
+    gw_dispatch_free(s->dispatch); /* its provider runs first, on the live core */
+    s->dispatch = NULL;
     core = s->core;
     s->core = NULL;
     gw_outbox_clear(gw_core_outbox(core));

@@ -19,6 +19,11 @@
 
 struct gw_server;
 
+enum gw_dialect {
+    GW_DIALECT_CHATGW = 0, /* chatgw/1.0: core, protocol.c, rest.c */
+    GW_DIALECT_DISPATCH,   /* dispatch-ws/1: dispatch.c on the same core */
+};
+
 struct gw_server_opts {
     const char *host;         /* listen address; NULL: "127.0.0.1" */
     int port;                 /* 0: a free port */
@@ -37,6 +42,8 @@ struct gw_server_opts {
     const char *const *disabled_providers; /* NULL-terminated, or NULL (--disable-provider) */
     uint64_t seed;
     int lws_log_mask; /* lws log levels (LLL_*) */
+    enum gw_dialect dialect;
+    const char *models; /* dispatch: comma-separated known models; NULL: "mock" */
 };
 
 /* Create the server and bind. NULL and *err (new) on failure (bind, store, ...). */

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cmd/cmd_check.h"
+#include "dialect/dialect.h"
 #include "model/msgcat.h"
 #include "model/scenario.h"
 #include "model/transcript.h"
@@ -368,6 +369,11 @@ static int load_input(const struct replay_args *a, struct replay_input *in)
     }
     if (!version)
         version = wc_json_str(hn_transcript_header(in->t), "spec");
+    if (hn_dialect_for(version) != &hn_dialect_chatgw1) {
+        fprintf(stderr, "gwspec replay: %s is a %s transcript; replay speaks chatgw/1 only\n",
+                a->path, hn_dialect_for(version)->name);
+        return 2;
+    }
     in->dir = hn_spec_locate(version);
     if (!in->dir) {
         fprintf(stderr, "gwspec replay: no spec directory for '%s'\n",

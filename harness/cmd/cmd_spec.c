@@ -11,6 +11,7 @@
 #include "cmd/cmd_spec.h"
 #include "cmd/cmd_check.h"
 #include "model/casedir.h"
+#include "dialect/dialect.h"
 #include "model/scenario.h"
 #include "wc_json.h"
 #include "wc_mem.h"
@@ -136,7 +137,8 @@ static int read_cites(char *const *args, size_t nargs, json_t *cites)
     size_t i, k;
     int rc = 0;
 
-    if (hn_casedir_find(args, nargs, "cases", paths, errs) != 0)
+    if (hn_casedir_find_skip(args, nargs, "cases", hn_dialect_chatgw1.foreign_dirs, paths, errs) !=
+        0)
         rc = 2;
     json_array_foreach(paths, i, p)
     {

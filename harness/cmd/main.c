@@ -22,6 +22,7 @@
 #include "cmd/run.h"
 #include "exec/budget.h"
 #include "model/casedir.h"
+#include "dialect/dialect.h"
 #include "model/scenario.h"
 #include "replay/record.h"
 #include "replay/replay.h"
@@ -493,7 +494,7 @@ static int cmd_list(int argc, char **argv)
     }
     if (checks) {
         size_t n;
-        const struct hn_invariant_info *t = hn_invariant_table(&n);
+        const struct hn_invariant_info *t = hn_dialect_for(version)->checks(&n);
         for (size_t i = 0; i < n; i++)
             printf("%-22s %-28s %s\n", t[i].name, t[i].requirements, t[i].description);
         goto out;
@@ -509,7 +510,10 @@ static int cmd_list(int argc, char **argv)
     }
     json_t *paths = json_array(), *errs = json_array();
     struct hn_caselist all = {0};
-    if (hn_casedir_find(argv + optind, (size_t)(argc - optind), "cases", paths, errs) != 0 ||
+    const struct hn_dialect *d = hn_dialect_for(version);
+    spec->wire = &d->wire;
+    if (hn_casedir_find_skip(argv + optind, (size_t)(argc - optind), d->case_dir, d->foreign_dirs,
+                             paths, errs) != 0 ||
         hn_casedir_load(paths, spec, &all, errs) != 0) {
         size_t i;
         json_t *e;
@@ -584,12 +588,15 @@ static int cmd_lint(int argc, char **argv)
     }
     json_t *paths = json_array(), *errs = json_array();
     struct hn_caselist all = {0};
+    const struct hn_dialect *d = hn_dialect_for(version);
     int rc = 0;
-    hn_casedir_find(argv + optind, (size_t)(argc - optind), "cases", paths, errs);
+    spec->wire = &d->wire;
+    hn_casedir_find_skip(argv + optind, (size_t)(argc - optind), d->case_dir, d->foreign_dirs,
+                         paths, errs);
     hn_casedir_load(paths, spec, &all, errs);
     /* the whole catalog: every MUST needs a case or an `untestable:` reason (coverage.h) */
     struct hn_select whole = {0};
-    if (hn_coverage_is_whole(&whole, argv + optind, (size_t)(argc - optind), "cases")) {
+    if (hn_coverage_is_whole(&whole, argv + optind, (size_t)(argc - optind), d->case_dir)) {
         json_t *cov = hn_coverage_compute(spec, &all, NULL, 0, NULL, true);
         hn_coverage_problems(spec, cov, true, errs);
         json_decref(cov);

@@ -172,6 +172,7 @@ static json_t *run_job(struct ctx *x, struct job *j)
         .timeout_ms = x->cfg->timeout_ms,
         .spec = x->spec,
         .spec_version = x->cfg->spec_version,
+        .dialect = hn_dialect_for(x->cfg->spec_version),
         .catalog = x->cat,
         .rerun = j->rerun,
         .max_case_bytes = x->cfg->max_case_bytes,
@@ -601,7 +602,9 @@ static int select_cases(const struct hn_run_cfg *cfg, const struct hn_spec *spec
     json_t *errs = json_array(), *paths = json_array();
     int rc = 0;
 
-    if (hn_casedir_find(cfg->cases, cfg->ncases, "cases", paths, errs) != 0 ||
+    const struct hn_dialect *d = hn_dialect_for(cfg->spec_version);
+    if (hn_casedir_find_skip(cfg->cases, cfg->ncases, d->case_dir, d->foreign_dirs, paths, errs) !=
+            0 ||
         hn_casedir_load(paths, spec, all, errs) != 0) {
         print_errs(errs);
         fprintf(stderr, "gwspec: %zu problem(s) in the case files; `gwspec lint` lists them\n",
@@ -648,6 +651,17 @@ static int load_target(const struct hn_run_cfg *cfg, uint64_t seed, const char *
     *target = t;
     if (!t) {
         fprintf(stderr, "gwspec: target: %s\n", err);
+        goto out;
+    }
+    /* the spec version selects the dialect; a profile's `dialect` only guards against a run
+     * of one dialect's cases against a gateway of another */
+    const char *pd = wc_json_str(t->profile, "dialect");
+    const struct hn_dialect *d = hn_dialect_for(cfg->spec_version);
+    if (pd && hn_dialect_for(pd) != d) {
+        fprintf(stderr,
+                "gwspec: target %s speaks %s, the run %s: add --spec-version %s (the spec "
+                "version chooses the dialect)\n",
+                t->name, pd, d->name, hn_dialect_for(pd)->default_version);
         goto out;
     }
     if (cfg->mutant) {
@@ -779,6 +793,7 @@ int hn_run(const struct hn_run_cfg *cfg)
         rc = 2;
         goto out;
     }
+    spec->wire = &hn_dialect_for(cfg->spec_version)->wire;
     uint64_t seed = run_seed(cfg);
     struct hn_select s = {.filters = cfg->filters,
                           .excludes = cfg->excludes,

@@ -125,6 +125,8 @@ static char *token_value(struct rt *rt, const json_t *step, const json_t *v, con
         return t;
     }
     const char *t = hn_target_token(rt->t, user);
+    if (!t && !strcmp(rt->t->auth_kind, "none"))
+        return NULL; /* a target with no auth: no token */
     if (!t) {
         hn_rt_step_error(rt, step, "target %s has no user '%s'", rt->t->name, user ? user : "?");
         *ok = false;
@@ -862,7 +864,7 @@ static struct item *group_next(struct rt *rt, struct group *g, struct client **o
                 continue;
             bool wanted = false;
             for (size_t k = 0; k < g->n && it->kind; k++) {
-                const char *pk = hn_rt_pattern_kind(g->items[k].pattern);
+                const char *pk = hn_rt_pattern_kind(rt, g->items[k].pattern);
                 if (!g->items[k].matched && !strcmp(g->items[k].client, c->name) && pk &&
                     !strcmp(pk, it->kind))
                     wanted = true;
@@ -1095,9 +1097,9 @@ uint64_t hn_rt_sentinel_round(struct rt *rt, const json_t *step, struct client *
     struct sent_arg a = {.c = c, .id = id};
     if (hn_rt_wait_until(rt, cond_sentinel, &a, wc_now_ms() + hn_rt_timeout_of(rt)) != 0) {
         if (step)
-            hn_rt_step_error(rt, step,
-                             "quiet: no chat_subscribed for the sentinel %s on %s within %lld ms",
-                             id, c->name, (long long)hn_rt_timeout_of(rt));
+            hn_rt_step_error(rt, step, "quiet: no %s for the sentinel %s on %s within %lld ms",
+                             hn_rt_dialect(rt)->sentinel_answer, id, c->name,
+                             (long long)hn_rt_timeout_of(rt));
         else
             hn_rt_note(rt, "final sentinel %s on %s not answered", id, c->name);
         return 0;
@@ -1112,11 +1114,9 @@ uint64_t hn_rt_sentinel_round(struct rt *rt, const json_t *step, struct client *
         return 0;
     }
     for (size_t i = c->n; i-- > 0;) {
-        if (c->items[i].sentinel && c->items[i].kind &&
-            !strcmp(wc_json_str(c->items[i].frame, "sessionId")
-                        ? wc_json_str(c->items[i].frame, "sessionId")
-                        : "",
-                    id))
+        const char *sid =
+            c->items[i].sentinel ? hn_rt_dialect(rt)->sentinel_reply(c->items[i].frame) : NULL;
+        if (sid && c->items[i].kind && !strcmp(sid, id))
             return c->items[i].arrival;
     }
     return 1;

@@ -393,10 +393,11 @@ static void on_message(struct rt *rt, struct client *c, struct hn_ws_event *ev)
 
     json_object_update(rec, fields);
     json_object_set_new(rec, "binary", json_boolean(ev->binary));
-    if (json_is_object(parsed) && json_is_string(json_object_get(parsed, "kind")))
-        it.kind = json_string_value(json_object_get(parsed, "kind"));
-    if (it.kind && !strcmp(it.kind, "chat_subscribed")) {
-        const char *sid = wc_json_str(parsed, "sessionId");
+    const struct hn_dialect *d = hn_rt_dialect(rt);
+    if (json_is_object(parsed))
+        it.kind = d->frame_id(parsed);
+    if (it.kind) {
+        const char *sid = d->sentinel_reply(parsed);
         if (sid && json_object_get(c->sentinels, sid)) {
             it.sentinel = true;
             json_object_del(c->sentinels, sid);
@@ -802,12 +803,17 @@ json_t *hn_rt_close_value(const struct client *c)
     return v;
 }
 
-const char *hn_rt_pattern_kind(const json_t *pat)
+const struct hn_dialect *hn_rt_dialect(const struct rt *rt)
+{
+    return rt->o && rt->o->dialect ? rt->o->dialect : &hn_dialect_chatgw1;
+}
+
+const char *hn_rt_pattern_kind(const struct rt *rt, const json_t *pat)
 {
     json_t *inner = json_object_get(pat, "$exact");
     if (inner && json_object_size(pat) == 1)
         pat = inner;
-    return wc_json_str(pat, "kind");
+    return hn_rt_dialect(rt)->frame_id(pat);
 }
 
 struct client *hn_rt_open_client(struct rt *rt, const json_t *step, const char *name)

@@ -87,7 +87,10 @@ void hn_run_step_http(struct rt *rt, const json_t *step, const char *sname)
     }
     make_project_dir(rt, method, path, body);
     const char *cl = wc_json_str(v, "content_length");
-    int rc = hn_http_request_cl(rt->t->host, rt->t->port, method, path, token, body, cl,
+    /* a target whose HTTP API has its own port (Dispatch: 24203 beside the WebSocket's 24205) */
+    json_t *hp = json_object_get(rt->t->profile, "http_port");
+    int port = json_is_integer(hp) ? (int)json_integer_value(hp) : rt->t->port;
+    int rc = hn_http_request_cl(rt->t->host, port, method, path, token, body, cl,
                                 (int)hn_rt_timeout_of(rt), &r, &err);
     if (rc != 0 && cl) {
         /* A framing error the target must answer (R-LIMIT-4): no answer is its failure. */

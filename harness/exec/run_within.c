@@ -34,8 +34,7 @@ void hn_rt_send_sentinel(struct rt *rt, const json_t *step, struct client *c, ch
                          size_t idlen)
 {
     snprintf(id, idlen, "gwspec-sentinel-%d", ++rt->sentinel_n);
-    json_t *frame =
-        json_pack("{s:s, s:[{s:s}]}", "type", "chat.subscribe", "sessions", "sessionId", id);
+    json_t *frame = hn_rt_dialect(rt)->sentinel_frame(id);
     char *text = wc_json_compact(frame);
     json_t *fields = json_pack("{s:O}", "frame", frame);
     json_object_set_new(c->sentinels, id, json_true());
@@ -299,7 +298,7 @@ void hn_rt_expect_none(struct rt *rt, const json_t *step, struct client *c)
 
 bool hn_rt_expect_one(struct rt *rt, const json_t *step, struct client *c, const json_t *pat)
 {
-    struct next_arg a = {.c = c, .except_kind = hn_rt_pattern_kind(pat)};
+    struct next_arg a = {.c = c, .except_kind = hn_rt_pattern_kind(rt, pat)};
     int64_t deadline = hn_rt_wait_deadline(rt, hn_rt_timeout_of(rt));
     char *diff = NULL;
 

@@ -72,11 +72,36 @@ void hn_rt_run_step(struct rt *rt, const json_t *step)
 /* ---- setup, teardown, grading ------------------------------------------------------------------
  */
 
+/*
+ * A dialect whose gateway takes the client's id (Dispatch: the conversationId of the first
+ * chat.send): each session is an id the harness makes, unique per case run (the case id, the
+ * label and 64 bits of the seeded stream), recorded as a `session` record (its `sessionId` is
+ * the conversation id). No request.
+ */
+static int client_id_sessions(struct rt *rt)
+{
+    const char *label;
+    json_t *s;
+
+    json_object_foreach(rt->c->sessions, label, s)
+    {
+        char *id = wc_xasprintf("gwspec-%s-%s-%016llx", rt->c->id, label,
+                                (unsigned long long)wc_rand_next(&rt->rng));
+        hn_rt_add_record(rt, json_pack("{s:s, s:s, s:s, s:s?}", "t", "session", "label", label,
+                                       "sessionId", id, "provider", wc_json_str(s, "provider")));
+        json_object_set_new(rt->vars, label, json_string(id));
+        free(id);
+    }
+    return 0;
+}
+
 int hn_rt_create_sessions(struct rt *rt)
 {
     const char *label;
     json_t *s;
 
+    if (hn_rt_dialect(rt)->sessions == HN_SESSIONS_CLIENT_ID)
+        return client_id_sessions(rt);
     json_object_foreach(rt->c->sessions, label, s)
     {
         char *err = NULL, *id = NULL;
@@ -379,6 +404,11 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
                         json_integer((json_int_t)(o->seed & 0x7fffffffffffffffULL)));
     json_object_set_new(rt->vars, "user",
                         json_string(rt->t->default_user ? rt->t->default_user : ""));
+    /* a model the target does not know (capability orchestrator-error, dispatch-ws/1) */
+    json_object_set_new(rt->vars, "unknown_model",
+                        json_string(wc_json_str(rt->t->profile, "unknown_model")
+                                        ? wc_json_str(rt->t->profile, "unknown_model")
+                                        : "gwspec-no-such-model"));
     if (c->matrix)
         json_object_update(rt->vars, c->matrix);
 
@@ -570,7 +600,7 @@ json_t *hn_runner_run(const struct hn_case *c, struct hn_target *shared,
     }
     rt_init(rt, c, own ? own : shared, o);
     run_steps(rt);
-    inv = hn_invariants_run(rt->tr, o->catalog);
+    inv = hn_rt_dialect(rt)->check_run(rt->tr, o->catalog);
     result = make_result(rt, inv, grade(rt, inv), t0);
     json_decref(inv);
     rt_release(rt);

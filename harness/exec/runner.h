@@ -15,19 +15,21 @@
 
 #include <jansson.h>
 
+#include "dialect/dialect.h"
 #include "exec/target.h"
 #include "model/msgcat.h"
 #include "model/scenario.h"
 
 struct hn_runner_opts {
-    uint64_t seed;                   /* the case seed (directive seeds, nonces, masks) */
-    int64_t timeout_ms;              /* > 0: overrides every case's safety timeout */
-    const struct hn_spec *spec;      /* requirement levels */
-    const char *spec_version;        /* "chatgw/1.0" */
-    const struct hn_msgcat *catalog; /* may be NULL */
-    const char *rerun;               /* the one-line rerun command for this case */
-    uint64_t max_case_bytes;         /* > 0: the case is ERROR when its records of the target's
-                                        frames hold more (exec/budget.h); 0: no cap */
+    uint64_t seed;                    /* the case seed (directive seeds, nonces, masks) */
+    int64_t timeout_ms;               /* > 0: overrides every case's safety timeout */
+    const struct hn_spec *spec;       /* requirement levels */
+    const char *spec_version;         /* "chatgw/1.0" */
+    const struct hn_dialect *dialect; /* the wire; NULL: chatgw/1 */
+    const struct hn_msgcat *catalog;  /* may be NULL */
+    const char *rerun;                /* the one-line rerun command for this case */
+    uint64_t max_case_bytes;          /* > 0: the case is ERROR when its records of the target's
+                                         frames hold more (exec/budget.h); 0: no cap */
 };
 
 /*

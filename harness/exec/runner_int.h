@@ -219,7 +219,9 @@ void hn_rt_advance_hint(struct client *c);
 struct item *hn_rt_next_item(struct rt *rt, struct client *c, const char *except_kind);
 bool hn_rt_cond_next(struct rt *rt, void *arg);
 json_t *hn_rt_close_value(const struct client *c);
-const char *hn_rt_pattern_kind(const json_t *pat);
+const char *hn_rt_pattern_kind(const struct rt *rt, const json_t *pat);
+/* The case's wire dialect (chatgw/1 unless the options name another). */
+const struct hn_dialect *hn_rt_dialect(const struct rt *rt);
 struct client *hn_rt_open_client(struct rt *rt, const json_t *step, const char *name);
 struct client *hn_rt_waiting_client(struct rt *rt, const json_t *step, const char *name);
 

@@ -174,6 +174,9 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                                        "quiescence",
                                        "disable_provider_args",
                                        "settings",
+                                       "dialect",
+                                       "http_port",
+                                       "unknown_model",
                                        NULL};
     const char *k;
     json_t *v;
@@ -201,6 +204,21 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
     if (q && !(json_is_string(q) && !strcmp(json_string_value(q), "sentinel")) &&
         !(json_is_object(q) && json_is_integer(json_object_get(q, "quiet_ms")))) {
         *err = perr(doc, root, "quiescence", "'quiescence' is sentinel or {quiet_ms: N}");
+        return WC_ERR_CONFIG;
+    }
+    /* the dialect seam's keys (harness/README.md, "Dialects") */
+    json_t *d = json_object_get(root, "dialect"), *hp = json_object_get(root, "http_port");
+    if (d && !json_is_string(d)) {
+        *err = perr(doc, root, "dialect", "'dialect' is a spec version name (dispatch-ws/1)");
+        return WC_ERR_CONFIG;
+    }
+    if (hp &&
+        (!json_is_integer(hp) || json_integer_value(hp) < 1 || json_integer_value(hp) > 65535)) {
+        *err = perr(doc, root, "http_port", "'http_port' is a TCP port (1..65535)");
+        return WC_ERR_CONFIG;
+    }
+    if (json_object_get(root, "unknown_model") && !wc_json_str(root, "unknown_model")) {
+        *err = perr(doc, root, "unknown_model", "'unknown_model' is a model name (a string)");
         return WC_ERR_CONFIG;
     }
     return 0;
@@ -265,11 +283,18 @@ static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char
                 return WC_ERR_CONFIG;
             }
         }
-        if (!kind || (strcmp(kind, "token") && strcmp(kind, "cloudcli-register"))) {
-            *err = perr(doc, auth, "kind", "auth 'kind' must be token or cloudcli-register");
+        if (!kind ||
+            (strcmp(kind, "token") && strcmp(kind, "cloudcli-register") && strcmp(kind, "none"))) {
+            *err = perr(doc, auth, "kind", "auth 'kind' must be token, cloudcli-register or none");
             return WC_ERR_CONFIG;
         }
-        if (!strcmp(kind, "token")) {
+        if (!strcmp(kind, "none")) {
+            /* a gateway with no auth (Dispatch): connections and requests carry no token */
+            if (json_object_size(auth) != 1) {
+                *err = perr(doc, auth, "kind", "auth kind none takes no other keys");
+                return WC_ERR_CONFIG;
+            }
+        } else if (!strcmp(kind, "token")) {
             json_t *users = json_object_get(auth, "users");
             if (!json_is_object(users) || json_object_size(users) == 0) {
                 *err = perr(doc, auth, "kind", "auth kind token needs 'users': {name: token}");
@@ -866,6 +891,8 @@ static int authenticate(struct hn_target *t, int timeout_ms, char **err)
     json_object_clear(t->users);
     free(t->default_user);
     t->default_user = NULL;
+    if (!strcmp(t->auth_kind, "none"))
+        return 0;
     if (!strcmp(t->auth_kind, "token")) {
         const char *k;
         json_t *v;

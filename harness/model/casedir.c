@@ -21,7 +21,16 @@ static bool yaml_name(const char *n)
     return (len > 5 && !strcmp(n + len - 5, ".yaml")) || (len > 4 && !strcmp(n + len - 4, ".yml"));
 }
 
-static void walk(const char *dir, json_t *paths)
+static bool skipped(const char *name, const char *const *skip)
+{
+    for (size_t i = 0; skip && skip[i]; i++) {
+        if (!strcmp(name, skip[i]))
+            return true;
+    }
+    return false;
+}
+
+static void walk(const char *dir, const char *const *skip, json_t *paths)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -36,8 +45,8 @@ static void walk(const char *dir, json_t *paths)
         /* "cases/" as given on the command line: no "cases//x.yaml" in rerun lines */
         p = wc_xasprintf("%s%s%s", dir, *dir && dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
         if (stat(p, &st) == 0) {
-            if (S_ISDIR(st.st_mode))
-                walk(p, paths);
+            if (S_ISDIR(st.st_mode) && !skipped(e->d_name, skip))
+                walk(p, skip, paths);
             else if (S_ISREG(st.st_mode) && yaml_name(e->d_name))
                 json_array_append_new(paths, json_string(p));
         }
@@ -54,11 +63,17 @@ static int path_cmp(const void *a, const void *b)
 int hn_casedir_find(char *const *args, size_t nargs, const char *dflt_dir, json_t *paths,
                     json_t *errs)
 {
+    return hn_casedir_find_skip(args, nargs, dflt_dir, NULL, paths, errs);
+}
+
+int hn_casedir_find_skip(char *const *args, size_t nargs, const char *dflt_dir,
+                         const char *const *skip, json_t *paths, json_t *errs)
+{
     json_t *found = json_array();
     int rc = 0;
 
     if (nargs == 0)
-        walk(dflt_dir, found);
+        walk(dflt_dir, skip, found);
     for (size_t i = 0; i < nargs; i++) {
         struct stat st;
         if (stat(args[i], &st) != 0) {
@@ -66,7 +81,7 @@ int hn_casedir_find(char *const *args, size_t nargs, const char *dflt_dir, json_
                                   json_sprintf("%s: no such case file or directory", args[i]));
             rc = WC_ERR_CONFIG;
         } else if (S_ISDIR(st.st_mode)) {
-            walk(args[i], found);
+            walk(args[i], skip, found);
         } else {
             json_array_append_new(found, json_string(args[i]));
         }

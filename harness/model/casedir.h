@@ -34,6 +34,10 @@ struct hn_select {
  */
 int hn_casedir_find(char *const *args, size_t nargs, const char *dflt_dir, json_t *paths,
                     json_t *errs);
+/* The same; below any directory walked, subdirectories named in skip (NULL-terminated, or
+ * NULL) are not entered: another dialect's cases (a directory given as an argument is). */
+int hn_casedir_find_skip(char *const *args, size_t nargs, const char *dflt_dir,
+                         const char *const *skip, json_t *paths, json_t *errs);
 /* Load every path (lint included) into `out`. Returns 0 or WC_ERR_CONFIG (errs has messages). */
 int hn_casedir_load(const json_t *paths, const struct hn_spec *spec, struct hn_caselist *out,
                     json_t *errs);

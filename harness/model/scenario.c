@@ -272,6 +272,12 @@ struct lint {
     int nerr;
 };
 
+/* The spec's wire dialect facts, chatgw/1's when it has none. */
+static const struct hn_wire *spec_wire(const struct hn_spec *s)
+{
+    return s && s->wire ? s->wire : &hn_wire_chatgw1;
+}
+
 static bool singleton(const json_t *v)
 {
     return json_is_true(v) || json_is_false(v) || json_is_null(v);
@@ -1590,11 +1596,12 @@ static void lint_sessions(struct lint *l, const json_t *root)
         json_object_set_new(l->known, pp, json_true());
         free(pp);
         if (!json_is_object(m)) {
-            lerr(l, v, k, m, "session '%s' must be a mapping {provider: ...}", k);
+            lerr(l, v, k, m, "session '%s' must be a mapping {provider: ...}%s", k,
+                 spec_wire(l->spec)->client_sessions ? " or {}" : "");
             continue;
         }
         check_keys(l, m, keys, "a session");
-        prov = get_str(l, m, "provider", true, "session");
+        prov = get_str(l, m, "provider", !spec_wire(l->spec)->client_sessions, "session");
         if (prov && !strstr(prov, "${") && !in_list(hn_provider_names, prov))
             lerr(l, m, "provider", json_object_get(m, "provider"), "unknown provider '%s'", prov);
         if (prov && strstr(prov, "${"))
@@ -1690,28 +1697,33 @@ static json_t *lint_providers(struct lint *l, const json_t *root)
  * default `ignore` of a case. */
 static const char *const broadcast_kinds[] = {"session_upserted", "loading_progress", NULL};
 
-static const char *pattern_names_broadcast(const json_t *v)
+const struct hn_wire hn_wire_chatgw1 = {.id_key = "kind",
+                                        .default_ignore = broadcast_kinds,
+                                        .broadcast = broadcast_kinds,
+                                        .capabilities = hn_capabilities};
+
+static const char *pattern_names_broadcast(const struct hn_wire *w, const json_t *v)
 {
     const char *k;
     json_t *e;
     size_t i;
 
     if (json_is_object(v)) {
-        const char *kind = wc_json_str(v, "kind");
-        for (i = 0; kind && broadcast_kinds[i]; i++) {
-            if (!strcmp(kind, broadcast_kinds[i]))
-                return broadcast_kinds[i];
+        const char *kind = wc_json_str(v, w->id_key);
+        for (i = 0; kind && w->broadcast[i]; i++) {
+            if (!strcmp(kind, w->broadcast[i]))
+                return w->broadcast[i];
         }
         json_object_foreach((json_t *)v, k, e)
         {
-            const char *r = pattern_names_broadcast(e);
+            const char *r = pattern_names_broadcast(w, e);
             if (r)
                 return r;
         }
     } else if (json_is_array(v)) {
         json_array_foreach(v, i, e)
         {
-            const char *r = pattern_names_broadcast(e);
+            const char *r = pattern_names_broadcast(w, e);
             if (r)
                 return r;
         }
@@ -1719,18 +1731,26 @@ static const char *pattern_names_broadcast(const json_t *v)
     return NULL;
 }
 
-const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
+const char *hn_case_broadcast_kind_of(const struct hn_wire *w, const json_t *ignore,
+                                      const json_t *steps)
 {
-    for (size_t i = 0; ignore && broadcast_kinds[i]; i++) {
+    if (!w)
+        w = &hn_wire_chatgw1;
+    for (size_t i = 0; ignore && w->broadcast[i]; i++) {
         size_t j;
         json_t *e;
         bool in = false;
         json_array_foreach(ignore, j, e) in =
-            in || (json_is_string(e) && !strcmp(json_string_value(e), broadcast_kinds[i]));
+            in || (json_is_string(e) && !strcmp(json_string_value(e), w->broadcast[i]));
         if (!in)
-            return broadcast_kinds[i];
+            return w->broadcast[i];
     }
-    return pattern_names_broadcast(steps);
+    return pattern_names_broadcast(w, steps);
+}
+
+const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps)
+{
+    return hn_case_broadcast_kind_of(NULL, ignore, steps);
 }
 
 static const char *const top_keys[] = {
@@ -1961,7 +1981,7 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
              "'title' must be one non-empty line");
     lint_spec_list(l, root);
     get_str_list(l, root, "tags", NULL, false);
-    get_str_list(l, root, "needs", hn_capabilities, false);
+    get_str_list(l, root, "needs", spec_wire(l->spec)->capabilities, false);
     get_str_list(l, root, "providers_needed", hn_provider_names, false);
     get_bool(l, root, "strict", false);
     const char *d = get_str(l, root, "description", true, "case");
@@ -1978,9 +1998,19 @@ static void lint_top(struct lint *l, const json_t *root, const char *name)
     l->own_target = get_bool(l, root, "own_target", false);
     lint_target_settings(l, root);
     bool own_users = get_bool(l, root, "own_users", false);
-    if (!own_users && !l->own_target) {
-        const char *bk =
-            hn_case_broadcast_kind(json_object_get(root, "ignore"), json_object_get(root, "steps"));
+    const struct hn_wire *w = spec_wire(l->spec);
+    if (w->broadcast_to_all && !l->own_target) {
+        const char *bk = hn_case_broadcast_kind_of(w, json_object_get(root, "ignore"),
+                                                   json_object_get(root, "steps"));
+        if (bk)
+            lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
+                 "the case observes '%s', a broadcast that reaches every connection of the "
+                 "target, so other cases running beside it cause it too: add 'own_target: true' "
+                 "(a private gateway instance)",
+                 bk);
+    } else if (!own_users && !l->own_target) {
+        const char *bk = hn_case_broadcast_kind_of(w, json_object_get(root, "ignore"),
+                                                   json_object_get(root, "steps"));
         if (bk)
             lerr(l, root, json_object_get(root, "ignore") ? "ignore" : "steps", NULL,
                  "the case observes '%s', a broadcast that other cases running beside it cause "
@@ -2029,9 +2059,17 @@ static void lint_target_settings(struct lint *l, const json_t *root)
     }
 }
 
+static json_t *default_ignore(const struct hn_wire *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; w->default_ignore[i]; i++)
+        json_array_append_new(a, json_string(w->default_ignore[i]));
+    return a;
+}
+
 /* Make the subcases of a linted case and append them to out. */
 static void expand(const json_t *root, const json_t *providers, const char *file,
-                   struct hn_caselist *out)
+                   const struct hn_wire *wire, struct hn_caselist *out)
 {
     json_t *matrix = json_object_get(root, "matrix");
     size_t total = 1, nkeys = json_object_size(matrix);
@@ -2092,7 +2130,7 @@ static void expand(const json_t *root, const json_t *providers, const char *file
         LIST_OR_EMPTY(needs, "needs", json_array());
         LIST_OR_EMPTY(providers_needed, "providers_needed", json_array());
         LIST_OR_EMPTY(sessions, "sessions", json_object());
-        LIST_OR_EMPTY(ignore, "ignore", json_pack("[ss]", "session_upserted", "loading_progress"));
+        LIST_OR_EMPTY(ignore, "ignore", default_ignore(wire));
         LIST_OR_EMPTY(steps, "steps", json_array());
 #undef LIST_OR_EMPTY
         c->providers = json_object_get(r, "providers");
@@ -2113,7 +2151,7 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
     struct lint l = {.doc = doc, .errs = errs, .spec = spec};
     json_t *root = wc_yaml_root(doc);
     json_t *providers = NULL;
-    static const char *const builtins[] = {"case", "seed", "user", NULL};
+    static const char *const builtins[] = {"case", "seed", "user", "unknown_model", NULL};
 
     if (!json_is_object(root)) {
         json_array_append_new(errs, json_sprintf("%s:1:1: a case file holds one mapping", name));
@@ -2137,7 +2175,7 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
         lint_steps(&l, root, false);
 
     if (l.nerr == 0)
-        expand(root, providers, name, out);
+        expand(root, providers, name, spec_wire(spec), out);
     json_decref(providers);
     json_decref(l.known);
     json_decref(l.scripts);

@@ -30,11 +30,29 @@ struct hn_req {
     char *where;      /* "requirements.yaml:LINE:COL" of its entry, for messages */
 };
 
+/*
+ * What the case loader and linter know of a wire dialect (harness/dialect/ fills it; model/
+ * stays dialect-free): the key that names a server frame, the default `ignore` of a case, and
+ * the frames every connection receives whatever it subscribed to (a case that observes one
+ * needs own_users or own_target). NULL-terminated lists.
+ */
+struct hn_wire {
+    const char *id_key;                /* "kind" (chatgw/1), "type" (dispatch-ws/1) */
+    const char *const *default_ignore; /* a case's `ignore` when it has none */
+    const char *const *broadcast;      /* broadcast frame names */
+    /* they reach every connection of every user: only own_target isolates a case from them
+     * (else own_users does) */
+    bool broadcast_to_all;
+    const char *const *capabilities; /* the words a case may `need` */
+    bool client_sessions; /* sessions are ids the harness makes: `provider` is optional */
+};
+
 struct hn_spec {
     char *version; /* "chatgw/1.0" */
     char *dir;     /* "spec/chatgw-1.0" */
     struct hn_req *reqs;
     size_t n;
+    const struct hn_wire *wire; /* set by the caller after loading; NULL: chatgw/1 */
 };
 
 /*
@@ -123,5 +141,10 @@ const char *hn_step_name(const json_t *step);
  * steps names. NULL when it observes none. Such a case needs own_users (or own_target).
  */
 const char *hn_case_broadcast_kind(const json_t *ignore, const json_t *steps);
+/* The same for the wire w (NULL: chatgw/1). */
+const char *hn_case_broadcast_kind_of(const struct hn_wire *w, const json_t *ignore,
+                                      const json_t *steps);
+/* chatgw/1's wire: the loader's default when a spec has none. */
+extern const struct hn_wire hn_wire_chatgw1;
 
 #endif

@@ -15,12 +15,14 @@ extern CU_SuiteInfo gw_mutants_suites[];
 extern CU_SuiteInfo gw_e2e_suites[];
 extern CU_SuiteInfo gw_mock_suites[];
 extern CU_SuiteInfo gw_flow_suites[];
+extern CU_SuiteInfo gw_dispatch_suites[];
 
 int main(void)
 {
-    CU_SuiteInfo *tables[] = {
-        gw_writer_suites, gw_registry_suites, gw_protocol_suites, gw_store_suites, gw_users_suites,
-        gw_rest_suites,   gw_mutants_suites,  gw_e2e_suites,      gw_mock_suites,  gw_flow_suites};
+    CU_SuiteInfo *tables[] = {gw_writer_suites,  gw_registry_suites, gw_protocol_suites,
+                              gw_store_suites,   gw_users_suites,    gw_rest_suites,
+                              gw_mutants_suites, gw_e2e_suites,      gw_mock_suites,
+                              gw_flow_suites,    gw_dispatch_suites};
     unsigned failures, suites_failed;
 
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -41,6 +41,8 @@ static void *serve(void *arg)
 
 /* The retention limits of the next env_up (all 0: the defaults). */
 static struct gw_core_memory env_memory;
+/* The dialect of the next env_up. */
+static enum gw_dialect env_dialect = GW_DIALECT_CHATGW;
 
 static bool env_up_cap(struct env *e, size_t max_frame, int64_t ping_ms, size_t send_cap)
 {
@@ -56,6 +58,7 @@ static bool env_up_cap(struct env *e, size_t max_frame, int64_t ping_ms, size_t 
     o.ping_interval_ms = ping_ms;
     o.send_cap = send_cap;
     o.memory = env_memory;
+    o.dialect = env_dialect;
     o.seed = 5;
     o.lws_log_mask = 0;
     e->srv = gw_server_new(&o, &err);
@@ -680,7 +683,94 @@ static void test_e2e_ctl_not_loopback_refused(void)
     alarm(0);
 }
 
+/* One plain HTTP request; its status, and its body in *body (new). */
+static int http_once(int port, const char *method, const char *path, char **body)
+{
+    int fd = tcp_connect(port);
+    char *req =
+        wc_xasprintf("%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", method, path);
+    int status;
+
+    *body = NULL;
+    if (fd < 0) {
+        free(req);
+        return -2;
+    }
+    write_all(fd, req, strlen(req));
+    status = http_read(fd, body);
+    free(req);
+    close(fd);
+    return status;
+}
+
+/* A chat.delta's event type, or the frame's type ("" when there is none). */
+static const char *dtype(const json_t *v)
+{
+    const char *t = wc_json_str(v, "type");
+    if (t && !strcmp(t, "chat.delta"))
+        t = wc_json_str(json_object_get(v, "event"), "type");
+    return t ? t : "";
+}
+
+/* --dialect dispatch over real sockets: 426, the catalog, a turn of the default script, the
+ * HTTP API. */
+static void test_e2e_dispatch(void)
+{
+    static const char *const turn[] = {"conversation.statusChanged",
+                                       "user-message",
+                                       "turn-start",
+                                       "text-delta",
+                                       "text-delta",
+                                       "step-complete",
+                                       "done",
+                                       "turn-sealed",
+                                       "conversation.statusChanged",
+                                       NULL};
+    struct env e;
+    char *body;
+    int fd, status;
+    json_t *v;
+
+    alarm(30);
+    env_dialect = GW_DIALECT_DISPATCH;
+    CU_ASSERT_TRUE_FATAL(env_up(&e, 0, 0));
+    env_dialect = GW_DIALECT_CHATGW;
+    CU_ASSERT_EQUAL(http_once(e.port, "GET", "/", &body), 426);
+    CU_ASSERT_STRING_EQUAL(body ? body : "", "expected websocket");
+    free(body);
+    fd = ws_open(e.port, "no-token-needed", &status);
+    CU_ASSERT_EQUAL_FATAL(status, 101);
+    v = ws_next_json(fd);
+    CU_ASSERT_STRING_EQUAL(dtype(v), "catalog");
+    json_decref(v);
+    ws_send(fd, "{\"type\":\"chat.send\",\"conversationId\":\"c1\",\"message\":\"hello world\"}");
+    for (int i = 0; turn[i]; i++) {
+        v = ws_next_json(fd);
+        CU_ASSERT_STRING_EQUAL(dtype(v), turn[i]);
+        json_decref(v);
+    }
+    ws_send(fd, "{");
+    v = ws_next_json(fd);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(v, "message") ? wc_json_str(v, "message") : "",
+                           "Invalid JSON");
+    json_decref(v);
+    CU_ASSERT_EQUAL(http_once(e.port, "GET", "/conversations/c1?sinceSeq=1", &body), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body ? body : "", "\"latestSeq\":2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body ? body : "", "\"text\":\"hello world\""));
+    free(body);
+    CU_ASSERT_EQUAL(http_once(e.port, "POST", "/conversations/c1/close", &body), 200);
+    CU_ASSERT_STRING_EQUAL(body ? body : "", "{\"abortedTurn\":false}");
+    free(body);
+    v = ws_next_json(fd);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(v, "status") ? wc_json_str(v, "status") : "", "closed");
+    json_decref(v);
+    close(fd);
+    env_down(&e);
+    alarm(0);
+}
+
 static CU_TestInfo e2e_tests[] = {
+    {"dispatch", test_e2e_dispatch},
     {"ctl_not_loopback_refused", test_e2e_ctl_not_loopback_refused},
     {"send_cap_drops_slow_reader", test_e2e_send_cap_drops_slow_reader},
     {"session_send_and_abort", test_e2e_session_send_and_abort},

@@ -27,6 +27,8 @@
 
 #include "wc_banned.h"
 
+size_t gw_dispatch_mutant_rows(void); /* test_dispatch.c */
+
 static struct gw_fake fake;
 static struct gw_core *core;
 static uint64_t a1, a2, b1;
@@ -1011,7 +1013,8 @@ static void test_mutants_each_flips_its_behaviour(void)
 
 static void test_mutants_table_is_complete(void)
 {
-    size_t covered = sizeof(rows) / sizeof(rows[0]);
+    /* the dispatch-* mutants' rows are test_dispatch.c's */
+    size_t covered = sizeof(rows) / sizeof(rows[0]) + gw_dispatch_mutant_rows();
     /* The lws-level seven are proved end to end instead (gw_e2e), and closing-keeps-flow (a
      * socket closed for a lagging replay while another reads) by the catalog's case 1.2.8. */
     CU_ASSERT_EQUAL(covered + 8, (size_t)GW_MUT_COUNT - 1);
@@ -1033,18 +1036,22 @@ static void test_mutants_requirements_exist(void)
 {
     char *err = NULL;
     struct wc_yaml_doc *doc = wc_yaml_load_file("spec/chatgw-1.0/requirements.yaml", &err);
+    struct wc_yaml_doc *ddoc =
+        doc ? wc_yaml_load_file("spec/dispatch-ws-1/requirements.yaml", &err) : NULL;
     json_t *reqs;
 
-    if (!doc) {
+    if (!doc || !ddoc) {
         fprintf(stderr, "\n    cannot read the spec (run from the repository's root): %s\n",
                 err ? err : "?");
         free(err);
-        CU_FAIL_FATAL("spec/chatgw-1.0/requirements.yaml cannot be read");
+        CU_FAIL_FATAL("spec/{chatgw-1.0,dispatch-ws-1}/requirements.yaml cannot be read");
     }
-    reqs = json_object_get(wc_yaml_root(doc), "requirements");
     for (int m = GW_MUT_NONE + 1; m < GW_MUT_COUNT; m++) {
+        /* a dispatch-* mutant names dispatch-ws/1 requirements */
+        bool dispatch = !strncmp(gw_mutant_info((enum gw_mutant)m)->name, "dispatch-", 9);
         char *list = wc_xstrdup(gw_mutant_info((enum gw_mutant)m)->requirements);
         char *save = NULL;
+        reqs = json_object_get(wc_yaml_root(dispatch ? ddoc : doc), "requirements");
         for (char *r = strtok_r(list, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
             bool found = false;
             size_t i;
@@ -1061,6 +1068,7 @@ static void test_mutants_requirements_exist(void)
         }
         free(list);
     }
+    wc_yaml_free(ddoc);
     wc_yaml_free(doc);
 }
 
