@@ -165,8 +165,11 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
 
 # --- the jobs ----------------------------------------------------------------------------
 GWSPEC_ARGS ?=
+# Both dialects, one summary line each: chatgw/1 (the reference profile), then dispatch-ws/1.
 conform: all
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 $(GWSPEC_ARGS)
+	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version dispatch-ws/1 \
+	  --target fixtures/targets/reference-dispatch.yaml $(GWSPEC_ARGS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done

@@ -434,6 +434,28 @@ static void ws_release(struct pss *p)
     p->rx_init = false;
 }
 
+/* --dialect dispatch: no auth and any path (R-D-WS-3); the frame cap and the heartbeat as for
+ * chatgw (its own mutation scope comes with the Dispatch cases' in make mutate) */
+static int ws_established_dispatch(struct gw_server *s, struct pss *p, struct lws *wsi)
+{
+    wc_buf_init(&p->rx, gw_mutant_on(GW_MUT_NO_FRAME_CAP) ? 0 : s->max_frame);
+    p->rx_init = true;
+    p->conn = gw_core_conn_open(s->core, "dispatch", p);
+    gw_dispatch_conn_open(s->dispatch, p->conn);
+    if (s->ping_ms > 0 && !gw_mutant_on(GW_MUT_NO_PING))
+        lws_set_timer_usecs(wsi, (lws_usec_t)s->ping_ms * LWS_US_PER_MS);
+    return 0;
+}
+
+/* One whole inbound message to the dialect's front end. */
+static void frame_in(struct gw_server *s, struct pss *p)
+{
+    if (s->dispatch)
+        gw_dispatch_frame(s->dispatch, p->conn, p->rx.buf, p->rx.len);
+    else
+        gw_protocol_handle(s->core, p->conn, p->rx.buf, p->rx.len);
+}
+
 static int ws_established(struct gw_server *s, struct pss *p, struct lws *wsi)
 {
     char path[256];
@@ -443,15 +465,8 @@ static int ws_established(struct gw_server *s, struct pss *p, struct lws *wsi)
     http_release(p);
     memset(p, 0, sizeof(*p));
     p->wsi = wsi;
-    if (s->dispatch && s->core) {
-        wc_buf_init(&p->rx, gw_mutant_on(GW_MUT_NO_FRAME_CAP) ? 0 : s->max_frame);
-        p->rx_init = true;
-        p->conn = gw_core_conn_open(s->core, "dispatch", p);
-        gw_dispatch_conn_open(s->dispatch, p->conn);
-        if (s->ping_ms > 0 && !gw_mutant_on(GW_MUT_NO_PING))
-            lws_set_timer_usecs(wsi, (lws_usec_t)s->ping_ms * LWS_US_PER_MS);
-        return 0;
-    }
+    if (s->dispatch && s->core)
+        return ws_established_dispatch(s, p, wsi);
     user = authenticate(s, wsi, true, &present);
     if (!user || !s->core)
         return -1;
@@ -487,10 +502,7 @@ static int ws_receive(struct gw_server *s, struct pss *p, struct lws *wsi, const
     /* lws_is_final_fragment is false while the frame still has payload to come */
     if (!lws_is_final_fragment(wsi))
         return 0;
-    if (s->dispatch)
-        gw_dispatch_frame(s->dispatch, p->conn, p->rx.buf, p->rx.len);
-    else
-        gw_protocol_handle(s->core, p->conn, p->rx.buf, p->rx.len);
+    frame_in(s, p);
     wc_buf_reset(&p->rx);
     rearm(s);
     return 0;
@@ -598,9 +610,8 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
             http_release(p);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        if (s->dispatch) /* R-D-WS-3: no path or auth check */
-            return 0;
-        if (!authenticate(s, wsi, true, &present))
+        /* R-D-WS-3: the Dispatch endpoint has no path or auth check */
+        if (!s->dispatch && !authenticate(s, wsi, true, &present))
             return refuse_upgrade(wsi, present);
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
