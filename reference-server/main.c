@@ -53,7 +53,7 @@ static void usage(FILE *out)
         "                            67108864, 64 MiB; 0 = no limit)\n"
         "  --permission-timeout-ms N permission request timeout (default 55000)\n"
         "  --max-frame BYTES         inbound message cap, close 1009 above (default 1048576)\n"
-        "  --send-cap BYTES          per-connection send queue cap (default 8388608)\n"
+        "  --send-cap BYTES          per-connection send queue cap, at least 1024 (default 8388608)\n"
         "  --stall-timeout-s N       drop a socket whose full send queue (a quarter of the cap)\n"
         "                            does not move for N s (default 30)\n"
         "  --ping-interval-ms N      heartbeat ping interval; 0 = off (default 30000)\n"
@@ -272,7 +272,7 @@ static int parse_args(int argc, char **argv, struct gw_server_opts *o, struct gw
             o->max_frame = (size_t)v;
             break;
         case OPT_SEND_CAP:
-            if (parse_num("--send-cap", optarg, 1, &v))
+            if (parse_num("--send-cap", optarg, 1024, &v))
                 return 2;
             o->send_cap = (size_t)v;
             break;
