@@ -62,12 +62,13 @@ static char *parse_first_line(const char *line, size_t n, bool request, struct h
             return wc_xstrdup("not an HTTP request line");
         if ((size_t)(line + n - (sp2 + 1)) < 8 || strncmp(sp2 + 1, "HTTP/1.", 7))
             return wc_xstrdup("not HTTP/1.x");
-        h->method = wc_xstrndup(line, (size_t)(sp1 - line));
-        h->target = wc_xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-        for (const char *p = h->target; *p; p++) {
+        /* every byte of the target, a NUL too (it would cut the copy short) */
+        for (const char *p = sp1 + 1; p < sp2; p++) {
             if (!isgraph((unsigned char)*p))
                 return wc_xstrdup("the request target has a control character");
         }
+        h->method = wc_xstrndup(line, (size_t)(sp1 - line));
+        h->target = wc_xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
         return NULL;
     }
     if ((size_t)(sp1 - line) < 8 || strncmp(line, "HTTP/1.", 7))
@@ -96,9 +97,8 @@ int hn_record_head_parse(const char *buf, size_t len, bool request, struct hn_re
     }
     h->headers = json_array();
     h->head_len = (size_t)(end - buf) + 4;
-    eol = strstr(buf, "\r\n");
-    if (!eol || eol > end)
-        eol = end;
+    /* buf is not NUL-terminated: search only up to the blank line, whose CRLF always ends it */
+    eol = memmem(buf, (size_t)(end - buf) + 2, "\r\n", 2);
     msg = parse_first_line(buf, (size_t)(eol - buf), request, h);
     if (msg)
         goto bad;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
@@ -69,6 +71,37 @@ static void test_head_response_and_errors(void)
                     WC_ERR_TOO_BIG);
     free(why);
     free(big);
+}
+
+/*
+ * buf[0..len) is all the parser may read (fuzz/corpus/wire/head-not-nul-terminated): the head
+ * ends right before an inaccessible page, where a strstr over it ran off under ASan. A NUL in
+ * the request target is a control character, not the end of the first line (before, the
+ * search for its CRLF stopped at the NUL and every header was lost).
+ */
+static void test_head_reads_only_len_bytes(void)
+{
+    static const char head[] = "GET /ws HTTP/1.1\r\nHost: a\r\n\r\n";
+    static const char nul_target[] = "GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n";
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = sizeof(head) - 1;
+    char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct hn_record_head h;
+    char *why = NULL;
+
+    CU_ASSERT_FATAL(map != MAP_FAILED);
+    CU_ASSERT_FATAL(mprotect(map + page, page, PROT_NONE) == 0);
+    memcpy(map + page - n, head, n);
+    CU_ASSERT_EQUAL_FATAL(hn_record_head_parse(map + page - n, n, true, &h, &why), 1);
+    CU_ASSERT_STRING_EQUAL(h.target, "/ws");
+    CU_ASSERT_EQUAL(h.head_len, n);
+    CU_ASSERT_STRING_EQUAL(hn_record_head_get(&h, "host"), "a");
+    hn_record_head_release(&h);
+    munmap(map, 2 * page);
+
+    CU_ASSERT_EQUAL(hn_record_head_parse(nul_target, sizeof(nul_target) - 1, true, &h, &why),
+                    WC_ERR_PROTOCOL);
+    CU_ASSERT_PTR_NOT_NULL(why);
+    free(why);
 }
 
 static void test_dechunk(void)
@@ -170,6 +203,7 @@ static void test_sentinels(void)
 static CU_TestInfo record_tests[] = {
     {"HTTP head in every chunking", test_head_every_chunking},
     {"HTTP responses and bad heads", test_head_response_and_errors},
+    {"HTTP head parsing reads only its len bytes", test_head_reads_only_len_bytes},
     {"chunked bodies in every chunking", test_dechunk},
     {"redaction of query tokens and JSON fields", test_redaction},
     {"payload records: frame, text, hex", test_payload_records},

@@ -67,6 +67,11 @@ static void test_yaml_errors_carry_line_and_column(void)
         {"", "t.yaml:1:1: empty document"},
         {"# only a comment\n", "t.yaml:1:1: empty document"},
         {"a: *nope\n", "t.yaml:1:"},
+        /* libfyaml 0.7.12 refuses these with no diagnostic (fuzz/corpus/case/...-indent-zero) */
+        {"a: >0\n  x\n", "t.yaml:1:5: block scalar indentation indicator 0"},
+        {"a: 1\nb: |-0\n  x\n", "t.yaml:2:6: block scalar indentation indicator 0"},
+        {"- >0\n", "t.yaml:1:4: block scalar indentation indicator 0"},
+        {"\xc3\xa9: >0\n", "t.yaml:1:5: block scalar indentation indicator 0"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char *err = NULL;
