@@ -105,7 +105,7 @@ struct hn_case {
     bool strict;
     bool own_target;
     json_t *target_settings; /* borrowed from root: NAME -> value for the private target, or NULL */
-    bool own_users; /* needs users no other running case has (it sees their broadcasts) */
+    bool own_users;          /* needs users no other running case has (it sees their broadcasts) */
     int64_t timeout_ms;
 };
 
