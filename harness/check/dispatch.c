@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "check/dispatch.h"
+#include "check/invariant.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_banned.h"
@@ -1201,27 +1202,15 @@ const struct hn_invariant_info *hn_dispatch_table(size_t *n)
 json_t *hn_dispatch_run(const struct hn_transcript *t, const struct hn_msgcat *catalog)
 {
     struct model m;
-    json_t *out = json_object(), *checks = json_object(), *viol = json_array(), *supp = NULL;
+    json_t *checks = json_object(), *viol = json_array(), *supp = NULL;
 
     (void)catalog;
     model_build(&m, t);
     for (size_t i = 0; i < NCHECKERS; i++) {
         struct ctx x = {.m = &m, .violations = viol, .checker = checkers[i].info.name};
         checkers[i].fn(&x);
-        json_object_set_new(checks, x.checker,
-                            json_string(x.reported    ? "fail"
-                                        : x.exercised ? "pass"
-                                                      : "not_exercised"));
-        if (x.suppressed) {
-            if (!supp)
-                supp = json_object();
-            json_object_set_new(supp, x.checker, json_integer(x.suppressed));
-        }
+        hn_check_outcome(checks, &supp, x.checker, x.reported, x.exercised, x.suppressed);
     }
     model_free(&m);
-    json_object_set_new(out, "checks", checks);
-    json_object_set_new(out, "violations", viol);
-    if (supp)
-        json_object_set_new(out, "suppressed", supp);
-    return out;
+    return hn_check_result(checks, viol, supp);
 }

@@ -1746,30 +1746,43 @@ const struct hn_invariant_info *hn_invariant_table(size_t *n)
     return infos;
 }
 
+void hn_check_outcome(json_t *checks, json_t **supp, const char *checker, int reported,
+                      bool exercised, int suppressed)
+{
+    json_object_set_new(checks, checker,
+                        json_string(reported    ? "fail"
+                                    : exercised ? "pass"
+                                                : "not_exercised"));
+    if (suppressed) {
+        if (!*supp)
+            *supp = json_object();
+        json_object_set_new(*supp, checker, json_integer(suppressed));
+    }
+}
+
+json_t *hn_check_result(json_t *checks, json_t *violations, json_t *supp)
+{
+    json_t *out = json_object();
+
+    json_object_set_new(out, "checks", checks);
+    json_object_set_new(out, "violations", violations);
+    if (supp)
+        json_object_set_new(out, "suppressed", supp);
+    return out;
+}
+
 json_t *hn_invariants_run(const struct hn_transcript *t, const struct hn_msgcat *catalog)
 {
     struct model m;
-    json_t *out = json_object(), *checks = json_object(), *viol = json_array(), *supp = NULL;
+    json_t *checks = json_object(), *viol = json_array(), *supp = NULL;
     size_t i;
 
     hn_tm_build(&m, t, catalog);
     for (i = 0; i < NCHECKERS; i++) {
         struct ctx x = {.m = &m, .violations = viol, .checker = checkers[i].info.name};
         checkers[i].fn(&x);
-        json_object_set_new(checks, x.checker,
-                            json_string(x.reported    ? "fail"
-                                        : x.exercised ? "pass"
-                                                      : "not_exercised"));
-        if (x.suppressed) {
-            if (!supp)
-                supp = json_object();
-            json_object_set_new(supp, x.checker, json_integer(x.suppressed));
-        }
+        hn_check_outcome(checks, &supp, x.checker, x.reported, x.exercised, x.suppressed);
     }
     hn_tm_free(&m);
-    json_object_set_new(out, "checks", checks);
-    json_object_set_new(out, "violations", viol);
-    if (supp)
-        json_object_set_new(out, "suppressed", supp);
-    return out;
+    return hn_check_result(checks, viol, supp);
 }

@@ -39,6 +39,16 @@ const struct hn_invariant_info *hn_invariant_table(size_t *n);
  */
 json_t *hn_invariants_run(const struct hn_transcript *t, const struct hn_msgcat *catalog);
 
+/*
+ * One checker's outcome, for a checker table's run (this file's and a dialect's): "fail" when it
+ * reported, else "pass" when something applied, else "not_exercised", into checks; a count of
+ * violations past the cap into *supp (created on the first).
+ */
+void hn_check_outcome(json_t *checks, json_t **supp, const char *checker, int reported,
+                      bool exercised, int suppressed);
+/* The result of a checker run: {checks, violations, suppressed?}; takes the three. */
+json_t *hn_check_result(json_t *checks, json_t *violations, json_t *supp);
+
 /* Most violations reported per checker; the rest are counted in "suppressed". */
 #define HN_INVARIANT_MAX_REPORTS 10
 
