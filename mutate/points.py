@@ -27,7 +27,14 @@ Exclusion rules (a point inside an excluded region is not made; see mutate/READM
   abort    a statement that calls an abort function (ABORT_FUNCS), and an if/case whose branch
            holds one: the condition and the branch
   mutant   the deliberate-bug switches (`gw_mutant_on(...)`, reference-server/mutants.h): a span
-           that holds such a call, and the branch a positive test of one guards
+           that holds such a call, and the branch a positive test of one guards (a test is
+           positive when it holds an un-negated switch in an && chain, or is an || chain of
+           positive tests: with every switch off, its branch never runs)
+  io       an if whose condition tests a call of the SQLite API (IO_FUNCS) for failure
+           (`!= SQLITE_OK`, `!= SQLITE_DONE`): the condition and its branch. The store's
+           statements are constants compiled against its own schema, so SQLite fails them only
+           when it runs out of memory or the disk fails, neither of which a client can cause
+           (the reason of the oom rule)
   alloc-size  the arguments of an allocation that takes only sizes (SIZE_ALLOC_FUNCS)
   free     a deallocation statement (FREE_FUNCS, or a call of *_free, *_unref, *_release,
            *_destroy) is not removed
@@ -57,6 +64,8 @@ FREE_FUNCS = {"free", "json_decref", "sqlite3_finalize", "sqlite3_close", "sqlit
               "lws_free", "wc_buf_release", "fclose"}
 FREE_SUFFIXES = ("_free", "_unref", "_release", "_destroy")
 MUTANT_SWITCH = "gw_mutant_on"
+IO_FUNCS = {"sqlite3_prepare_v2", "sqlite3_exec", "sqlite3_step", "sqlite3_open"}
+IO_OK = {"SQLITE_OK", "SQLITE_DONE"}
 
 REL_OPS = {"<": ["<=", ">"], "<=": ["<", ">="], ">": [">=", "<"], ">=": [">", "<="],
            "==": ["!="], "!=": ["=="]}
@@ -311,7 +320,20 @@ class FileMutator:
             return True
         if c.kind == K.BINARY_OPERATOR and self.op_token(c, {"&&"}):
             return any(self.positive_switch(x) for x in c.get_children())
+        if c.kind == K.BINARY_OPERATOR and self.op_token(c, {"||"}):
+            return all(self.positive_switch(x) for x in c.get_children())
         return False
+
+    def io_failure_test(self, cond):
+        """cond is `sqlite3_xxx(...) != SQLITE_OK` (or SQLITE_DONE), either way round."""
+        c = self.strip(cond)
+        if c.kind != K.BINARY_OPERATOR or not self.op_token(c, {"!="}):
+            return False
+        sides = [self.strip(x) for x in c.get_children()]
+        if len(sides) != 2:
+            return False
+        names = {self.text(x).strip() for x in sides}
+        return any(self.callee(x) in IO_FUNCS for x in sides) and bool(names & IO_OK)
 
     def walk(self, c, parent, stmt_ctx):
         """stmt_ctx: c stands where a statement stands (a compound's child, a branch, a body).
@@ -357,6 +379,11 @@ class FileMutator:
                 return
             if self.positive_switch(cond):
                 self._skip("mutant")
+                if len(branches) > 1:
+                    self.walk(branches[1], c, True)
+                return
+            if self.io_failure_test(cond):
+                self._skip("io")
                 if len(branches) > 1:
                     self.walk(branches[1], c, True)
                 return

@@ -16,6 +16,8 @@ void wc_bug(const char *file, int line, const char *msg) __attribute__((noreturn
 void take2(int a, int b);
 void take_mixed(int a, const char *b);
 void thing_free(void *p);
+int sqlite3_step(void *stmt);
+#define SQLITE_DONE 101
 
 #define LIMIT        10
 #define BIGGER(a, b) ((a) > (b))
@@ -112,7 +114,17 @@ int mutant(int v)
 {
     if (gw_mutant_on(3))            // none
         v = v + 2;                  // none
-    return gw_mutant_on(4) ? 0 : v; // none
+    if (gw_mutant_on(5) || gw_mutant_on(6)) // none
+        v = v - 1;                          // none
+    return gw_mutant_on(4) ? 0 : v;         // none
+}
+
+/* io: the storage engine's failure test and its branch give no point */
+int io(void *stmt, int v)
+{
+    if (sqlite3_step(stmt) != SQLITE_DONE) // none
+        return v + 1;                      // none
+    return v;
 }
 
 /* free: a deallocation is not removed */

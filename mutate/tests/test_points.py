@@ -54,7 +54,7 @@ bad = [line_of(p) for p in pts if p["line"] in none_lines]
 check(not bad, "no point on the %d lines marked // none" % len(none_lines), "\n".join(bad))
 ops = {p["op"] for p in pts}
 check(ops == set(P.OPERATORS), "every operator has a point: " + " ".join(sorted(ops)))
-check(all(excl.get(r) for r in ("log", "oom", "abort", "mutant", "free", "macro", "alloc-size")),
+check(all(excl.get(r) for r in ("log", "oom", "abort", "mutant", "io", "free", "macro", "alloc-size")),
       "every exclusion rule fired: %s" % excl)
 
 src = open(FIX, "rb").read()
