@@ -60,6 +60,8 @@ HN_SRCS  := $(filter-out harness/tests/%,$(HN_SRCS))
 # The one piece of mock-providers/ that gwspec needs: the provider-script parser (lint checks
 # scripts), reached through the include path.
 MP_SCRIPT_SRCS := mock-providers/script.c
+# reference-client/: the reference client of the client dialects (prefix rc_), bin/gwspec-client
+RC_SRCS  := $(filter-out reference-client/main.c,$(wildcard reference-client/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
@@ -67,10 +69,11 @@ GW_OBJS  := $(call obj,$(GW_SRCS))
 MP_OBJS  := $(call obj,$(MP_SRCS))
 HN_OBJS  := $(call obj,$(HN_SRCS))
 MP_SCRIPT_OBJS := $(call obj,$(MP_SCRIPT_SRCS))
+RC_OBJS  := $(call obj,$(RC_SRCS))
 
 BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
-        $(BIN)/gwspec-badgw
-UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
+        $(BIN)/gwspec-badgw $(BIN)/gwspec-client
+UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-client,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
@@ -124,6 +127,10 @@ $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+$(BIN)/gwspec-client: $(call obj,reference-client/main.c) $(RC_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 # A deliberately broken gateway for the harness's robustness tests (tests/e2e.sh).
 $(BIN)/gwspec-badgw: $(call obj,tests/badgw.c) $(LIB_OBJS)
 	@mkdir -p $(BIN)
@@ -135,6 +142,8 @@ $(BUILD)/test-lib: $(call obj,$(wildcard lib/tests/*.c)) $(LIB_OBJS)
 $(BUILD)/test-reference-server: $(call obj,$(wildcard reference-server/tests/*.c)) $(GW_OBJS) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 $(BUILD)/test-mock-providers: $(call obj,$(wildcard mock-providers/tests/*.c)) $(MP_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
+$(BUILD)/test-reference-client: $(call obj,$(wildcard reference-client/tests/*.c)) $(RC_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 $(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
