@@ -113,6 +113,7 @@ help:
 
 # The stamp is order-only: installing the libraries once does not make every object stale.
 $(BUILD)/harness/%.o: CFLAGS += -Iharness -Imock-providers
+$(BUILD)/reference-client/tests/%.o: CFLAGS += -Ireference-client
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
