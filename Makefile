@@ -159,12 +159,13 @@ FUZZ_DEPS_provider   := $(MP_OBJS) $(LIB_OBJS)
 FUZZ_DEPS_case       := $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 FUZZ_DEPS_transcript := $(FUZZ_DEPS_case)
 FUZZ_DEPS_wire       := $(FUZZ_DEPS_case)
+FUZZ_DEPS_client     := $(RC_OBJS) $(LIB_OBJS)
 FUZZ_REPLAYS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz-replay-$(t))
 # Inputs the tree already holds, replayed and used as seeds besides fuzz/corpus/NAME/.
 FUZZ_SEEDS_case       := cases tests/lint
 FUZZ_SEEDS_transcript := fixtures/transcripts
 FUZZ_SPACE := $() $()
-$(BUILD)/fuzz/%.o: CFLAGS += -Iharness -Imock-providers -DGWSPEC_SRCDIR='"$(CURDIR)"'
+$(BUILD)/fuzz/%.o: CFLAGS += -Iharness -Imock-providers -Ireference-client -DGWSPEC_SRCDIR='"$(CURDIR)"'
 define FUZZ_RULES
 $(BUILD)/fuzz-replay-$(1): $(call obj,fuzz/fuzz_$(1).c fuzz/replay.c) $(FUZZ_DEPS_$(1))
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lm

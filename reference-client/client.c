@@ -581,6 +581,9 @@ int rc_client_run(const struct rc_client_opts *o)
     while (!c.stop && !got_signal) {
         if (lws_service(c.ctx, 0) < 0)
             break;
+        /* unattended, nobody can make a client that gave up do anything more */
+        if (!o->ctl && rc_session_state(c.s) == RC_ST_GONE && !c.cur)
+            break;
     }
     status = c.status;
     c.destroying = true;
