@@ -14,6 +14,8 @@
 #define RC_RECONNECT_DELAY_MS 2000
 #define RC_MAX_4001_RETRIES   3
 #define RC_PING_INTERVAL_MS   30000
+/* added to every scaled reconnect delay by the session (never early, see session.c) */
+#define RC_RETRY_MARGIN_MS 1
 
 /* code of a socket that ended without a close frame (a TCP drop, a failed attempt) */
 #define RC_CLOSE_ABNORMAL 1006

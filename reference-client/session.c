@@ -249,7 +249,9 @@ void rc_session_closed(struct rc_session *s, int code)
     }
     s->state = RC_ST_WAITING;
     note(s, "reconnecting", json_pack("{s:i, s:I}", "code", code, "delay_ms", (json_int_t)delay));
-    s->io.timer(s->io.ctx, RC_TIMER_RECONNECT, scaled(s, delay));
+    /* 1 ms late rather than early: a server's clock started at its close write may start a
+     * fraction of a ms after this one (the spec's bound is "no earlier than") */
+    s->io.timer(s->io.ctx, RC_TIMER_RECONNECT, scaled(s, delay) + RC_RETRY_MARGIN_MS);
 }
 
 void rc_session_timer(struct rc_session *s, enum rc_timer which)

@@ -11,6 +11,7 @@
 
 #include "fake.h"
 #include "mutants.h"
+#include "policy.h"
 #include "wc_banned.h"
 
 #define CAN_USE(id)                                                                                \
@@ -248,11 +249,11 @@ struct scenario {
 
 /* clang-format off */
 static const struct scenario scenarios[] = {
-    {RC_MUT_RETRY_AFTER_4003,           sc_4003,              -1,   2000},
+    {RC_MUT_RETRY_AFTER_4003,           sc_4003,              -1,   2000 + RC_RETRY_MARGIN_MS},
     {RC_MUT_RETRY_4001_FOREVER,         sc_4001_attempts,      4,     11},
-    {RC_MUT_RETRY_4001_NO_BACKOFF,      sc_4001_second_delay, 4000, 2000},
+    {RC_MUT_RETRY_4001_NO_BACKOFF,      sc_4001_second_delay, 4000 + RC_RETRY_MARGIN_MS, 2000 + RC_RETRY_MARGIN_MS},
     {RC_MUT_RETRY_NEVER_OPENED,         sc_never_opened,       1,      6},
-    {RC_MUT_RETRY_DROP_NO_DELAY,        sc_drop,              2000,    0},
+    {RC_MUT_RETRY_DROP_NO_DELAY,        sc_drop,              2000 + RC_RETRY_MARGIN_MS, RC_RETRY_MARGIN_MS},
     {RC_MUT_RETRY_AFTER_OWN_CLOSE,      sc_own_close,          0,      1},
     {RC_MUT_NO_PING,                    sc_ping,               3,      0},
     {RC_MUT_SILENT_UNKNOWN_SUBTYPE,     sc_unknown,            1,      0},
