@@ -160,10 +160,13 @@ FUZZ_DEPS_case       := $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 FUZZ_DEPS_transcript := $(FUZZ_DEPS_case)
 FUZZ_DEPS_wire       := $(FUZZ_DEPS_case)
 FUZZ_DEPS_client     := $(RC_OBJS) $(LIB_OBJS)
+FUZZ_DEPS_dispatch   := $(FUZZ_DEPS_gateway)
+FUZZ_DEPS_dispatch_check := $(FUZZ_DEPS_case)
 FUZZ_REPLAYS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz-replay-$(t))
 # Inputs the tree already holds, replayed and used as seeds besides fuzz/corpus/NAME/.
 FUZZ_SEEDS_case       := cases tests/lint
 FUZZ_SEEDS_transcript := fixtures/transcripts
+FUZZ_SEEDS_dispatch_check := fixtures/transcripts/dispatch
 FUZZ_SPACE := $() $()
 $(BUILD)/fuzz/%.o: CFLAGS += -Iharness -Imock-providers -Ireference-client -DGWSPEC_SRCDIR='"$(CURDIR)"'
 define FUZZ_RULES

@@ -1,7 +1,9 @@
 /*
  * fuzz_transcript.c: the transcript reader and every checker (hn_transcript_load_string, then
- * hn_invariants_run with the message catalog the header asks for), as `gwspec check` runs them
- * on a recorded fixture (fuzz/README.md). The input is a JSONL transcript. Oracles beyond the
+ * the checkers of the dialect the header's `spec` names, with the message catalog the header
+ * asks for), as `gwspec check` runs them on a recorded fixture (fuzz/README.md): chatgw/1's
+ * table with the catalog of spec/chatgw-1.0, dispatch-ws/1's (D-1 ... D-12, no catalog; the
+ * dispatch_check target drives those alone). The input is a JSONL transcript. Oracles beyond the
  * sanitizers: a loaded transcript always gets a result with a violations array, and writing it
  * back out succeeds.
  */
@@ -11,8 +13,10 @@
 #include <string.h>
 
 #include "check/invariant.h"
+#include "dialect/dialect.h"
 #include "model/msgcat.h"
 #include "model/transcript.h"
+#include "wc_json.h"
 #include "wc_log.h"
 #include "wc_mem.h"
 
@@ -52,12 +56,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *err = NULL;
     struct hn_transcript *t = hn_transcript_load_string("t.jsonl", text, &err);
     struct hn_msgcat *cat = plain;
+    const struct hn_dialect *d;
     json_t *ext, *res;
 
     free(text);
     if (!t) {
         check(err != NULL);
         free(err);
+        return 0;
+    }
+    d = hn_dialect_for(wc_json_str(hn_transcript_header(t), "spec"));
+    if (!d->catalog_required) {
+        /* dispatch-ws/1: its checkers take no catalog */
+        res = d->check_run(t, NULL);
+        check(json_is_array(json_object_get(res, "violations")));
+        json_decref(res);
+        check(hn_transcript_write_jsonl(t, sink) == 0);
+        hn_transcript_free(t);
         return 0;
     }
     /* a header that declares extensions gets its own catalog, as gwspec check does */
@@ -68,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(err);
     }
     if (cat) {
-        res = hn_invariants_run(t, cat);
+        res = d->check_run(t, cat);
         check(json_is_array(json_object_get(res, "violations")));
         json_decref(res);
     }

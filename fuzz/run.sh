@@ -10,7 +10,7 @@ set -u
 B=${FUZZ_BUILD:-build-fuzz}
 S=${FUZZ_SECONDS:-30}
 rc=0
-printf '%-11s %10s %8s %7s %8s %7s %9s  %s\n' target execs exec/s cov features corpus "peak MB" findings
+printf '%-14s %10s %8s %7s %8s %7s %9s  %s\n' target execs exec/s cov features corpus "peak MB" findings
 for arg in "$@"; do
     t=${arg%%:*}
     seeds=${arg#*:}
@@ -36,7 +36,7 @@ for arg in "$@"; do
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
     nf=$(find "$findings" -type f | wc -l)
-    printf '%-11s %10s %8s %7s %8s %7s %9s  %s\n' "$t" "${execs:-?}" "${speed:-?}" "${cov:-?}" \
+    printf '%-14s %10s %8s %7s %8s %7s %9s  %s\n' "$t" "${execs:-?}" "${speed:-?}" "${cov:-?}" \
         "${ft:-?}" "${corp:-?}" "${peak:-?}" "$nf"
     if [ $frc != 0 ] || [ "$nf" != 0 ]; then
         echo "fuzz: $t: libFuzzer exit $frc, $nf finding(s) in $findings; log $log:" >&2

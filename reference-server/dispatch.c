@@ -1202,6 +1202,15 @@ static bool parse_count(const char *s, int64_t *out)
     return true;
 }
 
+/* True when s is UTF-8 that a JSON string can hold (jansson's own check). */
+static bool utf8_ok(const char *s)
+{
+    json_t *v = json_string(s);
+
+    json_decref(v);
+    return v != NULL;
+}
+
 static int http_json(json_t *v, const char **ctype, char **body, int status)
 {
     *ctype = "application/json";
@@ -1230,6 +1239,14 @@ int gw_dispatch_http(struct gw_dispatch *d, const struct gw_dispatch_http_req *r
     if (!*id) {
         free(id);
         return http_json(json_pack("{s:s}", "error", "not found"), ctype, body, 404);
+    }
+    if (!utf8_ok(id)) {
+        /* a path byte string that no conversation id (a JSON string) can be: POST close would
+         * make a conversation whose status broadcasts cannot be encoded (fuzz/corpus/dispatch/
+         * close-path-not-utf8) */
+        free(id);
+        return http_json(json_pack("{s:s}", "error", "conversation id is not UTF-8"), ctype, body,
+                         400);
     }
     c = conv_find(d, id);
     if (slash && !strcmp(slash, "/close") && !strcmp(req->method, "POST")) {

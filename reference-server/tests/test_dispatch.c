@@ -565,6 +565,21 @@ static bool sc_http_close(void)
     return ok;
 }
 
+/* A path id that is not UTF-8 names no conversation: 400, and no broadcast (the fuzz find
+ * fuzz/corpus/dispatch/close-path-not-utf8: its status change was the frame "null"). */
+static bool sc_http_id_not_utf8(void)
+{
+    uint64_t a = conn_ready();
+    char *body;
+    bool ok = http("POST", "/conversations/\xff\xfe/close", NULL, &body) == 400 &&
+              !strcmp(body, "{\"error\":\"conversation id is not UTF-8\"}");
+
+    free(body);
+    ok = http("GET", "/conversations/c\xc3", NULL, &body) == 400 && ok;
+    free(body);
+    return got(a, "") && ok;
+}
+
 static bool sc_history(void)
 {
     uint64_t a = conn_ready();
@@ -774,6 +789,7 @@ static const struct row rows[] = {
     {"queue_steering", sc_queue_steering, GW_MUT_NONE},
     {"subscribe_needs_id", sc_subscribe_needs_id, GW_MUT_NONE},
     {"queue_needs_conversation", sc_queue_needs_conversation, GW_MUT_NONE},
+    {"http_id_not_utf8", sc_http_id_not_utf8, GW_MUT_NONE},
 };
 
 /* For test_mutants.c: how many dispatch-* mutants this file proves. */
