@@ -489,6 +489,15 @@ void hn_run_step_send(struct rt *rt, const json_t *step, const char *sname)
     json_t *v = json_object_get(step, "send");
     const char *k;
     json_t *m;
+    json_t *sv = hn_rt_server_form(v, "to"); /* send: {to: s1, frame} (run_server.c) */
+
+    if (sv) {
+        json_t *s2 = json_deep_copy(step);
+        json_object_set_new(s2, "send", sv);
+        hn_run_step_send(rt, s2, sname);
+        json_decref(s2);
+        return;
+    }
 
     json_object_foreach(v, k, m)
     {
@@ -606,6 +615,15 @@ void hn_run_step_expect(struct rt *rt, const json_t *step, const char *sname)
     json_t *v = json_object_get(step, "expect");
     const char *k;
     json_t *m;
+    json_t *sv = hn_rt_server_form(v, "from"); /* expect: {from: s1, frame} (run_server.c) */
+
+    if (sv) {
+        json_t *s2 = json_deep_copy(step);
+        json_object_set_new(s2, "expect", sv);
+        hn_run_step_expect(rt, s2, sname);
+        json_decref(s2);
+        return;
+    }
 
     json_object_foreach(v, k, m)
     {

@@ -264,6 +264,8 @@ void hn_rt_client_reset(struct client *c)
 void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int code,
                         const char *reason)
 {
+    if (c->ws.server) /* an sN of the server role: the peer is the target, a client program */
+        by = !strcmp(by, "server") ? "target" : !strcmp(by, "client") ? "harness" : by;
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by, "code", code);
     json_t *rs = reason ? json_string(reason) : NULL;
@@ -508,7 +510,7 @@ void hn_rt_client_process(struct rt *rt, struct client *c)
         if (c->state == C_CLOSED) /* over_budget closed it */
             return;
     }
-    if (c->ws.masked_seen) {
+    if (c->ws.masked_seen && !c->ws.server) {
         hn_rt_note(rt, "%s: the server sent a masked frame (RFC 6455 5.1 forbids it)", c->name);
         c->ws.masked_seen = false;
     }
@@ -538,6 +540,8 @@ void hn_rt_on_ctl(void *ctx, int conn, const char *label, const char *run, json_
         return;
     }
     const char *type = wc_json_str(msg, "type");
+    if (!type) /* the client control channel names its messages by `t` (the server role) */
+        type = wc_json_str(msg, "t");
     if (type && !strcmp(type, "hello")) {
         const char *ct = wc_json_str(msg, "case");
         if (!ct || strcmp(ct, rt->case_token)) {
@@ -605,7 +609,9 @@ static void pump(struct rt *rt, int64_t deadline)
 {
     struct pollfd fds[MAX_POLL];
     struct client *owner[MAX_POLL];
-    size_t nctl = hn_ctl_pollfds(rt->ctl, fds, MAX_POLL / 2);
+    size_t nctl0 = hn_ctl_pollfds(rt->ctl, fds, MAX_POLL / 2);
+    size_t nsrv = rt->srv_on ? hn_srv_pollfds(&rt->srv, fds + nctl0, MAX_POLL / 4) : 0;
+    size_t nctl = nctl0 + nsrv; /* the fds before the clients' */
     size_t n = nctl;
     int64_t now = wc_now_ms(), left = deadline - now;
 
@@ -638,7 +644,12 @@ static void pump(struct rt *rt, int64_t deadline)
     }
     if (r == 0)
         return;
-    hn_ctl_handle(rt->ctl, fds, nctl);
+    hn_ctl_handle(rt->ctl, fds, nctl0);
+    if (nsrv) {
+        size_t added = hn_srv_handle(&rt->srv, fds + nctl0, nsrv, rt->poll_ms);
+        if (added)
+            hn_rt_server_attempts(rt, added);
+    }
     for (size_t i = nctl; i < n; i++) {
         struct client *c = owner[i];
         if (!fds[i].revents || c->ws.fd != fds[i].fd)
