@@ -119,6 +119,36 @@ static void check_answer_once(struct ctx *x)
     json_decref(asked);
 }
 
+/* CR-CTL-5: the client's own control requests carry request ids no earlier one used. */
+static void check_fresh_ids(struct ctx *x)
+{
+    json_t *seen = json_object();
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(x->recs, i, r)
+    {
+        const json_t *f = sframe(r, "recv");
+        if (!is_type(f, "control_request"))
+            continue;
+        x->exercised = true;
+        const char *id = wc_json_str(f, "request_id");
+        if (!id || !json_is_object(json_object_get(f, "request"))) {
+            report(x, "CR-CTL-5", i, i,
+                   "a control_request without a string request_id or a "
+                   "request object");
+            continue;
+        }
+        json_t *first = json_object_get(seen, id);
+        if (first)
+            report(x, "CR-CTL-5", (size_t)json_integer_value(first), i,
+                   "the client reused request_id %s", id);
+        else
+            json_object_set_new(seen, id, json_integer((json_int_t)i));
+    }
+    json_decref(seen);
+}
+
 /* CR-CTL-3: no answer to a request after the server cancelled it. (Cases make the client
  * answer only after the cancel was delivered: an answer in flight across a cancel is not
  * written by any case.) */
@@ -353,6 +383,9 @@ static const struct checker checkers[] = {
     {{"answer_once", "CR-CTL-1,CR-CTL-4",
       "at most one control_response per request_id (C-2); a repeated id is CR-CTL-4"},
      check_answer_once},
+    {{"fresh_request_ids", "CR-CTL-5",
+      "the client's own control_requests never reuse a request_id"},
+     check_fresh_ids},
     {{"no_answer_after_cancel", "CR-CTL-3",
       "no control_response for a request_id after its control_cancel_request (C-3)"},
      check_no_answer_after_cancel},

@@ -193,6 +193,14 @@ json_t *hn_rt_server_form(const json_t *v, const char *side_key)
     return json_pack("{s:O}", who, f);
 }
 
+/* The next step's clock (expect_connect) starts at the end of this one; the earliest the client
+ * can have acted on it is `from`: early is judged from there. */
+static void clock_from(struct rt *rt, int64_t from)
+{
+    int64_t now = wc_now_ms();
+    hn_rt_seen_at(rt, now, from, now);
+}
+
 /* ---- accept and refuse -------------------------------------------------------------------- */
 
 static bool cond_attempt(struct rt *rt, void *arg)
@@ -269,7 +277,7 @@ void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname)
 
     if (!a)
         return;
-    json_t *rrec = json_pack("{s:s, s:O}", "path", json_object_get(req, "path"), "headers",
+    json_t *rrec = json_pack("{s:O, s:O}", "path", json_object_get(req, "path"), "headers",
                              json_object_get(req, "headers"));
     if (!json_is_true(json_object_get(req, "upgrade"))) {
         hn_rt_step_fail(rt, step, "accept: the request is not a WebSocket upgrade", NULL, rrec,
@@ -354,6 +362,7 @@ void hn_run_step_refuse(struct rt *rt, const json_t *step, const char *sname)
     struct hn_srv_attempt *a = take_attempt(rt, step, sname, &req);
     if (!a)
         return;
+    int64_t sent = wc_now_ms();
     char *resp = wc_xasprintf("HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                               (int)status, reason_phrase((int)status));
     (void)hn_srv_write_all(a->fd, resp, strlen(resp), wc_now_ms() + hn_rt_timeout_of(rt));
@@ -365,6 +374,7 @@ void hn_run_step_refuse(struct rt *rt, const json_t *step, const char *sname)
                                    (int)(a - rt->srv.at) + 1, "status", (int)status, "path",
                                    json_object_get(req, "path")));
     json_decref(req);
+    clock_from(rt, sent);
 }
 
 /* ---- close and drop ----------------------------------------------------------------------- */
@@ -404,6 +414,7 @@ void hn_run_step_close(struct rt *rt, const json_t *step, const char *sname)
     if (!c)
         return;
     wc_json_int(v, "code", &code);
+    int64_t sent = wc_now_ms(); /* the client cannot have seen the close before this */
     hn_ws_close(&c->ws, (int)code, wc_json_str(v, "reason"));
     hn_rt_flush_client(rt, c, wc_now_ms() + hn_rt_timeout_of(rt));
     hn_rt_record_close(rt, c, "client", (int)code, wc_json_str(v, "reason"));
@@ -417,6 +428,7 @@ void hn_run_step_close(struct rt *rt, const json_t *step, const char *sname)
                    c->name);
         hn_rt_client_finish(c);
     }
+    clock_from(rt, sent);
 }
 
 void hn_run_step_drop(struct rt *rt, const json_t *step, const char *sname)
@@ -425,9 +437,11 @@ void hn_run_step_drop(struct rt *rt, const json_t *step, const char *sname)
 
     if (!c)
         return;
+    int64_t sent = wc_now_ms();
     shutdown(c->ws.fd, SHUT_RDWR);
     hn_rt_record_close(rt, c, "drop", 1006, NULL);
     hn_rt_client_finish(c);
+    clock_from(rt, sent);
 }
 
 /* ---- connection timing -------------------------------------------------------------------- */
@@ -555,11 +569,36 @@ static bool cond_acted(struct rt *rt, void *arg)
     return false;
 }
 
+struct note_arg {
+    json_t *pat;
+    struct ctlmsg *found;
+};
+
+static bool cond_note(struct rt *rt, void *arg)
+{
+    struct note_arg *a = arg;
+    for (size_t i = 0; i < rt->nmsgs; i++) {
+        struct ctlmsg *m = &rt->msgs[i];
+        char *diff = NULL;
+        if (m->consumed || strcmp(m->label, "client") || !msg_type(m->msg) ||
+            strcmp(msg_type(m->msg), "note"))
+            continue;
+        bool ok = hn_match(a->pat, m->msg, &rt->scope, &diff);
+        free(diff);
+        if (ok) {
+            a->found = m;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* act: {c: {NAME: ARGS}}: the client does NAME (client control channel), the step waits for
  * its `acted`. */
 void hn_run_step_act(struct rt *rt, const json_t *step, const char *sname)
 {
     json_t *v = json_object_get(json_object_get(step, "act"), "c");
+    const char *want = wc_json_str(json_object_get(step, "act"), "result");
     char *err = NULL;
     int64_t deadline = wc_now_ms() + hn_rt_timeout_of(rt);
 
@@ -570,6 +609,26 @@ void hn_run_step_act(struct rt *rt, const json_t *step, const char *sname)
                          "channel within %lld ms",
                          (long long)hn_rt_timeout_of(rt));
         return;
+    }
+    json_t *an = json_object_get(json_object_get(step, "act"), "after_note");
+    if (an) { /* the client's note that it is ready for the act (a prompt pending, say) */
+        struct note_arg na = {.pat = hn_expand(an, &rt->scope, &err)};
+        if (!na.pat) {
+            hn_rt_step_error(rt, step, "act: after_note: %s", err);
+            free(err);
+            return;
+        }
+        if (hn_rt_wait_until(rt, cond_note, &na, deadline) != 0) {
+            char *p = wc_json_compact(na.pat);
+            char *m = wc_xasprintf("act: the client sent no note matching %s", p);
+            hn_rt_step_fail(rt, step, m, na.pat, NULL, NULL, 0);
+            free(m);
+            free(p);
+            json_decref(na.pat);
+            return;
+        }
+        na.found->consumed = ++rt->stamp;
+        json_decref(na.pat);
     }
     json_t *act = hn_expand(v, &rt->scope, &err);
     if (!act) {
@@ -595,6 +654,15 @@ void hn_run_step_act(struct rt *rt, const json_t *step, const char *sname)
             const char *e = wc_json_str(a.found->msg, "error");
             char *m = wc_xasprintf("act: the client could not do it: %s", e ? e : "no reason");
             hn_rt_step_error(rt, step, "%s", m);
+            free(m);
+        } else if (want && (!wc_json_str(a.found->msg, "result") ||
+                            strcmp(wc_json_str(a.found->msg, "result"), want))) {
+            char *m = wc_xasprintf("act: the client reported '%s', the case expects '%s'",
+                                   wc_json_str(a.found->msg, "result")
+                                       ? wc_json_str(a.found->msg, "result")
+                                       : "no result",
+                                   want);
+            hn_rt_step_fail(rt, step, m, NULL, a.found->msg, NULL, a.found->rec_n);
             free(m);
         }
     }

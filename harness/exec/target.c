@@ -313,7 +313,8 @@ static int validate_start(const struct wc_yaml_doc *doc, const json_t *root, cha
                 return WC_ERR_CONFIG;
             }
         }
-    } else if (!json_object_get(root, "base_url") && !json_object_get(root, "port")) {
+    } else if (!json_object_get(root, "base_url") && !json_object_get(root, "port") &&
+               !json_object_get(root, "argv")) { /* a client profile (role: client) has argv */
         *err = perr(doc, root, NULL, "target profile: give 'start', 'base_url' or 'host'+'port'");
         return WC_ERR_CONFIG;
     }

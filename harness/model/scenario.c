@@ -477,7 +477,12 @@ static json_t *get_str_list(struct lint *l, const json_t *obj, const char *key,
 
 static bool var_known(struct lint *l, const char *name)
 {
+    /* the server role's own (exec/run_server.c): what the client's argv was given */
+    static const char *const served[] = {"server_url", "client_ctl", "case_token", "time_scale",
+                                         "token",      "session_id", NULL};
     if (json_object_get(l->known, name))
+        return true;
+    if (spec_wire(l->spec)->server_role && in_list(served, name))
         return true;
     if (!strncmp(name, "script.", 7))
         return json_object_get(l->script_labels, name + 7) != NULL;
@@ -710,7 +715,7 @@ static const char *client_of(struct lint *l, const json_t *step, const char *sna
         c = json_string_value(v);
         if (use && !use_client(l, step, sname, v, c))
             return NULL;
-        if (!use && !hn_client_name_valid(c)) {
+        if (!use && !hn_client_name_valid(c) && !server_name_valid(c)) {
             lerr(l, step, sname, v, "'%s' is not a client name (c1, c2, ...)", c);
             return NULL;
         }
@@ -726,7 +731,7 @@ static const char *client_of(struct lint *l, const json_t *step, const char *sna
         return NULL;
     if (use && !use_client(l, v, "client", json_object_get(v, "client"), c))
         return NULL;
-    if (!use && !hn_client_name_valid(c)) {
+    if (!use && !hn_client_name_valid(c) && !server_name_valid(c)) {
         lerr(l, v, "client", json_object_get(v, "client"),
              "'%s' is not a client name (c1, c2, ...)", c);
         return NULL;
@@ -1634,7 +1639,15 @@ static void lint_step_expect_no_connect(struct lint *l, const json_t *step, cons
 static void lint_step_act(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "act"), *c = json_object_get(v, "c");
-    static const char *const keys[] = {"c", NULL};
+    static const char *const keys[] = {"c", "after_note", "result", NULL};
+    json_t *an = json_object_get(v, "after_note");
+
+    if (an && !json_is_object(an))
+        lerr(l, v, "after_note", an,
+             "'after_note' is a pattern of the client's note ({what: permission_pending, ...})");
+    else if (an)
+        check_pattern(l, v, "after_note", an);
+    get_str(l, v, "result", false, "act");
 
     if (!json_is_object(v) || !c) {
         lerr(l, step, "act", v, "'act' takes {c: {NAME: {...}}} (c: the client under test)");
