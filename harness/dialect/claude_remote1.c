@@ -68,4 +68,5 @@ const struct hn_dialect hn_dialect_claude_remote1 = {
     .checks = hn_claude_remote_table,
     .check_run = hn_claude_remote_run,
     .catalog_required = false,
+    .sentinel_requirement = "CR-CTL-2",
 };

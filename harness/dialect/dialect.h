@@ -51,6 +51,10 @@ struct hn_dialect {
     const struct hn_invariant_info *(*checks)(size_t *n);
     json_t *(*check_run)(const struct hn_transcript *t, const struct hn_msgcat *catalog);
     bool catalog_required; /* `gwspec check` needs the spec's catalog.yaml */
+    /* The requirement that obliges the target to answer the sentinel, or NULL: when set (a client
+     * dialect: claude-remote/1's CR-CTL-2), an unanswered sentinel on an open connection is a
+     * failure of it, not a harness ERROR. */
+    const char *sentinel_requirement;
 };
 
 extern const struct hn_dialect hn_dialect_chatgw1;
