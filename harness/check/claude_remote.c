@@ -327,10 +327,10 @@ static void check_no_retry(struct ctx *x)
         if (!strcmp(t, "close") && conn && conn[0] == 's') {
             const char *by = wc_json_str(r, "by");
             json_int_t code = json_integer_value(json_object_get(r, "code"));
-            if (by && !strcmp(by, "harness") && code == 4003) {
+            if (by && !strcmp(by, "server") && code == 4003) {
                 stop = i, why = "the server closed with 4003", req = "CR-RETRY-1";
                 x->exercised = true;
-            } else if (by && !strcmp(by, "target")) {
+            } else if (by && !strcmp(by, "client")) {
                 stop = i, why = "the client closed the socket itself", req = "CR-RETRY-5";
                 x->exercised = true;
             }

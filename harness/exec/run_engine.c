@@ -264,10 +264,16 @@ void hn_rt_client_reset(struct client *c)
 void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int code,
                         const char *reason)
 {
-    if (c->ws.server) /* an sN of the server role: the peer is the target, a client program */
-        by = !strcmp(by, "server") ? "target" : !strcmp(by, "client") ? "harness" : by;
+    /* an sN of the server role: the harness is the server, the peer (the target) the client, so
+     * `by` keeps its literal meaning in the transcript (spec/transcript.md, "The server role") */
+    bool srv = c->ws.server;
+    if (srv)
+        by = !strcmp(by, "server") ? "client" : !strcmp(by, "client") ? "server" : by;
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by, "code", code);
+    if (srv &&
+        !strcmp(by, "drop")) /* which end ended TCP: the harness's drop step, or the client */
+        json_object_set_new(r, "side", json_string(c->ws.eof ? "client" : "server"));
     json_t *rs = reason ? json_string(reason) : NULL;
     if (reason)
         json_object_set_new(r, "reason", rs ? rs : json_string("(not UTF-8)"));

@@ -12,8 +12,9 @@
  *
  * Transcript: `attempt` (a TCP connection the listener took, with its time since the start of
  * the case), `open` (conn sN, role server, path, headers), `refused`, `send`/`recv` on sN
- * (send: the harness's frame; recv: the client's), `close` (by `target` when the client
- * program closed, `harness` when we did, `drop` for a TCP end without a close frame), `spawn`
+ * (send: the harness's frame; recv: the client's), `close` (by `client` when the client
+ * program closed, `server` when the harness did, `drop` with `side` for a TCP end without a
+ * close frame), `spawn`
  * and `exit` of the client program, and `ctl`/`ctl_send` of its control channel.
  */
 #include <fcntl.h>
