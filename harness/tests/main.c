@@ -29,6 +29,7 @@ extern CU_SuiteInfo hn_replay_suites[];
 extern CU_SuiteInfo hn_record_suites[];
 extern CU_SuiteInfo hn_coverage_suites[];
 extern CU_SuiteInfo hn_dispatch_suites[];
+extern CU_SuiteInfo hn_serve_suites[];
 
 int main(void)
 {
@@ -39,6 +40,7 @@ int main(void)
         hn_coverage_suites,   hn_reap_suites,      hn_steps_suites,   hn_ws_suites,
         hn_http_suites,       hn_record_suites,    hn_control_suites, hn_net_suites,
         hn_run_suites,        hn_cmd_suites,       hn_budget_suites,  hn_dispatch_suites,
+        hn_serve_suites,
     };
     unsigned failures, suites_failed;
 
