@@ -267,6 +267,7 @@ void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int cod
     /* an sN of the server role: the harness is the server, the peer (the target) the client, so
      * `by` keeps its literal meaning in the transcript (spec/transcript.md, "The server role") */
     bool srv = c->ws.server;
+    const char *peer_side = by; /* what the engine's steps read (closed_by): "server" = the peer */
     if (srv)
         by = !strcmp(by, "server") ? "client" : !strcmp(by, "client") ? "server" : by;
     json_t *r =
@@ -283,7 +284,7 @@ void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int cod
     c->close_code = code;
     free(c->close_reason);
     c->close_reason = reason ? wc_xstrdup(reason) : NULL;
-    c->closed_by = by;
+    c->closed_by = peer_side;
 }
 
 /* The socket is finished: close the fd, keep the queue. */
@@ -813,8 +814,10 @@ bool hn_rt_cond_next(struct rt *rt, void *arg)
 
 json_t *hn_rt_close_value(const struct client *c)
 {
-    json_t *v =
-        json_pack("{s:s, s:s?, s:i}", "closed", c->name, "by", c->closed_by, "code", c->close_code);
+    const char *by = c->closed_by;
+    if (by && c->ws.server) /* as the transcript says it (hn_rt_record_close) */
+        by = !strcmp(by, "server") ? "client" : !strcmp(by, "client") ? "server" : by;
+    json_t *v = json_pack("{s:s, s:s?, s:i}", "closed", c->name, "by", by, "code", c->close_code);
     if (c->close_reason)
         json_object_set_new(v, "reason", json_string(c->close_reason));
     return v;
