@@ -60,6 +60,8 @@ HN_SRCS  := $(filter-out harness/tests/%,$(HN_SRCS))
 # The one piece of mock-providers/ that gwspec needs: the provider-script parser (lint checks
 # scripts), reached through the include path.
 MP_SCRIPT_SRCS := mock-providers/script.c
+# reference-client/: the reference client of the client dialects (prefix rc_), bin/gwspec-client
+RC_SRCS  := $(filter-out reference-client/main.c,$(wildcard reference-client/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
@@ -67,10 +69,11 @@ GW_OBJS  := $(call obj,$(GW_SRCS))
 MP_OBJS  := $(call obj,$(MP_SRCS))
 HN_OBJS  := $(call obj,$(HN_SRCS))
 MP_SCRIPT_OBJS := $(call obj,$(MP_SCRIPT_SRCS))
+RC_OBJS  := $(call obj,$(RC_SRCS))
 
 BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
-        $(BIN)/gwspec-badgw
-UNIT_BINS := $(foreach l,lib reference-server mock-providers harness,\
+        $(BIN)/gwspec-badgw $(BIN)/gwspec-client
+UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-client,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
@@ -111,6 +114,7 @@ help:
 
 # The stamp is order-only: installing the libraries once does not make every object stale.
 $(BUILD)/harness/%.o: CFLAGS += -Iharness -Imock-providers
+$(BUILD)/reference-client/tests/%.o: CFLAGS += -Ireference-client
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
@@ -122,6 +126,10 @@ $(BIN)/gwspec: $(call obj,harness/cmd/main.c) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BIN)/gwspec-client: $(call obj,reference-client/main.c) $(RC_OBJS) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
@@ -137,6 +145,8 @@ $(BUILD)/test-reference-server: $(call obj,$(wildcard reference-server/tests/*.c
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 $(BUILD)/test-mock-providers: $(call obj,$(wildcard mock-providers/tests/*.c)) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
+$(BUILD)/test-reference-client: $(call obj,$(wildcard reference-client/tests/*.c)) $(RC_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 $(BUILD)/test-harness: $(call obj,$(wildcard harness/tests/*.c)) $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CU_LIBS) -lm
 
@@ -150,12 +160,13 @@ FUZZ_DEPS_provider   := $(MP_OBJS) $(LIB_OBJS)
 FUZZ_DEPS_case       := $(HN_OBJS) $(MP_SCRIPT_OBJS) $(LIB_OBJS)
 FUZZ_DEPS_transcript := $(FUZZ_DEPS_case)
 FUZZ_DEPS_wire       := $(FUZZ_DEPS_case)
+FUZZ_DEPS_client     := $(RC_OBJS) $(LIB_OBJS)
 FUZZ_REPLAYS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz-replay-$(t))
 # Inputs the tree already holds, replayed and used as seeds besides fuzz/corpus/NAME/.
 FUZZ_SEEDS_case       := cases tests/lint
 FUZZ_SEEDS_transcript := fixtures/transcripts
 FUZZ_SPACE := $() $()
-$(BUILD)/fuzz/%.o: CFLAGS += -Iharness -Imock-providers -DGWSPEC_SRCDIR='"$(CURDIR)"'
+$(BUILD)/fuzz/%.o: CFLAGS += -Iharness -Imock-providers -Ireference-client -DGWSPEC_SRCDIR='"$(CURDIR)"'
 define FUZZ_RULES
 $(BUILD)/fuzz-replay-$(1): $(call obj,fuzz/fuzz_$(1).c fuzz/replay.c) $(FUZZ_DEPS_$(1))
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lm

@@ -955,6 +955,16 @@ else
     bad "record cap: an HTTP body over the proxy's cap" "$rb_dir/why.txt"
 fi
 
+# --- the reference client (reference-client/): every mutant over real sockets ------------------
+# tests/client-smoke.py plays a scripted session server (no harness server role needed) and
+# checks, per mutant, one observable: its value for the reference client and for the mutant.
+if [ -x "$BIN/gwspec-client" ] &&
+   timeout 300 /usr/bin/python3 tests/client-smoke.py "$BIN" >"$OUT/client-smoke.txt" 2>&1; then
+    ok "reference client: $(tail -1 "$OUT/client-smoke.txt")"
+else
+    bad "reference client: tests/client-smoke.py (each mutant observable on the wire)" "$OUT/client-smoke.txt"
+fi
+
 # 24-server-role. Issue 14: the harness plays the session server and the target is a client. (a)
 # The claude-remote/1 catalog passes against the reference client at -j 2, with a JUnit report;
 # (b) the mutant retry-after-4003 fails 2.1.1 on CR-RETRY-1 (exit 1); (c) the transcript of a

@@ -2,7 +2,8 @@
 # tests/lint-code.sh: the code rules a machine can check (make lint runs it after `gwspec lint`).
 #
 #   1. prefixes: every external symbol an object of a layer defines carries the layer's prefix
-#      (lib/ wc_, reference-server/ gw_, mock-providers/ mp_, harness/ hn_; main excepted), read
+#      (lib/ wc_, reference-server/ gw_, mock-providers/ mp_, harness/ hn_, reference-client/ rc_;
+#      main excepted), read
 #      with nm from the objects of the build;
 #   2. headers: every header compiles on its own (it includes what it uses);
 #   3. banned: every .c includes wc_banned.h, as its last #include;
@@ -24,7 +25,7 @@ problems=0
 say() { echo "$1"; problems=$((problems + 1)); }
 
 # 1. prefixes
-for spec in lib:wc_ reference-server:gw_ mock-providers:mp_ harness:hn_; do
+for spec in lib:wc_ reference-server:gw_ mock-providers:mp_ harness:hn_ reference-client:rc_; do
     dir=${spec%%:*}
     prefix=${spec##*:}
     [ -d "$BUILD/$dir" ] || { say "$BUILD/$dir: prefixes: no objects (run make first)"; continue; }
@@ -41,8 +42,9 @@ for spec in lib:wc_ reference-server:gw_ mock-providers:mp_ harness:hn_; do
 done
 
 # 2. headers
-INC="-Ilib -Iharness -Imock-providers $(pkg-config --cflags libwebsockets jansson libfyaml sqlite3 2>/dev/null)"
-for h in lib/*.h reference-server/*.h mock-providers/*.h mock-providers/personas/*.h harness/*/*.h; do
+INC="-Ilib -Iharness -Imock-providers -Ireference-client $(pkg-config --cflags libwebsockets jansson libfyaml sqlite3 2>/dev/null)"
+for h in lib/*.h reference-server/*.h mock-providers/*.h mock-providers/personas/*.h harness/*/*.h \
+         reference-client/*.h; do
     case $h in */tests/*) continue ;; esac
     dir=$(dirname "$h")
     if ! out=$(printf '#include "%s"\n' "$(basename "$h")" |
@@ -52,14 +54,15 @@ for h in lib/*.h reference-server/*.h mock-providers/*.h mock-providers/personas
 done
 
 # 3. banned
-for c in lib/*.c reference-server/*.c mock-providers/*.c mock-providers/personas/*.c harness/*/*.c tests/*.c; do
+for c in lib/*.c reference-server/*.c mock-providers/*.c mock-providers/personas/*.c harness/*/*.c tests/*.c \
+         reference-client/*.c; do
     case $c in */tests/*) continue ;; esac
     last=$(grep -E '^#include ' "$c" | tail -1)
     [ "$last" = '#include "wc_banned.h"' ] || say "$c: banned: the last #include is not \"wc_banned.h\""
 done
 
 # 4. suites
-for t in lib reference-server mock-providers harness; do
+for t in lib reference-server mock-providers harness reference-client; do
     [ -f "$t/tests/main.c" ] || continue
     for s in $(grep -ho 'CU_SuiteInfo [a-z_0-9]*\[\] *=' "$t"/tests/test_*.c | awk '{print $2}' | tr -d '[]='); do
         grep -q "\b$s\b" "$t/tests/main.c" || say "$t/tests: suites: $s is defined but not registered in main.c"

@@ -1,0 +1,49 @@
+/* mutants.c: the table of mutants.h. */
+#include <string.h>
+
+#include "mutants.h"
+#include "wc_banned.h"
+
+/* clang-format off */
+const struct rc_mutant_info rc_mutants[RC_MUT_COUNT] = {
+    [RC_MUT_NONE] = {"none", "-", "the reference behaviour"},
+    [RC_MUT_RETRY_AFTER_4003] = {"retry-after-4003", "CR-RETRY-1",
+        "after close 4003 it connects again 2 s later"},
+    [RC_MUT_RETRY_4001_FOREVER] = {"retry-4001-forever", "CR-RETRY-2",
+        "4001 is retried without a cap (a 4th, 5th, ... attempt after 8 s, 10 s, ...)"},
+    [RC_MUT_RETRY_4001_NO_BACKOFF] = {"retry-4001-no-backoff", "CR-RETRY-2",
+        "every 4001 retry comes after 2 s, not 2, 4, 6 s"},
+    [RC_MUT_RETRY_NEVER_OPENED] = {"retry-never-opened", "CR-RETRY-4",
+        "an attempt that failed before the open is retried after 2 s, without end"},
+    [RC_MUT_RETRY_DROP_NO_DELAY] = {"retry-drop-no-delay", "CR-RETRY-3",
+        "after a drop of an open socket it connects again at once, not after 2 s"},
+    [RC_MUT_RETRY_AFTER_OWN_CLOSE] = {"retry-after-own-close", "CR-RETRY-5",
+        "after the close act it connects again 2 s later"},
+    [RC_MUT_NO_PING] = {"no-ping", "CR-PING-1", "never sends a ping frame"},
+    [RC_MUT_SILENT_UNKNOWN_SUBTYPE] = {"silent-unknown-subtype", "CR-CTL-2",
+        "a control_request of any subtype but can_use_tool gets no answer"},
+    [RC_MUT_ANSWER_CANCELLED] = {"answer-cancelled", "CR-CTL-3",
+        "a cancelled can_use_tool stays answerable: answer_permission sends its control_response"},
+    [RC_MUT_DOUBLE_ANSWER] = {"double-answer", "CR-CTL-1",
+        "every permission answer goes out twice (two control_responses, one request_id)"},
+    [RC_MUT_REUSED_REQUEST_ID] = {"reused-request-id", "CR-CTL-5",
+        "every interrupt carries the same request_id"},
+    [RC_MUT_CONTROL_WHILE_DISCONNECTED] = {"control-while-disconnected", "CR-CTL-7",
+        "control frames made while disconnected are queued and sent on the next connection"},
+    [RC_MUT_DEAF_AFTER_RESULT] = {"deaf-after-result", "CR-CTL-9",
+        "after the first result frame every control_request is ignored"},
+    [RC_MUT_ECHO_RENDERED_TWICE] = {"echo-rendered-twice", "CR-MSG-1",
+        "no de-duplication: an echo of a sent user message is rendered again"},
+    [RC_MUT_CLOSE_ON_BAD_FRAME] = {"close-on-bad-frame", "CR-CONN-2",
+        "a frame that is not a JSON object with a string type closes the socket (1003)"},
+};
+/* clang-format on */
+
+int rc_mutant_find(const char *name)
+{
+    for (int i = 0; i < RC_MUT_COUNT; i++) {
+        if (!strcmp(rc_mutants[i].name, name))
+            return i;
+    }
+    return -1;
+}
