@@ -152,6 +152,66 @@ static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char
 static int validate_lists(const struct wc_yaml_doc *doc, const json_t *root, char **err);
 static int validate_dpa(const struct wc_yaml_doc *doc, const json_t *root, char **err);
 static int validate_settings(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+static int validate_client(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+
+/* The server role's keys (a client profile): role: client, argv, time_scale, token, mutant_args. */
+static int validate_client(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
+    json_t *role = json_object_get(root, "role");
+    if (role && !(json_is_string(role) && (!strcmp(json_string_value(role), "client") ||
+                                           !strcmp(json_string_value(role), "gateway")))) {
+        *err = perr(doc, root, "role", "'role' is gateway (the default) or client");
+        return WC_ERR_CONFIG;
+    }
+    bool client = role && !strcmp(json_string_value(role), "client");
+    json_t *av = json_object_get(root, "argv");
+    if (client) {
+        size_t i;
+        json_t *e;
+        if (!json_is_array(av) || json_array_size(av) == 0) {
+            *err = perr(doc, root, av ? "argv" : NULL,
+                        "a client profile (role: client) needs 'argv', a list of strings");
+            return WC_ERR_CONFIG;
+        }
+        json_array_foreach(av, i, e)
+        {
+            if (!json_is_string(e)) {
+                *err = wc_yaml_msg(doc, av, NULL, "'argv' holds strings only");
+                return WC_ERR_CONFIG;
+            }
+        }
+        if (json_object_get(root, "start")) {
+            *err = perr(doc, root, "start",
+                        "a client profile (role: client) is started per case from 'argv', not "
+                        "by 'start'");
+            return WC_ERR_CONFIG;
+        }
+    } else {
+        const char *const ck[] = {"argv", "time_scale", "token", "mutant_args", NULL};
+        for (size_t i = 0; ck[i]; i++) {
+            if (json_object_get(root, ck[i])) {
+                *err = wc_yaml_msg(doc, root, ck[i],
+                                   "'%s' belongs to a client profile (role: client)", ck[i]);
+                return WC_ERR_CONFIG;
+            }
+        }
+    }
+    json_t *ts = json_object_get(root, "time_scale");
+    if (ts && (!json_is_number(ts) || json_number_value(ts) < 1 || json_number_value(ts) > 1000)) {
+        *err = perr(doc, root, "time_scale", "'time_scale' is a number from 1 to 1000");
+        return WC_ERR_CONFIG;
+    }
+    if (json_object_get(root, "token") && !wc_json_str(root, "token")) {
+        *err = perr(doc, root, "token", "'token' is a string (the bearer token of ${token})");
+        return WC_ERR_CONFIG;
+    }
+    json_t *ma = json_object_get(root, "mutant_args");
+    if (ma && !json_is_array(ma)) {
+        *err = perr(doc, root, "mutant_args", "'mutant_args' is a list of strings with ${mutant}");
+        return WC_ERR_CONFIG;
+    }
+    return 0;
+}
 
 /* A target profile: known keys, then each section. */
 static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **err)
@@ -222,60 +282,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         *err = perr(doc, root, "http_port", "'http_port' is a TCP port (1..65535)");
         return WC_ERR_CONFIG;
     }
-    /* the server role's keys: role: client, argv, time_scale, token, mutant_args */
-    json_t *role = json_object_get(root, "role");
-    if (role && !(json_is_string(role) && (!strcmp(json_string_value(role), "client") ||
-                                           !strcmp(json_string_value(role), "gateway")))) {
-        *err = perr(doc, root, "role", "'role' is gateway (the default) or client");
+    if (validate_client(doc, root, err) != 0)
         return WC_ERR_CONFIG;
-    }
-    bool client = role && !strcmp(json_string_value(role), "client");
-    json_t *av = json_object_get(root, "argv");
-    if (client) {
-        size_t i;
-        json_t *e;
-        if (!json_is_array(av) || json_array_size(av) == 0) {
-            *err = perr(doc, root, av ? "argv" : NULL,
-                        "a client profile (role: client) needs 'argv', a list of strings");
-            return WC_ERR_CONFIG;
-        }
-        json_array_foreach(av, i, e)
-        {
-            if (!json_is_string(e)) {
-                *err = wc_yaml_msg(doc, av, NULL, "'argv' holds strings only");
-                return WC_ERR_CONFIG;
-            }
-        }
-        if (json_object_get(root, "start")) {
-            *err = perr(doc, root, "start",
-                        "a client profile (role: client) is started per case from 'argv', not "
-                        "by 'start'");
-            return WC_ERR_CONFIG;
-        }
-    } else {
-        const char *const ck[] = {"argv", "time_scale", "token", "mutant_args", NULL};
-        for (size_t i = 0; ck[i]; i++) {
-            if (json_object_get(root, ck[i])) {
-                *err = wc_yaml_msg(doc, root, ck[i],
-                                   "'%s' belongs to a client profile (role: client)", ck[i]);
-                return WC_ERR_CONFIG;
-            }
-        }
-    }
-    json_t *ts = json_object_get(root, "time_scale");
-    if (ts && (!json_is_number(ts) || json_number_value(ts) < 1 || json_number_value(ts) > 1000)) {
-        *err = perr(doc, root, "time_scale", "'time_scale' is a number from 1 to 1000");
-        return WC_ERR_CONFIG;
-    }
-    if (json_object_get(root, "token") && !wc_json_str(root, "token")) {
-        *err = perr(doc, root, "token", "'token' is a string (the bearer token of ${token})");
-        return WC_ERR_CONFIG;
-    }
-    json_t *ma = json_object_get(root, "mutant_args");
-    if (ma && !json_is_array(ma)) {
-        *err = perr(doc, root, "mutant_args", "'mutant_args' is a list of strings with ${mutant}");
-        return WC_ERR_CONFIG;
-    }
     if (json_object_get(root, "unknown_model") && !wc_json_str(root, "unknown_model")) {
         *err = perr(doc, root, "unknown_model", "'unknown_model' is a model name (a string)");
         return WC_ERR_CONFIG;
@@ -315,7 +323,10 @@ static int validate_start(const struct wc_yaml_doc *doc, const json_t *root, cha
         }
     } else if (!json_object_get(root, "base_url") && !json_object_get(root, "port") &&
                !json_object_get(root, "argv")) { /* a client profile (role: client) has argv */
-        *err = perr(doc, root, NULL, "target profile: give 'start', 'base_url' or 'host'+'port'");
+        *err = perr(doc, root, NULL,
+                    wc_json_str(root, "role") && !strcmp(wc_json_str(root, "role"), "client")
+                        ? "a client profile (role: client) needs 'argv', a list of strings"
+                        : "target profile: give 'start', 'base_url' or 'host'+'port'");
         return WC_ERR_CONFIG;
     }
     return 0;
@@ -328,6 +339,8 @@ static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char
     const char *k;
     json_t *v;
 
+    if (!auth && wc_json_str(root, "role") && !strcmp(wc_json_str(root, "role"), "client"))
+        return 0; /* a client profile: the harness is the server, nobody logs in (kind none) */
     if (!json_is_object(auth)) {
         *err =
             perr(doc, root, auth ? "auth" : NULL, "target profile: 'auth' (a mapping) is required");
@@ -514,7 +527,9 @@ static struct hn_target *from_profile(json_t *root, const char *path)
         }
     }
     t->ws_path = wc_xstrdup(wc_json_str(root, "ws_path") ? wc_json_str(root, "ws_path") : "/ws");
-    t->auth_kind = wc_xstrdup(wc_json_str(json_object_get(root, "auth"), "kind"));
+    t->auth_kind = wc_xstrdup(wc_json_str(json_object_get(root, "auth"), "kind")
+                                  ? wc_json_str(json_object_get(root, "auth"), "kind")
+                                  : "none");
     t->users = json_object();
     v = json_object_get(root, "providers");
     t->providers =
