@@ -618,6 +618,8 @@ static void pump(struct rt *rt, int64_t deadline)
     struct client *owner[MAX_POLL];
     size_t nctl0 = hn_ctl_pollfds(rt->ctl, fds, MAX_POLL / 2);
     size_t nsrv = rt->srv_on ? hn_srv_pollfds(&rt->srv, fds + nctl0, MAX_POLL / 4) : 0;
+    if (rt->cpid_fd >= 0 && !rt->client_gone) /* readable when the client program exits */
+        fds[nctl0 + nsrv++] = (struct pollfd){.fd = rt->cpid_fd, .events = POLLIN};
     size_t nctl = nctl0 + nsrv; /* the fds before the clients' */
     size_t n = nctl;
     int64_t now = wc_now_ms(), left = deadline - now;
@@ -649,6 +651,8 @@ static void pump(struct rt *rt, int64_t deadline)
             owner[i]->ws.fd == fds[i].fd && owner[i]->ws.empty_ms < rt->poll_ms)
             owner[i]->ws.empty_ms = rt->poll_ms;
     }
+    if (rt->cpid > 0 && !rt->client_gone)
+        hn_rt_server_reap(rt);
     if (r == 0)
         return;
     hn_ctl_handle(rt->ctl, fds, nctl0);
@@ -712,6 +716,8 @@ int hn_rt_wait_until(struct rt *rt, cond_fn cond, void *arg, int64_t deadline)
     for (;;) {
         if (cond(rt, arg))
             return 0;
+        if (hn_rt_server_dead(rt)) /* the client program exited: nothing more can come */
+            return WC_ERR_TIMEOUT;
         if (wc_now_ms() >= deadline) {
             hn_rt_drain(rt);
             if (cond(rt, arg))

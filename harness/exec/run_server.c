@@ -19,6 +19,7 @@
  */
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "exec/runner_int.h"
@@ -65,6 +66,9 @@ static int spawn_client(struct rt *rt, char **argv, char **err)
     setpgid(pid, pid);
     hn_reap_add_group(pid, NULL);
     rt->cpid = pid;
+#ifdef SYS_pidfd_open
+    rt->cpid_fd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 on an old kernel: found at the end */
+#endif
     return 0;
 }
 
@@ -128,12 +132,58 @@ static char *log_tail(const char *path, size_t n)
     return buf;
 }
 
+static void record_exit(struct rt *rt, int status, bool before_end)
+{
+    json_t *rec =
+        json_pack("{s:s, s:i, s:b}", "t", "exit", "pid", (int)rt->cpid, "before_end", before_end);
+    if (WIFEXITED(status))
+        json_object_set_new(rec, "status", json_integer(WEXITSTATUS(status)));
+    else if (WIFSIGNALED(status))
+        json_object_set_new(rec, "signal", json_integer(WTERMSIG(status)));
+    if (before_end) { /* it did not wait for the end of the case: say what it said */
+        char *t = log_tail(rt->clog, 600);
+        json_t *js = t ? json_string(t) : NULL;
+        if (t)
+            json_object_set_new(rec, "log_tail", js ? js : json_string("(not UTF-8)"));
+        free(t);
+    }
+    hn_rt_add_record(rt, rec);
+}
+
+/* The pump's check: the client program exited on its own (recorded at once, with its log). */
+void hn_rt_server_reap(struct rt *rt)
+{
+    int status = 0;
+    if (waitpid(rt->cpid, &status, WNOHANG) != rt->cpid)
+        return;
+    rt->client_gone = true;
+    rt->client_status = status;
+    record_exit(rt, status, true);
+    hn_rt_note(rt, "the client program exited before the end of the case");
+}
+
+/* The client exited and everything it sent has been read: no wait can be met any more. */
+bool hn_rt_server_dead(const struct rt *rt)
+{
+    if (!rt->client_gone || hn_ctl_has(rt->ctl, "client", NULL)) /* its last lines unread */
+        return false;
+    for (size_t i = 0; i < rt->nclients; i++) {
+        if (rt->clients[i].ws.server && rt->clients[i].state == C_OPEN)
+            return false;
+    }
+    for (size_t i = rt->srv_taken; i < rt->srv.n; i++) {
+        if (!rt->srv.at[i].hdr_len && !rt->srv.at[i].eof && rt->srv.at[i].fd >= 0)
+            return false; /* a request still arriving */
+    }
+    return true;
+}
+
 /* Stop the client program (SIGTERM, SIGKILL after a grace period, then its whole group). */
 void hn_rt_server_teardown(struct rt *rt)
 {
     if (rt->cpid > 0) {
         int status = 0;
-        pid_t r = waitpid(rt->cpid, &status, WNOHANG);
+        pid_t r = rt->client_gone ? rt->cpid : waitpid(rt->cpid, &status, WNOHANG);
         bool exited_before = r == rt->cpid;
         if (!exited_before) {
             kill(rt->cpid, SIGTERM);
@@ -147,22 +197,13 @@ void hn_rt_server_teardown(struct rt *rt)
         }
         kill(-rt->cpid, SIGKILL); /* whatever it left in its group */
         hn_reap_remove_group(rt->cpid);
-        json_t *rec = json_pack("{s:s, s:i, s:b}", "t", "exit", "pid", (int)rt->cpid, "before_end",
-                                exited_before);
-        if (WIFEXITED(status))
-            json_object_set_new(rec, "status", json_integer(WEXITSTATUS(status)));
-        else if (WIFSIGNALED(status))
-            json_object_set_new(rec, "signal", json_integer(WTERMSIG(status)));
-        if (exited_before) { /* it did not wait for the end of the case: say what it said */
-            char *t = log_tail(rt->clog, 600);
-            if (t)
-                json_object_set_new(rec, "log_tail",
-                                    json_string(t) ? json_string(t) : json_string("(not UTF-8)"));
-            free(t);
-        }
-        hn_rt_add_record(rt, rec);
+        if (!rt->client_gone)
+            record_exit(rt, status, exited_before);
         rt->cpid = 0;
     }
+    if (rt->cpid_fd >= 0)
+        close(rt->cpid_fd);
+    rt->cpid_fd = -1;
     if (rt->clog) {
         unlink(rt->clog);
         free(rt->clog);
@@ -218,6 +259,13 @@ static struct hn_srv_attempt *take_attempt(struct rt *rt, const json_t *step, co
                                            json_t **req)
 {
     if (hn_rt_wait_until(rt, cond_attempt, NULL, wc_now_ms() + hn_rt_timeout_of(rt)) != 0) {
+        if (rt->client_gone) {
+            hn_rt_step_error(rt, step, "%s: the client program exited (%s %d) before it connected",
+                             sname, WIFEXITED(rt->client_status) ? "status" : "signal",
+                             WIFEXITED(rt->client_status) ? WEXITSTATUS(rt->client_status)
+                                                          : WTERMSIG(rt->client_status));
+            return NULL;
+        }
         char *m = wc_xasprintf("%s: no connection attempt within %lld ms", sname,
                                (long long)hn_rt_timeout_of(rt));
         hn_rt_step_fail(rt, step, m, NULL, NULL, NULL, 0);

@@ -394,6 +394,7 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
     rt->arrived = json_object();
     rt->scope = (struct hn_scope){.vars = rt->vars, .resolve = hn_rt_resolve, .ctx = rt};
     rt->within.min_ms = -1;
+    rt->cpid_fd = -1;
     rt->seen_ms = -1;
     rt->mark_ms = rt->mark_lo_ms = rt->poll_ms = rt->poll_prev_ms = wc_now_ms();
     wc_rand_init(&rt->rng, o->seed);

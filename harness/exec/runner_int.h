@@ -179,7 +179,9 @@ struct rt {
     int act_n;          /* ids of `act` messages */
     pid_t cpid;         /* the client program's process (group), 0 when none */
     char *clog;         /* its output */
-    bool client_hello;  /* it said hello on the control channel */
+    bool client_gone;   /* it exited before the case stopped it (its `exit` is recorded) */
+    int client_status;  /* its wait status then */
+    int cpid_fd;        /* a pidfd of it (poll wakes when it exits), or -1 */
 };
 
 typedef bool (*cond_fn)(struct rt *rt, void *arg);
@@ -286,6 +288,8 @@ void hn_run_step_http(struct rt *rt, const json_t *step, const char *sname);
 int hn_rt_server_setup(struct rt *rt);
 void hn_rt_server_teardown(struct rt *rt);
 void hn_rt_server_attempts(struct rt *rt, size_t added);
+void hn_rt_server_reap(struct rt *rt);
+bool hn_rt_server_dead(const struct rt *rt);
 json_t *hn_rt_server_form(const json_t *v, const char *side_key);
 void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname);
 void hn_run_step_refuse(struct rt *rt, const json_t *step, const char *sname);
