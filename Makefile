@@ -76,7 +76,7 @@ BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-client,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
-.PHONY: all help conform check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
+.PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
         clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay fuzz-check \
         fuzz-short
 all: $(BINS)
@@ -85,6 +85,7 @@ help:
 	@echo "make targets:"
 	@echo "  all (default)     build every binary into $(BIN)/: $(notdir $(BINS))"
 	@echo "  conform           build, then run the suite against the embedded reference gateway"
+	@echo "  conform-client    the client catalogs (claude-remote/1) against the reference client"
 	@echo "                    (GWSPEC_ARGS= adds gwspec run options)"
 	@echo "  check             unit, then e2e"
 	@echo "  unit              the CUnit tests of every layer"
@@ -184,6 +185,13 @@ conform: all
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 $(GWSPEC_ARGS)
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version dispatch-ws/1 \
 	  --target fixtures/targets/reference-dispatch.yaml $(GWSPEC_ARGS)
+	$(MAKE) conform-client
+
+# the client catalogs (issue 14): the harness plays the server, the reference client is the target
+# (bin/gwspec-client, built by the reference client's rule; ${bin_dir} in the profile is bin/)
+conform-client: all
+	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-remote/1 \
+	  --target fixtures/targets/reference-client.yaml $(GWSPEC_ARGS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
@@ -287,6 +295,7 @@ list-cases: all
 lint: all
 	$(BIN)/gwspec lint
 	$(BIN)/gwspec lint --spec-version dispatch-ws/1
+	$(BIN)/gwspec lint --spec-version claude-remote/1
 	@bash tests/lint-code.sh $(BUILD)
 
 # Every build directory a target makes: this Makefile's, the ASan build's, and the mutation

@@ -965,6 +965,92 @@ else
     bad "reference client: tests/client-smoke.py (each mutant observable on the wire)" "$OUT/client-smoke.txt"
 fi
 
+# 24-server-role. Issue 14: the harness plays the session server and the target is a client. (a)
+# The claude-remote/1 catalog passes against the reference client at -j 2, with a JUnit report;
+# (b) the mutant retry-after-4003 fails 2.1.1 on CR-RETRY-1 (exit 1); (c) the transcript of a
+# double-answer run is checked offline by `gwspec check` and answer_once names CR-CTL-1; (d) no
+# client process outlives its case (the pids of every `spawn` record are gone); (e) lint refuses a
+# server-role step in a gateway case and a gateway step in a client case, with file:line:col.
+sr_dir=$OUT/server-role
+mkdir -p "$sr_dir"
+if [ -x "$BIN/gwspec-client" ]; then
+    $GW run -j 2 --spec-version claude-remote/1 --target fixtures/targets/reference-client.yaml \
+        --junit "$sr_dir/junit.xml" --json "$sr_dir/ok" >"$sr_dir/ok.txt" 2>&1
+    sr_rc=$?
+    if [ $sr_rc = 0 ] && grep -q ' passed, 0 failed$' "$sr_dir/ok.txt" &&
+       xmllint --noout "$sr_dir/junit.xml" 2>/dev/null; then
+        ok "server role: the claude-remote/1 catalog passes against the reference client"
+    else
+        bad "server role: the claude-remote/1 catalog against the reference client (exit $sr_rc)" "$sr_dir/ok.txt"
+    fi
+    $GW run --spec-version claude-remote/1 --target fixtures/targets/reference-client.yaml \
+        --mutant retry-after-4003 --json "$sr_dir/m4003" \
+        cases/claude-remote-1/2-retry/2.1.1-4003-is-permanent.yaml >"$sr_dir/m4003.txt" 2>&1
+    sr_rc=$?
+    if [ $sr_rc = 1 ] && grep -q 'FAILED *2.1.1-4003-is-permanent' "$sr_dir/m4003.txt" &&
+       grep -q 'CR-RETRY-1' "$sr_dir/m4003.txt"; then
+        ok "server role: mutant retry-after-4003 fails 2.1.1 on CR-RETRY-1"
+    else
+        bad "server role: mutant retry-after-4003 (exit $sr_rc)" "$sr_dir/m4003.txt"
+    fi
+    $GW run --spec-version claude-remote/1 --target fixtures/targets/reference-client.yaml \
+        --mutant double-answer --json "$sr_dir/m2" \
+        cases/claude-remote-1/4-control/4.1.1-permission-answered-once.yaml >"$sr_dir/m2.txt" 2>&1
+    jq -c '.transcript[]' "$sr_dir/m2/cases/4.1.1-permission-answered-once.json" >"$sr_dir/t.jsonl" 2>>"$sr_dir/m2.txt"
+    $GW check "$sr_dir/t.jsonl" >"$sr_dir/check.txt" 2>&1
+    sr_rc=$?
+    if [ $sr_rc = 1 ] && grep -q 'answer_once: CR-CTL-1: a second control_response' "$sr_dir/check.txt"; then
+        ok "server role: gwspec check reads a server-role transcript offline (answer_once, CR-CTL-1)"
+    else
+        bad "server role: offline check of a server-role transcript (exit $sr_rc)" "$sr_dir/check.txt"
+    fi
+    sr_left=
+    for f in "$sr_dir"/ok/cases/*.json "$sr_dir"/m4003/cases/*.json "$sr_dir"/m2/cases/*.json; do
+        [ -f "$f" ] || continue
+        for pid in $(jq -r '.transcript[] | select(.t == "spawn") | .pid' "$f"); do
+            kill -0 "$pid" 2>/dev/null && sr_left="$sr_left $pid"
+        done
+    done
+    if [ -z "$sr_left" ] && ls "$sr_dir"/m2/cases/*.json >/dev/null 2>&1; then
+        ok "server role: no client process outlives its case"
+    else
+        echo "still running:$sr_left" >"$sr_dir/left.txt"
+        bad "server role: client processes left behind" "$sr_dir/left.txt"
+    fi
+else
+    echo "no $BIN/gwspec-client" >"$sr_dir/none.txt"
+    bad "server role: the reference client is not built" "$sr_dir/none.txt"
+fi
+mkdir -p "$sr_dir/lint/claude-remote-1/4-control" "$sr_dir/lint/1-transport"
+cat >"$sr_dir/lint/claude-remote-1/4-control/4.9.1-gateway-step.yaml" <<'YAML'
+id: 4.9.1-gateway-step
+title: a gateway step in a client case
+spec: [CR-CTL-2]
+description: lint fixture
+expectation: refused
+steps:
+  - accept: true
+  - connect: c1
+YAML
+cat >"$sr_dir/lint/1-transport/1.9.1-server-step.yaml" <<'YAML'
+id: 1.9.1-server-step
+title: a server step in a gateway case
+spec: [R-AUTH-1]
+description: lint fixture
+expectation: refused
+steps:
+  - accept: true
+YAML
+$GW lint --spec-version claude-remote/1 "$sr_dir/lint/claude-remote-1" >"$sr_dir/lint1.txt" 2>&1
+$GW lint "$sr_dir/lint/1-transport" >"$sr_dir/lint2.txt" 2>&1
+if grep -q "4.9.1-gateway-step.yaml:8:5: 'connect' is a step of a gateway case" "$sr_dir/lint1.txt" &&
+   grep -q "1.9.1-server-step.yaml:7:5: 'accept' is a server-role step" "$sr_dir/lint2.txt"; then
+    ok "server role: lint keeps gateway and server-role steps apart, with file:line:col"
+else
+    cat "$sr_dir/lint1.txt" "$sr_dir/lint2.txt" >"$sr_dir/lint.txt"
+    bad "server role: lint of the step roles" "$sr_dir/lint.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -51,10 +51,15 @@ struct hn_dialect {
     const struct hn_invariant_info *(*checks)(size_t *n);
     json_t *(*check_run)(const struct hn_transcript *t, const struct hn_msgcat *catalog);
     bool catalog_required; /* `gwspec check` needs the spec's catalog.yaml */
+    /* The requirement that obliges the target to answer the sentinel, or NULL: when set (a client
+     * dialect: claude-remote/1's CR-CTL-2), an unanswered sentinel on an open connection is a
+     * failure of it, not a harness ERROR. */
+    const char *sentinel_requirement;
 };
 
 extern const struct hn_dialect hn_dialect_chatgw1;
 extern const struct hn_dialect hn_dialect_dispatch_ws1;
+extern const struct hn_dialect hn_dialect_claude_remote1; /* the server role: a client target */
 
 /* The dialect of a spec version ("chatgw/1.0", "dispatch-ws/1"): the one whose name (the
  * part before the '/') the version starts with. Never NULL: NULL, and a version no dialect

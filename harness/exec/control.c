@@ -110,6 +110,8 @@ static bool deliver_lines(struct hn_ctl *c, struct conn *k, int idx)
         json_t *msg = json_loads(line, JSON_ALLOW_NUL, NULL);
         if (json_is_object(msg)) {
             const char *type = wc_json_str(msg, "type");
+            if (!type) /* the client control channel's messages say `t` */
+                type = wc_json_str(msg, "t");
             if (type && !strcmp(type, "hello") && !k->label) {
                 const char *l = wc_json_str(msg, "label"), *r = wc_json_str(msg, "run");
                 const char *ct = wc_json_str(msg, "case");

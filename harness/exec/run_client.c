@@ -489,6 +489,15 @@ void hn_run_step_send(struct rt *rt, const json_t *step, const char *sname)
     json_t *v = json_object_get(step, "send");
     const char *k;
     json_t *m;
+    json_t *sv = hn_rt_server_form(v, "to"); /* send: {to: s1, frame} (run_server.c) */
+
+    if (sv) {
+        json_t *s2 = json_deep_copy(step);
+        json_object_set_new(s2, "send", sv);
+        hn_run_step_send(rt, s2, sname);
+        json_decref(s2);
+        return;
+    }
 
     json_object_foreach(v, k, m)
     {
@@ -606,6 +615,15 @@ void hn_run_step_expect(struct rt *rt, const json_t *step, const char *sname)
     json_t *v = json_object_get(step, "expect");
     const char *k;
     json_t *m;
+    json_t *sv = hn_rt_server_form(v, "from"); /* expect: {from: s1, frame} (run_server.c) */
+
+    if (sv) {
+        json_t *s2 = json_deep_copy(step);
+        json_object_set_new(s2, "expect", sv);
+        hn_run_step_expect(rt, s2, sname);
+        json_decref(s2);
+        return;
+    }
 
     json_object_foreach(v, k, m)
     {
@@ -1096,7 +1114,17 @@ uint64_t hn_rt_sentinel_round(struct rt *rt, const json_t *step, struct client *
 
     struct sent_arg a = {.c = c, .id = id};
     if (hn_rt_wait_until(rt, cond_sentinel, &a, wc_now_ms() + hn_rt_timeout_of(rt)) != 0) {
-        if (step)
+        const char *sreq = hn_rt_dialect(rt)->sentinel_requirement;
+        if (sreq && c->state == C_OPEN) { /* answering it is a requirement of the dialect */
+            json_t *s2 = json_pack("{s:s, s:s}", "quiet", c->name, "requirement", sreq);
+            char *m = wc_xasprintf("the %s round trip: no answer to the sentinel %s on %s "
+                                   "within %lld ms",
+                                   hn_rt_dialect(rt)->sentinel_answer, id, c->name,
+                                   (long long)hn_rt_timeout_of(rt));
+            hn_rt_step_fail(rt, s2, m, NULL, NULL, NULL, 0); /* FAILED: the caller adds no ERROR */
+            free(m);
+            json_decref(s2);
+        } else if (step)
             hn_rt_step_error(rt, step, "quiet: no %s for the sentinel %s on %s within %lld ms",
                              hn_rt_dialect(rt)->sentinel_answer, id, c->name,
                              (long long)hn_rt_timeout_of(rt));

@@ -264,8 +264,17 @@ void hn_rt_client_reset(struct client *c)
 void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int code,
                         const char *reason)
 {
+    /* an sN of the server role: the harness is the server, the peer (the target) the client, so
+     * `by` keeps its literal meaning in the transcript (spec/transcript.md, "The server role") */
+    bool srv = c->ws.server;
+    const char *peer_side = by; /* what the engine's steps read (closed_by): "server" = the peer */
+    if (srv)
+        by = !strcmp(by, "server") ? "client" : !strcmp(by, "client") ? "server" : by;
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:i}", "t", "close", "conn", c->name, "by", by, "code", code);
+    if (srv &&
+        !strcmp(by, "drop")) /* which end ended TCP: the harness's drop step, or the client */
+        json_object_set_new(r, "side", json_string(c->ws.eof ? "client" : "server"));
     json_t *rs = reason ? json_string(reason) : NULL;
     if (reason)
         json_object_set_new(r, "reason", rs ? rs : json_string("(not UTF-8)"));
@@ -275,7 +284,7 @@ void hn_rt_record_close(struct rt *rt, struct client *c, const char *by, int cod
     c->close_code = code;
     free(c->close_reason);
     c->close_reason = reason ? wc_xstrdup(reason) : NULL;
-    c->closed_by = by;
+    c->closed_by = peer_side;
 }
 
 /* The socket is finished: close the fd, keep the queue. */
@@ -508,7 +517,7 @@ void hn_rt_client_process(struct rt *rt, struct client *c)
         if (c->state == C_CLOSED) /* over_budget closed it */
             return;
     }
-    if (c->ws.masked_seen) {
+    if (c->ws.masked_seen && !c->ws.server) {
         hn_rt_note(rt, "%s: the server sent a masked frame (RFC 6455 5.1 forbids it)", c->name);
         c->ws.masked_seen = false;
     }
@@ -538,6 +547,8 @@ void hn_rt_on_ctl(void *ctx, int conn, const char *label, const char *run, json_
         return;
     }
     const char *type = wc_json_str(msg, "type");
+    if (!type) /* the client control channel names its messages by `t` (the server role) */
+        type = wc_json_str(msg, "t");
     if (type && !strcmp(type, "hello")) {
         const char *ct = wc_json_str(msg, "case");
         if (!ct || strcmp(ct, rt->case_token)) {
@@ -605,7 +616,11 @@ static void pump(struct rt *rt, int64_t deadline)
 {
     struct pollfd fds[MAX_POLL];
     struct client *owner[MAX_POLL];
-    size_t nctl = hn_ctl_pollfds(rt->ctl, fds, MAX_POLL / 2);
+    size_t nctl0 = hn_ctl_pollfds(rt->ctl, fds, MAX_POLL / 2);
+    size_t nsrv = rt->srv_on ? hn_srv_pollfds(&rt->srv, fds + nctl0, MAX_POLL / 4) : 0;
+    if (rt->cpid_fd >= 0 && !rt->client_gone) /* readable when the client program exits */
+        fds[nctl0 + nsrv++] = (struct pollfd){.fd = rt->cpid_fd, .events = POLLIN};
+    size_t nctl = nctl0 + nsrv; /* the fds before the clients' */
     size_t n = nctl;
     int64_t now = wc_now_ms(), left = deadline - now;
 
@@ -636,9 +651,16 @@ static void pump(struct rt *rt, int64_t deadline)
             owner[i]->ws.fd == fds[i].fd && owner[i]->ws.empty_ms < rt->poll_ms)
             owner[i]->ws.empty_ms = rt->poll_ms;
     }
+    if (rt->cpid > 0 && !rt->client_gone)
+        hn_rt_server_reap(rt);
     if (r == 0)
         return;
-    hn_ctl_handle(rt->ctl, fds, nctl);
+    hn_ctl_handle(rt->ctl, fds, nctl0);
+    if (nsrv) {
+        size_t added = hn_srv_handle(&rt->srv, fds + nctl0, nsrv, rt->poll_ms);
+        if (added)
+            hn_rt_server_attempts(rt, added);
+    }
     for (size_t i = nctl; i < n; i++) {
         struct client *c = owner[i];
         if (!fds[i].revents || c->ws.fd != fds[i].fd)
@@ -694,6 +716,8 @@ int hn_rt_wait_until(struct rt *rt, cond_fn cond, void *arg, int64_t deadline)
     for (;;) {
         if (cond(rt, arg))
             return 0;
+        if (hn_rt_server_dead(rt)) /* the client program exited: nothing more can come */
+            return WC_ERR_TIMEOUT;
         if (wc_now_ms() >= deadline) {
             hn_rt_drain(rt);
             if (cond(rt, arg))
@@ -796,8 +820,10 @@ bool hn_rt_cond_next(struct rt *rt, void *arg)
 
 json_t *hn_rt_close_value(const struct client *c)
 {
-    json_t *v =
-        json_pack("{s:s, s:s?, s:i}", "closed", c->name, "by", c->closed_by, "code", c->close_code);
+    const char *by = c->closed_by;
+    if (by && c->ws.server) /* as the transcript says it (hn_rt_record_close) */
+        by = !strcmp(by, "server") ? "client" : !strcmp(by, "client") ? "server" : by;
+    json_t *v = json_pack("{s:s, s:s?, s:i}", "closed", c->name, "by", by, "code", c->close_code);
     if (c->close_reason)
         json_object_set_new(v, "reason", json_string(c->close_reason));
     return v;

@@ -374,6 +374,15 @@ void hn_rt_within_setup(struct rt *rt, const json_t *step)
     }
     if (max <= 0)
         return;
+    if (rt->t->client_role && rt->t->time_scale > 1) {
+        /* a client case's times are the client's real ones: its profile's time_scale divides
+         * them, as it divides the client's own delays (exec/run_server.c) */
+        max = (int64_t)((double)max / rt->t->time_scale + 0.5);
+        if (max < 1)
+            max = 1;
+        if (min > 0)
+            min = (int64_t)((double)min / rt->t->time_scale);
+    }
     rt->within = (struct within){
         .on = true, .min_ms = min, .max_ms = max, .t0 = rt->mark_ms, .t0_lo = rt->mark_lo_ms};
 }

@@ -394,6 +394,7 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
     rt->arrived = json_object();
     rt->scope = (struct hn_scope){.vars = rt->vars, .resolve = hn_rt_resolve, .ctx = rt};
     rt->within.min_ms = -1;
+    rt->cpid_fd = -1;
     rt->seen_ms = -1;
     rt->mark_ms = rt->mark_lo_ms = rt->poll_ms = rt->poll_prev_ms = wc_now_ms();
     wc_rand_init(&rt->rng, o->seed);
@@ -421,6 +422,10 @@ static void rt_init(struct rt *rt, const struct hn_case *c, struct hn_target *t,
         json_object_set_new(header, "ping_interval_ms", json_integer(rt->t->ping_interval_ms));
     if (rt->t->mutant)
         json_object_set_new(header, "mutant", json_string(rt->t->mutant));
+    if (rt->t->client_role) { /* the server role: the harness played the server */
+        json_object_set_new(header, "role", json_string("client"));
+        json_object_set_new(header, "time_scale", json_real(rt->t->time_scale));
+    }
     if (json_object_size(rt->t->settings))
         json_object_set(header, "target_settings", rt->t->settings);
     rt->tr = hn_transcript_new(header);
@@ -439,7 +444,8 @@ static void run_steps(struct rt *rt)
     if (!rt->ctl) {
         hn_rt_step_error(rt, NULL, "%s", err);
         free(err);
-    } else if (hn_rt_create_sessions(rt) == 0) {
+    } else if ((!rt->t->client_role || hn_rt_server_setup(rt) == 0) &&
+               hn_rt_create_sessions(rt) == 0) {
         json_array_foreach(rt->c->steps, i, e)
         {
             rt->step_index = (int64_t)i;
@@ -453,6 +459,7 @@ static void run_steps(struct rt *rt)
     }
     if (rt->ctl)
         final_round(rt);
+    hn_rt_server_teardown(rt); /* the client program goes with the case */
 }
 
 /*

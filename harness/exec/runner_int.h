@@ -27,6 +27,7 @@
 #include "exec/control.h"
 #include "exec/http.h"
 #include "exec/net.h"
+#include "exec/serve.h"
 #include "exec/ws.h"
 #include "model/match.h"
 #include "model/steps.h"
@@ -169,6 +170,18 @@ struct rt {
     int64_t poll_prev_ms;    /* when the previous pump round began to poll */
     int64_t poll_ms;         /* when this one did */
     struct hn_budget budget; /* what the records of the target's frames hold (budget.h) */
+    /* the server role (run_server.c): the target is a client program */
+    bool srv_on;        /* the listener is open */
+    struct hn_srv srv;  /* the case's private listener and its connection attempts */
+    size_t srv_taken;   /* attempts taken by accept/refuse so far */
+    size_t srv_counted; /* attempts consumed by expect_connect/expect_no_connect */
+    int srv_accepted;   /* s1, s2, ...: connections upgraded so far */
+    int act_n;          /* ids of `act` messages */
+    pid_t cpid;         /* the client program's process (group), 0 when none */
+    char *clog;         /* its output */
+    bool client_gone;   /* it exited before the case stopped it (its `exit` is recorded) */
+    int client_status;  /* its wait status then */
+    int cpid_fd;        /* a pidfd of it (poll wakes when it exits), or -1 */
 };
 
 typedef bool (*cond_fn)(struct rt *rt, void *arg);
@@ -270,6 +283,22 @@ void hn_run_step_provider_event(struct rt *rt, const json_t *step, const char *s
 
 /* run_http.c */
 void hn_run_step_http(struct rt *rt, const json_t *step, const char *sname);
+
+/* run_server.c */
+int hn_rt_server_setup(struct rt *rt);
+void hn_rt_server_teardown(struct rt *rt);
+void hn_rt_server_attempts(struct rt *rt, size_t added);
+void hn_rt_server_reap(struct rt *rt);
+bool hn_rt_server_dead(const struct rt *rt);
+json_t *hn_rt_server_form(const json_t *v, const char *side_key);
+void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname);
+void hn_run_step_refuse(struct rt *rt, const json_t *step, const char *sname);
+void hn_run_step_close(struct rt *rt, const json_t *step, const char *sname);
+void hn_run_step_drop(struct rt *rt, const json_t *step, const char *sname);
+void hn_run_step_expect_connect(struct rt *rt, const json_t *step, const char *sname);
+void hn_run_step_expect_no_connect(struct rt *rt, const json_t *step, const char *sname);
+void hn_run_step_act(struct rt *rt, const json_t *step, const char *sname);
+void hn_run_step_quiesce(struct rt *rt, const json_t *step, const char *sname);
 
 /* run_flow.c */
 void hn_run_step_alternatives(struct rt *rt, const json_t *step, const char *sname);

@@ -152,6 +152,66 @@ static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char
 static int validate_lists(const struct wc_yaml_doc *doc, const json_t *root, char **err);
 static int validate_dpa(const struct wc_yaml_doc *doc, const json_t *root, char **err);
 static int validate_settings(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+static int validate_client(const struct wc_yaml_doc *doc, const json_t *root, char **err);
+
+/* The server role's keys (a client profile): role: client, argv, time_scale, token, mutant_args. */
+static int validate_client(const struct wc_yaml_doc *doc, const json_t *root, char **err)
+{
+    json_t *role = json_object_get(root, "role");
+    if (role && !(json_is_string(role) && (!strcmp(json_string_value(role), "client") ||
+                                           !strcmp(json_string_value(role), "gateway")))) {
+        *err = perr(doc, root, "role", "'role' is gateway (the default) or client");
+        return WC_ERR_CONFIG;
+    }
+    bool client = role && !strcmp(json_string_value(role), "client");
+    json_t *av = json_object_get(root, "argv");
+    if (client) {
+        size_t i;
+        json_t *e;
+        if (!json_is_array(av) || json_array_size(av) == 0) {
+            *err = perr(doc, root, av ? "argv" : NULL,
+                        "a client profile (role: client) needs 'argv', a list of strings");
+            return WC_ERR_CONFIG;
+        }
+        json_array_foreach(av, i, e)
+        {
+            if (!json_is_string(e)) {
+                *err = wc_yaml_msg(doc, av, NULL, "'argv' holds strings only");
+                return WC_ERR_CONFIG;
+            }
+        }
+        if (json_object_get(root, "start")) {
+            *err = perr(doc, root, "start",
+                        "a client profile (role: client) is started per case from 'argv', not "
+                        "by 'start'");
+            return WC_ERR_CONFIG;
+        }
+    } else {
+        const char *const ck[] = {"argv", "time_scale", "token", "mutant_args", NULL};
+        for (size_t i = 0; ck[i]; i++) {
+            if (json_object_get(root, ck[i])) {
+                *err = wc_yaml_msg(doc, root, ck[i],
+                                   "'%s' belongs to a client profile (role: client)", ck[i]);
+                return WC_ERR_CONFIG;
+            }
+        }
+    }
+    json_t *ts = json_object_get(root, "time_scale");
+    if (ts && (!json_is_number(ts) || json_number_value(ts) < 1 || json_number_value(ts) > 1000)) {
+        *err = perr(doc, root, "time_scale", "'time_scale' is a number from 1 to 1000");
+        return WC_ERR_CONFIG;
+    }
+    if (json_object_get(root, "token") && !wc_json_str(root, "token")) {
+        *err = perr(doc, root, "token", "'token' is a string (the bearer token of ${token})");
+        return WC_ERR_CONFIG;
+    }
+    json_t *ma = json_object_get(root, "mutant_args");
+    if (ma && !json_is_array(ma)) {
+        *err = perr(doc, root, "mutant_args", "'mutant_args' is a list of strings with ${mutant}");
+        return WC_ERR_CONFIG;
+    }
+    return 0;
+}
 
 /* A target profile: known keys, then each section. */
 static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **err)
@@ -177,6 +237,11 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                                        "dialect",
                                        "http_port",
                                        "unknown_model",
+                                       "role",
+                                       "argv",
+                                       "time_scale",
+                                       "token",
+                                       "mutant_args",
                                        NULL};
     const char *k;
     json_t *v;
@@ -217,6 +282,8 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
         *err = perr(doc, root, "http_port", "'http_port' is a TCP port (1..65535)");
         return WC_ERR_CONFIG;
     }
+    if (validate_client(doc, root, err) != 0)
+        return WC_ERR_CONFIG;
     if (json_object_get(root, "unknown_model") && !wc_json_str(root, "unknown_model")) {
         *err = perr(doc, root, "unknown_model", "'unknown_model' is a model name (a string)");
         return WC_ERR_CONFIG;
@@ -254,8 +321,12 @@ static int validate_start(const struct wc_yaml_doc *doc, const json_t *root, cha
                 return WC_ERR_CONFIG;
             }
         }
-    } else if (!json_object_get(root, "base_url") && !json_object_get(root, "port")) {
-        *err = perr(doc, root, NULL, "target profile: give 'start', 'base_url' or 'host'+'port'");
+    } else if (!json_object_get(root, "base_url") && !json_object_get(root, "port") &&
+               !json_object_get(root, "argv")) { /* a client profile (role: client) has argv */
+        *err = perr(doc, root, NULL,
+                    wc_json_str(root, "role") && !strcmp(wc_json_str(root, "role"), "client")
+                        ? "a client profile (role: client) needs 'argv', a list of strings"
+                        : "target profile: give 'start', 'base_url' or 'host'+'port'");
         return WC_ERR_CONFIG;
     }
     return 0;
@@ -268,6 +339,8 @@ static int validate_auth(const struct wc_yaml_doc *doc, const json_t *root, char
     const char *k;
     json_t *v;
 
+    if (!auth && wc_json_str(root, "role") && !strcmp(wc_json_str(root, "role"), "client"))
+        return 0; /* a client profile: the harness is the server, nobody logs in (kind none) */
     if (!json_is_object(auth)) {
         *err =
             perr(doc, root, auth ? "auth" : NULL, "target profile: 'auth' (a mapping) is required");
@@ -454,7 +527,9 @@ static struct hn_target *from_profile(json_t *root, const char *path)
         }
     }
     t->ws_path = wc_xstrdup(wc_json_str(root, "ws_path") ? wc_json_str(root, "ws_path") : "/ws");
-    t->auth_kind = wc_xstrdup(wc_json_str(json_object_get(root, "auth"), "kind"));
+    t->auth_kind = wc_xstrdup(wc_json_str(json_object_get(root, "auth"), "kind")
+                                  ? wc_json_str(json_object_get(root, "auth"), "kind")
+                                  : "none");
     t->users = json_object();
     v = json_object_get(root, "providers");
     t->providers =
@@ -473,6 +548,10 @@ static struct hn_target *from_profile(json_t *root, const char *path)
     wc_json_int(root, "pong_timeout_ms", &t->pong_timeout_ms);
     t->disabled = json_array();
     t->settings = json_object();
+    t->client_role = wc_json_str(root, "role") && !strcmp(wc_json_str(root, "role"), "client");
+    t->time_scale = 1;
+    if (json_is_number(json_object_get(root, "time_scale")))
+        t->time_scale = json_number_value(json_object_get(root, "time_scale"));
     v = json_object_get(root, "quiescence");
     if (json_is_object(v)) {
         t->quiescence = wc_xstrdup("quiet_ms");
@@ -767,6 +846,48 @@ static void free_argv(char **argv)
     free(argv);
 }
 
+void hn_target_free_argv(char **argv)
+{
+    free_argv(argv);
+}
+
+char **hn_target_client_argv(const struct hn_target *t, const json_t *subst_in)
+{
+    json_t *argv_j = json_object_get(t->profile, "argv");
+    json_t *ma = json_object_get(t->profile, "mutant_args");
+    size_t argc = json_array_size(argv_j), n = 0;
+    char **argv = wc_xcalloc(argc + json_array_size(ma) + 4, sizeof(*argv));
+    json_t *subst = json_deep_copy(subst_in);
+    char *gwpath = hn_target_gateway_path(), *slash = strrchr(gwpath, '/');
+
+    if (slash)
+        *slash = '\0';
+    json_object_set_new(subst, "bin_dir", json_string(slash ? gwpath : "."));
+    free(gwpath);
+    if (t->mutant)
+        json_object_set_new(subst, "mutant", json_string(t->mutant));
+    for (size_t i = 0; i < argc; i++) {
+        json_t *s = hn_subst(json_array_get(argv_j, i), subst);
+        argv[n++] = wc_xstrdup(json_string_value(s) ? json_string_value(s) : "");
+        json_decref(s);
+    }
+    if (t->mutant && ma) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(ma, i, a)
+        {
+            json_t *s = hn_subst(a, subst);
+            argv[n++] = wc_xstrdup(json_string_value(s) ? json_string_value(s) : "");
+            json_decref(s);
+        }
+    } else if (t->mutant) {
+        argv[n++] = wc_xstrdup("--mutant");
+        argv[n++] = wc_xstrdup(t->mutant);
+    }
+    json_decref(subst);
+    return argv;
+}
+
 /* Fork and exec argv in a process group of its own, stdout and stderr to the log; t->pid. */
 static int start_process(struct hn_target *t, char **argv, char **err)
 {
@@ -937,6 +1058,8 @@ int hn_target_start(struct hn_target *t, int timeout_ms, char **err)
 {
     int rc;
 
+    if (t->client_role) /* a client program: spawned per case by the runner, nothing to start */
+        return 0;
     if (hn_target_spawns(t) && t->pid == 0) {
         rc = spawn(t, timeout_ms, err);
         if (rc != 0)

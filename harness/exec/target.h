@@ -56,6 +56,11 @@ struct hn_target {
     json_t *disabled; /* provider names the next start makes unavailable (array) */
     json_t *settings; /* NAME -> value (string) that every start of this instance applies */
     size_t user_set;  /* which user set `users` holds: 0 auth.users, i auth.pool[i-1] */
+    /* the server role (issue 14): `role: client`, the target is a client program the harness
+     * spawns once per case with `argv` (${server_url}, ${client_ctl}, ${case_token},
+     * ${time_scale}, ${token}); its delays are divided by time_scale */
+    bool client_role;
+    double time_scale; /* 1 unless the profile declares one */
 };
 
 /*
@@ -72,6 +77,13 @@ struct hn_target *hn_target_clone(const struct hn_target *t);
  * WC_ERR_NOTFOUND with *err (new) for an unknown name.
  */
 int hn_target_check_mutant(const struct hn_target *t, const char *name, char **err);
+/*
+ * A client profile's argv for one case (NULL-terminated, new; hn_target_free_argv): `argv` with
+ * the substitutions of subst (an object name -> string), then `--mutant NAME` when t->mutant is
+ * set and the profile has no `mutant_args` (else those, with ${mutant}).
+ */
+char **hn_target_client_argv(const struct hn_target *t, const json_t *subst);
+void hn_target_free_argv(char **argv);
 /* True when the profile starts its own gateway. */
 bool hn_target_spawns(const struct hn_target *t);
 /*

@@ -81,6 +81,22 @@ void hn_ws_frame(struct hn_ws *ws, int opcode, bool fin, const void *data, size_
     const unsigned char *p = data;
 
     hdr[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
+    if (ws->server) { /* a server's frames are not masked (RFC 6455 5.1) */
+        if (len < 126) {
+            hdr[h++] = (unsigned char)len;
+        } else if (len <= 0xffff) {
+            hdr[h++] = 126;
+            hdr[h++] = (unsigned char)(len >> 8);
+            hdr[h++] = (unsigned char)len;
+        } else {
+            hdr[h++] = 127;
+            for (int i = 7; i >= 0; i--)
+                hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+        }
+        wc_buf_add(&ws->tx, hdr, h);
+        wc_buf_add(&ws->tx, data, len);
+        return;
+    }
     if (len < 126) {
         hdr[h++] = (unsigned char)(0x80 | len);
     } else if (len <= 0xffff) {

@@ -50,6 +50,7 @@ struct hn_ws {
     bool close_sent;         /* we sent a close frame */
     bool masked_seen;        /* the server sent a masked frame (an RFC 6455 violation) */
     bool no_pong;            /* do not answer pings (a client that withholds pongs, R-HB-2) */
+    bool server;             /* the harness is the server side: frames go out unmasked */
     int64_t pong_delay_ms;   /* > 0: answer each ping this long after it came (a slow link) */
     struct hn_ws_late *late; /* those answers, oldest first */
     size_t nlate;

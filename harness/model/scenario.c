@@ -269,6 +269,7 @@ struct lint {
     json_t *paused;        /* set of paused clients (pause/resume) */
     json_t *matrix;        /* the matrix node or NULL */
     bool own_target;
+    int naccept; /* server role: connections accepted so far (s1, s2, ...) */
     int nerr;
 };
 
@@ -476,7 +477,12 @@ static json_t *get_str_list(struct lint *l, const json_t *obj, const char *key,
 
 static bool var_known(struct lint *l, const char *name)
 {
+    /* the server role's own (exec/run_server.c): what the client's argv was given */
+    static const char *const served[] = {"server_url", "client_ctl", "case_token", "time_scale",
+                                         "token",      "session_id", NULL};
     if (json_object_get(l->known, name))
+        return true;
+    if (spec_wire(l->spec)->server_role && in_list(served, name))
         return true;
     if (!strncmp(name, "script.", 7))
         return json_object_get(l->script_labels, name + 7) != NULL;
@@ -657,9 +663,28 @@ static void check_pattern(struct lint *l, const json_t *parent, const char *key,
 
 /* ---- clients ------------------------------------------------------------------------------- */
 
+/* sN: a connection of the server role, named in accept order. */
+static bool server_name_valid(const char *name)
+{
+    if (!name || name[0] != 's' || !name[1] || name[1] == '0')
+        return false;
+    for (const char *p = name + 1; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return false;
+    }
+    return true;
+}
+
 static bool use_client(struct lint *l, const json_t *parent, const char *key, const json_t *node,
                        const char *name)
 {
+    if (server_name_valid(name)) {
+        if (!json_object_get(l->connected, name)) {
+            lerr(l, parent, key, node, "connection '%s' is used before an accept made it", name);
+            return false;
+        }
+        return true;
+    }
     if (!hn_client_name_valid(name)) {
         lerr(l, parent, key, node, "'%s' is not a client name (c1, c2, ...)", name);
         return false;
@@ -690,7 +715,7 @@ static const char *client_of(struct lint *l, const json_t *step, const char *sna
         c = json_string_value(v);
         if (use && !use_client(l, step, sname, v, c))
             return NULL;
-        if (!use && !hn_client_name_valid(c)) {
+        if (!use && !hn_client_name_valid(c) && !server_name_valid(c)) {
             lerr(l, step, sname, v, "'%s' is not a client name (c1, c2, ...)", c);
             return NULL;
         }
@@ -706,7 +731,7 @@ static const char *client_of(struct lint *l, const json_t *step, const char *sna
         return NULL;
     if (use && !use_client(l, v, "client", json_object_get(v, "client"), c))
         return NULL;
-    if (!use && !hn_client_name_valid(c)) {
+    if (!use && !hn_client_name_valid(c) && !server_name_valid(c)) {
         lerr(l, v, "client", json_object_get(v, "client"),
              "'%s' is not a client name (c1, c2, ...)", c);
         return NULL;
@@ -865,6 +890,20 @@ static void lint_step_send(struct lint *l, const json_t *step, const char *name,
     const char *k;
     json_t *m;
 
+    if (json_is_object(v) && json_object_get(v, "to")) { /* the server role's form */
+        static const char *const keys[] = {"to", "frame", NULL};
+        check_keys(l, v, keys, "send");
+        const char *to = get_str(l, v, "to", true, "send");
+        if (to && !server_name_valid(to))
+            kerr(l, v, "to", "'to' names a server-role connection (s1, s2, ...), not '%s'", to);
+        else if (to)
+            use_client(l, v, "to", json_object_get(v, "to"), to);
+        if (!json_object_get(v, "frame"))
+            lerr(l, v, NULL, v, "send: missing required key 'frame'");
+        else
+            check_template(l, v, "frame", json_object_get(v, "frame"));
+        return;
+    }
     if (!json_is_object(v) || json_object_size(v) == 0) {
         lerr(l, step, "send", v, "'send' takes a mapping of client to frame ({c1: {...}})");
         return;
@@ -939,6 +978,22 @@ static void lint_step_expect(struct lint *l, const json_t *step, const char *nam
     const char *k;
     json_t *m;
 
+    if (json_is_object(v) && json_object_get(v, "from")) { /* the server role's form */
+        static const char *const keys[] = {"from", "frame", NULL};
+        check_keys(l, v, keys, "expect");
+        const char *from = get_str(l, v, "from", true, "expect");
+        json_t *f = json_object_get(v, "frame");
+        if (from && !server_name_valid(from))
+            kerr(l, v, "from", "'from' names a server-role connection (s1, s2, ...), not '%s'",
+                 from);
+        else if (from)
+            use_client(l, v, "from", json_object_get(v, "from"), from);
+        if (!f)
+            lerr(l, v, NULL, v, "expect: missing required key 'frame'");
+        else if (!(json_is_string(f) && !strcmp(json_string_value(f), "none")))
+            check_pattern(l, v, "frame", f);
+        return;
+    }
     if (!json_is_object(v) || json_object_size(v) == 0) {
         lerr(l, step, "expect", v, "'expect' takes a mapping of client to pattern ({c1: {...}})");
         return;
@@ -1446,6 +1501,198 @@ static void lint_within(struct lint *l, const json_t *step, const struct hn_step
              (long long)min, (long long)max);
 }
 
+/* ---- the server role's steps (exec/run_server.c) ------------------------------------------- */
+
+/* accept: true | {expect_path: PATTERN, expect_header: {name: PATTERN}}: the next connection
+ * becomes s<N>. */
+static void lint_step_accept(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    json_t *v = json_object_get(step, "accept");
+    char sn[24];
+
+    if (json_is_object(v)) {
+        static const char *const keys[] = {"expect_path", "expect_header", NULL};
+        check_keys(l, v, keys, "accept");
+        json_t *p = json_object_get(v, "expect_path"), *h = json_object_get(v, "expect_header");
+        if (p && !json_is_string(p))
+            lerr(l, v, "expect_path", p, "'expect_path' is a string pattern, not %s", type_name(p));
+        else if (p)
+            check_pattern(l, v, "expect_path", p);
+        if (h && !json_is_object(h)) {
+            lerr(l, v, "expect_header", h,
+                 "'expect_header' maps header names (lowercase) to patterns, not %s", type_name(h));
+        } else if (h) {
+            const char *k;
+            json_t *m;
+            json_object_foreach(h, k, m)
+            {
+                for (const char *c = k; *c; c++) {
+                    if (isupper((unsigned char)*c)) {
+                        kerr(l, h, k, "header names are matched lowercase: '%s'", k);
+                        break;
+                    }
+                }
+            }
+            check_pattern(l, v, "expect_header", h);
+        }
+    } else if (!json_is_true(v) && !json_is_null(v)) {
+        lerr(l, step, "accept", v, "'accept' takes true or {expect_path, expect_header}, not %s",
+             type_name(v));
+    }
+    snprintf(sn, sizeof(sn), "s%d", ++l->naccept);
+    json_object_set_new(l->connected, sn, json_true());
+}
+
+static void lint_step_refuse(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    json_t *v = json_object_get(step, "refuse");
+    static const char *const keys[] = {"status", NULL};
+    int64_t st;
+
+    if (!json_is_object(v) || !json_object_get(v, "status")) {
+        lerr(l, step, "refuse", v, "'refuse' takes {status: N} (an HTTP status, 400..599)");
+        return;
+    }
+    check_keys(l, v, keys, "refuse");
+    get_int(l, v, "status", 400, 599, &st);
+}
+
+/* The sN of close/drop: sN or {on: sN, ...}. */
+static void lint_on(struct lint *l, const json_t *step, const char *sname, const char *const *keys)
+{
+    json_t *v = json_object_get(step, sname);
+    const char *on = NULL;
+
+    if (json_is_string(v)) {
+        on = json_string_value(v);
+    } else if (json_is_object(v)) {
+        check_keys(l, v, keys, sname);
+        on = get_str(l, v, "on", true, sname);
+    } else {
+        lerr(l, step, sname, v, "'%s' takes a connection (s1) or {on: s1, ...}, not %s", sname,
+             type_name(v));
+        return;
+    }
+    if (on && !server_name_valid(on))
+        lerr(l, step, sname, v, "'%s' acts on a server-role connection (s1, s2, ...), not '%s'",
+             sname, on);
+    else if (on)
+        use_client(l, step, sname, v, on);
+}
+
+static void lint_step_close(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    static const char *const keys[] = {"on", "code", "reason", NULL};
+    json_t *v = json_object_get(step, "close");
+    int64_t code;
+
+    lint_on(l, step, "close", keys);
+    if (json_is_object(v)) {
+        get_int(l, v, "code", 1000, 4999, &code);
+        get_str(l, v, "reason", false, "close");
+    }
+}
+
+static void lint_step_drop(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    static const char *const keys[] = {"on", NULL};
+    lint_on(l, step, "drop", keys);
+}
+
+static void lint_step_expect_connect(struct lint *l, const json_t *step, const char *name,
+                                     bool in_alt)
+{
+    json_t *v = json_object_get(step, "expect_connect");
+    static const char *const keys[] = {"after_ms", NULL};
+    json_t *a = json_object_get(v, "after_ms");
+
+    if (!json_is_object(v)) {
+        lerr(l, step, "expect_connect", v, "'expect_connect' takes {after_ms: [MIN, MAX]}");
+        return;
+    }
+    check_keys(l, v, keys, "expect_connect");
+    if (!json_is_array(a) || json_array_size(a) != 2 || !json_is_integer(json_array_get(a, 0)) ||
+        !json_is_integer(json_array_get(a, 1)) || json_integer_value(json_array_get(a, 0)) < 0 ||
+        json_integer_value(json_array_get(a, 1)) <= json_integer_value(json_array_get(a, 0)) ||
+        json_integer_value(json_array_get(a, 1)) > 600000)
+        lerr(l, v, a ? "after_ms" : NULL, a,
+             "expect_connect: 'after_ms' is [MIN, MAX], milliseconds with 0 <= MIN < MAX <= "
+             "600000");
+}
+
+static void lint_step_expect_no_connect(struct lint *l, const json_t *step, const char *name,
+                                        bool in_alt)
+{
+    json_t *v = json_object_get(step, "expect_no_connect");
+    static const char *const keys[] = {"for_ms", NULL};
+    int64_t ms;
+
+    if (!json_is_object(v) || !json_object_get(v, "for_ms")) {
+        lerr(l, step, "expect_no_connect", v, "'expect_no_connect' takes {for_ms: N}");
+        return;
+    }
+    check_keys(l, v, keys, "expect_no_connect");
+    get_int(l, v, "for_ms", 1, 600000, &ms);
+}
+
+/* act: {c: {NAME: ARGS}}: c is the client under test (the one the profile starts). */
+static void lint_step_act(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    json_t *v = json_object_get(step, "act"), *c = json_object_get(v, "c");
+    static const char *const keys[] = {"c", "after_note", "result", NULL};
+    json_t *an = json_object_get(v, "after_note");
+
+    if (an && !json_is_object(an))
+        lerr(l, v, "after_note", an,
+             "'after_note' is a pattern of the client's note ({what: permission_pending, ...})");
+    else if (an)
+        check_pattern(l, v, "after_note", an);
+    get_str(l, v, "result", false, "act");
+
+    if (!json_is_object(v) || !c) {
+        lerr(l, step, "act", v, "'act' takes {c: {NAME: {...}}} (c: the client under test)");
+        return;
+    }
+    check_keys(l, v, keys, "act");
+    if (!json_is_object(c) || json_object_size(c) != 1) {
+        lerr(l, v, "c", c, "act: 'c' holds one act, {NAME: {...}}");
+        return;
+    }
+    const char *k;
+    json_t *m;
+    json_object_foreach(c, k, m)
+    {
+        if (!json_is_object(m))
+            lerr(l, c, k, m, "act '%s' takes a mapping of arguments ({} for none), not %s", k,
+                 type_name(m));
+        else
+            check_template(l, c, k, m);
+    }
+}
+
+static void lint_step_quiesce(struct lint *l, const json_t *step, const char *name, bool in_alt)
+{
+    json_t *v = json_object_get(step, "quiesce");
+    json_t *list = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        lerr(l, step, "quiesce", v, "'quiesce' takes a connection (s1) or a list of them");
+        json_decref(list);
+        return;
+    }
+    json_array_foreach(list, i, e)
+    {
+        const char *s = json_string_value(e);
+        if (!s || !server_name_valid(s))
+            lerr(l, step, "quiesce", v, "'quiesce' names server-role connections (s1, s2, ...)");
+        else
+            use_client(l, step, "quiesce", v, s);
+    }
+    json_decref(list);
+}
+
 /* The linters of the steps that share one, and of `note`. */
 static void lint_step_reached(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
@@ -1495,6 +1742,35 @@ static step_linter *const linters[HN_STEP__COUNT] = {
     HN_STEPS(LINTER)
 #undef LINTER
 };
+
+/* Which steps a case of the spec's role may use: a gateway case the client-side steps, a client
+ * case (server_role) the server role's, and both the shared ones. */
+static bool role_allows(const struct lint *l, enum hn_step_id id)
+{
+    bool server = spec_wire(l->spec)->server_role;
+
+    switch (id) {
+    case HN_STEP_send:
+    case HN_STEP_expect:
+    case HN_STEP_note:
+    case HN_STEP_group:
+    case HN_STEP_alternatives:
+    case HN_STEP_expect_close:
+    case HN_STEP_expect_ping:
+        return true;
+    case HN_STEP_accept:
+    case HN_STEP_refuse:
+    case HN_STEP_close:
+    case HN_STEP_drop:
+    case HN_STEP_expect_connect:
+    case HN_STEP_expect_no_connect:
+    case HN_STEP_act:
+    case HN_STEP_quiesce:
+        return server;
+    default:
+        return !server;
+    }
+}
 
 static void lint_step(struct lint *l, const json_t *steps, size_t i, const json_t *step,
                       bool in_alt)
@@ -1546,6 +1822,16 @@ static void lint_step(struct lint *l, const json_t *steps, size_t i, const json_
     }
     if (in_alt && !(kind->flags & HN_STEP_IN_ALT)) {
         kerr(l, step, name, "'%s' is not allowed inside alternatives", name);
+        return;
+    }
+    if (!role_allows(l, kind->id)) {
+        kerr(l, step, name,
+             spec_wire(l->spec)->server_role
+                 ? "'%s' is a step of a gateway case; this spec version tests clients (the "
+                   "harness plays the server: accept, send {to}, expect {from}, close, drop, "
+                   "expect_connect, expect_no_connect, act, quiesce, note)"
+                 : "'%s' is a server-role step; this spec version tests gateways",
+             name);
         return;
     }
     linters[kind->id](l, step, name, in_alt);

@@ -45,6 +45,8 @@ struct hn_wire {
     bool broadcast_to_all;
     const char *const *capabilities; /* the words a case may `need` */
     bool client_sessions; /* sessions are ids the harness makes: `provider` is optional */
+    bool server_role;     /* the target is a client program; the harness plays the server
+                             (exec/run_server.c): only the server role's steps apply */
 };
 
 struct hn_spec {

@@ -39,7 +39,15 @@
     X(http, 0)                                         \
     X(restart, 0)                                      \
     X(alternatives, 0)                                 \
-    X(note, HN_STEP_IN_ALT)
+    X(note, HN_STEP_IN_ALT)                            \
+    X(accept, 0)                                       \
+    X(refuse, 0)                                       \
+    X(close, 0)                                        \
+    X(drop, 0)                                         \
+    X(expect_connect, 0)                               \
+    X(expect_no_connect, 0)                            \
+    X(act, 0)                                          \
+    X(quiesce, 0)
 /* clang-format on */
 
 enum hn_step_id {
