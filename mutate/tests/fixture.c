@@ -112,8 +112,8 @@ int aborts(int v)
 /* mutant: a deliberate-bug switch and the branch it guards give no point */
 int mutant(int v)
 {
-    if (gw_mutant_on(3))            // none
-        v = v + 2;                  // none
+    if (gw_mutant_on(3))                    // none
+        v = v + 2;                          // none
     if (gw_mutant_on(5) || gw_mutant_on(6)) // none
         v = v - 1;                          // none
     return gw_mutant_on(4) ? 0 : v;         // none
