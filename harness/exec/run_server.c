@@ -353,6 +353,7 @@ void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname)
     struct client *c = hn_rt_client_get(rt, name, true);
     hn_ws_init(&c->ws, a->fd, &rt->rng);
     c->ws.server = true;
+    c->ws.no_pong = json_is_false(json_object_get(v, "pong")); /* a server whose pongs stop */
     c->ws.empty_ms = c->ws.rx_lo_ms = a->seen_ms;
     c->state = C_OPEN;
     c->ping_watch_ms = -1;
@@ -362,6 +363,8 @@ void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname)
     json_t *orec = json_pack("{s:s, s:s, s:s, s:i}", "t", "open", "conn", name, "role", "server",
                              "attempt", (int)(a - rt->srv.at) + 1);
     json_object_update(orec, rrec);
+    if (c->ws.no_pong)
+        json_object_set_new(orec, "pong", json_false());
     hn_rt_add_record(rt, orec);
     json_decref(rrec);
     json_decref(req);
