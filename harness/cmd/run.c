@@ -163,6 +163,9 @@ struct ctx {
     struct hn_target *target;
     json_t *cases; /* results, in completion order */
     bool stop;     /* --fail-fast: a case FAILED or was ERROR; start no other */
+    const struct hn_baseline *baseline; /* or NULL: marks each case known as it ends */
+    size_t njobs;                       /* for the [n/N] progress line on a terminal */
+    bool progress;                      /* stdout is a terminal: keep a progress line */
 };
 
 static json_t *run_job(struct ctx *x, struct job *j)
@@ -204,16 +207,44 @@ static void add_witness_keys(json_t *result)
     }
 }
 
+/* Every step failure gets "line": where its step is in the case file (1-based). */
+static void add_step_lines(json_t *result, const struct hn_case *c)
+{
+    size_t i;
+    json_t *f, *step;
+
+    json_array_foreach(json_object_get(result, "failures"), i, f)
+    {
+        step = json_object_get(f, "step");
+        if (json_is_integer(step) && json_integer_value(step) >= 0) {
+            json_int_t line =
+                json_integer_value(json_array_get(c->step_lines, (size_t)json_integer_value(step)));
+            if (line > 0)
+                json_object_set_new(f, "line", json_integer(line));
+        }
+    }
+}
+
 static void finished(struct ctx *x, const struct job *j, json_t *result)
 {
     json_object_set_new(result, "repetition", json_integer(j->repetition));
     add_witness_keys(result);
+    add_step_lines(result, j->c);
+    hn_failures_charge(result);
+    if (x->baseline)
+        hn_baseline_apply_case(x->baseline, result);
+    if (x->progress)
+        hn_report_console_progress_clear(stdout);
     hn_report_console_case(stdout, result, x->cfg->verbose);
     fflush(stdout);
     const char *v = wc_json_str(result, "verdict");
     if (x->cfg->fail_fast && v && (!strcmp(v, "FAILED") || !strcmp(v, "ERROR")))
         x->stop = true;
     json_array_append_new(x->cases, result);
+    if (x->progress) {
+        hn_report_console_progress(stdout, x->cases, x->njobs);
+        fflush(stdout);
+    }
 }
 
 static void start_worker(struct ctx *x, struct worker *w, struct job *j)
@@ -757,12 +788,16 @@ static json_t *run_all(const struct hn_run_cfg *cfg, struct ctx *x, struct hn_ca
     int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
     size_t njobs = 0;
     struct job *jobs = make_jobs(cfg, sel, nsel, seed, repeat, &njobs);
+    x->njobs = njobs;
+    x->progress = hn_report_console_is_tty(stdout);
     if (cfg->jobs > 1) {
         run_parallel(x, jobs, njobs, cfg->jobs);
     } else {
         for (size_t i = 0; i < njobs && !x->stop; i++)
             finished(x, &jobs[i], run_job(x, &jobs[i]));
     }
+    if (x->progress)
+        hn_report_console_progress_clear(stdout);
     if (x->stop && json_array_size(x->cases) < njobs)
         printf("gwspec: --fail-fast: stopped at the first FAILED or ERROR case; %zu case(s) not "
                "run\n",
@@ -835,7 +870,7 @@ int hn_run(const struct hn_run_cfg *cfg)
         rc = 3;
         goto out;
     }
-    struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target};
+    struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target, .baseline = baseline};
     run = run_all(cfg, &x, sel, nsel, seed);
     json_object_set_new(
         run, "coverage",

@@ -38,6 +38,14 @@
  */
 void hn_report_console_case(FILE *fp, const json_t *case_result, bool verbose);
 
+/* Is fp a terminal (then the run keeps a progress line under the case lines)? */
+bool hn_report_console_is_tty(FILE *fp);
+/* The progress line, rewritten in place: "[n/N] 10 passed, 2 failed, 1 known" (n the results so
+ * far, N the jobs), no newline. Terminals only. */
+void hn_report_console_progress(FILE *fp, const json_t *cases, size_t total);
+/* Erase the progress line (before a case line, and at the end of the run). */
+void hn_report_console_progress_clear(FILE *fp);
+
 /*
  * The end of the run: the seed and rerun line, the other grades (non-strict, known failures,
  * unimplemented, skipped, errors, stale baseline entries) on one line when any is non-zero,

@@ -29,6 +29,23 @@ long long hn_report_int_or(const json_t *o, const char *key, long long dflt);
 char *hn_report_show_json(const json_t *v, size_t max);
 /* Text for one console line: C0 controls and DEL as \xHH, a newline as \n. New string. */
 char *hn_report_one_line(const char *s);
+/* A frame, event or control message in a few words: its kind or type, then "seq N" when it has
+ * one, an emitted event's kind ("emitted complete"); other values as compact JSON cut to 60
+ * bytes. New string. */
+char *hn_report_frame_summary(const json_t *v);
+/*
+ * The plain reason of a failure, one line: an invariant's (or error's) message as is; a step's
+ * message followed by what it expected and what came instead in a few words ("quiet: an
+ * unexpected frame arrived; received complete seq 3"). New string.
+ */
+char *hn_report_failure_reason(const json_t *f);
+/* Is the failure's diff one "at .path: expected X, received Y" line, that the reason then says
+ * (so it is not printed again)? */
+bool hn_report_diff_is_reason(const json_t *f);
+/* The failures of a case in the order a reader should see them: an invariant that caused a step
+ * failure (its "cause", verdict.h hn_failures_charge) right before the first failure it caused,
+ * the rest in their order. A new array of borrowed failures. */
+json_t *hn_report_failures_ordered(const json_t *c);
 /* Every failure of a case plus its rerun line. New string. */
 char *hn_report_case_details(const json_t *c, int ind);
 /* The MUSTs without a case of an enforced coverage: they fail the run. */

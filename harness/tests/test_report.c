@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "report/report.h"
+#include "report/report_int.h"
 #include "wc_err.h"
 #include "wc_json.h"
 
@@ -119,8 +120,10 @@ static void test_report_console_lines(void)
     s = capture(hn_report_console_case, case_at(run, 1), false);
     expect_text(
         s, "  FAILED       6.1.2-abort-mid-stream (1042 ms)\n"
-           "      R-TERM-1 (step 5): bad <frame> & \"q\" 'a' \\x01\\x1B ]]> \xef\xbf\xbe # "
-           "end\\nline2\n"
+           "      bad <frame> & \"q\" 'a' \\x01\\x1B ]]> \xef\xbf\xbe # end\\nline2; expected "
+           "complete, received complete seq 3\n"
+           "        R-TERM-1\n"
+           "        at step 5 of cases/6-abort/6.1.2-abort-mid-stream.yaml\n"
            "        expected: {\"kind\":\"complete\",\"aborted\":true}\n"
            "        received: {\"kind\":\"complete\",\"aborted\":false,\"seq\":3}\n"
            "        diff:\n"
@@ -131,17 +134,19 @@ static void test_report_console_lines(void)
     free(s);
     s = capture(hn_report_console_case, case_at(run, 2), false);
     expect_text(s, "  NON-STRICT   7.3.1-stale-cursor (3 ms)\n"
-                   "      R-SUB-7 (invariant seq_contiguous): stale cursor\n");
+                   "      stale cursor\n"
+                   "        R-SUB-7 (invariant seq_contiguous)\n");
     free(s);
     s = capture(hn_report_console_case, case_at(run, 3), false);
     expect_text(s, "  UNIMPLEMENTED 9.1.1-perm (0 ms)  capability permissions not declared\n");
     free(s);
     s = capture(hn_report_console_case, case_at(run, 4), false);
-    expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n");
+    expect_text(s, "  KNOWN        5.2.1-codex (4 ms)  known: bare complete (#959)\n");
     free(s);
     s = capture(hn_report_console_case, case_at(run, 4), true);
-    expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n"
-                   "      R-TERM-3 (invariant): complete: missing exitCode\n"
+    expect_text(s, "  KNOWN        5.2.1-codex (4 ms)  known: bare complete (#959)\n"
+                   "      complete: missing exitCode\n"
+                   "        R-TERM-3 (invariant)\n"
                    "      transcript: none recorded\n");
     free(s);
     /* -v: both sides of the transcript, one record a line, the witness marked */
@@ -155,8 +160,9 @@ static void test_report_console_lines(void)
                   "chat.send", "t", "recv", "n", 2, "us", 2250, "conn", "c1", "frame", "kind",
                   "complete"));
     s = capture(hn_report_console_case, c, true);
-    expect_text(s, "  KNOWN-FAIL   5.2.1-codex (4 ms)  known: bare complete (#959)\n"
-                   "      R-TERM-3 (invariant): complete: missing exitCode\n"
+    expect_text(s, "  KNOWN        5.2.1-codex (4 ms)  known: bare complete (#959)\n"
+                   "      complete: missing exitCode\n"
+                   "        R-TERM-3 (invariant)\n"
                    "        witness: record 2\n"
                    "      transcript (3 records):\n"
                    "          1    1.500 c1         ->gw   send     {\"type\":\"chat.send\"}\n"
@@ -921,7 +927,87 @@ static void test_report_coverage_and_baseline_lines(void)
     json_decref(run);
 }
 
+/* hn_report_frame_summary, hn_report_failure_reason, hn_report_failures_ordered: the lead line
+ * of a failure and the order a reader sees them in. */
+static void test_report_failure_reason(void)
+{
+    json_t *v = json_pack("{s:s, s:i}", "kind", "complete", "seq", 3);
+    char *s = hn_report_frame_summary(v);
+    CU_ASSERT_STRING_EQUAL(s, "complete seq 3");
+    free(s);
+    json_decref(v);
+    v = json_pack("{s:s, s:{s:s}}", "type", "emitted", "event", "kind", "stream_delta");
+    s = hn_report_frame_summary(v);
+    CU_ASSERT_STRING_EQUAL(s, "emitted stream_delta");
+    free(s);
+    json_decref(v);
+    v = json_pack("[i]", 7);
+    s = hn_report_frame_summary(v);
+    CU_ASSERT_STRING_EQUAL(s, "[7]");
+    free(s);
+    json_decref(v);
+
+    json_t *f = json_pack("{s:s, s:s, s:n, s:{s:s, s:i}}", "kind", "step", "message",
+                          "quiet: an unexpected frame arrived", "expected", "received", "kind",
+                          "complete", "seq", 3);
+    s = hn_report_failure_reason(f);
+    CU_ASSERT_STRING_EQUAL(s, "quiet: an unexpected frame arrived; received complete seq 3");
+    free(s);
+    json_decref(f);
+    f = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:i}, s:s}", "kind", "step", "message",
+                  "the next frame does not match", "expected", "kind", "chat_subscribed",
+                  "received", "kind", "complete", "seq", 4, "diff",
+                  "at .kind: expected \"chat_subscribed\", received \"complete\"");
+    s = hn_report_failure_reason(f);
+    CU_ASSERT_STRING_EQUAL(
+        s, "the next frame does not match at .kind: expected \"chat_subscribed\", received "
+           "\"complete\"");
+    CU_ASSERT_TRUE(hn_report_diff_is_reason(f));
+    free(s);
+    json_object_set_new(f, "diff", json_string("- a\n+ b"));
+    CU_ASSERT_FALSE(hn_report_diff_is_reason(f));
+    s = hn_report_failure_reason(f);
+    CU_ASSERT_STRING_EQUAL(
+        s, "the next frame does not match; expected chat_subscribed, received complete seq 4");
+    free(s);
+    json_decref(f);
+    f = json_pack("{s:s, s:s}", "kind", "invariant", "message", "duplicate\nterminal");
+    s = hn_report_failure_reason(f);
+    CU_ASSERT_STRING_EQUAL(s, "duplicate\\nterminal");
+    free(s);
+    json_decref(f);
+
+    /* the invariant that caused failure 0 comes first, then the rest in order */
+    json_t *c = json_pack("{s:[{s:s, s:i}, {s:s}, {s:s}]}", "failures", "kind", "step", "cause", 2,
+                          "kind", "error", "kind", "invariant");
+    json_t *o = hn_report_failures_ordered(c);
+    CU_ASSERT_EQUAL(json_array_size(o), 3);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(o, 0), "kind"), "invariant");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(o, 1), "kind"), "step");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(o, 2), "kind"), "error");
+    json_decref(o);
+    json_decref(c);
+}
+
+/* The progress line: [n/N] and the counts so far, rewritten in place. */
+static void test_report_console_progress(void)
+{
+    json_t *run = sample_run(true, false);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    hn_report_console_progress(fp, json_object_get(run, "cases"), 20);
+    fclose(fp);
+    expect_text(buf, "\r                                                                           "
+                     "    \r[8/20] 3 passed, 1 failed, 1 known, 1 error, 2 not run");
+    free(buf);
+    json_decref(run);
+}
+
 static CU_TestInfo report_tests[] = {
+    {"failure_reason", test_report_failure_reason},
+    {"console_progress", test_report_console_progress},
     {"coverage_and_baseline_lines", test_report_coverage_and_baseline_lines},
     {"console_lines", test_report_console_lines},
     {"console_summary_last_line", test_report_console_summary_last_line},
