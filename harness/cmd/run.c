@@ -247,6 +247,10 @@ static void finished(struct ctx *x, const struct job *j, json_t *result)
     json_object_set_new(result, "repetition", json_integer(j->repetition));
     add_witness_keys(result);
     add_step_lines(result, j->c);
+    if (j->c->description && !json_object_get(result, "description"))
+        json_object_set_new(result, "description", json_string(j->c->description));
+    if (j->c->expectation && !json_object_get(result, "expectation"))
+        json_object_set_new(result, "expectation", json_string(j->c->expectation));
     hn_failures_charge(result);
     if (x->baseline)
         hn_baseline_apply_case(x->baseline, result);

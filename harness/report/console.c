@@ -116,21 +116,6 @@ static const char *label_colour(enum hn_verdict v, bool known)
 
 #define SHOW_MAX 400 /* longest JSON shown inline */
 
-/* What a step failure's diff adds: nothing when it only repeats the received frame. */
-static bool diff_adds(const json_t *f)
-{
-    const char *diff = wc_json_str(f, "diff");
-    const json_t *rec = json_object_get(f, "received");
-    bool adds = diff && *diff && !hn_report_diff_is_reason(f);
-
-    if (adds && rec && !json_is_null(rec)) {
-        char *r = wc_json_compact(rec);
-        adds = !strstr(diff, r);
-        free(r);
-    }
-    return adds;
-}
-
 static void console_json(FILE *fp, const char *label, const json_t *v)
 {
     char *s, *t;
@@ -183,7 +168,7 @@ static void console_failure(FILE *fp, const json_t *c, const json_t *f, bool col
     }
     console_json(fp, "expected", json_object_get(f, "expected"));
     console_json(fp, "received", json_object_get(f, "received"));
-    if (diff_adds(f)) {
+    if (hn_report_diff_adds(f)) {
         const char *p = wc_json_str(f, "diff");
         fputs("        diff:\n", fp);
         while (*p) {

@@ -153,6 +153,20 @@ bool hn_report_diff_is_reason(const json_t *f)
     return d && !strncmp(d, "at ", 3) && !strchr(d, '\n') && strlen(d) <= 300;
 }
 
+bool hn_report_diff_adds(const json_t *f)
+{
+    const char *diff = wc_json_str(f, "diff");
+    const json_t *rec = json_object_get(f, "received");
+    bool adds = diff && *diff && !hn_report_diff_is_reason(f);
+
+    if (adds && rec && !json_is_null(rec)) {
+        char *r = wc_json_compact(rec);
+        adds = !strstr(diff, r);
+        free(r);
+    }
+    return adds;
+}
+
 char *hn_report_failure_reason(const json_t *f)
 {
     const json_t *exp = json_object_get(f, "expected"), *rec = json_object_get(f, "received");
