@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """tests/browser-report.py [--out DIR] [--shot FILE]: the HTML report in a real browser.
 
-Runs gwspec against the reference gateway with one mutant (dup-complete, cases/5-terminal), writes
+Runs gwspec against the reference gateway with one mutant (dup-complete: cases/5-terminal and
+12.2.2), writes
 the --html and --json reports, opens the HTML page in headless Chromium (Debian's `chromium`) and
 drives it over the DevTools protocol on --remote-debugging-pipe (file descriptors 3 and 4, one
 JSON message per NUL byte: no websocket, no library). It checks:
@@ -33,8 +34,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--remote-debugging-pipe"]
 MUTANT = "dup-complete"
-CASES = "cases/5-terminal"
-SHOT_CASE = "5.1.1-provider-completes-twice"
+CASES = ["cases/5-terminal", "cases/12-regressions/12.2.2-provider-completes-twice.yaml"]
+SHOT_CASE = "12.2.2-provider-completes-twice"  # a barrier, a sentinel, an expected frame
 
 
 def find_chromium():
@@ -134,9 +135,8 @@ def evaluate(b, session, expr):
 
 def screenshot(b, session, path, clip=None):
     params = {"format": "png"}
-    if clip:  # an element anywhere on the page; without a clip, the viewport
+    if clip:  # a region of the viewport; without a clip, the viewport
         params["clip"] = dict(clip, scale=1)
-        params["captureBeyondViewport"] = True
     data = b.call("Page.captureScreenshot", params, session)["data"]
     import base64
     with open(path, "wb") as f:
@@ -163,7 +163,7 @@ def main():
     jdir = os.path.join(args.out, "json")
     shutil.rmtree(jdir, ignore_errors=True)
     run = subprocess.run([gwspec, "run", "--seed", "17", "--mutant", MUTANT, "--html", html,
-                          "--json", jdir, CASES], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          "--json", jdir] + CASES, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True)
     if run.returncode != 1:
         print(run.stdout)
@@ -242,6 +242,24 @@ def main():
                     problems.append("%s: stream_delta (record %d) drawn before any emit" % (cid, n))
             if not any(h.startswith("#" + f["anchor"] + ":d") for h in facts["__notok"]):
                 problems.append("%s: the Not OK list does not link to a witness arrow" % cid)
+        screenshot(b, s, os.path.join(args.out, "front.png"))
+        shot = failing.get(SHOT_CASE) and facts.get(SHOT_CASE)
+        if shot:
+            # a viewport as tall as the page: nothing scrolls or reflows while it is measured
+            # and captured (captureBeyondViewport would resize it, and the page reflow, between)
+            size = b.call("Page.getLayoutMetrics", session=s)["cssContentSize"]
+            b.call("Emulation.setDeviceMetricsOverride",
+                   {"width": 1280, "height": int(size["height"]) + 1, "deviceScaleFactor": 1,
+                    "mobile": False}, s)
+            rect = evaluate(b, s, r"""(() => {
+              const d = document.getElementById(%s).querySelector('div.diagram');
+              const r = d.getBoundingClientRect();
+              return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height};
+            })()""" % json.dumps(shot["anchor"]))
+            diag = os.path.join(args.out, "diagram.png")
+            screenshot(b, s, diag, rect)
+            if args.shot:
+                shutil.copyfile(diag, args.shot)
         # a click on a witness arrow shows its JSON
         shot = failing.get(SHOT_CASE) and facts.get(SHOT_CASE)
         if not shot:
@@ -257,18 +275,6 @@ def main():
             n = shot["wit"][-1]["n"]
             if not shown or ('"n": %d' % n) not in shown:
                 problems.append("clicking witness %s shows %r" % (wid, (shown or "")[:80]))
-        screenshot(b, s, os.path.join(args.out, "front.png"))
-        if shot:
-            rect = evaluate(b, s, r"""(() => {
-              const d = document.getElementById(%s).querySelector('div.diagram');
-              d.scrollIntoView();
-              const r = d.getBoundingClientRect();
-              return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height};
-            })()""" % json.dumps(shot["anchor"]))
-            diag = os.path.join(args.out, "diagram.png")
-            screenshot(b, s, diag, rect)
-            if args.shot:
-                shutil.copyfile(diag, args.shot)
         # let late events (a fetch, an error) arrive, then read what the page did
         evaluate(b, s, "new Promise(r => setTimeout(r, 200))")
         b.call("Runtime.evaluate", {"expression": "1"}, s)

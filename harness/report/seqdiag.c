@@ -22,7 +22,7 @@
 #define ROW_H       22   /* one record */
 #define TOP         44   /* the lane names */
 #define LEFT        70   /* room for the record numbers */
-#define SIDE_W      420  /* the expected-beside-received column */
+#define SIDE_W      480  /* the expected-beside-received column */
 #define TITLE_MAX   4000 /* longest JSON in an arrow's tooltip */
 #define DIAG_HEAD   60   /* past the cap: the first records shown */
 #define DIAG_AROUND 12   /* past the cap: records on each side of a witness */
@@ -407,7 +407,7 @@ static void draw_record(FILE *fp, struct lanes *l, const json_t *r, long y, long
         fputs("</text>", fp);
     }
     if (wit && !json_is_true(wit)) { /* the expected frame beside the received one */
-        char *exp = hn_report_show_json(wit, 90);
+        char *exp = hn_report_show_json(wit, 64);
         fprintf(fp, "<text class=\"exp\" x=\"%ld\" y=\"%ld\">expected: ",
                 LEFT + (long)json_array_size(l->names) * LANE_W + 8, y + 4);
         put(fp, exp);
@@ -440,6 +440,38 @@ static bool *shown_rows(const json_t *tr, const json_t *order, const json_t *wit
     return show;
 }
 
+/* The lanes, in a fixed order: REST and the clients left, the gateway, the providers; in the
+ * server role the client program, the harness, the server connections. */
+static void diagram_lanes(struct lanes *l, const json_t *tr)
+{
+    size_t i;
+
+    if (l->server_role) {
+        lane_of(l, "client");
+        lane_of(l, "harness");
+    } else {
+        for (i = 0; i < json_array_size(tr); i++)
+            if (is_t(json_array_get(tr, i), "http")) {
+                lane_of(l, "REST");
+                break;
+            }
+        for (i = 0; i < json_array_size(tr); i++) {
+            const char *conn = wc_json_str(json_array_get(tr, i), "conn");
+            if (conn)
+                lane_of(l, conn);
+        }
+        lane_of(l, "gateway");
+    }
+    for (i = 0; i < json_array_size(tr); i++) {
+        struct ends e;
+        if (record_ends(l, json_array_get(tr, i), &e)) {
+            lane_of(l, e.from);
+            lane_of(l, e.to);
+        }
+        free(e.own);
+    }
+}
+
 void hn_report_html_diagram(FILE *fp, const json_t *c, const char *anchor, size_t cap)
 {
     const json_t *tr = json_object_get(c, "transcript");
@@ -457,31 +489,7 @@ void hn_report_html_diagram(FILE *fp, const json_t *c, const char *anchor, size_
     wit = witness_map(c);
     n = json_array_size(order);
     show = shown_rows(tr, order, wit, cap ? cap : 400);
-    /* the lanes, in a fixed order: REST and the clients left, the gateway, the providers */
-    if (l.server_role) {
-        lane_of(&l, "client");
-        lane_of(&l, "harness");
-    } else {
-        for (i = 0; i < json_array_size(tr); i++)
-            if (is_t(json_array_get(tr, i), "http")) {
-                lane_of(&l, "REST");
-                break;
-            }
-        for (i = 0; i < json_array_size(tr); i++) {
-            const char *conn = wc_json_str(json_array_get(tr, i), "conn");
-            if (conn)
-                lane_of(&l, conn);
-        }
-        lane_of(&l, "gateway");
-    }
-    for (i = 0; i < json_array_size(tr); i++) {
-        struct ends e;
-        if (record_ends(&l, json_array_get(tr, i), &e)) {
-            lane_of(&l, e.from);
-            lane_of(&l, e.to);
-        }
-        free(e.own);
-    }
+    diagram_lanes(&l, tr);
     for (i = 0; i < n; i++) {
         if (show[i]) {
             rows += gap ? 1 : 0;
