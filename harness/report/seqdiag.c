@@ -23,7 +23,7 @@
 #define TOP         44   /* the lane names */
 #define LEFT        70   /* room for the record numbers */
 #define SIDE_W      480  /* the expected-beside-received column */
-#define TITLE_MAX   4000 /* longest JSON in an arrow's tooltip */
+#define TITLE_MAX   2000 /* longest JSON in an arrow's tooltip */
 #define DIAG_HEAD   60   /* past the cap: the first records shown */
 #define DIAG_AROUND 12   /* past the cap: records on each side of a witness */
 #define DIAG_TAIL   15   /* past the cap: the last records shown */
