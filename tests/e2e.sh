@@ -27,10 +27,13 @@ else
 fi
 
 # 1b. The HTML report parses without an error (xmllint --html exits 0 even on errors, so its
-#     output must be empty) and has one matrix row per case.
+#     output must be empty, but for its three-line complaints about the HTML5 elements its HTML 4
+#     parser does not know: the diagrams' inline SVG, <details>) and has one matrix row per case.
 ncases=$(sed -n 's/^gwspec: \([0-9]*\) case(s).*/\1/p' "$OUT/run.txt")
-xmllint --html --noout "$OUT/report.html" >"$OUT/html.txt" 2>&1
-rows=$(xmllint --html --xpath 'count(//tr[@class="case"])' "$OUT/report.html" 2>>"$OUT/html.txt")
+xmllint --html --noout "$OUT/report.html" 2>&1 |
+    awk '/HTML parser error : Tag (svg|defs|marker|path|line|text|rect|circle|g|details|summary) invalid/ {skip = 3}
+         skip {skip--; next} {print}' >"$OUT/html.txt"
+rows=$(xmllint --html --xpath 'count(//tr[@class="case"])' "$OUT/report.html" 2>/dev/null)
 if [ -s "$OUT/report.html" ] && [ ! -s "$OUT/html.txt" ] && [ -n "$ncases" ] && [ "$rows" = "$ncases" ]; then
     ok "html: parses, $rows matrix rows for $ncases cases, $(wc -c <"$OUT/report.html") bytes"
 else

@@ -199,7 +199,7 @@ static const char html_css[] =
     "svg.seq g.barrier .arrow{stroke:#813d9c;stroke-width:2}svg.seq g.barrier .lbl{fill:#813d9c}\n"
     "svg.seq g.wit .hit{fill:#fff3b0}svg.seq g.wit .arrow{stroke:#c01c28;stroke-width:2.6}\n"
     "svg.seq g.wit .lbl{fill:#a51d2d;font-weight:bold}svg.seq .exp{fill:#a51d2d}\n"
-    "svg.seq .gap{fill:#777;font-style:italic}\n"
+    "svg.seq .gap{fill:#777;font-style:italic}svg.defs{position:absolute}\n"
     "pre.json-view{border:1px solid #99c;background:#f4f6ff;max-height:24em;overflow:auto}\n"
     "details>summary{cursor:pointer;color:#555}\n";
 
@@ -900,6 +900,7 @@ int hn_report_html(const char *path, const json_t *run, size_t max_records)
               "an OK case is in "
               "the JSON report (<code>--json DIR</code>).</p>\n",
               fp);
+        hn_report_html_diagram_defs(fp);
         for (i = 0; i < n; i++) {
             if (v[i].anchor)
                 html_detail(fp, run, &v[i], max_records);

@@ -98,5 +98,8 @@ json_t *hn_report_causal_order(const json_t *transcript);
  * first ones, those around each witness and the last ones are drawn, and a note says so.
  */
 void hn_report_html_diagram(FILE *fp, const json_t *c, const char *anchor, size_t cap);
+/* The arrowheads every diagram refers to (#ah, #ahw), once per page before the first diagram
+ * (ids are unique in a page). */
+void hn_report_html_diagram_defs(FILE *fp);
 
 #endif

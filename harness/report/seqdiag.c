@@ -472,6 +472,18 @@ static void diagram_lanes(struct lanes *l, const json_t *tr)
     }
 }
 
+void hn_report_html_diagram_defs(FILE *fp)
+{
+    fputs("<svg class=\"defs\" width=\"0\" height=\"0\" aria-hidden=\"true\"><defs>"
+          "<marker id=\"ah\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" "
+          "markerHeight=\"8\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">"
+          "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker>"
+          "<marker id=\"ahw\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" "
+          "markerHeight=\"8\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">"
+          "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#c01c28\"/></marker></defs></svg>\n",
+          fp);
+}
+
 void hn_report_html_diagram(FILE *fp, const json_t *c, const char *anchor, size_t cap)
 {
     const json_t *tr = json_object_get(c, "transcript");
@@ -506,13 +518,7 @@ void hn_report_html_diagram(FILE *fp, const json_t *c, const char *anchor, size_
     fprintf(fp,
             "<div class=\"diagram\"><svg class=\"seq\" "
             "width=\"%ld\" height=\"%ld\" viewBox=\"0 0 %ld %ld\" data-records=\"%zu\" "
-            "data-left-out=\"%zu\" role=\"img\" aria-label=\"sequence diagram\">\n"
-            "<defs><marker id=\"ah\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" "
-            "markerWidth=\"8\" markerHeight=\"8\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">"
-            "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker>"
-            "<marker id=\"ahw\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" "
-            "markerWidth=\"8\" markerHeight=\"8\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">"
-            "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#c01c28\"/></marker></defs>\n",
+            "data-left-out=\"%zu\" role=\"img\" aria-label=\"sequence diagram\">\n",
             width, height, width, height, n, left_out);
     for (i = 0; i < json_array_size(l.names); i++) {
         long x = lane_x(i);

@@ -682,6 +682,8 @@ static void test_report_html_matrix(void)
     CU_ASSERT_PTR_NOT_NULL(
         strstr(html, "<span class=\"v v-fail known\" title=\"known: bare complete (#959)\">"
                      "FAILED known</span>"));
+    /* the arrowheads are defined once per page (ids are unique) */
+    CU_ASSERT_EQUAL(occurrences(html, "id=\"ah\""), 1);
     /* the front page lists the known failures with their reason */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<h2>Known failures (1)</h2>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "5.2.1-codex</a></td><td>bare complete (#959)</td>"));
