@@ -808,6 +808,9 @@ static json_t *run_all(const struct hn_run_cfg *cfg, struct ctx *x, struct hn_ca
     json_object_set_new(run, "rerun", json_string(whole));
     free(whole);
     json_object_set_new(run, "version", json_string(HN_VERSION));
+    if (wc_json_str(x->target->profile, "description")) /* the target and its version in words */
+        json_object_set_new(run, "target_description",
+                            json_string(wc_json_str(x->target->profile, "description")));
     if (cfg->argc > 0) {
         char *cmd = command_line(cfg);
         json_object_set_new(run, "command", json_string(cmd));

@@ -270,7 +270,14 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
         known += known_failure(v[i].c);
     }
     fputs("<table class=\"facts\">\n", fp);
-    html_fact(fp, "target", hn_report_str_or(run, "target", "?"), false);
+    if (wc_json_str(run, "target_description")) {
+        char *desc = wc_xasprintf("%s: %s", hn_report_str_or(run, "target", "?"),
+                                  wc_json_str(run, "target_description"));
+        html_fact(fp, "target", desc, false);
+        free(desc);
+    } else {
+        html_fact(fp, "target", hn_report_str_or(run, "target", "?"), false);
+    }
     if (wc_json_str(run, "mutant"))
         html_fact(fp, "mutant", wc_json_str(run, "mutant"), false);
     html_fact(fp, "spec", hn_report_str_or(run, "spec", "chatgw/1.0"), false);
