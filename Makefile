@@ -78,7 +78,7 @@ UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-c
 
 .PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
         clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay fuzz-check \
-        fuzz-short
+        fuzz-short browser
 all: $(BINS)
 
 help:
@@ -107,6 +107,9 @@ help:
 	@echo "  bench-check       gwspec check on synthetic transcripts: records/s, peak memory, linearity"
 	@echo "  lint              gwspec lint over every case file (both dialects), then tests/lint-code.sh: symbol prefixes,"
 	@echo "                    self-contained headers, wc_banned.h, registered test suites"
+	@echo "  browser           the HTML report of a mutant run in headless Chromium (tests/browser-report.py;"
+	@echo "                    installs chromium when root, else skipped): no console error, no network,"
+	@echo "                    one arrow per record, witnesses highlighted; screenshots in build/browser/"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
 	@echo "  clean             remove every build directory (build/, bin/, build-asan/, build-cov/,"
@@ -198,6 +201,12 @@ unit: $(UNIT_BINS)
 
 e2e: all
 	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
+
+# browser: not part of check (Chromium is big and slow to start); BROWSER_SHOT=FILE also writes
+# the failing case's diagram there (harness/report/seqdiag-example.png is one)
+browser: all
+	@GWSPEC=$(BIN)/gwspec /usr/bin/python3 tests/browser-report.py --out $(BUILD)/browser \
+	  $(if $(BROWSER_SHOT),--shot $(BROWSER_SHOT))
 
 # fuzz-check: every fuzz target for a few seconds beside its committed corpus (fuzz/README.md)
 check: unit lint e2e fuzz-replay fuzz-check mutate-check

@@ -27,10 +27,13 @@ else
 fi
 
 # 1b. The HTML report parses without an error (xmllint --html exits 0 even on errors, so its
-#     output must be empty) and has one matrix row per case.
+#     output must be empty, but for its three-line complaints about the HTML5 elements its HTML 4
+#     parser does not know: the diagrams' inline SVG, <details>) and has one matrix row per case.
 ncases=$(sed -n 's/^gwspec: \([0-9]*\) case(s).*/\1/p' "$OUT/run.txt")
-xmllint --html --noout "$OUT/report.html" >"$OUT/html.txt" 2>&1
-rows=$(xmllint --html --xpath 'count(//tr[@class="case"])' "$OUT/report.html" 2>>"$OUT/html.txt")
+xmllint --html --noout "$OUT/report.html" 2>&1 |
+    awk '/HTML parser error : Tag (svg|defs|marker|path|line|text|rect|circle|g|details|summary) invalid/ {skip = 3}
+         skip {skip--; next} {print}' >"$OUT/html.txt"
+rows=$(xmllint --html --xpath 'count(//tr[@class="case"])' "$OUT/report.html" 2>/dev/null)
 if [ -s "$OUT/report.html" ] && [ ! -s "$OUT/html.txt" ] && [ -n "$ncases" ] && [ "$rows" = "$ncases" ]; then
     ok "html: parses, $rows matrix rows for $ncases cases, $(wc -c <"$OUT/report.html") bytes"
 else
@@ -1051,6 +1054,38 @@ if grep -q "4.9.1-gateway-step.yaml:8:5: 'connect' is a step of a gateway case" 
 else
     cat "$sr_dir/lint1.txt" "$sr_dir/lint2.txt" >"$sr_dir/lint.txt"
     bad "server role: lint of the step roles" "$sr_dir/lint.txt"
+fi
+
+# 25-triage. Issue 17: under --mutant leak-provider-id, 3.1.1-unknown-type's failure leads with its
+#      reason (no_native_ids), the step failure that shares its witness is charged to R-MAP-2 (the
+#      step cites R-IN-2: the cause is the leak, not the unknown type), the step is named as
+#      file:line; a baselined failure is one KNOWN line; `gwspec report --html`
+#      writes the page again from the --json directory, with one diagram arrow per transcript
+#      record (the browser test, `make browser`, renders it; it is not run here).
+tri=$OUT/triage
+mkdir -p "$tri"
+$GW run --seed 3 --mutant leak-provider-id --json "$tri/json" --html "$tri/run.html" \
+    cases/3-inbound/3.1.1-unknown-type.yaml >"$tri/run.txt" 2>&1
+trc=$?
+$GW report --html "$tri/again.html" "$tri/json" >"$tri/report.txt" 2>&1
+rrc=$?
+$GW run --seed 1 --mutant complete-success-when-aborted --baseline tests/baselines/abort-known.yaml \
+    --filter '6.0.1*' cases/6-abort >"$tri/known.txt" 2>&1
+krc=$?
+nrec=$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["transcript"]) - 1)' \
+    "$tri/json/cases/3.1.1-unknown-type.json" 2>/dev/null)
+narrows=$(grep -o '<g class="rec ' "$tri/again.html" 2>/dev/null | wc -l)
+if [ $trc = 1 ] && [ $rrc = 0 ] && [ $krc = 0 ] \
+   && sed -n 3p "$tri/run.txt" | grep -q "^      c1: native id 'nat-[0-9a-f]*' (announced at record [0-9]*) appears in " \
+   && grep -q '^        R-MAP-2 (the invariant no_native_ids above names the same frame; the step cites R-IN-2)$' "$tri/run.txt" \
+   && grep -qE '^        at cases/3-inbound/3\.1\.1-unknown-type\.yaml:[0-9]+ \(step [0-9]+\)$' "$tri/run.txt" \
+   && grep -q '^  KNOWN        6.0.1-abort-mid-stream ' "$tri/known.txt" && ! grep -q 'expected:' "$tri/known.txt" \
+   && [ -n "$nrec" ] && [ "$narrows" = "$nrec" ] && ! grep -q 'src=' "$tri/again.html"; then
+    ok "triage: reason first, charged to the invariant's requirement, file:line; KNOWN in one line; gwspec report --html: $narrows arrows for $nrec records"
+else
+    echo "exit $trc / $rrc / $krc; arrows $narrows, records ${nrec:-?}" >>"$tri/run.txt"
+    cat "$tri/report.txt" "$tri/known.txt" >>"$tri/run.txt"
+    bad "triage: console reason, charge, file:line, KNOWN; report --html" "$tri/run.txt"
 fi
 
 echo

@@ -242,6 +242,7 @@ void hn_case_free(struct hn_case *c)
     free(c->file);
     json_decref(c->root);
     json_decref(c->matrix);
+    json_decref(c->step_lines);
     free(c);
 }
 
@@ -2358,7 +2359,7 @@ static json_t *default_ignore(const struct hn_wire *w)
 
 /* Make the subcases of a linted case and append them to out. */
 static void expand(const json_t *root, const json_t *providers, const char *file,
-                   const struct hn_wire *wire, struct hn_caselist *out)
+                   const struct hn_wire *wire, const json_t *lines, struct hn_caselist *out)
 {
     json_t *matrix = json_object_get(root, "matrix");
     size_t total = 1, nkeys = json_object_size(matrix);
@@ -2427,11 +2428,26 @@ static void expand(const json_t *root, const json_t *providers, const char *file
         c->own_target = json_is_true(json_object_get(r, "own_target"));
         c->target_settings = json_object_get(r, "target_settings");
         c->own_users = json_is_true(json_object_get(r, "own_users"));
+        c->step_lines = json_incref((json_t *)lines);
         c->timeout_ms = 5000;
         if (json_is_integer(json_object_get(r, "timeout_ms")))
             c->timeout_ms = json_integer_value(json_object_get(r, "timeout_ms"));
         hn_caselist_add(out, c);
     }
+}
+
+/* The 1-based line of each top-level step, 0 when the loader has no mark for it. New array. */
+static json_t *step_lines(const struct wc_yaml_doc *doc, const json_t *steps)
+{
+    json_t *lines = json_array();
+
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        int line = 0, col = 0;
+        if (!wc_yaml_index_pos(doc, steps, i, &line, &col))
+            line = 0;
+        json_array_append_new(lines, json_integer(line));
+    }
+    return lines;
 }
 
 static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_spec *spec,
@@ -2463,8 +2479,11 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
     else
         lint_steps(&l, root, false);
 
-    if (l.nerr == 0)
-        expand(root, providers, name, spec_wire(spec), out);
+    if (l.nerr == 0) {
+        json_t *lines = step_lines(doc, json_object_get(root, "steps"));
+        expand(root, providers, name, spec_wire(spec), lines, out);
+        json_decref(lines);
+    }
     json_decref(providers);
     json_decref(l.known);
     json_decref(l.scripts);

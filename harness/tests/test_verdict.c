@@ -374,7 +374,43 @@ static void test_verdict_baseline_errors_have_positions(void)
     }
 }
 
+/* hn_failures_charge: a step failure that shares a witness record with an invariant failure is
+ * charged to the invariant's requirement; "requirement" stays. */
+static void test_failures_charge(void)
+{
+    json_t *c = json_pack("{s:[{s:s, s:s, s:[i]}, {s:s, s:s, s:s, s:[i, i]}, {s:s, s:s, s:[i]}]}",
+                          "failures", "requirement", "R-IN-2", "kind", "step", "witness", 14,
+                          "requirement", "R-MAP-2", "kind", "invariant", "checker", "no_native_ids",
+                          "witness", 9, 14, "requirement", "R-IN-3", "kind", "step", "witness", 20);
+    json_t *fails = json_object_get(c, "failures");
+
+    CU_ASSERT_EQUAL(hn_failures_charge(c), 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 0), "charged_to"), "R-MAP-2");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 0), "requirement"), "R-IN-2");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(fails, 0), "cause")), 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 1), "charged_to"), "R-MAP-2");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 2), "charged_to"), "R-IN-3");
+    CU_ASSERT_PTR_NULL(json_object_get(json_array_get(fails, 2), "cause"));
+    json_t *ch = json_object_get(c, "charged");
+    CU_ASSERT_EQUAL(json_array_size(ch), 2);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(ch, 0)), "R-MAP-2");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(ch, 1)), "R-IN-3");
+    json_decref(c);
+
+    /* no shared record: nothing is charged elsewhere */
+    c = json_pack("{s:[{s:s, s:s, s:[i]}, {s:s, s:s, s:[i]}]}", "failures", "requirement", "R-IN-2",
+                  "kind", "step", "witness", 3, "requirement", "R-MAP-2", "kind", "invariant",
+                  "witness", 4);
+    CU_ASSERT_EQUAL(hn_failures_charge(c), 0);
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_array_get(json_object_get(c, "failures"), 0), "charged_to"), "R-IN-2");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(c, "charged"), 0)),
+                           "R-IN-2");
+    json_decref(c);
+}
+
 static CU_TestInfo verdict_tests[] = {
+    {"failures_charge", test_failures_charge},
     {"names_round_trip", test_verdict_names_round_trip},
     {"grading", test_verdict_grading},
     {"baseline_marks_known_and_stale", test_verdict_baseline_marks_known_and_stale},
