@@ -219,7 +219,8 @@ void hn_rt_server_attempts(struct rt *rt, size_t added)
 {
     for (size_t i = rt->srv.n - added; i < rt->srv.n; i++) {
         struct hn_srv_attempt *a = &rt->srv.at[i];
-        a->rec_n = hn_rt_add_record(rt, json_pack("{s:s, s:i}", "t", "attempt", "n", (int)i + 1));
+        a->rec_n =
+            hn_rt_add_record(rt, json_pack("{s:s, s:i}", "t", "attempt", "attempt", (int)i + 1));
     }
 }
 
