@@ -407,6 +407,62 @@ static void check_input_open_after_result(struct ctx *x)
     json_decref(result_at);
 }
 
+/*
+ * CC-TURN-1: the control protocol keeps working after a result. On a connection where a
+ * control_request of a subtype other than can_use_tool was answered before the first result,
+ * one sent after a result that is never answered is the client gone deaf at the result (the
+ * sentinel that ends the case is such a request: its silence is what proves it).
+ */
+static void check_control_after_result(struct ctx *x)
+{
+    json_t *state = json_object(); /* conn -> {answered_before, result_at} */
+    size_t i, j;
+    json_t *r, *q;
+
+    json_array_foreach(x->recs, i, r)
+    {
+        const json_t *f = sframe(r, "send");
+        if (!f)
+            continue;
+        json_t *st = json_object_get(state, conn_of(r));
+        if (!st) {
+            st = json_object();
+            json_object_set_new(state, conn_of(r), st);
+        }
+        if (is_type(f, "result") && !json_object_get(st, "result_at")) {
+            json_object_set_new(st, "result_at", json_integer((json_int_t)i));
+            continue;
+        }
+        const char *id = wc_json_str(f, "request_id");
+        const char *sub = wc_json_str(json_object_get(f, "request"), "subtype");
+        if (!is_type(f, "control_request") || !id || !sub || !strcmp(sub, "can_use_tool"))
+            continue;
+        bool answered = false;
+        json_array_foreach(x->recs, j, q)
+        {
+            const char *aid = j > i ? answer_id(sframe(q, "recv")) : NULL;
+            if (aid && !strcmp(aid, id)) {
+                answered = true;
+                break;
+            }
+        }
+        if (!json_object_get(st, "result_at")) {
+            if (answered)
+                json_object_set_new(st, "answered_before", json_true());
+            continue;
+        }
+        if (!json_is_true(json_object_get(st, "answered_before")))
+            continue;
+        x->exercised = true;
+        if (!answered)
+            report(x, "CC-TURN-1", (size_t)json_integer_value(json_object_get(st, "result_at")), i,
+                   "request %s (subtype %s) after a result was never answered; the same kind of "
+                   "request before the result was",
+                   id, sub);
+    }
+    json_decref(state);
+}
+
 /* catalog_valid: every line the client wrote is one the catalog defines, with its fields. */
 static void check_catalog(struct ctx *x)
 {
@@ -465,6 +521,9 @@ static const struct checker checkers[] = {
     {{"responses_matched", "CC-CTL-6",
       "the client's response notes name a request the CLI answered, of the subtype it asked"},
      check_responses_matched},
+    {{"control_after_result", "CC-TURN-1",
+      "a request answered before the first result is answered after it too (C-4)"},
+     check_control_after_result},
     {{"input_open_after_result", "CC-TURN-2",
       "the client does not end the CLI's stdin after a result unless told to (C-4)"},
      check_input_open_after_result},
