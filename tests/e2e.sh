@@ -1058,7 +1058,7 @@ fi
 # passes against the reference client at -j 2 and the CLI's argv is in the open records; (b) the
 # mutant answer-cancelled (the Agent SDK's own behaviour) fails 3.2.1 on CC-CTL-3 (exit 1), and
 # close-stdin-after-result fails 4.1.2 on CC-TURN-2; (c) the relay without GWSPEC_CLI_URL, and
-# with nothing listening there, exits 1 with a message; (d) no client process outlives its case;
+# with nothing listening there, exits 1 with a message, and answers -v without either; (d) no client process outlives its case;
 # (e) lint gives file:line:col for a bad step of a claude-control case.
 cc_dir=$OUT/claude-control
 mkdir -p "$cc_dir"
@@ -1094,9 +1094,11 @@ if [ -x "$BIN/gwspec-client" ] && [ -x "$BIN/gwspec-cli-relay" ]; then
     cc_rc=$?
     GWSPEC_CLI_URL=ws://127.0.0.1:9/none "$BIN/gwspec-cli-relay" --verbose </dev/null >"$cc_dir/r2.txt" 2>&1
     cc_rc2=$?
+    cc_ver=$(env -u GWSPEC_CLI_URL "$BIN/gwspec-cli-relay" -v 2>&1)
     if [ $cc_rc = 1 ] && grep -q 'GWSPEC_CLI_URL is not set' "$cc_dir/r1.txt" && [ $cc_rc2 = 1 ] &&
-       grep -q 'cannot connect to GWSPEC_CLI_URL' "$cc_dir/r2.txt"; then
-        ok "claude-control: the relay exits 1 with a message without a URL or a listener"
+       grep -q 'cannot connect to GWSPEC_CLI_URL' "$cc_dir/r2.txt" &&
+       [ "$cc_ver" = "2.1.0 (gwspec-cli-relay)" ]; then
+        ok "claude-control: the relay exits 1 with a message without a URL or a listener; -v needs neither"
     else
         cat "$cc_dir/r1.txt" "$cc_dir/r2.txt" >"$cc_dir/r.txt"
         bad "claude-control: the relay's failures (exit $cc_rc, $cc_rc2)" "$cc_dir/r.txt"
