@@ -1055,7 +1055,8 @@ fi
 
 # 25-claude-control. The second client dialect (claude-control/1: the SDK's side of the stdio
 # control protocol; the harness plays the CLI through bin/gwspec-cli-relay). (a) The catalog
-# passes against the reference client at -j 2 and the CLI's argv is in the open records; (b) the
+# passes against the reference client at -j 2, the CLI's argv is in the open records and the JSON
+# report validates against spec/report's schemas; (b) the
 # mutant answer-cancelled (the Agent SDK's own behaviour) fails 3.2.1 on CC-CTL-3 (exit 1), and
 # close-stdin-after-result fails 4.1.2 on CC-TURN-2; (c) the relay without GWSPEC_CLI_URL, and
 # with nothing listening there, exits 1 with a message, and answers -v without either; (d) no client process outlives its case;
@@ -1068,9 +1069,11 @@ if [ -x "$BIN/gwspec-client" ] && [ -x "$BIN/gwspec-cli-relay" ]; then
     cc_rc=$?
     cc_argv=$(jq -r '.transcript[] | select(.t == "open") | .argv | index("--permission-prompt-tool")' \
         "$cc_dir"/ok/cases/1.1.1-stream-json-flags.json 2>/dev/null)
+    /usr/bin/python3 tests/validate-reports.py "$cc_dir/ok" >>"$cc_dir/ok.txt" 2>&1
+    cc_schema=$?
     if [ $cc_rc = 0 ] && grep -q ' passed, 0 failed$' "$cc_dir/ok.txt" && [ -n "$cc_argv" ] &&
-       [ "$cc_argv" != null ]; then
-        ok "claude-control: the catalog passes against the reference client ($(tail -1 "$cc_dir/ok.txt")), argv in the open record"
+       [ "$cc_argv" != null ] && [ $cc_schema = 0 ]; then
+        ok "claude-control: the catalog passes against the reference client ($(grep " passed, " "$cc_dir/ok.txt" | tail -1)), argv in the open record, the JSON report validates"
     else
         bad "claude-control: the catalog against the reference client (exit $cc_rc, argv ${cc_argv:-none})" "$cc_dir/ok.txt"
     fi
