@@ -61,7 +61,7 @@ HN_SRCS  := $(filter-out harness/tests/%,$(HN_SRCS))
 # scripts), reached through the include path.
 MP_SCRIPT_SRCS := mock-providers/script.c
 # reference-client/: the reference client of the client dialects (prefix rc_), bin/gwspec-client
-RC_SRCS  := $(filter-out reference-client/main.c,$(wildcard reference-client/*.c))
+RC_SRCS  := $(filter-out reference-client/main.c reference-client/relay.c,$(wildcard reference-client/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
@@ -72,7 +72,7 @@ MP_SCRIPT_OBJS := $(call obj,$(MP_SCRIPT_SRCS))
 RC_OBJS  := $(call obj,$(RC_SRCS))
 
 BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
-        $(BIN)/gwspec-badgw $(BIN)/gwspec-client
+        $(BIN)/gwspec-badgw $(BIN)/gwspec-client $(BIN)/gwspec-cli-relay
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-client,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
@@ -85,7 +85,8 @@ help:
 	@echo "make targets:"
 	@echo "  all (default)     build every binary into $(BIN)/: $(notdir $(BINS))"
 	@echo "  conform           build, then run the suite against the embedded reference gateway"
-	@echo "  conform-client    the client catalogs (claude-remote/1) against the reference client"
+	@echo "  conform-client    the client catalogs (claude-remote/1, claude-control/1) against the"
+	@echo "                    reference client"
 	@echo "                    (GWSPEC_ARGS= adds gwspec run options)"
 	@echo "  check             unit, then e2e"
 	@echo "  unit              the CUnit tests of every layer"
@@ -133,6 +134,12 @@ $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BIN)/gwspec-client: $(call obj,reference-client/main.c) $(RC_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# The Claude Code CLI as claude-control/1 plays it: stdin/stdout lines relayed to the harness's
+# WebSocket at $GWSPEC_CLI_URL (reference-client/relay.c; lib/ and jansson only).
+$(BIN)/gwspec-cli-relay: $(call obj,reference-client/relay.c) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
@@ -195,6 +202,8 @@ conform: all
 conform-client: all
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-remote/1 \
 	  --target fixtures/targets/reference-client.yaml $(GWSPEC_ARGS)
+	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-control/1 \
+	  --target fixtures/targets/reference-client-control.yaml $(GWSPEC_ARGS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
@@ -305,6 +314,7 @@ lint: all
 	$(BIN)/gwspec lint
 	$(BIN)/gwspec lint --spec-version dispatch-ws/1
 	$(BIN)/gwspec lint --spec-version claude-remote/1
+	$(BIN)/gwspec lint --spec-version claude-control/1
 	@bash tests/lint-code.sh $(BUILD)
 
 # Every build directory a target makes: this Makefile's, the ASan build's, and the mutation

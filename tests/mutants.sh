@@ -13,9 +13,10 @@
 # no case or no mutant.
 # Each dialect in turn: chatgw/1 (every mutant not named dispatch-*, the default profile),
 # dispatch-ws/1 (the dispatch-* mutants, fixtures/targets/reference-dispatch.yaml) and the client
-# dialect claude-remote/1 (the reference client's mutants that break a CR- requirement,
-# fixtures/targets/reference-client.yaml); one matrix, one traceability section and one summary
-# line per dialect.
+# dialects claude-remote/1 and claude-control/1 (the reference client's mutants of each dialect,
+# `gwspec-client --dialect D --list-mutants`, against fixtures/targets/reference-client.yaml and
+# reference-client-control.yaml); one matrix, one traceability section and one summary line per
+# dialect.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${GWSPEC_BIN:-bin}
@@ -38,6 +39,7 @@ DSPEC=() DSEL=()
 case $dialect in
 dispatch-ws/1) target=fixtures/targets/reference-dispatch.yaml ;;
 claude-remote/1) target=fixtures/targets/reference-client.yaml ;;
+claude-control/1) target=fixtures/targets/reference-client-control.yaml ;;
 *) target= ;;
 esac
 if [ -n "$target" ]; then
@@ -57,12 +59,14 @@ fi
 
 # --- 2. mutants --------------------------------------------------------------------------
 # The gateway's mutants (`--mutant list`) for the gateway dialects; the reference client's
-# (`--list-mutants`: name, requirement, effect) for a client dialect, chosen by the prefix of
-# the requirement each breaks.
+# (`--dialect D --list-mutants`: name, the requirement it breaks in D, effect) for a client
+# dialect, kept by the prefix of the dialect's requirement ids.
 case $dialect in
-claude-remote/1)
-    $BIN/gwspec-client --list-mutants >"$OUT/all.txt" || { echo "cannot list client mutants"; exit 1; }
-    awk '$2 ~ /^CR-/' "$OUT/all.txt" >"$OUT/list.txt" ;;
+claude-remote/1 | claude-control/1)
+    $BIN/gwspec-client --dialect "${dialect%/1}" --list-mutants >"$OUT/all.txt" ||
+        { echo "cannot list client mutants"; exit 1; }
+    if [ "$dialect" = claude-remote/1 ]; then prefix=CR-; else prefix=CC-; fi
+    awk -v p="$prefix" 'index($2, p) == 1' "$OUT/all.txt" >"$OUT/list.txt" ;;
 *)
     $GWSPEC_GATEWAY --mutant list >"$OUT/all.txt" || { echo "cannot list mutants"; exit 1; }
     if [ "$dialect" = dispatch-ws/1 ]; then
@@ -151,7 +155,7 @@ echo
 }
 
 # GWSPEC_MUTANT_DIALECTS="claude-remote/1" runs some of them only.
-for d in ${GWSPEC_MUTANT_DIALECTS:-chatgw/1 dispatch-ws/1 claude-remote/1}; do
+for d in ${GWSPEC_MUTANT_DIALECTS:-chatgw/1 dispatch-ws/1 claude-remote/1 claude-control/1}; do
     one_dialect "$d"
 done
 echo "traceability: reports/traceability.md"

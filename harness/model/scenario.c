@@ -1504,20 +1504,29 @@ static void lint_within(struct lint *l, const json_t *step, const struct hn_step
 
 /* ---- the server role's steps (exec/run_server.c) ------------------------------------------- */
 
-/* accept: true | {expect_path: PATTERN, expect_header: {name: PATTERN}, pong: false}: the next
- * connection becomes s<N> (with pong: false, the harness answers none of its pings). */
+/* accept: true | {expect_path: PATTERN, expect_header: {name: PATTERN}, expect_argv: PATTERN,
+ * pong: false}: the next connection becomes s<N> (with pong: false, the harness answers none of
+ * its pings). */
 static void lint_step_accept(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "accept");
     char sn[24];
 
     if (json_is_object(v)) {
-        static const char *const keys[] = {"expect_path", "expect_header", "pong", NULL};
+        static const char *const keys[] = {"expect_path", "expect_header", "expect_argv", "pong",
+                                           NULL};
         check_keys(l, v, keys, "accept");
         json_t *pg = json_object_get(v, "pong");
         if (pg && !json_is_boolean(pg))
             lerr(l, v, "pong", pg, "'pong' is true or false, not %s", type_name(pg));
         json_t *p = json_object_get(v, "expect_path"), *h = json_object_get(v, "expect_header");
+        json_t *av = json_object_get(v, "expect_argv");
+        if (av && !json_is_array(av))
+            lerr(l, v, "expect_argv", av,
+                 "'expect_argv' is a list pattern of the client's argv (X-Gwspec-Argv), not %s",
+                 type_name(av));
+        else if (av)
+            check_pattern(l, v, "expect_argv", av);
         if (p && !json_is_string(p))
             lerr(l, v, "expect_path", p, "'expect_path' is a string pattern, not %s", type_name(p));
         else if (p)
@@ -1541,7 +1550,8 @@ static void lint_step_accept(struct lint *l, const json_t *step, const char *nam
         }
     } else if (!json_is_true(v) && !json_is_null(v)) {
         lerr(l, step, "accept", v,
-             "'accept' takes true or {expect_path, expect_header, pong}, not %s", type_name(v));
+             "'accept' takes true or {expect_path, expect_header, expect_argv, pong}, not %s",
+             type_name(v));
     }
     snprintf(sn, sizeof(sn), "s%d", ++l->naccept);
     json_object_set_new(l->connected, sn, json_true());
