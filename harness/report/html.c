@@ -256,10 +256,71 @@ static void html_coverage(FILE *fp, const json_t *run)
     fputs("</td></tr>\n", fp);
 }
 
+/* The facts row of a --repeat run: the flaky cases with their verdicts, one per repetition. */
+static void html_repeat_row(FILE *fp, const json_t *run)
+{
+    json_t *flaky = json_object_get(run, "flaky"), *f, *fv;
+    size_t i;
+
+    if (hn_report_int_or(run, "repeat", 1) <= 1)
+        return;
+    fprintf(fp, "<tr><th>repeat</th><td>%lld repetitions; ", hn_report_int_or(run, "repeat", 1));
+    if (!json_array_size(flaky))
+        fputs("no case is flaky", fp);
+    json_array_foreach(flaky, i, f)
+    {
+        size_t j;
+        fputs(i ? ", " : "<span class=\"v v-flaky\">flaky</span> ", fp);
+        html_el(fp, "code", NULL, hn_report_str_or(f, "id", "?"));
+        fputs(" (", fp);
+        json_array_foreach(json_object_get(f, "verdicts"), j, fv)
+        {
+            fputs(j ? ", " : "", fp);
+            html_put(fp, json_is_string(fv) ? json_string_value(fv) : "-");
+        }
+        fputc(')', fp);
+    }
+    fputs("</td></tr>\n", fp);
+}
+
+/* The facts row of a run with a baseline: known failures, stale entries, its target. */
+static void html_baseline_row(FILE *fp, const json_t *base)
+{
+    json_t *stale = json_object_get(base, "stale"), *s;
+    size_t i;
+
+    if (!base)
+        return;
+    fprintf(fp, "<tr><th>baseline</th><td>%lld known failure%s", hn_report_int_or(base, "known", 0),
+            hn_report_int_or(base, "known", 0) == 1 ? "" : "s");
+    if (json_array_size(stale)) {
+        fprintf(fp, "; <span class=\"v v-fail\">%zu stale</span> (", json_array_size(stale));
+        json_array_foreach(stale, i, s)
+        {
+            fputs(i ? ", " : "", fp);
+            html_put(fp, json_string_value(s));
+        }
+        fputc(')', fp);
+    } else {
+        fputs("; none stale", fp);
+    }
+    if (hn_report_int_or(base, "not_run", 0))
+        fprintf(fp, "; %lld not run", hn_report_int_or(base, "not_run", 0));
+    if (wc_json_str(base, "target")) {
+        fputs("; for target ", fp);
+        html_put(fp, wc_json_str(base, "target"));
+    }
+    if (wc_json_str(base, "warning")) {
+        fputs("<br><span class=\"v v-ns\">warning</span> ", fp);
+        html_put(fp, wc_json_str(base, "warning"));
+    }
+    fputs("</td></tr>\n", fp);
+}
+
 static void html_header(FILE *fp, const json_t *run, const struct html_case *v, size_t n)
 {
     struct tally t = hn_report_count(run);
-    json_t *base = json_object_get(run, "baseline"), *stale = json_object_get(base, "stale"), *s;
+    json_t *base = json_object_get(run, "baseline");
     long per[HN_ERROR + 1] = {0}, known = 0;
     char *txt;
     size_t i;
@@ -305,27 +366,7 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
     if (known)
         fprintf(fp, "<span class=\"v v-fail known\">known %ld</span>", known);
     fputs("</td></tr>\n", fp);
-    if (hn_report_int_or(run, "repeat", 1) > 1) {
-        json_t *flaky = json_object_get(run, "flaky"), *f, *fv;
-        fprintf(fp, "<tr><th>repeat</th><td>%lld repetitions; ",
-                hn_report_int_or(run, "repeat", 1));
-        if (!json_array_size(flaky))
-            fputs("no case is flaky", fp);
-        json_array_foreach(flaky, i, f)
-        {
-            size_t j;
-            fputs(i ? ", " : "<span class=\"v v-flaky\">flaky</span> ", fp);
-            html_el(fp, "code", NULL, hn_report_str_or(f, "id", "?"));
-            fputs(" (", fp);
-            json_array_foreach(json_object_get(f, "verdicts"), j, fv)
-            {
-                fputs(j ? ", " : "", fp);
-                html_put(fp, json_is_string(fv) ? json_string_value(fv) : "-");
-            }
-            fputc(')', fp);
-        }
-        fputs("</td></tr>\n", fp);
-    }
+    html_repeat_row(fp, run);
     if (wc_json_str(run, "rerun")) {
         html_fact(fp, "rerun", wc_json_str(run, "rerun"), true);
     } else {
@@ -334,33 +375,7 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
         free(txt);
     }
     html_coverage(fp, run);
-    if (base) {
-        fprintf(fp, "<tr><th>baseline</th><td>%lld known failure%s",
-                hn_report_int_or(base, "known", 0),
-                hn_report_int_or(base, "known", 0) == 1 ? "" : "s");
-        if (json_array_size(stale)) {
-            fprintf(fp, "; <span class=\"v v-fail\">%zu stale</span> (", json_array_size(stale));
-            json_array_foreach(stale, i, s)
-            {
-                fputs(i ? ", " : "", fp);
-                html_put(fp, json_string_value(s));
-            }
-            fputc(')', fp);
-        } else {
-            fputs("; none stale", fp);
-        }
-        if (hn_report_int_or(base, "not_run", 0))
-            fprintf(fp, "; %lld not run", hn_report_int_or(base, "not_run", 0));
-        if (wc_json_str(base, "target")) {
-            fputs("; for target ", fp);
-            html_put(fp, wc_json_str(base, "target"));
-        }
-        if (wc_json_str(base, "warning")) {
-            fputs("<br><span class=\"v v-ns\">warning</span> ", fp);
-            html_put(fp, wc_json_str(base, "warning"));
-        }
-        fputs("</td></tr>\n", fp);
-    }
+    html_baseline_row(fp, base);
     fputs("</table>\n", fp);
 }
 
