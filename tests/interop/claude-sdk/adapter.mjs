@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// adapter.mjs: the Claude Agent SDK (npm @anthropic-ai/claude-agent-sdk) as a client program of
+// gwspec's server role, dialect claude-control/1. The harness plays the Claude Code CLI; the SDK
+// spawns the CLI relay (bin/gwspec-cli-relay, `--cli`) as its `pathToClaudeCodeExecutable`, and the
+// relay carries the SDK's stdin and stdout to the harness over a WebSocket ($GWSPEC_CLI_URL).
+//
+//   node adapter.mjs --sdk DIR --ctl HOST:PORT --case TOKEN --cli PATH [--url URL] [-v]
+//
+// The adapter only maps the client control channel's acts to SDK calls and the SDK's callbacks and
+// messages to notes; every protocol frame (initialize, control_response, interrupt, the answers to
+// unknown subtypes and to cancels) is the SDK's own code. One query() per run, with streaming input.
+//
+// Acts ({"t":"act","id":K,"act":{NAME:ARGS}}, answered {"t":"acted","id":K,"ok":..,"result":..}):
+//   send_user {text, uuid?}    one user message into the query's input       -> sent | refused
+//   interrupt {}               q.interrupt() (its outcome: note interrupt_done) -> sent
+//   answer_permission allow|deny|{behavior, request_id?, message?, updatedInput?}
+//                              resolves the pending canUseTool callback (by id, else the newest)
+//                              -> sent | refused (none pending)
+//   close {}                   ends the input iterable: the SDK closes the CLI's stdin -> sent
+//   quit {}                    answers, then exits 0
+// Notes ({"t":"note","what":..}): started, permission_pending{request_id, tool_name, tool_use_id},
+//   cancelled{request_id} (the callback's AbortSignal fired: the prompt is gone, the callback
+//   rejects with the signal's reason, as an aborted operation does), rendered{type, subtype?,
+//   uuid?} for every message the query yields, result{subtype, is_error}, interrupt_done{ok,
+//   error?}, ended{error?} when the query's iterator finishes.
+// Exit status: 0 (quit, the channel closed, SIGTERM), 1 (the SDK cannot be loaded, no channel),
+// 2 (usage).
+import net from 'node:net';
+import path from 'node:path';
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+function usage(msg) {
+  process.stderr.write(`adapter: ${msg}\nusage: node adapter.mjs --sdk DIR --ctl HOST:PORT ` +
+    `--case TOKEN --cli PATH [--url URL] [-v]\n`);
+  process.exit(2);
+}
+
+const opt = { verbose: 0 };
+{
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i];
+    const val = () => (i + 1 < a.length ? a[++i] : usage(`${k} needs a value`));
+    if (k === '--sdk') opt.sdk = val();
+    else if (k === '--ctl') opt.ctl = val();
+    else if (k === '--case') opt.caseToken = val();
+    else if (k === '--cli') opt.cli = val();
+    else if (k === '--url') opt.url = val();
+    else if (k === '-v') opt.verbose++;
+    else usage(`unknown argument ${k}`);
+  }
+  if (!opt.sdk || !opt.ctl || !opt.cli) usage('--sdk, --ctl and --cli are required');
+}
+const log = (...m) => { if (opt.verbose) process.stderr.write(`adapter: ${m.join(' ')}\n`); };
+
+// ---- the SDK ------------------------------------------------------------------------------
+let sdk, sdkVersion = '?';
+try {
+  const dir = path.resolve(opt.sdk);
+  sdkVersion = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  sdk = await import(pathToFileURL(path.join(dir, 'sdk.mjs')).href);
+} catch (e) {
+  process.stderr.write(`adapter: cannot load the SDK from ${opt.sdk}: ${e.message}\n`);
+  process.exit(1);
+}
+
+// ---- the client control channel -------------------------------------------------------------
+const [host, port] = (() => {
+  const i = opt.ctl.lastIndexOf(':');
+  if (i <= 0) usage('--ctl is HOST:PORT');
+  return [opt.ctl.slice(0, i), Number(opt.ctl.slice(i + 1))];
+})();
+const ctl = net.connect({ host, port });
+let ctlUp = false;
+function send(obj) {
+  if (!ctlUp) return;
+  log('->', JSON.stringify(obj));
+  ctl.write(JSON.stringify(obj) + '\n');
+}
+const note = (what, fields = {}) => send({ t: 'note', what, ...fields });
+const acted = (id, ok, result, error) =>
+  send({ t: 'acted', id, ok, ...(result ? { result } : {}), ...(error ? { error } : {}) });
+
+ctl.on('error', (e) => {
+  process.stderr.write(`adapter: control channel ${opt.ctl}: ${e.message}\n`);
+  process.exit(ctlUp ? 0 : 1);
+});
+ctl.on('close', () => { log('control channel closed'); process.exit(0); });
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
+
+// ---- the query's input: an async iterable fed by send_user, ended by close --------------------
+const input = {
+  queue: [], waiter: null, ended: false,
+  push(m) { if (this.waiter) { const w = this.waiter; this.waiter = null; w({ value: m, done: false }); } else this.queue.push(m); },
+  end() { this.ended = true; if (this.waiter) { const w = this.waiter; this.waiter = null; w({ value: undefined, done: true }); } },
+  [Symbol.asyncIterator]() {
+    return {
+      next: () => {
+        if (this.queue.length) return Promise.resolve({ value: this.queue.shift(), done: false });
+        if (this.ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((r) => { this.waiter = r; });
+      },
+      return: () => { this.ended = true; return Promise.resolve({ value: undefined, done: true }); },
+    };
+  },
+};
+
+// ---- permission prompts: canUseTool callbacks waiting for answer_permission ---------------------
+const pending = []; // {requestId, toolName, input, resolve, reject}, oldest first
+let anon = 0;
+
+function canUseTool(toolName, toolInput, ctx) {
+  const requestId = ctx?.requestId ?? `anon-${++anon}`;
+  return new Promise((resolve, reject) => {
+    const p = { requestId, toolName, input: toolInput, resolve, reject };
+    const signal = ctx?.signal;
+    if (signal?.aborted) { reject(signal.reason); return; }
+    pending.push(p);
+    note('permission_pending', { request_id: requestId, tool_name: toolName,
+      ...(ctx?.toolUseID ? { tool_use_id: ctx.toolUseID } : {}) });
+    signal?.addEventListener('abort', () => {
+      const i = pending.indexOf(p);
+      if (i < 0) return; // already answered
+      pending.splice(i, 1);
+      note('cancelled', { request_id: requestId });
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+function answerPermission(id, arg) {
+  let behavior, reqId, message, updatedInput;
+  if (arg === 'allow' || arg === 'deny') behavior = arg;
+  else if (arg && typeof arg === 'object' && (arg.behavior === 'allow' || arg.behavior === 'deny')) {
+    ({ behavior, request_id: reqId, message, updatedInput } = arg);
+    if (reqId !== undefined && typeof reqId !== 'string')
+      return acted(id, false, null, 'bad act: answer_permission request_id is a string');
+  } else {
+    return acted(id, false, null, 'bad act: answer_permission is allow, deny or {behavior, ...}');
+  }
+  const i = reqId !== undefined ? pending.findIndex((p) => p.requestId === reqId) : pending.length - 1;
+  if (i < 0) return acted(id, true, 'refused');
+  const [p] = pending.splice(i, 1);
+  if (behavior === 'allow') p.resolve({ behavior: 'allow', updatedInput: updatedInput ?? p.input });
+  else p.resolve({ behavior: 'deny', message: message ?? 'Denied by user' });
+  acted(id, true, 'sent');
+}
+
+// ---- acts -----------------------------------------------------------------------------------
+let q = null;
+
+function onAct(id, act) {
+  if (typeof id !== 'number' || !act || typeof act !== 'object' || Object.keys(act).length !== 1)
+    return acted(id ?? null, false, null, 'bad act: {"t":"act","id":N,"act":{NAME: ARGS}}');
+  const [name, arg] = Object.entries(act)[0];
+  switch (name) {
+    case 'send_user': {
+      if (!arg || typeof arg.text !== 'string')
+        return acted(id, false, null, 'bad act: send_user needs a string text');
+      if (arg.uuid !== undefined && typeof arg.uuid !== 'string')
+        return acted(id, false, null, 'bad act: send_user uuid is a string');
+      if (input.ended) return acted(id, true, 'refused');
+      input.push({ type: 'user', message: { role: 'user', content: arg.text },
+        parent_tool_use_id: null, session_id: '', ...(arg.uuid ? { uuid: arg.uuid } : {}) });
+      return acted(id, true, 'sent');
+    }
+    case 'interrupt':
+      q.interrupt().then(() => note('interrupt_done', { ok: true }),
+        (e) => note('interrupt_done', { ok: false, error: String(e?.message ?? e) }));
+      return acted(id, true, 'sent');
+    case 'answer_permission':
+      return answerPermission(id, arg);
+    case 'close':
+      input.end();
+      return acted(id, true, 'sent');
+    case 'quit':
+      acted(id, true, 'sent');
+      ctl.end(() => process.exit(0));
+      setTimeout(() => process.exit(0), 200).unref();
+      return;
+    default:
+      return acted(id, false, null, `unknown act ${name}`);
+  }
+}
+
+let rx = '';
+ctl.on('data', (d) => {
+  rx += d.toString('utf8');
+  let nl;
+  while ((nl = rx.indexOf('\n')) >= 0) {
+    const line = rx.slice(0, nl);
+    rx = rx.slice(nl + 1);
+    if (!line.trim()) continue;
+    let m;
+    try { m = JSON.parse(line); } catch { log('control line is not JSON:', line); continue; }
+    log('<-', line);
+    if (m && m.t === 'act') onAct(m.id, m.act);
+  }
+});
+
+// ---- the run --------------------------------------------------------------------------------
+ctl.on('connect', async () => {
+  ctlUp = true;
+  send({ t: 'hello', role: 'client', case: opt.caseToken ?? '', label: 'client',
+    dialect: 'claude-control/1', pid: process.pid, client: 'claude-agent-sdk', version: sdkVersion });
+  const env = { ...process.env };
+  if (opt.url) env.GWSPEC_CLI_URL = opt.url;
+  q = sdk.query({ prompt: input, options: {
+    pathToClaudeCodeExecutable: path.resolve(opt.cli),
+    env,
+    canUseTool,
+    stderr: (d) => log('cli stderr:', d.trimEnd()),
+  } });
+  note('started', { cli: path.resolve(opt.cli) });
+  try {
+    for await (const m of q) {
+      const f = { type: m.type };
+      if (m.subtype) f.subtype = m.subtype;
+      if (m.uuid) f.uuid = m.uuid;
+      note('rendered', f);
+      if (m.type === 'result') note('result', { subtype: m.subtype ?? null, is_error: !!m.is_error });
+    }
+    note('ended', {});
+  } catch (e) {
+    note('ended', { error: String(e?.message ?? e) });
+  }
+});
