@@ -88,6 +88,11 @@ ctl.on('error', (e) => {
 });
 ctl.on('close', () => { log('control channel closed'); process.exit(0); });
 process.on('SIGTERM', () => process.exit(0));
+// tests/interop-claude-sdk.sh sweeps the groups recorded here (the harness makes this process the
+// leader of its own group, and the SDK's CLI child stays in it)
+if (process.env.GWSPEC_INTEROP_PGIDS) {
+  try { fs.appendFileSync(process.env.GWSPEC_INTEROP_PGIDS, `${process.pid}\n`); } catch { /* best effort */ }
+}
 process.on('SIGINT', () => process.exit(0));
 
 // ---- the query's input: an async iterable fed by send_user, ended by close --------------------
