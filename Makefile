@@ -61,7 +61,7 @@ HN_SRCS  := $(filter-out harness/tests/%,$(HN_SRCS))
 # scripts), reached through the include path.
 MP_SCRIPT_SRCS := mock-providers/script.c
 # reference-client/: the reference client of the client dialects (prefix rc_), bin/gwspec-client
-RC_SRCS  := $(filter-out reference-client/main.c,$(wildcard reference-client/*.c))
+RC_SRCS  := $(filter-out reference-client/main.c reference-client/relay.c,$(wildcard reference-client/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
@@ -72,7 +72,7 @@ MP_SCRIPT_OBJS := $(call obj,$(MP_SCRIPT_SRCS))
 RC_OBJS  := $(call obj,$(RC_SRCS))
 
 BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
-        $(BIN)/gwspec-badgw $(BIN)/gwspec-client
+        $(BIN)/gwspec-badgw $(BIN)/gwspec-client $(BIN)/gwspec-cli-relay
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-client,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
@@ -130,6 +130,12 @@ $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BIN)/gwspec-client: $(call obj,reference-client/main.c) $(RC_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# The Claude Code CLI as claude-control/1 plays it: stdin/stdout lines relayed to the harness's
+# WebSocket at $GWSPEC_CLI_URL (reference-client/relay.c; lib/ and jansson only).
+$(BIN)/gwspec-cli-relay: $(call obj,reference-client/relay.c) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 

@@ -1503,17 +1503,24 @@ static void lint_within(struct lint *l, const json_t *step, const struct hn_step
 
 /* ---- the server role's steps (exec/run_server.c) ------------------------------------------- */
 
-/* accept: true | {expect_path: PATTERN, expect_header: {name: PATTERN}}: the next connection
- * becomes s<N>. */
+/* accept: true | {expect_path: PATTERN, expect_header: {name: PATTERN}, expect_argv: PATTERN}:
+ * the next connection becomes s<N>. */
 static void lint_step_accept(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "accept");
     char sn[24];
 
     if (json_is_object(v)) {
-        static const char *const keys[] = {"expect_path", "expect_header", NULL};
+        static const char *const keys[] = {"expect_path", "expect_header", "expect_argv", NULL};
         check_keys(l, v, keys, "accept");
         json_t *p = json_object_get(v, "expect_path"), *h = json_object_get(v, "expect_header");
+        json_t *av = json_object_get(v, "expect_argv");
+        if (av && !json_is_array(av))
+            lerr(l, v, "expect_argv", av,
+                 "'expect_argv' is a list pattern of the client's argv (X-Gwspec-Argv), not %s",
+                 type_name(av));
+        else if (av)
+            check_pattern(l, v, "expect_argv", av);
         if (p && !json_is_string(p))
             lerr(l, v, "expect_path", p, "'expect_path' is a string pattern, not %s", type_name(p));
         else if (p)
@@ -1536,7 +1543,8 @@ static void lint_step_accept(struct lint *l, const json_t *step, const char *nam
             check_pattern(l, v, "expect_header", h);
         }
     } else if (!json_is_true(v) && !json_is_null(v)) {
-        lerr(l, step, "accept", v, "'accept' takes true or {expect_path, expect_header}, not %s",
+        lerr(l, step, "accept", v,
+             "'accept' takes true or {expect_path, expect_header, expect_argv}, not %s",
              type_name(v));
     }
     snprintf(sn, sizeof(sn), "s%d", ++l->naccept);
