@@ -77,7 +77,7 @@ UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-c
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
-        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay fuzz-check \
+        clean list-cases interop-cloudcli interop-claude-sdk mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay fuzz-check \
         fuzz-short
 all: $(BINS)
 
@@ -109,6 +109,8 @@ help:
 	@echo "                    self-contained headers, wc_banned.h, registered test suites"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
+	@echo "  interop-claude-sdk  the claude-control/1 catalog against the Claude Agent SDK"
+	@echo "                    VERSION=$(SDK_VERSION) (needs npm)"
 	@echo "  clean             remove every build directory (build/, bin/, build-asan/, build-cov/,"
 	@echo "                    build-mutate*/)"
 
@@ -316,3 +318,12 @@ clean:
 VERSION ?= 1.37.3
 interop-cloudcli: all
 	@GWSPEC_BIN=$(BIN) VERSION=$(VERSION) bash tests/interop-cloudcli.sh
+
+# Interop: the claude-control/1 catalog against the Claude Agent SDK (npm
+# @anthropic-ai/claude-agent-sdk@VERSION), installed into .interop/ and run through
+# tests/interop/claude-sdk/adapter.mjs and gwspec-cli-relay. Not part of check. VERSION given on
+# the command line wins; else SDK_VERSION (VERSION's own default is CloudCLI's).
+SDK_VERSION ?= 0.3.337
+interop-claude-sdk: all
+	@GWSPEC_BIN=$(BIN) VERSION=$(if $(filter command line,$(origin VERSION)),$(VERSION),$(SDK_VERSION)) \
+	    bash tests/interop-claude-sdk.sh

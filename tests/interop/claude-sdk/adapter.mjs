@@ -5,6 +5,15 @@
 // relay carries the SDK's stdin and stdout to the harness over a WebSocket ($GWSPEC_CLI_URL).
 //
 //   node adapter.mjs --sdk DIR --ctl HOST:PORT --case TOKEN --cli PATH [--url URL] [-v]
+//   node --experimental-websocket adapter.mjs --transport ws --sdk DIR --ctl HOST:PORT
+//        --case TOKEN --url WS_URL [--token T] [-v]
+//
+// --transport ws: the SDK's other client of a remote session, the browser build's query()
+// (`@anthropic-ai/claude-agent-sdk/browser`, option `websocket: {url, headers}`), which speaks the
+// same control protocol over a WebSocket to a session server: the harness plays that server
+// (dialect claude-remote/1). It needs a global WebSocket (Node 22, or Node 20 with
+// --experimental-websocket); the adapter wraps that class only to note `connected{attempt}` and
+// `disconnected{code, was_open}` on its open and close events. `close` is then q.close().
 //
 // The adapter only maps the client control channel's acts to SDK calls and the SDK's callbacks and
 // messages to notes; every protocol frame (initialize, control_response, interrupt, the answers to
@@ -47,10 +56,18 @@ const opt = { verbose: 0 };
     else if (k === '--case') opt.caseToken = val();
     else if (k === '--cli') opt.cli = val();
     else if (k === '--url') opt.url = val();
+    else if (k === '--transport') opt.transport = val();
+    else if (k === '--token') opt.token = val();
     else if (k === '-v') opt.verbose++;
     else usage(`unknown argument ${k}`);
   }
-  if (!opt.sdk || !opt.ctl || !opt.cli) usage('--sdk, --ctl and --cli are required');
+  opt.transport ??= 'process';
+  if (opt.transport !== 'process' && opt.transport !== 'ws') usage('--transport is process or ws');
+  if (!opt.sdk || !opt.ctl) usage('--sdk and --ctl are required');
+  if (opt.transport === 'process' && !opt.cli) usage('--cli is required (--transport process)');
+  if (opt.transport === 'ws' && !opt.url) usage('--url is required (--transport ws)');
+  if (opt.transport === 'ws' && typeof globalThis.WebSocket !== 'function')
+    usage('--transport ws needs a global WebSocket (node >= 22, or node --experimental-websocket)');
 }
 const log = (...m) => { if (opt.verbose) process.stderr.write(`adapter: ${m.join(' ')}\n`); };
 
@@ -59,7 +76,8 @@ let sdk, sdkVersion = '?';
 try {
   const dir = path.resolve(opt.sdk);
   sdkVersion = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
-  sdk = await import(pathToFileURL(path.join(dir, 'sdk.mjs')).href);
+  const entry = opt.transport === 'ws' ? 'browser-sdk.js' : 'sdk.mjs';
+  sdk = await import(pathToFileURL(path.join(dir, entry)).href);
 } catch (e) {
   process.stderr.write(`adapter: cannot load the SDK from ${opt.sdk}: ${e.message}\n`);
   process.exit(1);
@@ -179,6 +197,7 @@ function onAct(id, act) {
       return answerPermission(id, arg);
     case 'close':
       input.end();
+      if (opt.transport === 'ws') q.close();
       return acted(id, true, 'sent');
     case 'quit':
       acted(id, true, 'sent');
@@ -205,20 +224,43 @@ ctl.on('data', (d) => {
   }
 });
 
+// ---- --transport ws: notes on the socket's open and close, nothing else --------------------------
+function watchWebSocket() {
+  const Base = globalThis.WebSocket;
+  let attempts = 0;
+  globalThis.WebSocket = class extends Base {
+    constructor(...a) {
+      super(...a);
+      const attempt = ++attempts;
+      let open = false;
+      this.addEventListener('open', () => { open = true; note('connected', { attempt }); });
+      this.addEventListener('close', (ev) => note('disconnected', { code: ev.code, was_open: open }));
+    }
+  };
+}
+
 // ---- the run --------------------------------------------------------------------------------
 ctl.on('connect', async () => {
   ctlUp = true;
   send({ t: 'hello', role: 'client', case: opt.caseToken ?? '', label: 'client',
     dialect: 'claude-control/1', pid: process.pid, client: 'claude-agent-sdk', version: sdkVersion });
-  const env = { ...process.env };
-  if (opt.url) env.GWSPEC_CLI_URL = opt.url;
-  q = sdk.query({ prompt: input, options: {
-    pathToClaudeCodeExecutable: path.resolve(opt.cli),
-    env,
-    canUseTool,
-    stderr: (d) => log('cli stderr:', d.trimEnd()),
-  } });
-  note('started', { cli: path.resolve(opt.cli) });
+  if (opt.transport === 'ws') {
+    watchWebSocket();
+    const headers = { 'anthropic-version': '2023-06-01' };
+    if (opt.token) headers.Authorization = `Bearer ${opt.token}`;
+    q = sdk.query({ prompt: input, websocket: { url: opt.url, headers }, canUseTool });
+    note('started', { url: opt.url });
+  } else {
+    const env = { ...process.env };
+    if (opt.url) env.GWSPEC_CLI_URL = opt.url;
+    q = sdk.query({ prompt: input, options: {
+      pathToClaudeCodeExecutable: path.resolve(opt.cli),
+      env,
+      canUseTool,
+      stderr: (d) => log('cli stderr:', d.trimEnd()),
+    } });
+    note('started', { cli: path.resolve(opt.cli) });
+  }
   try {
     for await (const m of q) {
       const f = { type: m.type };
