@@ -110,7 +110,8 @@ help:
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
 	@echo "  interop-claude-sdk  the claude-control/1 catalog against the Claude Agent SDK"
-	@echo "                    VERSION=$(SDK_VERSION) (needs npm)"
+	@echo "                    VERSION=$(SDK_VERSION) (needs npm); TRANSPORT=ws: its WebSocket client"
+	@echo "                    against claude-remote/1"
 	@echo "  clean             remove every build directory (build/, bin/, build-asan/, build-cov/,"
 	@echo "                    build-mutate*/)"
 
@@ -323,7 +324,9 @@ interop-cloudcli: all
 # @anthropic-ai/claude-agent-sdk@VERSION), installed into .interop/ and run through
 # tests/interop/claude-sdk/adapter.mjs and gwspec-cli-relay. Not part of check. VERSION given on
 # the command line wins; else SDK_VERSION (VERSION's own default is CloudCLI's).
+# TRANSPORT=ws: the SDK's browser WebSocket query() against the claude-remote/1 catalog instead.
 SDK_VERSION ?= 0.3.337
+TRANSPORT ?= process
 interop-claude-sdk: all
 	@GWSPEC_BIN=$(BIN) VERSION=$(if $(filter command line,$(origin VERSION)),$(VERSION),$(SDK_VERSION)) \
-	    bash tests/interop-claude-sdk.sh
+	    TRANSPORT=$(TRANSPORT) bash tests/interop-claude-sdk.sh

@@ -5,7 +5,12 @@
 # as its CLI executable.
 #
 #   make interop-claude-sdk VERSION=0.3.337        (or VERSION=0.3.165)
+#   make interop-claude-sdk VERSION=0.3.337 TRANSPORT=ws
 #   GWSPEC_BIN=bin VERSION=0.3.337 bash tests/interop-claude-sdk.sh [extra gwspec run args...]
+#
+# TRANSPORT=process (default): claude-control/1, the SDK's query() spawning our CLI relay.
+# TRANSPORT=ws: claude-remote/1 (cases/claude-remote-1), the SDK's browser query() over a
+#   WebSocket to the harness as the session server (profile and baseline claude-sdk-ws-VERSION).
 #
 # 1. Installs VERSION from the npm registry into .interop/claude-sdk-VERSION/ (git-ignored), once:
 #    npm install --omit=optional --ignore-scripts --before=<the release date>, so the bundled
@@ -26,9 +31,15 @@ VERSION=${VERSION:-0.3.337}
 BIN=${GWSPEC_BIN:-bin}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 IDIR=$ROOT/.interop/claude-sdk-$VERSION
-PROFILE=fixtures/targets/claude-sdk-$VERSION.yaml
-BASELINE=fixtures/baselines/claude-sdk-$VERSION.yaml
-REPORTS=${GWSPEC_INTEROP_REPORTS:-$ROOT/reports/interop-claude-sdk-$VERSION}
+TRANSPORT=${TRANSPORT:-process}
+case $TRANSPORT in
+    process) NAME=claude-sdk-$VERSION SPEC=claude-control/1 NEED=$BIN/gwspec-cli-relay ;;
+    ws) NAME=claude-sdk-ws-$VERSION SPEC=claude-remote/1 NEED=$BIN/gwspec ;;
+    *) echo "interop-claude-sdk: TRANSPORT is process or ws" >&2; exit 2 ;;
+esac
+PROFILE=fixtures/targets/$NAME.yaml
+BASELINE=fixtures/baselines/$NAME.yaml
+REPORTS=${GWSPEC_INTEROP_REPORTS:-$ROOT/reports/interop-$NAME}
 JOBS=${GWSPEC_INTEROP_JOBS:-2}
 
 # --before: the registry as it was when VERSION was published (the package has no lockfile; its
@@ -39,7 +50,7 @@ case $VERSION in
     *) echo "interop-claude-sdk: no recipe for VERSION=$VERSION (known: 0.3.165, 0.3.337)" >&2
        exit 2 ;;
 esac
-for f in "$PROFILE" "$BASELINE" "$BIN/gwspec" "$BIN/gwspec-cli-relay" \
+for f in "$PROFILE" "$BASELINE" "$BIN/gwspec" "$NEED" \
     tests/interop/claude-sdk/adapter.mjs; do
     [ -e "$f" ] || { echo "interop-claude-sdk: missing $f" >&2; exit 2; }
 done
@@ -97,12 +108,12 @@ sweep() {
 }
 trap sweep EXIT
 mkdir -p "$REPORTS"
-log "running cases/claude-control-1 against the Claude Agent SDK $VERSION ($PROFILE, baseline" \
+log "running the $SPEC catalog against the Claude Agent SDK $VERSION ($PROFILE, baseline" \
     "$BASELINE, -j $JOBS)"
 t0=$(now)
 set +e
 GWSPEC_INTEROP_PGIDS=$PGIDS "$BIN/gwspec" run --target "$PROFILE" --baseline "$BASELINE" \
-    --spec-version claude-control/1 -j "$JOBS" --json "$REPORTS/json" \
+    --spec-version "$SPEC" -j "$JOBS" --json "$REPORTS/json" \
     --junit "$REPORTS/junit.xml" "$@"
 rc=$?
 set -e

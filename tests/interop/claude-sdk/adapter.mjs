@@ -20,11 +20,12 @@
 // unknown subtypes and to cancels) is the SDK's own code. One query() per run, with streaming input.
 //
 // Acts ({"t":"act","id":K,"act":{NAME:ARGS}}, answered {"t":"acted","id":K,"ok":..,"result":..}):
-//   send_user {text, uuid?}    one user message into the query's input       -> sent | refused
-//   interrupt {}               q.interrupt() (its outcome: note interrupt_done) -> sent
+//   send_user {text, uuid?}    one user message into the query's input  -> sent | dropped | refused
+//   interrupt {}               q.interrupt() (its outcome: note interrupt_done) -> sent | dropped
 //   answer_permission allow|deny|{behavior, request_id?, message?, updatedInput?}
 //                              resolves the pending canUseTool callback (by id, else the newest)
-//                              -> sent | refused (none pending)
+//                              -> sent | dropped | refused (none pending)
+//   (`dropped`: --transport ws and no socket open at the time; the SDK is called all the same)
 //   close {}                   ends the input iterable: the SDK closes the CLI's stdin -> sent
 //   quit {}                    answers, then exits 0
 // Notes ({"t":"note","what":..}): started, permission_pending{request_id, tool_name, tool_use_id},
@@ -168,11 +169,15 @@ function answerPermission(id, arg) {
   const [p] = pending.splice(i, 1);
   if (behavior === 'allow') p.resolve({ behavior: 'allow', updatedInput: updatedInput ?? p.input });
   else p.resolve({ behavior: 'deny', message: message ?? 'Denied by user' });
-  acted(id, true, 'sent');
+  acted(id, true, outcome());
 }
 
 // ---- acts -----------------------------------------------------------------------------------
 let q = null;
+// What an act's frame met: `sent`, or with --transport ws and no open socket `dropped` (the act is
+// still handed to the SDK, which decides what becomes of it; the result only reports the state).
+let sockOpen = () => true;
+const outcome = () => (sockOpen() ? 'sent' : 'dropped');
 
 function onAct(id, act) {
   if (typeof id !== 'number' || !act || typeof act !== 'object' || Object.keys(act).length !== 1)
@@ -187,12 +192,12 @@ function onAct(id, act) {
       if (input.ended) return acted(id, true, 'refused');
       input.push({ type: 'user', message: { role: 'user', content: arg.text },
         parent_tool_use_id: null, session_id: '', ...(arg.uuid ? { uuid: arg.uuid } : {}) });
-      return acted(id, true, 'sent');
+      return acted(id, true, outcome());
     }
     case 'interrupt':
       q.interrupt().then(() => note('interrupt_done', { ok: true }),
         (e) => note('interrupt_done', { ok: false, error: String(e?.message ?? e) }));
-      return acted(id, true, 'sent');
+      return acted(id, true, outcome());
     case 'answer_permission':
       return answerPermission(id, arg);
     case 'close':
@@ -227,11 +232,13 @@ ctl.on('data', (d) => {
 // ---- --transport ws: notes on the socket's open and close, nothing else --------------------------
 function watchWebSocket() {
   const Base = globalThis.WebSocket;
-  let attempts = 0;
+  let attempts = 0, current = null;
+  sockOpen = () => !!current && current.readyState === Base.OPEN;
   globalThis.WebSocket = class extends Base {
     constructor(...a) {
       super(...a);
       const attempt = ++attempts;
+      current = this;
       let open = false;
       this.addEventListener('open', () => { open = true; note('connected', { attempt }); });
       this.addEventListener('close', (ev) => note('disconnected', { code: ev.code, was_open: open }));
