@@ -665,13 +665,14 @@ static int load_target(const struct hn_run_cfg *cfg, uint64_t seed, const char *
         goto out;
     }
     if (d->wire.server_role != t->client_role) {
-        fprintf(stderr,
-                d->wire.server_role
-                    ? "gwspec: %s's cases test a client; target %s is a gateway (a client "
-                      "profile says role: client)\n"
-                    : "gwspec: %s's cases test a gateway; target %s is a client (role: client): "
-                      "add --spec-version of a client dialect (claude-remote/1)\n",
-                d->name, t->name);
+        fprintf(
+            stderr,
+            d->wire.server_role
+                ? "gwspec: %s's cases test a client; target %s is a gateway (a client "
+                  "profile says role: client)\n"
+                : "gwspec: %s's cases test a gateway; target %s is a client (role: client): "
+                  "add --spec-version of a client dialect (claude-remote/1, claude-control/1)\n",
+            d->name, t->name);
         goto out;
     }
     if (cfg->mutant) {
