@@ -28,14 +28,23 @@
 //   (`dropped`: --transport ws and no socket open at the time; the SDK is called all the same)
 //   close {}                   ends the input iterable: the SDK closes the CLI's stdin -> sent
 //   quit {}                    answers, then exits 0
-// Notes ({"t":"note","what":..}): started, permission_pending{request_id, tool_name, tool_use_id},
+// Notes ({"t":"note","what":..}): started, connected{attempt, pid} (the SDK spawned the CLI),
+//   response{request_id, for, subtype, error?} (one of the SDK's own requests was answered: the
+//   SDK's promise settled, initializationResult() for initialize, interrupt() for interrupt; the
+//   id is the one the SDK wrote), input_closed{reason} (the SDK ended the CLI's stdin),
+//   cli_exited{code, signal}, permission_pending{request_id, tool_name, tool_use_id},
 //   cancelled{request_id} (the callback's AbortSignal fired: the prompt is gone, the callback
 //   rejects with the signal's reason, as an aborted operation does), rendered{type, subtype?,
 //   uuid?} for every message the query yields, result{subtype, is_error}, interrupt_done{ok,
 //   error?}, ended{error?} when the query's iterator finishes.
+// The CLI is spawned through the SDK's public `spawnClaudeCodeProcess` option with the SDK's own
+// command, argv, cwd, env and signal, exactly as its built-in spawn does (stdio pipes): the
+// adapter only watches the lines the SDK writes, to learn the ids of its own requests and when
+// it ends the input. It never writes to the CLI and never reads what the CLI sends.
 // Exit status: 0 (quit, the channel closed, SIGTERM), 1 (the SDK cannot be loaded, no channel),
 // 2 (usage).
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -194,10 +203,12 @@ function onAct(id, act) {
         parent_tool_use_id: null, session_id: '', ...(arg.uuid ? { uuid: arg.uuid } : {}) });
       return acted(id, true, outcome());
     }
-    case 'interrupt':
-      q.interrupt().then(() => note('interrupt_done', { ok: true }),
-        (e) => note('interrupt_done', { ok: false, error: String(e?.message ?? e) }));
+    case 'interrupt': {
+      const k = interrupts++;
+      q.interrupt().then(() => noteResponse('interrupt', k, null),
+        (e) => noteResponse('interrupt', k, e));
       return acted(id, true, outcome());
+    }
     case 'answer_permission':
       return answerPermission(id, arg);
     case 'close':
@@ -228,6 +239,43 @@ ctl.on('data', (d) => {
     if (m && m.t === 'act') onAct(m.id, m.act);
   }
 });
+
+// ---- the CLI process, spawned for the SDK: what the SDK writes is watched, nothing more ----------
+const own = { initialize: [], interrupt: [] }; // the ids of the SDK's own requests, in write order
+let spawns = 0, interrupts = 0;
+
+function watchWrites(line) {
+  let m;
+  try { m = JSON.parse(line); } catch { return; }
+  const sub = m?.type === 'control_request' ? m.request?.subtype : undefined;
+  if (typeof m?.request_id === 'string' && own[sub]) own[sub].push(m.request_id);
+}
+
+// the k-th request of `subtype` the SDK made was settled by the SDK (err: its rejection)
+function noteResponse(subtype, k, err) {
+  const f = { request_id: own[subtype][k] ?? null, for: subtype, subtype: err ? 'error' : 'success' };
+  if (err) f.error = String(err?.message ?? err);
+  note('response', f);
+}
+
+function spawnCli(o) {
+  const cp = spawn(o.command, o.args, { cwd: o.cwd, env: o.env, signal: o.signal,
+    stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  const attempt = ++spawns;
+  cp.once('spawn', () => note('connected', { attempt, pid: cp.pid }));
+  cp.once('exit', (code, signal) => note('cli_exited', { code, signal }));
+  cp.stderr.on('data', (d) => log('cli stderr:', String(d).trimEnd()));
+  let pend = '';
+  const write = cp.stdin.write.bind(cp.stdin), end = cp.stdin.end.bind(cp.stdin);
+  cp.stdin.write = (chunk, ...rest) => {
+    pend += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    let nl;
+    while ((nl = pend.indexOf('\n')) >= 0) { watchWrites(pend.slice(0, nl)); pend = pend.slice(nl + 1); }
+    return write(chunk, ...rest);
+  };
+  cp.stdin.end = (...a) => { note('input_closed', { reason: 'the SDK ended the stdin' }); return end(...a); };
+  return cp;
+}
 
 // ---- --transport ws: notes on the socket's open and close, nothing else --------------------------
 function watchWebSocket() {
@@ -264,13 +312,15 @@ ctl.on('connect', async () => {
       pathToClaudeCodeExecutable: path.resolve(opt.cli),
       env,
       canUseTool,
-      stderr: (d) => log('cli stderr:', d.trimEnd()),
+      spawnClaudeCodeProcess: spawnCli,
     } });
     note('started', { cli: path.resolve(opt.cli) });
+    q.initializationResult().then(() => noteResponse('initialize', 0, null),
+      (e) => noteResponse('initialize', 0, e));
   }
   try {
     for await (const m of q) {
-      const f = { type: m.type };
+      const f = { type: m.type, origin: 'cli' };
       if (m.subtype) f.subtype = m.subtype;
       if (m.uuid) f.uuid = m.uuid;
       note('rendered', f);
