@@ -39,8 +39,9 @@
 //   error?}, ended{error?} when the query's iterator finishes.
 // The CLI is spawned through the SDK's public `spawnClaudeCodeProcess` option with the SDK's own
 // command, argv, cwd, env and signal, exactly as its built-in spawn does (stdio pipes): the
-// adapter only watches the lines the SDK writes, to learn the ids of its own requests and when
-// it ends the input. It never writes to the CLI and never reads what the CLI sends.
+// adapter only watches the lines: those the SDK writes, to learn the ids of its own requests and
+// when it ends the input, and those the CLI sends, to name a can_use_tool prompt by its
+// request_id when the SDK's callback is not given it (0.3.165). It never writes to the CLI.
 // Exit status: 0 (quit, the channel closed, SIGTERM), 1 (the SDK cannot be loaded, no channel),
 // 2 (usage).
 import net from 'node:net';
@@ -145,7 +146,9 @@ const pending = []; // {requestId, toolName, input, resolve, reject}, oldest fir
 let anon = 0;
 
 function canUseTool(toolName, toolInput, ctx) {
-  const requestId = ctx?.requestId ?? `anon-${++anon}`;
+  // ctx.requestId since some 0.3.x; before that the id is looked up by the tool_use_id of the
+  // can_use_tool line the SDK read (watchReads)
+  const requestId = ctx?.requestId ?? takeRequestId(ctx?.toolUseID) ?? `anon-${++anon}`;
   return new Promise((resolve, reject) => {
     const p = { requestId, toolName, input: toolInput, resolve, reject };
     const signal = ctx?.signal;
@@ -251,6 +254,22 @@ function watchWrites(line) {
   if (typeof m?.request_id === 'string' && own[sub]) own[sub].push(m.request_id);
 }
 
+// can_use_tool request ids by tool_use_id, from the lines the CLI sent (only to name the prompt in
+// the notes when the SDK's callback does not get the id; the SDK reads and answers the lines)
+const byToolUse = new Map();
+function watchReads(line) {
+  let m;
+  try { m = JSON.parse(line); } catch { return; }
+  const r = m?.type === 'control_request' ? m.request : undefined;
+  if (r?.subtype !== 'can_use_tool' || typeof m.request_id !== 'string' || !r.tool_use_id) return;
+  if (!byToolUse.has(r.tool_use_id)) byToolUse.set(r.tool_use_id, []);
+  byToolUse.get(r.tool_use_id).push(m.request_id);
+}
+function takeRequestId(toolUseId) {
+  const q = toolUseId ? byToolUse.get(toolUseId) : undefined;
+  return q?.length ? q.shift() : undefined;
+}
+
 // the k-th request of `subtype` the SDK made was settled by the SDK (err: its rejection)
 function noteResponse(subtype, k, err) {
   const f = { request_id: own[subtype][k] ?? null, for: subtype, subtype: err ? 'error' : 'success' };
@@ -273,6 +292,12 @@ function spawnCli(o) {
     while ((nl = pend.indexOf('\n')) >= 0) { watchWrites(pend.slice(0, nl)); pend = pend.slice(nl + 1); }
     return write(chunk, ...rest);
   };
+  let rpend = '';
+  cp.stdout.on('data', (d) => {
+    rpend += String(d);
+    let nl;
+    while ((nl = rpend.indexOf('\n')) >= 0) { watchReads(rpend.slice(0, nl)); rpend = rpend.slice(nl + 1); }
+  });
   cp.stdin.end = (...a) => { note('input_closed', { reason: 'the SDK ended the stdin' }); return end(...a); };
   return cp;
 }
