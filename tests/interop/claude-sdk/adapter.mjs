@@ -21,7 +21,7 @@
 //
 // Acts ({"t":"act","id":K,"act":{NAME:ARGS}}, answered {"t":"acted","id":K,"ok":..,"result":..}):
 //   send_user {text, uuid?}    one user message into the query's input  -> sent | dropped | refused
-//   interrupt {}               q.interrupt() (its outcome: note interrupt_done) -> sent | dropped
+//   interrupt {}               q.interrupt() (its outcome: note response, for: interrupt) -> sent | dropped
 //   answer_permission allow|deny|{behavior, request_id?, message?, updatedInput?}
 //                              resolves the pending canUseTool callback (by id, else the newest)
 //                              -> sent | dropped | refused (none pending)
@@ -35,10 +35,11 @@
 //   cli_exited{code, signal}, permission_pending{request_id, tool_name, tool_use_id},
 //   cancelled{request_id} (the callback's AbortSignal fired: the prompt is gone, the callback
 //   rejects with the signal's reason, as an aborted operation does), rendered{type, subtype?,
-//   uuid?} for every message the query yields, result{subtype, is_error}, interrupt_done{ok,
-//   error?}, ended{error?} when the query's iterator finishes.
+//   uuid?, origin: cli} for every message the query yields, result{subtype, is_error},
+//   ended{error?} when the query's iterator finishes; with --transport ws also
+//   disconnected{code, was_open}, and `response` has request_id null (no lines are watched).
 // The CLI is spawned through the SDK's public `spawnClaudeCodeProcess` option with the SDK's own
-// command, argv, cwd, env and signal, exactly as its built-in spawn does (stdio pipes): the
+// command, argv, cwd, env and signal, as its built-in spawn does (three pipes): the
 // adapter only watches the lines: those the SDK writes, to learn the ids of its own requests and
 // when it ends the input, and those the CLI sends, to name a can_use_tool prompt by its
 // request_id when the SDK's callback is not given it (0.3.165). It never writes to the CLI.
