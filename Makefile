@@ -85,7 +85,8 @@ help:
 	@echo "make targets:"
 	@echo "  all (default)     build every binary into $(BIN)/: $(notdir $(BINS))"
 	@echo "  conform           build, then run the suite against the embedded reference gateway"
-	@echo "  conform-client    the client catalogs (claude-remote/1) against the reference client"
+	@echo "  conform-client    the client catalogs (claude-remote/1, claude-control/1) against the"
+	@echo "                    reference client"
 	@echo "                    (GWSPEC_ARGS= adds gwspec run options)"
 	@echo "  check             unit, then e2e"
 	@echo "  unit              the CUnit tests of every layer"
@@ -201,6 +202,8 @@ conform: all
 conform-client: all
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-remote/1 \
 	  --target fixtures/targets/reference-client.yaml $(GWSPEC_ARGS)
+	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-control/1 \
+	  --target fixtures/targets/reference-client-control.yaml $(GWSPEC_ARGS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
@@ -305,6 +308,7 @@ lint: all
 	$(BIN)/gwspec lint
 	$(BIN)/gwspec lint --spec-version dispatch-ws/1
 	$(BIN)/gwspec lint --spec-version claude-remote/1
+	$(BIN)/gwspec lint --spec-version claude-control/1
 	@bash tests/lint-code.sh $(BUILD)
 
 # Every build directory a target makes: this Makefile's, the ASan build's, and the mutation

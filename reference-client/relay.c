@@ -14,7 +14,9 @@
  *   received becomes one line on stdout. Lines and messages up to 16 MiB;
  * - stdin EOF: close 1000, wait for the harness's close, exit 0; the harness closing: exit 0 on
  *   1000, 1 otherwise; the connection ending without a close frame, a line too long, a connect
- *   or handshake failure: exit 1 with a message on stderr.
+ *   or handshake failure: exit 1 with a message on stderr;
+ * - `-v` or `--version` alone: prints "$GWSPEC_CLI_VERSION (gwspec-cli-relay)" (default 2.1.0)
+ *   and exits 0 without connecting (an SDK's version check is not a session).
  *
  * A minimal blocking RFC 6455 client (masked frames out, fragments reassembled, pings answered);
  * no TLS (the harness listens on loopback). Depends on lib/ and jansson only.
@@ -337,6 +339,13 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     wc_sanitize_stdfds();
+    if (argc == 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        /* an SDK that checks the CLI's version first (the Python SDK runs `CLI -v`) gets one
+         * without a connection, so that the case's first attempt is the session's */
+        const char *v = getenv("GWSPEC_CLI_VERSION");
+        printf("%s (gwspec-cli-relay)\n", v && *v ? v : "2.1.0");
+        return 0;
+    }
     if (!url || !*url)
         return die("GWSPEC_CLI_URL is not set (the harness's ws:// URL)", NULL);
     r.fd = connect_url(url, host, sizeof(host), &path);

@@ -1053,6 +1053,95 @@ else
     bad "server role: lint of the step roles" "$sr_dir/lint.txt"
 fi
 
+# 25-claude-control. The second client dialect (claude-control/1: the SDK's side of the stdio
+# control protocol; the harness plays the CLI through bin/gwspec-cli-relay). (a) The catalog
+# passes against the reference client at -j 2, the CLI's argv is in the open records and the JSON
+# report validates against spec/report's schemas; (b) the
+# mutant answer-cancelled (the Agent SDK's own behaviour) fails 3.2.1 on CC-CTL-3 (exit 1), and
+# close-stdin-after-result fails 4.1.2 on CC-TURN-2; (c) the relay without GWSPEC_CLI_URL, and
+# with nothing listening there, exits 1 with a message, and answers -v without either; (d) no client process outlives its case;
+# (e) lint gives file:line:col for a bad step of a claude-control case.
+cc_dir=$OUT/claude-control
+mkdir -p "$cc_dir"
+if [ -x "$BIN/gwspec-client" ] && [ -x "$BIN/gwspec-cli-relay" ]; then
+    $GW run -j 2 --spec-version claude-control/1 --target fixtures/targets/reference-client-control.yaml \
+        --json "$cc_dir/ok" >"$cc_dir/ok.txt" 2>&1
+    cc_rc=$?
+    cc_argv=$(jq -r '.transcript[] | select(.t == "open") | .argv | index("--permission-prompt-tool")' \
+        "$cc_dir"/ok/cases/1.1.1-stream-json-flags.json 2>/dev/null)
+    /usr/bin/python3 tests/validate-reports.py "$cc_dir/ok" >>"$cc_dir/ok.txt" 2>&1
+    cc_schema=$?
+    if [ $cc_rc = 0 ] && grep -q ' passed, 0 failed$' "$cc_dir/ok.txt" && [ -n "$cc_argv" ] &&
+       [ "$cc_argv" != null ] && [ $cc_schema = 0 ]; then
+        ok "claude-control: the catalog passes against the reference client ($(grep " passed, " "$cc_dir/ok.txt" | tail -1)), argv in the open record, the JSON report validates"
+    else
+        bad "claude-control: the catalog against the reference client (exit $cc_rc, argv ${cc_argv:-none})" "$cc_dir/ok.txt"
+    fi
+    $GW run --spec-version claude-control/1 --target fixtures/targets/reference-client-control.yaml \
+        --mutant answer-cancelled --json "$cc_dir/mc" \
+        cases/claude-control-1/3-control/3.2.1-cancelled-never-answered.yaml >"$cc_dir/mc.txt" 2>&1
+    cc_rc=$?
+    $GW run --spec-version claude-control/1 --target fixtures/targets/reference-client-control.yaml \
+        --mutant close-stdin-after-result --json "$cc_dir/ms" \
+        cases/claude-control-1/4-turns/4.1.2-stdin-open-after-result.yaml >"$cc_dir/ms.txt" 2>&1
+    cc_rc2=$?
+    if [ $cc_rc = 1 ] && grep -q 'FAILED *3.2.1-cancelled-never-answered' "$cc_dir/mc.txt" &&
+       grep -q 'CC-CTL-3' "$cc_dir/mc.txt" && [ $cc_rc2 = 1 ] &&
+       grep -q 'CC-TURN-2 (invariant input_open_after_result)' "$cc_dir/ms.txt"; then
+        ok "claude-control: mutant answer-cancelled fails 3.2.1 on CC-CTL-3, close-stdin-after-result 4.1.2 on CC-TURN-2"
+    else
+        cat "$cc_dir/mc.txt" "$cc_dir/ms.txt" >"$cc_dir/m.txt"
+        bad "claude-control: the mutants (exit $cc_rc, $cc_rc2)" "$cc_dir/m.txt"
+    fi
+    env -u GWSPEC_CLI_URL "$BIN/gwspec-cli-relay" </dev/null >"$cc_dir/r1.txt" 2>&1
+    cc_rc=$?
+    GWSPEC_CLI_URL=ws://127.0.0.1:9/none "$BIN/gwspec-cli-relay" --verbose </dev/null >"$cc_dir/r2.txt" 2>&1
+    cc_rc2=$?
+    cc_ver=$(env -u GWSPEC_CLI_URL "$BIN/gwspec-cli-relay" -v 2>&1)
+    if [ $cc_rc = 1 ] && grep -q 'GWSPEC_CLI_URL is not set' "$cc_dir/r1.txt" && [ $cc_rc2 = 1 ] &&
+       grep -q 'cannot connect to GWSPEC_CLI_URL' "$cc_dir/r2.txt" &&
+       [ "$cc_ver" = "2.1.0 (gwspec-cli-relay)" ]; then
+        ok "claude-control: the relay exits 1 with a message without a URL or a listener; -v needs neither"
+    else
+        cat "$cc_dir/r1.txt" "$cc_dir/r2.txt" >"$cc_dir/r.txt"
+        bad "claude-control: the relay's failures (exit $cc_rc, $cc_rc2)" "$cc_dir/r.txt"
+    fi
+    cc_left=
+    for f in "$cc_dir"/ok/cases/*.json "$cc_dir"/mc/cases/*.json "$cc_dir"/ms/cases/*.json; do
+        [ -f "$f" ] || continue
+        for pid in $(jq -r '.transcript[] | select(.t == "spawn" or (.t == "ctl" and .msg.what == "connected")) | .pid // .msg.pid' "$f"); do
+            kill -0 "$pid" 2>/dev/null && cc_left="$cc_left $pid"
+        done
+    done
+    if [ -z "$cc_left" ] && ls "$cc_dir"/ok/cases/*.json >/dev/null 2>&1; then
+        ok "claude-control: no client or relay process outlives its case"
+    else
+        echo "still running:$cc_left" >"$cc_dir/left.txt"
+        bad "claude-control: processes left behind" "$cc_dir/left.txt"
+    fi
+else
+    echo "no $BIN/gwspec-client or $BIN/gwspec-cli-relay" >"$cc_dir/none.txt"
+    bad "claude-control: the reference client or the relay is not built" "$cc_dir/none.txt"
+fi
+mkdir -p "$cc_dir/lint/claude-control-1/3-control"
+cat >"$cc_dir/lint/claude-control-1/3-control/3.9.1-bad-steps.yaml" <<'YAML'
+id: 3.9.1-bad-steps
+title: bad steps in a claude-control case
+spec: [CC-CTL-2]
+description: lint fixture
+expectation: refused
+steps:
+  - accept: {expect_argv: --verbose}
+  - connect: c1
+YAML
+$GW lint --spec-version claude-control/1 "$cc_dir/lint/claude-control-1" >"$cc_dir/lint.txt" 2>&1
+if grep -q "3.9.1-bad-steps.yaml:7:27: 'expect_argv' is a list pattern" "$cc_dir/lint.txt" &&
+   grep -q "3.9.1-bad-steps.yaml:8:5: 'connect' is a step of a gateway case" "$cc_dir/lint.txt"; then
+    ok "claude-control: lint gives file:line:col for bad steps"
+else
+    bad "claude-control: lint of a bad claude-control case" "$cc_dir/lint.txt"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -11,9 +11,10 @@
 #    (requirement -> cases -> mutants) is written to reports/traceability.md.
 # Fails if the clean gateway fails anything, if a mutant survives, or if a MUST requirement has
 # no case or no mutant.
-# Each dialect in turn: chatgw/1 (every mutant not named dispatch-*, the default profile) and
-# dispatch-ws/1 (the dispatch-* mutants, fixtures/targets/reference-dispatch.yaml); one matrix,
-# one traceability section and one summary line per dialect.
+# Each dialect in turn: chatgw/1 (every mutant not named dispatch-*, the default profile),
+# dispatch-ws/1 (the dispatch-* mutants, fixtures/targets/reference-dispatch.yaml), and the client
+# dialects claude-remote/1 and claude-control/1 (the reference client's mutants of each, its two
+# profiles); one matrix, one traceability section and one summary line per dialect.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${GWSPEC_BIN:-bin}
@@ -29,14 +30,25 @@ status=0
 
 # one_dialect NAME: the dialect's spec version and target (dispatch-ws/1: its profile
 # fixtures/targets/reference-dispatch.yaml); the mutants are those of `--mutant list` whose name
-# starts with dispatch- (dispatch-ws/1) or does not (chatgw/1).
+# starts with dispatch- (dispatch-ws/1) or does not (chatgw/1). The client dialects
+# (claude-remote/1, claude-control/1) run against the reference client's profiles, their mutants
+# are `gwspec-client --dialect D --list-mutants` (same columns: name, requirement, effect).
 one_dialect() {
 local dialect=$1
-DSPEC=() DSEL=()
-if [ "$dialect" = dispatch-ws/1 ]; then
+DSPEC=() DSEL=() CLIENT_DIALECT=
+case $dialect in
+dispatch-ws/1)
     DSPEC=(--spec-version dispatch-ws/1)
-    DSEL=(--spec-version dispatch-ws/1 --target fixtures/targets/reference-dispatch.yaml)
-fi
+    DSEL=(--spec-version dispatch-ws/1 --target fixtures/targets/reference-dispatch.yaml) ;;
+claude-remote/1)
+    CLIENT_DIALECT=claude-remote
+    DSPEC=(--spec-version claude-remote/1)
+    DSEL=(--spec-version claude-remote/1 --target fixtures/targets/reference-client.yaml) ;;
+claude-control/1)
+    CLIENT_DIALECT=claude-control
+    DSPEC=(--spec-version claude-control/1)
+    DSEL=(--spec-version claude-control/1 --target fixtures/targets/reference-client-control.yaml) ;;
+esac
 OUT=$OUT_ROOT/${dialect//\//-}
 mkdir -p "$OUT"
 echo "== $dialect"
@@ -49,8 +61,15 @@ if ! $GW run -j "$JOBS" --seed 7 "${DSEL[@]}" --json "$OUT/clean" >"$OUT/clean.t
 fi
 
 # --- 2. mutants --------------------------------------------------------------------------
-$GWSPEC_GATEWAY --mutant list >"$OUT/all.txt" || { echo "cannot list mutants"; exit 1; }
-if [ "$dialect" = dispatch-ws/1 ]; then
+if [ -n "$CLIENT_DIALECT" ]; then
+    "$BIN/gwspec-client" --dialect "$CLIENT_DIALECT" --list-mutants >"$OUT/all.txt" ||
+        { echo "cannot list the client's mutants"; exit 1; }
+else
+    $GWSPEC_GATEWAY --mutant list >"$OUT/all.txt" || { echo "cannot list mutants"; exit 1; }
+fi
+if [ -n "$CLIENT_DIALECT" ]; then
+    cp "$OUT/all.txt" "$OUT/list.txt"
+elif [ "$dialect" = dispatch-ws/1 ]; then
     grep '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
 else
     grep -v '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
@@ -134,7 +153,9 @@ echo "mutants ($dialect): $total, killed $((total - survivors - unscored)), surv
 echo
 }
 
-one_dialect chatgw/1
-one_dialect dispatch-ws/1
+# GWSPEC_MUTANT_DIALECTS (space-separated) runs some of them only; default: all four.
+for d in ${GWSPEC_MUTANT_DIALECTS:-chatgw/1 dispatch-ws/1 claude-remote/1 claude-control/1}; do
+    one_dialect "$d"
+done
 echo "traceability: reports/traceability.md"
 exit $status

@@ -31,17 +31,18 @@ extern CU_SuiteInfo hn_coverage_suites[];
 extern CU_SuiteInfo hn_dispatch_suites[];
 extern CU_SuiteInfo hn_serve_suites[];
 extern CU_SuiteInfo hn_claude_remote_suites[];
+extern CU_SuiteInfo hn_claude_control_suites[];
 
 int main(void)
 {
     CU_SuiteInfo *tables[] = {
-        hn_match_suites,      hn_scenario_suites,      hn_casedir_suites, hn_runner_suites,
-        hn_transcript_suites, hn_invariant_suites,     hn_msgcat_suites,  hn_verdict_suites,
-        hn_report_suites,     hn_replay_suites,        hn_diff_suites,    hn_target_suites,
-        hn_coverage_suites,   hn_reap_suites,          hn_steps_suites,   hn_ws_suites,
-        hn_http_suites,       hn_record_suites,        hn_control_suites, hn_net_suites,
-        hn_run_suites,        hn_cmd_suites,           hn_budget_suites,  hn_dispatch_suites,
-        hn_serve_suites,      hn_claude_remote_suites,
+        hn_match_suites,      hn_scenario_suites,      hn_casedir_suites,        hn_runner_suites,
+        hn_transcript_suites, hn_invariant_suites,     hn_msgcat_suites,         hn_verdict_suites,
+        hn_report_suites,     hn_replay_suites,        hn_diff_suites,           hn_target_suites,
+        hn_coverage_suites,   hn_reap_suites,          hn_steps_suites,          hn_ws_suites,
+        hn_http_suites,       hn_record_suites,        hn_control_suites,        hn_net_suites,
+        hn_run_suites,        hn_cmd_suites,           hn_budget_suites,         hn_dispatch_suites,
+        hn_serve_suites,      hn_claude_remote_suites, hn_claude_control_suites,
     };
     unsigned failures, suites_failed;
 
