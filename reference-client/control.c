@@ -236,8 +236,10 @@ static void on_control_request(struct rc_cc *s, const json_t *f)
         const char *tool = wc_json_str(req, "tool_name"), *tu = wc_json_str(req, "tool_use_id");
         rc_book_add_pending(&s->book, id, tool, json_object_get(req, "input"));
         json_object_set_new(s->tool_use_ids, id, json_string(tu ? tu : ""));
-        note(s, "permission_pending",
-             json_pack("{s:s, s:s}", "request_id", id, "tool_name", tool ? tool : ""));
+        json_t *n = json_pack("{s:s, s:s}", "request_id", id, "tool_name", tool ? tool : "");
+        if (tu) /* what an SDK's canUseTool sees (toolUseID), so cases can match on it */
+            json_object_set_new(n, "tool_use_id", json_string(tu));
+        note(s, "permission_pending", n);
         return;
     }
     /* CC-CTL-2: anything else is answered at once with the error */
@@ -270,7 +272,11 @@ static void on_cancel(struct rc_cc *s, const json_t *f)
      * late return still answers */
     if (!mut(s, RC_MUT_ANSWER_CANCELLED))
         rc_book_cancel(&s->book, id);
-    note(s, "cancelled", json_pack("{s:s}", "request_id", id));
+    json_t *n = json_pack("{s:s}", "request_id", id);
+    const char *tu = wc_json_str(s->tool_use_ids, id);
+    if (tu && *tu)
+        json_object_set_new(n, "tool_use_id", json_string(tu));
+    note(s, "cancelled", n);
 }
 
 /* CC-CTL-6: a control_response settles the own request with its request_id; none: unmatched. */
@@ -395,6 +401,17 @@ static void act_answer(struct rc_cc *s, json_int_t id, const json_t *args)
         behavior = wc_json_str(args, "behavior");
         rid = wc_json_str(args, "request_id");
         message = wc_json_str(args, "message");
+        const char *tu = wc_json_str(args, "tool_use_id");
+        if (!rid && tu) { /* the prompt of that tool call, pending or not */
+            const char *k;
+            json_t *v;
+            rid = "";
+            json_object_foreach(s->tool_use_ids, k, v)
+            {
+                if (json_string_value(v) && !strcmp(json_string_value(v), tu))
+                    rid = k;
+            }
+        }
         updated = json_object_get(args, "updatedInput");
     }
     if (!behavior || (strcmp(behavior, "allow") && strcmp(behavior, "deny"))) {

@@ -395,7 +395,8 @@ int main(int argc, char **argv)
             }
             wc_buf_add(&r.rx, buf, (size_t)n);
             on_frames(&r);
-            continue;
+            if (r.exit_code >= 0)
+                break;
         }
         if (np == 2 && p[1].revents) {
             ssize_t n = read(0, buf, sizeof(buf));

@@ -12,9 +12,11 @@
 # Fails if the clean gateway fails anything, if a mutant survives, or if a MUST requirement has
 # no case or no mutant.
 # Each dialect in turn: chatgw/1 (every mutant not named dispatch-*, the default profile),
-# dispatch-ws/1 (the dispatch-* mutants, fixtures/targets/reference-dispatch.yaml), and the client
-# dialects claude-remote/1 and claude-control/1 (the reference client's mutants of each, its two
-# profiles); one matrix, one traceability section and one summary line per dialect.
+# dispatch-ws/1 (the dispatch-* mutants, fixtures/targets/reference-dispatch.yaml) and the client
+# dialects claude-remote/1 and claude-control/1 (the reference client's mutants of each dialect,
+# `gwspec-client --dialect D --list-mutants`, against fixtures/targets/reference-client.yaml and
+# reference-client-control.yaml); one matrix, one traceability section and one summary line per
+# dialect.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${GWSPEC_BIN:-bin}
@@ -30,25 +32,20 @@ status=0
 
 # one_dialect NAME: the dialect's spec version and target (dispatch-ws/1: its profile
 # fixtures/targets/reference-dispatch.yaml); the mutants are those of `--mutant list` whose name
-# starts with dispatch- (dispatch-ws/1) or does not (chatgw/1). The client dialects
-# (claude-remote/1, claude-control/1) run against the reference client's profiles, their mutants
-# are `gwspec-client --dialect D --list-mutants` (same columns: name, requirement, effect).
+# starts with dispatch- (dispatch-ws/1) or does not (chatgw/1).
 one_dialect() {
 local dialect=$1
-DSPEC=() DSEL=() CLIENT_DIALECT=
+DSPEC=() DSEL=()
 case $dialect in
-dispatch-ws/1)
-    DSPEC=(--spec-version dispatch-ws/1)
-    DSEL=(--spec-version dispatch-ws/1 --target fixtures/targets/reference-dispatch.yaml) ;;
-claude-remote/1)
-    CLIENT_DIALECT=claude-remote
-    DSPEC=(--spec-version claude-remote/1)
-    DSEL=(--spec-version claude-remote/1 --target fixtures/targets/reference-client.yaml) ;;
-claude-control/1)
-    CLIENT_DIALECT=claude-control
-    DSPEC=(--spec-version claude-control/1)
-    DSEL=(--spec-version claude-control/1 --target fixtures/targets/reference-client-control.yaml) ;;
+dispatch-ws/1) target=fixtures/targets/reference-dispatch.yaml ;;
+claude-remote/1) target=fixtures/targets/reference-client.yaml ;;
+claude-control/1) target=fixtures/targets/reference-client-control.yaml ;;
+*) target= ;;
 esac
+if [ -n "$target" ]; then
+    DSPEC=(--spec-version "$dialect")
+    DSEL=(--spec-version "$dialect" --target "$target")
+fi
 OUT=$OUT_ROOT/${dialect//\//-}
 mkdir -p "$OUT"
 echo "== $dialect"
@@ -61,19 +58,23 @@ if ! $GW run -j "$JOBS" --seed 7 "${DSEL[@]}" --json "$OUT/clean" >"$OUT/clean.t
 fi
 
 # --- 2. mutants --------------------------------------------------------------------------
-if [ -n "$CLIENT_DIALECT" ]; then
-    "$BIN/gwspec-client" --dialect "$CLIENT_DIALECT" --list-mutants >"$OUT/all.txt" ||
-        { echo "cannot list the client's mutants"; exit 1; }
-else
+# The gateway's mutants (`--mutant list`) for the gateway dialects; the reference client's
+# (`--dialect D --list-mutants`: name, the requirement it breaks in D, effect) for a client
+# dialect, kept by the prefix of the dialect's requirement ids.
+case $dialect in
+claude-remote/1 | claude-control/1)
+    $BIN/gwspec-client --dialect "${dialect%/1}" --list-mutants >"$OUT/all.txt" ||
+        { echo "cannot list client mutants"; exit 1; }
+    if [ "$dialect" = claude-remote/1 ]; then prefix=CR-; else prefix=CC-; fi
+    awk -v p="$prefix" 'index($2, p) == 1' "$OUT/all.txt" >"$OUT/list.txt" ;;
+*)
     $GWSPEC_GATEWAY --mutant list >"$OUT/all.txt" || { echo "cannot list mutants"; exit 1; }
-fi
-if [ -n "$CLIENT_DIALECT" ]; then
-    cp "$OUT/all.txt" "$OUT/list.txt"
-elif [ "$dialect" = dispatch-ws/1 ]; then
-    grep '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
-else
-    grep -v '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
-fi
+    if [ "$dialect" = dispatch-ws/1 ]; then
+        grep '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
+    else
+        grep -v '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
+    fi ;;
+esac
 echo "mutant matrix (mutant: requirements -> killing cases):"
 : >"$OUT/kills.tsv"
 
@@ -153,7 +154,7 @@ echo "mutants ($dialect): $total, killed $((total - survivors - unscored)), surv
 echo
 }
 
-# GWSPEC_MUTANT_DIALECTS (space-separated) runs some of them only; default: all four.
+# GWSPEC_MUTANT_DIALECTS="claude-remote/1" runs some of them only.
 for d in ${GWSPEC_MUTANT_DIALECTS:-chatgw/1 dispatch-ws/1 claude-remote/1 claude-control/1}; do
     one_dialect "$d"
 done

@@ -331,32 +331,51 @@ static void check_unknown_subtype(struct ctx *x)
 
 /*
  * CC-CTL-6: the client's responses are matched by request_id. Its `response` note says which of
- * its requests a control_response settled: the CLI must have answered that id before the note,
- * and the client must have asked it with the subtype the note names.
+ * its requests a control_response settled (`for`: the request's subtype; `request_id` when the
+ * client knows it, as the reference client does; an SDK adapter may only know the subtype). The
+ * CLI must have answered that id before the note, the id must be of the subtype the note names,
+ * and a client never settles more requests of a subtype than the CLI has answered.
  */
 static void check_responses_matched(struct ctx *x)
 {
-    json_t *answered = json_object(), *asked = json_object();
+    json_t *answered = json_object(), *asked = json_object(), *nans = json_object(),
+           *nnotes = json_object();
     size_t i;
     json_t *r;
 
     json_array_foreach(x->recs, i, r)
     {
         const char *aid = answer_id(sframe(r, "send"));
-        if (aid)
+        if (aid && !json_object_get(answered, aid)) {
             json_object_set_new(answered, aid, json_integer((json_int_t)i));
+            const char *sub = wc_json_str(asked, aid);
+            if (sub) /* an answer to one of the client's own requests */
+                json_object_set_new(
+                    nans, sub, json_integer(json_integer_value(json_object_get(nans, sub)) + 1));
+        }
         const json_t *f = sframe(r, "recv");
+        const char *rq = wc_json_str(json_object_get(f, "request"), "subtype");
         if (is_type(f, "control_request") && wc_json_str(f, "request_id"))
-            json_object_set_new(
-                asked, wc_json_str(f, "request_id"),
-                json_string(wc_json_str(json_object_get(f, "request"), "subtype")
-                                ? wc_json_str(json_object_get(f, "request"), "subtype")
-                                : ""));
+            json_object_set_new(asked, wc_json_str(f, "request_id"), json_string(rq ? rq : ""));
         const json_t *m = client_note(r, "response");
-        if (!m || !wc_json_str(m, "request_id"))
+        const char *id = wc_json_str(m, "request_id"), *forst = wc_json_str(m, "for");
+        if (!m || (!id && !forst))
             continue;
         x->exercised = true;
-        const char *id = wc_json_str(m, "request_id"), *forst = wc_json_str(m, "for");
+        if (forst) {
+            json_int_t n = json_integer_value(json_object_get(nnotes, forst)) + 1;
+            json_object_set_new(nnotes, forst, json_integer(n));
+            if (n > json_integer_value(json_object_get(nans, forst))) {
+                report(x, "CC-CTL-6", i, i,
+                       "the client settled %lld %s request(s), but the CLI had answered %lld of "
+                       "them",
+                       (long long)n, forst,
+                       (long long)json_integer_value(json_object_get(nans, forst)));
+                continue;
+            }
+        }
+        if (!id)
+            continue;
         if (!json_object_get(answered, id)) {
             report(x, "CC-CTL-6", i, i,
                    "the client took a control_response as the answer to its request %s, which "
@@ -372,6 +391,8 @@ static void check_responses_matched(struct ctx *x)
     }
     json_decref(answered);
     json_decref(asked);
+    json_decref(nans);
+    json_decref(nnotes);
 }
 
 /* CC-TURN-2: the CLI's stdin stays open after a result: a close of sN by the client after a

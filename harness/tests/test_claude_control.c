@@ -43,6 +43,9 @@
 #define NOTE_RESP(id, sub)                                                                         \
     "{\"t\":\"ctl\",\"label\":\"client\",\"msg\":{\"t\":\"note\",\"what\":\"response\","           \
     "\"request_id\":\"" id "\",\"for\":\"" sub "\"}}\n"
+#define NOTE_FOR(sub)                                                                              \
+    "{\"t\":\"ctl\",\"label\":\"client\",\"msg\":{\"t\":\"note\",\"what\":\"response\","           \
+    "\"for\":\"" sub "\"}}\n"
 #define RESULT "{\"t\":\"send\",\"conn\":\"s1\",\"frame\":{\"type\":\"result\"}}\n"
 
 /* The outcome of checker `name` over text, and the requirement of its first violation. */
@@ -147,6 +150,16 @@ static void test_responses_matched(void)
     CU_ASSERT_STRING_EQUAL(outcome(HDR OPEN1 INIT("i1") CLI_ANS("i1") NOTE_RESP("i1", "interrupt"),
                                    "responses_matched", req, 32),
                            "fail");
+    /* a note with the subtype only (an SDK adapter knows no ids): counted against the answers */
+    CU_ASSERT_STRING_EQUAL(outcome(HDR OPEN1 INIT("i1") OWN("i2", "interrupt") CLI_ANS("i2")
+                                       NOTE_FOR("interrupt") CLI_ANS("i1") NOTE_FOR("initialize"),
+                                   "responses_matched", req, 32),
+                           "pass");
+    CU_ASSERT_STRING_EQUAL(outcome(HDR OPEN1 INIT("i1") OWN("i2", "interrupt") CLI_ANS("i2")
+                                       NOTE_FOR("initialize"),
+                                   "responses_matched", req, 32),
+                           "fail");
+    CU_ASSERT_STRING_EQUAL(req, "CC-CTL-6");
 }
 
 static void test_turns(void)

@@ -212,6 +212,24 @@ static void test_unsupported_and_repeats(void)
     cf_free(f);
 }
 
+/* answer_permission and the notes name a prompt by its tool_use_id too (an SDK's canUseTool
+ * sees that, not the request_id) */
+static void test_by_tool_use_id(void)
+{
+    struct cfake *f = cf_new(RC_MUT_NONE);
+    cf_line(f, CAN_USE("p7"));
+    cf_line(f, CAN_USE("p8"));
+    CU_ASSERT_EQUAL(cf_notes(f, "permission_pending", "\"tool_use_id\":\"tu-p7\""), 1);
+    cf_act(f, 1, "{\"answer_permission\":{\"behavior\":\"allow\",\"tool_use_id\":\"tu-p7\"}}");
+    CU_ASSERT_EQUAL(cf_count(f, "\"request_id\":\"p7\""), 1);
+    CU_ASSERT_EQUAL(cf_count(f, "\"request_id\":\"p8\""), 0);
+    cf_act(f, 2, "{\"answer_permission\":{\"behavior\":\"allow\",\"tool_use_id\":\"tu-none\"}}");
+    CU_ASSERT_PTR_NOT_NULL(strstr(f->ctl[f->nctl - 1], "\"result\":\"refused\""));
+    cf_line(f, "{\"type\":\"control_cancel_request\",\"request_id\":\"p8\"}");
+    CU_ASSERT_EQUAL(cf_notes(f, "cancelled", "\"tool_use_id\":\"tu-p8\""), 1);
+    cf_free(f);
+}
+
 /* CC-CTL-3: a cancelled prompt is never answered. */
 static void test_cancel(void)
 {
@@ -500,6 +518,7 @@ static CU_TestInfo tests[] = {
     {"unsupported, repeats, keep_alive (CC-CTL-2, CC-CTL-4, CC-CTL-7)",
      test_unsupported_and_repeats},
     {"cancel (CC-CTL-3)", test_cancel},
+    {"prompts named by tool_use_id", test_by_tool_use_id},
     {"own requests (CC-CTL-5, CC-CTL-6)", test_own_requests},
     {"turns (CC-TURN-1..3)", test_turns},
     {"the user message (CC-MSG-1)", test_user_shape},
