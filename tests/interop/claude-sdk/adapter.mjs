@@ -22,8 +22,9 @@
 // Acts ({"t":"act","id":K,"act":{NAME:ARGS}}, answered {"t":"acted","id":K,"ok":..,"result":..}):
 //   send_user {text, uuid?}    one user message into the query's input  -> sent | dropped | refused
 //   interrupt {}               q.interrupt() (its outcome: note response, for: interrupt) -> sent | dropped
-//   answer_permission allow|deny|{behavior, request_id?, message?, updatedInput?}
-//                              resolves the pending canUseTool callback (by id, else the newest)
+//   answer_permission allow|deny|{behavior, tool_use_id?, request_id?, message?, updatedInput?}
+//                              resolves the pending canUseTool callback (by tool_use_id, else by
+//                              request_id, else the newest)
 //                              -> sent | dropped | refused (none pending)
 //   (`dropped`: --transport ws and no socket open at the time; the SDK is called all the same)
 //   close {}                   ends the input iterable: the SDK closes the CLI's stdin -> sent
@@ -32,17 +33,16 @@
 //   response{request_id, for, subtype, error?} (one of the SDK's own requests was answered: the
 //   SDK's promise settled, initializationResult() for initialize, interrupt() for interrupt; the
 //   id is the one the SDK wrote), input_closed{reason} (the SDK ended the CLI's stdin),
-//   cli_exited{code, signal}, permission_pending{request_id, tool_name, tool_use_id},
-//   cancelled{request_id} (the callback's AbortSignal fired: the prompt is gone, the callback
+//   cli_exited{code, signal}, permission_pending{tool_use_id, request_id?, tool_name},
+//   cancelled{tool_use_id, request_id?} (the callback's AbortSignal fired: the prompt is gone, the callback
 //   rejects with the signal's reason, as an aborted operation does), rendered{type, subtype?,
 //   uuid?, origin: cli} for every message the query yields, result{subtype, is_error},
 //   ended{error?} when the query's iterator finishes; with --transport ws also
 //   disconnected{code, was_open}, and `response` has request_id null (no lines are watched).
 // The CLI is spawned through the SDK's public `spawnClaudeCodeProcess` option with the SDK's own
 // command, argv, cwd, env and signal, as its built-in spawn does (three pipes): the
-// adapter only watches the lines: those the SDK writes, to learn the ids of its own requests and
-// when it ends the input, and those the CLI sends, to name a can_use_tool prompt by its
-// request_id when the SDK's callback is not given it (0.3.165). It never writes to the CLI.
+// adapter only watches the lines the SDK writes, to learn the ids of its own requests and when it
+// ends the input. It never writes to the CLI and never reads what the CLI sends.
 // Exit status: 0 (quit, the channel closed, SIGTERM), 1 (the SDK cannot be loaded, no channel),
 // 2 (usage).
 import net from 'node:net';
@@ -143,41 +143,45 @@ const input = {
 };
 
 // ---- permission prompts: canUseTool callbacks waiting for answer_permission ---------------------
-const pending = []; // {requestId, toolName, input, resolve, reject}, oldest first
-let anon = 0;
+// A prompt is named by its tool_use_id (what every SDK version's callback is given, as toolUseID);
+// the request_id is added to the notes when the SDK passes it (ctx.requestId, not in 0.3.165).
+const pending = []; // {toolUseId, requestId, toolName, input, resolve, reject}, oldest first
+
+const promptIds = (p) => ({ ...(p.toolUseId ? { tool_use_id: p.toolUseId } : {}),
+  ...(p.requestId ? { request_id: p.requestId } : {}) });
 
 function canUseTool(toolName, toolInput, ctx) {
-  // ctx.requestId since some 0.3.x; before that the id is looked up by the tool_use_id of the
-  // can_use_tool line the SDK read (watchReads)
-  const requestId = ctx?.requestId ?? takeRequestId(ctx?.toolUseID) ?? `anon-${++anon}`;
   return new Promise((resolve, reject) => {
-    const p = { requestId, toolName, input: toolInput, resolve, reject };
+    const p = { toolUseId: ctx?.toolUseID, requestId: ctx?.requestId, toolName, input: toolInput,
+      resolve, reject };
     const signal = ctx?.signal;
     if (signal?.aborted) { reject(signal.reason); return; }
     pending.push(p);
-    note('permission_pending', { request_id: requestId, tool_name: toolName,
-      ...(ctx?.toolUseID ? { tool_use_id: ctx.toolUseID } : {}) });
+    note('permission_pending', { ...promptIds(p), tool_name: toolName });
     signal?.addEventListener('abort', () => {
       const i = pending.indexOf(p);
       if (i < 0) return; // already answered
       pending.splice(i, 1);
-      note('cancelled', { request_id: requestId });
+      note('cancelled', promptIds(p));
       reject(signal.reason);
     }, { once: true });
   });
 }
 
 function answerPermission(id, arg) {
-  let behavior, reqId, message, updatedInput;
+  let behavior, toolUseId, reqId, message, updatedInput;
   if (arg === 'allow' || arg === 'deny') behavior = arg;
   else if (arg && typeof arg === 'object' && (arg.behavior === 'allow' || arg.behavior === 'deny')) {
-    ({ behavior, request_id: reqId, message, updatedInput } = arg);
-    if (reqId !== undefined && typeof reqId !== 'string')
-      return acted(id, false, null, 'bad act: answer_permission request_id is a string');
+    ({ behavior, tool_use_id: toolUseId, request_id: reqId, message, updatedInput } = arg);
+    if ((toolUseId !== undefined && typeof toolUseId !== 'string') ||
+        (reqId !== undefined && typeof reqId !== 'string'))
+      return acted(id, false, null, 'bad act: answer_permission tool_use_id and request_id are strings');
   } else {
     return acted(id, false, null, 'bad act: answer_permission is allow, deny or {behavior, ...}');
   }
-  const i = reqId !== undefined ? pending.findIndex((p) => p.requestId === reqId) : pending.length - 1;
+  const i = toolUseId !== undefined ? pending.findIndex((p) => p.toolUseId === toolUseId)
+    : reqId !== undefined ? pending.findIndex((p) => p.requestId === reqId)
+    : pending.length - 1;
   if (i < 0) return acted(id, true, 'refused');
   const [p] = pending.splice(i, 1);
   if (behavior === 'allow') p.resolve({ behavior: 'allow', updatedInput: updatedInput ?? p.input });
@@ -255,22 +259,6 @@ function watchWrites(line) {
   if (typeof m?.request_id === 'string' && own[sub]) own[sub].push(m.request_id);
 }
 
-// can_use_tool request ids by tool_use_id, from the lines the CLI sent (only to name the prompt in
-// the notes when the SDK's callback does not get the id; the SDK reads and answers the lines)
-const byToolUse = new Map();
-function watchReads(line) {
-  let m;
-  try { m = JSON.parse(line); } catch { return; }
-  const r = m?.type === 'control_request' ? m.request : undefined;
-  if (r?.subtype !== 'can_use_tool' || typeof m.request_id !== 'string' || !r.tool_use_id) return;
-  if (!byToolUse.has(r.tool_use_id)) byToolUse.set(r.tool_use_id, []);
-  byToolUse.get(r.tool_use_id).push(m.request_id);
-}
-function takeRequestId(toolUseId) {
-  const q = toolUseId ? byToolUse.get(toolUseId) : undefined;
-  return q?.length ? q.shift() : undefined;
-}
-
 // the k-th request of `subtype` the SDK made was settled by the SDK (err: its rejection)
 function noteResponse(subtype, k, err) {
   const f = { request_id: own[subtype][k] ?? null, for: subtype, subtype: err ? 'error' : 'success' };
@@ -293,12 +281,6 @@ function spawnCli(o) {
     while ((nl = pend.indexOf('\n')) >= 0) { watchWrites(pend.slice(0, nl)); pend = pend.slice(nl + 1); }
     return write(chunk, ...rest);
   };
-  let rpend = '';
-  cp.stdout.on('data', (d) => {
-    rpend += String(d);
-    let nl;
-    while ((nl = rpend.indexOf('\n')) >= 0) { watchReads(rpend.slice(0, nl)); rpend = rpend.slice(nl + 1); }
-  });
   cp.stdin.end = (...a) => { note('input_closed', { reason: 'the SDK ended the stdin' }); return end(...a); };
   return cp;
 }
