@@ -77,8 +77,8 @@ UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-c
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
-        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay fuzz-check \
-        fuzz-short browser
+        clean list-cases interop-cloudcli interop-claude-sdk mutate mutate-one mutate-selftest mutate-check fuzz \
+        fuzz-replay fuzz-check fuzz-short browser
 all: $(BINS)
 
 help:
@@ -113,6 +113,9 @@ help:
 	@echo "                    one arrow per record, witnesses highlighted; screenshots in build/browser/"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
+	@echo "  interop-claude-sdk  the claude-control/1 catalog against the Claude Agent SDK"
+	@echo "                    VERSION=$(SDK_VERSION) (needs npm); TRANSPORT=ws: its WebSocket client"
+	@echo "                    against claude-remote/1"
 	@echo "  clean             remove every build directory (build/, bin/, build-asan/, build-cov/,"
 	@echo "                    build-mutate*/)"
 
@@ -329,3 +332,14 @@ clean:
 VERSION ?= 1.37.3
 interop-cloudcli: all
 	@GWSPEC_BIN=$(BIN) VERSION=$(VERSION) bash tests/interop-cloudcli.sh
+
+# Interop: the claude-control/1 catalog against the Claude Agent SDK (npm
+# @anthropic-ai/claude-agent-sdk@VERSION), installed into .interop/ and run through
+# tests/interop/claude-sdk/adapter.mjs and gwspec-cli-relay. Not part of check. VERSION given on
+# the command line wins; else SDK_VERSION (VERSION's own default is CloudCLI's).
+# TRANSPORT=ws: the SDK's browser WebSocket query() against the claude-remote/1 catalog instead.
+SDK_VERSION ?= 0.3.337
+TRANSPORT ?= process
+interop-claude-sdk: all
+	@GWSPEC_BIN=$(BIN) VERSION=$(if $(filter command line,$(origin VERSION)),$(VERSION),$(SDK_VERSION)) \
+	    TRANSPORT=$(TRANSPORT) bash tests/interop-claude-sdk.sh

@@ -272,9 +272,11 @@ static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entr
                            "baseline entry for '%s' without 'requirement': an entry "
                            "excuses one requirement of a case, never the whole case",
                            id);
-    if (strncmp(s, "R-", 2))
+    /* the dialects' id prefixes: chatgw/1 and dispatch-ws/1 R-, claude-remote/1 CR-,
+     * claude-control/1 CC- (a client's baseline names its dialect's ids) */
+    if (strncmp(s, "R-", 2) && strncmp(s, "CR-", 3) && strncmp(s, "CC-", 3))
         return wc_yaml_msg(doc, item, "requirement",
-                           "requirement '%s' is not a requirement id (R-...)", s);
+                           "requirement '%s' is not a requirement id (R-..., CR-..., CC-...)", s);
     if (!json_object_get(item, "witness"))
         return wc_yaml_msg(doc, item, NULL,
                            "baseline entry for '%s' %s without 'witness': name the "

@@ -327,6 +327,25 @@ static void test_verdict_baseline_other_target_warns(void)
     hn_baseline_free(b);
 }
 
+/* a client dialect's baseline names its own ids: claude-remote/1 CR-, claude-control/1 CC- */
+static void test_verdict_baseline_client_dialect_ids(void)
+{
+    static const char *const ok[] = {
+        "known:\n  - {case: a, reason: r, requirement: CR-CTL-3, witness: "
+        "step-4/control_request}\n",
+        "known:\n  - {case: a, reason: r, requirement: CC-CTL-3, witness: "
+        "step-4/control_response}\n",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char *err = NULL;
+        struct hn_baseline *b = hn_baseline_load_string("b.yaml", ok[i], &err);
+        CU_ASSERT_PTR_NOT_NULL(b);
+        CU_ASSERT_PTR_NULL(err);
+        free(err);
+        hn_baseline_free(b);
+    }
+}
+
 static void test_verdict_baseline_errors_have_positions(void)
 {
     static const struct {
@@ -338,7 +357,7 @@ static void test_verdict_baseline_errors_have_positions(void)
          "b.yaml:2:5: baseline entry for '1.1.1-x' without 'reason'"},
         {"known:\n  - reason: r\n", "b.yaml:2:5: baseline entry without 'case'"},
         {"known:\n  - {case: a, reason: r, requirement: TERM-1, witness: x/y}\n",
-         "b.yaml:2:26: requirement 'TERM-1' is not a requirement id (R-...)"},
+         "b.yaml:2:26: requirement 'TERM-1' is not a requirement id (R-..., CR-..., CC-...)"},
         {"known:\n  - {case: a, reason: r, why: x}\n",
          "b.yaml:2:26: unknown key 'why' in a baseline entry"},
         /* issue 10 §4: an entry names the requirement it excuses, and the witness */
@@ -420,6 +439,7 @@ static CU_TestInfo verdict_tests[] = {
     {"baseline_race_alternatives", test_verdict_baseline_race_alternatives},
     {"baseline_other_target_warns", test_verdict_baseline_other_target_warns},
     {"baseline_errors_have_positions", test_verdict_baseline_errors_have_positions},
+    {"baseline_client_dialect_ids", test_verdict_baseline_client_dialect_ids},
     CU_TEST_INFO_NULL,
 };
 
