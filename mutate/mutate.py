@@ -841,6 +841,8 @@ def main():
                     if r["id"] in ids:
                         results[r["id"]] = r
         sel = [p for p in sel if p["id"] in results]
+        # a mutant listed as equivalent since the journal was written is not counted
+        results = {p["id"]: results[p["id"]] for p in sel}
         meta = {"command": "mutate/mutate.py " + " ".join(sys.argv[1:]), "finished":
                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall": "from a journal",
                 "sample": sample_desc + "; %d results in the journal" % len(results),
