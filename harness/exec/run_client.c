@@ -66,20 +66,23 @@ char *hn_rt_expand_str(struct rt *rt, const json_t *step, const char *s)
     return out;
 }
 
-/* True when a `pause` step names the client (pause is never inside alternatives). */
-static bool pauses_client(const json_t *steps, const char *name)
+/* The receive buffer of a client that a `pause` step names (pause is never inside
+ * alternatives): PAUSED_RCVBUF, or SLOW_RCVBUF when one of them reads slowly (`read`); 0 when
+ * none names it. */
+static int paused_rcvbuf(const json_t *steps, const char *name)
 {
     size_t i;
     json_t *e;
+    int rcvbuf = 0;
 
     json_array_foreach(steps, i, e)
     {
         json_t *v = json_object_get(e, "pause");
         const char *c = json_is_string(v) ? json_string_value(v) : wc_json_str(v, "client");
         if (c && !strcmp(c, name))
-            return true;
+            rcvbuf = json_object_get(v, "read") ? SLOW_RCVBUF : rcvbuf ? rcvbuf : PAUSED_RCVBUF;
     }
-    return false;
+    return rcvbuf;
 }
 
 /*
@@ -282,7 +285,7 @@ static void record_early(struct rt *rt, const struct client *c, const json_t *ea
 
 /* The upgrade was accepted (101): record the open; a step that expected a refusal fails. */
 static void upgrade_accepted(struct rt *rt, const json_t *step, struct client *c, const char *user,
-                             bool tuned, int64_t expect_status, const json_t *early)
+                             int rcvbuf, int64_t expect_status, const json_t *early)
 {
     c->state = C_OPEN;
     json_t *orec = json_pack("{s:s, s:s, s:s}", "t", "open", "conn", c->name, "user", user);
@@ -290,9 +293,9 @@ static void upgrade_accepted(struct rt *rt, const json_t *step, struct client *c
         json_object_set_new(orec, "pong", json_false());
     if (c->ws.pong_delay_ms > 0)
         json_object_set_new(orec, "pong_delay_ms", json_integer(c->ws.pong_delay_ms));
-    if (tuned)
+    if (rcvbuf)
         json_object_set_new(orec, "tcp",
-                            json_pack("{s:i, s:i}", "rcvbuf", PAUSED_RCVBUF, "mss", PAUSED_MSS));
+                            json_pack("{s:i, s:i}", "rcvbuf", rcvbuf, "mss", PAUSED_MSS));
     hn_rt_add_record(rt, orec);
     record_early(rt, c, early);
     hn_rt_client_process(rt, c); /* frames that came with the 101 */
@@ -379,9 +382,9 @@ void hn_run_step_connect(struct rt *rt, const json_t *step, const char *sname)
         return;
     }
     /* a client the case pauses gets the buffers of a real network link (ws.h) */
-    bool tuned = pauses_client(rt->c->steps, name);
-    int fd = hn_net_connect_tuned(rt->t->host, rt->t->port, deadline, tuned ? PAUSED_RCVBUF : 0,
-                                  tuned ? PAUSED_MSS : 0, &err);
+    int rcvbuf = paused_rcvbuf(rt->c->steps, name);
+    int fd = hn_net_connect_tuned(rt->t->host, rt->t->port, deadline, rcvbuf,
+                                  rcvbuf ? PAUSED_MSS : 0, &err);
     if (fd < 0) {
         hn_rt_step_error(rt, step, "connect %s: %s", name, err);
         goto out;
@@ -415,7 +418,7 @@ void hn_run_step_connect(struct rt *rt, const json_t *step, const char *sname)
         goto out;
     }
     if (status == 101)
-        upgrade_accepted(rt, step, c, u.user, tuned, expect_status, early);
+        upgrade_accepted(rt, step, c, u.user, rcvbuf, expect_status, early);
     else
         upgrade_refused(rt, step, c, status, expect_status, deadline, early);
 out:
@@ -1247,8 +1250,16 @@ static void do_pause(struct rt *rt, const json_t *step, bool pause)
     if (!c)
         return;
     if (pause) {
+        json_t *rd = json_object_get(v, "read"); /* a slow reader: {bytes: N, every_ms: M} */
         c->paused = true;
-        hn_rt_note(rt, "%s paused: its socket is not read until resume", name);
+        c->trickle_bytes = rd ? (size_t)json_integer_value(json_object_get(rd, "bytes")) : 0;
+        c->trickle_ms = rd ? json_integer_value(json_object_get(rd, "every_ms")) : 0;
+        c->trickle_next_ms = wc_now_ms();
+        if (c->trickle_bytes)
+            hn_rt_note(rt, "%s paused: its socket is read %zu bytes every %lld ms until resume",
+                       name, c->trickle_bytes, (long long)c->trickle_ms);
+        else
+            hn_rt_note(rt, "%s paused: its socket is not read until resume", name);
         return;
     }
     c->paused = false;

@@ -671,11 +671,16 @@ static void pump(struct rt *rt, int64_t deadline)
                 left = due - now;
         }
         bool out = c->ws.tx.len && !c->corked;
-        if (c->ws.fd < 0 || (c->paused && !out))
+        /* a slow reader (`pause` with `read`) reads its next few bytes once they are due */
+        bool trickle = c->paused && c->trickle_bytes && c->ws.fd >= 0;
+        bool in = !c->paused || (trickle && c->trickle_next_ms <= now);
+        if (trickle && !in && c->trickle_next_ms - now < left)
+            left = c->trickle_next_ms - now;
+        if (c->ws.fd < 0 || (!in && !out))
             continue; /* a paused socket is not read: only what we send to it is written */
         owner[n] = c;
-        fds[n++] = (struct pollfd){.fd = c->ws.fd,
-                                   .events = (c->paused ? 0 : POLLIN) | (out ? POLLOUT : 0)};
+        fds[n++] =
+            (struct pollfd){.fd = c->ws.fd, .events = (in ? POLLIN : 0) | (out ? POLLOUT : 0)};
     }
     if (left < 0)
         left = 0;
@@ -707,6 +712,13 @@ static void pump(struct rt *rt, int64_t deadline)
         if (fds[i].revents & (c->paused ? POLLOUT | POLLHUP | POLLERR : POLLOUT)) {
             if (hn_ws_flush(&c->ws) != 0)
                 c->ws.eof = true;
+        }
+        if (c->paused && c->trickle_bytes && (fds[i].events & POLLIN) &&
+            (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+            hn_ws_read_max(&c->ws, c->trickle_bytes);
+            c->trickle_next_ms = wc_now_ms() + c->trickle_ms;
+            hn_rt_client_process(rt, c);
+            continue;
         }
         if (c->paused) {
             if (c->ws.eof) /* a write failed: the connection is gone */

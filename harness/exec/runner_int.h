@@ -46,6 +46,9 @@
 #define TEXT_RECORD_HEAD 1024u
 #define PAUSED_RCVBUF    16384 /* a paused client's socket: buffers of a real link */
 #define PAUSED_MSS       1400
+/* a slow reader's (`pause` with `read`): the window opens in small steps, so a gateway that
+ * writes to it whenever its kernel buffers have room writes every few tens of ms */
+#define SLOW_RCVBUF 4096
 
 enum cstate { C_NONE, C_OPEN, C_CLOSING, C_CLOSED };
 
@@ -75,8 +78,11 @@ struct client {
     char *close_reason;
     const char *closed_by;
     int64_t close_rec_n;
-    bool corked;           /* frames queued for a burst: pump does not write them yet */
-    bool paused;           /* `pause`: the socket is not read (pings unanswered) until `resume` */
+    bool corked;             /* frames queued for a burst: pump does not write them yet */
+    bool paused;             /* `pause`: the socket is not read (pings unanswered) until `resume` */
+    size_t trickle_bytes;    /* `pause` with `read`: > 0 while paused, at most this many bytes... */
+    int64_t trickle_ms;      /* ...are read every trickle_ms (a slow reader) */
+    int64_t trickle_next_ms; /* the next such read is due then (monotonic ms) */
     uint64_t npings;       /* pings received on this socket (past HN_PING_RECORDS_MAX unrecorded) */
     uint64_t ping_watch;   /* expect_ping: the ping numbered after this one is awaited... */
     int64_t ping_watch_ms; /* ...and arrived then (monotonic ms), -1 until it has */

@@ -380,7 +380,13 @@ void hn_ws_arrival(const struct hn_ws *ws, int64_t *lo, int64_t *hi)
 
 int hn_ws_read(struct hn_ws *ws)
 {
+    return hn_ws_read_max(ws, 0);
+}
+
+int hn_ws_read_max(struct hn_ws *ws, size_t max)
+{
     char buf[65536];
+    size_t room = max ? max : SIZE_MAX;
 
     if (ws->fd < 0)
         return WC_ERR_IO;
@@ -388,11 +394,12 @@ int hn_ws_read(struct hn_ws *ws)
      * on its arrival that no delay of ours can push later (within_ms's lower limit needs it). */
     ws->rx_lo_ms = ws->empty_ms;
     /* at most 256 KiB per call, so the caller re-checks its conditions while a peer floods */
-    for (int rounds = 0; rounds < 4; rounds++) {
+    for (int rounds = 0; rounds < 4 && room > 0; rounds++) {
         int64_t before = wc_now_ms(), stamp;
-        ssize_t n = recv_stamped(ws->fd, buf, sizeof(buf), &stamp);
+        ssize_t n = recv_stamped(ws->fd, buf, room < sizeof(buf) ? room : sizeof(buf), &stamp);
         if (n > 0) {
             wc_buf_add(&ws->rx, buf, (size_t)n);
+            room -= (size_t)n;
             ws->rx_last_ms = stamp;
             if (ws->rx.len > 2 * (size_t)HN_WS_MAX_MESSAGE + 65536)
                 return 0; /* let the parser reject it */

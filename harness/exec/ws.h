@@ -116,6 +116,9 @@ void hn_ws_close(struct hn_ws *ws, int code, const char *reason);
 
 /* Read what the socket has into rx (nonblocking). 0, or WC_ERR_IO on error; sets eof. */
 int hn_ws_read(struct hn_ws *ws);
+/* The same, reading at most max bytes (0: no limit): a client that reads slowly (`pause` with
+ * `read`). */
+int hn_ws_read_max(struct hn_ws *ws, size_t max);
 /* Write what tx holds (nonblocking). 0 (maybe partial), or WC_ERR_IO. */
 int hn_ws_flush(struct hn_ws *ws);
 

@@ -1240,23 +1240,37 @@ static void lint_step_expect_ping(struct lint *l, const json_t *step, const char
         not_paused(l, step, "expect_ping", v, c);
 }
 
-/* pause / resume: cN or {client: cN}. */
+/* pause / resume: cN or {client: cN}; pause also {client: cN, read: {bytes: N, every_ms: M}}. */
 static void lint_pause(struct lint *l, const json_t *step, const char *sname)
 {
-    static const char *const keys[] = {"client", NULL};
+    static const char *const pause_keys[] = {"client", "read", NULL};
+    static const char *const resume_keys[] = {"client", NULL};
+    static const char *const read_keys[] = {"bytes", "every_ms", NULL};
     json_t *v = json_object_get(step, sname);
     const char *c = client_of(l, step, sname, true);
     bool paused;
 
     if (json_is_object(v))
-        check_keys(l, v, keys, sname);
+        check_keys(l, v, strcmp(sname, "pause") ? resume_keys : pause_keys, sname);
+    json_t *rd = json_is_object(v) && !strcmp(sname, "pause") ? json_object_get(v, "read") : NULL;
+    if (rd && !json_is_object(rd)) {
+        lerr(l, v, "read", rd, "'read' is {bytes: N, every_ms: M}, not %s", type_name(rd));
+    } else if (rd) {
+        int64_t n;
+        check_keys(l, rd, read_keys, "read");
+        if (!json_object_get(rd, "bytes") || !json_object_get(rd, "every_ms"))
+            lerr(l, v, "read", rd, "'read' needs both 'bytes' and 'every_ms'");
+        get_int(l, rd, "bytes", 1, 1024 * 1024, &n);
+        get_int(l, rd, "every_ms", 1, 60000, &n);
+    }
     if (!c)
         return;
     paused = json_object_get(l->paused, c) != NULL;
     if (!strcmp(sname, "pause")) {
-        if (paused)
-            lerr(l, step, sname, v, "client '%s' is already paused", c);
-        json_object_set_new(l->paused, c, json_true());
+        /* a pause with `read` and one without switch a paused client between the two */
+        if (paused && json_is_true(json_object_get(l->paused, c)) == !rd)
+            lerr(l, step, sname, v, "client '%s' is already paused%s", c, rd ? " with 'read'" : "");
+        json_object_set_new(l->paused, c, rd ? json_string("read") : json_true());
     } else {
         if (!paused)
             lerr(l, step, sname, v, "client '%s' is not paused", c);

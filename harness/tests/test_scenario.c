@@ -380,6 +380,33 @@ static void test_new_step_errors(void)
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:12: client 'c1' is already paused");
     lint_edit("  - expect: {c1: none}\n", "  - resume: c1\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:13: client 'c1' is not paused");
+    /* a slow reader: pause with read */
+    lint_edit("  - expect: {c1: none}\n",
+              "  - pause: {client: c1, read: {bytes: 0, every_ms: 50}}\n  - resume: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:39: 'bytes' must be between 1 and "
+              "1048576");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - pause: {client: c1, read: {bytes: 10}}\n  - resume: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:32: 'read' needs both 'bytes' and "
+              "'every_ms'");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - pause: {client: c1, read: {bytes: 10, every_ms: 5, every: 5}}\n  - resume: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:56: unknown key 'every' in read");
+    lint_edit("  - expect: {c1: none}\n", "  - pause: {client: c1, read: 5}\n  - resume: c1\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:25:31: 'read' is {bytes: N, every_ms: M}, "
+              "not an integer");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - pause: c1\n  - resume: {client: c1, read: {bytes: 1}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:26: unknown key 'read' in resume");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - pause: {client: c1, read: {bytes: 10, every_ms: 5}}\n"
+              "  - pause: {client: c1, read: {bytes: 10, every_ms: 5}}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:13: client 'c1' is already paused "
+              "with 'read'");
+    lint_edit("  - expect: {c1: none}\n",
+              "  - pause: {client: c1, read: {bytes: 10, every_ms: 5}}\n  - expect: {c1: none}\n",
+              "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:14: client 'c1' is paused: 'resume: "
+              "c1' before waiting on it");
     lint_edit("  - expect: {c1: none}\n", "  - pause: c1\n  - expect: {c1: none}\n",
               "cases/6-abort/6.1.2-abort-mid-stream.yaml:26:14: client 'c1' is paused: 'resume: "
               "c1' before waiting on it");
@@ -409,6 +436,8 @@ static void test_new_step_errors(void)
                        "  - resume: c1\n"
                        "  - expect_ping: c1\n"
                        "  - pause: {client: c1}\n"
+                       "  - pause: {client: c1, read: {bytes: 2048, every_ms: 50}}\n"
+                       "  - pause: c1\n"
                        "  - disconnect: c1\n"
                        "  - connect: {client: c1, pong: false}\n"
                        "  - expect_ping: {client: c1}\n"

@@ -486,6 +486,33 @@ static void test_arrival_rule(void)
 
 /* The same over a loopback TCP connection: hn_ws_read takes the kernel's timestamp, which lies
  * between the write and the end of the read. */
+/* hn_ws_read_max takes at most its limit per call (a slow reader), hn_ws_read what there is. */
+static void test_read_max(void)
+{
+    int sv[2];
+    struct hn_ws w;
+    char data[100];
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CU_ASSERT_EQUAL_FATAL(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+    hn_ws_init(&w, sv[0], NULL);
+    memset(data, 'x', sizeof(data));
+    CU_ASSERT_EQUAL(write(sv[1], data, sizeof(data)), (ssize_t)sizeof(data));
+    CU_ASSERT_EQUAL(hn_ws_read_max(&w, 30), 0);
+    CU_ASSERT_EQUAL(w.rx.len, 30);
+    CU_ASSERT_EQUAL(hn_ws_read_max(&w, 30), 0);
+    CU_ASSERT_EQUAL(w.rx.len, 60);
+    CU_ASSERT_FALSE(w.eof);
+    CU_ASSERT_EQUAL(hn_ws_read(&w), 0); /* no limit: the rest */
+    CU_ASSERT_EQUAL(w.rx.len, 100);
+    CU_ASSERT_EQUAL(hn_ws_read_max(&w, 30), 0); /* nothing left: the queue is seen empty */
+    CU_ASSERT_EQUAL(w.rx.len, 100);
+    close(sv[1]);
+    CU_ASSERT_EQUAL(hn_ws_read_max(&w, 30), 0);
+    CU_ASSERT_TRUE(w.eof);
+    hn_ws_release(&w);
+}
+
 static void test_arrival_from_socket(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -660,6 +687,7 @@ static CU_TestInfo ws_tests[] = {
     {"a masked server frame is noted", test_parser_masked_server_frame},
     {"arrival: the message that ends the read takes its timestamp", test_arrival_rule},
     {"arrival: the kernel timestamp of a loopback read", test_arrival_from_socket},
+    {"read_max: a slow reader's bounded reads", test_read_max},
     CU_TEST_INFO_NULL,
 };
 
