@@ -113,6 +113,14 @@ int hn_live_event(struct hn_live_run *r, struct hn_live_view *v, const char *tex
         rc = violate(
             out, text, len, NULL,
             wc_xasprintf("the provider's native id %s reached the client (R-MAP-1)", r->native_id));
+        /* the stream goes on past it: a leak is one violation, not a gap after it */
+        if (json_is_integer(sv) && v->attached && !v->terminal &&
+            json_integer_value(sv) == v->next_seq) {
+            v->next_seq++;
+            (void)against_canon(r, json_integer_value(sv), text, len);
+            if (kind && !strcmp(kind, "complete"))
+                v->terminal = true;
+        }
         goto keep;
     }
     if (!json_is_integer(sv) || json_integer_value(sv) < 1) {

@@ -31,6 +31,7 @@ extern CU_SuiteInfo hn_coverage_suites[];
 extern CU_SuiteInfo hn_dispatch_suites[];
 extern CU_SuiteInfo hn_serve_suites[];
 extern CU_SuiteInfo hn_claude_remote_suites[];
+extern CU_SuiteInfo hn_live_suites[];
 
 int main(void)
 {
@@ -41,7 +42,7 @@ int main(void)
         hn_coverage_suites,   hn_reap_suites,          hn_steps_suites,   hn_ws_suites,
         hn_http_suites,       hn_record_suites,        hn_control_suites, hn_net_suites,
         hn_run_suites,        hn_cmd_suites,           hn_budget_suites,  hn_dispatch_suites,
-        hn_serve_suites,      hn_claude_remote_suites,
+        hn_serve_suites,      hn_claude_remote_suites, hn_live_suites,
     };
     unsigned failures, suites_failed;
 
