@@ -273,7 +273,7 @@ enum {
     O_JSON
 };
 
-/* 0, 1 (--help printed), or 2 after a usage error. */
+/* 0, 1 (--help printed), or 2 after a usage error. long: one short case per option. */
 static int parse_args(int argc, char **argv, struct cfg *c)
 {
     static const struct option opts[] = {
@@ -1269,6 +1269,61 @@ static void us_text(char *buf, size_t n, int64_t us)
         snprintf(buf, n, "%.2f ms", (double)us / 1000.0);
 }
 
+/* The console table of the report. */
+static void print_table(const struct load *L, double secs, double cpu, int64_t hwm,
+                        bool interrupted)
+{
+    int64_t done = L->runs_done[0] + L->runs_done[1] + L->runs_done[2];
+    char a[32], b[32], c[32], d[32];
+
+    printf("gwspec load: target %s%s%s, %d client(s), %d concurrent run(s), fan-out %d, %d "
+           "idle, %.2f s%s\n",
+           L->t->name, L->cfg.mutant ? " --mutant " : "", L->cfg.mutant ? L->cfg.mutant : "",
+           L->cfg.clients, L->cfg.concurrency, L->cfg.fanout, L->cfg.idle, secs,
+           interrupted ? " (interrupted: a partial report)" : "");
+    printf("  %-22s %" PRId64 " completed (stream %" PRId64 ", abort %" PRId64 ", refresh %" PRId64
+           "), %" PRId64 " unfinished\n",
+           "runs", done, L->runs_done[0], L->runs_done[1], L->runs_done[2], L->unfinished);
+    printf("  %-22s %.0f/s (%" PRId64 " run events of %" PRId64 " bytes on every socket)\n",
+           "events delivered", (double)L->events / secs, L->events, L->cfg.bytes);
+    printf("  %-22s %.0f/s (%" PRId64 ")\n", "frames delivered", (double)L->frames / secs,
+           L->frames);
+    if (L->cfg.rate) {
+        us_text(a, sizeof(a), hn_hist_pct(&L->lat, 50));
+        us_text(b, sizeof(b), hn_hist_pct(&L->lat, 99));
+        us_text(c, sizeof(c), hn_hist_pct(&L->lat, 99.9));
+        us_text(d, sizeof(d), L->lat.max);
+        printf("  %-22s p50 %s  p99 %s  p99.9 %s  max %s (%" PRIu64 " samples, %" PRId64
+               " unstamped)\n",
+               "emit->receive", a, b, c, d, L->lat.count, L->unstamped);
+    } else {
+        printf("  %-22s n/a without --rate (the emit time is the harness's release)\n",
+               "emit->receive");
+    }
+    us_text(a, sizeof(a), hn_hist_pct(&L->first, 50));
+    us_text(b, sizeof(b), hn_hist_pct(&L->first, 99));
+    us_text(d, sizeof(d), L->first.max);
+    printf("  %-22s p50 %s  p99 %s  max %s (%" PRIu64 " runs)\n", "chat.send->first event", a, b, d,
+           L->first.count);
+    us_text(a, sizeof(a), hn_hist_pct(&L->setup, 50));
+    us_text(b, sizeof(b), hn_hist_pct(&L->setup, 99));
+    us_text(d, sizeof(d), L->setup.max);
+    printf("  %-22s p50 %s  p99 %s  max %s (%" PRIu64 " connections)\n", "connection setup", a, b,
+           d, L->setup.count);
+    if (hwm >= 0)
+        printf("  %-22s peak RSS %.1f MiB, CPU %.2f s (%.0f%% of one core)\n", "gateway",
+               (double)hwm / 1024.0, cpu, cpu >= 0 ? 100.0 * cpu / secs : 0.0);
+    else
+        printf("  %-22s not started by the harness: no RSS or CPU\n", "gateway");
+    if (L->cfg.idle && L->rss_after_idle_kib > 0)
+        printf("  %-22s %.2f KiB each (RSS %" PRId64 " -> %" PRId64 " KiB)\n", "idle connections",
+               (double)(L->rss_after_idle_kib - L->rss_before_idle_kib) / L->cfg.idle,
+               L->rss_before_idle_kib, L->rss_after_idle_kib);
+    printf("  %-22s %" PRId64 "%s\n", "violations", L->nviol,
+           L->nviol > MAX_WITNESSES ? " (the first 20 printed above)" : "");
+    fflush(stdout);
+}
+
 static json_t *report(struct load *L, bool interrupted)
 {
     double secs = (double)(L->t_end_ms - L->t0_ms) / 1000.0;
@@ -1276,7 +1331,6 @@ static json_t *report(struct load *L, bool interrupted)
     long ticks = sysconf(_SC_CLK_TCK);
     double cpu = -1;
     int64_t hwm = -1;
-    char a[32], b[32], c[32], d[32];
 
     if (secs <= 0)
         secs = 0.001;
@@ -1333,52 +1387,7 @@ static json_t *report(struct load *L, bool interrupted)
     json_object_set_new(r, "violations", json_integer(L->nviol));
     json_object_set_new(r, "witnesses", json_incref(L->viol));
 
-    printf("gwspec load: target %s%s%s, %d client(s), %d concurrent run(s), fan-out %d, %d "
-           "idle, %.2f s%s\n",
-           L->t->name, L->cfg.mutant ? " --mutant " : "", L->cfg.mutant ? L->cfg.mutant : "",
-           L->cfg.clients, L->cfg.concurrency, L->cfg.fanout, L->cfg.idle, secs,
-           interrupted ? " (interrupted: a partial report)" : "");
-    printf("  %-22s %" PRId64 " completed (stream %" PRId64 ", abort %" PRId64 ", refresh %" PRId64
-           "), %" PRId64 " unfinished\n",
-           "runs", done, L->runs_done[0], L->runs_done[1], L->runs_done[2], L->unfinished);
-    printf("  %-22s %.0f/s (%" PRId64 " run events of %" PRId64 " bytes on every socket)\n",
-           "events delivered", (double)L->events / secs, L->events, L->cfg.bytes);
-    printf("  %-22s %.0f/s (%" PRId64 ")\n", "frames delivered", (double)L->frames / secs,
-           L->frames);
-    if (L->cfg.rate) {
-        us_text(a, sizeof(a), hn_hist_pct(&L->lat, 50));
-        us_text(b, sizeof(b), hn_hist_pct(&L->lat, 99));
-        us_text(c, sizeof(c), hn_hist_pct(&L->lat, 99.9));
-        us_text(d, sizeof(d), L->lat.max);
-        printf("  %-22s p50 %s  p99 %s  p99.9 %s  max %s (%" PRIu64 " samples, %" PRId64
-               " unstamped)\n",
-               "emit->receive", a, b, c, d, L->lat.count, L->unstamped);
-    } else {
-        printf("  %-22s n/a without --rate (the emit time is the harness's release)\n",
-               "emit->receive");
-    }
-    us_text(a, sizeof(a), hn_hist_pct(&L->first, 50));
-    us_text(b, sizeof(b), hn_hist_pct(&L->first, 99));
-    us_text(d, sizeof(d), L->first.max);
-    printf("  %-22s p50 %s  p99 %s  max %s (%" PRIu64 " runs)\n", "chat.send->first event", a, b, d,
-           L->first.count);
-    us_text(a, sizeof(a), hn_hist_pct(&L->setup, 50));
-    us_text(b, sizeof(b), hn_hist_pct(&L->setup, 99));
-    us_text(d, sizeof(d), L->setup.max);
-    printf("  %-22s p50 %s  p99 %s  max %s (%" PRIu64 " connections)\n", "connection setup", a, b,
-           d, L->setup.count);
-    if (hwm >= 0)
-        printf("  %-22s peak RSS %.1f MiB, CPU %.2f s (%.0f%% of one core)\n", "gateway",
-               (double)hwm / 1024.0, cpu, cpu >= 0 ? 100.0 * cpu / secs : 0.0);
-    else
-        printf("  %-22s not started by the harness: no RSS or CPU\n", "gateway");
-    if (L->cfg.idle && L->rss_after_idle_kib > 0)
-        printf("  %-22s %.2f KiB each (RSS %" PRId64 " -> %" PRId64 " KiB)\n", "idle connections",
-               (double)(L->rss_after_idle_kib - L->rss_before_idle_kib) / L->cfg.idle,
-               L->rss_before_idle_kib, L->rss_after_idle_kib);
-    printf("  %-22s %" PRId64 "%s\n", "violations", L->nviol,
-           L->nviol > MAX_WITNESSES ? " (the first 20 printed above)" : "");
-    fflush(stdout);
+    print_table(L, secs, cpu, hwm, interrupted);
     return r;
 }
 
