@@ -164,7 +164,8 @@ static void usage(FILE *fp)
             "  --target PROFILE     target profile (default: reference, the embedded gateway)\n"
             "  --mutant NAME        start the reference gateway with a planted bug\n"
             "  --clients N          sockets that send runs (default 1)\n"
-            "  --concurrency M      runs at once, one session each (default 1)\n"
+            "  --concurrency M      runs at once, one session each (default 1; 0: none, the\n"
+            "                       idle connections are held for --duration)\n"
             "  --fanout F           sockets that receive each run: the sender and F-1 observers\n"
             "                       that subscribe before its first event (default 1)\n"
             "  --events E           events per run (default 100)\n"
@@ -331,8 +332,8 @@ static int parse_args(int argc, char **argv, struct cfg *c)
             c->clients = (int)v;
             break;
         case O_CONC:
-            if (!parse_int(a, 1, 10000, &v))
-                return bad("--concurrency needs a number from 1 to 10000, not '%s'", a);
+            if (!parse_int(a, 0, 10000, &v))
+                return bad("--concurrency needs a number from 0 to 10000, not '%s'", a);
             c->concurrency = (int)v;
             break;
         case O_FANOUT:
@@ -399,6 +400,9 @@ static int parse_args(int argc, char **argv, struct cfg *c)
         return bad("%s", "--duration and --runs are two bounds: give one");
     if (c->runs)
         c->duration_ms = 0;
+    if (!c->concurrency && c->runs)
+        return bad("%s", "--concurrency 0 runs nothing: give --duration to hold the idle "
+                         "connections, not --runs");
     if ((c->weights[RT_ABORT] || c->weights[RT_REFRESH]) && c->events < 4)
         return bad("%s", "abort and refresh runs need --events 4 or more");
     return 0;
@@ -1225,7 +1229,7 @@ static void loop(struct load *L)
         }
         if (L->stopping && (!busy || now - L->stop_ms > L->cfg.run_timeout_ms))
             break;
-        if (!busy && !L->stopping) {
+        if (!busy && !L->stopping && L->cfg.concurrency > 0) {
             bool any = false; /* every slot dead: nothing left to do */
             for (int i = 0; i < L->cfg.concurrency; i++)
                 any |= L->slots[i].state != S_DEAD;
