@@ -140,6 +140,7 @@ struct load {
     json_t *viol; /* the first MAX_WITNESSES */
     /* the gateway */
     long cpu0_ticks;
+    double self_cpu0; /* the harness's own CPU seconds at the start */
     int64_t rss_before_idle_kib, rss_after_idle_kib;
 };
 
@@ -1183,12 +1184,22 @@ static void progress(const struct load *L, bool final)
         el, done, L->events, el > 0 ? (double)L->events / el : 0.0, L->nviol, final ? "\n" : "");
 }
 
+/* The CPU seconds this process has used. */
+static double self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void loop(struct load *L)
 {
     bool tty = isatty(STDERR_FILENO);
     int64_t next_progress = 0;
 
     L->t0_ms = wc_now_ms();
+    L->self_cpu0 = self_cpu();
     if (L->t->pid > 0)
         L->cpu0_ticks = proc_cpu_ticks(L->t->pid);
     for (;;) {
@@ -1274,7 +1285,7 @@ static void us_text(char *buf, size_t n, int64_t us)
 }
 
 /* The console table of the report. */
-static void print_table(const struct load *L, double secs, double cpu, int64_t hwm,
+static void print_table(const struct load *L, double secs, double cpu, int64_t hwm, double hc,
                         bool interrupted)
 {
     int64_t done = L->runs_done[0] + L->runs_done[1] + L->runs_done[2];
@@ -1323,6 +1334,9 @@ static void print_table(const struct load *L, double secs, double cpu, int64_t h
         printf("  %-22s %.2f KiB each (RSS %" PRId64 " -> %" PRId64 " KiB)\n", "idle connections",
                (double)(L->rss_after_idle_kib - L->rss_before_idle_kib) / L->cfg.idle,
                L->rss_before_idle_kib, L->rss_after_idle_kib);
+    printf("  %-22s CPU %.2f s (%.0f%% of one core; near 100%%: the figures are the "
+           "harness's limit)\n",
+           "harness", hc, 100.0 * hc / secs);
     printf("  %-22s %" PRId64 "%s\n", "violations", L->nviol,
            L->nviol > MAX_WITNESSES ? " (the first 20 printed above)" : "");
     fflush(stdout);
@@ -1388,10 +1402,13 @@ static json_t *report(struct load *L, bool interrupted)
             json_real((double)(L->rss_after_idle_kib - L->rss_before_idle_kib) / L->cfg.idle));
     }
     json_object_set_new(r, "gateway", g);
+    double hc = self_cpu() - L->self_cpu0;
+    json_object_set_new(r, "harness",
+                        json_pack("{s:f, s:f}", "cpu_s", hc, "cpu_pct", 100.0 * hc / secs));
     json_object_set_new(r, "violations", json_integer(L->nviol));
     json_object_set_new(r, "witnesses", json_incref(L->viol));
 
-    print_table(L, secs, cpu, hwm, interrupted);
+    print_table(L, secs, cpu, hwm, hc, interrupted);
     return r;
 }
 
