@@ -66,7 +66,7 @@ enum ckind { CK_SENDER, CK_OBSERVER, CK_REFRESH, CK_IDLE };
 
 struct cfg {
     const char *target, *mutant, *json;
-    int clients, concurrency, fanout, idle;
+    int clients, concurrency, fanout, idle, per_source;
     int64_t events, bytes, duration_ms, runs, rate, run_timeout_ms;
     int weights[RT_N];
     bool complete_twice;
@@ -183,6 +183,9 @@ static void usage(FILE *fp)
             "  --run-timeout-ms MS  a run that has not ended by then is a violation (10000)\n"
             "  --seed N             seed of native ids and of the mix\n"
             "  --json FILE          write the report as JSON\n"
+            "  --conns-per-source N with the target on loopback, connections past the first N\n"
+            "                       come from 127.0.0.2, then .3, ... (default 20000: one\n"
+            "                       source address has about 28,000 ephemeral ports)\n"
             "  -h, --help\n"
             "  emit->receive latency (with --rate): from the harness's send of the release\n"
             "  of the event's chunk (a barrier) to its read of the frame: an upper bound.\n"
@@ -272,7 +275,8 @@ enum {
     O_TWICE,
     O_TIMEOUT,
     O_SEED,
-    O_JSON
+    O_JSON,
+    O_PER_SOURCE
 };
 
 /* 0, 1 (--help printed), or 2 after a usage error. long: one short case per option. */
@@ -295,6 +299,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
         {"run-timeout-ms", required_argument, NULL, O_TIMEOUT},
         {"seed", required_argument, NULL, O_SEED},
         {"json", required_argument, NULL, O_JSON},
+        {"conns-per-source", required_argument, NULL, O_PER_SOURCE},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -308,6 +313,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
                       .bytes = 100,
                       .duration_ms = 10000,
                       .run_timeout_ms = 10000,
+                      .per_source = 20000,
                       .weights = {1, 0, 0},
                       .seed = (uint64_t)wc_now_us()};
     optind = 1;
@@ -390,6 +396,11 @@ static int parse_args(int argc, char **argv, struct cfg *c)
             break;
         case O_JSON:
             c->json = a;
+            break;
+        case O_PER_SOURCE:
+            if (!parse_int(a, 1, 28000, &v))
+                return bad("--conns-per-source needs a number from 1 to 28000, not '%s'", a);
+            c->per_source = (int)v;
             break;
         default:
             return bad("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -531,7 +542,13 @@ static void conn_close(struct load *L, struct conn *c)
 static struct conn *conn_open(struct load *L, enum ckind kind, int slot, int view, char **err)
 {
     int64_t t0 = wc_now_us(), deadline = wc_now_ms() + 10000;
-    int fd = hn_net_connect(L->t->host, L->t->port, deadline, err);
+    char src[32];
+    bool spread = !strncmp(L->t->host, "127.", 4) && L->nconns >= (size_t)L->cfg.per_source;
+    /* past one source address's share of ports: 127.0.0.2, .3, ... (the gateway on loopback) */
+    if (spread)
+        snprintf(src, sizeof(src), "127.0.%zu.%zu", (L->nconns / L->cfg.per_source) / 250,
+                 (L->nconns / L->cfg.per_source) % 250 + 1);
+    int fd = hn_net_connect_from(L->t->host, L->t->port, spread ? src : NULL, deadline, 0, 0, err);
     int status = 0;
 
     if (fd < 0)
@@ -1440,15 +1457,19 @@ static void teardown(struct load *L)
     json_decref(L->viol);
 }
 
-/* Room for the sockets: the soft limit of open files raised to the hard one. */
+/* Room for the sockets (the spawned gateway inherits it): the open-file limit raised to what
+ * is wanted, the hard limit too when the process may. */
 static void raise_nofile(int want)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
     if (rl.rlim_cur < (rlim_t)want) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        struct rlimit up = {.rlim_cur = (rlim_t)want, .rlim_max = (rlim_t)want};
+        if (rl.rlim_max >= (rlim_t)want || setrlimit(RLIMIT_NOFILE, &up) != 0) {
+            rl.rlim_cur = rl.rlim_max; /* the hard limit stays (raising it needs privilege) */
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)want)
         fprintf(stderr,
