@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <string.h>
+#include "wc_banned.h"
 
 #define EXACT 128 /* values below have a bucket each */
 #define SUB   64  /* sub-buckets per power of two above */

@@ -5,6 +5,7 @@
 
 #include "wc_json.h"
 #include "wc_mem.h"
+#include "wc_banned.h"
 
 void hn_live_run_init(struct hn_live_run *r, const char *native_id, bool expect_aborted)
 {

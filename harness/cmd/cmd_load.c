@@ -55,6 +55,7 @@
 #include "wc_mem.h"
 #include "wc_rand.h"
 #include "wc_time.h"
+#include "wc_banned.h"
 
 enum rtype { RT_STREAM, RT_ABORT, RT_REFRESH, RT_N };
 static const char *const rtype_names[RT_N] = {"stream", "abort", "refresh"};
