@@ -1102,6 +1102,13 @@ static int setup(struct load *L)
         free(err);
         return 2;
     }
+    const char *dialect = wc_json_str(L->t->profile, "dialect");
+    if (L->t->client_role || (dialect && strncmp(dialect, "chatgw/", 7))) {
+        fprintf(stderr, "gwspec load: target %s %s: the load speaks chatgw/1 to a gateway\n",
+                L->t->name,
+                L->t->client_role ? "is a client (role: client)" : "speaks another dialect");
+        return 2;
+    }
     if (L->cfg.mutant) {
         if (!hn_target_spawns(L->t)) {
             fprintf(stderr, "gwspec load: --mutant needs a target the harness starts\n");
