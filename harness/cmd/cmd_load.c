@@ -1091,6 +1091,24 @@ static int64_t pace(struct load *L, struct slot *s, int64_t now)
 
 /* ---- setup, the loop, the report ----------------------------------------------------------- */
 
+/* The idle connections, and the gateway's RSS before and after them. 0, or -1 with *err. */
+static int open_idle(struct load *L, char **err)
+{
+    if (L->t->pid > 0)
+        L->rss_before_idle_kib = proc_kib(L->t->pid, "VmRSS");
+    for (int i = 0; i < L->cfg.idle && !g_signal; i++) {
+        if (!conn_open(L, CK_IDLE, -1, 0, err))
+            return -1;
+        if (i % 64 == 63)
+            pump(L, 0); /* answer the pings of those already open */
+    }
+    for (int64_t until = wc_now_ms() + 300; wc_now_ms() < until;)
+        pump(L, 50); /* let the gateway settle before its RSS is read */
+    if (L->t->pid > 0)
+        L->rss_after_idle_kib = proc_kib(L->t->pid, "VmRSS");
+    return 0;
+}
+
 static int setup(struct load *L)
 {
     char *err = NULL;
@@ -1175,20 +1193,8 @@ static int setup(struct load *L)
     }
     free(senders);
     senders = NULL;
-    if (L->cfg.idle) {
-        if (L->t->pid > 0)
-            L->rss_before_idle_kib = proc_kib(L->t->pid, "VmRSS");
-        for (int i = 0; i < L->cfg.idle && !g_signal; i++) {
-            if (!conn_open(L, CK_IDLE, -1, 0, &err))
-                goto io;
-            if (i % 64 == 63)
-                pump(L, 0); /* answer the pings of those already open */
-        }
-        for (int64_t until = wc_now_ms() + 300; wc_now_ms() < until;)
-            pump(L, 50); /* let the gateway settle before its RSS is read */
-        if (L->t->pid > 0)
-            L->rss_after_idle_kib = proc_kib(L->t->pid, "VmRSS");
-    }
+    if (L->cfg.idle && open_idle(L, &err) != 0)
+        goto io;
     return 0;
 io:
     free(senders);
