@@ -66,7 +66,7 @@ enum ckind { CK_SENDER, CK_OBSERVER, CK_REFRESH, CK_IDLE };
 #define END_GRACE_MS  2000 /* after the provider's done, how long a socket may lack its complete */
 
 struct cfg {
-    const char *target, *mutant, *json;
+    const char *target, *mutant, *json, *provider;
     int clients, concurrency, fanout, idle, per_source;
     int64_t events, bytes, duration_ms, runs, rate, run_timeout_ms;
     int weights[RT_N];
@@ -165,6 +165,8 @@ static void usage(FILE *fp)
             "options:\n"
             "  --target PROFILE     target profile (default: reference, the embedded gateway)\n"
             "  --mutant NAME        start the reference gateway with a planted bug\n"
+            "  --provider NAME      the sessions' provider (default claude; one the target\n"
+            "                       declares: cursor, codex, opencode)\n"
             "  --clients N          sockets that send runs (default 1)\n"
             "  --concurrency M      runs at once, one session each (default 1; 0: none, the\n"
             "                       idle connections are held for --duration)\n"
@@ -277,7 +279,8 @@ enum {
     O_TIMEOUT,
     O_SEED,
     O_JSON,
-    O_PER_SOURCE
+    O_PER_SOURCE,
+    O_PROVIDER
 };
 
 /* 0, 1 (--help printed), or 2 after a usage error. long: one short case per option. */
@@ -301,6 +304,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
         {"seed", required_argument, NULL, O_SEED},
         {"json", required_argument, NULL, O_JSON},
         {"conns-per-source", required_argument, NULL, O_PER_SOURCE},
+        {"provider", required_argument, NULL, O_PROVIDER},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -315,6 +319,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
                       .duration_ms = 10000,
                       .run_timeout_ms = 10000,
                       .per_source = 20000,
+                      .provider = "claude",
                       .weights = {1, 0, 0},
                       .seed = (uint64_t)wc_now_us()};
     optind = 1;
@@ -397,6 +402,9 @@ static int parse_args(int argc, char **argv, struct cfg *c)
             break;
         case O_JSON:
             c->json = a;
+            break;
+        case O_PROVIDER:
+            c->provider = a;
             break;
         case O_PER_SOURCE:
             if (!parse_int(a, 1, 28000, &v))
@@ -1127,6 +1135,11 @@ static int setup(struct load *L)
                 L->t->client_role ? "is a client (role: client)" : "speaks another dialect");
         return 2;
     }
+    if (!hn_target_has_provider(L->t, L->cfg.provider)) {
+        fprintf(stderr, "gwspec load: target %s does not declare provider %s\n", L->t->name,
+                L->cfg.provider);
+        return 2;
+    }
     if (L->cfg.mutant) {
         if (!hn_target_spawns(L->t)) {
             fprintf(stderr, "gwspec load: --mutant needs a target the harness starts\n");
@@ -1175,8 +1188,8 @@ static int setup(struct load *L)
         s->sender = senders[i % L->cfg.clients];
         s->views = wc_xcalloc((size_t)F + 1, sizeof(*s->views));
         s->obs = wc_xcalloc((size_t)F, sizeof(*s->obs));
-        int rc =
-            hn_target_create_session(L->t, NULL, "claude", pp, 10000, &s->session, &reply, &err);
+        int rc = hn_target_create_session(L->t, NULL, L->cfg.provider, pp, 10000, &s->session,
+                                          &reply, &err);
         free(pp);
         json_decref(reply);
         if (rc != 0) {
