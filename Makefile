@@ -61,7 +61,7 @@ HN_SRCS  := $(filter-out harness/tests/%,$(HN_SRCS))
 # scripts), reached through the include path.
 MP_SCRIPT_SRCS := mock-providers/script.c
 # reference-client/: the reference client of the client dialects (prefix rc_), bin/gwspec-client
-RC_SRCS  := $(filter-out reference-client/main.c,$(wildcard reference-client/*.c))
+RC_SRCS  := $(filter-out reference-client/main.c reference-client/relay.c,$(wildcard reference-client/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
@@ -72,20 +72,21 @@ MP_SCRIPT_OBJS := $(call obj,$(MP_SCRIPT_SRCS))
 RC_OBJS  := $(call obj,$(RC_SRCS))
 
 BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.c),$(BIN)/gwspec-provider) \
-        $(BIN)/gwspec-badgw $(BIN)/gwspec-client
+        $(BIN)/gwspec-badgw $(BIN)/gwspec-client $(BIN)/gwspec-cli-relay
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-client,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
 .PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench bench-suite bench-check lint \
-        clean list-cases interop-cloudcli mutate mutate-one mutate-selftest mutate-check fuzz fuzz-replay fuzz-check \
-        fuzz-short
+        clean list-cases interop-cloudcli interop-claude-sdk mutate mutate-one mutate-selftest mutate-check fuzz \
+        fuzz-replay fuzz-check fuzz-short browser
 all: $(BINS)
 
 help:
 	@echo "make targets:"
 	@echo "  all (default)     build every binary into $(BIN)/: $(notdir $(BINS))"
 	@echo "  conform           build, then run the suite against the embedded reference gateway"
-	@echo "  conform-client    the client catalogs (claude-remote/1) against the reference client"
+	@echo "  conform-client    the client catalogs (claude-remote/1, claude-control/1) against the"
+	@echo "                    reference client"
 	@echo "                    (GWSPEC_ARGS= adds gwspec run options)"
 	@echo "  check             unit, then e2e"
 	@echo "  unit              the CUnit tests of every layer"
@@ -109,8 +110,14 @@ help:
 	@echo "  bench-check       gwspec check on synthetic transcripts: records/s, peak memory, linearity"
 	@echo "  lint              gwspec lint over every case file (both dialects), then tests/lint-code.sh: symbol prefixes,"
 	@echo "                    self-contained headers, wc_banned.h, registered test suites"
+	@echo "  browser           the HTML report of a mutant run in headless Chromium (tests/browser-report.py;"
+	@echo "                    installs chromium when root, else skipped): no console error, no network,"
+	@echo "                    one arrow per record, witnesses highlighted; screenshots in build/browser/"
 	@echo "  list-cases        gwspec list"
 	@echo "  interop-cloudcli  the catalog against CloudCLI VERSION=$(VERSION) (needs npm)"
+	@echo "  interop-claude-sdk  the claude-control/1 catalog against the Claude Agent SDK"
+	@echo "                    VERSION=$(SDK_VERSION) (needs npm); TRANSPORT=ws: its WebSocket client"
+	@echo "                    against claude-remote/1"
 	@echo "  clean             remove every build directory (build/, bin/, build-asan/, build-cov/,"
 	@echo "                    build-mutate*/)"
 
@@ -132,6 +139,12 @@ $(BIN)/gwspec-provider: $(call obj,mock-providers/main.c) $(MP_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BIN)/gwspec-client: $(call obj,reference-client/main.c) $(RC_OBJS) $(LIB_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# The Claude Code CLI as claude-control/1 plays it: stdin/stdout lines relayed to the harness's
+# WebSocket at $GWSPEC_CLI_URL (reference-client/relay.c; lib/ and jansson only).
+$(BIN)/gwspec-cli-relay: $(call obj,reference-client/relay.c) $(LIB_OBJS)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
@@ -194,12 +207,20 @@ conform: all
 conform-client: all
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-remote/1 \
 	  --target fixtures/targets/reference-client.yaml $(GWSPEC_ARGS)
+	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-control/1 \
+	  --target fixtures/targets/reference-client-control.yaml $(GWSPEC_ARGS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
 
 e2e: all
 	@GWSPEC_BIN=$(BIN) bash tests/e2e.sh
+
+# browser: not part of check (Chromium is big and slow to start); BROWSER_SHOT=FILE also writes
+# the failing case's diagram there (harness/report/seqdiag-example.png is one)
+browser: all
+	@GWSPEC=$(BIN)/gwspec /usr/bin/python3 tests/browser-report.py --out $(BUILD)/browser \
+	  $(if $(BROWSER_SHOT),--shot $(BROWSER_SHOT))
 
 # fuzz-check: every fuzz target for a few seconds beside its committed corpus (fuzz/README.md)
 check: unit lint e2e fuzz-replay fuzz-check mutate-check
@@ -300,6 +321,7 @@ lint: all
 	$(BIN)/gwspec lint
 	$(BIN)/gwspec lint --spec-version dispatch-ws/1
 	$(BIN)/gwspec lint --spec-version claude-remote/1
+	$(BIN)/gwspec lint --spec-version claude-control/1
 	@bash tests/lint-code.sh $(BUILD)
 
 # Every build directory a target makes: this Makefile's, the ASan build's, and the mutation
@@ -314,3 +336,14 @@ clean:
 VERSION ?= 1.37.3
 interop-cloudcli: all
 	@GWSPEC_BIN=$(BIN) VERSION=$(VERSION) bash tests/interop-cloudcli.sh
+
+# Interop: the claude-control/1 catalog against the Claude Agent SDK (npm
+# @anthropic-ai/claude-agent-sdk@VERSION), installed into .interop/ and run through
+# tests/interop/claude-sdk/adapter.mjs and gwspec-cli-relay. Not part of check. VERSION given on
+# the command line wins; else SDK_VERSION (VERSION's own default is CloudCLI's).
+# TRANSPORT=ws: the SDK's browser WebSocket query() against the claude-remote/1 catalog instead.
+SDK_VERSION ?= 0.3.337
+TRANSPORT ?= process
+interop-claude-sdk: all
+	@GWSPEC_BIN=$(BIN) VERSION=$(if $(filter command line,$(origin VERSION)),$(VERSION),$(SDK_VERSION)) \
+	    TRANSPORT=$(TRANSPORT) bash tests/interop-claude-sdk.sh

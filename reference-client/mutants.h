@@ -26,13 +26,22 @@ enum rc_mutant {
     RC_MUT_DEAF_AFTER_RESULT,          /* CR-CTL-9: control requests ignored after a result */
     RC_MUT_ECHO_RENDERED_TWICE,        /* CR-MSG-1: no de-duplication by uuid */
     RC_MUT_CLOSE_ON_BAD_FRAME,         /* CR-CONN-2: closes the socket on a malformed frame */
+    /* claude-control/1 only (the ones above that the control dialect shares say so in the
+     * table's `control` column) */
+    RC_MUT_NO_INITIALIZE,             /* CC-INIT-1: a user message before any initialize */
+    RC_MUT_CLOSE_STDIN_AFTER_RESULT,  /* CC-TURN-2: the CLI's stdin closed at the first result */
+    RC_MUT_WRONG_REQUEST_ID,          /* CC-CTL-1: answers name the tool_use_id, not request_id */
+    RC_MUT_RESPONSE_BY_ORDER,         /* CC-CTL-6: responses settle the oldest own request */
+    RC_MUT_NO_VERBOSE,                /* CC-SPAWN-1: the CLI spawned without --verbose */
+    RC_MUT_NO_PERMISSION_PROMPT_TOOL, /* CC-SPAWN-2: without --permission-prompt-tool stdio */
     RC_MUT_COUNT
 };
 
 struct rc_mutant_info {
     const char *name;
-    const char *requirement; /* the claude-remote/1 id it breaks */
+    const char *requirement; /* the claude-remote/1 id it breaks, NULL: not a mutant of it */
     const char *what;        /* the observable effect */
+    const char *control;     /* the claude-control/1 id it breaks, NULL: not a mutant of it */
 };
 
 /* The table, indexed by enum rc_mutant (entry 0 is the reference: name "none"). */
@@ -40,5 +49,8 @@ extern const struct rc_mutant_info rc_mutants[RC_MUT_COUNT];
 
 /* The mutant called name, or -1 when there is none. */
 int rc_mutant_find(const char *name);
+/* The requirement mutant m breaks in a dialect (control: claude-control/1, else claude-remote/1),
+ * NULL when it is not a mutant of that dialect. */
+const char *rc_mutant_requirement(int m, bool control);
 
 #endif

@@ -11,9 +11,12 @@
 #    (requirement -> cases -> mutants) is written to reports/traceability.md.
 # Fails if the clean gateway fails anything, if a mutant survives, or if a MUST requirement has
 # no case or no mutant.
-# Each dialect in turn: chatgw/1 (every mutant not named dispatch-*, the default profile) and
-# dispatch-ws/1 (the dispatch-* mutants, fixtures/targets/reference-dispatch.yaml); one matrix,
-# one traceability section and one summary line per dialect.
+# Each dialect in turn: chatgw/1 (every mutant not named dispatch-*, the default profile),
+# dispatch-ws/1 (the dispatch-* mutants, fixtures/targets/reference-dispatch.yaml) and the client
+# dialects claude-remote/1 and claude-control/1 (the reference client's mutants of each dialect,
+# `gwspec-client --dialect D --list-mutants`, against fixtures/targets/reference-client.yaml and
+# reference-client-control.yaml); one matrix, one traceability section and one summary line per
+# dialect.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${GWSPEC_BIN:-bin}
@@ -33,9 +36,15 @@ status=0
 one_dialect() {
 local dialect=$1
 DSPEC=() DSEL=()
-if [ "$dialect" = dispatch-ws/1 ]; then
-    DSPEC=(--spec-version dispatch-ws/1)
-    DSEL=(--spec-version dispatch-ws/1 --target fixtures/targets/reference-dispatch.yaml)
+case $dialect in
+dispatch-ws/1) target=fixtures/targets/reference-dispatch.yaml ;;
+claude-remote/1) target=fixtures/targets/reference-client.yaml ;;
+claude-control/1) target=fixtures/targets/reference-client-control.yaml ;;
+*) target= ;;
+esac
+if [ -n "$target" ]; then
+    DSPEC=(--spec-version "$dialect")
+    DSEL=(--spec-version "$dialect" --target "$target")
 fi
 OUT=$OUT_ROOT/${dialect//\//-}
 mkdir -p "$OUT"
@@ -49,12 +58,23 @@ if ! $GW run -j "$JOBS" --seed 7 "${DSEL[@]}" --json "$OUT/clean" >"$OUT/clean.t
 fi
 
 # --- 2. mutants --------------------------------------------------------------------------
-$GWSPEC_GATEWAY --mutant list >"$OUT/all.txt" || { echo "cannot list mutants"; exit 1; }
-if [ "$dialect" = dispatch-ws/1 ]; then
-    grep '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
-else
-    grep -v '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
-fi
+# The gateway's mutants (`--mutant list`) for the gateway dialects; the reference client's
+# (`--dialect D --list-mutants`: name, the requirement it breaks in D, effect) for a client
+# dialect, kept by the prefix of the dialect's requirement ids.
+case $dialect in
+claude-remote/1 | claude-control/1)
+    $BIN/gwspec-client --dialect "${dialect%/1}" --list-mutants >"$OUT/all.txt" ||
+        { echo "cannot list client mutants"; exit 1; }
+    if [ "$dialect" = claude-remote/1 ]; then prefix=CR-; else prefix=CC-; fi
+    awk -v p="$prefix" 'index($2, p) == 1' "$OUT/all.txt" >"$OUT/list.txt" ;;
+*)
+    $GWSPEC_GATEWAY --mutant list >"$OUT/all.txt" || { echo "cannot list mutants"; exit 1; }
+    if [ "$dialect" = dispatch-ws/1 ]; then
+        grep '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
+    else
+        grep -v '^dispatch-' "$OUT/all.txt" >"$OUT/list.txt" || true
+    fi ;;
+esac
 echo "mutant matrix (mutant: requirements -> killing cases):"
 : >"$OUT/kills.tsv"
 
@@ -134,7 +154,9 @@ echo "mutants ($dialect): $total, killed $((total - survivors - unscored)), surv
 echo
 }
 
-one_dialect chatgw/1
-one_dialect dispatch-ws/1
+# GWSPEC_MUTANT_DIALECTS="claude-remote/1" runs some of them only.
+for d in ${GWSPEC_MUTANT_DIALECTS:-chatgw/1 dispatch-ws/1 claude-remote/1 claude-control/1}; do
+    one_dialect "$d"
+done
 echo "traceability: reports/traceability.md"
 exit $status

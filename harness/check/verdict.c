@@ -272,9 +272,11 @@ static char *load_entry(struct wc_yaml_doc *doc, const json_t *item, struct entr
                            "baseline entry for '%s' without 'requirement': an entry "
                            "excuses one requirement of a case, never the whole case",
                            id);
-    if (strncmp(s, "R-", 2))
+    /* the dialects' id prefixes: chatgw/1 and dispatch-ws/1 R-, claude-remote/1 CR-,
+     * claude-control/1 CC- (a client's baseline names its dialect's ids) */
+    if (strncmp(s, "R-", 2) && strncmp(s, "CR-", 3) && strncmp(s, "CC-", 3))
         return wc_yaml_msg(doc, item, "requirement",
-                           "requirement '%s' is not a requirement id (R-...)", s);
+                           "requirement '%s' is not a requirement id (R-..., CR-..., CC-...)", s);
     if (!json_object_get(item, "witness"))
         return wc_yaml_msg(doc, item, NULL,
                            "baseline entry for '%s' %s without 'witness': name the "
@@ -631,4 +633,95 @@ void hn_baseline_apply(const struct hn_baseline *b, json_t *run)
                                                      b->target, target)));
     json_object_set_new(run, "baseline", info);
     free(seen);
+}
+
+void hn_baseline_apply_case(const struct hn_baseline *b, json_t *c)
+{
+    struct seen *seen = wc_xcalloc(b->n + 1, sizeof(*seen));
+    json_t *fresh = json_array();
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        seen[i].req_keys = json_array();
+        seen[i].key_seen = wc_xcalloc(b->e[i].nwitness, sizeof(bool));
+    }
+    json_object_set_new(c, "known", json_false());
+    json_object_del(c, "baseline_new");
+    apply_case(b, c, seen, fresh);
+    for (i = 0; i < b->n; i++) {
+        json_decref(seen[i].req_keys);
+        free(seen[i].key_seen);
+    }
+    json_decref(fresh);
+    free(seen);
+}
+
+/* Do two witness lists (arrays of record numbers) share a record? */
+static bool witness_meet(const json_t *a, const json_t *b)
+{
+    size_t i, k;
+    json_t *x, *y;
+
+    json_array_foreach(a, i, x)
+    {
+        json_array_foreach(b, k, y)
+        {
+            if (json_is_integer(x) && json_is_integer(y) &&
+                json_integer_value(x) == json_integer_value(y))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool is_kind(const json_t *f, const char *kind)
+{
+    const char *k = wc_json_str(f, "kind");
+    return k && !strcmp(k, kind);
+}
+
+size_t hn_failures_charge(json_t *c)
+{
+    json_t *fails = json_object_get(c, "failures"), *f, *g, *charged = json_array();
+    size_t i, k, n = 0;
+
+    json_array_foreach(fails, i, f)
+    {
+        const char *req = wc_json_str(f, "requirement");
+        json_object_del(f, "cause");
+        if (is_kind(f, "step") || is_kind(f, "late")) {
+            json_array_foreach(fails, k, g)
+            {
+                if (is_kind(g, "invariant") && wc_json_str(g, "requirement") &&
+                    witness_meet(json_object_get(f, "witness"), json_object_get(g, "witness"))) {
+                    req = wc_json_str(g, "requirement");
+                    json_object_set_new(f, "cause", json_integer((json_int_t)k));
+                    n++;
+                    break;
+                }
+            }
+        }
+        if (req)
+            json_object_set_new(f, "charged_to", json_string(req));
+        else
+            json_object_del(f, "charged_to");
+    }
+    /* the causes first: an invariant that caused a step failure, then the rest in order */
+    json_array_foreach(fails, i, f)
+    {
+        json_t *cause = json_object_get(f, "cause");
+        if (json_is_integer(cause)) {
+            const char *r = wc_json_str(json_array_get(fails, (size_t)json_integer_value(cause)),
+                                        "requirement");
+            if (r)
+                add_unique(charged, r);
+        }
+    }
+    json_array_foreach(fails, i, f)
+    {
+        if (wc_json_str(f, "charged_to"))
+            add_unique(charged, wc_json_str(f, "charged_to"));
+    }
+    json_object_set_new(c, "charged", charged);
+    return n;
 }

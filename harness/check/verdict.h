@@ -92,6 +92,25 @@ struct hn_baseline *hn_baseline_load_string(const char *name, const char *yaml, 
  */
 void hn_baseline_apply(const struct hn_baseline *b, json_t *run);
 
+/*
+ * hn_baseline_apply's verdict on one case alone (known and known_reason, or baseline_new), so
+ * the console can say KNOWN as each case ends; the run's stale entries need the whole run and
+ * come from hn_baseline_apply, which marks every case again.
+ */
+void hn_baseline_apply_case(const struct hn_baseline *b, json_t *case_result);
+
+/*
+ * Charge each failure of a case result (report.h) to the requirement whose rule was broken: a
+ * step failure whose witness shares a record with an invariant failure's witness was caused by
+ * what the invariant names (a second `complete` makes a later `quiet` fail too), so it gets
+ * "charged_to": the invariant's requirement and "cause": the index of that invariant failure in
+ * "failures"; every other failure is charged to its own requirement ("charged_to" its
+ * "requirement"). The case gets "charged": the charged requirements, first seen first, with the
+ * causes before the failures they caused. "requirement" is never changed (baseline entries name
+ * it). Returns the number of step failures charged to an invariant.
+ */
+size_t hn_failures_charge(json_t *case_result);
+
 /* Accepts NULL. */
 void hn_baseline_free(struct hn_baseline *b);
 

@@ -65,6 +65,7 @@ static void usage_main(FILE *fp)
             "  check TRANSCRIPT... run the invariant checkers over recorded transcripts\n"
             "  record              a recording WebSocket proxy in front of a gateway\n"
             "  replay TRANSCRIPT   turn a transcript into a case (--minimize to shrink it)\n"
+            "  report DIR          the HTML, JUnit or TAP report of a saved `run --json DIR`\n"
             "  diff OLD NEW        compare two `run --json` results: every changed verdict\n"
             "  spec diff OLD NEW   requirements added, removed and changed between two spec\n"
             "                      versions, with the cases that cite each\n"
@@ -253,6 +254,8 @@ static int cmd_run(int argc, char **argv)
                              .repeat = 1,
                              .spec_version = "chatgw/1.0",
                              .progname = prog,
+                             .argc = argc,
+                             .argv = argv,
                              .max_case_bytes = HN_MAX_CASE_BYTES_DEFAULT};
     json_t *filters = json_array(), *excludes = json_array(), *tags = json_array();
     json_t *reqs = json_array();
@@ -682,7 +685,8 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},        {"list", cmd_list},        {"lint", cmd_lint},
     {"check", hn_cmd_check}, {"record", hn_cmd_record}, {"replay", hn_cmd_replay},
-    {"diff", hn_cmd_diff},   {"spec", hn_cmd_spec},     {"load", hn_cmd_load},
+    {"diff", hn_cmd_diff},   {"spec", hn_cmd_spec},     {"report", hn_cmd_report},
+    {"load", hn_cmd_load},
 };
 
 int main(int argc, char **argv)

@@ -1,7 +1,9 @@
 /*
  * run.c: orchestration of `gwspec run` (see run.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,6 +143,21 @@ static char *run_rerun_line(const struct hn_run_cfg *cfg, uint64_t seed)
     return wc_buf_detach(&b, NULL);
 }
 
+/* The command line as typed: the program, then every argument shell-quoted. New string. */
+static char *command_line(const struct hn_run_cfg *cfg)
+{
+    struct wc_buf b;
+
+    wc_buf_init(&b, 0);
+    wc_buf_adds(&b, cfg->progname ? cfg->progname : "gwspec");
+    for (int i = 0; i < cfg->argc; i++) {
+        char *q = shell_quote(cfg->argv[i]);
+        wc_buf_addf(&b, " %s", q);
+        free(q);
+    }
+    return wc_buf_detach(&b, NULL);
+}
+
 struct job {
     const struct hn_case *c;
     uint64_t seed;  /* the run seed for this repetition */
@@ -163,6 +180,9 @@ struct ctx {
     struct hn_target *target;
     json_t *cases; /* results, in completion order */
     bool stop;     /* --fail-fast: a case FAILED or was ERROR; start no other */
+    const struct hn_baseline *baseline; /* or NULL: marks each case known as it ends */
+    size_t njobs;                       /* for the [n/N] progress line on a terminal */
+    bool progress;                      /* stdout is a terminal: keep a progress line */
 };
 
 static json_t *run_job(struct ctx *x, struct job *j)
@@ -204,16 +224,48 @@ static void add_witness_keys(json_t *result)
     }
 }
 
+/* Every step failure gets "line": where its step is in the case file (1-based). */
+static void add_step_lines(json_t *result, const struct hn_case *c)
+{
+    size_t i;
+    json_t *f, *step;
+
+    json_array_foreach(json_object_get(result, "failures"), i, f)
+    {
+        step = json_object_get(f, "step");
+        if (json_is_integer(step) && json_integer_value(step) >= 0) {
+            json_int_t line =
+                json_integer_value(json_array_get(c->step_lines, (size_t)json_integer_value(step)));
+            if (line > 0)
+                json_object_set_new(f, "line", json_integer(line));
+        }
+    }
+}
+
 static void finished(struct ctx *x, const struct job *j, json_t *result)
 {
     json_object_set_new(result, "repetition", json_integer(j->repetition));
     add_witness_keys(result);
+    add_step_lines(result, j->c);
+    if (j->c->description && !json_object_get(result, "description"))
+        json_object_set_new(result, "description", json_string(j->c->description));
+    if (j->c->expectation && !json_object_get(result, "expectation"))
+        json_object_set_new(result, "expectation", json_string(j->c->expectation));
+    hn_failures_charge(result);
+    if (x->baseline)
+        hn_baseline_apply_case(x->baseline, result);
+    if (x->progress)
+        hn_report_console_progress_clear(stdout);
     hn_report_console_case(stdout, result, x->cfg->verbose);
     fflush(stdout);
     const char *v = wc_json_str(result, "verdict");
     if (x->cfg->fail_fast && v && (!strcmp(v, "FAILED") || !strcmp(v, "ERROR")))
         x->stop = true;
     json_array_append_new(x->cases, result);
+    if (x->progress) {
+        hn_report_console_progress(stdout, x->cases, x->njobs);
+        fflush(stdout);
+    }
 }
 
 static void start_worker(struct ctx *x, struct worker *w, struct job *j)
@@ -502,6 +554,8 @@ static void add_requirements(json_t *run, const struct hn_spec *spec)
             json_t *o = json_pack("{s:s}", "level", hn_level_name(q->level));
             if (q->title)
                 json_object_set_new(o, "title", json_string(q->title));
+            if (q->text)
+                json_object_set_new(o, "text", json_string(q->text));
             json_object_set_new(reqs, q->id, o);
         }
         json_decref(ids);
@@ -665,13 +719,14 @@ static int load_target(const struct hn_run_cfg *cfg, uint64_t seed, const char *
         goto out;
     }
     if (d->wire.server_role != t->client_role) {
-        fprintf(stderr,
-                d->wire.server_role
-                    ? "gwspec: %s's cases test a client; target %s is a gateway (a client "
-                      "profile says role: client)\n"
-                    : "gwspec: %s's cases test a gateway; target %s is a client (role: client): "
-                      "add --spec-version of a client dialect (claude-remote/1)\n",
-                d->name, t->name);
+        fprintf(
+            stderr,
+            d->wire.server_role
+                ? "gwspec: %s's cases test a client; target %s is a gateway (a client "
+                  "profile says role: client)\n"
+                : "gwspec: %s's cases test a gateway; target %s is a client (role: client): "
+                  "add --spec-version of a client dialect (claude-remote/1, claude-control/1)\n",
+            d->name, t->name);
         goto out;
     }
     if (cfg->mutant) {
@@ -753,16 +808,29 @@ static json_t *run_all(const struct hn_run_cfg *cfg, struct ctx *x, struct hn_ca
     char *whole = run_rerun_line(cfg, seed);
     json_object_set_new(run, "rerun", json_string(whole));
     free(whole);
+    json_object_set_new(run, "version", json_string(HN_VERSION));
+    if (wc_json_str(x->target->profile, "description")) /* the target and its version in words */
+        json_object_set_new(run, "target_description",
+                            json_string(wc_json_str(x->target->profile, "description")));
+    if (cfg->argc > 0) {
+        char *cmd = command_line(cfg);
+        json_object_set_new(run, "command", json_string(cmd));
+        free(cmd);
+    }
     x->cases = json_object_get(run, "cases");
     int repeat = cfg->repeat > 0 ? cfg->repeat : 1;
     size_t njobs = 0;
     struct job *jobs = make_jobs(cfg, sel, nsel, seed, repeat, &njobs);
+    x->njobs = njobs;
+    x->progress = hn_report_console_is_tty(stdout);
     if (cfg->jobs > 1) {
         run_parallel(x, jobs, njobs, cfg->jobs);
     } else {
         for (size_t i = 0; i < njobs && !x->stop; i++)
             finished(x, &jobs[i], run_job(x, &jobs[i]));
     }
+    if (x->progress)
+        hn_report_console_progress_clear(stdout);
     if (x->stop && json_array_size(x->cases) < njobs)
         printf("gwspec: --fail-fast: stopped at the first FAILED or ERROR case; %zu case(s) not "
                "run\n",
@@ -835,7 +903,7 @@ int hn_run(const struct hn_run_cfg *cfg)
         rc = 3;
         goto out;
     }
-    struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target};
+    struct ctx x = {.cfg = cfg, .spec = spec, .cat = cat, .target = target, .baseline = baseline};
     run = run_all(cfg, &x, sel, nsel, seed);
     json_object_set_new(
         run, "coverage",
@@ -866,5 +934,131 @@ out:
     hn_spec_free(spec);
     free(spec_dir);
     free(err);
+    return rc;
+}
+
+/* ---- gwspec report DIR: the reports of a saved --json run ------------------------------- */
+
+static void usage_report(FILE *fp, const char *prog)
+{
+    fprintf(fp,
+            "usage: %s report [--html FILE] [--junit FILE] [--tap FILE] DIR\n\n"
+            "Write the reports of a run saved with `gwspec run --json DIR` again, from\n"
+            "DIR/index.json and DIR/cases/*.json, and print its summary. Without a report\n"
+            "option only the summary is printed.\n\n"
+            "exit status: 0 written; 2 usage, or DIR holds no gwspec report; 3 a report\n"
+            "cannot be written\n",
+            prog);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The run record of a saved report: index.json's facts and every case file. New, or NULL with
+ * a message on stderr. */
+static json_t *load_saved_run(const char *dir)
+{
+    char *path = wc_xasprintf("%s/index.json", dir), *cdir = wc_xasprintf("%s/cases", dir);
+    json_error_t e;
+    json_t *index = json_load_file(path, 0, &e), *run = NULL, *cases, *c;
+    const char *k;
+    json_t *v;
+    DIR *d;
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, i;
+
+    if (!index || !wc_json_str(index, "format") ||
+        strcmp(wc_json_str(index, "format"), HN_REPORT_FORMAT)) {
+        fprintf(stderr, "gwspec report: %s: %s\n", path,
+                index ? "not a " HN_REPORT_FORMAT " index" : e.text);
+        goto out;
+    }
+    if (!(d = opendir(cdir))) {
+        fprintf(stderr, "gwspec report: %s: %s\n", cdir, strerror(errno));
+        goto out;
+    }
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len > 5 && !strcmp(de->d_name + len - 5, ".json")) {
+            names = wc_xrealloc(names, (n + 1) * sizeof(*names));
+            names[n++] = wc_xasprintf("%s/%s", cdir, de->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), cmp_str);
+    run = json_object();
+    json_object_foreach(index, k, v)
+    {
+        if (strcmp(k, "cases") && strcmp(k, "format"))
+            json_object_set(run, k, v);
+    }
+    cases = json_array();
+    json_object_set_new(run, "cases", cases);
+    for (i = 0; i < n; i++) {
+        c = json_load_file(names[i], 0, &e);
+        if (!c) {
+            fprintf(stderr, "gwspec report: %s:%d:%d: %s\n", names[i], e.line, e.column, e.text);
+            json_decref(run);
+            run = NULL;
+            break;
+        }
+        json_array_append_new(cases, c);
+    }
+out:
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    json_decref(index);
+    free(path);
+    free(cdir);
+    return run;
+}
+
+int hn_cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"html", required_argument, NULL, 'H'},
+        {"junit", required_argument, NULL, 'J'},
+        {"tap", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct hn_run_cfg cfg = {0};
+    int c, rc;
+    json_t *run;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            cfg.html = optarg;
+            break;
+        case 'J':
+            cfg.junit = optarg;
+            break;
+        case 'T':
+            cfg.tap = optarg;
+            break;
+        case 'h':
+            usage_report(stdout, "gwspec");
+            return 0;
+        default:
+            usage_report(stderr, "gwspec");
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage_report(stderr, "gwspec");
+        return 2;
+    }
+    run = load_saved_run(argv[optind]);
+    if (!run)
+        return 2;
+    hn_report_console_summary(stdout, run);
+    rc = write_reports(&cfg, run) ? 3 : 0;
+    json_decref(run);
     return rc;
 }

@@ -44,7 +44,16 @@ struct hn_run_cfg {
     char *const *cases;      /* case files/dirs from the command line */
     size_t ncases;
     const char *progname; /* for rerun lines: "bin/gwspec" */
+    int argc;             /* the command line as given (argv[0] "run"), for the reports */
+    char *const *argv;
 };
+
+/*
+ * `gwspec report [--html FILE] [--junit FILE] [--tap FILE] DIR`: the reports of a run saved with
+ * `gwspec run --json DIR`, written again from DIR/index.json and DIR/cases/ (the console summary
+ * too). 0, 2 (usage, or DIR is not a report) or 3 (a report cannot be written).
+ */
+int hn_cmd_report(int argc, char **argv);
 
 /* Run; returns the process exit status (0, 1, 2 or 3). */
 int hn_run(const struct hn_run_cfg *cfg);

@@ -10,7 +10,7 @@
 #include "wc_banned.h"
 
 static const char *const versions[] = {"chatgw/1.0", NULL};
-static const char *const foreign[] = {"dispatch-ws-1", "claude-remote-1", NULL};
+static const char *const foreign[] = {"dispatch-ws-1", "claude-remote-1", "claude-control-1", NULL};
 static const char *const broadcast[] = {"session_upserted", "loading_progress", NULL};
 
 static json_t *sentinel_frame(const char *id)

@@ -5,7 +5,8 @@
 #include "wc_banned.h"
 
 const struct hn_dialect *const hn_dialects[] = {&hn_dialect_chatgw1, &hn_dialect_dispatch_ws1,
-                                                &hn_dialect_claude_remote1, NULL};
+                                                &hn_dialect_claude_remote1,
+                                                &hn_dialect_claude_control1, NULL};
 
 const struct hn_dialect *hn_dialect_for(const char *version)
 {

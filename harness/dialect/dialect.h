@@ -59,7 +59,8 @@ struct hn_dialect {
 
 extern const struct hn_dialect hn_dialect_chatgw1;
 extern const struct hn_dialect hn_dialect_dispatch_ws1;
-extern const struct hn_dialect hn_dialect_claude_remote1; /* the server role: a client target */
+extern const struct hn_dialect hn_dialect_claude_remote1;  /* the server role: a client target */
+extern const struct hn_dialect hn_dialect_claude_control1; /* the server role: the SDK */
 
 /* The dialect of a spec version ("chatgw/1.0", "dispatch-ws/1"): the one whose name (the
  * part before the '/') the version starts with. Never NULL: NULL, and a version no dialect

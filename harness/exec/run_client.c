@@ -1117,6 +1117,18 @@ uint64_t hn_rt_sentinel_round(struct rt *rt, const json_t *step, struct client *
         const char *sreq = hn_rt_dialect(rt)->sentinel_requirement;
         if (sreq && c->state == C_OPEN) { /* answering it is a requirement of the dialect */
             json_t *s2 = json_pack("{s:s, s:s}", "quiet", c->name, "requirement", sreq);
+            const json_t *waiting =
+                !step && rt->step_index >= 0 ? json_array_get(rt->c->steps, rt->step_index) : NULL;
+            if (waiting) {
+                /* Called for a wait that timed out: the target is at fault either way, so the
+                 * step fails on its own requirement first (what the case exists for), and the
+                 * unanswered round trip is a second failure on the dialect's. */
+                char *d = wc_xasprintf("it did not come within %lld ms, and %s then answered "
+                                       "no sentinel either",
+                                       (long long)hn_rt_timeout_of(rt), c->name);
+                hn_rt_step_fail(rt, waiting, "the awaited frame never arrived", NULL, NULL, d, 0);
+                free(d);
+            }
             char *m = wc_xasprintf("the %s round trip: no answer to the sentinel %s on %s "
                                    "within %lld ms",
                                    hn_rt_dialect(rt)->sentinel_answer, id, c->name,

@@ -138,6 +138,44 @@ static const char *step_requirement(const struct rt *rt, const json_t *step)
     return json_string_value(json_array_get(rt->c->spec, 0));
 }
 
+/* What a failure shows as expected: the step's pattern with the variables bound so far put in
+ * (`${s1}` and `$s1` as their values), wildcards and unbound names left as written. New. */
+static json_t *expected_shown(const struct rt *rt, const json_t *p)
+{
+    const char *name, *k;
+    json_t *out, *v;
+    size_t i;
+
+    if (json_is_string(p)) {
+        const char *s = json_string_value(p);
+        if (hn_var_ref(s, &name) && !hn_wildcard_known(s)) {
+            json_t *val = hn_scope_get(&rt->scope, name);
+            return val ? val : json_incref((json_t *)p);
+        }
+        if (strstr(s, "${")) {
+            char *t = hn_interp(s, &rt->scope, NULL);
+            if (t) {
+                json_t *r = json_string(t);
+                free(t);
+                if (r)
+                    return r;
+            }
+        }
+        return json_incref((json_t *)p);
+    }
+    if (json_is_object(p)) {
+        out = json_object();
+        json_object_foreach((json_t *)p, k, v) json_object_set_new(out, k, expected_shown(rt, v));
+        return out;
+    }
+    if (json_is_array(p)) {
+        out = json_array();
+        json_array_foreach(p, i, v) json_array_append_new(out, expected_shown(rt, v));
+        return out;
+    }
+    return json_incref((json_t *)p);
+}
+
 void hn_rt_add_failure(struct rt *rt, const json_t *step, const char *kind, const char *message,
                        const json_t *expected, const json_t *received, const char *diff,
                        json_t *witness)
@@ -147,10 +185,11 @@ void hn_rt_add_failure(struct rt *rt, const json_t *step, const char *kind, cons
         json_decref(witness);
         return;
     }
-    json_t *f = json_pack("{s:s?, s:s, s:s, s:O?, s:O?, s:s?, s:o}", "requirement",
+    json_t *shown = expected ? expected_shown(rt, expected) : NULL;
+    json_t *f = json_pack("{s:s?, s:s, s:s, s:o?, s:O?, s:s?, s:o}", "requirement",
                           step ? step_requirement(rt, step) : NULL, "kind", kind, "message",
-                          message, "expected", expected, "received", received, "diff", diff,
-                          "witness", witness ? witness : json_array());
+                          message, "expected", shown, "received", received, "diff", diff, "witness",
+                          witness ? witness : json_array());
     if (!f) {
         f = json_pack("{s:s, s:s}", "kind", kind, "message", "(failure text not UTF-8)");
         json_decref(witness);

@@ -31,7 +31,7 @@
 
 /* ---- setup and teardown ------------------------------------------------------------------- */
 
-static int spawn_client(struct rt *rt, char **argv, char **err)
+static int spawn_client(struct rt *rt, char **argv, char **envv, char **err)
 {
     char tmpl[] = "/tmp/gwspec-client-XXXXXX";
     int logfd = mkstemp(tmpl);
@@ -54,6 +54,8 @@ static int spawn_client(struct rt *rt, char **argv, char **err)
             dup2(devnull, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
+        for (size_t i = 0; envv[i]; i++)
+            putenv(envv[i]);
         execvp(argv[0], argv);
         dprintf(2, "gwspec: cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -96,13 +98,21 @@ int hn_rt_server_setup(struct rt *rt)
                               token ? token : "", "session_id", sid);
     json_object_update(rt->vars, subst); /* the case may name them too (expect_path) */
     char **argv = hn_target_client_argv(rt->t, subst);
-    json_t *av = json_array();
+    char **envv = hn_target_client_env(rt->t, subst);
+    json_t *av = json_array(), *ev = json_array();
     for (size_t i = 0; argv[i]; i++)
         json_array_append_new(av, json_string(argv[i]));
-    int rc = spawn_client(rt, argv, &err);
-    hn_rt_add_record(rt, json_pack("{s:s, s:o, s:i, s:i}", "t", "spawn", "argv", av, "pid",
-                                   (int)rt->cpid, "port", rt->srv.port));
+    for (size_t i = 0; envv[i]; i++)
+        json_array_append_new(ev, json_string(envv[i]));
+    int rc = spawn_client(rt, argv, envv, &err);
+    json_t *srec = json_pack("{s:s, s:o, s:i, s:i}", "t", "spawn", "argv", av, "pid", (int)rt->cpid,
+                             "port", rt->srv.port);
+    if (json_array_size(ev))
+        json_object_set(srec, "env", ev);
+    json_decref(ev);
+    hn_rt_add_record(rt, srec);
     hn_target_free_argv(argv);
+    hn_target_free_argv(envv);
     json_decref(subst);
     free(sid);
     if (rc != 0) {
@@ -219,7 +229,8 @@ void hn_rt_server_attempts(struct rt *rt, size_t added)
 {
     for (size_t i = rt->srv.n - added; i < rt->srv.n; i++) {
         struct hn_srv_attempt *a = &rt->srv.at[i];
-        a->rec_n = hn_rt_add_record(rt, json_pack("{s:s, s:i}", "t", "attempt", "n", (int)i + 1));
+        a->rec_n =
+            hn_rt_add_record(rt, json_pack("{s:s, s:i}", "t", "attempt", "attempt", (int)i + 1));
     }
 }
 
@@ -328,6 +339,13 @@ void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname)
         return;
     json_t *rrec = json_pack("{s:O, s:O}", "path", json_object_get(req, "path"), "headers",
                              json_object_get(req, "headers"));
+    /* a client that tells its own argv (claude-control/1's CLI relay: X-Gwspec-Argv, a JSON
+     * array) has it in the open record, parsed, for expect_argv and the checkers */
+    const char *avh =
+        json_string_value(json_object_get(json_object_get(req, "headers"), "x-gwspec-argv"));
+    json_t *argv_v = avh ? json_loads(avh, 0, NULL) : NULL;
+    if (argv_v && json_is_array(argv_v))
+        json_object_set(rrec, "argv", argv_v);
     if (!json_is_true(json_object_get(req, "upgrade"))) {
         hn_rt_step_fail(rt, step, "accept: the request is not a WebSocket upgrade", NULL, rrec,
                         NULL, a->rec_n);
@@ -341,6 +359,18 @@ void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname)
         !match_part(rt, step, "headers", json_object_get(v, "expect_header"),
                     json_object_get(req, "headers"), a->rec_n))
         goto refuse;
+    if (json_is_object(v) && json_object_get(v, "expect_argv")) {
+        if (!json_is_array(argv_v)) {
+            hn_rt_step_fail(rt, step,
+                            "accept: the upgrade request has no X-Gwspec-Argv (a JSON array of "
+                            "the client's argv)",
+                            json_object_get(v, "expect_argv"), rrec, NULL, a->rec_n);
+            goto refuse;
+        }
+        if (!match_part(rt, step, "argv (X-Gwspec-Argv)", json_object_get(v, "expect_argv"), argv_v,
+                        a->rec_n))
+            goto refuse;
+    }
     hn_srv_accept_value(
         json_string_value(json_object_get(json_object_get(req, "headers"), "sec-websocket-key")),
         acc, sizeof(acc));
@@ -353,6 +383,7 @@ void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname)
     struct client *c = hn_rt_client_get(rt, name, true);
     hn_ws_init(&c->ws, a->fd, &rt->rng);
     c->ws.server = true;
+    c->ws.no_pong = json_is_false(json_object_get(v, "pong")); /* a server whose pongs stop */
     c->ws.empty_ms = c->ws.rx_lo_ms = a->seen_ms;
     c->state = C_OPEN;
     c->ping_watch_ms = -1;
@@ -362,9 +393,12 @@ void hn_run_step_accept(struct rt *rt, const json_t *step, const char *sname)
     json_t *orec = json_pack("{s:s, s:s, s:s, s:i}", "t", "open", "conn", name, "role", "server",
                              "attempt", (int)(a - rt->srv.at) + 1);
     json_object_update(orec, rrec);
+    if (c->ws.no_pong)
+        json_object_set_new(orec, "pong", json_false());
     hn_rt_add_record(rt, orec);
     json_decref(rrec);
     json_decref(req);
+    json_decref(argv_v);
     if (wrc != 0) {
         hn_rt_record_close(rt, c, "drop", 1006, "the 101 could not be written");
         hn_rt_client_finish(c);
@@ -379,6 +413,7 @@ refuse:
     a->fd = -1;
     json_decref(rrec);
     json_decref(req);
+    json_decref(argv_v);
 }
 
 static const char *reason_phrase(int status)

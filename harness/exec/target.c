@@ -187,7 +187,7 @@ static int validate_client(const struct wc_yaml_doc *doc, const json_t *root, ch
             return WC_ERR_CONFIG;
         }
     } else {
-        const char *const ck[] = {"argv", "time_scale", "token", "mutant_args", NULL};
+        const char *const ck[] = {"argv", "time_scale", "token", "mutant_args", "env", NULL};
         for (size_t i = 0; ck[i]; i++) {
             if (json_object_get(root, ck[i])) {
                 *err = wc_yaml_msg(doc, root, ck[i],
@@ -204,6 +204,23 @@ static int validate_client(const struct wc_yaml_doc *doc, const json_t *root, ch
     if (json_object_get(root, "token") && !wc_json_str(root, "token")) {
         *err = perr(doc, root, "token", "'token' is a string (the bearer token of ${token})");
         return WC_ERR_CONFIG;
+    }
+    json_t *env = json_object_get(root, "env");
+    if (env && !json_is_object(env)) {
+        *err = perr(doc, root, "env",
+                    "'env' maps variable names to strings (with ${server_url} and the like)");
+        return WC_ERR_CONFIG;
+    }
+    const char *ek;
+    json_t *ev;
+    json_object_foreach(env, ek, ev)
+    {
+        if (!json_is_string(ev) || !*ek || strchr(ek, '=')) {
+            *err =
+                wc_yaml_msg(doc, env, ek,
+                            "'env': '%s' must be a variable name (no '=') with a string value", ek);
+            return WC_ERR_CONFIG;
+        }
     }
     json_t *ma = json_object_get(root, "mutant_args");
     if (ma && !json_is_array(ma)) {
@@ -242,6 +259,7 @@ static int validate(const struct wc_yaml_doc *doc, const json_t *root, char **er
                                        "time_scale",
                                        "token",
                                        "mutant_args",
+                                       "env",
                                        NULL};
     const char *k;
     json_t *v;
@@ -886,6 +904,29 @@ char **hn_target_client_argv(const struct hn_target *t, const json_t *subst_in)
     }
     json_decref(subst);
     return argv;
+}
+
+char **hn_target_client_env(const struct hn_target *t, const json_t *subst_in)
+{
+    json_t *env = json_object_get(t->profile, "env");
+    char **out = wc_xcalloc(json_object_size(env) + 1, sizeof(*out));
+    json_t *subst = json_deep_copy(subst_in), *v;
+    char *gwpath = hn_target_gateway_path(), *slash = strrchr(gwpath, '/');
+    const char *k;
+    size_t n = 0;
+
+    if (slash)
+        *slash = '\0';
+    json_object_set_new(subst, "bin_dir", json_string(slash ? gwpath : "."));
+    free(gwpath);
+    json_object_foreach(env, k, v)
+    {
+        json_t *s = hn_subst(v, subst);
+        out[n++] = wc_xasprintf("%s=%s", k, json_string_value(s) ? json_string_value(s) : "");
+        json_decref(s);
+    }
+    json_decref(subst);
+    return out;
 }
 
 /* Fork and exec argv in a process group of its own, stdout and stderr to the log; t->pid. */

@@ -83,6 +83,9 @@ int hn_target_check_mutant(const struct hn_target *t, const char *name, char **e
  * set and the profile has no `mutant_args` (else those, with ${mutant}).
  */
 char **hn_target_client_argv(const struct hn_target *t, const json_t *subst);
+/* A client profile's `env` for one case as NAME=VALUE strings (NULL-terminated, new;
+ * hn_target_free_argv), with the substitutions of hn_target_client_argv. */
+char **hn_target_client_env(const struct hn_target *t, const json_t *subst);
 void hn_target_free_argv(char **argv);
 /* True when the profile starts its own gateway. */
 bool hn_target_spawns(const struct hn_target *t);

@@ -242,6 +242,7 @@ void hn_case_free(struct hn_case *c)
     free(c->file);
     json_decref(c->root);
     json_decref(c->matrix);
+    json_decref(c->step_lines);
     free(c);
 }
 
@@ -1503,17 +1504,29 @@ static void lint_within(struct lint *l, const json_t *step, const struct hn_step
 
 /* ---- the server role's steps (exec/run_server.c) ------------------------------------------- */
 
-/* accept: true | {expect_path: PATTERN, expect_header: {name: PATTERN}}: the next connection
- * becomes s<N>. */
+/* accept: true | {expect_path: PATTERN, expect_header: {name: PATTERN}, expect_argv: PATTERN,
+ * pong: false}: the next connection becomes s<N> (with pong: false, the harness answers none of
+ * its pings). */
 static void lint_step_accept(struct lint *l, const json_t *step, const char *name, bool in_alt)
 {
     json_t *v = json_object_get(step, "accept");
     char sn[24];
 
     if (json_is_object(v)) {
-        static const char *const keys[] = {"expect_path", "expect_header", NULL};
+        static const char *const keys[] = {"expect_path", "expect_header", "expect_argv", "pong",
+                                           NULL};
         check_keys(l, v, keys, "accept");
+        json_t *pg = json_object_get(v, "pong");
+        if (pg && !json_is_boolean(pg))
+            lerr(l, v, "pong", pg, "'pong' is true or false, not %s", type_name(pg));
         json_t *p = json_object_get(v, "expect_path"), *h = json_object_get(v, "expect_header");
+        json_t *av = json_object_get(v, "expect_argv");
+        if (av && !json_is_array(av))
+            lerr(l, v, "expect_argv", av,
+                 "'expect_argv' is a list pattern of the client's argv (X-Gwspec-Argv), not %s",
+                 type_name(av));
+        else if (av)
+            check_pattern(l, v, "expect_argv", av);
         if (p && !json_is_string(p))
             lerr(l, v, "expect_path", p, "'expect_path' is a string pattern, not %s", type_name(p));
         else if (p)
@@ -1536,7 +1549,8 @@ static void lint_step_accept(struct lint *l, const json_t *step, const char *nam
             check_pattern(l, v, "expect_header", h);
         }
     } else if (!json_is_true(v) && !json_is_null(v)) {
-        lerr(l, step, "accept", v, "'accept' takes true or {expect_path, expect_header}, not %s",
+        lerr(l, step, "accept", v,
+             "'accept' takes true or {expect_path, expect_header, expect_argv, pong}, not %s",
              type_name(v));
     }
     snprintf(sn, sizeof(sn), "s%d", ++l->naccept);
@@ -2355,7 +2369,7 @@ static json_t *default_ignore(const struct hn_wire *w)
 
 /* Make the subcases of a linted case and append them to out. */
 static void expand(const json_t *root, const json_t *providers, const char *file,
-                   const struct hn_wire *wire, struct hn_caselist *out)
+                   const struct hn_wire *wire, const json_t *lines, struct hn_caselist *out)
 {
     json_t *matrix = json_object_get(root, "matrix");
     size_t total = 1, nkeys = json_object_size(matrix);
@@ -2424,11 +2438,26 @@ static void expand(const json_t *root, const json_t *providers, const char *file
         c->own_target = json_is_true(json_object_get(r, "own_target"));
         c->target_settings = json_object_get(r, "target_settings");
         c->own_users = json_is_true(json_object_get(r, "own_users"));
+        c->step_lines = json_incref((json_t *)lines);
         c->timeout_ms = 5000;
         if (json_is_integer(json_object_get(r, "timeout_ms")))
             c->timeout_ms = json_integer_value(json_object_get(r, "timeout_ms"));
         hn_caselist_add(out, c);
     }
+}
+
+/* The 1-based line of each top-level step, 0 when the loader has no mark for it. New array. */
+static json_t *step_lines(const struct wc_yaml_doc *doc, const json_t *steps)
+{
+    json_t *lines = json_array();
+
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        int line = 0, col = 0;
+        if (!wc_yaml_index_pos(doc, steps, i, &line, &col))
+            line = 0;
+        json_array_append_new(lines, json_integer(line));
+    }
+    return lines;
 }
 
 static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_spec *spec,
@@ -2460,8 +2489,11 @@ static int load_doc(struct wc_yaml_doc *doc, const char *name, const struct hn_s
     else
         lint_steps(&l, root, false);
 
-    if (l.nerr == 0)
-        expand(root, providers, name, spec_wire(spec), out);
+    if (l.nerr == 0) {
+        json_t *lines = step_lines(doc, json_object_get(root, "steps"));
+        expand(root, providers, name, spec_wire(spec), lines, out);
+        json_decref(lines);
+    }
     json_decref(providers);
     json_decref(l.known);
     json_decref(l.scripts);

@@ -109,6 +109,9 @@ struct hn_case {
     json_t *target_settings; /* borrowed from root: NAME -> value for the private target, or NULL */
     bool own_users;          /* needs users no other running case has (it sees their broadcasts) */
     int64_t timeout_ms;
+    /* the 1-based line in `file` of each top-level step (array of integers, 0 when unknown), for
+     * reports (a failure's "line"); owned, never NULL */
+    json_t *step_lines;
 };
 
 struct hn_caselist {

@@ -114,14 +114,93 @@ static const char *label_colour(enum hn_verdict v, bool known)
     }
 }
 
+#define SHOW_MAX 400 /* longest JSON shown inline */
+
+static void console_json(FILE *fp, const char *label, const json_t *v)
+{
+    char *s, *t;
+
+    if (!v || json_is_null(v))
+        return;
+    s = hn_report_show_json(v, SHOW_MAX);
+    t = hn_report_one_line(s);
+    fprintf(fp, "        %s: %s\n", label, t);
+    free(t);
+    free(s);
+}
+
+/* One failure: its plain reason first, then the requirement it is charged to, where the step
+ * is in the case file, expected and received once, the witness and the baseline key. */
+static void console_failure(FILE *fp, const json_t *c, const json_t *f, bool colour)
+{
+    const json_t *fails = json_object_get(c, "failures"), *wit = json_object_get(f, "witness");
+    const char *req = hn_report_str_or(f, "requirement", NULL);
+    const char *charged = hn_report_str_or(f, "charged_to", req);
+    const json_t *cause = json_object_get(f, "cause");
+    char *reason = hn_report_failure_reason(f);
+    size_t i;
+    json_t *w;
+
+    fprintf(fp, "      %s%s%s\n", colour ? "\033[1m" : "", reason, colour ? "\033[0m" : "");
+    free(reason);
+    fprintf(fp, "        %s", charged ? charged : "(no requirement)");
+    if (json_is_integer(cause)) {
+        const json_t *g = json_array_get(fails, (size_t)json_integer_value(cause));
+        fprintf(fp, " (the invariant %s above names the same frame",
+                hn_report_str_or(g, "checker", "?"));
+        if (req && charged && strcmp(req, charged))
+            fprintf(fp, "; the step cites %s", req);
+        fputc(')', fp);
+    } else if (wc_json_str(f, "checker")) {
+        fprintf(fp, " (%s %s)", hn_report_str_or(f, "kind", "invariant"),
+                wc_json_str(f, "checker"));
+    } else if (wc_json_str(f, "kind") && strcmp(wc_json_str(f, "kind"), "step")) {
+        fprintf(fp, " (%s)", wc_json_str(f, "kind"));
+    }
+    fputc('\n', fp);
+    if (json_is_integer(json_object_get(f, "step"))) {
+        long long step = (long long)json_integer_value(json_object_get(f, "step"));
+        if (json_is_integer(json_object_get(f, "line")))
+            fprintf(fp, "        at %s:%lld (step %lld)\n", hn_report_str_or(c, "file", "?"),
+                    (long long)json_integer_value(json_object_get(f, "line")), step);
+        else
+            fprintf(fp, "        at step %lld of %s\n", step, hn_report_str_or(c, "file", "?"));
+    }
+    console_json(fp, "expected", json_object_get(f, "expected"));
+    console_json(fp, "received", json_object_get(f, "received"));
+    if (hn_report_diff_adds(f)) {
+        const char *p = wc_json_str(f, "diff");
+        fputs("        diff:\n", fp);
+        while (*p) {
+            const char *eol = strchr(p, '\n');
+            size_t len = eol ? (size_t)(eol - p) : strlen(p);
+            char *line = wc_xstrndup(p, len), *clean = hn_report_one_line(line);
+            fprintf(fp, "          %s\n", clean);
+            free(line);
+            free(clean);
+            p += len + (eol ? 1 : 0);
+        }
+    }
+    if (json_array_size(wit)) {
+        fprintf(fp, "        witness: record%s", json_array_size(wit) > 1 ? "s" : "");
+        json_array_foreach(wit, i, w)
+            fprintf(fp, "%s %lld", i ? "," : "", (long long)json_integer_value(w));
+        fputc('\n', fp);
+    }
+    if (wc_json_str(f, "witness_key"))
+        fprintf(fp, "        baseline: requirement %s, witness %s\n", req ? req : "?",
+                wc_json_str(f, "witness_key"));
+}
+
 void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
 {
     enum hn_verdict v = hn_report_verdict_of(c);
     bool known = hn_report_is_known(c) && (v == HN_FAILED || v == HN_NON_STRICT);
-    const char *label = known ? "KNOWN-FAIL" : hn_verdict_name(v);
+    const char *label = known ? "KNOWN" : hn_verdict_name(v);
     bool details = verbose || (!known && (v == HN_FAILED || v == HN_ERROR || v == HN_NON_STRICT));
+    bool colour = use_colour(fp);
 
-    if (use_colour(fp))
+    if (colour)
         fprintf(fp, "  %s%-12s\033[0m %s (%lld ms)", label_colour(v, known), label,
                 hn_report_str_or(c, "id", "?"), hn_report_int_or(c, "duration_ms", 0));
     else
@@ -142,13 +221,51 @@ void hn_report_console_case(FILE *fp, const json_t *c, bool verbose)
         free(m);
     }
     fputc('\n', fp);
-    if (details) {
-        char *d = hn_report_case_details(c, 6);
-        fputs(d, fp);
-        free(d);
+    if (details && v != HN_UNIMPLEMENTED && v != HN_SKIPPED) {
+        json_t *order = hn_report_failures_ordered(c), *f;
+        size_t i;
+        json_array_foreach(order, i, f) console_failure(fp, c, f, colour);
+        json_decref(order);
+        if (wc_json_str(c, "rerun"))
+            fprintf(fp, "      rerun: %s\n", wc_json_str(c, "rerun"));
     }
     if (verbose && v != HN_OK)
         console_transcript(fp, c);
+}
+
+bool hn_report_console_is_tty(FILE *fp)
+{
+    return isatty(fileno(fp));
+}
+
+void hn_report_console_progress(FILE *fp, const json_t *cases, size_t total)
+{
+    json_t *run = json_pack("{s:O}", "cases", (json_t *)cases);
+    struct tally t = hn_report_count(run);
+    struct wc_buf b;
+
+    wc_buf_init(&b, 0);
+    wc_buf_addf(&b, "[%zu/%zu] %ld passed, %ld failed", json_array_size(cases), total, t.passed,
+                t.failed);
+    if (t.known)
+        wc_buf_addf(&b, ", %ld known", t.known);
+    if (t.error)
+        wc_buf_addf(&b, ", %ld error%s", t.error, t.error == 1 ? "" : "s");
+    if (t.unimplemented + t.skipped)
+        wc_buf_addf(&b, ", %ld not run", t.unimplemented + t.skipped);
+    hn_report_console_progress_clear(fp);
+    fputs(b.buf, fp);
+    wc_buf_release(&b);
+    json_decref(run);
+}
+
+/* Erase the line: an ANSI erase where colour is allowed, else spaces (NO_COLOR: no escapes). */
+void hn_report_console_progress_clear(FILE *fp)
+{
+    if (use_colour(fp))
+        fputs("\r\033[K", fp);
+    else
+        fprintf(fp, "\r%79s\r", "");
 }
 
 static void add_count(struct wc_buf *b, long n, const char *one, const char *many)

@@ -182,7 +182,38 @@ static const char html_css[] =
     "tr.t-send td.dir{color:#1a5fb4}tr.t-recv td.dir{color:#26a269}tr.t-ctl td.dir,tr.t-ctl_send "
     "td.dir{color:#a0522d}\n"
     "tr.t-note{color:#777}tr.wit{background:#fff3b0}tr.wit td{border-bottom:1px solid #e0c000}\n"
-    "tr.gap td{color:#777;font-style:italic;text-align:center}\n";
+    "tr.gap td{color:#777;font-style:italic;text-align:center}\n"
+    "div.diagram{overflow-x:auto;border:1px solid #eee;margin:6px 0}\n"
+    "svg.seq{font:11px ui-monospace,Menlo,Consolas,monospace}\n"
+    "svg.seq .lane{text-anchor:middle;font-weight:bold;font-size:12px}\n"
+    "svg.seq .life{stroke:#bbb;stroke-dasharray:3 3}\n"
+    "svg.seq .hit{fill:transparent}svg.seq g.rec:hover .hit{fill:#eef4ff}\n"
+    "svg.seq g.rec{cursor:pointer}svg.seq g.sel .hit{fill:#dde8ff}\n"
+    "svg.seq .arrow{stroke:#555;stroke-width:1.3}svg.seq .dashed{stroke-dasharray:5 3}\n"
+    "svg.seq .mark{fill:#777}svg.seq .num{fill:#999}svg.seq .lbl{fill:#222}\n"
+    "svg.seq g.t-send .arrow{stroke:#1a5fb4}svg.seq g.t-recv .arrow{stroke:#26a269}\n"
+    "svg.seq g.t-ctl .arrow,svg.seq g.t-ctl_send .arrow{stroke:#a0522d}\n"
+    "svg.seq .note{stroke:#ccc;stroke-dasharray:1 3;fill:#777;font-style:italic}\n"
+    "svg.seq g.sentinel .arrow{stroke:#aaa;stroke-dasharray:2 2}svg.seq g.sentinel "
+    ".lbl{fill:#999}\n"
+    "svg.seq g.barrier .arrow{stroke:#813d9c;stroke-width:2}svg.seq g.barrier .lbl{fill:#813d9c}\n"
+    "svg.seq g.wit .hit{fill:#fff3b0}svg.seq g.wit .arrow{stroke:#c01c28;stroke-width:2.6}\n"
+    "svg.seq g.wit .lbl{fill:#a51d2d;font-weight:bold}svg.seq .exp{fill:#a51d2d}\n"
+    "svg.seq .gap{fill:#777;font-style:italic}svg.defs{position:absolute}\n"
+    "pre.json-view{border:1px solid #99c;background:#f4f6ff;max-height:24em;overflow:auto}\n"
+    "details>summary{cursor:pointer;color:#555}\n";
+
+/* Clicking an arrow of a diagram shows its record's JSON (its <title>) in the panel under it. */
+static const char html_script[] =
+    "document.addEventListener('click',function(e){"
+    "var g=e.target.closest?e.target.closest('g.rec'):null;if(!g)return;"
+    "var d=g.closest('div.diagram'),p=d;while(p&&!(p.classList&&p.classList.contains('json-view')))"
+    "p=p.nextElementSibling;if(!p)return;"
+    "var "
+    "t=g.querySelector('title');try{p.textContent=JSON.stringify(JSON.parse(t.textContent),null,2)}"
+    "catch(x){p.textContent=t.textContent}p.hidden=false;"
+    "var s=d.querySelectorAll('g.sel');for(var i=0;i<s.length;i++)s[i].classList.remove('sel');"
+    "g.classList.add('sel');});\n";
 
 static void html_fact(FILE *fp, const char *name, const char *value, bool code)
 {
@@ -225,10 +256,71 @@ static void html_coverage(FILE *fp, const json_t *run)
     fputs("</td></tr>\n", fp);
 }
 
+/* The facts row of a --repeat run: the flaky cases with their verdicts, one per repetition. */
+static void html_repeat_row(FILE *fp, const json_t *run)
+{
+    json_t *flaky = json_object_get(run, "flaky"), *f, *fv;
+    size_t i;
+
+    if (hn_report_int_or(run, "repeat", 1) <= 1)
+        return;
+    fprintf(fp, "<tr><th>repeat</th><td>%lld repetitions; ", hn_report_int_or(run, "repeat", 1));
+    if (!json_array_size(flaky))
+        fputs("no case is flaky", fp);
+    json_array_foreach(flaky, i, f)
+    {
+        size_t j;
+        fputs(i ? ", " : "<span class=\"v v-flaky\">flaky</span> ", fp);
+        html_el(fp, "code", NULL, hn_report_str_or(f, "id", "?"));
+        fputs(" (", fp);
+        json_array_foreach(json_object_get(f, "verdicts"), j, fv)
+        {
+            fputs(j ? ", " : "", fp);
+            html_put(fp, json_is_string(fv) ? json_string_value(fv) : "-");
+        }
+        fputc(')', fp);
+    }
+    fputs("</td></tr>\n", fp);
+}
+
+/* The facts row of a run with a baseline: known failures, stale entries, its target. */
+static void html_baseline_row(FILE *fp, const json_t *base)
+{
+    json_t *stale = json_object_get(base, "stale"), *s;
+    size_t i;
+
+    if (!base)
+        return;
+    fprintf(fp, "<tr><th>baseline</th><td>%lld known failure%s", hn_report_int_or(base, "known", 0),
+            hn_report_int_or(base, "known", 0) == 1 ? "" : "s");
+    if (json_array_size(stale)) {
+        fprintf(fp, "; <span class=\"v v-fail\">%zu stale</span> (", json_array_size(stale));
+        json_array_foreach(stale, i, s)
+        {
+            fputs(i ? ", " : "", fp);
+            html_put(fp, json_string_value(s));
+        }
+        fputc(')', fp);
+    } else {
+        fputs("; none stale", fp);
+    }
+    if (hn_report_int_or(base, "not_run", 0))
+        fprintf(fp, "; %lld not run", hn_report_int_or(base, "not_run", 0));
+    if (wc_json_str(base, "target")) {
+        fputs("; for target ", fp);
+        html_put(fp, wc_json_str(base, "target"));
+    }
+    if (wc_json_str(base, "warning")) {
+        fputs("<br><span class=\"v v-ns\">warning</span> ", fp);
+        html_put(fp, wc_json_str(base, "warning"));
+    }
+    fputs("</td></tr>\n", fp);
+}
+
 static void html_header(FILE *fp, const json_t *run, const struct html_case *v, size_t n)
 {
     struct tally t = hn_report_count(run);
-    json_t *base = json_object_get(run, "baseline"), *stale = json_object_get(base, "stale"), *s;
+    json_t *base = json_object_get(run, "baseline");
     long per[HN_ERROR + 1] = {0}, known = 0;
     char *txt;
     size_t i;
@@ -239,10 +331,21 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
         known += known_failure(v[i].c);
     }
     fputs("<table class=\"facts\">\n", fp);
-    html_fact(fp, "target", hn_report_str_or(run, "target", "?"), false);
+    if (wc_json_str(run, "target_description")) {
+        char *desc = wc_xasprintf("%s: %s", hn_report_str_or(run, "target", "?"),
+                                  wc_json_str(run, "target_description"));
+        html_fact(fp, "target", desc, false);
+        free(desc);
+    } else {
+        html_fact(fp, "target", hn_report_str_or(run, "target", "?"), false);
+    }
     if (wc_json_str(run, "mutant"))
         html_fact(fp, "mutant", wc_json_str(run, "mutant"), false);
     html_fact(fp, "spec", hn_report_str_or(run, "spec", "chatgw/1.0"), false);
+    if (wc_json_str(run, "version"))
+        html_fact(fp, "gwspec", wc_json_str(run, "version"), false);
+    if (wc_json_str(run, "command"))
+        html_fact(fp, "command", wc_json_str(run, "command"), true);
     txt = wc_xasprintf("%lld", hn_report_int_or(run, "seed", 0));
     html_fact(fp, "seed", txt, false);
     free(txt);
@@ -263,27 +366,7 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
     if (known)
         fprintf(fp, "<span class=\"v v-fail known\">known %ld</span>", known);
     fputs("</td></tr>\n", fp);
-    if (hn_report_int_or(run, "repeat", 1) > 1) {
-        json_t *flaky = json_object_get(run, "flaky"), *f, *fv;
-        fprintf(fp, "<tr><th>repeat</th><td>%lld repetitions; ",
-                hn_report_int_or(run, "repeat", 1));
-        if (!json_array_size(flaky))
-            fputs("no case is flaky", fp);
-        json_array_foreach(flaky, i, f)
-        {
-            size_t j;
-            fputs(i ? ", " : "<span class=\"v v-flaky\">flaky</span> ", fp);
-            html_el(fp, "code", NULL, hn_report_str_or(f, "id", "?"));
-            fputs(" (", fp);
-            json_array_foreach(json_object_get(f, "verdicts"), j, fv)
-            {
-                fputs(j ? ", " : "", fp);
-                html_put(fp, json_is_string(fv) ? json_string_value(fv) : "-");
-            }
-            fputc(')', fp);
-        }
-        fputs("</td></tr>\n", fp);
-    }
+    html_repeat_row(fp, run);
     if (wc_json_str(run, "rerun")) {
         html_fact(fp, "rerun", wc_json_str(run, "rerun"), true);
     } else {
@@ -292,33 +375,7 @@ static void html_header(FILE *fp, const json_t *run, const struct html_case *v, 
         free(txt);
     }
     html_coverage(fp, run);
-    if (base) {
-        fprintf(fp, "<tr><th>baseline</th><td>%lld known failure%s",
-                hn_report_int_or(base, "known", 0),
-                hn_report_int_or(base, "known", 0) == 1 ? "" : "s");
-        if (json_array_size(stale)) {
-            fprintf(fp, "; <span class=\"v v-fail\">%zu stale</span> (", json_array_size(stale));
-            json_array_foreach(stale, i, s)
-            {
-                fputs(i ? ", " : "", fp);
-                html_put(fp, json_string_value(s));
-            }
-            fputc(')', fp);
-        } else {
-            fputs("; none stale", fp);
-        }
-        if (hn_report_int_or(base, "not_run", 0))
-            fprintf(fp, "; %lld not run", hn_report_int_or(base, "not_run", 0));
-        if (wc_json_str(base, "target")) {
-            fputs("; for target ", fp);
-            html_put(fp, wc_json_str(base, "target"));
-        }
-        if (wc_json_str(base, "warning")) {
-            fputs("<br><span class=\"v v-ns\">warning</span> ", fp);
-            html_put(fp, wc_json_str(base, "warning"));
-        }
-        fputs("</td></tr>\n", fp);
-    }
+    html_baseline_row(fp, base);
     fputs("</table>\n", fp);
 }
 
@@ -414,7 +471,8 @@ static void html_json_pre(FILE *fp, const char *label, const json_t *v, size_t m
     free(s);
 }
 
-static void html_failure(FILE *fp, const json_t *run, const json_t *f, const char *anchor)
+static void html_failure(FILE *fp, const json_t *run, const json_t *c, const json_t *f,
+                         const char *anchor)
 {
     const json_t *exp = json_object_get(f, "expected"), *rec = json_object_get(f, "received");
     json_t *step = json_object_get(f, "step"), *wit = json_object_get(f, "witness"), *w;
@@ -423,8 +481,15 @@ static void html_failure(FILE *fp, const json_t *run, const json_t *f, const cha
         wc_json_str(json_object_get(json_object_get(run, "requirements"), req), "title");
     size_t i;
 
-    fputs("<div class=\"failure\"><div><b class=\"mono\">", fp);
-    html_put(fp, req ? req : "(no requirement)");
+    const char *charged = wc_json_str(f, "charged_to") ? wc_json_str(f, "charged_to") : req;
+    char *reason = hn_report_failure_reason(f);
+
+    title = wc_json_str(json_object_get(json_object_get(run, "requirements"), charged), "title");
+    fputs("<div class=\"failure\"><div class=\"reason\"><b>", fp);
+    html_put(fp, reason);
+    free(reason);
+    fputs("</b></div>\n<div><b class=\"mono\">", fp);
+    html_put(fp, charged ? charged : "(no requirement)");
     fputs("</b>", fp);
     if (title) {
         fputs(" <span class=\"muted\">", fp);
@@ -432,22 +497,33 @@ static void html_failure(FILE *fp, const json_t *run, const json_t *f, const cha
         fputs("</span>", fp);
     }
     fputs(" <span class=\"muted\">(", fp);
-    if (json_is_integer(step))
+    if (json_is_integer(step)) {
         fprintf(fp, "step %lld", (long long)json_integer_value(step));
-    else
+        if (json_is_integer(json_object_get(f, "line")) && wc_json_str(c, "file")) {
+            fputs(" at ", fp);
+            html_put(fp, wc_json_str(c, "file"));
+            fprintf(fp, ":%lld", (long long)json_integer_value(json_object_get(f, "line")));
+        }
+    } else {
         html_put(fp, kind ? kind : "failure");
+    }
     if (wc_json_str(f, "checker")) {
         fputc(' ', fp);
         html_put(fp, wc_json_str(f, "checker"));
     }
-    fputs(")</span></div>\n<div>", fp);
-    html_put(fp, hn_report_str_or(f, "message", ""));
-    fputs("</div>\n", fp);
+    if (json_is_integer(json_object_get(f, "cause"))) {
+        fputs("; charged to the invariant that names the same frame", fp);
+        if (req && charged && strcmp(req, charged)) {
+            fputs(", the step cites ", fp);
+            html_put(fp, req);
+        }
+    }
+    fputs(")</span></div>\n", fp);
     if (exp && !json_is_null(exp))
         html_json_pre(fp, "expected", exp, HTML_SHOW_MAX);
     if (rec && !json_is_null(rec))
         html_json_pre(fp, "received", rec, HTML_SHOW_MAX);
-    if (wc_json_str(f, "diff") && *wc_json_str(f, "diff")) {
+    if (hn_report_diff_adds(f)) {
         fputs("<div>diff:</div>", fp);
         html_el(fp, "pre", NULL, wc_json_str(f, "diff"));
         fputc('\n', fp);
@@ -457,7 +533,7 @@ static void html_failure(FILE *fp, const json_t *run, const json_t *f, const cha
         json_array_foreach(wit, i, w)
         {
             if (json_is_integer(w))
-                fprintf(fp, " <a href=\"#%s:r%lld\">%lld</a>", anchor,
+                fprintf(fp, " <a href=\"#%s:d%lld\">%lld</a>", anchor,
                         (long long)json_integer_value(w), (long long)json_integer_value(w));
         }
         fputs("</div>\n", fp);
@@ -610,6 +686,51 @@ static void html_transcript(FILE *fp, const json_t *c, const char *anchor, size_
     json_decref(wit);
 }
 
+/* The requirements a case cites, with their title and text, then its description and
+ * expectation. */
+static void html_case_reqs(FILE *fp, const json_t *run, const json_t *c)
+{
+    const json_t *reqs = json_object_get(run, "requirements"), *id;
+    size_t i;
+
+    if (json_array_size(json_object_get(c, "spec"))) {
+        fputs("<ul class=\"reqs\">\n", fp);
+        json_array_foreach(json_object_get(c, "spec"), i, id)
+        {
+            const json_t *q = json_object_get(reqs, json_string_value(id));
+            fputs("<li><b class=\"mono\">", fp);
+            html_put(fp, json_string_value(id));
+            fputs("</b>", fp);
+            if (wc_json_str(q, "level")) {
+                fputs(" <span class=\"muted\">", fp);
+                html_put(fp, wc_json_str(q, "level"));
+                fputs("</span>", fp);
+            }
+            if (wc_json_str(q, "title")) {
+                fputs(" ", fp);
+                html_put(fp, wc_json_str(q, "title"));
+            }
+            if (wc_json_str(q, "text")) {
+                fputs("<div class=\"muted\">", fp);
+                html_put(fp, wc_json_str(q, "text"));
+                fputs("</div>", fp);
+            }
+            fputs("</li>\n", fp);
+        }
+        fputs("</ul>\n", fp);
+    }
+    if (wc_json_str(c, "description")) {
+        fputs("<div><b>description</b> ", fp);
+        html_put(fp, wc_json_str(c, "description"));
+        fputs("</div>\n", fp);
+    }
+    if (wc_json_str(c, "expectation")) {
+        fputs("<div><b>expectation</b> ", fp);
+        html_put(fp, wc_json_str(c, "expectation"));
+        fputs("</div>\n", fp);
+    }
+}
+
 static void html_detail(FILE *fp, const json_t *run, const struct html_case *hc, size_t cap)
 {
     const json_t *c = hc->c;
@@ -638,19 +759,27 @@ static void html_detail(FILE *fp, const json_t *run, const struct html_case *hc,
         }
     }
     fputs("</div>\n", fp);
+    html_case_reqs(fp, run, c);
     if (known_failure(c)) {
         fputs("<div><span class=\"v v-fail known\">known failure</span> ", fp);
         html_put(fp, hn_report_str_or(c, "known_reason", ""));
         fputs("</div>\n", fp);
     }
-    json_array_foreach(json_object_get(c, "failures"), i, f) html_failure(fp, run, f, hc->anchor);
+    json_t *order = hn_report_failures_ordered(c);
+    json_array_foreach(order, i, f) html_failure(fp, run, c, f, hc->anchor);
+    json_decref(order);
     if (wc_json_str(c, "rerun")) {
         fputs("<div>rerun:</div>", fp);
         html_el(fp, "pre", "cmd", wc_json_str(c, "rerun"));
         fputc('\n', fp);
     }
+    fputs("<div class=\"muted\">sequence diagram: hover an arrow for its record, click it for "
+          "the JSON; witnesses in red, the step's expected frame beside them</div>\n",
+          fp);
+    hn_report_html_diagram(fp, c, hc->anchor, 0);
+    fputs("<details><summary>transcript table</summary>\n", fp);
     html_transcript(fp, c, hc->anchor, cap);
-    fputs("</div>\n", fp);
+    fputs("</details>\n</div>\n", fp);
 }
 
 /* The cases that are not OK, in id order: verdict, id (a link to the detail), first failure. */
@@ -660,31 +789,92 @@ static void html_not_ok(FILE *fp, const struct html_case *v, size_t n, size_t de
 
     fprintf(fp, "<h2>Not OK (%zu)</h2>\n<table class=\"matrix\">\n", details);
     for (i = 0; i < n; i++) {
-        json_t *f = json_array_get(json_object_get(v[i].c, "failures"), 0);
+        json_t *order, *f, *w;
         char *m;
         if (!v[i].anchor)
             continue;
+        order = hn_report_failures_ordered(v[i].c);
+        f = json_array_get(order, 0);
+        w = json_array_get(json_object_get(f, "witness"),
+                           json_array_size(json_object_get(f, "witness")) - 1);
         fputs("<tr><td>", fp);
         html_verdict(fp, v[i].c);
-        fprintf(fp, "</td><td class=\"mono\"><a href=\"#%s\">", v[i].anchor);
+        if (json_is_integer(w)) /* one click to the broken frame in the diagram */
+            fprintf(fp, "</td><td class=\"mono\"><a href=\"#%s:d%lld\">", v[i].anchor,
+                    (long long)json_integer_value(w));
+        else
+            fprintf(fp, "</td><td class=\"mono\"><a href=\"#%s\">", v[i].anchor);
         html_put(fp, hn_report_str_or(v[i].c, "id", "?"));
         fputs("</a></td><td>", fp);
         if (f) {
-            m = hn_report_one_line(hn_report_str_or(f, "message", ""));
+            m = hn_report_failure_reason(f);
             if (strlen(m) > 200) {
                 size_t k = 197;
                 while (k && ((unsigned char)m[k] & 0xc0) == 0x80)
                     k--;
                 memcpy(m + k, "...", 4);
             }
-            html_el(fp, "span", "mono", hn_report_str_or(f, "requirement", ""));
+            html_el(fp, "span", "mono",
+                    hn_report_str_or(f, "charged_to", hn_report_str_or(f, "requirement", "")));
             fputs(" ", fp);
             html_put(fp, m);
             free(m);
         }
+        json_decref(order);
         fputs("</td></tr>\n", fp);
     }
     fputs("</table>\n", fp);
+}
+
+/* The known failures (the baseline excuses them: one line each, with the reason) and the stale
+ * baseline entries (they fail the run), on the front page. */
+static void html_baseline_lists(FILE *fp, const json_t *run, const struct html_case *v, size_t n)
+{
+    const json_t *stale = json_object_get(json_object_get(run, "baseline"), "stale_entries"), *e;
+    size_t i, known = 0;
+
+    for (i = 0; i < n; i++)
+        known += known_failure(v[i].c);
+    if (known) {
+        fprintf(fp, "<h2>Known failures (%zu)</h2>\n<table class=\"matrix\" id=\"known\">\n",
+                known);
+        for (i = 0; i < n; i++) {
+            if (!known_failure(v[i].c))
+                continue;
+            fputs("<tr><td>", fp);
+            html_verdict(fp, v[i].c);
+            fputs("</td><td class=\"mono\">", fp);
+            if (v[i].anchor)
+                fprintf(fp, "<a href=\"#%s\">", v[i].anchor);
+            html_put(fp, hn_report_str_or(v[i].c, "id", "?"));
+            fputs(v[i].anchor ? "</a></td><td>" : "</td><td>", fp);
+            html_put(fp, hn_report_str_or(v[i].c, "known_reason", ""));
+            fputs("</td></tr>\n", fp);
+        }
+        fputs("</table>\n", fp);
+    }
+    if (json_array_size(stale)) {
+        fprintf(fp,
+                "<h2>Stale baseline entries (%zu)</h2>\n<p class=\"muted\">Each fails the run: "
+                "the failure it excuses did not happen.</p>\n<table class=\"matrix\" "
+                "id=\"stale\">\n",
+                json_array_size(stale));
+        json_array_foreach(stale, i, e)
+        {
+            char *w = hn_report_cov_ids(json_object_get(e, "witness"));
+            fputs("<tr><td><span class=\"v v-fail\">STALE</span></td><td class=\"mono\">", fp);
+            html_put(fp, hn_report_str_or(e, "case", "?"));
+            fputs("</td><td class=\"mono\">", fp);
+            html_put(fp, hn_report_str_or(e, "requirement", ""));
+            fputs(" ", fp);
+            html_put(fp, w);
+            fputs("</td><td>", fp);
+            html_put(fp, hn_report_str_or(e, "why", ""));
+            fputs("</td></tr>\n", fp);
+            free(w);
+        }
+        fputs("</table>\n", fp);
+    }
 }
 
 int hn_report_html(const char *path, const json_t *run, size_t max_records)
@@ -715,6 +905,7 @@ int hn_report_html(const char *path, const json_t *run, size_t max_records)
         details += v[i].anchor != NULL;
     if (details)
         html_not_ok(fp, v, n, details);
+    html_baseline_lists(fp, run, v, n);
     fputs("<h2>Matrix</h2>\n<p>sections:", fp);
     for (i = 0; i < n; i++) {
         if (i == 0 || v[i].section != v[i - 1].section) {
@@ -731,12 +922,15 @@ int hn_report_html(const char *path, const json_t *run, size_t max_records)
               "an OK case is in "
               "the JSON report (<code>--json DIR</code>).</p>\n",
               fp);
+        hn_report_html_diagram_defs(fp);
         for (i = 0; i < n; i++) {
             if (v[i].anchor)
                 html_detail(fp, run, &v[i], max_records);
         }
     }
-    fputs("<p class=\"muted\">written by gwspec</p>\n</body>\n</html>\n", fp);
+    fprintf(fp,
+            "<p class=\"muted\">written by gwspec</p>\n<script>\n%s</script>\n</body>\n</html>\n",
+            html_script);
     for (i = 0; i < n; i++)
         free(v[i].anchor);
     free(v);

@@ -61,9 +61,24 @@ int hn_report_json(const char *dir, const json_t *run)
 {
     json_t *index = json_object(), *map = json_object(), *used = json_object(), *c;
     char *cases_dir = wc_xasprintf("%s/cases", dir), *path;
-    static const char *const copy[] = {"seed",   "target",   "spec",  "started",   "duration_ms",
-                                       "counts", "baseline", "rerun", "resources", "repeat",
-                                       "flaky",  "coverage", NULL};
+    static const char *const copy[] = {"seed",
+                                       "target",
+                                       "spec",
+                                       "started",
+                                       "duration_ms",
+                                       "counts",
+                                       "baseline",
+                                       "rerun",
+                                       "resources",
+                                       "repeat",
+                                       "flaky",
+                                       "coverage",
+                                       "mutant",
+                                       "requirements",
+                                       "command",
+                                       "version",
+                                       "target_description",
+                                       NULL};
     long long repeat = hn_report_int_or(run, "repeat", 1);
     size_t i;
     int rc = wc_mkdir_p(cases_dir, 0777) ? WC_ERR_IO : 0;

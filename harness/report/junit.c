@@ -81,17 +81,22 @@ static void junit_case(FILE *fp, const json_t *c)
 {
     enum hn_verdict v = hn_report_verdict_of(c);
     json_t *first = json_array_get(json_object_get(c, "failures"), 0);
+    json_t *order = hn_report_failures_ordered(c), *lead = json_array_get(order, 0);
     char *cls = classname(c), *t = seconds(hn_report_int_or(c, "duration_ms", 0)),
          *details = hn_report_case_details(c, 0);
     char *msg;
+    /* the cause leads: the requirement the first failure is charged to, and its message (as
+     * written: the XML escaping shows what a control character was) */
+    const char *charged =
+        hn_report_str_or(lead, "charged_to", hn_report_str_or(lead, "requirement", NULL));
 
     fputs("    <testcase", fp);
     xml_attr(fp, "name", hn_report_str_or(c, "id", "?"));
     xml_attr(fp, "classname", cls);
     xml_attr(fp, "time", t);
     fputs(">\n", fp);
-    msg = wc_xasprintf("%s: %s", hn_report_str_or(first, "requirement", hn_verdict_name(v)),
-                       hn_report_str_or(first, "message", ""));
+    msg = wc_xasprintf("%s: %s", charged ? charged : hn_verdict_name(v),
+                       hn_report_str_or(lead, "message", ""));
     if (hn_report_is_known(c) && (v == HN_FAILED || v == HN_NON_STRICT)) {
         char *k = wc_xasprintf("known failure: %s", hn_report_str_or(c, "known_reason", ""));
         fputs("      <skipped", fp);
@@ -102,7 +107,7 @@ static void junit_case(FILE *fp, const json_t *c)
         const char *el = v == HN_FAILED ? "failure" : "error";
         fprintf(fp, "      <%s", el);
         xml_attr(fp, "message", msg);
-        xml_attr(fp, "type", hn_report_str_or(first, "requirement", hn_verdict_name(v)));
+        xml_attr(fp, "type", charged ? charged : hn_verdict_name(v));
         fputs(">", fp);
         hn_report_markup_put(fp, details, false);
         fprintf(fp, "</%s>\n", el);
@@ -128,6 +133,7 @@ static void junit_case(FILE *fp, const json_t *c)
         junit_transcript(fp, c);
     fputs("    </testcase>\n", fp);
     free(msg);
+    json_decref(order);
     free(cls);
     free(t);
     free(details);

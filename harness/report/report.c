@@ -127,6 +127,109 @@ char *hn_report_one_line(const char *s)
     return wc_buf_detach(&b, NULL);
 }
 
+char *hn_report_frame_summary(const json_t *v)
+{
+    const char *name;
+    json_t *seq;
+
+    if (!json_is_object(v))
+        return hn_report_show_json(v, 60);
+    name = wc_json_str(v, "kind");
+    if (!name)
+        name = wc_json_str(v, "type");
+    if (!name)
+        return hn_report_show_json(v, 60);
+    if (!strcmp(name, "emitted") && wc_json_str(json_object_get(v, "event"), "kind"))
+        return wc_xasprintf("emitted %s", wc_json_str(json_object_get(v, "event"), "kind"));
+    seq = json_object_get(v, "seq");
+    if (json_is_integer(seq))
+        return wc_xasprintf("%s seq %lld", name, (long long)json_integer_value(seq));
+    return wc_xstrdup(name);
+}
+
+bool hn_report_diff_is_reason(const json_t *f)
+{
+    const char *d = wc_json_str(f, "diff");
+    return d && !strncmp(d, "at ", 3) && !strchr(d, '\n') && strlen(d) <= 300;
+}
+
+bool hn_report_diff_adds(const json_t *f)
+{
+    const char *diff = wc_json_str(f, "diff");
+    const json_t *rec = json_object_get(f, "received");
+    bool adds = diff && *diff && !hn_report_diff_is_reason(f);
+
+    if (adds && rec && !json_is_null(rec)) {
+        char *r = wc_json_compact(rec);
+        adds = !strstr(diff, r);
+        free(r);
+    }
+    return adds;
+}
+
+char *hn_report_failure_reason(const json_t *f)
+{
+    const json_t *exp = json_object_get(f, "expected"), *rec = json_object_get(f, "received");
+    const char *kind = wc_json_str(f, "kind");
+    char *msg = hn_report_one_line(hn_report_str_or(f, "message", "(no message)"));
+    char *es = NULL, *rs = NULL;
+    struct wc_buf b;
+
+    if (!kind || (strcmp(kind, "step") && strcmp(kind, "late")))
+        return msg;
+    wc_buf_init(&b, 0);
+    wc_buf_adds(&b, msg);
+    free(msg);
+    if (hn_report_diff_is_reason(f)) {
+        char *d = hn_report_one_line(wc_json_str(f, "diff"));
+        wc_buf_addf(&b, " %s", d);
+        free(d);
+        return wc_buf_detach(&b, NULL);
+    }
+    if (exp && !json_is_null(exp)) {
+        char *s = hn_report_frame_summary(exp);
+        es = hn_report_one_line(s);
+        free(s);
+    }
+    if (rec && !json_is_null(rec)) {
+        char *s = hn_report_frame_summary(rec);
+        rs = hn_report_one_line(s);
+        free(s);
+    }
+    if (es && (!rs || strcmp(es, rs)))
+        wc_buf_addf(&b, "; expected %s", es);
+    if (rs)
+        wc_buf_addf(&b, "%s received %s", es && strcmp(es, rs) ? "," : ";", rs);
+    free(es);
+    free(rs);
+    return wc_buf_detach(&b, NULL);
+}
+
+json_t *hn_report_failures_ordered(const json_t *c)
+{
+    const json_t *fails = json_object_get(c, "failures");
+    size_t n = json_array_size(fails), i;
+    bool *placed = wc_xcalloc(n + 1, sizeof(bool));
+    json_t *out = json_array(), *f;
+
+    json_array_foreach(fails, i, f)
+    {
+        json_t *cause = json_object_get(f, "cause");
+        if (placed[i])
+            continue;
+        if (json_is_integer(cause) && json_integer_value(cause) >= 0 &&
+            (size_t)json_integer_value(cause) < n && !placed[json_integer_value(cause)]) {
+            size_t k = (size_t)json_integer_value(cause);
+            placed[k] = true;
+            json_array_append(out, json_array_get(fails, k));
+        }
+        placed[i] = true;
+        json_array_append(out, f);
+    }
+    free(placed);
+    return out;
+}
+
 /* The human text of one failure, lines indented by `ind` spaces. */
 static void failure_text(struct wc_buf *b, const json_t *f, int ind)
 {

@@ -38,6 +38,14 @@
  */
 void hn_report_console_case(FILE *fp, const json_t *case_result, bool verbose);
 
+/* Is fp a terminal (then the run keeps a progress line under the case lines)? */
+bool hn_report_console_is_tty(FILE *fp);
+/* The progress line, rewritten in place: "[n/N] 10 passed, 2 failed, 1 known" (n the results so
+ * far, N the jobs), no newline. Terminals only. */
+void hn_report_console_progress(FILE *fp, const json_t *cases, size_t total);
+/* Erase the progress line (before a case line, and at the end of the run). */
+void hn_report_console_progress_clear(FILE *fp);
+
 /*
  * The end of the run: the seed and rerun line, the other grades (non-strict, known failures,
  * unimplemented, skipped, errors, stale baseline entries) on one line when any is non-zero,
@@ -60,14 +68,19 @@ int hn_report_tap(const char *path, const json_t *run);
 int hn_report_json(const char *dir, const json_t *run);
 
 /*
- * A single self-contained HTML page (inline CSS, no script, no external URL): the run facts
- * (target, spec, seed, started, duration, counts per verdict, rerun command, baseline), a matrix
- * of every case in id order (1.2.9 before 1.2.10) grouped by the leading number of the id, and
- * a detail section for every case that is not OK: its failures, its rerun line and its transcript
- * as a table with the witness records highlighted. OK cases get no detail section (their
- * transcripts are in the JSON report). A transcript shows its first `max_records` records (0:
- * HN_HTML_RECORDS), then only the witnesses with two records on each side and the last ten;
- * what is left out is counted. Every string from the run is HTML-escaped. 0 or WC_ERR_IO.
+ * A single self-contained HTML page (inline CSS and SVG, one small inline script, no external
+ * URL, no font): the run facts (target, spec, harness version, command line, seed, started,
+ * duration, counts per verdict, rerun command, baseline), the cases that are not OK (each linked
+ * to its first witness arrow), the known failures and stale baseline entries, a matrix of every
+ * case in id order (1.2.9 before 1.2.10) grouped by the leading number of the id, and a detail
+ * section for every case that is not OK: its requirements with their text, description and
+ * expectation, its failures (each led by its plain reason), its rerun line, its sequence diagram
+ * (seqdiag.c: every record one arrow in causal order, witnesses highlighted with the expected
+ * frame beside them; hover for the record, click for its JSON) and its transcript as a table in a
+ * collapsed <details>. OK cases get no detail section (their transcripts are in the JSON report).
+ * A transcript table shows its first `max_records` records (0: HN_HTML_RECORDS), then only the
+ * witnesses with two records on each side and the last ten; what is left out is counted. Every
+ * string from the run is HTML-escaped. 0 or WC_ERR_IO.
  */
 #define HN_HTML_RECORDS 500
 int hn_report_html(const char *path, const json_t *run, size_t max_records);

@@ -162,6 +162,10 @@ static void test_good_case_loads(void)
     CU_ASSERT_STRING_EQUAL(wc_json_str(p, "session"), "s1");
     CU_ASSERT_EQUAL(json_array_size(json_object_get(p, "script")), 4);
     CU_ASSERT_STRING_EQUAL(hn_step_name(json_array_get(c->steps, 0)), "connect");
+    /* each step's line in the file, 1-based, for reports */
+    CU_ASSERT_EQUAL(json_array_size(c->step_lines), 9);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(c->step_lines, 0)), 17);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(c->step_lines, 2)), 19);
     hn_caselist_release(&l);
     json_decref(errs);
 }

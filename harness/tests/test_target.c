@@ -259,12 +259,36 @@ static void test_stop_sweeps_process_group(void)
     close(lfd);
 }
 
+/* a client profile's env: NAME -> string, substituted like argv; errors with positions */
+static void test_client_env(void)
+{
+    char *err = NULL;
+    expect_error("name: c\nrole: client\nargv: [x]\nenv: [A]\n", ":4:1: 'env' maps variable");
+    expect_error("name: c\nrole: client\nargv: [x]\nenv: {A: 1}\n", ":4:7: 'env': 'A' must be");
+    expect_error("name: c\nport: 1\nauth: {kind: token, users: {a: b}}\nenv: {A: b}\n",
+                 ":4:1: 'env' belongs to a client profile");
+    char *path = write_profile("name: c\nrole: client\nargv: [x, \"${server_url}\"]\n"
+                               "env: {GWSPEC_CLI_URL: \"${server_url}\", B: plain}\n");
+    struct hn_target *t = hn_target_load(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    json_t *subst = json_pack("{s:s}", "server_url", "ws://127.0.0.1:9/x");
+    char **env = hn_target_client_env(t, subst);
+    CU_ASSERT_STRING_EQUAL(env[0], "GWSPEC_CLI_URL=ws://127.0.0.1:9/x");
+    CU_ASSERT_STRING_EQUAL(env[1], "B=plain");
+    CU_ASSERT_PTR_NULL(env[2]);
+    hn_target_free_argv(env);
+    json_decref(subst);
+    hn_target_free(t);
+    unlink(path);
+}
+
 static CU_TestInfo target_tests[] = {
     {"pool_errors_have_positions", test_pool_errors_have_positions},
     {"user_sets", test_user_sets},
     {"profile_errors", test_profile_errors},
     {"profile_settings", test_profile_settings},
     {"stop_sweeps_process_group", test_stop_sweeps_process_group},
+    {"client_env", test_client_env},
     CU_TEST_INFO_NULL,
 };
 

@@ -327,6 +327,25 @@ static void test_verdict_baseline_other_target_warns(void)
     hn_baseline_free(b);
 }
 
+/* a client dialect's baseline names its own ids: claude-remote/1 CR-, claude-control/1 CC- */
+static void test_verdict_baseline_client_dialect_ids(void)
+{
+    static const char *const ok[] = {
+        "known:\n  - {case: a, reason: r, requirement: CR-CTL-3, witness: "
+        "step-4/control_request}\n",
+        "known:\n  - {case: a, reason: r, requirement: CC-CTL-3, witness: "
+        "step-4/control_response}\n",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char *err = NULL;
+        struct hn_baseline *b = hn_baseline_load_string("b.yaml", ok[i], &err);
+        CU_ASSERT_PTR_NOT_NULL(b);
+        CU_ASSERT_PTR_NULL(err);
+        free(err);
+        hn_baseline_free(b);
+    }
+}
+
 static void test_verdict_baseline_errors_have_positions(void)
 {
     static const struct {
@@ -338,7 +357,7 @@ static void test_verdict_baseline_errors_have_positions(void)
          "b.yaml:2:5: baseline entry for '1.1.1-x' without 'reason'"},
         {"known:\n  - reason: r\n", "b.yaml:2:5: baseline entry without 'case'"},
         {"known:\n  - {case: a, reason: r, requirement: TERM-1, witness: x/y}\n",
-         "b.yaml:2:26: requirement 'TERM-1' is not a requirement id (R-...)"},
+         "b.yaml:2:26: requirement 'TERM-1' is not a requirement id (R-..., CR-..., CC-...)"},
         {"known:\n  - {case: a, reason: r, why: x}\n",
          "b.yaml:2:26: unknown key 'why' in a baseline entry"},
         /* issue 10 §4: an entry names the requirement it excuses, and the witness */
@@ -374,7 +393,43 @@ static void test_verdict_baseline_errors_have_positions(void)
     }
 }
 
+/* hn_failures_charge: a step failure that shares a witness record with an invariant failure is
+ * charged to the invariant's requirement; "requirement" stays. */
+static void test_failures_charge(void)
+{
+    json_t *c = json_pack("{s:[{s:s, s:s, s:[i]}, {s:s, s:s, s:s, s:[i, i]}, {s:s, s:s, s:[i]}]}",
+                          "failures", "requirement", "R-IN-2", "kind", "step", "witness", 14,
+                          "requirement", "R-MAP-2", "kind", "invariant", "checker", "no_native_ids",
+                          "witness", 9, 14, "requirement", "R-IN-3", "kind", "step", "witness", 20);
+    json_t *fails = json_object_get(c, "failures");
+
+    CU_ASSERT_EQUAL(hn_failures_charge(c), 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 0), "charged_to"), "R-MAP-2");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 0), "requirement"), "R-IN-2");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(fails, 0), "cause")), 1);
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 1), "charged_to"), "R-MAP-2");
+    CU_ASSERT_STRING_EQUAL(wc_json_str(json_array_get(fails, 2), "charged_to"), "R-IN-3");
+    CU_ASSERT_PTR_NULL(json_object_get(json_array_get(fails, 2), "cause"));
+    json_t *ch = json_object_get(c, "charged");
+    CU_ASSERT_EQUAL(json_array_size(ch), 2);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(ch, 0)), "R-MAP-2");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(ch, 1)), "R-IN-3");
+    json_decref(c);
+
+    /* no shared record: nothing is charged elsewhere */
+    c = json_pack("{s:[{s:s, s:s, s:[i]}, {s:s, s:s, s:[i]}]}", "failures", "requirement", "R-IN-2",
+                  "kind", "step", "witness", 3, "requirement", "R-MAP-2", "kind", "invariant",
+                  "witness", 4);
+    CU_ASSERT_EQUAL(hn_failures_charge(c), 0);
+    CU_ASSERT_STRING_EQUAL(
+        wc_json_str(json_array_get(json_object_get(c, "failures"), 0), "charged_to"), "R-IN-2");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(c, "charged"), 0)),
+                           "R-IN-2");
+    json_decref(c);
+}
+
 static CU_TestInfo verdict_tests[] = {
+    {"failures_charge", test_failures_charge},
     {"names_round_trip", test_verdict_names_round_trip},
     {"grading", test_verdict_grading},
     {"baseline_marks_known_and_stale", test_verdict_baseline_marks_known_and_stale},
@@ -384,6 +439,7 @@ static CU_TestInfo verdict_tests[] = {
     {"baseline_race_alternatives", test_verdict_baseline_race_alternatives},
     {"baseline_other_target_warns", test_verdict_baseline_other_target_warns},
     {"baseline_errors_have_positions", test_verdict_baseline_errors_have_positions},
+    {"baseline_client_dialect_ids", test_verdict_baseline_client_dialect_ids},
     CU_TEST_INFO_NULL,
 };
 

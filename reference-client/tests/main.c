@@ -9,11 +9,12 @@ extern CU_SuiteInfo rc_policy_suites[];
 extern CU_SuiteInfo rc_book_suites[];
 extern CU_SuiteInfo rc_session_suites[];
 extern CU_SuiteInfo rc_mutant_suites[];
+extern CU_SuiteInfo rc_control_suites[];
 
 int main(void)
 {
-    CU_SuiteInfo *tables[] = {rc_policy_suites, rc_book_suites, rc_session_suites,
-                              rc_mutant_suites};
+    CU_SuiteInfo *tables[] = {rc_policy_suites, rc_book_suites, rc_session_suites, rc_mutant_suites,
+                              rc_control_suites};
     unsigned failures, suites_failed;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
