@@ -76,7 +76,7 @@ BINS := $(BIN)/gwspec-gateway $(BIN)/gwspec $(if $(wildcard mock-providers/main.
 UNIT_BINS := $(foreach l,lib reference-server mock-providers harness reference-client,\
                $(if $(wildcard $(l)/tests/main.c),$(BUILD)/test-$(notdir $(l))))
 
-.PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench-suite bench-check lint \
+.PHONY: all help conform conform-client check unit e2e asan mutants stress stress-external bench bench-suite bench-check lint \
         clean list-cases interop-cloudcli interop-claude-sdk mutate mutate-one mutate-selftest mutate-check fuzz \
         fuzz-replay fuzz-check fuzz-short browser
 all: $(BINS)
@@ -104,6 +104,8 @@ help:
 	@echo "  stress            the whole suite RUNS=200 times at -j2 with the other core busy"
 	@echo "  stress-external   the same against a gateway started outside the harness (a"
 	@echo "                    base_url profile, no start): RUNS=50 by default"
+	@echo "  bench             gwspec load against the reference gateway: relay to 1 and 10 sockets,"
+	@echo "                    latency at half of peak, 10,000 idle connections (reports/bench.json)"
 	@echo "  bench-suite       cases, median wall time and cases per second"
 	@echo "  bench-check       gwspec check on synthetic transcripts: records/s, peak memory, linearity"
 	@echo "  lint              gwspec lint over every case file (both dialects), then tests/lint-code.sh: symbol prefixes,"
@@ -305,6 +307,8 @@ stress: all
 stress-external: all
 	@GWSPEC_BIN=$(BIN) EXTERNAL=1 bash tests/stress.sh
 
+bench: all
+	@nice -n 10 $(PYTHON) tests/bench/load.py --bin $(BIN)/gwspec $(BENCH_ARGS)
 bench-suite: all
 	@GWSPEC_BIN=$(BIN) bash tests/bench-suite.sh
 bench-check: all

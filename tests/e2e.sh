@@ -1175,6 +1175,74 @@ if grep -q "3.9.1-bad-steps.yaml:7:27: 'expect_argv' is a list pattern" "$cc_dir
     ok "claude-control: lint gives file:line:col for bad steps"
 else
     bad "claude-control: lint of a bad claude-control case" "$cc_dir/lint.txt"
+# 26-load. Issue 16: `gwspec load` checks the streaming invariants live, under load. (a) A mix of
+# streams, aborts and refreshes with fan-out, paced, against the reference gateway: exit 0, no
+# violation, every run finished, latency samples. (b) Each planted bug is caught live with its
+# witness frames and exit 1: a seq gap, a forwarded second complete, a leaked native id, a
+# replay that ignores lastSeq. (c) SIGTERM mid-load: a partial report, exit 3, and the gateway
+# it started is gone. (d) Bad options are usage errors (exit 2).
+ld_dir=$OUT/load
+mkdir -p "$ld_dir"
+$GW load --runs 40 --events 40 --concurrency 2 --clients 2 --fanout 2 --rate 4000 --seed 3 \
+    --mix stream=2,abort=1,refresh=1 --json "$ld_dir/ok.json" >"$ld_dir/ok.txt" 2>&1
+ld_rc=$?
+if [ $ld_rc = 0 ] && [ "$(jq '.violations' "$ld_dir/ok.json")" = 0 ] &&
+   [ "$(jq '.runs.completed' "$ld_dir/ok.json")" = 40 ] && [ "$(jq '.runs.unfinished' "$ld_dir/ok.json")" = 0 ] &&
+   [ "$(jq '.runs.refresh > 0 and .runs.abort > 0 and .latency_us.n > 0' "$ld_dir/ok.json")" = true ]; then
+    ok "load: 40 runs (streams, aborts, refreshes, fan-out 2) on the reference gateway, no violation"
+else
+    bad "load: a clean load of the reference gateway (exit $ld_rc)" "$ld_dir/ok.txt"
+fi
+ld_try() { # name, expected message, options...
+    local name=$1 msg=$2
+    shift 2
+    $GW load --runs 3 --events 20 --seed 5 --mutant "$name" "$@" >"$ld_dir/$name.txt" 2>&1
+    local rc=$?
+    if [ $rc = 1 ] && grep -q "VIOLATION .*$msg" "$ld_dir/$name.txt" && grep -q '^  frame:   {' "$ld_dir/$name.txt"; then
+        ok "load: --mutant $name is caught live with its frames ($msg)"
+    else
+        bad "load: --mutant $name (exit $rc, wanted 1 and '$msg')" "$ld_dir/$name.txt"
+    fi
+}
+ld_try seq-gap 'seq gap: expected 3, received 4'
+ld_try dup-complete "complete seq 22 after the run's complete" --complete-twice
+ld_try leak-provider-id 'native id nat-load-0-1-[0-9a-f]* reached the client'
+ld_try replay-ignores-lastseq 'on the refresher: seq 1 again' --mix refresh
+: >"$ld_dir/manifest"
+GWSPEC_MANIFEST="$ld_dir/manifest" $GW load --duration 60s --events 50 >"$ld_dir/sig.txt" 2>&1 &
+ld_pid=$!
+for _ in $(seq 1 100); do # until it has started its gateway (at most 10 s)
+    grep -q '^gateway ' "$ld_dir/manifest" && break
+    sleep 0.1
+done
+sleep 0.5 # some runs under way
+kill -TERM $ld_pid
+wait $ld_pid
+ld_rc=$?
+ld_gw=$(awk '/^gateway /{print $2}' "$ld_dir/manifest")
+ld_dirs=$(awk '/^dir /{print $2}' "$ld_dir/manifest")
+ld_left=
+[ -n "$ld_gw" ] && kill -0 "$ld_gw" 2>/dev/null && ld_left="gateway $ld_gw"
+for d in $ld_dirs; do [ -e "$d" ] && ld_left="$ld_left dir $d"; done
+if [ $ld_rc = 3 ] && [ -n "$ld_gw" ] && [ -z "$ld_left" ] && grep -q 'interrupted: a partial report' "$ld_dir/sig.txt" &&
+   grep -q '^  runs  .* completed' "$ld_dir/sig.txt"; then
+    ok "load: SIGTERM gives a partial report, exit 3, and nothing it started outlives it"
+else
+    echo "exit $ld_rc, left: $ld_left" >>"$ld_dir/sig.txt"
+    bad "load: SIGTERM mid-load" "$ld_dir/sig.txt"
+fi
+ld_bad=0
+for opts in "--runs 0" "--clients x" "--duration 5s --runs 3" "--mix stream=0" "--bogus" "extra"; do
+    # shellcheck disable=SC2086
+    $GW load $opts >"$ld_dir/usage.txt" 2>&1
+    ld_rc=$?
+    { [ $ld_rc = 2 ] && grep -q '^gwspec load: ' "$ld_dir/usage.txt" && grep -q '^usage: gwspec load' "$ld_dir/usage.txt"; } ||
+        { ld_bad=1; echo "$opts: exit $ld_rc" >>"$ld_dir/usage-all.txt"; cat "$ld_dir/usage.txt" >>"$ld_dir/usage-all.txt"; }
+done
+if [ $ld_bad = 0 ] && $GW load --help | grep -q -- '--mix SPEC'; then
+    ok "load: bad options are usage errors (exit 2); --help documents the options"
+else
+    bad "load: usage errors" "$ld_dir/usage-all.txt"
 fi
 
 echo

@@ -18,6 +18,7 @@
 #include "check/invariant.h"
 #include "cmd/cmd_check.h"
 #include "cmd/cmd_diff.h"
+#include "cmd/cmd_load.h"
 #include "cmd/cmd_spec.h"
 #include "cmd/run.h"
 #include "exec/budget.h"
@@ -68,6 +69,8 @@ static void usage_main(FILE *fp)
             "  diff OLD NEW        compare two `run --json` results: every changed verdict\n"
             "  spec diff OLD NEW   requirements added, removed and changed between two spec\n"
             "                      versions, with the cases that cite each\n"
+            "  load                drive a target with many clients and runs, check the\n"
+            "                      streaming invariants live, report throughput and latency\n"
             "\n"
             "  --version           the harness version and the spec versions it finds\n"
             "\n"
@@ -683,6 +686,7 @@ static const struct {
     {"run", cmd_run},        {"list", cmd_list},        {"lint", cmd_lint},
     {"check", hn_cmd_check}, {"record", hn_cmd_record}, {"replay", hn_cmd_replay},
     {"diff", hn_cmd_diff},   {"spec", hn_cmd_spec},     {"report", hn_cmd_report},
+    {"load", hn_cmd_load},
 };
 
 int main(int argc, char **argv)

@@ -17,5 +17,12 @@ int hn_net_connect(const char *host, int port, int64_t deadline_ms, char **err);
  */
 int hn_net_connect_tuned(const char *host, int port, int64_t deadline_ms, int rcvbuf, int mss,
                          char **err);
+/*
+ * The same from the IPv4 source address src (NULL: the system's choice), e.g. 127.0.0.2: one
+ * source address has about 28,000 ephemeral ports, so a client holding more connections to one
+ * port spreads them over several loopback sources (gwspec load --idle).
+ */
+int hn_net_connect_from(const char *host, int port, const char *src, int64_t deadline_ms,
+                        int rcvbuf, int mss, char **err);
 
 #endif

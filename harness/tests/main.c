@@ -35,6 +35,7 @@ extern CU_SuiteInfo hn_dispatch_suites[];
 extern CU_SuiteInfo hn_serve_suites[];
 extern CU_SuiteInfo hn_claude_remote_suites[];
 extern CU_SuiteInfo hn_claude_control_suites[];
+extern CU_SuiteInfo hn_live_suites[];
 
 /* With arguments, only the suites named ("hn_report", "hn_verdict"): one module's tests. */
 int main(int argc, char **argv)
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
         hn_coverage_suites,   hn_reap_suites,          hn_steps_suites,          hn_ws_suites,
         hn_http_suites,       hn_record_suites,        hn_control_suites,        hn_net_suites,
         hn_run_suites,        hn_cmd_suites,           hn_budget_suites,         hn_dispatch_suites,
-        hn_serve_suites,      hn_claude_remote_suites, hn_claude_control_suites,
+        hn_serve_suites,      hn_claude_remote_suites, hn_claude_control_suites, hn_live_suites,
     };
     unsigned failures, suites_failed;
 

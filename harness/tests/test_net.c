@@ -92,6 +92,31 @@ static void test_connect_tuned(void)
     close(l);
 }
 
+/* A connection from another loopback source address (gwspec load past one address's ports). */
+static void test_connect_from_source(void)
+{
+    int port, l = listen_loopback(4, &port);
+    struct sockaddr_in peer;
+    socklen_t pl = sizeof(peer);
+    char *err = NULL, ip[INET_ADDRSTRLEN];
+
+    CU_ASSERT_FATAL(l >= 0);
+    int fd = hn_net_connect_from("127.0.0.1", port, "127.0.0.7", wc_now_ms() + 5000, 0, 0, &err);
+    CU_ASSERT_FATAL(fd >= 0);
+    int a = accept(l, (struct sockaddr *)&peer, &pl);
+    CU_ASSERT_FATAL(a >= 0);
+    CU_ASSERT_PTR_NOT_NULL(inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip)));
+    CU_ASSERT_STRING_EQUAL(ip, "127.0.0.7");
+    close(a);
+    close(fd);
+    /* a source that is not an IPv4 address: no connection, an error */
+    CU_ASSERT_EQUAL(
+        hn_net_connect_from("127.0.0.1", port, "nowhere", wc_now_ms() + 1000, 0, 0, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(err);
+    free(err);
+    close(l);
+}
+
 static void test_refused_port(void)
 {
     int port, l = listen_loopback(4, &port);
@@ -155,6 +180,7 @@ static void test_deadline_honoured(void)
 static CU_TestInfo net_tests[] = {
     {"connect to a listening loopback port", test_connect_to_listener},
     {"receive buffer and MSS set before the SYN", test_connect_tuned},
+    {"a connection from another loopback source address", test_connect_from_source},
     {"a refused port is -1 with an error", test_refused_port},
     {"the deadline is honoured", test_deadline_honoured},
     CU_TEST_INFO_NULL,
