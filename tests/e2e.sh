@@ -1057,7 +1057,9 @@ else
 fi
 
 # 25-triage. Issue 17: under --mutant leak-provider-id, 3.1.1-unknown-type's failure leads with its
-#      reason (no_native_ids), the step failure that shares its witness is charged to R-MAP-2 (the
+#      reason (no_native_ids: R-MAP-2 when the provider's announce of the native id is in the
+#      transcript, R-MAP-1 "not the app id of any session" when the case ended before it was
+#      read), the step failure that shares its witness is charged to that requirement (the
 #      step cites R-IN-2: the cause is the leak, not the unknown type), the step is named as
 #      file:line; a baselined failure is one KNOWN line; `gwspec report --html`
 #      writes the page again from the --json directory, with one diagram arrow per transcript
@@ -1076,8 +1078,8 @@ nrec=$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["transcri
     "$tri/json/cases/3.1.1-unknown-type.json" 2>/dev/null)
 narrows=$(grep -o '<g class="rec ' "$tri/again.html" 2>/dev/null | wc -l)
 if [ $trc = 1 ] && [ $rrc = 0 ] && [ $krc = 0 ] \
-   && sed -n 3p "$tri/run.txt" | grep -q "^      c1: native id 'nat-[0-9a-f]*' (announced at record [0-9]*) appears in " \
-   && grep -q '^        R-MAP-2 (the invariant no_native_ids above names the same frame; the step cites R-IN-2)$' "$tri/run.txt" \
+   && sed -n 3p "$tri/run.txt" | grep -qE "^      c1: (native id 'nat-[0-9a-f]*' \(announced at record [0-9]*\) appears in |text seq 1 \(record [0-9]*\) has sessionId 'nat-)" \
+   && grep -qE '^        R-MAP-[12] \(the invariant no_native_ids above names the same frame; the step cites R-IN-2\)$' "$tri/run.txt" \
    && grep -qE '^        at cases/3-inbound/3\.1\.1-unknown-type\.yaml:[0-9]+ \(step [0-9]+\)$' "$tri/run.txt" \
    && grep -q '^  KNOWN        6.0.1-abort-mid-stream ' "$tri/known.txt" && ! grep -q 'expected:' "$tri/known.txt" \
    && [ -n "$nrec" ] && [ "$narrows" = "$nrec" ] && ! grep -q 'src=' "$tri/again.html"; then
@@ -1175,6 +1177,8 @@ if grep -q "3.9.1-bad-steps.yaml:7:27: 'expect_argv' is a list pattern" "$cc_dir
     ok "claude-control: lint gives file:line:col for bad steps"
 else
     bad "claude-control: lint of a bad claude-control case" "$cc_dir/lint.txt"
+fi
+
 # 26-load. Issue 16: `gwspec load` checks the streaming invariants live, under load. (a) A mix of
 # streams, aborts and refreshes with fan-out, paced, against the reference gateway: exit 0, no
 # violation, every run finished, latency samples. (b) Each planted bug is caught live with its
