@@ -489,13 +489,15 @@ void hn_report_html_diagram(FILE *fp, const json_t *c, const char *anchor, size_
     const json_t *tr = json_object_get(c, "transcript");
     const json_t *header = json_array_get(tr, 0);
     json_t *order, *wit;
-    struct lanes l = {.index = json_object(), .names = json_array()};
+    struct lanes l = {0};
     size_t n, i, rows = 0, left_out = 0, gap = 0, drawn = 0;
     bool *show;
     long width, height, y;
 
     if (json_array_size(tr) < 2)
         return;
+    l.index = json_object();
+    l.names = json_array();
     l.server_role = !strcmp(hn_report_str_or(header, "role", ""), "client");
     order = hn_report_causal_order(tr);
     wit = witness_map(c);
