@@ -196,19 +196,26 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
 # --- the jobs ----------------------------------------------------------------------------
 GWSPEC_ARGS ?=
 # Both dialects, one summary line each: chatgw/1 (the reference profile), then dispatch-ws/1.
+# Each catalog's run also writes its self-contained HTML report to $(CONFORM_REPORTS)/conform-*.html
+# (every case in the matrix; the failing ones with their sequence diagrams).
+CONFORM_REPORTS ?= reports
 conform: all
-	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 $(GWSPEC_ARGS)
+	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 \
+	  --html $(CONFORM_REPORTS)/conform-chatgw-1.html $(GWSPEC_ARGS)
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version dispatch-ws/1 \
-	  --target fixtures/targets/reference-dispatch.yaml $(GWSPEC_ARGS)
+	  --target fixtures/targets/reference-dispatch.yaml \
+	  --html $(CONFORM_REPORTS)/conform-dispatch-ws-1.html $(GWSPEC_ARGS)
 	$(MAKE) conform-client
 
 # the client catalogs (issue 14): the harness plays the server, the reference client is the target
 # (bin/gwspec-client, built by the reference client's rule; ${bin_dir} in the profile is bin/)
 conform-client: all
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-remote/1 \
-	  --target fixtures/targets/reference-client.yaml $(GWSPEC_ARGS)
+	  --target fixtures/targets/reference-client.yaml \
+	  --html $(CONFORM_REPORTS)/conform-claude-remote-1.html $(GWSPEC_ARGS)
 	GWSPEC_GATEWAY=$(BIN)/gwspec-gateway $(BIN)/gwspec run -j 2 --spec-version claude-control/1 \
-	  --target fixtures/targets/reference-client-control.yaml $(GWSPEC_ARGS)
+	  --target fixtures/targets/reference-client-control.yaml \
+	  --html $(CONFORM_REPORTS)/conform-claude-control-1.html $(GWSPEC_ARGS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
