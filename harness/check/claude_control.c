@@ -9,100 +9,19 @@
 #include <string.h>
 
 #include "check/claude_control.h"
+#include "check/sdkctl.h"
 #include "wc_json.h"
 #include "wc_mem.h"
 #include "wc_banned.h"
-
-#define MAX_REPORTS 20
-#define UNSUPPORTED "Unsupported control request subtype: "
-
-struct ctx {
-    json_t *recs; /* borrowed: the records, header excluded */
-    const struct hn_msgcat *catalog;
-    json_t *violations;
-    const char *checker;
-    int reported, suppressed;
-    bool exercised;
-};
-
-static const char *rtype(const json_t *r)
-{
-    return wc_json_str(r, "t");
-}
-
-static bool is_rec(const json_t *r, const char *t)
-{
-    return rtype(r) && !strcmp(rtype(r), t);
-}
-
-/* A frame on a server-role connection (conn sN): the client's (`recv`) or the harness's. */
-static const json_t *sframe(const json_t *r, const char *t)
-{
-    const char *conn = wc_json_str(r, "conn");
-    if (!conn || conn[0] != 's' || !is_rec(r, t))
-        return NULL;
-    const json_t *f = json_object_get(r, "frame");
-    return json_is_object(f) ? f : NULL;
-}
-
-static bool is_type(const json_t *f, const char *t)
-{
-    const char *ft = f ? wc_json_str(f, "type") : NULL;
-    return ft && !strcmp(ft, t);
-}
-
-static const char *conn_of(const json_t *r)
-{
-    const char *c = wc_json_str(r, "conn");
-    return c ? c : "";
-}
-
-/* The request_id a control_response answers, or NULL. */
-static const char *answer_id(const json_t *f)
-{
-    return is_type(f, "control_response")
-               ? wc_json_str(json_object_get(f, "response"), "request_id")
-               : NULL;
-}
 
 /* A note of the client on its control channel (`ctl` record, label client), or NULL. */
 static const json_t *client_note(const json_t *r, const char *what)
 {
     const json_t *m = json_object_get(r, "msg");
-    if (!is_rec(r, "ctl") || !wc_json_str(m, "t") || strcmp(wc_json_str(m, "t"), "note") ||
+    if (!hn_sc_is_rec(r, "ctl") || !wc_json_str(m, "t") || strcmp(wc_json_str(m, "t"), "note") ||
         !wc_json_str(m, "what") || strcmp(wc_json_str(m, "what"), what))
         return NULL;
     return m;
-}
-
-static void report(struct ctx *x, const char *req, size_t wa, size_t wb, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void report(struct ctx *x, const char *req, size_t wa, size_t wb, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    if (x->reported >= MAX_REPORTS) {
-        x->suppressed++;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    json_t *w = json_array(), *frames = json_array();
-    size_t ws[2] = {wa, wb};
-    for (int i = 0; i < 2; i++) {
-        if (ws[i] == (size_t)-1 || (i == 1 && wb == wa))
-            continue;
-        json_t *r = json_array_get(x->recs, ws[i]);
-        json_int_t n = json_integer_value(json_object_get(r, "n"));
-        json_array_append_new(w, json_integer(n ? n : (json_int_t)ws[i] + 1));
-        json_array_append(frames, r);
-    }
-    json_array_append_new(x->violations, json_pack("{s:s, s:s, s:s, s:o, s:o}", "checker",
-                                                   x->checker, "requirement", req, "message", msg,
-                                                   "witness", w, "frames", frames));
-    x->reported++;
 }
 
 /* The value of a flag in argv: `--flag value` or `--flag=value`; NULL when absent. A flag
@@ -127,9 +46,15 @@ static const char *flag_value(const json_t *argv, const char *flag, bool has_val
     return NULL;
 }
 
+/* The control protocol's rules, as both Claude dialects state them (check/sdkctl.c). */
+static void check_answer_once(struct hn_sc_ctx *x)
+{
+    hn_sc_check_answer_once(x, true);
+}
+
 /* CC-SPAWN-1 / CC-SPAWN-2: the flags the CLI was spawned with (the open record's argv, from
  * the relay's X-Gwspec-Argv). */
-static void check_flags(struct ctx *x)
+static void check_flags(struct hn_sc_ctx *x)
 {
     size_t i;
     json_t *r;
@@ -137,7 +62,7 @@ static void check_flags(struct ctx *x)
     json_array_foreach(x->recs, i, r)
     {
         const json_t *argv = json_object_get(r, "argv");
-        if (!is_rec(r, "open") || !json_is_array(argv))
+        if (!hn_sc_is_rec(r, "open") || !json_is_array(argv))
             continue;
         x->exercised = true;
         static const struct {
@@ -149,17 +74,18 @@ static void check_flags(struct ctx *x)
         for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
             const char *v = flag_value(argv, want[k].flag, want[k].value != NULL);
             if (!v)
-                report(x, want[k].req, i, i, "the CLI was spawned without %s%s%s", want[k].flag,
-                       want[k].value ? " " : "", want[k].value ? want[k].value : "");
+                hn_sc_report(x, want[k].req, i, i, "the CLI was spawned without %s%s%s",
+                             want[k].flag, want[k].value ? " " : "",
+                             want[k].value ? want[k].value : "");
             else if (want[k].value && strcmp(v, want[k].value))
-                report(x, want[k].req, i, i, "the CLI was spawned with %s %s, not %s", want[k].flag,
-                       v, want[k].value);
+                hn_sc_report(x, want[k].req, i, i, "the CLI was spawned with %s %s, not %s",
+                             want[k].flag, v, want[k].value);
         }
     }
 }
 
 /* CC-INIT-1: on every connection the client's first line is control_request{initialize}. */
-static void check_initialize_first(struct ctx *x)
+static void check_initialize_first(struct hn_sc_ctx *x)
 {
     json_t *seen = json_object();
     size_t i;
@@ -167,166 +93,22 @@ static void check_initialize_first(struct ctx *x)
 
     json_array_foreach(x->recs, i, r)
     {
-        const json_t *f = sframe(r, "recv");
-        if (!f || json_object_get(seen, conn_of(r)))
+        const json_t *f = hn_sc_frame(r, "recv");
+        if (!f || json_object_get(seen, hn_sc_conn(r)))
             continue;
-        json_object_set_new(seen, conn_of(r), json_true());
+        json_object_set_new(seen, hn_sc_conn(r), json_true());
         x->exercised = true;
         const char *sub = wc_json_str(json_object_get(f, "request"), "subtype");
-        if (!is_type(f, "control_request") || !sub || strcmp(sub, "initialize")) {
+        if (!hn_sc_is_type(f, "control_request") || !sub || strcmp(sub, "initialize")) {
             const char *t = wc_json_str(f, "type");
-            report(x, "CC-INIT-1", i, i,
-                   "the client's first line on %s is %s%s%s, not control_request{subtype: "
-                   "initialize}",
-                   conn_of(r), t ? t : "a frame without a type", sub ? " " : "", sub ? sub : "");
+            hn_sc_report(x, "CC-INIT-1", i, i,
+                         "the client's first line on %s is %s%s%s, not control_request{subtype: "
+                         "initialize}",
+                         hn_sc_conn(r), t ? t : "a frame without a type", sub ? " " : "",
+                         sub ? sub : "");
         }
     }
     json_decref(seen);
-}
-
-/* CC-CTL-1 / CC-CTL-4: at most one answer per control request id, and only to ids the CLI
- * asked with. */
-static void check_answer_once(struct ctx *x)
-{
-    json_t *answered = json_object(), *asked = json_object();
-    size_t i;
-    json_t *r;
-
-    json_array_foreach(x->recs, i, r)
-    {
-        const json_t *f = sframe(r, "send");
-        if (is_type(f, "control_request") && wc_json_str(f, "request_id")) {
-            json_t *c = json_object_get(asked, wc_json_str(f, "request_id"));
-            json_object_set_new(asked, wc_json_str(f, "request_id"),
-                                json_integer(c ? json_integer_value(c) + 1 : 1));
-        }
-        const char *id = answer_id(sframe(r, "recv"));
-        if (!id)
-            continue;
-        x->exercised = true;
-        if (!json_object_get(asked, id)) {
-            report(x, "CC-CTL-1", i, i,
-                   "a control_response for request_id %s, which the CLI never sent", id);
-            continue;
-        }
-        json_t *first = json_object_get(answered, id);
-        if (first) {
-            bool repeated = json_integer_value(json_object_get(asked, id)) > 1;
-            report(x, repeated ? "CC-CTL-4" : "CC-CTL-1", (size_t)json_integer_value(first), i,
-                   "a second control_response for request_id %s%s", id,
-                   repeated ? " (the CLI repeated the request id)" : "");
-        } else {
-            json_object_set_new(answered, id, json_integer((json_int_t)i));
-        }
-    }
-    json_decref(answered);
-    json_decref(asked);
-}
-
-/* CC-CTL-5: the client's own control requests carry request ids no earlier one used. */
-static void check_fresh_ids(struct ctx *x)
-{
-    json_t *seen = json_object();
-    size_t i;
-    json_t *r;
-
-    json_array_foreach(x->recs, i, r)
-    {
-        const json_t *f = sframe(r, "recv");
-        if (!is_type(f, "control_request"))
-            continue;
-        x->exercised = true;
-        const char *id = wc_json_str(f, "request_id");
-        if (!id || !json_is_object(json_object_get(f, "request"))) {
-            report(x, "CC-CTL-5", i, i,
-                   "a control_request without a string request_id or a request object");
-            continue;
-        }
-        json_t *first = json_object_get(seen, id);
-        if (first)
-            report(x, "CC-CTL-5", (size_t)json_integer_value(first), i,
-                   "the client reused request_id %s", id);
-        else
-            json_object_set_new(seen, id, json_integer((json_int_t)i));
-    }
-    json_decref(seen);
-}
-
-/* CC-CTL-3: no answer to a request after the CLI cancelled it. */
-static void check_no_answer_after_cancel(struct ctx *x)
-{
-    json_t *cancelled = json_object();
-    size_t i;
-    json_t *r;
-
-    json_array_foreach(x->recs, i, r)
-    {
-        const json_t *f = sframe(r, "send");
-        if (is_type(f, "control_cancel_request") && wc_json_str(f, "request_id")) {
-            x->exercised = true;
-            json_object_set_new(cancelled, wc_json_str(f, "request_id"),
-                                json_integer((json_int_t)i));
-        }
-        const char *id = answer_id(sframe(r, "recv"));
-        json_t *c = id ? json_object_get(cancelled, id) : NULL;
-        if (c)
-            report(x, "CC-CTL-3", (size_t)json_integer_value(c), i,
-                   "a control_response for request_id %s after the CLI cancelled it", id);
-    }
-    json_decref(cancelled);
-}
-
-/*
- * CC-CTL-2: a control_request of a subtype other than can_use_tool is answered with the error
- * `Unsupported control request subtype: <x>`; silence is proven when a later request on the
- * same connection was answered and this one never was.
- */
-static void check_unknown_subtype(struct ctx *x)
-{
-    size_t i, j;
-    json_t *r, *q;
-
-    json_array_foreach(x->recs, i, r)
-    {
-        const json_t *f = sframe(r, "send");
-        const char *id = wc_json_str(f, "request_id");
-        const char *sub = wc_json_str(json_object_get(f, "request"), "subtype");
-        if (!is_type(f, "control_request") || !id || !sub || !strcmp(sub, "can_use_tool"))
-            continue;
-        x->exercised = true;
-        bool answered = false, later_answered = false;
-        size_t later = (size_t)-1;
-        json_array_foreach(x->recs, j, q)
-        {
-            if (j <= i)
-                continue;
-            const json_t *g = sframe(q, "recv");
-            const char *aid = answer_id(g);
-            if (!aid)
-                continue;
-            if (!strcmp(aid, id)) {
-                answered = true;
-                const json_t *resp = json_object_get(g, "response");
-                const char *st = wc_json_str(resp, "subtype"), *err = wc_json_str(resp, "error");
-                char want[256];
-                snprintf(want, sizeof(want), UNSUPPORTED "%s", sub);
-                if (!st || strcmp(st, "error") || !err || strcmp(err, want))
-                    report(x, "CC-CTL-2", i, j,
-                           "request %s (subtype %s) was answered with %s%s%s instead of the "
-                           "error \"%s\"",
-                           id, sub, st ? st : "no subtype", err ? " " : "", err ? err : "", want);
-                break;
-            }
-            if (!strcmp(conn_of(q), conn_of(r)) && !later_answered) {
-                later_answered = true;
-                later = j;
-            }
-        }
-        if (!answered && later_answered)
-            report(x, "CC-CTL-2", i, later,
-                   "request %s (subtype %s) was never answered, though a later request on %s was",
-                   id, sub, conn_of(r));
-    }
 }
 
 /*
@@ -336,7 +118,7 @@ static void check_unknown_subtype(struct ctx *x)
  * CLI must have answered that id before the note, the id must be of the subtype the note names,
  * and a client never settles more requests of a subtype than the CLI has answered.
  */
-static void check_responses_matched(struct ctx *x)
+static void check_responses_matched(struct hn_sc_ctx *x)
 {
     json_t *answered = json_object(), *asked = json_object(), *nans = json_object(),
            *nnotes = json_object();
@@ -345,7 +127,7 @@ static void check_responses_matched(struct ctx *x)
 
     json_array_foreach(x->recs, i, r)
     {
-        const char *aid = answer_id(sframe(r, "send"));
+        const char *aid = hn_sc_answer_id(hn_sc_frame(r, "send"));
         if (aid && !json_object_get(answered, aid)) {
             json_object_set_new(answered, aid, json_integer((json_int_t)i));
             const char *sub = wc_json_str(asked, aid);
@@ -353,9 +135,9 @@ static void check_responses_matched(struct ctx *x)
                 json_object_set_new(
                     nans, sub, json_integer(json_integer_value(json_object_get(nans, sub)) + 1));
         }
-        const json_t *f = sframe(r, "recv");
+        const json_t *f = hn_sc_frame(r, "recv");
         const char *rq = wc_json_str(json_object_get(f, "request"), "subtype");
-        if (is_type(f, "control_request") && wc_json_str(f, "request_id"))
+        if (hn_sc_is_type(f, "control_request") && wc_json_str(f, "request_id"))
             json_object_set_new(asked, wc_json_str(f, "request_id"), json_string(rq ? rq : ""));
         const json_t *m = client_note(r, "response");
         const char *id = wc_json_str(m, "request_id"), *forst = wc_json_str(m, "for");
@@ -366,28 +148,31 @@ static void check_responses_matched(struct ctx *x)
             json_int_t n = json_integer_value(json_object_get(nnotes, forst)) + 1;
             json_object_set_new(nnotes, forst, json_integer(n));
             if (n > json_integer_value(json_object_get(nans, forst))) {
-                report(x, "CC-CTL-6", i, i,
-                       "the client settled %lld %s request(s), but the CLI had answered %lld of "
-                       "them",
-                       (long long)n, forst,
-                       (long long)json_integer_value(json_object_get(nans, forst)));
+                hn_sc_report(
+                    x, "CC-CTL-6", i, i,
+                    "the client settled %lld %s request(s), but the CLI had answered %lld of "
+                    "them",
+                    (long long)n, forst,
+                    (long long)json_integer_value(json_object_get(nans, forst)));
                 continue;
             }
         }
         if (!id)
             continue;
         if (!json_object_get(answered, id)) {
-            report(x, "CC-CTL-6", i, i,
-                   "the client took a control_response as the answer to its request %s, which "
-                   "the CLI had not answered",
-                   id);
+            hn_sc_report(
+                x, "CC-CTL-6", i, i,
+                "the client took a control_response as the answer to its request %s, which "
+                "the CLI had not answered",
+                id);
             continue;
         }
         const char *sub = wc_json_str(asked, id);
         if (sub && forst && strcmp(sub, forst))
-            report(x, "CC-CTL-6", (size_t)json_integer_value(json_object_get(answered, id)), i,
-                   "the client took the answer to %s as the answer to a %s request; it asked %s",
-                   id, forst, sub);
+            hn_sc_report(
+                x, "CC-CTL-6", (size_t)json_integer_value(json_object_get(answered, id)), i,
+                "the client took the answer to %s as the answer to a %s request; it asked %s", id,
+                forst, sub);
     }
     json_decref(answered);
     json_decref(asked);
@@ -397,7 +182,7 @@ static void check_responses_matched(struct ctx *x)
 
 /* CC-TURN-2: the CLI's stdin stays open after a result: a close of sN by the client after a
  * result on sN, with no `close` act before it, is the client ending its input on its own. */
-static void check_input_open_after_result(struct ctx *x)
+static void check_input_open_after_result(struct hn_sc_ctx *x)
 {
     json_t *result_at = json_object();
     bool close_act = false;
@@ -406,24 +191,25 @@ static void check_input_open_after_result(struct ctx *x)
 
     json_array_foreach(x->recs, i, r)
     {
-        if (is_type(sframe(r, "send"), "result")) {
+        if (hn_sc_is_type(hn_sc_frame(r, "send"), "result")) {
             x->exercised = true;
-            if (!json_object_get(result_at, conn_of(r)))
-                json_object_set_new(result_at, conn_of(r), json_integer((json_int_t)i));
+            if (!json_object_get(result_at, hn_sc_conn(r)))
+                json_object_set_new(result_at, hn_sc_conn(r), json_integer((json_int_t)i));
         }
         const json_t *act = json_object_get(json_object_get(r, "msg"), "act");
-        if (is_rec(r, "ctl_send") &&
+        if (hn_sc_is_rec(r, "ctl_send") &&
             (json_object_get(act, "close") || json_object_get(act, "quit")))
             close_act = true;
-        if (!is_rec(r, "close") ||
+        if (!hn_sc_is_rec(r, "close") ||
             strcmp(wc_json_str(r, "by") ? wc_json_str(r, "by") : "", "client"))
             continue;
-        json_t *ra = json_object_get(result_at, conn_of(r));
+        json_t *ra = json_object_get(result_at, hn_sc_conn(r));
         if (ra && !close_act)
-            report(x, "CC-TURN-2", (size_t)json_integer_value(ra), i,
-                   "the client closed the CLI's stdin (%s closed) after a result, with no close "
-                   "act: a result ends a turn, not the session",
-                   conn_of(r));
+            hn_sc_report(
+                x, "CC-TURN-2", (size_t)json_integer_value(ra), i,
+                "the client closed the CLI's stdin (%s closed) after a result, with no close "
+                "act: a result ends a turn, not the session",
+                hn_sc_conn(r));
     }
     json_decref(result_at);
 }
@@ -434,7 +220,7 @@ static void check_input_open_after_result(struct ctx *x)
  * one sent after a result that is never answered is the client gone deaf at the result (the
  * sentinel that ends the case is such a request: its silence is what proves it).
  */
-static void check_control_after_result(struct ctx *x)
+static void check_control_after_result(struct hn_sc_ctx *x)
 {
     json_t *state = json_object(); /* conn -> {answered_before, result_at} */
     size_t i, j;
@@ -442,26 +228,26 @@ static void check_control_after_result(struct ctx *x)
 
     json_array_foreach(x->recs, i, r)
     {
-        const json_t *f = sframe(r, "send");
+        const json_t *f = hn_sc_frame(r, "send");
         if (!f)
             continue;
-        json_t *st = json_object_get(state, conn_of(r));
+        json_t *st = json_object_get(state, hn_sc_conn(r));
         if (!st) {
             st = json_object();
-            json_object_set_new(state, conn_of(r), st);
+            json_object_set_new(state, hn_sc_conn(r), st);
         }
-        if (is_type(f, "result") && !json_object_get(st, "result_at")) {
+        if (hn_sc_is_type(f, "result") && !json_object_get(st, "result_at")) {
             json_object_set_new(st, "result_at", json_integer((json_int_t)i));
             continue;
         }
         const char *id = wc_json_str(f, "request_id");
         const char *sub = wc_json_str(json_object_get(f, "request"), "subtype");
-        if (!is_type(f, "control_request") || !id || !sub || !strcmp(sub, "can_use_tool"))
+        if (!hn_sc_is_type(f, "control_request") || !id || !sub || !strcmp(sub, "can_use_tool"))
             continue;
         bool answered = false;
         json_array_foreach(x->recs, j, q)
         {
-            const char *aid = j > i ? answer_id(sframe(q, "recv")) : NULL;
+            const char *aid = j > i ? hn_sc_answer_id(hn_sc_frame(q, "recv")) : NULL;
             if (aid && !strcmp(aid, id)) {
                 answered = true;
                 break;
@@ -476,16 +262,17 @@ static void check_control_after_result(struct ctx *x)
             continue;
         x->exercised = true;
         if (!answered)
-            report(x, "CC-TURN-1", (size_t)json_integer_value(json_object_get(st, "result_at")), i,
-                   "request %s (subtype %s) after a result was never answered; the same kind of "
-                   "request before the result was",
-                   id, sub);
+            hn_sc_report(
+                x, "CC-TURN-1", (size_t)json_integer_value(json_object_get(st, "result_at")), i,
+                "request %s (subtype %s) after a result was never answered; the same kind of "
+                "request before the result was",
+                id, sub);
     }
     json_decref(state);
 }
 
 /* catalog_valid: every line the client wrote is one the catalog defines, with its fields. */
-static void check_catalog(struct ctx *x)
+static void check_catalog(struct hn_sc_ctx *x)
 {
     size_t i;
     json_t *r;
@@ -494,30 +281,25 @@ static void check_catalog(struct ctx *x)
         return;
     json_array_foreach(x->recs, i, r)
     {
-        const json_t *f = sframe(r, "recv");
+        const json_t *f = hn_sc_frame(r, "recv");
         char *why = NULL;
         if (!f || json_is_true(json_object_get(r, "sentinel")))
             continue;
         x->exercised = true;
         if (hn_msgcat_check_inbound(x->catalog, f, &why) != 0) {
             const char *t = wc_json_str(f, "type") ? wc_json_str(f, "type") : "";
-            report(x,
-                   !strcmp(t, "user")               ? "CC-MSG-1"
-                   : !strcmp(t, "control_request")  ? "CC-CTL-5"
-                   : !strcmp(t, "control_response") ? "CC-CTL-1"
-                                                    : "CC-MSG-1",
-                   i, i, "not a line of the catalog: %s", why);
+            hn_sc_report(x,
+                         !strcmp(t, "user")               ? "CC-MSG-1"
+                         : !strcmp(t, "control_request")  ? "CC-CTL-5"
+                         : !strcmp(t, "control_response") ? "CC-CTL-1"
+                                                          : "CC-MSG-1",
+                         i, i, "not a line of the catalog: %s", why);
             free(why);
         }
     }
 }
 
-struct checker {
-    struct hn_invariant_info info;
-    void (*fn)(struct ctx *x);
-};
-
-static const struct checker checkers[] = {
+static const struct hn_sc_checker checkers[] = {
     {{"spawn_flags", "CC-SPAWN-1,CC-SPAWN-2",
       "the CLI's argv has --output-format stream-json, --input-format stream-json, --verbose and "
       "--permission-prompt-tool stdio"},
@@ -531,14 +313,14 @@ static const struct checker checkers[] = {
      check_answer_once},
     {{"fresh_request_ids", "CC-CTL-5",
       "the client's own control_requests never reuse a request_id"},
-     check_fresh_ids},
+     hn_sc_check_fresh_ids},
     {{"no_answer_after_cancel", "CC-CTL-3",
       "no control_response for a request_id after its control_cancel_request (C-3)"},
-     check_no_answer_after_cancel},
+     hn_sc_check_no_answer_after_cancel},
     {{"unknown_subtype_error", "CC-CTL-2",
       "any subtype but can_use_tool gets the error \"Unsupported control request subtype: <x>\"; "
       "silence is proven by a later request on the same connection being answered"},
-     check_unknown_subtype},
+     hn_sc_check_unknown_subtype},
     {{"responses_matched", "CC-CTL-6",
       "the client's response notes name a request the CLI answered, of the subtype it asked"},
      check_responses_matched},
@@ -557,22 +339,12 @@ static const struct checker checkers[] = {
 const struct hn_invariant_info *hn_claude_control_table(size_t *n)
 {
     static struct hn_invariant_info table[NCHECKERS];
-    for (size_t i = 0; i < NCHECKERS; i++)
-        table[i] = checkers[i].info;
+    hn_sc_infos(checkers, NCHECKERS, table);
     *n = NCHECKERS;
     return table;
 }
 
 json_t *hn_claude_control_run(const struct hn_transcript *t, const struct hn_msgcat *catalog)
 {
-    json_t *checks = json_object(), *viol = json_array(), *supp = NULL;
-    json_t *recs = hn_transcript_records(t);
-
-    for (size_t i = 0; i < NCHECKERS; i++) {
-        struct ctx x = {
-            .recs = recs, .catalog = catalog, .violations = viol, .checker = checkers[i].info.name};
-        checkers[i].fn(&x);
-        hn_check_outcome(checks, &supp, x.checker, x.reported, x.exercised, x.suppressed);
-    }
-    return hn_check_result(checks, viol, supp);
+    return hn_sc_run(checkers, NCHECKERS, t, catalog, "CC", "CLI");
 }

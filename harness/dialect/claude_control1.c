@@ -12,41 +12,14 @@
  * request_id} (CC-CTL-2), after every line it wrote before. `keep_alive` is ignored by default.
  * The checkers are check/claude_control.c's.
  */
-#include <string.h>
-
 #include "check/claude_control.h"
+#include "check/sdkctl.h"
 #include "dialect/dialect.h"
-#include "wc_json.h"
 #include "wc_banned.h"
-
-#define SENTINEL_PREFIX "gwspec-sentinel-"
 
 static const char *const versions[] = {"claude-control/1", NULL};
 static const char *const none[] = {NULL};
 static const char *const ignore[] = {"keep_alive", NULL};
-
-static json_t *sentinel_frame(const char *id)
-{
-    return json_pack("{s:s, s:s, s:{s:s}}", "type", "control_request", "request_id", id, "request",
-                     "subtype", "gwspec_sentinel");
-}
-
-static const char *sentinel_reply(const json_t *frame)
-{
-    const char *type = wc_json_str(frame, "type");
-    const json_t *resp = json_object_get(frame, "response");
-    const char *id = wc_json_str(resp, "request_id");
-
-    if (!type || strcmp(type, "control_response") || !id ||
-        strncmp(id, SENTINEL_PREFIX, strlen(SENTINEL_PREFIX)))
-        return NULL;
-    return id;
-}
-
-static const char *frame_id(const json_t *frame)
-{
-    return json_is_object(frame) ? wc_json_str(frame, "type") : NULL;
-}
 
 const struct hn_dialect hn_dialect_claude_control1 = {
     .name = "claude-control/1",
@@ -63,10 +36,10 @@ const struct hn_dialect hn_dialect_claude_control1 = {
              .server_role = true},
     .sessions = HN_SESSIONS_CLIENT_ID,
     .provider_field = "message",
-    .sentinel_frame = sentinel_frame,
+    .sentinel_frame = hn_sc_sentinel_frame,
     .sentinel_answer = "control_response error",
-    .sentinel_reply = sentinel_reply,
-    .frame_id = frame_id,
+    .sentinel_reply = hn_sc_sentinel_reply,
+    .frame_id = hn_sc_frame_id,
     .checks = hn_claude_control_table,
     .check_run = hn_claude_control_run,
     .catalog_required = false,
